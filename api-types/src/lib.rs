@@ -1,0 +1,20 @@
+//! The API boundary between the checkout widget (wasm) and the token proxy.
+//!
+//! Only `serde` derives live here: the widget turns these into JS values with
+//! serde-wasm-bindgen, the proxy with serde_json, so no JSON library reaches the wasm.
+
+mod checkout;
+mod error;
+mod language;
+mod method;
+mod money;
+mod order;
+mod widget_config;
+
+pub use checkout::{CheckoutRequest, CheckoutResponse, DESCRIPTION_MAX_BYTES, IDEMPOTENCY_KEY_HEADER};
+pub use error::{ApiError, ErrorCode};
+pub use language::Language;
+pub use method::PaymentMethod;
+pub use money::{Amount, AmountError};
+pub use order::{ORDER_KEY_HEADER, OrderStatus, OrderView};
+pub use widget_config::WidgetConfig;

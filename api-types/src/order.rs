@@ -1,0 +1,34 @@
+use serde::{Deserialize, Serialize};
+
+/// Header carrying the per-order key for `GET /api/orders/{invoiceId}`.
+pub const ORDER_KEY_HEADER: &str = "x-order-key";
+
+/// What the payer may know about an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// No confirmed outcome yet: not paid, or paid but not yet confirmed.
+    Pending,
+    /// ePay notified success and the proxy confirmed it.
+    Paid,
+    /// ePay declined the payment (or it never started).
+    Failed,
+    /// The payment window closed without a payment.
+    Expired,
+}
+
+/// `GET /api/orders/{invoiceId}`: status, amount, currency, masked card, failure reason and
+/// code. Nothing more.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    pub status: OrderStatus,
+    pub amount: String,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_mask: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<i64>,
+}

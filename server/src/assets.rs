@@ -1,0 +1,69 @@
+//! The built widget and demo storefront (trunk's `dist/`), served with the right types,
+//! compression (precompressed files when present) and cache headers: hashed file names are
+//! immutable, everything else is revalidated. Storefronts on other origins import the
+//! widget, so static files allow any origin.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse};
+use tower_http::services::ServeDir;
+
+use crate::config::Config;
+
+pub fn router(config: &Config) -> Router {
+    let missing = config.widget_dir.join("index.html").exists().then_some(()).is_none();
+    if missing {
+        tracing::warn!(dir = %config.widget_dir.display(), "the widget is not built; serving a notice instead");
+    }
+    let not_found = axum::routing::get(move || async move {
+        if missing {
+            (StatusCode::SERVICE_UNAVAILABLE, Html(NOT_BUILT)).into_response()
+        } else {
+            (StatusCode::NOT_FOUND, "not found").into_response()
+        }
+    });
+    let files = ServeDir::new(&config.widget_dir)
+        .append_index_html_on_directories(true)
+        .precompressed_br()
+        .precompressed_gzip()
+        .not_found_service(not_found);
+    Router::new().fallback_service(files).layer(middleware::from_fn(static_headers))
+}
+
+const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>epay-proxy</title>\
+<p>The checkout widget is not built yet. Run <code>./scripts/demo</code>, or <code>trunk build --release</code> \
+and set <code>WIDGET_DIR</code> to its output.</p>";
+
+async fn static_headers(request: Request<Body>, next: Next) -> Response<Body> {
+    let immutable = has_content_hash(request.uri().path());
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// trunk names built files `name-<16 hex digits>.ext` (wasm: `name-<hash>_bg.wasm`).
+fn has_content_hash(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or("");
+    let stem = file.split('.').next().unwrap_or("").trim_end_matches("_bg");
+    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_content_hash;
+
+    #[test]
+    fn recognises_trunk_hashed_names() {
+        assert!(has_content_hash("/epay-widget-6f1c2a9b3d4e5f60_bg.wasm"));
+        assert!(has_content_hash("/epay-widget-6f1c2a9b3d4e5f60.js"));
+        assert!(has_content_hash("/widget-0123456789abcdef.css"));
+        assert!(!has_content_hash("/index.html"));
+        assert!(!has_content_hash("/widget.js"));
+        assert!(!has_content_hash("/"));
+    }
+}

@@ -1,0 +1,203 @@
+//! `POST /api/checkout`: store the order, mint one ePay token for it, hand the widget what it
+//! needs to call `halyk.p2p`.
+
+pub mod validate;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use epay_api_types::{CheckoutRequest, CheckoutResponse, ErrorCode, IDEMPOTENCY_KEY_HEADER, Language};
+use serde_json::value::RawValue;
+use tracing::Instrument;
+
+use crate::AppState;
+use crate::epay::{EpayError, PaymentTokenRequest};
+use crate::error::AppError;
+use crate::json::JsonBody;
+use crate::secrets;
+use crate::store::orders::{self, Begin, NewOrder, OrderRow, OrderState};
+use crate::store::now;
+use validate::ValidCheckout;
+
+pub type CheckoutBody = CheckoutResponse<Box<RawValue>>;
+
+/// Prefixes of `orders.start_error`, so a concurrent duplicate can answer like the original.
+const TIMEOUT_PREFIX: &str = "upstream_timeout: ";
+const UPSTREAM_PREFIX: &str = "upstream_error: ";
+
+pub async fn create(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<CheckoutRequest>,
+) -> Result<Json<CheckoutBody>, AppError> {
+    let idempotency_key = idempotency_key(&headers)?;
+    let valid = validate::checkout(&request, &app.config)?;
+    let new_order = new_order(&app, &valid, idempotency_key.clone());
+
+    let begin = app.store.write(async move |conn| orders::begin_checkout(conn, new_order).await).await?;
+    match begin {
+        Begin::Start(order) => {
+            let span = tracing::info_span!("checkout", invoice_id = %order.invoice_id);
+            start(&app, order).instrument(span).await
+        }
+        Begin::Ready(order) => {
+            tracing::info!(invoice_id = %order.invoice_id, "idempotent replay of a checkout");
+            respond(&app, &order)
+        }
+        Begin::InProgress(order) => wait_for_concurrent_start(&app, order).await,
+        Begin::Finished(order) => Err(AppError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::CheckoutFinished,
+            format!(
+                "the checkout for this Idempotency-Key has already ended (order {}); start a new payment with a new key",
+                order.invoice_id
+            ),
+        )),
+        Begin::KeyReused => Err(AppError::unprocessable(
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was already used with a different request; use a new key for a new payment",
+        )),
+    }
+}
+
+/// Idempotency-Key: optional; when present 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else { return Ok(None) };
+    let bad = || {
+        AppError::bad_request(
+            ErrorCode::InvalidIdempotencyKey,
+            "Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice)",
+        )
+    };
+    let text = value.to_str().map_err(|_| bad())?;
+    if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad());
+    }
+    Ok(Some(text.to_owned()))
+}
+
+fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: Option<String>) -> NewOrder {
+    NewOrder {
+        order_key: secrets::new_order_key(),
+        secret_hash: secrets::new_secret_hash(),
+        idempotency_key,
+        request_fingerprint: valid.fingerprint(),
+        amount: valid.amount,
+        currency: valid.currency.clone(),
+        terminal: app.config.terminal_id.clone(),
+        method: valid.method.js_name().to_owned(),
+        description: valid.description.clone(),
+        account_id: valid.account_id.clone(),
+        email: valid.email.clone(),
+        phone: valid.phone.clone(),
+        language: valid.language.tag().to_owned(),
+        card_save: valid.card_save,
+    }
+}
+
+/// The order is stored as `created`: obtain its token, then record the result either way.
+async fn start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>, AppError> {
+    let method = epay_api_types::PaymentMethod::from_name(&order.method).unwrap_or_default();
+    let request = PaymentTokenRequest {
+        scope: method.token_scope(),
+        invoice_id: order.invoice_id.clone(),
+        amount: order.amount(),
+        currency: order.currency.clone(),
+        secret_hash: order.secret_hash.clone(),
+    };
+    let started = Instant::now();
+    match app.epay.payment_token(&request).await {
+        Ok(token) => {
+            let raw = token.raw.get().to_owned();
+            let expires_at = now() + token.expires_in as i64;
+            let id = order.id;
+            let order = app.store.write(async move |conn| orders::record_token(conn, id, &raw, expires_at).await).await?;
+            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "payment token issued");
+            respond(app, &order)
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, elapsed_ms = started.elapsed().as_millis() as u64, "ePay token request failed");
+            let error = upstream_error(&err);
+            let recorded = format!("{}{err}", if err.is_timeout() { TIMEOUT_PREFIX } else { UPSTREAM_PREFIX });
+            let id = order.id;
+            app.store.write(async move |conn| orders::record_start_failure(conn, id, &recorded).await).await?;
+            Err(error)
+        }
+    }
+}
+
+fn upstream_error(err: &EpayError) -> AppError {
+    if err.is_timeout() {
+        AppError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            ErrorCode::UpstreamTimeout,
+            "ePay did not answer in time; retry with the same Idempotency-Key",
+        )
+    } else {
+        AppError::new(
+            StatusCode::BAD_GATEWAY,
+            ErrorCode::UpstreamError,
+            "ePay could not issue a payment token; retry with the same Idempotency-Key",
+        )
+    }
+}
+
+/// A request with the same Idempotency-Key is obtaining the token: wait for its result
+/// instead of minting a second token (a double click must not create two payments).
+async fn wait_for_concurrent_start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>, AppError> {
+    let key = order.idempotency_key.clone().unwrap_or_default();
+    let deadline = Instant::now() + app.config.epay_timeout + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let Some(order) = orders::read_by_idempotency_key(app.store.reader(), &key).await? else { break };
+        match order.status {
+            OrderState::Created => continue,
+            OrderState::Pending => return respond(app, &order),
+            OrderState::StartFailed => {
+                let timed_out = order.start_error.as_deref().is_some_and(|e| e.starts_with(TIMEOUT_PREFIX));
+                let err = if timed_out { EpayError::Timeout(app.config.epay_timeout) } else { EpayError::Malformed(String::new()) };
+                return Err(upstream_error(&err));
+            }
+            _ => break,
+        }
+    }
+    Err(AppError::new(
+        StatusCode::CONFLICT,
+        ErrorCode::CheckoutInProgress,
+        "a checkout with this Idempotency-Key is still being started; retry in a moment",
+    ))
+}
+
+fn respond(app: &AppState, order: &OrderRow) -> Result<Json<CheckoutBody>, AppError> {
+    let config = &app.config;
+    let raw = order.token_response.clone().ok_or_else(|| AppError::internal("pending order without a token"))?;
+    let auth = RawValue::from_string(raw).map_err(AppError::internal)?;
+    let language = Language::from_tag(&order.language).unwrap_or_default();
+    let link = |template: &str| {
+        template.replace("{order}", &order.invoice_id).replace("{key}", &order.order_key).replace("{lang}", language.tag())
+    };
+    Ok(Json(CheckoutResponse {
+        invoice_id: order.invoice_id.clone(),
+        order_key: order.order_key.clone(),
+        amount: order.amount().to_string(),
+        currency: order.currency.clone(),
+        terminal: order.terminal.clone(),
+        description: order.description.clone(),
+        language: language.epay_code().to_owned(),
+        account_id: order.account_id.clone(),
+        email: order.email.clone(),
+        phone: order.phone.clone(),
+        card_save: order.card_save,
+        method: epay_api_types::PaymentMethod::from_name(&order.method).unwrap_or_default(),
+        back_link: link(&config.back_link),
+        failure_back_link: link(&config.failure_back_link),
+        post_link: config.post_link(),
+        failure_post_link: config.failure_post_link(),
+        script_url: config.script_url.to_string(),
+        payform_origin: config.payform_origin.clone(),
+        auth,
+    }))
+}

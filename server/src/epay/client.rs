@@ -1,0 +1,65 @@
+//! One pooled HTTP client for every ePay call, with connect and overall timeouts.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EpayError {
+    #[error("ePay did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("could not reach ePay: {0}")]
+    Unreachable(String),
+    #[error("ePay answered HTTP {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("ePay's answer is not what its API documents: {0}")]
+    Malformed(String),
+}
+
+impl EpayError {
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, EpayError::Timeout(_))
+    }
+}
+
+#[derive(Clone)]
+pub struct EpayClient {
+    pub(super) http: reqwest::Client,
+    pub(super) config: Arc<Config>,
+}
+
+impl EpayClient {
+    pub fn new(config: Arc<Config>) -> EpayClient {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.epay_connect_timeout)
+            .timeout(config.epay_timeout)
+            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .user_agent(concat!("epay-proxy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("HTTP client builds with static settings");
+        EpayClient { http, config }
+    }
+
+    /// Sends `request` and returns the body of a 200 answer, mapping everything else to a
+    /// typed error. Error bodies are cut short: they go to logs and must stay small.
+    pub(super) async fn send(&self, request: reqwest::RequestBuilder) -> Result<bytes::Bytes, EpayError> {
+        let response = request.send().await.map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.transport_error(e))?;
+        if status != reqwest::StatusCode::OK {
+            let text = String::from_utf8_lossy(&body);
+            let body: String = text.chars().take(300).collect();
+            return Err(EpayError::Status { status: status.as_u16(), body });
+        }
+        Ok(body)
+    }
+
+    fn transport_error(&self, err: reqwest::Error) -> EpayError {
+        if err.is_timeout() {
+            EpayError::Timeout(self.config.epay_timeout)
+        } else {
+            // Without the URL: it is ours, not news, and keeps logs short.
+            EpayError::Unreachable(err.without_url().to_string())
+        }
+    }
+}

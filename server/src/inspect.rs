@@ -1,0 +1,49 @@
+//! `epay-proxy orders show <invoiceId>`: an order and every notification it received, as
+//! JSON, for whoever is on call. Secrets are left out.
+
+use serde_json::json;
+
+use crate::store::{Store, StoreError, notifications, orders};
+
+pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+    let Some(order) = orders::read_by_invoice(store.reader(), invoice_id).await? else { return Ok(None) };
+    let received = notifications::read_for_order(store.reader(), order.id).await?;
+    let received: Vec<_> = received
+        .into_iter()
+        .map(|n| {
+            // The raw body is kept for audits; its secret_hash is not for terminals.
+            let raw = serde_json::from_str::<serde_json::Value>(&n.raw_body).map(|mut v| {
+                if let Some(fields) = v.as_object_mut() {
+                    fields.remove("secret_hash");
+                }
+                v
+            });
+            json!({
+                "id": n.id, "endpoint": n.endpoint, "verdict": n.verdict, "reason": n.reason,
+                "code": n.code, "transactionId": n.transaction_id, "receivedAt": n.received_at,
+                "body": raw.unwrap_or_else(|_| json!(n.raw_body)),
+            })
+        })
+        .collect();
+    Ok(Some(json!({
+        "invoiceId": order.invoice_id,
+        "status": format!("{:?}", order.status).to_lowercase(),
+        "publicStatus": order.status.public(),
+        "amount": order.amount().to_string(),
+        "currency": order.currency,
+        "terminal": order.terminal,
+        "method": order.method,
+        "description": order.description,
+        "transactionId": order.transaction_id,
+        "cardMask": order.card_mask,
+        "approvalCode": order.approval_code,
+        "reference": order.reference,
+        "failureReason": order.failure_reason,
+        "failureCode": order.failure_code,
+        "startError": order.start_error,
+        "reviewReason": order.review_reason,
+        "createdAt": order.created_at,
+        "updatedAt": order.updated_at,
+        "notifications": received,
+    })))
+}

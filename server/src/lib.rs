@@ -1,0 +1,124 @@
+//! epay-proxy: keeps the merchant's ePay secret, mints one token per payment, receives
+//! ePay's postLinks, tells the widget what really happened, and serves the widget.
+
+pub mod assets;
+pub mod checkout;
+pub mod config;
+pub mod epay;
+pub mod error;
+pub mod inspect;
+pub mod invoice;
+pub mod json;
+pub mod order_status;
+pub mod postlink;
+pub mod sandbox;
+pub mod secrets;
+pub mod store;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use epay_api_types::{IDEMPOTENCY_KEY_HEADER, ORDER_KEY_HEADER, WidgetConfig};
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use config::{Config, EpayEnv};
+use epay::EpayClient;
+use sandbox::Sandbox;
+use store::{Store, StoreError, orders};
+
+/// Checkout requests are small JSON objects.
+pub const CHECKOUT_BODY_LIMIT: usize = 16 * 1024;
+/// postLink bodies are about 1 KiB; leave room for ePay adding fields.
+pub const POSTLINK_BODY_LIMIT: usize = 64 * 1024;
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub epay: EpayClient,
+    /// The built-in ePay emulator, when `EPAY_ENV=sandbox`.
+    pub sandbox: Option<Arc<Sandbox>>,
+}
+
+impl AppState {
+    /// Opens the store, recovers from an interrupted previous run, and builds the clients.
+    pub async fn new(config: Config) -> Result<Arc<AppState>, StoreError> {
+        let config = Arc::new(config);
+        let store = Store::open(&config.database_url).await?;
+        let interrupted = store.write(async |conn| orders::fail_interrupted_starts(conn).await).await?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "orders whose token request a restart interrupted are now start_failed");
+        }
+        let sandbox = (config.env == EpayEnv::Sandbox).then(|| Arc::new(Sandbox::new(&config)));
+        Ok(Arc::new(AppState { epay: EpayClient::new(config.clone()), config, store, sandbox }))
+    }
+}
+
+pub fn app(state: Arc<AppState>) -> Router {
+    let browser_api = Router::new()
+        .route("/api/checkout", post(checkout::create).layer(DefaultBodyLimit::max(CHECKOUT_BODY_LIMIT)))
+        .route("/api/orders/{invoice_id}", get(order_status::show))
+        .route("/api/widget-config", get(widget_config))
+        .layer(cors(&state.config));
+
+    // Server to server: no CORS, a browser has no business here.
+    let epay_notifications = Router::new()
+        .route("/api/epay/postlink", post(postlink::postlink))
+        .route("/api/epay/failure-postlink", post(postlink::failure_postlink))
+        .layer(DefaultBodyLimit::max(POSTLINK_BODY_LIMIT));
+
+    let mut router = Router::new()
+        .merge(browser_api)
+        .merge(epay_notifications)
+        .route("/healthz", get(healthz))
+        .with_state(state.clone());
+    if let Some(sandbox) = &state.sandbox {
+        router = router.nest("/sandbox", sandbox::router(sandbox.clone()));
+    }
+    router
+        .merge(assets::router(&state.config))
+        .layer(CompressionLayer::new())
+        .layer(telemetry::http_trace_layer())
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins: Vec<HeaderValue> = config.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            HeaderName::from_static(IDEMPOTENCY_KEY_HEADER),
+            HeaderName::from_static(ORDER_KEY_HEADER),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+async fn healthz(State(app): State<Arc<AppState>>) -> Result<&'static str, error::AppError> {
+    sqlx::query("SELECT 1").execute(app.store.reader()).await.map_err(error::AppError::internal)?;
+    Ok("ok")
+}
+
+async fn widget_config(State(app): State<Arc<AppState>>) -> Json<WidgetConfig> {
+    let config = &app.config;
+    Json(WidgetConfig {
+        script_url: config.script_url.to_string(),
+        payform_origin: config.payform_origin.clone(),
+        currency: config.currencies[0].clone(),
+        min_amount: config.min_amount.to_string(),
+        max_amount: config.max_amount.to_string(),
+        sandbox: config.env == EpayEnv::Sandbox,
+    })
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,106 @@
+//! `epay-proxy`            serve (configuration from the environment, see README)
+//! `epay-proxy orders show <invoiceId>`   print an order and its notifications as JSON
+
+use std::process::ExitCode;
+
+use epay_proxy::config::Config;
+use epay_proxy::{AppState, inspect, telemetry};
+use tokio::net::TcpListener;
+
+const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy orders show <invoiceId>";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("epay-proxy: configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match args.as_slice() {
+        [] | ["serve"] => runtime.block_on(serve(config)),
+        ["orders", "show", invoice_id] => runtime.block_on(show_order(config, invoice_id)),
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    telemetry::init(config.log_format);
+    let listen = config.listen;
+    let (env, public) = (config.env.name(), config.public_url.to_string());
+    let state = match AppState::new(config).await {
+        Ok(state) => state,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot open the order store");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            tracing::error!(error = %err, %listen, "cannot listen (LISTEN)");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(%listen, epay_env = env, storefront = %public, "epay-proxy ready");
+    match epay_proxy::serve(listener, state, shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn show_order(config: Config, invoice_id: &str) -> ExitCode {
+    let store = match epay_proxy::store::Store::open(&config.database_url).await {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!("epay-proxy: cannot open {}: {err}", config.database_url);
+            return ExitCode::FAILURE;
+        }
+    };
+    match inspect::show_order(&store, invoice_id).await {
+        Ok(Some(order)) => {
+            println!("{}", serde_json::to_string_pretty(&order).expect("JSON"));
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            eprintln!("no order {invoice_id}");
+            ExitCode::from(1)
+        }
+        Err(err) => {
+            eprintln!("epay-proxy: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

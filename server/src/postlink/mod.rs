@@ -1,0 +1,160 @@
+//! `POST /api/epay/postlink` and `/api/epay/failure-postlink`: ePay's server-to-server
+//! notifications. Each is recorded durably (raw body, verdict, reason) before the answer;
+//! only one that passes every check may move its order.
+
+mod parse;
+mod transition;
+mod verify;
+
+pub use parse::Notification;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use epay_api_types::ErrorCode;
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::store::StoreError;
+use crate::store::notifications::{self, Endpoint, NewNotification, Verdict};
+use crate::store::orders::{self, OrderState, Outcome};
+use transition::Decision;
+
+#[derive(Serialize)]
+pub struct Receipt {
+    pub result: Verdict,
+}
+
+pub async fn postlink(State(app): State<Arc<AppState>>, body: Bytes) -> Result<Json<Receipt>, AppError> {
+    receive(&app, Endpoint::Postlink, body).await
+}
+
+pub async fn failure_postlink(State(app): State<Arc<AppState>>, body: Bytes) -> Result<Json<Receipt>, AppError> {
+    receive(&app, Endpoint::FailurePostlink, body).await
+}
+
+const NO_MATCH: &str = "the notification matches no order this proxy issued (unknown invoiceId or wrong secret_hash)";
+
+/// What happened to one notification.
+#[derive(Debug)]
+enum Handled {
+    Done(Verdict),
+    Rejected { status: StatusCode, reason: String },
+}
+
+async fn receive(app: &Arc<AppState>, endpoint: Endpoint, body: Bytes) -> Result<Json<Receipt>, AppError> {
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    let parsed = Notification::parse(&body);
+    let paid_state = OrderState::Paid;
+    let handled = app
+        .store
+        .write(async move |conn| match parsed {
+            Ok(n) => handle(conn, endpoint, &n, &raw, paid_state).await,
+            Err(err) => {
+                let reason = format!("body is not a JSON object ({err:?})");
+                reject(conn, endpoint, None, &Notification::default(), &raw, StatusCode::BAD_REQUEST, reason).await
+            }
+        })
+        .await?;
+    match handled {
+        Handled::Done(verdict) => Ok(Json(Receipt { result: verdict })),
+        Handled::Rejected { status, reason } => Err(AppError::new(status, ErrorCode::Rejected, reason)),
+    }
+}
+
+async fn handle(
+    conn: &mut SqliteConnection,
+    endpoint: Endpoint,
+    n: &Notification,
+    raw: &str,
+    paid_state: OrderState,
+) -> Result<Handled, StoreError> {
+    let Some(invoice_id) = n.invoice_id.as_deref() else {
+        return reject(conn, endpoint, None, n, raw, StatusCode::BAD_REQUEST, "no invoiceId".into()).await;
+    };
+    let Some(order) = orders::find_by_invoice(conn, invoice_id.trim()).await? else {
+        return reject(conn, endpoint, None, n, raw, StatusCode::FORBIDDEN, NO_MATCH.into()).await;
+    };
+    if let Err(mismatch) = verify::check(&order, n) {
+        let reason = mismatch.describe(&order);
+        if mismatch == verify::Mismatch::SecretHash {
+            // Stored with the precise reason, answered exactly like an unknown invoice.
+            reject(conn, endpoint, Some(order.id), n, raw, StatusCode::FORBIDDEN, reason).await?;
+            return Ok(Handled::Rejected { status: StatusCode::FORBIDDEN, reason: NO_MATCH.to_owned() });
+        }
+        return reject(conn, endpoint, Some(order.id), n, raw, StatusCode::UNPROCESSABLE_ENTITY, reason).await;
+    }
+    let Some(success) = n.is_success() else {
+        return reject(conn, endpoint, Some(order.id), n, raw, StatusCode::BAD_REQUEST, "no code".into()).await;
+    };
+    if success && endpoint == Endpoint::FailurePostlink {
+        let reason = "a success notification arrived at failurePostLink".to_owned();
+        return reject(conn, endpoint, Some(order.id), n, raw, StatusCode::UNPROCESSABLE_ENTITY, reason).await;
+    }
+
+    let decision = transition::decide(&order, n, success, paid_state);
+    let (verdict, reason) = match decision {
+        Decision::Move(state) => {
+            let outcome = Outcome {
+                transaction_id: n.transaction_id.clone(),
+                card_mask: n.card_mask.clone(),
+                approval_code: n.approval_code.clone(),
+                reference: n.reference.clone(),
+                failure_reason: (!success).then(|| n.reason.clone()).flatten(),
+                failure_code: if success { None } else { n.reason_code },
+            };
+            orders::set_outcome(conn, order.id, state, &outcome).await?;
+            (Verdict::Accepted, None)
+        }
+        Decision::Duplicate => (Verdict::Duplicate, None),
+        Decision::Ignore(why) => (Verdict::Ignored, Some(why)),
+        Decision::IgnoreAndFlag(why) => {
+            orders::flag_for_review(conn, order.id, why).await?;
+            (Verdict::Ignored, Some(why))
+        }
+    };
+    record(conn, endpoint, Some(order.id), n, raw, verdict, reason).await?;
+    tracing::info!(invoice_id, ?endpoint, ?verdict, success, reason, "postLink recorded");
+    Ok(Handled::Done(verdict))
+}
+
+async fn reject(
+    conn: &mut SqliteConnection,
+    endpoint: Endpoint,
+    order_id: Option<i64>,
+    n: &Notification,
+    raw: &str,
+    status: StatusCode,
+    reason: String,
+) -> Result<Handled, StoreError> {
+    record(conn, endpoint, order_id, n, raw, Verdict::Rejected, Some(&reason)).await?;
+    tracing::warn!(invoice_id = n.invoice_id.as_deref(), ?endpoint, %reason, "postLink rejected");
+    Ok(Handled::Rejected { status, reason })
+}
+
+async fn record(
+    conn: &mut SqliteConnection,
+    endpoint: Endpoint,
+    order_id: Option<i64>,
+    n: &Notification,
+    raw: &str,
+    verdict: Verdict,
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
+    let new = NewNotification {
+        order_id,
+        endpoint,
+        invoice_id: n.invoice_id.as_deref(),
+        transaction_id: n.transaction_id.as_deref(),
+        code: n.code.as_deref(),
+        verdict,
+        reason,
+        raw_body: raw,
+    };
+    notifications::insert(conn, &new).await.map(|_| ())
+}

@@ -1,0 +1,139 @@
+//! Sends postLink / failurePostLink notifications in the JSON shapes of the seed's samples,
+//! with the secret_hash the token was issued with. The first attempt happens before the payer
+//! is redirected; failed attempts are retried in the background with doubling delays.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Sandbox, amount_json};
+use super::state::{PaySession, Transaction};
+
+const ATTEMPTS: u32 = 6;
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+
+pub async fn notify(sandbox: &Arc<Sandbox>, session: &PaySession, transaction: &Transaction, holder: &str) {
+    let success = transaction.reason_code == 0;
+    let terms = &session.terms;
+    // ePay sends failures to postLink when failurePostLink is empty.
+    let url = if success || terms.failure_post_link.is_empty() { &terms.post_link } else { &terms.failure_post_link };
+    let body = if success { success_body(session, transaction, holder) } else { failure_body(session, transaction, holder) };
+    let first_retry = sandbox
+        .state
+        .control
+        .lock()
+        .expect("control lock")
+        .delivery_retry_ms
+        .map_or(FIRST_RETRY, Duration::from_millis);
+
+    if deliver(sandbox, url, &body).await {
+        return;
+    }
+    let (sandbox, url) = (sandbox.clone(), url.clone());
+    tokio::spawn(async move {
+        let mut delay = first_retry;
+        for _ in 1..ATTEMPTS {
+            tokio::time::sleep(delay).await;
+            if deliver(&sandbox, &url, &body).await {
+                return;
+            }
+            delay *= 2;
+        }
+        tracing::warn!(%url, "sandbox: postLink given up after {ATTEMPTS} attempts");
+    });
+}
+
+async fn deliver(sandbox: &Sandbox, url: &str, body: &Value) -> bool {
+    match sandbox.http.post(url).json(body).send().await {
+        Ok(response) if response.status().is_success() => true,
+        Ok(response) => {
+            tracing::warn!(%url, status = response.status().as_u16(), "sandbox: postLink refused");
+            false
+        }
+        Err(err) => {
+            tracing::warn!(%url, error = %err.without_url(), "sandbox: postLink not delivered");
+            false
+        }
+    }
+}
+
+fn success_body(session: &PaySession, t: &Transaction, holder: &str) -> Value {
+    json!({
+        "accountId": session.account_id,
+        "amount": amount_json(t.amount),
+        "approvalCode": t.approval_code,
+        "cardId": uuid::Uuid::new_v4().to_string(),
+        "cardMask": t.card_mask,
+        "cardType": card_type(&t.card_mask),
+        "code": "ok",
+        "currency": t.currency,
+        "dateTime": t.created_at,
+        "description": session.description,
+        "email": session.email,
+        "id": t.id,
+        "invoiceId": t.invoice_id,
+        "ip": "127.0.0.1",
+        "ipCity": "",
+        "ipCountry": "",
+        "ipDistrict": "",
+        "ipLatitude": 0,
+        "ipLongitude": 0,
+        "ipRegion": "",
+        "issuer": "HALYK BANK (SANDBOX)",
+        "language": session.language,
+        "name": holder,
+        "phone": session.phone,
+        "reason": t.reason,
+        "reasonCode": t.reason_code,
+        "reference": t.reference,
+        "secret_hash": session.terms.secret_hash,
+        "secure": "no",
+        "secureDetails": "F",
+        "terminal": t.terminal,
+    })
+}
+
+fn failure_body(session: &PaySession, t: &Transaction, holder: &str) -> Value {
+    json!({
+        "id": t.id,
+        "dateTime": t.created_at,
+        "invoiceId": t.invoice_id,
+        "invoiceIdAlt": "",
+        "amount": amount_json(t.amount),
+        "currency": t.currency,
+        "terminal": t.terminal,
+        "accountId": session.account_id,
+        "description": session.description,
+        "language": session.language,
+        "cardMask": t.card_mask,
+        "cardType": card_type(&t.card_mask),
+        "issuer": "HALYK BANK (SANDBOX)",
+        "reference": "",
+        "secure": "no",
+        "secureDetails": "F",
+        "tokenRecipient": "",
+        "code": "error",
+        "reason": t.reason,
+        "reasonCode": t.reason_code,
+        "name": holder,
+        "email": session.email,
+        "phone": session.phone,
+        "ip": "127.0.0.1",
+        "ipCountry": "",
+        "ipCity": "",
+        "ipRegion": "",
+        "ipDistrict": "",
+        "ipLongitude": 0,
+        "ipLatitude": 0,
+        "secret_hash": session.terms.secret_hash,
+    })
+}
+
+fn card_type(mask: &str) -> &'static str {
+    match mask.as_bytes().first() {
+        Some(b'4') => "VISA",
+        Some(b'5') => "MASTERCARD",
+        _ => "",
+    }
+}

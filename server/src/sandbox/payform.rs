@@ -1,0 +1,289 @@
+//! The sandbox payment page: `GET /sandbox/payform/?params=...&isTransfer=true` shows the
+//! payment and a card form; `POST /sandbox/payform/pay` charges a test card, notifies the
+//! shop's postLink and sends the payer back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use epay_api_types::{Amount, Language};
+use rand::Rng;
+use serde::Deserialize;
+
+use super::cards::{self, CardOutcome, TEST_CARDS};
+use super::delivery;
+use super::page::{display_amount, error_page, escape, layout};
+use super::params;
+use super::state::{Grant, MethodFlag, PaySession, TOKEN_LIFETIME, Transaction};
+use super::Sandbox;
+
+pub async fn page(State(sandbox): State<Arc<Sandbox>>, Query(query): Query<HashMap<String, String>>) -> Response {
+    let flag = method_flag(&query);
+    let Some(decoded) = query.get("params").and_then(|p| params::decode(p)) else {
+        return error_page(StatusCode::BAD_REQUEST, "params is missing or is not LZString-compressed");
+    };
+    let session = match open_session(&sandbox, &decoded, flag) {
+        Ok(session) => session,
+        Err(message) => return error_page(StatusCode::BAD_REQUEST, &message),
+    };
+    let session_id = new_id(24);
+    let html = render_form(&session, &session_id, None);
+    sandbox.state.registry.lock().expect("registry lock").sessions.insert(session_id, session);
+    Html(html).into_response()
+}
+
+fn method_flag(query: &HashMap<String, String>) -> MethodFlag {
+    let on = |name: &str| query.get(name).is_some_and(|v| v == "true");
+    if on("isShortForm") {
+        MethodFlag::ShortForm
+    } else if on("isTransfer") {
+        MethodFlag::Transfer
+    } else if on("isOCT") {
+        MethodFlag::Oct
+    } else if on("isAFT") {
+        MethodFlag::Aft
+    } else {
+        MethodFlag::Pay
+    }
+}
+
+/// Checks the payment object against the token it carries, as ePay does.
+fn open_session(sandbox: &Sandbox, params: &params::Params, flag: MethodFlag) -> Result<PaySession, String> {
+    let field = |name: &str| params.get(name).map(String::as_str).unwrap_or("").trim();
+    let auth = params::split(field("auth"));
+    let access_token = auth.get("access_token").map(String::as_str).unwrap_or("");
+    let registry = sandbox.state.registry.lock().expect("registry lock");
+    let token = registry.live_token(access_token).ok_or("auth: the token is unknown or expired")?;
+    if token.scope != flag.scope() {
+        return Err(format!("a `{}` token cannot pay with this method (needs `{}`)", token.scope, flag.scope()));
+    }
+    let Grant::Payment(terms) = &token.grant else { return Err("a service token cannot pay".into()) };
+    if field("invoiceId") != terms.invoice_id {
+        return Err(format!("invoiceId `{}` is not the token's invoice", field("invoiceId")));
+    }
+    if Amount::parse(field("amount")).ok() != Some(terms.amount) {
+        return Err(format!("amount `{}` is not the token's amount {}", field("amount"), terms.amount));
+    }
+    if field("currency") != terms.currency {
+        return Err(format!("currency `{}` is not the token's {}", field("currency"), terms.currency));
+    }
+    if field("terminal") != terms.terminal {
+        return Err("terminal is not the token's terminal".into());
+    }
+    if !field("postLink").is_empty() && field("postLink") != terms.post_link {
+        return Err("postLink differs from the one the token was issued with".into());
+    }
+    if !matches!(field("cardSave"), "true" | "false") {
+        return Err(format!("cardSave must be a Boolean, got `{}`", field("cardSave")));
+    }
+    let back_link = field("backLink");
+    if url::Url::parse(back_link).is_err() {
+        return Err("backLink must be an absolute URL".into());
+    }
+    if registry.is_paid(&terms.invoice_id) {
+        return Err(format!("invoice {} is already paid", terms.invoice_id));
+    }
+    let failure_back_link = Some(field("failureBackLink")).filter(|l| !l.is_empty()).unwrap_or(back_link);
+    let mut terms = terms.clone();
+    if !field("failurePostLink").is_empty() {
+        terms.failure_post_link = field("failurePostLink").to_owned();
+    }
+    Ok(PaySession {
+        terms,
+        flag,
+        description: field("description").to_owned(),
+        account_id: field("accountId").to_owned(),
+        email: field("email").to_owned(),
+        phone: field("phone").to_owned(),
+        language: field("language").to_owned(),
+        back_link: back_link.to_owned(),
+        failure_back_link: failure_back_link.to_owned(),
+        expires_at: Instant::now() + TOKEN_LIFETIME,
+    })
+}
+
+/// Labels in the payment page's language ("RU"/"rus", "KZ"/"kaz", "EN"/"eng").
+struct Labels {
+    title: &'static str,
+    card: &'static str,
+    expiry: &'static str,
+    cvc: &'static str,
+    holder: &'static str,
+    pay: &'static str,
+    test_cards: &'static str,
+}
+
+fn labels(language: &str) -> (Language, Labels) {
+    match Language::from_tag(language).unwrap_or_default() {
+        Language::Ru => (Language::Ru, Labels {
+            title: "Оплата",
+            card: "Номер карты",
+            expiry: "Срок (ММ/ГГ)",
+            cvc: "CVC",
+            holder: "Имя владельца",
+            pay: "Оплатить",
+            test_cards: "Тестовые карты",
+        }),
+        Language::Kk => (Language::Kk, Labels {
+            title: "Төлем",
+            card: "Карта нөмірі",
+            expiry: "Мерзімі (АА/ЖЖ)",
+            cvc: "CVC",
+            holder: "Иесінің аты",
+            pay: "Төлеу",
+            test_cards: "Тест карталары",
+        }),
+        Language::En => (Language::En, Labels {
+            title: "Payment",
+            card: "Card number",
+            expiry: "Expiry (MM/YY)",
+            cvc: "CVC",
+            holder: "Cardholder name",
+            pay: "Pay",
+            test_cards: "Test cards",
+        }),
+    }
+}
+
+fn render_form(session: &PaySession, session_id: &str, error: Option<&str>) -> String {
+    let (language, l) = labels(&session.language);
+    let amount = display_amount(session.terms.amount, &session.terms.currency);
+    let error = error.map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e))).unwrap_or_default();
+    let cards: String = TEST_CARDS
+        .iter()
+        .map(|card| format!("<tr><td><code>{}</code></td><td>{}</td></tr>", cards::spaced(card.number), escape(card.what)))
+        .collect();
+    let body = format!(
+        r#"<h1>{title}</h1>
+<p class="amount" data-amount>{amount}</p>
+<dl>
+<dt>Invoice</dt><dd data-invoice>{invoice}</dd>
+<dt>Description</dt><dd data-description>{description}</dd>
+<dt>Terminal</dt><dd>{terminal}</dd>
+</dl>
+{error}
+<form method="post" action="pay" autocomplete="off">
+<input type="hidden" name="session" value="{session_id}">
+<label for="card">{card}</label>
+<input id="card" name="card" inputmode="numeric" autocomplete="cc-number" value="4111 1111 1111 1111" required>
+<div class="row">
+<div><label for="expiry">{expiry}</label><input id="expiry" name="expiry" value="12/30" required></div>
+<div><label for="cvc">{cvc}</label><input id="cvc" name="cvc" inputmode="numeric" value="123" required></div>
+</div>
+<label for="holder">{holder}</label>
+<input id="holder" name="holder" value="SANDBOX CARDHOLDER">
+<button type="submit" id="pay">{pay} {amount}</button>
+</form>
+<table><caption>{test_cards}</caption>{cards}</table>"#,
+        title = l.title,
+        invoice = escape(&session.terms.invoice_id),
+        description = escape(&session.description),
+        terminal = escape(&session.terms.terminal),
+        session_id = escape(session_id),
+        card = l.card,
+        expiry = l.expiry,
+        cvc = l.cvc,
+        holder = l.holder,
+        pay = l.pay,
+        test_cards = l.test_cards,
+    );
+    layout(language.tag(), l.title, &body)
+}
+
+#[derive(Deserialize)]
+pub struct PayForm {
+    session: String,
+    card: String,
+    #[serde(default)]
+    expiry: String,
+    #[serde(default)]
+    cvc: String,
+    #[serde(default)]
+    holder: String,
+}
+
+pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>) -> Response {
+    let session = sandbox.state.registry.lock().expect("registry lock").sessions.get(&form.session).cloned();
+    let Some(session) = session.filter(|s| s.expires_at > Instant::now()) else {
+        return error_page(StatusCode::BAD_REQUEST, "this payment page has expired; start the payment again");
+    };
+    let Some(card) = cards::find(&form.card) else {
+        let html = render_form(&session, &form.session, Some("sandbox: use one of the test cards below"));
+        return (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response();
+    };
+    if form.cvc.trim().len() != 3 || !form.expiry.contains('/') {
+        let html = render_form(&session, &form.session, Some("check the expiry date (MM/YY) and the 3-digit CVC"));
+        return (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response();
+    }
+
+    let transaction = {
+        let mut registry = sandbox.state.registry.lock().expect("registry lock");
+        if registry.is_paid(&session.terms.invoice_id) {
+            drop(registry);
+            return error_page(StatusCode::CONFLICT, "this invoice is already paid");
+        }
+        registry.sessions.remove(&form.session);
+        let transaction = charge(&session, card.number, card.outcome);
+        registry.transactions.entry(transaction.invoice_id.clone()).or_default().push(transaction.clone());
+        transaction
+    };
+    let success = transaction.reason_code == 0;
+    tracing::info!(invoice_id = %transaction.invoice_id, status = transaction.status_name, "sandbox: payment processed");
+
+    if card.outcome != CardOutcome::ApproveWithoutNotification {
+        let holder = form.holder.trim().to_uppercase();
+        delivery::notify(&sandbox, &session, &transaction, &holder).await;
+    }
+
+    if session.flag == MethodFlag::ShortForm {
+        return short_form_result(success);
+    }
+    let target = if success { &session.back_link } else { &session.failure_back_link };
+    Redirect::to(target).into_response()
+}
+
+fn charge(session: &PaySession, card_number: &str, outcome: CardOutcome) -> Transaction {
+    let (status_name, reason, reason_code) = match outcome {
+        CardOutcome::Approve | CardOutcome::ApproveWithoutNotification => ("CHARGE", "success", 0),
+        CardOutcome::Decline { reason_code, reason } => ("REJECT", reason, reason_code),
+    };
+    let success = reason_code == 0;
+    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+5));
+    Transaction {
+        id: uuid::Uuid::new_v4().to_string(),
+        invoice_id: session.terms.invoice_id.clone(),
+        amount: session.terms.amount,
+        currency: session.terms.currency.clone(),
+        terminal: session.terms.terminal.clone(),
+        status_name,
+        card_mask: cards::mask(card_number),
+        approval_code: if success { digits(6) } else { String::new() },
+        reference: if success { digits(12) } else { String::new() },
+        reason: reason.to_owned(),
+        reason_code,
+        created_at: now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+    }
+}
+
+/// In the overlay, the page reports to its parent instead of redirecting.
+fn short_form_result(success: bool) -> Response {
+    let body = format!(
+        r#"<h1>{}</h1><script src="result.js" data-success="{success}"></script>"#,
+        if success { "Payment accepted" } else { "Payment declined" }
+    );
+    ([(header::CACHE_CONTROL, "no-store")], Html(layout("en", "Result", &body))).into_response()
+}
+
+fn digits(n: usize) -> String {
+    let mut rng = rand::rng();
+    (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+}
+
+fn new_id(len: usize) -> String {
+    use rand::distr::Alphanumeric;
+    rand::rng().sample_iter(Alphanumeric).take(len).map(char::from).collect()
+}

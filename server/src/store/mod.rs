@@ -1,0 +1,81 @@
+//! The order store: SQLite in WAL mode with full fsync, one writer (group commit) and a pool
+//! of readers. Migrations run at open.
+
+mod writer;
+pub mod orders;
+pub mod notifications;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, SqliteConnection};
+
+use writer::Writer;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("commit failed: {0}")]
+    Commit(String),
+    #[error("the store is closed")]
+    Closed,
+    #[error("a write job panicked")]
+    JobPanicked,
+    #[error("could not allocate a unique invoice id")]
+    InvoiceIdsExhausted,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    writer: Writer,
+    reader: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database behind `database_url`.
+    pub async fn open(database_url: &str) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str(database_url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // An acknowledged postLink must survive a crash, and a power cut: fsync each
+            // commit. Group commit keeps that affordable.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+
+        let mut writer_conn: SqliteConnection = options.clone().connect().await?;
+        sqlx::migrate!("./migrations").run(&mut writer_conn).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Store { writer: Writer::start(writer_conn), reader })
+    }
+
+    /// Runs `job` on the writer connection inside the next committed transaction.
+    pub async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: AsyncFnOnce(&mut SqliteConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.writer.write(job).await
+    }
+
+    /// Connections for reads; they see every committed write.
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,298 @@
+//! Orders: rows, states and the statements that move them.
+
+use epay_api_types::{Amount, OrderStatus};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
+
+use super::{StoreError, now};
+use crate::invoice;
+
+/// Where an order is in its life. Stored as text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+pub enum OrderState {
+    /// Stored, token not yet obtained.
+    Created,
+    /// Token issued; waiting for the payer and ePay.
+    Pending,
+    /// The token request failed; a retry with the same Idempotency-Key starts it again.
+    StartFailed,
+    /// A valid success postLink arrived; waiting for the status API to confirm it.
+    Confirming,
+    /// Paid: confirmed. Final.
+    Paid,
+    /// Declined by ePay. A later confirmed success still wins.
+    Failed,
+    /// Something did not add up; a human must look. Never becomes paid by itself.
+    Review,
+    /// The payment window closed without a payment.
+    Expired,
+}
+
+impl OrderState {
+    pub fn public(self) -> OrderStatus {
+        match self {
+            OrderState::Created | OrderState::Pending | OrderState::Confirming | OrderState::Review => OrderStatus::Pending,
+            OrderState::Paid => OrderStatus::Paid,
+            OrderState::Failed | OrderState::StartFailed => OrderStatus::Failed,
+            OrderState::Expired => OrderStatus::Expired,
+        }
+    }
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct OrderRow {
+    pub id: i64,
+    pub invoice_id: String,
+    pub order_key: String,
+    pub secret_hash: String,
+    pub idempotency_key: Option<String>,
+    pub request_fingerprint: Option<String>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub terminal: String,
+    pub method: String,
+    pub description: String,
+    pub account_id: String,
+    pub email: String,
+    pub phone: String,
+    pub language: String,
+    pub card_save: bool,
+    pub status: OrderState,
+    pub token_response: Option<String>,
+    pub token_expires_at: Option<i64>,
+    pub start_error: Option<String>,
+    pub transaction_id: Option<String>,
+    pub card_mask: Option<String>,
+    pub approval_code: Option<String>,
+    pub reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub failure_code: Option<i64>,
+    pub review_reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl OrderRow {
+    pub fn amount(&self) -> Amount {
+        Amount::from_minor(self.amount_minor as u64)
+    }
+}
+
+/// Everything a checkout stores before ePay is asked for a token.
+#[derive(Clone, Debug)]
+pub struct NewOrder {
+    pub order_key: String,
+    pub secret_hash: String,
+    pub idempotency_key: Option<String>,
+    pub request_fingerprint: String,
+    pub amount: Amount,
+    pub currency: String,
+    pub terminal: String,
+    pub method: String,
+    pub description: String,
+    pub account_id: String,
+    pub email: String,
+    pub phone: String,
+    pub language: String,
+    pub card_save: bool,
+}
+
+/// What `begin_checkout` decided.
+#[derive(Debug)]
+pub enum Begin {
+    /// This request owns the order now and must obtain its token.
+    Start(OrderRow),
+    /// The same Idempotency-Key already has a usable token: answer with it.
+    Ready(OrderRow),
+    /// Another request with the same key is obtaining the token right now.
+    InProgress(OrderRow),
+    /// The key's order is past checkout (paid, failed, expired...).
+    Finished(OrderRow),
+    /// The key was used before with a different request body.
+    KeyReused,
+}
+
+/// A token this close to expiry is replaced rather than handed out again.
+const TOKEN_REUSE_MARGIN_SECS: i64 = 120;
+/// Random draws before giving up on a unique invoice id (each collides with p < 1e-3).
+const INVOICE_ATTEMPTS: usize = 32;
+
+const ORDER_COLUMNS: &str = "*";
+
+/// Finds or creates the order for a checkout request. Runs on the writer, so the lookup and
+/// the insert cannot interleave with another checkout.
+pub async fn begin_checkout(conn: &mut SqliteConnection, new: NewOrder) -> Result<Begin, StoreError> {
+    if let Some(key) = &new.idempotency_key {
+        let existing: Option<OrderRow> = sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE idempotency_key = ?"))
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(order) = existing {
+            if order.request_fingerprint.as_deref() != Some(new.request_fingerprint.as_str()) {
+                return Ok(Begin::KeyReused);
+            }
+            let token_fresh = order.token_expires_at.is_some_and(|at| at > now() + TOKEN_REUSE_MARGIN_SECS);
+            return Ok(match order.status {
+                OrderState::Created => Begin::InProgress(order),
+                OrderState::Pending if token_fresh => Begin::Ready(order),
+                OrderState::Pending | OrderState::StartFailed => Begin::Start(restart(conn, order).await?),
+                _ => Begin::Finished(order),
+            });
+        }
+    }
+    insert_with_unique_invoice(conn, &new).await.map(Begin::Start)
+}
+
+/// Moves an order back to `created` so this request can obtain a (new) token for it.
+async fn restart(conn: &mut SqliteConnection, order: OrderRow) -> Result<OrderRow, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE orders SET status = 'created', start_error = NULL, updated_at = ? WHERE id = ? RETURNING {ORDER_COLUMNS}"
+    ))
+    .bind(now())
+    .bind(order.id)
+    .fetch_one(conn)
+    .await?)
+}
+
+async fn insert_with_unique_invoice(conn: &mut SqliteConnection, new: &NewOrder) -> Result<OrderRow, StoreError> {
+    let created_at = now();
+    for _ in 0..INVOICE_ATTEMPTS {
+        let invoice_id = invoice::new_invoice_id();
+        let inserted = sqlx::query_as(&format!(
+            "INSERT INTO orders (invoice_id, invoice_suffix, order_key, secret_hash, idempotency_key,
+                request_fingerprint, amount_minor, currency, terminal, method, description, account_id,
+                email, phone, language, card_save, status, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)
+             RETURNING {ORDER_COLUMNS}"
+        ))
+        .bind(&invoice_id)
+        .bind(invoice::suffix(&invoice_id))
+        .bind(&new.order_key)
+        .bind(&new.secret_hash)
+        .bind(&new.idempotency_key)
+        .bind(&new.request_fingerprint)
+        .bind(new.amount.minor() as i64)
+        .bind(&new.currency)
+        .bind(&new.terminal)
+        .bind(&new.method)
+        .bind(&new.description)
+        .bind(&new.account_id)
+        .bind(&new.email)
+        .bind(&new.phone)
+        .bind(&new.language)
+        .bind(new.card_save)
+        .bind(created_at)
+        .bind(created_at)
+        .fetch_one(&mut *conn)
+        .await;
+        match inserted {
+            Ok(order) => return Ok(order),
+            // The invoice id or its last six digits are taken: draw again.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::InvoiceIdsExhausted)
+}
+
+/// Records the token ePay issued: the order is now waiting for the payer.
+pub async fn record_token(conn: &mut SqliteConnection, id: i64, raw_token: &str, expires_at: i64) -> Result<OrderRow, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE orders SET status = 'pending', token_response = ?, token_expires_at = ?, updated_at = ?
+         WHERE id = ? RETURNING {ORDER_COLUMNS}"
+    ))
+    .bind(raw_token)
+    .bind(expires_at)
+    .bind(now())
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Records why the token request failed; the order cannot be paid until a retry.
+pub async fn record_start_failure(conn: &mut SqliteConnection, id: i64, error: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE orders SET status = 'start_failed', start_error = ?, updated_at = ? WHERE id = ? AND status = 'created'")
+        .bind(error)
+        .bind(now())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// After a restart no token request is in flight: orders still `created` were interrupted.
+pub async fn fail_interrupted_starts(conn: &mut SqliteConnection) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE orders SET status = 'start_failed', start_error = 'interrupted by a restart', updated_at = ?
+         WHERE status = 'created'",
+    )
+    .bind(now())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn find_by_invoice(conn: &mut SqliteConnection, invoice_id: &str) -> Result<Option<OrderRow>, StoreError> {
+    Ok(sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE invoice_id = ?"))
+        .bind(invoice_id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+pub async fn read_by_invoice(pool: &SqlitePool, invoice_id: &str) -> Result<Option<OrderRow>, StoreError> {
+    Ok(sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE invoice_id = ?"))
+        .bind(invoice_id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+pub async fn read_by_idempotency_key(pool: &SqlitePool, key: &str) -> Result<Option<OrderRow>, StoreError> {
+    Ok(sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE idempotency_key = ?"))
+        .bind(key)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// The fields an outcome (postLink or status API) sets on an order.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub transaction_id: Option<String>,
+    pub card_mask: Option<String>,
+    pub approval_code: Option<String>,
+    pub reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub failure_code: Option<i64>,
+}
+
+/// Moves an order to `state`, recording what ePay said about it.
+pub async fn set_outcome(conn: &mut SqliteConnection, id: i64, state: OrderState, outcome: &Outcome) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE orders SET status = ?, transaction_id = COALESCE(?, transaction_id), card_mask = COALESCE(?, card_mask),
+            approval_code = COALESCE(?, approval_code), reference = COALESCE(?, reference),
+            failure_reason = ?, failure_code = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(state)
+    .bind(&outcome.transaction_id)
+    .bind(&outcome.card_mask)
+    .bind(&outcome.approval_code)
+    .bind(&outcome.reference)
+    .bind(&outcome.failure_reason)
+    .bind(outcome.failure_code)
+    .bind(now())
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Flags an order for a human, keeping its state (a paid order stays paid).
+pub async fn flag_for_review(conn: &mut SqliteConnection, id: i64, reason: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE orders SET review_reason = ?, updated_at = ? WHERE id = ?")
+        .bind(reason)
+        .bind(now())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Group commit on SQLite's single writer.
+//!
+//! Every write runs on one connection owned by a dedicated thread. Jobs that arrive while a
+//! transaction is being written are batched into the next one: each job runs inside its own
+//! SAVEPOINT (a failing job rolls back alone), the batch ends with one COMMIT, and only then
+//! is every caller answered. With `synchronous=FULL` that is one fsync per batch instead of
+//! one per request, and a caller that got an answer knows its write is on disk.
+
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use futures::future::LocalBoxFuture;
+use sqlx::{Connection, Executor, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
+
+use super::StoreError;
+
+/// Told, after the batch's COMMIT, whether the job's writes are durable.
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// Runs one job on the writer connection; `true` when its writes should be kept.
+type Job = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> LocalBoxFuture<'c, (bool, Completion)> + Send>;
+
+/// The most jobs one transaction carries (bounds the latency a large batch adds).
+const MAX_BATCH: usize = 256;
+
+#[derive(Clone)]
+pub(super) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub(super) fn start(conn: SqliteConnection) -> Writer {
+        let (jobs, queue) = mpsc::channel::<Job>(4 * MAX_BATCH);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("writer runtime");
+                runtime.block_on(run(conn, queue));
+            })
+            .expect("spawn sqlite writer thread");
+        Writer { jobs }
+    }
+
+    /// Runs `job` in the next transaction and returns its result once that transaction is
+    /// committed. An `Err` from the job rolls back only the job's own writes.
+    pub(super) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: AsyncFnOnce(&mut SqliteConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = AssertUnwindSafe(job(conn)).catch_unwind().await.unwrap_or(Err(StoreError::JobPanicked));
+                let keep = result.is_ok();
+                let done: Completion = Box::new(move |committed| {
+                    let _ = reply.send(committed.and(result));
+                });
+                (keep, done)
+            })
+        });
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        // A dropped reply means the batch never started (BEGIN failed): nothing was written.
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        run_batch(&mut conn, batch.drain(..)).await;
+    }
+    // Every sender is gone: the process is shutting down. Fold the WAL into the database.
+    if let Err(err) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await {
+        tracing::warn!(error = %err, "final WAL checkpoint failed");
+    }
+    let _ = conn.close().await;
+}
+
+async fn run_batch(conn: &mut SqliteConnection, jobs: impl Iterator<Item = Job>) {
+    if let Err(err) = conn.execute("BEGIN IMMEDIATE").await {
+        tracing::error!(error = %err, "cannot begin a write transaction; failing the batch");
+        return;
+    }
+    let mut completions: Vec<(Completion, Option<StoreError>)> = Vec::with_capacity(MAX_BATCH);
+    for job in jobs {
+        if let Err(err) = conn.execute("SAVEPOINT job").await {
+            tracing::error!(error = %err, "cannot open a savepoint");
+            continue; // dropping the job answers its caller with StoreError::Closed
+        }
+        let (keep, done) = job(conn).await;
+        let end = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        let failed = conn.execute(end).await.err().map(StoreError::from);
+        completions.push((done, failed));
+    }
+    let committed = match conn.execute("COMMIT").await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            tracing::error!(error = %err, "commit failed; the whole batch is rolled back");
+            let _ = conn.execute("ROLLBACK").await;
+            Err(err.to_string())
+        }
+    };
+    for (done, failed) in completions {
+        match (&committed, failed) {
+            (Ok(()), None) => done(Ok(())),
+            (Ok(()), Some(err)) => done(Err(err)),
+            (Err(msg), _) => done(Err(StoreError::Commit(msg.clone()))),
+        }
+    }
+}
