@@ -1,0 +1,232 @@
+//! Test harness: the real proxy on a loopback port with its own SQLite file, and helpers that
+//! act like the browser and like ePay.
+#![allow(dead_code)]
+
+pub mod mock_epay;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use epay_proxy::AppState;
+use epay_proxy::config::Config;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub state: Arc<AppState>,
+    pub http: reqwest::Client,
+    pub db_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    /// A sandbox-mode proxy (the default environment) on a free port.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(&[]).await
+    }
+
+    /// A proxy configured by `vars` on top of the test defaults (LISTEN, PUBLIC_URL and
+    /// DATABASE_URL point at this test's port and file).
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("orders.sqlite3");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("LISTEN".into(), addr.to_string()),
+            ("PUBLIC_URL".into(), base.clone()),
+            ("DATABASE_URL".into(), format!("sqlite:{}", db_path.display())),
+            ("WIDGET_DIR".into(), dir.path().join("dist").display().to_string()),
+            ("EPAY_TIMEOUT_SECS".into(), "2".into()),
+        ]);
+        for (name, value) in vars {
+            env.insert(name.to_string(), value.to_string());
+        }
+        let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration");
+        let state = AppState::new(config).await.expect("state");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(epay_proxy::serve(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        TestApp { addr, base, state, http, db_path, _dir: dir, stop: Some(stop) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POST /api/checkout with a JSON body and an optional Idempotency-Key.
+    pub async fn checkout(&self, body: &Value, key: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.post(self.url("/api/checkout")).json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A checkout that must succeed.
+    pub async fn checkout_ok(&self, amount: &str) -> Value {
+        let (status, body) = self.checkout(&json!({"amount": amount, "description": "Test order"}), None).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn order_status(&self, invoice_id: &str, key: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(&format!("/api/orders/{invoice_id}"))).header("X-Order-Key", key).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_raw(&self, path: &str, body: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn sandbox_control(&self, control: Value) {
+        let response = self.http.post(self.url("/sandbox/control")).json(&control).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    /// The order's row as the store holds it.
+    pub async fn stored_order(&self, invoice_id: &str) -> epay_proxy::store::orders::OrderRow {
+        epay_proxy::store::orders::read_by_invoice(self.state.store.reader(), invoice_id).await.unwrap().expect("order stored")
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(self.state.store.reader()).await.unwrap()
+    }
+
+    /// Plays the payer: opens the sandbox payment page the way payment-api.js would send the
+    /// browser there, and pays with `card`. Returns the redirect target.
+    pub async fn pay(&self, checkout: &Value, card: &str) -> String {
+        let page_url = self.payform_url(checkout, "&isTransfer=true");
+        let page = self.http.get(&page_url).send().await.unwrap();
+        assert_eq!(page.status(), 200, "payment page refused: {}", page.text().await.unwrap());
+        let html = page.text().await.unwrap();
+        let session = html.split("name=\"session\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("session field");
+        let response = self
+            .http
+            .post(self.url("/sandbox/payform/pay"))
+            .form(&[("session", session), ("card", card), ("expiry", "12/30"), ("cvc", "123"), ("holder", "Test Payer")])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "pay answered {}", response.status());
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// The payment page URL payment-api.js builds for `checkout` with the method `flag`.
+    pub fn payform_url(&self, checkout: &Value, flag: &str) -> String {
+        let object = payment_object(checkout);
+        let compressed = lz_str::compress_to_encoded_uri_component(&encode_params(&object));
+        format!("{}?params={compressed}{flag}", self.url("/sandbox/payform/"))
+    }
+
+    /// Sends `request` straight through the router (no socket), as axum's testing example does.
+    pub async fn oneshot(&self, request: axum::http::Request<axum::body::Body>) -> (u16, Value) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let response = epay_proxy::app(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The payment object the widget passes to halyk.p2p for this checkout response.
+pub fn payment_object(c: &Value) -> Value {
+    json!({
+        "invoiceId": c["invoiceId"], "backLink": c["backLink"], "failureBackLink": c["failureBackLink"],
+        "postLink": c["postLink"], "failurePostLink": c["failurePostLink"], "language": c["language"],
+        "description": c["description"], "accountId": c["accountId"], "terminal": c["terminal"],
+        "amount": js_number(c["amount"].as_str().unwrap()), "currency": c["currency"],
+        "phone": c["phone"], "email": c["email"], "cardSave": c["cardSave"], "auth": c["auth"],
+    })
+}
+
+/// What `Number("1500.50")` gives in JS: 1500.5 (and 1500 prints as "1500", not "1500.0").
+fn js_number(text: &str) -> Value {
+    match text.parse::<i64>() {
+        Ok(whole) => json!(whole),
+        Err(_) => json!(text.parse::<f64>().unwrap()),
+    }
+}
+
+/// encodeURIComponent's unreserved set: A-Z a-z 0-9 - _ . ! ~ * ' ( )
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// payment-api.js's encodeParams: `name=encodeURIComponent(value)` joined by `&`, objects
+/// encoded the same way first.
+pub fn encode_params(object: &Value) -> String {
+    object
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, value)| {
+            let text = match value {
+                Value::Object(_) => encode_params(value),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            format!("{name}={}", utf8_percent_encode(&text, URI_COMPONENT))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Waits until `check` holds, for up to ten seconds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+pub const APPROVED_CARD: &str = "4111 1111 1111 1111";
+pub const DECLINED_CARD: &str = "4000 0000 0000 9995";
+pub const SILENT_CARD: &str = "5555 5555 5555 4444";

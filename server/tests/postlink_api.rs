@@ -1,0 +1,240 @@
+//! postLink / failurePostLink: only a notification that passes every check moves an order;
+//! every notification is stored with its verdict; duplicates change nothing; paid is final.
+
+mod common;
+
+use common::TestApp;
+use epay_proxy::store::orders::OrderState;
+use serde_json::{Value, json};
+
+/// The seed's success sample, addressed to `order`.
+fn success_for(app_order: &epay_proxy::store::orders::OrderRow) -> Value {
+    json!({
+        "accountId": "sad12eqsda", "amount": app_order.amount_minor as f64 / 100.0, "approvalCode": "157911",
+        "cardId": "11f1111b-f151-6f11-e161-1111010a2111", "cardMask": "440043...2222", "cardType": "VISA", "code": "ok",
+        "currency": "KZT", "dateTime": "2024-07-29T10:50:56.765674319+05:00", "description": "Arman Alimguzhinov",
+        "email": "", "id": "1d1a11f1-1111-111c-1113b-e8340ce51111", "invoiceId": app_order.invoice_id,
+        "ip": "213.148.6.204", "ipCity": "", "ipCountry": "", "ipDistrict": "", "ipLatitude": 0, "ipLongitude": 0,
+        "ipRegion": "", "issuer": "JSC KASPI BANK", "language": "RUS", "name": "STANDARD CARDHOLDER", "phone": "",
+        "reason": "success", "reasonCode": 0, "reference": "411111111117", "secure": "no", "secureDetails": "F",
+        "terminal": app_order.terminal, "secret_hash": app_order.secret_hash,
+    })
+}
+
+/// The seed's failure sample, addressed to `order`.
+fn failure_for(order: &epay_proxy::store::orders::OrderRow) -> Value {
+    json!({
+        "id": "ffffffff-0000-000f-f000-00f0000f000f", "dateTime": "2020-01-01T00:00:00.00000+06:00",
+        "invoiceId": order.invoice_id, "amount": order.amount_minor / 100, "currency": "KZT", "terminal": order.terminal,
+        "accountId": "1", "description": "Оплата в интернет магазине", "language": "RU", "cardMask": "4444...4444",
+        "cardType": "", "issuer": "Halyk bank", "reference": "", "secure": "no", "secureDetails": "F",
+        "tokenRecipient": "", "code": "error", "reason": "Недостаточно средств", "reasonCode": 484,
+        "name": "CARD HOLDER", "email": "ch@example.kz", "phone": "77777777777", "ip": "5.188.155.135",
+        "ipCountry": "Kazakhstan", "ipCity": "Almaty", "ipRegion": "", "ipDistrict": "", "ipLongitude": 76.9293,
+        "ipLatitude": 43.2638, "secret_hash": order.secret_hash,
+    })
+}
+
+async fn pending_order(app: &TestApp, amount: &str) -> (epay_proxy::store::orders::OrderRow, String) {
+    let checkout = app.checkout_ok(amount).await;
+    let order = app.stored_order(checkout["invoiceId"].as_str().unwrap()).await;
+    (order, checkout["orderKey"].as_str().unwrap().to_owned())
+}
+
+async fn notify(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
+    app.post_raw(path, &body.to_string()).await
+}
+
+async fn verdicts(app: &TestApp) -> Vec<(String, Option<String>)> {
+    sqlx::query_as("SELECT verdict, reason FROM notifications ORDER BY id").fetch_all(app.state.store.reader()).await.unwrap()
+}
+
+const POSTLINK: &str = "/api/epay/postlink";
+const FAILURE_POSTLINK: &str = "/api/epay/failure-postlink";
+
+#[tokio::test]
+async fn a_valid_success_pays_the_order_and_keeps_the_raw_body() {
+    let app = TestApp::spawn().await;
+    let (order, key) = pending_order(&app, "1500").await;
+    let body = success_for(&order);
+    let (status, receipt) = notify(&app, POSTLINK, &body).await;
+    assert_eq!((status, &receipt), (200, &json!({"result": "accepted"})));
+
+    let paid = app.stored_order(&order.invoice_id).await;
+    assert_eq!(paid.status, OrderState::Paid);
+    assert_eq!(paid.card_mask.as_deref(), Some("440043...2222"));
+    assert_eq!(paid.transaction_id.as_deref(), Some("1d1a11f1-1111-111c-1113b-e8340ce51111"));
+    assert_eq!(paid.approval_code.as_deref(), Some("157911"));
+    let raw: String = sqlx::query_scalar("SELECT raw_body FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&raw).unwrap(), body);
+
+    let (status, view) = app.order_status(&order.invoice_id, &key).await;
+    assert_eq!(status, 200);
+    assert_eq!(view, json!({"status": "paid", "amount": "1500", "currency": "KZT", "cardMask": "440043...2222"}));
+}
+
+#[tokio::test]
+async fn duplicates_change_nothing_and_paid_never_regresses() {
+    let app = TestApp::spawn().await;
+    let (order, _) = pending_order(&app, "1500").await;
+    assert_eq!(notify(&app, POSTLINK, &success_for(&order)).await.0, 200);
+    let paid = app.stored_order(&order.invoice_id).await;
+
+    let (status, receipt) = notify(&app, POSTLINK, &success_for(&order)).await;
+    assert_eq!((status, receipt["result"].as_str()), (200, Some("duplicate")));
+    let (status, receipt) = notify(&app, FAILURE_POSTLINK, &failure_for(&order)).await;
+    assert_eq!((status, receipt["result"].as_str()), (200, Some("ignored")));
+    let (status, receipt) = notify(&app, POSTLINK, &failure_for(&order)).await;
+    assert_eq!((status, receipt["result"].as_str()), (200, Some("ignored")));
+
+    let after = app.stored_order(&order.invoice_id).await;
+    assert_eq!(after.status, OrderState::Paid);
+    assert_eq!((after.updated_at, after.card_mask), (paid.updated_at, paid.card_mask));
+    assert_eq!(after.failure_code, None);
+    let verdicts: Vec<String> = verdicts(&app).await.into_iter().map(|(v, _)| v).collect();
+    assert_eq!(verdicts, ["accepted", "duplicate", "ignored", "ignored"]);
+}
+
+#[tokio::test]
+async fn a_second_transaction_on_a_paid_order_is_flagged_for_a_human() {
+    let app = TestApp::spawn().await;
+    let (order, _) = pending_order(&app, "1500").await;
+    notify(&app, POSTLINK, &success_for(&order)).await;
+    let mut second = success_for(&order);
+    second["id"] = json!("22222222-2222-2222-2222-222222222222");
+    let (status, receipt) = notify(&app, POSTLINK, &second).await;
+    assert_eq!((status, receipt["result"].as_str()), (200, Some("ignored")));
+    let after = app.stored_order(&order.invoice_id).await;
+    assert_eq!(after.status, OrderState::Paid);
+    assert!(after.review_reason.unwrap().contains("second successful transaction"));
+}
+
+#[tokio::test]
+async fn a_failure_fails_the_order_with_its_reason_at_either_endpoint() {
+    let app = TestApp::spawn().await;
+    for path in [FAILURE_POSTLINK, POSTLINK] {
+        let (order, key) = pending_order(&app, "2500").await;
+        let (status, receipt) = notify(&app, path, &failure_for(&order)).await;
+        assert_eq!((status, receipt["result"].as_str()), (200, Some("accepted")), "{path}");
+        let (_, view) = app.order_status(&order.invoice_id, &key).await;
+        assert_eq!(
+            view,
+            json!({"status": "failed", "amount": "2500", "currency": "KZT", "failureReason": "Недостаточно средств", "failureCode": 484})
+        );
+        // The same failure again is a duplicate.
+        let (_, receipt) = notify(&app, path, &failure_for(&order)).await;
+        assert_eq!(receipt["result"], "duplicate");
+    }
+}
+
+#[tokio::test]
+async fn a_success_after_a_decline_still_pays() {
+    let app = TestApp::spawn().await;
+    let (order, _) = pending_order(&app, "2500").await;
+    notify(&app, FAILURE_POSTLINK, &failure_for(&order)).await;
+    let (_, receipt) = notify(&app, POSTLINK, &success_for(&order)).await;
+    assert_eq!(receipt["result"], "accepted");
+    let after = app.stored_order(&order.invoice_id).await;
+    assert_eq!((after.status, after.failure_code), (OrderState::Paid, None));
+}
+
+/// A notification that fails a check is stored as rejected and never touches the order.
+async fn assert_rejected(app: &TestApp, order: &epay_proxy::store::orders::OrderRow, path: &str, body: &Value, status: u16, reason_part: &str) {
+    let before = app.stored_order(&order.invoice_id).await;
+    let (got, answer) = notify(app, path, body).await;
+    assert_eq!(got, status, "{answer}");
+    assert_eq!(answer["error"], "rejected");
+    let after = app.stored_order(&order.invoice_id).await;
+    assert_eq!((after.status, after.updated_at), (before.status, before.updated_at));
+    let (verdict, reason) = verdicts(app).await.pop().unwrap();
+    assert_eq!(verdict, "rejected");
+    assert!(reason.clone().unwrap_or_default().contains(reason_part), "{reason:?}");
+}
+
+#[tokio::test]
+async fn forged_and_mismatched_notifications_are_rejected() {
+    let app = TestApp::spawn().await;
+    let (order, _) = pending_order(&app, "1500").await;
+
+    let mut wrong_secret = success_for(&order);
+    wrong_secret["secret_hash"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_rejected(&app, &order, POSTLINK, &wrong_secret, 403, "secret_hash").await;
+
+    let mut no_secret = success_for(&order);
+    no_secret.as_object_mut().unwrap().remove("secret_hash");
+    assert_rejected(&app, &order, POSTLINK, &no_secret, 403, "secret_hash").await;
+
+    let mut unknown = success_for(&order);
+    unknown["invoiceId"] = json!("999999999999");
+    let (status, unknown_answer) = notify(&app, POSTLINK, &unknown).await;
+    let (_, wrong_answer) = notify(&app, POSTLINK, &wrong_secret).await;
+    assert_eq!(status, 403);
+    assert_eq!(unknown_answer, wrong_answer, "a forger must not tell an unknown invoice from a wrong secret");
+
+    let mut amount = success_for(&order);
+    amount["amount"] = json!(1);
+    assert_rejected(&app, &order, POSTLINK, &amount, 422, "amount").await;
+    let mut amount = success_for(&order);
+    amount["amount"] = json!(1500.001);
+    assert_rejected(&app, &order, POSTLINK, &amount, 422, "amount").await;
+
+    let mut terminal = success_for(&order);
+    terminal["terminal"] = json!("67e34d63-102f-4bd1-898e-370781d0074d");
+    assert_rejected(&app, &order, POSTLINK, &terminal, 422, "terminal").await;
+
+    let mut currency = success_for(&order);
+    currency["currency"] = json!("USD");
+    assert_rejected(&app, &order, POSTLINK, &currency, 422, "currency").await;
+
+    assert_rejected(&app, &order, FAILURE_POSTLINK, &success_for(&order), 422, "failurePostLink").await;
+
+    let mut no_code = success_for(&order);
+    no_code.as_object_mut().unwrap().remove("code");
+    assert_rejected(&app, &order, POSTLINK, &no_code, 400, "code").await;
+
+    assert_eq!(app.stored_order(&order.invoice_id).await.status, OrderState::Pending);
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_stored_and_refused() {
+    let app = TestApp::spawn().await;
+    for body in ["not json", "[1,2,3]", "", r#"{"code":"ok"}"#] {
+        let (status, answer) = app.post_raw(POSTLINK, body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer["error"], "rejected");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM notifications WHERE verdict = 'rejected' AND order_id IS NULL").await, 4);
+    let (status, _) = app.post_raw(POSTLINK, &"x".repeat(70_000)).await;
+    assert_eq!(status, 413);
+}
+
+#[tokio::test]
+async fn numbers_as_strings_are_read_leniently() {
+    let app = TestApp::spawn().await;
+    let (order, _) = pending_order(&app, "1500.50").await;
+    let mut body = success_for(&order);
+    body["amount"] = json!("1500.50");
+    body["reasonCode"] = json!("0");
+    body["invoiceId"] = json!(order.invoice_id.parse::<u64>().unwrap());
+    body["unknownNewField"] = json!({"nested": true});
+    let (status, receipt) = notify(&app, POSTLINK, &body).await;
+    assert_eq!((status, receipt["result"].as_str()), (200, Some("accepted")));
+}
+
+#[tokio::test]
+async fn order_status_needs_the_orders_key() {
+    let app = TestApp::spawn().await;
+    let (order, key) = pending_order(&app, "1500").await;
+    let (status, view) = app.order_status(&order.invoice_id, &key).await;
+    assert_eq!((status, view), (200, json!({"status": "pending", "amount": "1500", "currency": "KZT"})));
+
+    let (status, body) = app.order_status(&order.invoice_id, "wrong-key").await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    let (status, unknown) = app.order_status("999999999999", &key).await;
+    assert_eq!((status, &unknown), (404, &body), "unknown invoice and wrong key must look alike");
+
+    let response = app.http.get(app.url(&format!("/api/orders/{}", order.invoice_id))).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "order_key_required");
+}

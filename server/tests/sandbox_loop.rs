@@ -1,0 +1,228 @@
+//! The whole loop over TCP: checkout → token from the sandbox → the payer on the sandbox
+//! payment page → postLink back to the proxy → order status. And the sandbox's own strictness.
+
+mod common;
+
+use common::{APPROVED_CARD, DECLINED_CARD, TestApp, encode_params, eventually, payment_object};
+use epay_proxy::store::orders::OrderState;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn approved_card_pays_the_order_through_the_postlink() {
+    let app = TestApp::spawn().await;
+    let checkout = app.checkout_ok("1500").await;
+    let (invoice_id, key) = (checkout["invoiceId"].as_str().unwrap(), checkout["orderKey"].as_str().unwrap());
+
+    let redirect = app.pay(&checkout, APPROVED_CARD).await;
+    assert_eq!(redirect, checkout["backLink"].as_str().unwrap());
+
+    let (status, view) = app.order_status(invoice_id, key).await;
+    assert_eq!(status, 200);
+    assert_eq!(view, json!({"status": "paid", "amount": "1500", "currency": "KZT", "cardMask": "411111...1111"}));
+    let notifications: Vec<(String, String)> =
+        sqlx::query_as("SELECT endpoint, verdict FROM notifications").fetch_all(app.state.store.reader()).await.unwrap();
+    assert_eq!(notifications, [("postlink".to_owned(), "accepted".to_owned())]);
+    let order = app.stored_order(invoice_id).await;
+    assert!(order.transaction_id.is_some() && order.approval_code.as_deref().is_some_and(|c| c.len() == 6));
+}
+
+#[tokio::test]
+async fn declined_card_fails_the_order_with_484() {
+    let app = TestApp::spawn().await;
+    let checkout = app.checkout_ok("2000").await;
+    let (invoice_id, key) = (checkout["invoiceId"].as_str().unwrap(), checkout["orderKey"].as_str().unwrap());
+    let redirect = app.pay(&checkout, DECLINED_CARD).await;
+    assert_eq!(redirect, checkout["failureBackLink"].as_str().unwrap());
+    let (_, view) = app.order_status(invoice_id, key).await;
+    assert_eq!(view["status"], "failed");
+    assert_eq!(view["failureCode"], 484);
+    assert!(view.get("cardMask").is_none());
+    let endpoint: String = sqlx::query_scalar("SELECT endpoint FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+    assert_eq!(endpoint, "failure_postlink");
+}
+
+#[tokio::test]
+async fn a_refused_postlink_is_retried_until_it_lands() {
+    let app = TestApp::spawn().await;
+    app.sandbox_control(json!({"deliveryRetryMs": 50})).await;
+    let checkout = app.checkout_ok("1500").await;
+    let invoice_id = checkout["invoiceId"].as_str().unwrap().to_owned();
+    // Break the order's secret_hash in the store: the proxy now refuses the postLink.
+    let writer_breaks = invoice_id.clone();
+    app.state
+        .store
+        .write(async move |conn| {
+            sqlx::query("UPDATE orders SET secret_hash = 'X' WHERE invoice_id = ?").bind(writer_breaks).execute(conn).await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    app.pay(&checkout, APPROVED_CARD).await;
+    eventually("two refused attempts", || async {
+        app.count("SELECT COUNT(*) FROM notifications WHERE verdict = 'rejected'").await >= 2
+    })
+    .await;
+    assert_eq!(app.stored_order(&invoice_id).await.status, OrderState::Pending);
+}
+
+#[tokio::test]
+async fn the_payment_page_checks_the_payment_object_against_its_token() {
+    let app = TestApp::spawn().await;
+    let checkout = app.checkout_ok("1500").await;
+    let open = |object: Value, flag: &str| {
+        let url = format!(
+            "{}?params={}{flag}",
+            app.url("/sandbox/payform/"),
+            lz_str::compress_to_encoded_uri_component(&encode_params(&object))
+        );
+        let http = app.http.clone();
+        async move {
+            let response = http.get(url).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, html) = open(payment_object(&checkout), "&isTransfer=true").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("SANDBOX") && html.contains("1\u{a0}500\u{a0}₸") && html.contains(checkout["invoiceId"].as_str().unwrap()));
+
+    for (field, value, complaint) in [
+        ("amount", json!(1), "amount"),
+        ("invoiceId", json!("123456789012"), "invoiceId"),
+        ("terminal", json!("67e34d63-102f-4bd1-898e-370781d0074d"), "terminal"),
+        ("currency", json!("USD"), "currency"),
+        ("cardSave", json!("yes"), "cardSave"),
+    ] {
+        let mut object = payment_object(&checkout);
+        object[field] = value;
+        let (status, html) = open(object, "&isTransfer=true").await;
+        assert_eq!(status, 400, "{field}");
+        assert!(html.contains(complaint), "{field}: {html}");
+    }
+    let mut object = payment_object(&checkout);
+    object["auth"]["access_token"] = json!("FORGED");
+    assert_eq!(open(object, "&isTransfer=true").await.0, 400);
+    // A transfer token cannot open the card-payment form.
+    let (status, html) = open(payment_object(&checkout), "").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("transfer"), "{html}");
+    assert_eq!(app.http.get(app.url("/sandbox/payform/?params=garbage")).send().await.unwrap().status(), 400);
+}
+
+#[tokio::test]
+async fn a_paid_invoice_cannot_be_paid_or_tokenised_again() {
+    let app = TestApp::spawn().await;
+    let checkout = app.checkout_ok("1500").await;
+    app.pay(&checkout, APPROVED_CARD).await;
+    let page = app.http.get(app.payform_url(&checkout, "&isTransfer=true")).send().await.unwrap();
+    assert_eq!(page.status(), 400);
+    assert!(page.text().await.unwrap().contains("already paid"));
+}
+
+async fn token(app: &TestApp, fields: &[(&str, &str)]) -> (u16, Value) {
+    let response = app.http.post(app.url("/sandbox/oauth2/token")).form(fields).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_token_endpoint_is_as_strict_as_epay() {
+    let app = TestApp::spawn().await;
+    let secret = epay_proxy::config::TEST_CLIENT_SECRET;
+    let terminal = epay_proxy::config::TEST_TERMINAL_ID;
+    let base = [
+        ("grant_type", "client_credentials"),
+        ("scope", "transfer"),
+        ("client_id", "test"),
+        ("client_secret", secret),
+        ("terminal", terminal),
+        ("invoiceID", "000000001"),
+        ("amount", "100"),
+        ("currency", "KZT"),
+        ("postLink", "https://example.kz/"),
+        ("secret_hash", "JDKCNDDGGDTPSKJD"),
+    ];
+    let (status, body) = token(&app, &base).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["expires_in"], 7200);
+    assert_eq!(body["scope"], "transfer");
+
+    let with = |name: &'static str, value: &'static str| {
+        let mut fields = base.to_vec();
+        fields.retain(|(n, _)| *n != name);
+        fields.push((name, value));
+        fields
+    };
+    for (fields, status) in [
+        (with("invoiceID", "INV-0001"), 400),
+        (with("invoiceID", "12345"), 400),
+        (with("amount", "0"), 400),
+        (with("currency", "RUB"), 400),
+        (with("client_secret", "wrong"), 401),
+        (with("client_id", "other"), 401),
+        (with("terminal", "67e34d63-102f-4bd1-898e-370781d0074d"), 400),
+        (with("grant_type", "password"), 400),
+        (with("scope", "everything"), 400),
+        (with("postLink", ""), 400),
+    ] {
+        let (got, body) = token(&app, &fields).await;
+        assert_eq!(got, status, "{fields:?}: {body}");
+        assert!(body["error"].is_string());
+    }
+    // Multipart works too, and a service token needs no invoice.
+    let form = reqwest::multipart::Form::new()
+        .text("grant_type", "client_credentials")
+        .text("scope", "webapi usermanagement email_send verification statement statistics payment")
+        .text("client_id", "test")
+        .text("client_secret", secret)
+        .text("terminal", terminal);
+    let response = app.http.post(app.url("/sandbox/oauth2/token")).multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn the_status_api_answers_behind_a_service_token() {
+    let app = TestApp::spawn().await;
+    let checkout = app.checkout_ok("1500").await;
+    let invoice_id = checkout["invoiceId"].as_str().unwrap();
+    let status_url = app.url(&format!("/sandbox/api/check-status/payment/transaction/{invoice_id}"));
+
+    let unauthorised = app.http.get(&status_url).bearer_auth(checkout["auth"]["access_token"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(unauthorised.status(), 401, "a payment token is not a service token");
+
+    let service = app.state.epay.service_token().await.unwrap();
+    let get = |url: String| {
+        let (http, token) = (app.http.clone(), service.access_token.clone());
+        async move { http.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(get(status_url.clone()).await["resultCode"], "102");
+    app.pay(&checkout, APPROVED_CARD).await;
+    let found = get(status_url).await;
+    assert_eq!(found["resultCode"], "100");
+    assert_eq!(found["transaction"]["statusName"], "CHARGE");
+    assert_eq!(found["transaction"]["amount"], 1500);
+    assert_eq!(found["transaction"]["invoiceID"], invoice_id);
+    let p2p = get(app.url(&format!("/sandbox/api/check-status/p2p/transaction/{invoice_id}"))).await;
+    assert_eq!(p2p["resultCode"], "100");
+}
+
+#[tokio::test]
+async fn the_control_knobs_fail_tokens_and_stringify_expires_in() {
+    let app = TestApp::spawn().await;
+    app.sandbox_control(json!({"failTokens": 1, "failTokensStatus": 503})).await;
+    let (status, body) = app.checkout(&json!({"amount": "100"}), Some("k1")).await;
+    assert_eq!((status, body["error"].as_str()), (502, Some("upstream_error")));
+    let (status, body) = app.checkout(&json!({"amount": "100"}), Some("k1")).await;
+    assert_eq!(status, 200, "the retry with the same key succeeds: {body}");
+    app.sandbox_control(json!({"expiresInAsString": true})).await;
+    assert_eq!(app.checkout_ok("100").await["auth"]["expires_in"], "7200");
+}
+
+#[tokio::test]
+async fn payment_api_js_defines_halyk_like_the_real_script() {
+    let app = TestApp::spawn().await;
+    let response = app.http.get(app.url("/sandbox/payform/payment-api.js")).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "text/javascript; charset=utf-8");
+    let script = response.text().await.unwrap();
+    for part in ["window.halyk", "p2p: redirect(\"&isTransfer=true\")", "isOCT", "isAFT", "isShortForm", "compressToEncodedURIComponent", "var LZString"] {
+        assert!(script.contains(part), "payment-api.js lacks {part}");
+    }
+}
