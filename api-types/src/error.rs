@@ -34,3 +34,72 @@ pub enum ErrorCode {
     #[serde(other)]
     Unknown,
 }
+
+impl ErrorCode {
+    const ALL: [ErrorCode; 19] = [
+        ErrorCode::InvalidJson,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::InvalidAmount,
+        ErrorCode::AmountTooSmall,
+        ErrorCode::AmountTooLarge,
+        ErrorCode::InvalidField,
+        ErrorCode::InvalidIdempotencyKey,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::CheckoutInProgress,
+        ErrorCode::CheckoutFinished,
+        ErrorCode::OrderKeyRequired,
+        ErrorCode::NotFound,
+        ErrorCode::RateLimited,
+        ErrorCode::UpstreamError,
+        ErrorCode::UpstreamTimeout,
+        ErrorCode::Rejected,
+        ErrorCode::Timeout,
+        ErrorCode::Internal,
+    ];
+
+    /// The wire name (what serde writes), for readers that do without serde.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::InvalidAmount => "invalid_amount",
+            ErrorCode::AmountTooSmall => "amount_too_small",
+            ErrorCode::AmountTooLarge => "amount_too_large",
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::InvalidIdempotencyKey => "invalid_idempotency_key",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::CheckoutInProgress => "checkout_in_progress",
+            ErrorCode::CheckoutFinished => "checkout_finished",
+            ErrorCode::OrderKeyRequired => "order_key_required",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UpstreamError => "upstream_error",
+            ErrorCode::UpstreamTimeout => "upstream_timeout",
+            ErrorCode::Rejected => "rejected",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+
+    /// The code for a wire name; `Unknown` for names this build does not know.
+    pub fn from_wire(name: &str) -> ErrorCode {
+        ErrorCode::ALL.into_iter().find(|code| code.as_str() == name).unwrap_or(ErrorCode::Unknown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde() {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{}\"", code.as_str()));
+            assert_eq!(ErrorCode::from_wire(code.as_str()), code);
+        }
+        assert_eq!(ErrorCode::from_wire("brand_new_code"), ErrorCode::Unknown);
+    }
+}

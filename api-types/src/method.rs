@@ -52,3 +52,17 @@ impl PaymentMethod {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde() {
+        for method in [PaymentMethod::P2p, PaymentMethod::Pay, PaymentMethod::Oct, PaymentMethod::Aft, PaymentMethod::Widget] {
+            let name = serde_json::to_string(&method).unwrap();
+            assert_eq!(name.trim_matches('"'), method.js_name());
+            assert_eq!(PaymentMethod::from_name(method.js_name()), Some(method));
+        }
+    }
+}

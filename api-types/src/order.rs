@@ -17,6 +17,32 @@ pub enum OrderStatus {
     Expired,
 }
 
+impl OrderStatus {
+    /// The status for a wire name (what serde writes), for readers that do without serde.
+    pub fn from_wire(name: &str) -> Option<OrderStatus> {
+        match name {
+            "pending" => Some(OrderStatus::Pending),
+            "paid" => Some(OrderStatus::Paid),
+            "failed" => Some(OrderStatus::Failed),
+            "expired" => Some(OrderStatus::Expired),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde() {
+        for status in [OrderStatus::Pending, OrderStatus::Paid, OrderStatus::Failed, OrderStatus::Expired] {
+            let name = serde_json::to_string(&status).unwrap();
+            assert_eq!(OrderStatus::from_wire(name.trim_matches('"')), Some(status));
+        }
+    }
+}
+
 /// `GET /api/orders/{invoiceId}`: status, amount, currency, masked card, failure reason and
 /// code. Nothing more.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

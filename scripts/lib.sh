@@ -1,0 +1,108 @@
+# Shared by scripts/demo, scripts/test and scripts/build-widget: numbered steps, a clear
+# message naming the step that failed, and idempotent installation of every tool the
+# project needs (../shared/toolchain.md explains the versions and the traps).
+# shellcheck shell=bash
+
+set -Eeuo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+TRUNK_VERSION=0.21.14
+export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export TRUNK_SKIP_VERSION_CHECK=true
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
+
+CURRENT_STEP="starting"
+STEP_NUMBER=0
+
+step() {
+  STEP_NUMBER=$((STEP_NUMBER + 1))
+  CURRENT_STEP="$*"
+  printf '\n\033[1m==> [%d] %s\033[0m\n' "$STEP_NUMBER" "$*"
+}
+
+note() {
+  printf '    %s\n' "$*"
+}
+
+on_error() {
+  local status=$?
+  printf '\n\033[1;31mFAILED at step [%d] "%s" (exit %d).\033[0m\n' "$STEP_NUMBER" "$CURRENT_STEP" "$status" >&2
+  exit "$status"
+}
+trap on_error ERR
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root for: $*" >&2
+    return 1
+  fi
+}
+
+ensure_wasm_target() {
+  step "Rust wasm32 target"
+  if rustup target list --installed | grep -qx wasm32-unknown-unknown; then note "installed"; else
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# The release build rebuilds std for size (scripts/build-widget), which needs its sources.
+ensure_rust_src() {
+  step "Rust standard library sources (rust-src)"
+  if rustup component list --installed | grep -q '^rust-src'; then note "installed"; else
+    rustup component add rust-src
+  fi
+}
+
+ensure_trunk() {
+  step "trunk $TRUNK_VERSION"
+  if [ "$(trunk --version 2>/dev/null)" = "trunk $TRUNK_VERSION" ]; then note "installed"; else
+    note "building from crates.io (about 5 minutes)"
+    cargo install --locked "trunk@$TRUNK_VERSION"
+  fi
+}
+
+# wasm-bindgen CLI (and wasm-bindgen-test-runner) at exactly the version Cargo.lock uses.
+ensure_wasm_bindgen() {
+  local version
+  version="$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')"
+  step "wasm-bindgen CLI $version"
+  if [ "$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $version" ] && command -v wasm-bindgen-test-runner >/dev/null; then
+    note "installed"
+  else
+    # Not --locked: its lockfile wants a crate version this registry lacks (toolchain.md).
+    cargo install "wasm-bindgen-cli@$version"
+  fi
+}
+
+# wasm-opt 132 (binaryen from npm, NOT Debian's), terser and playwright-core, from package-lock.json.
+ensure_node_tools() {
+  step "Node tools: wasm-opt (binaryen 132), terser, playwright-core"
+  if [ -x node_modules/.bin/wasm-opt ] && [ -d node_modules/terser ] && [ -d node_modules/playwright-core ] &&
+    [ "$(node_modules/.bin/wasm-opt --version)" = "wasm-opt version 132 (version_132)" ]; then
+    note "installed"
+  else
+    npm ci --no-audit --no-fund
+  fi
+  note "$(command -v wasm-opt): $(wasm-opt --version)"
+}
+
+ensure_chromium() {
+  step "Chromium and chromedriver"
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then note "installed"; else
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+  fi
+  note "$(chromium --version)"
+}
+
+# Everything the widget's release build needs.
+ensure_widget_tools() {
+  ensure_wasm_target
+  ensure_rust_src
+  ensure_trunk
+  ensure_wasm_bindgen
+  ensure_node_tools
+}

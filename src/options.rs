@@ -1,0 +1,62 @@
+//! The widget's options, read from its host element's `data-*` attributes:
+//!
+//! ```html
+//! <div data-epay-checkout data-proxy="https://pay.shop.kz" data-amount="1500"
+//!      data-description="Order 42" data-lang="kk" data-method="p2p"></div>
+//! ```
+
+use epay_api_types::{Amount, Language, PaymentMethod};
+use web_sys::Element;
+
+use crate::dom;
+
+#[derive(Clone)]
+pub struct Options {
+    /// Base URL of the token proxy; empty means the page's own origin.
+    pub proxy: String,
+    /// An amount the host page fixed; `None` lets the payer type one.
+    pub amount: Option<Amount>,
+    /// A description the host page fixed; `None` lets the payer add one.
+    pub description: Option<String>,
+    pub language: Language,
+    pub method: PaymentMethod,
+    pub account_id: String,
+    pub email: String,
+    pub phone: String,
+    pub card_save: bool,
+    /// Order reference and key of a return from ePay (outcome view).
+    pub order: Option<(String, String)>,
+    /// Base pause between status questions in the outcome view (`data-poll-ms`).
+    pub poll_base_ms: i32,
+}
+
+impl Options {
+    /// `data-*` first, then the page URL (`?lang=`, and `?order=&key=` on return from ePay),
+    /// then `<html lang>`.
+    pub fn from_element(host: &Element) -> Options {
+        let data = |name: &str| host.get_attribute(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let param = dom::query_param;
+        let language = data("data-lang")
+            .or_else(|| param("lang"))
+            .or_else(|| dom::document().document_element().map(|html| html.get_attribute("lang").unwrap_or_default()))
+            .and_then(|tag| Language::from_tag(&tag))
+            .unwrap_or_default();
+        let order = match (data("data-order").or_else(|| param("order")), data("data-order-key").or_else(|| param("key"))) {
+            (Some(order), Some(key)) => Some((order, key)),
+            _ => None,
+        };
+        Options {
+            proxy: data("data-proxy").map(|p| p.trim_end_matches('/').to_owned()).unwrap_or_default(),
+            amount: data("data-amount").and_then(|a| Amount::parse(&a).ok()),
+            description: data("data-description"),
+            language,
+            method: data("data-method").and_then(|m| PaymentMethod::from_name(&m)).unwrap_or_default(),
+            account_id: data("data-account-id").unwrap_or_default(),
+            email: data("data-email").unwrap_or_default(),
+            phone: data("data-phone").unwrap_or_default(),
+            card_save: data("data-card-save").is_some_and(|v| v == "true"),
+            order,
+            poll_base_ms: data("data-poll-ms").and_then(|ms| ms.parse().ok()).filter(|ms| *ms > 0).unwrap_or(1000),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Reads the proxy's JSON (already parsed by the browser) into the shared API types.
+//!
+//! Why not serde-wasm-bindgen here: its derived deserializers cost 18 kB of the widget's
+//! 45 kB brotli budget (measured), mostly serde's error machinery. These readers use the
+//! same types and wire names; `tests/web.rs` serialises every type with serde and reads it
+//! back through here, so a renamed field cannot drift unnoticed. Requests still go out
+//! through serde-wasm-bindgen, which is cheap in that direction.
+
+use epay_api_types::{CheckoutResponse, ErrorCode, OrderStatus, OrderView, PaymentMethod, WidgetConfig};
+use wasm_bindgen::JsValue;
+
+use crate::dom;
+
+/// ePay's token object, kept as the JS object the proxy sent: it goes to halyk as `auth`.
+#[derive(Clone)]
+pub struct Auth(pub JsValue);
+
+pub type Checkout = CheckoutResponse<Auth>;
+
+fn text(object: &JsValue, name: &str) -> Option<String> {
+    dom::get(object, name).as_string()
+}
+
+fn required(object: &JsValue, name: &str) -> Result<String, ()> {
+    text(object, name).ok_or(())
+}
+
+pub fn checkout(object: &JsValue) -> Result<Checkout, ()> {
+    let auth = dom::get(object, "auth");
+    if !auth.is_object() {
+        return Err(());
+    }
+    let field = |name| text(object, name).unwrap_or_default();
+    Ok(CheckoutResponse {
+        invoice_id: required(object, "invoiceId")?,
+        order_key: required(object, "orderKey")?,
+        amount: required(object, "amount")?,
+        currency: required(object, "currency")?,
+        terminal: required(object, "terminal")?,
+        description: field("description"),
+        language: field("language"),
+        account_id: field("accountId"),
+        email: field("email"),
+        phone: field("phone"),
+        card_save: dom::get(object, "cardSave").is_truthy(),
+        method: PaymentMethod::from_name(&field("method")).unwrap_or_default(),
+        back_link: required(object, "backLink")?,
+        failure_back_link: required(object, "failureBackLink")?,
+        post_link: required(object, "postLink")?,
+        failure_post_link: required(object, "failurePostLink")?,
+        script_url: required(object, "scriptUrl")?,
+        payform_origin: required(object, "payformOrigin")?,
+        auth: Auth(auth),
+    })
+}
+
+pub fn order_view(object: &JsValue) -> Result<OrderView, ()> {
+    Ok(OrderView {
+        status: OrderStatus::from_wire(&required(object, "status")?).ok_or(())?,
+        amount: required(object, "amount")?,
+        currency: required(object, "currency")?,
+        card_mask: text(object, "cardMask"),
+        failure_reason: text(object, "failureReason"),
+        failure_code: dom::get(object, "failureCode").as_f64().map(|code| code as i64),
+    })
+}
+
+pub fn widget_config(object: &JsValue) -> Result<WidgetConfig, ()> {
+    Ok(WidgetConfig {
+        script_url: required(object, "scriptUrl")?,
+        payform_origin: required(object, "payformOrigin")?,
+        currency: required(object, "currency")?,
+        min_amount: required(object, "minAmount")?,
+        max_amount: required(object, "maxAmount")?,
+        sandbox: dom::get(object, "sandbox").is_truthy(),
+    })
+}
+
+/// The `error` code of an `ApiError` body.
+pub fn error_code(object: &JsValue) -> ErrorCode {
+    text(object, "error").map_or(ErrorCode::Unknown, |code| ErrorCode::from_wire(&code))
+}
