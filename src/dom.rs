@@ -18,9 +18,13 @@ pub fn query_param(name: &str) -> Option<String> {
     web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name).filter(|v| !v.is_empty())
 }
 
-/// The page's path, without query: where "pay again" starts over.
+/// The page's path with only its `lang` parameter: where "pay again" starts over.
 pub fn path() -> String {
-    window().location().pathname().unwrap_or_default()
+    let path = window().location().pathname().unwrap_or_default();
+    match query_param("lang") {
+        Some(lang) => path + "?lang=" + &String::from(js_sys::encode_uri_component(&lang)),
+        None => path,
+    }
 }
 
 /// Calls `handler` on every `event` on window, for the page's life.

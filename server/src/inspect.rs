@@ -1,5 +1,6 @@
-//! `epay-proxy orders show <invoiceId>`: an order and every notification it received, as
-//! JSON, for whoever is on call. Secrets are left out.
+//! `epay-proxy orders show <invoiceId>`: an order and every notification it received, and
+//! `epay-proxy orders list [N]`: the latest orders, as JSON, for whoever is on call.
+//! Secrets are left out.
 
 use serde_json::json;
 
@@ -46,4 +47,26 @@ pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_
         "updatedAt": order.updated_at,
         "notifications": received,
     })))
+}
+
+/// The `limit` most recent orders, newest first, one summary each.
+pub async fn list_orders(store: &Store, limit: i64) -> Result<Vec<serde_json::Value>, StoreError> {
+    let rows: Vec<orders::OrderRow> = sqlx::query_as("SELECT * FROM orders ORDER BY id DESC LIMIT ?")
+        .bind(limit)
+        .fetch_all(store.reader())
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|order| {
+            json!({
+                "invoiceId": order.invoice_id,
+                "status": format!("{:?}", order.status).to_lowercase(),
+                "amount": order.amount().to_string(),
+                "currency": order.currency,
+                "description": order.description,
+                "reviewReason": order.review_reason,
+                "createdAt": order.created_at,
+            })
+        })
+        .collect())
 }

@@ -1,5 +1,6 @@
 //! `epay-proxy`            serve (configuration from the environment, see README)
 //! `epay-proxy orders show <invoiceId>`   print an order and its notifications as JSON
+//! `epay-proxy orders list [N]`           print the N (default 20) latest orders as JSON lines
 
 use std::process::ExitCode;
 
@@ -7,7 +8,7 @@ use epay_proxy::config::Config;
 use epay_proxy::{AppState, inspect, telemetry};
 use tokio::net::TcpListener;
 
-const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy orders show <invoiceId>";
+const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +24,8 @@ fn main() -> ExitCode {
     match args.as_slice() {
         [] | ["serve"] => runtime.block_on(serve(config)),
         ["orders", "show", invoice_id] => runtime.block_on(show_order(config, invoice_id)),
+        ["orders", "list"] => runtime.block_on(list_orders(config, 20)),
+        ["orders", "list", n] if n.parse::<i64>().is_ok_and(|n| n > 0) => runtime.block_on(list_orders(config, n.parse().unwrap_or(20))),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -81,14 +84,34 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-async fn show_order(config: Config, invoice_id: &str) -> ExitCode {
-    let store = match epay_proxy::store::Store::open(&config.database_url).await {
-        Ok(store) => store,
+async fn open_store(config: &Config) -> Option<epay_proxy::store::Store> {
+    match epay_proxy::store::Store::open(&config.database_url).await {
+        Ok(store) => Some(store),
         Err(err) => {
             eprintln!("epay-proxy: cannot open {}: {err}", config.database_url);
-            return ExitCode::FAILURE;
+            None
         }
-    };
+    }
+}
+
+async fn list_orders(config: Config, limit: i64) -> ExitCode {
+    let Some(store) = open_store(&config).await else { return ExitCode::FAILURE };
+    match inspect::list_orders(&store, limit).await {
+        Ok(orders) => {
+            for order in orders {
+                println!("{order}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("epay-proxy: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn show_order(config: Config, invoice_id: &str) -> ExitCode {
+    let Some(store) = open_store(&config).await else { return ExitCode::FAILURE };
     match inspect::show_order(&store, invoice_id).await {
         Ok(Some(order)) => {
             println!("{}", serde_json::to_string_pretty(&order).expect("JSON"));

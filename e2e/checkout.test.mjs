@@ -1,0 +1,154 @@
+// One P2P transfer end to end in headless Chromium: the release widget served by the proxy
+// in sandbox mode, the sandbox's payment page, the postLink, the outcome on the storefront.
+//
+//   node --test e2e/        (scripts/test runs it after building everything)
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { CLIENT_SECRET, Harness } from "./harness.mjs";
+
+let h;
+before(async () => {
+  h = await Harness.start();
+});
+after(async () => {
+  await h?.stop();
+});
+
+const APPROVED = "4111 1111 1111 1111";
+const DECLINED = "4000 0000 0000 9995";
+
+/** The storefront's Pay button → the sandbox payment page. */
+async function toPaymentPage(page) {
+  await page.click(".epay-pay");
+  await page.waitForURL(/\/sandbox\/payform\/\?params=.+&isTransfer=true$/, { timeout: 15000 });
+}
+
+/** Pays on the sandbox payment page with `card` → back on the storefront with ?order=&key=. */
+async function payWith(page, card) {
+  await page.fill("#card", card);
+  await page.click("#pay");
+  await page.waitForURL(/[?&]order=\d+&key=\w+/, { timeout: 15000 });
+  return new URL(page.url()).searchParams.get("order");
+}
+
+async function outcome(page, name) {
+  await page.waitForSelector(`.epay-outcome[data-outcome="${name}"]`, { timeout: 15000 });
+  return (await page.textContent(".epay-message")).trim();
+}
+
+test("a: 1 500 ₸ with the approved card ends paid, on the page and in the store", async () => {
+  const page = await h.page();
+  await page.goto(h.url("/"));
+  await page.waitForSelector('.env-badge[data-env="sandbox"]');
+  await page.waitForSelector(".epay-sandbox:not([hidden])");
+  assert.equal((await page.textContent(".epay-total strong")).trim(), "1\u00a0500\u00a0₸");
+  await h.screenshot(page, "storefront");
+
+  await toPaymentPage(page);
+  assert.match(await page.textContent("[data-amount]"), /1\u00a0500\u00a0₸/);
+  assert.match(await page.textContent(".sandbox-banner"), /SANDBOX/);
+  await h.screenshot(page, "payment-page");
+
+  const invoiceId = await payWith(page, APPROVED);
+  assert.equal(await outcome(page, "paid"), "Оплата прошла: 1\u00a0500\u00a0₸");
+  assert.equal((await page.textContent(".epay-card")).trim(), "Карта 411111...1111");
+  await h.screenshot(page, "outcome-paid");
+
+  const order = h.orders("show", invoiceId);
+  assert.equal(order.status, "paid");
+  assert.equal(order.amount, "1500");
+  assert.equal(order.cardMask, "411111...1111");
+  assert.equal(order.notifications.length, 1);
+  assert.equal(order.notifications[0].endpoint, "postlink");
+  assert.equal(order.notifications[0].verdict, "accepted");
+  assert.equal(order.notifications[0].body.code, "ok");
+  assert.deepEqual(page.errors, []);
+});
+
+test("b: the declined card ends failed with the translated reason", async () => {
+  const page = await h.page();
+  await page.goto(h.url("/?lang=en"));
+  await toPaymentPage(page);
+  const invoiceId = await payWith(page, DECLINED);
+  assert.equal(await outcome(page, "failed"), "Payment failed. Insufficient funds on the card.");
+  assert.equal(await page.isVisible(".epay-again"), true);
+  await h.screenshot(page, "outcome-failed");
+
+  const order = h.orders("show", invoiceId);
+  assert.equal(order.status, "failed");
+  assert.equal(order.failureCode, 484);
+  assert.equal(order.notifications[0].endpoint, "failure_postlink");
+  assert.deepEqual(page.errors, []);
+});
+
+test("c: a double click on Pay makes exactly one invoice", async () => {
+  const before = h.orders("list", "1000").length;
+  const page = await h.page();
+  const checkouts = [];
+  page.on("request", (request) => request.url().endsWith("/api/checkout") && checkouts.push(request));
+  await page.goto(h.url("/"));
+  await page.waitForSelector(".epay-pay");
+  await page.evaluate(() => {
+    const pay = document.querySelector(".epay-pay");
+    pay.click();
+    pay.click();
+  });
+  await page.waitForURL(/\/sandbox\/payform\//, { timeout: 15000 });
+  assert.equal(checkouts.length, 1);
+  assert.equal(h.orders("list", "1000").length, before + 1);
+});
+
+test("d: when the token step fails the widget says so, and Retry succeeds", async () => {
+  const before = h.orders("list", "1000").length;
+  await h.sandbox({ failTokens: 1, failTokensStatus: 500 });
+  try {
+    const page = await h.page();
+    await page.goto(h.url("/?lang=kk"));
+    await page.click(".epay-pay");
+    await page.waitForSelector(".epay-problem:not([hidden])", { timeout: 15000 });
+    assert.equal((await page.textContent(".epay-problem p")).trim(), "Төлем қызметі уақытша қолжетімсіз. Бір минуттан кейін қайталаңыз.");
+    assert.equal(await page.getAttribute(".epay-pay", "aria-busy"), "false");
+    await page.click(".epay-retry");
+    await page.waitForURL(/\/sandbox\/payform\//, { timeout: 15000 });
+    // The retry reused the attempt's Idempotency-Key: one order, started twice.
+    const orders = h.orders("list", "1000");
+    assert.equal(orders.length, before + 1);
+    assert.equal(orders[0].status, "pending");
+  } finally {
+    await h.sandbox({});
+  }
+});
+
+test("the widget embedded with one element and widget.js takes a typed amount to paid", async () => {
+  const page = await h.page({ width: 360, height: 740 });
+  await page.goto(h.url("/transfer.html?lang=en"));
+  await page.waitForSelector(".epay-amount:not([hidden]) input");
+  await page.fill(".epay-amount input", "12,555");
+  await page.waitForSelector('.epay-amount input[aria-invalid="true"]');
+  assert.equal((await page.textContent(".epay-amount .epay-error")).trim(), "At most two digits after the decimal point");
+  await page.fill(".epay-amount input", "2 500,50");
+  await page.fill(".epay-comment input", "For the tea");
+  await page.waitForSelector('.epay-amount input[aria-invalid="false"]');
+  await toPaymentPage(page);
+  assert.match(await page.textContent("[data-description]"), /For the tea/);
+  const invoiceId = await payWith(page, APPROVED);
+  assert.equal(await outcome(page, "paid"), "Payment successful: ₸2,500.50");
+  assert.equal(h.orders("show", invoiceId).amount, "2500.50");
+});
+
+test("e: no page, script or response the browser received holds client_secret or a secret_hash", async () => {
+  const hashes = h.secretHashes();
+  assert.ok(hashes.length >= 5, `expected the orders of the tests above, got ${hashes.length}`);
+  assert.ok(h.received.length > 40, `expected the responses of the tests above, got ${h.received.length}`);
+  for (const secret of [CLIENT_SECRET, ...hashes]) {
+    for (const { url, headers, body } of h.received) {
+      assert.ok(!url.includes(secret) && !headers.includes(secret) && !body.includes(secret), `${secret.slice(0, 4)}… leaked in ${url}`);
+    }
+    assert.ok(!h.log.includes(secret), `${secret.slice(0, 4)}… is in the proxy's log`);
+  }
+  // The scripts the browser ran include the widget and ePay's (sandbox) payment-api.js.
+  assert.ok(h.received.some((r) => /epay-widget-[0-9a-f]+_bg\.wasm$/.test(r.url)));
+  assert.ok(h.received.some((r) => r.url.endsWith("/sandbox/payform/payment-api.js")));
+});

@@ -1,0 +1,148 @@
+// End-to-end harness: the real proxy (sandbox mode, its own SQLite file) serving the RELEASE
+// widget from dist/, and headless Chromium driven by playwright-core. Every response the
+// browser receives is recorded, so a test can prove no secret ever reached it.
+
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, copyFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require("playwright-core");
+
+export const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+export const CLIENT_SECRET = "yF587AV9Ms94qN2QShFzVR3vFnWkhjbAK3sG"; // the sandbox default (seed's test merchant)
+const PROXY_BIN = process.env.EPAY_PROXY_BIN ?? join(ROOT, "target/debug/epay-proxy");
+const DIST = join(ROOT, "dist");
+export const SCREENSHOTS = join(ROOT, "target/e2e-screenshots");
+
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];
+
+async function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.on("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+export class Harness {
+  /** Starts the proxy and the browser. */
+  static async start() {
+    if (!existsSync(PROXY_BIN)) throw new Error(`no proxy binary at ${PROXY_BIN}: run cargo build -p epay-proxy`);
+    if (!readdirSync(DIST).some((f) => f.endsWith("_bg.wasm.br"))) {
+      throw new Error("dist/ holds no release build (no precompressed wasm): run scripts/build-widget");
+    }
+    const h = new Harness();
+    h.dir = mkdtempSync(join(tmpdir(), "epay-e2e-"));
+    h.database = join(h.dir, "orders.sqlite3");
+    h.port = await freePort();
+    h.base = `http://127.0.0.1:${h.port}`;
+    h.env = {
+      ...process.env,
+      EPAY_ENV: "sandbox",
+      LISTEN: `127.0.0.1:${h.port}`,
+      PUBLIC_URL: h.base,
+      DATABASE_URL: `sqlite:${h.database}`,
+      WIDGET_DIR: DIST,
+      LOG_FORMAT: "json",
+      RUST_LOG: "info",
+    };
+    h.log = "";
+    h.proxy = spawn(PROXY_BIN, [], { env: h.env, stdio: ["ignore", "pipe", "pipe"] });
+    h.proxy.stdout.on("data", (chunk) => (h.log += chunk));
+    h.proxy.stderr.on("data", (chunk) => (h.log += chunk));
+    await h.waitForHealth();
+    h.browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    h.received = []; // every response the browser got: url, headers, body
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    return h;
+  }
+
+  async waitForHealth() {
+    for (let i = 0; i < 100; i++) {
+      try {
+        const response = await fetch(this.base + "/healthz");
+        if (response.ok) return;
+      } catch {}
+      if (this.proxy.exitCode !== null) throw new Error("the proxy exited:\n" + this.log);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("the proxy did not become healthy:\n" + this.log);
+  }
+
+  /** A fresh browser page (own context) whose every response is recorded. */
+  async page({ width = 1100, height = 800 } = {}) {
+    const context = await this.browser.newContext({ viewport: { width, height } });
+    context.on("response", async (response) => {
+      const record = { url: response.url(), headers: JSON.stringify(await response.allHeaders()), body: "" };
+      this.received.push(record);
+      try {
+        record.body = (await response.body()).toString("latin1");
+      } catch {
+        // Redirects and aborted responses have no body.
+      }
+    });
+    const page = await context.newPage();
+    page.errors = [];
+    page.on("pageerror", (error) => page.errors.push(error.message));
+    return page;
+  }
+
+  url(path) {
+    return this.base + path;
+  }
+
+  /** Turns the sandbox's knobs (POST /sandbox/control replaces them all). */
+  async sandbox(control) {
+    const response = await fetch(this.url("/sandbox/control"), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(control),
+    });
+    if (!response.ok) throw new Error("sandbox control refused: " + (await response.text()));
+  }
+
+  /** `epay-proxy orders ...` against this run's database, parsed. */
+  orders(...args) {
+    const out = execFileSync(PROXY_BIN, ["orders", ...args], { env: this.env, encoding: "utf8" });
+    return args[0] === "list" ? out.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line)) : JSON.parse(out);
+  }
+
+  /** Every secret_hash the proxy generated, read straight from its SQLite file. */
+  secretHashes() {
+    const script = "import sqlite3,sys; print('\\n'.join(r[0] for r in sqlite3.connect(sys.argv[1]).execute('select secret_hash from orders')))";
+    return execFileSync("python3", ["-c", script, this.database], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+  }
+
+  /** Saves a screenshot; with E2E_UPDATE_DOCS=1 it also replaces the one under docs/. */
+  async screenshot(page, name) {
+    const path = join(SCREENSHOTS, name + ".png");
+    await page.screenshot({ path, fullPage: true });
+    if (process.env.E2E_UPDATE_DOCS === "1") copyFileSync(path, join(ROOT, "docs", name + ".png"));
+  }
+
+  async stop() {
+    await this.browser?.close();
+    if (this.proxy && this.proxy.exitCode === null) {
+      const exited = new Promise((r) => this.proxy.once("exit", r));
+      this.proxy.kill("SIGTERM");
+      await exited;
+    }
+  }
+}
