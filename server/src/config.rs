@@ -69,6 +69,12 @@ pub struct Config {
     pub epay_connect_timeout: Duration,
     pub epay_timeout: Duration,
     pub log_format: LogFormat,
+    /// AUTH (held, not yet charged) counts as paid: two-stage terminals.
+    pub two_stage: bool,
+    /// How long after its token an order without a postLink is first looked up.
+    pub reconcile_after: Duration,
+    /// How long after its token expired an order with no transaction at ePay expires.
+    pub expiry_grace: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,6 +229,21 @@ impl Config {
             }
         };
 
+        let two_stage = match get("EPAY_TWO_STAGE").as_deref() {
+            None | Some("false") | Some("0") | Some("no") => false,
+            Some("true") | Some("1") | Some("yes") => true,
+            Some(other) => return Err(problem("EPAY_TWO_STAGE", format!("`{other}` is not true or false"))),
+        };
+        let whole_seconds = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            match get(name) {
+                None => Ok(Duration::from_secs(default)),
+                Some(text) => match text.parse::<u64>() {
+                    Ok(s) if s > 0 => Ok(Duration::from_secs(s)),
+                    _ => Err(problem(name, format!("`{text}` is not a whole number of seconds above 0"))),
+                },
+            }
+        };
+
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -251,6 +272,9 @@ impl Config {
             epay_connect_timeout: seconds("EPAY_CONNECT_TIMEOUT_SECS", 5)?,
             epay_timeout: seconds("EPAY_TIMEOUT_SECS", 15)?,
             log_format,
+            two_stage,
+            reconcile_after: whole_seconds("RECONCILE_AFTER_SECS", 600)?,
+            expiry_grace: whole_seconds("ORDER_EXPIRY_GRACE_SECS", 1800)?,
         })
     }
 
@@ -398,6 +422,8 @@ mod tests {
             (vec![("DATABASE_URL", "postgres://x")], "DATABASE_URL"),
             (vec![("EPAY_TIMEOUT_SECS", "0")], "EPAY_TIMEOUT_SECS"),
             (vec![("ALLOWED_ORIGINS", "shop.kz")], "ALLOWED_ORIGINS"),
+            (vec![("EPAY_TWO_STAGE", "maybe")], "EPAY_TWO_STAGE"),
+            (vec![("RECONCILE_AFTER_SECS", "0")], "RECONCILE_AFTER_SECS"),
         ] {
             assert_eq!(load(&vars).unwrap_err().variable, variable, "{vars:?}");
         }

@@ -45,6 +45,9 @@ pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_
         "reviewReason": order.review_reason,
         "createdAt": order.created_at,
         "updatedAt": order.updated_at,
+        "nextCheckMs": order.next_check_ms,
+        "checkAttempts": order.check_attempts,
+        "lastCheck": order.last_check,
         "notifications": received,
     })))
 }

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod checkout;
 pub mod config;
+pub mod confirm;
 pub mod epay;
 pub mod error;
 pub mod inspect;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub epay: EpayClient,
     /// The built-in ePay emulator, when `EPAY_ENV=sandbox`.
     pub sandbox: Option<Arc<Sandbox>>,
+    /// Wakes the confirmation worker (a postLink made an order `confirming`).
+    pub confirmations: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -57,7 +60,13 @@ impl AppState {
             tracing::warn!(interrupted, "orders whose token request a restart interrupted are now start_failed");
         }
         let sandbox = (config.env == EpayEnv::Sandbox).then(|| Arc::new(Sandbox::new(&config)));
-        Ok(Arc::new(AppState { epay: EpayClient::new(config.clone()), config, store, sandbox }))
+        Ok(Arc::new(AppState {
+            epay: EpayClient::new(config.clone()),
+            config,
+            store,
+            sandbox,
+            confirmations: Arc::new(tokio::sync::Notify::new()),
+        }))
     }
 }
 
@@ -118,7 +127,11 @@ async fn widget_config(State(app): State<Arc<AppState>>) -> Json<WidgetConfig> {
     })
 }
 
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
+/// Serves until `shutdown` resolves, then finishes the requests in flight. The confirmation
+/// worker runs alongside.
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let worker = tokio::spawn(confirm::run(state.clone()));
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    worker.abort();
+    served
 }

@@ -3,37 +3,9 @@
 
 mod common;
 
-use common::TestApp;
+use common::{TestApp, failure_for, success_for};
 use epay_proxy::store::orders::OrderState;
 use serde_json::{Value, json};
-
-/// The seed's success sample, addressed to `order`.
-fn success_for(app_order: &epay_proxy::store::orders::OrderRow) -> Value {
-    json!({
-        "accountId": "sad12eqsda", "amount": app_order.amount_minor as f64 / 100.0, "approvalCode": "157911",
-        "cardId": "11f1111b-f151-6f11-e161-1111010a2111", "cardMask": "440043...2222", "cardType": "VISA", "code": "ok",
-        "currency": "KZT", "dateTime": "2024-07-29T10:50:56.765674319+05:00", "description": "Arman Alimguzhinov",
-        "email": "", "id": "1d1a11f1-1111-111c-1113b-e8340ce51111", "invoiceId": app_order.invoice_id,
-        "ip": "213.148.6.204", "ipCity": "", "ipCountry": "", "ipDistrict": "", "ipLatitude": 0, "ipLongitude": 0,
-        "ipRegion": "", "issuer": "JSC KASPI BANK", "language": "RUS", "name": "STANDARD CARDHOLDER", "phone": "",
-        "reason": "success", "reasonCode": 0, "reference": "411111111117", "secure": "no", "secureDetails": "F",
-        "terminal": app_order.terminal, "secret_hash": app_order.secret_hash,
-    })
-}
-
-/// The seed's failure sample, addressed to `order`.
-fn failure_for(order: &epay_proxy::store::orders::OrderRow) -> Value {
-    json!({
-        "id": "ffffffff-0000-000f-f000-00f0000f000f", "dateTime": "2020-01-01T00:00:00.00000+06:00",
-        "invoiceId": order.invoice_id, "amount": order.amount_minor / 100, "currency": "KZT", "terminal": order.terminal,
-        "accountId": "1", "description": "Оплата в интернет магазине", "language": "RU", "cardMask": "4444...4444",
-        "cardType": "", "issuer": "Halyk bank", "reference": "", "secure": "no", "secureDetails": "F",
-        "tokenRecipient": "", "code": "error", "reason": "Недостаточно средств", "reasonCode": 484,
-        "name": "CARD HOLDER", "email": "ch@example.kz", "phone": "77777777777", "ip": "5.188.155.135",
-        "ipCountry": "Kazakhstan", "ipCity": "Almaty", "ipRegion": "", "ipDistrict": "", "ipLongitude": 76.9293,
-        "ipLatitude": 43.2638, "secret_hash": order.secret_hash,
-    })
-}
 
 async fn pending_order(app: &TestApp, amount: &str) -> (epay_proxy::store::orders::OrderRow, String) {
     let checkout = app.checkout_ok(amount).await;
@@ -53,43 +25,45 @@ const POSTLINK: &str = "/api/epay/postlink";
 const FAILURE_POSTLINK: &str = "/api/epay/failure-postlink";
 
 #[tokio::test]
-async fn a_valid_success_pays_the_order_and_keeps_the_raw_body() {
+async fn a_valid_success_is_recorded_but_only_the_status_api_can_make_it_paid() {
     let app = TestApp::spawn().await;
     let (order, key) = pending_order(&app, "1500").await;
     let body = success_for(&order);
     let (status, receipt) = notify(&app, POSTLINK, &body).await;
     assert_eq!((status, &receipt), (200, &json!({"result": "accepted"})));
 
-    let paid = app.stored_order(&order.invoice_id).await;
-    assert_eq!(paid.status, OrderState::Paid);
-    assert_eq!(paid.card_mask.as_deref(), Some("440043...2222"));
-    assert_eq!(paid.transaction_id.as_deref(), Some("1d1a11f1-1111-111c-1113b-e8340ce51111"));
-    assert_eq!(paid.approval_code.as_deref(), Some("157911"));
+    let confirming = app.stored_order(&order.invoice_id).await;
+    assert_eq!(confirming.status, OrderState::Confirming);
+    assert_eq!(confirming.card_mask.as_deref(), Some("440043...2222"));
+    assert_eq!(confirming.transaction_id.as_deref(), Some("1d1a11f1-1111-111c-1113b-e8340ce51111"));
     let raw: String = sqlx::query_scalar("SELECT raw_body FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
     assert_eq!(serde_json::from_str::<Value>(&raw).unwrap(), body);
 
+    // The sandbox knows no such transaction (nobody paid): the order is asked about and
+    // stays unpaid, and the payer sees "pending".
+    common::eventually("a status question", || async { app.stored_order(&order.invoice_id).await.check_attempts > 0 }).await;
+    let asked = app.stored_order(&order.invoice_id).await;
+    assert_eq!(asked.status, OrderState::Confirming);
+    assert!(asked.last_check.unwrap().contains("102"));
     let (status, view) = app.order_status(&order.invoice_id, &key).await;
-    assert_eq!(status, 200);
-    assert_eq!(view, json!({"status": "paid", "amount": "1500", "currency": "KZT", "cardMask": "440043...2222"}));
+    assert_eq!((status, view), (200, json!({"status": "pending", "amount": "1500", "currency": "KZT"})));
 }
 
 #[tokio::test]
 async fn duplicates_change_nothing_and_paid_never_regresses() {
     let app = TestApp::spawn().await;
-    let (order, _) = pending_order(&app, "1500").await;
-    assert_eq!(notify(&app, POSTLINK, &success_for(&order)).await.0, 200);
-    let paid = app.stored_order(&order.invoice_id).await;
+    let paid = app.paid_order("1500").await;
 
-    let (status, receipt) = notify(&app, POSTLINK, &success_for(&order)).await;
+    let (status, receipt) = notify(&app, POSTLINK, &success_for(&paid)).await;
     assert_eq!((status, receipt["result"].as_str()), (200, Some("duplicate")));
-    let (status, receipt) = notify(&app, FAILURE_POSTLINK, &failure_for(&order)).await;
+    let (status, receipt) = notify(&app, FAILURE_POSTLINK, &failure_for(&paid)).await;
     assert_eq!((status, receipt["result"].as_str()), (200, Some("ignored")));
-    let (status, receipt) = notify(&app, POSTLINK, &failure_for(&order)).await;
+    let (status, receipt) = notify(&app, POSTLINK, &failure_for(&paid)).await;
     assert_eq!((status, receipt["result"].as_str()), (200, Some("ignored")));
 
-    let after = app.stored_order(&order.invoice_id).await;
+    let after = app.stored_order(&paid.invoice_id).await;
     assert_eq!(after.status, OrderState::Paid);
-    assert_eq!((after.updated_at, after.card_mask), (paid.updated_at, paid.card_mask));
+    assert_eq!((after.updated_at, &after.card_mask), (paid.updated_at, &paid.card_mask));
     assert_eq!(after.failure_code, None);
     let verdicts: Vec<String> = verdicts(&app).await.into_iter().map(|(v, _)| v).collect();
     assert_eq!(verdicts, ["accepted", "duplicate", "ignored", "ignored"]);
@@ -98,8 +72,7 @@ async fn duplicates_change_nothing_and_paid_never_regresses() {
 #[tokio::test]
 async fn a_second_transaction_on_a_paid_order_is_flagged_for_a_human() {
     let app = TestApp::spawn().await;
-    let (order, _) = pending_order(&app, "1500").await;
-    notify(&app, POSTLINK, &success_for(&order)).await;
+    let order = app.paid_order("1500").await;
     let mut second = success_for(&order);
     second["id"] = json!("22222222-2222-2222-2222-222222222222");
     let (status, receipt) = notify(&app, POSTLINK, &second).await;
@@ -128,14 +101,14 @@ async fn a_failure_fails_the_order_with_its_reason_at_either_endpoint() {
 }
 
 #[tokio::test]
-async fn a_success_after_a_decline_still_pays() {
+async fn a_success_after_a_decline_goes_to_confirmation() {
     let app = TestApp::spawn().await;
     let (order, _) = pending_order(&app, "2500").await;
     notify(&app, FAILURE_POSTLINK, &failure_for(&order)).await;
     let (_, receipt) = notify(&app, POSTLINK, &success_for(&order)).await;
     assert_eq!(receipt["result"], "accepted");
     let after = app.stored_order(&order.invoice_id).await;
-    assert_eq!((after.status, after.failure_code), (OrderState::Paid, None));
+    assert_eq!((after.status, after.failure_code), (OrderState::Confirming, None));
 }
 
 /// A notification that fails a check is stored as rejected and never touches the order.

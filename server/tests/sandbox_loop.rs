@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{APPROVED_CARD, DECLINED_CARD, TestApp, encode_params, eventually, payment_object};
+use common::{APPROVED_CARD, DECLINED_CARD, SILENT_CARD, TestApp, encode_params, eventually, payment_object};
 use epay_proxy::store::orders::OrderState;
 use serde_json::{Value, json};
 
@@ -16,6 +16,8 @@ async fn approved_card_pays_the_order_through_the_postlink() {
     let redirect = app.pay(&checkout, APPROVED_CARD).await;
     assert_eq!(redirect, checkout["backLink"].as_str().unwrap());
 
+    // postLink (confirming), then the status API (paid).
+    app.wait_for_state(invoice_id, OrderState::Paid).await;
     let (status, view) = app.order_status(invoice_id, key).await;
     assert_eq!(status, 200);
     assert_eq!(view, json!({"status": "paid", "amount": "1500", "currency": "KZT", "cardMask": "411111...1111"}));
@@ -225,4 +227,29 @@ async fn payment_api_js_defines_halyk_like_the_real_script() {
     for part in ["window.halyk", "p2p: redirect(\"&isTransfer=true\")", "isOCT", "isAFT", "isShortForm", "compressToEncodedURIComponent", "var LZString"] {
         assert!(script.contains(part), "payment-api.js lacks {part}");
     }
+}
+
+#[tokio::test]
+async fn a_payment_whose_postlink_never_comes_is_found_by_reconciliation() {
+    let app = TestApp::spawn_with(&[("RECONCILE_AFTER_SECS", "1")]).await;
+    let checkout = app.checkout_ok("3000").await;
+    let invoice_id = checkout["invoiceId"].as_str().unwrap();
+    app.pay(&checkout, SILENT_CARD).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM notifications").await, 0, "the silent card sends no postLink");
+    let paid = app.wait_for_state(invoice_id, OrderState::Paid).await;
+    assert_eq!(paid.card_mask.as_deref(), Some("555555...4444"));
+    let (_, view) = app.order_status(invoice_id, checkout["orderKey"].as_str().unwrap()).await;
+    assert_eq!(view["status"], "paid");
+}
+
+#[tokio::test]
+async fn the_sandbox_status_api_says_in_progress_when_told() {
+    let app = TestApp::spawn().await;
+    app.sandbox_control(json!({"statusInProgress": 2})).await;
+    let checkout = app.checkout_ok("1500").await;
+    let invoice_id = checkout["invoiceId"].as_str().unwrap();
+    app.pay(&checkout, APPROVED_CARD).await;
+    let paid = app.wait_for_state(invoice_id, OrderState::Paid).await;
+    // Paid only after "107" was answered and the order asked about again.
+    assert!(paid.last_check.as_deref().is_some_and(|said| said.contains("resultCode 107")), "{:?}", paid.last_check);
 }

@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::secrets;
 use crate::store::orders::{self, Begin, NewOrder, OrderRow, OrderState};
-use crate::store::now;
+use crate::store::{now, now_ms};
 use validate::ValidCheckout;
 
 pub type CheckoutBody = CheckoutResponse<Box<RawValue>>;
@@ -113,8 +113,11 @@ async fn start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody
         Ok(token) => {
             let raw = token.raw.get().to_owned();
             let expires_at = now() + token.expires_in as i64;
+            // Without a postLink by then, the status API is asked (reconciliation).
+            let first_check_ms = now_ms() + app.config.reconcile_after.as_millis() as i64;
             let id = order.id;
-            let order = app.store.write(async move |conn| orders::record_token(conn, id, &raw, expires_at).await).await?;
+            let order =
+                app.store.write(async move |conn| orders::record_token(conn, id, &raw, expires_at, first_check_ms).await).await?;
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "payment token issued");
             respond(app, &order)
         }

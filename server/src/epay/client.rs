@@ -26,6 +26,8 @@ impl EpayError {
 pub struct EpayClient {
     pub(super) http: reqwest::Client,
     pub(super) config: Arc<Config>,
+    /// The status API's service token and until when to reuse it.
+    pub(super) service_token: Arc<tokio::sync::Mutex<Option<(String, std::time::Instant)>>>,
 }
 
 impl EpayClient {
@@ -37,7 +39,7 @@ impl EpayClient {
             .user_agent(concat!("epay-proxy/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("HTTP client builds with static settings");
-        EpayClient { http, config }
+        EpayClient { http, config, service_token: Default::default() }
     }
 
     /// Sends `request` and returns the body of a 200 answer, mapping everything else to a

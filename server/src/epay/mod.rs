@@ -1,7 +1,9 @@
 //! Talking to ePay: the OAuth token endpoint (and, for confirmation, the status API).
 
 mod client;
+mod status;
 mod token;
 
 pub use client::{EpayClient, EpayError};
-pub use token::{PaymentTokenRequest, Token};
+pub use status::{StatusAnswer, StatusKind, TransactionInfo};
+pub use token::{PaymentTokenRequest, SERVICE_SCOPE, Token};

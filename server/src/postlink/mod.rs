@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::store::StoreError;
 use crate::store::notifications::{self, Endpoint, NewNotification, Verdict};
-use crate::store::orders::{self, OrderState, Outcome};
+use crate::store::orders::{self, Outcome};
 use transition::Decision;
 
 #[derive(Serialize)]
@@ -50,11 +50,10 @@ enum Handled {
 async fn receive(app: &Arc<AppState>, endpoint: Endpoint, body: Bytes) -> Result<Json<Receipt>, AppError> {
     let raw = String::from_utf8_lossy(&body).into_owned();
     let parsed = Notification::parse(&body);
-    let paid_state = OrderState::Paid;
     let handled = app
         .store
         .write(async move |conn| match parsed {
-            Ok(n) => handle(conn, endpoint, &n, &raw, paid_state).await,
+            Ok(n) => handle(conn, endpoint, &n, &raw).await,
             Err(err) => {
                 let reason = format!("body is not a JSON object ({err:?})");
                 reject(conn, endpoint, None, &Notification::default(), &raw, StatusCode::BAD_REQUEST, reason).await
@@ -62,7 +61,13 @@ async fn receive(app: &Arc<AppState>, endpoint: Endpoint, body: Bytes) -> Result
         })
         .await?;
     match handled {
-        Handled::Done(verdict) => Ok(Json(Receipt { result: verdict })),
+        Handled::Done(verdict) => {
+            if verdict == Verdict::Accepted {
+                // An accepted success is now `confirming`: ask the status API without delay.
+                app.confirmations.notify_one();
+            }
+            Ok(Json(Receipt { result: verdict }))
+        }
         Handled::Rejected { status, reason } => Err(AppError::new(status, ErrorCode::Rejected, reason)),
     }
 }
@@ -72,7 +77,6 @@ async fn handle(
     endpoint: Endpoint,
     n: &Notification,
     raw: &str,
-    paid_state: OrderState,
 ) -> Result<Handled, StoreError> {
     let Some(invoice_id) = n.invoice_id.as_deref() else {
         return reject(conn, endpoint, None, n, raw, StatusCode::BAD_REQUEST, "no invoiceId".into()).await;
@@ -97,7 +101,7 @@ async fn handle(
         return reject(conn, endpoint, Some(order.id), n, raw, StatusCode::UNPROCESSABLE_ENTITY, reason).await;
     }
 
-    let decision = transition::decide(&order, n, success, paid_state);
+    let decision = transition::decide(&order, n, success);
     let (verdict, reason) = match decision {
         Decision::Move(state) => {
             let outcome = Outcome {

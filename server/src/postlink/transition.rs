@@ -16,8 +16,9 @@ pub enum Decision {
     IgnoreAndFlag(&'static str),
 }
 
-/// `success` is the notification's own verdict (`code == "ok"`).
-pub fn decide(order: &OrderRow, n: &Notification, success: bool, paid_state: OrderState) -> Decision {
+/// `success` is the notification's own verdict (`code == "ok"`). A success never pays by
+/// itself: it makes the order `confirming`, and the status API decides (crate::confirm).
+pub fn decide(order: &OrderRow, n: &Notification, success: bool) -> Decision {
     let same_transaction = match (&order.transaction_id, &n.transaction_id) {
         (Some(known), Some(new)) => known == new,
         // Without a transaction id to compare, a repeat for the same outcome is a duplicate.
@@ -29,7 +30,7 @@ pub fn decide(order: &OrderRow, n: &Notification, success: bool, paid_state: Ord
         (true, Paid | Confirming) => Decision::IgnoreAndFlag("a second successful transaction for an order already paid"),
         (true, Review) => Decision::Ignore("the order is under review"),
         // Money moved: even an expired or failed order takes the success.
-        (true, Created | Pending | StartFailed | Failed | Expired) => Decision::Move(paid_state),
+        (true, Created | Pending | StartFailed | Failed | Expired) => Decision::Move(Confirming),
 
         (false, Failed) if same_transaction => Decision::Duplicate,
         (false, Paid) => Decision::Ignore("a failure after the order was paid"),

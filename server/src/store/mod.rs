@@ -74,8 +74,13 @@ impl Store {
 
 /// Unix seconds now.
 pub fn now() -> i64 {
+    now_ms() / 1000
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
 }

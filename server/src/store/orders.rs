@@ -3,7 +3,7 @@
 use epay_api_types::{Amount, OrderStatus};
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
-use super::{StoreError, now};
+use super::{StoreError, now, now_ms};
 use crate::invoice;
 
 /// Where an order is in its life. Stored as text.
@@ -70,6 +70,10 @@ pub struct OrderRow {
     pub review_reason: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the confirmation worker asks ePay's status API next (unix ms); NULL: never.
+    pub next_check_ms: Option<i64>,
+    pub check_attempts: i64,
+    pub last_check: Option<String>,
 }
 
 impl OrderRow {
@@ -195,15 +199,24 @@ async fn insert_with_unique_invoice(conn: &mut SqliteConnection, new: &NewOrder)
     Err(StoreError::InvoiceIdsExhausted)
 }
 
-/// Records the token ePay issued: the order is now waiting for the payer.
-pub async fn record_token(conn: &mut SqliteConnection, id: i64, raw_token: &str, expires_at: i64) -> Result<OrderRow, StoreError> {
+/// Records the token ePay issued: the order is now waiting for the payer, and the status API
+/// is asked about it at `first_check_ms` unless a postLink comes first.
+pub async fn record_token(
+    conn: &mut SqliteConnection,
+    id: i64,
+    raw_token: &str,
+    expires_at: i64,
+    first_check_ms: i64,
+) -> Result<OrderRow, StoreError> {
     Ok(sqlx::query_as(&format!(
-        "UPDATE orders SET status = 'pending', token_response = ?, token_expires_at = ?, updated_at = ?
+        "UPDATE orders SET status = 'pending', token_response = ?, token_expires_at = ?, updated_at = ?,
+            next_check_ms = ?, check_attempts = 0
          WHERE id = ? RETURNING {ORDER_COLUMNS}"
     ))
     .bind(raw_token)
     .bind(expires_at)
     .bind(now())
+    .bind(first_check_ms)
     .bind(id)
     .fetch_one(conn)
     .await?)
@@ -211,7 +224,10 @@ pub async fn record_token(conn: &mut SqliteConnection, id: i64, raw_token: &str,
 
 /// Records why the token request failed; the order cannot be paid until a retry.
 pub async fn record_start_failure(conn: &mut SqliteConnection, id: i64, error: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE orders SET status = 'start_failed', start_error = ?, updated_at = ? WHERE id = ? AND status = 'created'")
+    sqlx::query(
+        "UPDATE orders SET status = 'start_failed', start_error = ?, updated_at = ?, next_check_ms = NULL
+         WHERE id = ? AND status = 'created'",
+    )
         .bind(error)
         .bind(now())
         .bind(id)
@@ -230,6 +246,10 @@ pub async fn fail_interrupted_starts(conn: &mut SqliteConnection) -> Result<u64,
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+pub async fn find_by_id(conn: &mut SqliteConnection, id: i64) -> Result<Option<OrderRow>, StoreError> {
+    Ok(sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?")).bind(id).fetch_optional(conn).await?)
 }
 
 pub async fn find_by_invoice(conn: &mut SqliteConnection, invoice_id: &str) -> Result<Option<OrderRow>, StoreError> {
@@ -254,7 +274,7 @@ pub async fn read_by_idempotency_key(pool: &SqlitePool, key: &str) -> Result<Opt
 }
 
 /// The fields an outcome (postLink or status API) sets on an order.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outcome {
     pub transaction_id: Option<String>,
     pub card_mask: Option<String>,
@@ -264,12 +284,14 @@ pub struct Outcome {
     pub failure_code: Option<i64>,
 }
 
-/// Moves an order to `state`, recording what ePay said about it.
+/// Moves an order to `state`, recording what ePay said about it. A `confirming` order is due
+/// for the status API at once; every other state asks nothing more.
 pub async fn set_outcome(conn: &mut SqliteConnection, id: i64, state: OrderState, outcome: &Outcome) -> Result<(), StoreError> {
+    let next_check_ms = (state == OrderState::Confirming).then(now_ms);
     sqlx::query(
         "UPDATE orders SET status = ?, transaction_id = COALESCE(?, transaction_id), card_mask = COALESCE(?, card_mask),
             approval_code = COALESCE(?, approval_code), reference = COALESCE(?, reference),
-            failure_reason = ?, failure_code = ?, updated_at = ?
+            failure_reason = ?, failure_code = ?, updated_at = ?, next_check_ms = ?, check_attempts = 0
          WHERE id = ?",
     )
     .bind(state)
@@ -280,10 +302,66 @@ pub async fn set_outcome(conn: &mut SqliteConnection, id: i64, state: OrderState
     .bind(&outcome.failure_reason)
     .bind(outcome.failure_code)
     .bind(now())
+    .bind(next_check_ms)
     .bind(id)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Moves an order to a state that needs no more questions (expired).
+pub async fn set_state(conn: &mut SqliteConnection, id: i64, state: OrderState) -> Result<(), StoreError> {
+    sqlx::query("UPDATE orders SET status = ?, updated_at = ?, next_check_ms = NULL WHERE id = ?")
+        .bind(state)
+        .bind(now())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Hands an order to a human: it stops being asked about and is never paid by itself.
+pub async fn send_to_review(conn: &mut SqliteConnection, id: i64, reason: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE orders SET status = 'review', review_reason = ?, updated_at = ?, next_check_ms = NULL WHERE id = ?")
+        .bind(reason)
+        .bind(now())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Asks the status API about the order again at `at_ms`, remembering what it said last.
+pub async fn schedule_check(conn: &mut SqliteConnection, id: i64, at_ms: i64, last_check: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE orders SET next_check_ms = ?, check_attempts = check_attempts + 1, last_check = ? WHERE id = ?")
+        .bind(at_ms)
+        .bind(last_check)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Orders the confirmation worker should ask about now, the longest-waiting first.
+pub async fn due_for_check(pool: &SqlitePool, now_ms: i64, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders
+         WHERE next_check_ms IS NOT NULL AND next_check_ms <= ? AND status IN ('pending', 'confirming')
+         ORDER BY next_check_ms LIMIT ?"
+    ))
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// When the next question is due, if any.
+pub async fn next_check_ms(pool: &SqlitePool) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(next_check_ms) FROM orders WHERE next_check_ms IS NOT NULL AND status IN ('pending', 'confirming')",
+    )
+    .fetch_one(pool)
+    .await?)
 }
 
 /// Flags an order for a human, keeping its state (a paid order stays paid).

@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    env: HashMap<String, String>,
     pub base: String,
     pub state: Arc<AppState>,
     pub http: reqwest::Client,
@@ -37,6 +38,21 @@ impl TestApp {
     pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("orders.sqlite3");
+        TestApp::spawn_in(dir, db_path, vars).await
+    }
+
+    /// Stops this proxy and starts a new one on the same database, as a restart would.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let vars: Vec<(String, String)> = self.env.iter().filter(|(k, _)| !matches!(k.as_str(), "LISTEN" | "PUBLIC_URL")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (dir, db_path) = (self._dir, self.db_path);
+        TestApp::spawn_in(dir, db_path, &vars).await
+    }
+
+    async fn spawn_in(dir: tempfile::TempDir, db_path: std::path::PathBuf, vars: &[(&str, &str)]) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
@@ -48,6 +64,10 @@ impl TestApp {
             ("EPAY_TIMEOUT_SECS".into(), "2".into()),
         ]);
         for (name, value) in vars {
+            // A restart keeps the first run's settings but gets a new port.
+            if matches!(*name, "LISTEN" | "PUBLIC_URL") {
+                continue;
+            }
             env.insert(name.to_string(), value.to_string());
         }
         let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration");
@@ -61,7 +81,7 @@ impl TestApp {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        TestApp { addr, base, state, http, db_path, _dir: dir, stop: Some(stop) }
+        TestApp { addr, env, base, state, http, db_path, _dir: dir, stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -230,3 +250,68 @@ where
 pub const APPROVED_CARD: &str = "4111 1111 1111 1111";
 pub const DECLINED_CARD: &str = "4000 0000 0000 9995";
 pub const SILENT_CARD: &str = "5555 5555 5555 4444";
+
+/// The seed's success sample, addressed to `order` (its own transaction id when it has one).
+pub fn success_for(order: &epay_proxy::store::orders::OrderRow) -> Value {
+    json!({
+        "accountId": "sad12eqsda", "amount": order.amount_minor as f64 / 100.0, "approvalCode": "157911",
+        "cardId": "11f1111b-f151-6f11-e161-1111010a2111", "cardMask": "440043...2222", "cardType": "VISA", "code": "ok",
+        "currency": "KZT", "dateTime": "2024-07-29T10:50:56.765674319+05:00", "description": "Arman Alimguzhinov",
+        "email": "", "id": order.transaction_id.clone().unwrap_or_else(|| "1d1a11f1-1111-111c-1113b-e8340ce51111".into()),
+        "invoiceId": order.invoice_id,
+        "ip": "213.148.6.204", "ipCity": "", "ipCountry": "", "ipDistrict": "", "ipLatitude": 0, "ipLongitude": 0,
+        "ipRegion": "", "issuer": "JSC KASPI BANK", "language": "RUS", "name": "STANDARD CARDHOLDER", "phone": "",
+        "reason": "success", "reasonCode": 0, "reference": "411111111117", "secure": "no", "secureDetails": "F",
+        "terminal": order.terminal, "secret_hash": order.secret_hash,
+    })
+}
+
+/// The seed's failure sample, addressed to `order`.
+pub fn failure_for(order: &epay_proxy::store::orders::OrderRow) -> Value {
+    json!({
+        "id": "ffffffff-0000-000f-f000-00f0000f000f", "dateTime": "2020-01-01T00:00:00.00000+06:00",
+        "invoiceId": order.invoice_id, "amount": order.amount_minor / 100, "currency": "KZT", "terminal": order.terminal,
+        "accountId": "1", "description": "Оплата в интернет магазине", "language": "RU", "cardMask": "4444...4444",
+        "cardType": "", "issuer": "Halyk bank", "reference": "", "secure": "no", "secureDetails": "F",
+        "tokenRecipient": "", "code": "error", "reason": "Недостаточно средств", "reasonCode": 484,
+        "name": "CARD HOLDER", "email": "ch@example.kz", "phone": "77777777777", "ip": "5.188.155.135",
+        "ipCountry": "Kazakhstan", "ipCity": "Almaty", "ipRegion": "", "ipDistrict": "", "ipLongitude": 76.9293,
+        "ipLatitude": 43.2638, "secret_hash": order.secret_hash,
+    })
+}
+
+/// A status API answer for `order`: `code` and `status_name`, the order's own fields.
+pub fn status_answer(order: &epay_proxy::store::orders::OrderRow, code: &str, status_name: &str) -> Value {
+    json!({
+        "resultCode": code, "resultMessage": "test",
+        "transaction": {
+            "id": "7c7f3b9e-0000-4000-8000-000000000001", "invoiceID": order.invoice_id,
+            "amount": order.amount_minor as f64 / 100.0, "currency": order.currency, "terminal": order.terminal,
+            "statusName": status_name, "cardMask": "440043...2222", "approvalCode": "157911", "reference": "411111111117",
+            "reason": "", "reasonCode": "0",
+        }
+    })
+}
+
+impl TestApp {
+    /// A checkout the sandbox really paid: the order ends `paid` through postLink and status API.
+    pub async fn paid_order(&self, amount: &str) -> epay_proxy::store::orders::OrderRow {
+        let checkout = self.checkout_ok(amount).await;
+        let invoice_id = checkout["invoiceId"].as_str().unwrap().to_owned();
+        self.pay(&checkout, APPROVED_CARD).await;
+        self.wait_for_state(&invoice_id, epay_proxy::store::orders::OrderState::Paid).await
+    }
+
+    /// Waits until the stored order is in `state`, and returns it.
+    pub async fn wait_for_state(&self, invoice_id: &str, state: epay_proxy::store::orders::OrderState) -> epay_proxy::store::orders::OrderRow {
+        for _ in 0..300 {
+            let order = self.stored_order(invoice_id).await;
+            if order.status == state {
+                return order;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let order = self.stored_order(invoice_id).await;
+        panic!("order {invoice_id} stayed {:?} (last status answer: {:?}), expected {state:?}", order.status, order.last_check);
+    }
+}

@@ -1,0 +1,234 @@
+//! Load figures for the proxy (run through `scripts/bench`, not a test).
+//!
+//! Starts the release proxy as its own process in sandbox mode (own port, own SQLite file),
+//! then measures, in one run so the machine's noise hits all three alike:
+//!   1. the sandbox token endpoint alone (the baseline: what ePay costs on loopback),
+//!   2. checkouts through the proxy (validation, order stored with fsync, token from the
+//!      sandbox, order updated), and their ratio to 1,
+//!   3. postLink notifications (parse, checks, durable record, order update).
+//!
+//!   bench [--seconds N] [--concurrency N]
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Figures {
+    requests: u64,
+    errors: u64,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Figures {
+    fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or_default()
+    }
+
+    fn print(&self, what: &str) {
+        println!(
+            "{what:<34} {:>9.0} /s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests, {} errors)",
+            self.per_second(),
+            self.percentile(0.50).as_secs_f64() * 1000.0,
+            self.percentile(0.99).as_secs_f64() * 1000.0,
+            self.requests,
+            self.errors
+        );
+    }
+}
+
+/// Runs `make_request` from `concurrency` tasks for `duration`; a request is an error when
+/// it fails or answers something other than 200.
+async fn load<F, Fut>(concurrency: usize, duration: Duration, make_request: F) -> Figures
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<reqwest::Response, reqwest::Error>> + Send,
+{
+    let make_request = Arc::new(make_request);
+    let stop = Arc::new(AtomicBool::new(false));
+    let counter = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (make_request, stop, counter) = (make_request.clone(), stop.clone(), counter.clone());
+            tokio::spawn(async move {
+                let (mut latencies, mut errors) = (Vec::new(), 0u64);
+                while !stop.load(Ordering::Relaxed) {
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    let sent = Instant::now();
+                    match make_request(n).await {
+                        Ok(response) if response.status() == 200 => {
+                            let _ = response.bytes().await;
+                            latencies.push(sent.elapsed());
+                        }
+                        _ => errors += 1,
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut figures = Figures { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    for task in tasks {
+        let (latencies, errors) = task.await.expect("load task");
+        figures.requests += latencies.len() as u64;
+        figures.errors += errors;
+        figures.latencies.extend(latencies);
+    }
+    figures.elapsed = started.elapsed();
+    figures
+}
+
+struct Proxy {
+    child: Child,
+    base: String,
+    database: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_proxy() -> Proxy {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let database = dir.path().join("bench.sqlite3").display().to_string();
+    let binary = std::env::var("EPAY_PROXY_BIN").unwrap_or_else(|_| "target/release/epay-proxy".to_owned());
+    let child = Command::new(&binary)
+        .env("EPAY_ENV", "sandbox")
+        .env("LISTEN", format!("127.0.0.1:{port}"))
+        .env("PUBLIC_URL", &base)
+        .env("DATABASE_URL", format!("sqlite:{database}"))
+        .env("RUST_LOG", "warn")
+        .env("CHECKOUT_MAX_AMOUNT", "100000000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e} (build it with cargo build --release -p epay-proxy)"));
+    Proxy { child, base, database, _dir: dir }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str, default: u64| {
+        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    };
+    let seconds = Duration::from_secs(arg("--seconds", 10));
+    let concurrency = arg("--concurrency", 64) as usize;
+
+    let proxy = start_proxy();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    for _ in 0..100 {
+        if http.get(format!("{}/healthz", proxy.base)).send().await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "epay-proxy load, {} concurrent clients, {} s per phase, {} cores, client and server on one machine\n",
+        concurrency,
+        seconds.as_secs(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    // Warm up connection pools and the database.
+    let base = proxy.base.clone();
+    let warm = http.clone();
+    load(concurrency, Duration::from_secs(1), move |n| {
+        warm.post(format!("{base}/api/checkout")).json(&json!({"amount": (100 + n % 1000).to_string()})).send()
+    })
+    .await;
+
+    // 1. The sandbox token endpoint alone.
+    let token_url = format!("{}/sandbox/oauth2/token", proxy.base);
+    let post_link = format!("{}/api/epay/postlink", proxy.base);
+    let client = http.clone();
+    let tokens = load(concurrency, seconds, move |n| {
+        let form = reqwest::multipart::Form::new()
+            .text("grant_type", "client_credentials")
+            .text("scope", "transfer")
+            .text("client_id", epay_proxy::config::TEST_CLIENT_ID)
+            .text("client_secret", epay_proxy::config::TEST_CLIENT_SECRET)
+            .text("terminal", epay_proxy::config::TEST_TERMINAL_ID)
+            .text("invoiceID", format!("9{:011}", n))
+            .text("amount", "1500")
+            .text("currency", "KZT")
+            .text("postLink", post_link.clone())
+            .text("failurePostLink", post_link.clone())
+            .text("secret_hash", "BENCHMARKSECRETHASHBENCHMARK");
+        client.post(token_url.clone()).multipart(form).send()
+    })
+    .await;
+
+    // 2. Checkouts through the proxy (each asks the sandbox for a token).
+    let checkout_url = format!("{}/api/checkout", proxy.base);
+    let client = http.clone();
+    let checkouts = load(concurrency, seconds, move |n| {
+        client.post(checkout_url.clone()).json(&json!({"amount": (100 + n % 100_000).to_string(), "description": "bench"})).send()
+    })
+    .await;
+
+    // 3. postLinks: one valid success notification per pending order.
+    let orders = pending_orders(&proxy.database).await;
+    let orders = Arc::new(orders);
+    let postlink_url = format!("{}/api/epay/postlink", proxy.base);
+    let client = http.clone();
+    let count = orders.len() as u64;
+    let notifications = load(concurrency, seconds, move |n| {
+        let (invoice_id, secret_hash, amount) = &orders[(n % count) as usize];
+        // The first notification of an order is accepted, later ones are duplicates: both are
+        // recorded durably before the answer.
+        let body = json!({
+            "id": format!("00000000-0000-4000-8000-{:012}", n % count), "invoiceId": invoice_id,
+            "amount": amount, "currency": "KZT", "terminal": epay_proxy::config::TEST_TERMINAL_ID,
+            "code": "ok", "reason": "success", "reasonCode": 0, "cardMask": "440043...2222",
+            "approvalCode": "157911", "reference": "411111111117", "secret_hash": secret_hash,
+        });
+        client.post(postlink_url.clone()).json(&body).send()
+    })
+    .await;
+
+    println!("{:<34} {:>12}   {:>14}   {:>14}", "", "throughput", "latency", "");
+    tokens.print("sandbox token endpoint alone");
+    checkouts.print("checkout through the proxy");
+    notifications.print("postLink notifications");
+    println!("\nratio checkout / token endpoint: {:.2}   (goal >= 0.5)", checkouts.per_second() / tokens.per_second());
+    let accepted = verdicts(&proxy.database).await;
+    println!("postLinks recorded: {accepted:?}");
+}
+
+/// (invoice id, secret_hash, amount) of pending orders, read from the proxy's database.
+async fn pending_orders(database: &str) -> Vec<(String, String, Value)> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.expect("open bench database");
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT invoice_id, secret_hash, amount_minor FROM orders WHERE status = 'pending' LIMIT 20000")
+            .fetch_all(&pool)
+            .await
+            .expect("read orders");
+    rows.into_iter().map(|(invoice, secret, minor)| (invoice, secret, json!(minor / 100))).collect()
+}
+
+async fn verdicts(database: &str) -> HashMap<String, i64> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.expect("open bench database");
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT verdict, COUNT(*) FROM notifications GROUP BY verdict").fetch_all(&pool).await.expect("count");
+    rows.into_iter().collect()
+}

@@ -1,0 +1,215 @@
+//! What an answer of ePay's status API means for an order. Only `resultCode` "100" with
+//! `statusName` CHARGE (or AUTH on two-stage terminals) and the order's own amount, currency,
+//! terminal and invoice makes it paid; anything that does not add up goes to a human.
+
+use crate::epay::{StatusAnswer, TransactionInfo};
+use crate::store::orders::{OrderRow, OrderState, Outcome};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    Pay(Outcome),
+    Fail(Outcome),
+    /// Needs a human; the order is never paid by itself.
+    Review(String),
+    /// The payment window closed and ePay knows no transaction.
+    Expire,
+    /// Nothing final yet; ask again later. The text says what ePay answered.
+    AskAgain(String),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// AUTH (held, not yet charged) counts as paid: two-stage terminals.
+    pub two_stage: bool,
+    /// Unix seconds now.
+    pub now: i64,
+    /// How long after its token expired a pending order without any transaction expires.
+    pub expiry_grace_secs: i64,
+    /// Questions about a confirming order before a human is asked to look.
+    pub max_confirm_attempts: i64,
+}
+
+pub fn decide(order: &OrderRow, answer: &StatusAnswer, policy: &Policy) -> Decision {
+    let confirming = order.status == OrderState::Confirming;
+    let said = format!("resultCode {} ({})", answer.result_code, answer.result_message);
+    match answer.result_code.as_str() {
+        "100" => {
+            let Some(t) = &answer.transaction else {
+                return Decision::Review(format!("{said} without a transaction"));
+            };
+            if let Some(mismatch) = mismatch(order, t) {
+                return Decision::Review(format!("status API disagrees with the order: {mismatch}"));
+            }
+            let status = t.status_name.as_deref().unwrap_or("").to_ascii_uppercase();
+            match status.as_str() {
+                "CHARGE" => Decision::Pay(outcome(t, false)),
+                "AUTH" if policy.two_stage => Decision::Pay(outcome(t, false)),
+                // Held but not charged on a one-stage terminal, or still being processed.
+                "AUTH" | "NEW" | "3D" | "VERIFIED" | "FINGERPRINT" => ask_again(order, policy, format!("{said}, statusName {status}")),
+                "FAILED" | "REJECT" | "CANCEL" | "CANCEL_OLD" if !confirming => Decision::Fail(outcome(t, true)),
+                // A success postLink, but ePay says this: money must not be assumed.
+                _ => Decision::Review(format!("{said}, statusName {status:?}{}", if confirming { " after a success postLink" } else { "" })),
+            }
+        }
+        "101" if confirming => Decision::Review(format!("{said} after a success postLink")),
+        "101" => Decision::Fail(answer.transaction.as_ref().map(|t| outcome(t, true)).unwrap_or_default()),
+        "102" if !confirming && token_long_expired(order, policy) => Decision::Expire,
+        _ => ask_again(order, policy, said),
+    }
+}
+
+/// Asking again, unless a confirming order has been asked about too often.
+fn ask_again(order: &OrderRow, policy: &Policy, said: String) -> Decision {
+    if order.status == OrderState::Confirming && order.check_attempts + 1 >= policy.max_confirm_attempts {
+        return Decision::Review(format!("the status API has not confirmed the success postLink after {} questions; last: {said}", order.check_attempts + 1));
+    }
+    Decision::AskAgain(said)
+}
+
+fn token_long_expired(order: &OrderRow, policy: &Policy) -> bool {
+    let expires_at = order.token_expires_at.unwrap_or(order.created_at);
+    policy.now > expires_at + policy.expiry_grace_secs
+}
+
+fn mismatch(order: &OrderRow, t: &TransactionInfo) -> Option<String> {
+    if t.amount != Some(order.amount()) {
+        return Some(format!("amount {:?}, order {}", t.amount_text, order.amount()));
+    }
+    if !t.currency.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&order.currency)) {
+        return Some(format!("currency {:?}, order {}", t.currency, order.currency));
+    }
+    if !t.terminal.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&order.terminal)) {
+        return Some(format!("terminal {:?}, order {}", t.terminal, order.terminal));
+    }
+    if t.invoice_id.as_deref().is_some_and(|i| i != order.invoice_id) {
+        return Some(format!("invoice {:?}, order {}", t.invoice_id, order.invoice_id));
+    }
+    None
+}
+
+fn outcome(t: &TransactionInfo, failed: bool) -> Outcome {
+    Outcome {
+        transaction_id: t.id.clone(),
+        card_mask: t.card_mask.clone().filter(|m| !m.is_empty()),
+        approval_code: t.approval_code.clone().filter(|c| !c.is_empty()),
+        reference: t.reference.clone().filter(|r| !r.is_empty()),
+        failure_reason: if failed { t.reason.clone() } else { None },
+        failure_code: if failed { t.reason_code } else { None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use epay_api_types::Amount;
+
+    fn order(status: OrderState) -> OrderRow {
+        OrderRow {
+            id: 1,
+            invoice_id: "123456789012".into(),
+            order_key: "k".into(),
+            secret_hash: "S".into(),
+            idempotency_key: None,
+            request_fingerprint: None,
+            amount_minor: 150_000,
+            currency: "KZT".into(),
+            terminal: "T-1".into(),
+            method: "p2p".into(),
+            description: String::new(),
+            account_id: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            language: "ru".into(),
+            card_save: false,
+            status,
+            token_response: Some("{}".into()),
+            token_expires_at: Some(10_000),
+            start_error: None,
+            transaction_id: None,
+            card_mask: None,
+            approval_code: None,
+            reference: None,
+            failure_reason: None,
+            failure_code: None,
+            review_reason: None,
+            created_at: 2_800,
+            updated_at: 2_800,
+            next_check_ms: None,
+            check_attempts: 0,
+            last_check: None,
+        }
+    }
+
+    fn answer(code: &str, status_name: &str) -> StatusAnswer {
+        StatusAnswer {
+            result_code: code.into(),
+            result_message: "m".into(),
+            transaction: Some(TransactionInfo {
+                id: Some("tx".into()),
+                invoice_id: Some("123456789012".into()),
+                amount_text: Some("1500".into()),
+                amount: Some(Amount::from_minor(150_000)),
+                currency: Some("KZT".into()),
+                terminal: Some("T-1".into()),
+                status_name: Some(status_name.into()),
+                card_mask: Some("440043...2222".into()),
+                reason: Some("Недостаточно средств".into()),
+                reason_code: Some(484),
+                ..Default::default()
+            }),
+        }
+    }
+
+    const POLICY: Policy = Policy { two_stage: false, now: 5_000, expiry_grace_secs: 1_800, max_confirm_attempts: 12 };
+
+    #[test]
+    fn only_charge_with_matching_fields_pays() {
+        let confirming = order(OrderState::Confirming);
+        assert!(matches!(decide(&confirming, &answer("100", "CHARGE"), &POLICY), Decision::Pay(o) if o.card_mask.as_deref() == Some("440043...2222")));
+        assert!(matches!(decide(&confirming, &answer("100", "AUTH"), &POLICY), Decision::AskAgain(_)));
+        let two_stage = Policy { two_stage: true, ..POLICY };
+        assert!(matches!(decide(&confirming, &answer("100", "AUTH"), &two_stage), Decision::Pay(_)));
+        for (field, broken) in [("amount", 0), ("currency", 1), ("terminal", 2), ("invoice", 3)] {
+            let mut a = answer("100", "CHARGE");
+            let t = a.transaction.as_mut().unwrap();
+            match broken {
+                0 => t.amount = Some(Amount::from_minor(100)),
+                1 => t.currency = Some("USD".into()),
+                2 => t.terminal = Some("other".into()),
+                _ => t.invoice_id = Some("999999".into()),
+            }
+            assert!(matches!(decide(&confirming, &a, &POLICY), Decision::Review(r) if r.contains(field)), "{field}");
+        }
+        let mut no_amount = answer("100", "CHARGE");
+        no_amount.transaction.as_mut().unwrap().amount = None;
+        assert!(matches!(decide(&confirming, &no_amount, &POLICY), Decision::Review(_)));
+        assert!(matches!(decide(&confirming, &StatusAnswer { transaction: None, ..answer("100", "CHARGE") }, &POLICY), Decision::Review(_)));
+    }
+
+    #[test]
+    fn in_progress_is_asked_again_and_contradictions_go_to_a_human() {
+        let confirming = order(OrderState::Confirming);
+        assert!(matches!(decide(&confirming, &answer("107", ""), &POLICY), Decision::AskAgain(_)));
+        assert!(matches!(decide(&confirming, &answer("103", ""), &POLICY), Decision::AskAgain(_)));
+        assert!(matches!(decide(&confirming, &answer("102", ""), &POLICY), Decision::AskAgain(_)));
+        assert!(matches!(decide(&confirming, &answer("101", "REJECT"), &POLICY), Decision::Review(_)));
+        assert!(matches!(decide(&confirming, &answer("100", "REJECT"), &POLICY), Decision::Review(_)));
+        assert!(matches!(decide(&confirming, &answer("100", "REFUND"), &POLICY), Decision::Review(_)));
+        let tired = OrderRow { check_attempts: 11, ..order(OrderState::Confirming) };
+        assert!(matches!(decide(&tired, &answer("107", ""), &POLICY), Decision::Review(r) if r.contains("12 questions")));
+    }
+
+    #[test]
+    fn pending_orders_settle_from_the_status_api() {
+        let pending = order(OrderState::Pending);
+        assert!(matches!(decide(&pending, &answer("100", "CHARGE"), &POLICY), Decision::Pay(_)));
+        assert!(matches!(decide(&pending, &answer("100", "REJECT"), &POLICY), Decision::Fail(o) if o.failure_code == Some(484)));
+        assert!(matches!(decide(&pending, &answer("101", "REJECT"), &POLICY), Decision::Fail(_)));
+        assert!(matches!(decide(&pending, &answer("102", ""), &POLICY), Decision::AskAgain(_)));
+        let later = Policy { now: 10_000 + 1_801, ..POLICY };
+        assert_eq!(decide(&pending, &answer("102", ""), &later), Decision::Expire);
+        // Many questions about a pending order are fine: the payer may still pay.
+        let asked = OrderRow { check_attempts: 50, ..order(OrderState::Pending) };
+        assert!(matches!(decide(&asked, &answer("107", ""), &POLICY), Decision::AskAgain(_)));
+    }
+}

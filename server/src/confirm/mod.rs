@@ -1,0 +1,112 @@
+//! Confirmation and reconciliation: the background worker that asks ePay's status API.
+//!
+//! - An order whose success postLink passed every check is `confirming`, due at once; only
+//!   the status API can make it paid (see `decide.rs`).
+//! - An order still `pending` `RECONCILE_AFTER_SECS` after its token (no postLink came) is
+//!   asked about with growing pauses until it is paid, failed or expired.
+//!
+//! Everything the worker needs is in the orders table (`next_check_ms`, `check_attempts`),
+//! so a restart picks up where the last process stopped. A postLink wakes it at once.
+
+mod decide;
+
+pub use decide::{Decision, Policy, decide};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use crate::AppState;
+use crate::epay::StatusKind;
+use crate::store::orders::{self, OrderRow, OrderState};
+use crate::store::{StoreError, now, now_ms};
+
+/// Status questions in flight at once.
+const CONCURRENCY: usize = 8;
+/// The longest the worker sleeps without looking at the schedule.
+const IDLE_MS: i64 = 2_000;
+/// Pauses for confirming orders: 1 s, doubling, at most 5 minutes.
+const CONFIRM_FIRST_MS: i64 = 1_000;
+const CONFIRM_LONGEST_MS: i64 = 300_000;
+/// The longest pause between questions about a pending order.
+const RECONCILE_LONGEST_MS: i64 = 1_800_000;
+
+pub async fn run(app: Arc<AppState>) {
+    loop {
+        let due = orders::due_for_check(app.store.reader(), now_ms(), 64).await;
+        match due {
+            Ok(due) if !due.is_empty() => {
+                futures::stream::iter(due).for_each_concurrent(CONCURRENCY, |order| check(&app, order)).await;
+                continue;
+            }
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = %err, "cannot read the confirmation schedule"),
+        }
+        let next = orders::next_check_ms(app.store.reader()).await.ok().flatten();
+        let wait = next.map_or(IDLE_MS, |at| (at - now_ms()).clamp(10, IDLE_MS));
+        tokio::select! {
+            _ = app.confirmations.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+        }
+    }
+}
+
+/// Asks the status API about one order and records what follows from the answer.
+async fn check(app: &Arc<AppState>, order: OrderRow) {
+    let kind = StatusKind::for_method(&order.method);
+    let decision = match app.epay.transaction_status(kind, &order.invoice_id).await {
+        Ok(answer) => {
+            let policy = Policy {
+                two_stage: app.config.two_stage,
+                now: now(),
+                expiry_grace_secs: app.config.expiry_grace.as_secs() as i64,
+                max_confirm_attempts: MAX_CONFIRM_ATTEMPTS,
+            };
+            decide(&order, &answer, &policy)
+        }
+        Err(err) => Decision::AskAgain(format!("status API unavailable: {err}")),
+    };
+    let delay_ms = next_delay_ms(&order, app.config.reconcile_after.as_millis() as i64);
+    let (id, expected) = (order.id, order.status);
+    let invoice_id = order.invoice_id.clone();
+    let recorded = decision.clone();
+    let result = app.store.write(async move |conn| apply(conn, id, expected, &recorded, delay_ms).await).await;
+    match (result, &decision) {
+        (Err(err), _) => tracing::error!(%invoice_id, error = %err, "cannot record a status answer"),
+        (Ok(false), _) => tracing::info!(%invoice_id, "order changed while ePay was asked; deciding again later"),
+        (Ok(true), Decision::Pay(_)) => tracing::info!(%invoice_id, "payment confirmed by the status API: paid"),
+        (Ok(true), Decision::Fail(_)) => tracing::info!(%invoice_id, "status API: payment failed"),
+        (Ok(true), Decision::Expire) => tracing::info!(%invoice_id, "no payment before the window closed: expired"),
+        (Ok(true), Decision::Review(why)) => tracing::warn!(%invoice_id, reason = %why, "order needs a human: review"),
+        (Ok(true), Decision::AskAgain(said)) => tracing::info!(%invoice_id, %said, delay_ms, "status not final; asking again later"),
+    }
+}
+
+/// Questions about a confirming order before a human is asked to look (about an hour).
+pub const MAX_CONFIRM_ATTEMPTS: i64 = 14;
+
+fn next_delay_ms(order: &OrderRow, reconcile_after_ms: i64) -> i64 {
+    let doubling = 1i64 << order.check_attempts.clamp(0, 20);
+    match order.status {
+        OrderState::Confirming => (CONFIRM_FIRST_MS * doubling).min(CONFIRM_LONGEST_MS),
+        _ => (reconcile_after_ms.max(1_000) * doubling).min(RECONCILE_LONGEST_MS),
+    }
+}
+
+/// Records `decision` if the order is still in the state it was asked about in (a postLink
+/// may have moved it meanwhile). Returns whether it did.
+async fn apply(conn: &mut sqlx::SqliteConnection, id: i64, expected: OrderState, decision: &Decision, delay_ms: i64) -> Result<bool, StoreError> {
+    let Some(order) = orders::find_by_id(conn, id).await? else { return Ok(false) };
+    if order.status != expected {
+        return Ok(false);
+    }
+    match decision {
+        Decision::Pay(outcome) => orders::set_outcome(conn, id, OrderState::Paid, outcome).await?,
+        Decision::Fail(outcome) => orders::set_outcome(conn, id, OrderState::Failed, outcome).await?,
+        Decision::Review(reason) => orders::send_to_review(conn, id, reason).await?,
+        Decision::Expire => orders::set_state(conn, id, OrderState::Expired).await?,
+        Decision::AskAgain(said) => orders::schedule_check(conn, id, now_ms() + delay_ms, said).await?,
+    }
+    Ok(true)
+}
