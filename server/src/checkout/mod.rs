@@ -116,9 +116,10 @@ async fn start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody
             // Without a postLink by then, the status API is asked (reconciliation).
             let first_check_ms = now_ms() + app.config.reconcile_after.as_millis() as i64;
             let id = order.id;
-            let order =
-                app.store.write(async move |conn| orders::record_token(conn, id, &raw, expires_at, first_check_ms).await).await?;
+            let recorded = raw.clone();
+            app.store.write(async move |conn| orders::record_token(conn, id, &recorded, expires_at, first_check_ms).await).await?;
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "payment token issued");
+            let order = OrderRow { status: OrderState::Pending, token_response: Some(raw), token_expires_at: Some(expires_at), ..order };
             respond(app, &order)
         }
         Err(err) => {

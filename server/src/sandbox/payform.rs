@@ -32,7 +32,7 @@ pub async fn page(State(sandbox): State<Arc<Sandbox>>, Query(query): Query<HashM
     };
     let session_id = new_id(24);
     let html = render_form(&session, &session_id, None);
-    sandbox.state.registry.lock().expect("registry lock").sessions.insert(session_id, session);
+    sandbox.state.registry.lock().expect("registry lock").open_session(session_id, session);
     Html(html).into_response()
 }
 
@@ -207,8 +207,8 @@ pub struct PayForm {
 }
 
 pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>) -> Response {
-    let session = sandbox.state.registry.lock().expect("registry lock").sessions.get(&form.session).cloned();
-    let Some(session) = session.filter(|s| s.expires_at > Instant::now()) else {
+    let session = sandbox.state.registry.lock().expect("registry lock").session(&form.session).cloned();
+    let Some(session) = session else {
         return error_page(StatusCode::BAD_REQUEST, "this payment page has expired; start the payment again");
     };
     let Some(card) = cards::find(&form.card) else {
@@ -226,7 +226,7 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
             drop(registry);
             return error_page(StatusCode::CONFLICT, "this invoice is already paid");
         }
-        registry.sessions.remove(&form.session);
+        registry.close_session(&form.session);
         let transaction = charge(&session, card.number, card.outcome);
         registry.transactions.entry(transaction.invoice_id.clone()).or_default().push(transaction.clone());
         transaction

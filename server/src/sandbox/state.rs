@@ -2,7 +2,7 @@
 //! payment pages, and the knobs tests turn. In memory: a sandbox restart forgets everything,
 //! as a fresh test environment would.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// Tokens live 7200 s, as ePay's do.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
-/// Above this many live tokens, expired ones are swept on the next issue.
-const SWEEP_ABOVE: usize = 50_000;
+/// The most tokens (and open payment pages) the sandbox remembers; beyond that the oldest
+/// are forgotten, so a load test cannot grow it without bound.
+const REMEMBERED: usize = 200_000;
 
 #[derive(Clone, Debug)]
 pub enum Grant {
@@ -115,17 +116,32 @@ pub struct Control {
 pub struct Registry {
     pub tokens: HashMap<String, IssuedToken>,
     pub transactions: HashMap<String, Vec<Transaction>>,
-    pub sessions: HashMap<String, PaySession>,
+    sessions: HashMap<String, PaySession>,
+    /// Tokens and sessions in the order they were made. Every one lives equally long, so the
+    /// oldest expires first and forgetting them is a pop from the front, not a sweep.
+    token_order: VecDeque<(Instant, String)>,
+    session_order: VecDeque<(Instant, String)>,
 }
 
 impl Registry {
     pub fn issue(&mut self, access_token: String, token: IssuedToken) {
-        if self.tokens.len() > SWEEP_ABOVE {
-            let now = Instant::now();
-            self.tokens.retain(|_, t| t.expires_at > now);
-            self.sessions.retain(|_, s| s.expires_at > now);
-        }
+        forget_old(&mut self.token_order, &mut self.tokens);
+        self.token_order.push_back((token.expires_at, access_token.clone()));
         self.tokens.insert(access_token, token);
+    }
+
+    pub fn open_session(&mut self, id: String, session: PaySession) {
+        forget_old(&mut self.session_order, &mut self.sessions);
+        self.session_order.push_back((session.expires_at, id.clone()));
+        self.sessions.insert(id, session);
+    }
+
+    pub fn session(&self, id: &str) -> Option<&PaySession> {
+        self.sessions.get(id).filter(|s| s.expires_at > Instant::now())
+    }
+
+    pub fn close_session(&mut self, id: &str) {
+        self.sessions.remove(id);
     }
 
     pub fn live_token(&self, access_token: &str) -> Option<&IssuedToken> {
@@ -143,7 +159,45 @@ impl Registry {
     }
 }
 
+/// Drops entries that expired, and the oldest beyond `REMEMBERED`.
+fn forget_old<T>(order: &mut VecDeque<(Instant, String)>, map: &mut HashMap<String, T>) {
+    let now = Instant::now();
+    while let Some((expires_at, key)) = order.front() {
+        if *expires_at > now && order.len() < REMEMBERED {
+            break;
+        }
+        map.remove(key);
+        order.pop_front();
+    }
+}
+
 pub struct SandboxState {
     pub registry: Mutex<Registry>,
     pub control: Mutex<Control>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(expires_at: Instant) -> IssuedToken {
+        IssuedToken { scope: "transfer".into(), grant: Grant::Service, expires_at }
+    }
+
+    #[test]
+    fn expired_tokens_are_forgotten_and_the_registry_stays_bounded() {
+        let mut registry = Registry::default();
+        let past = Instant::now() - Duration::from_secs(1);
+        registry.issue("old".into(), token(past));
+        registry.issue("new".into(), token(Instant::now() + TOKEN_LIFETIME));
+        assert!(!registry.tokens.contains_key("old"));
+        assert!(registry.live_token("new").is_some());
+
+        let later = Instant::now() + TOKEN_LIFETIME;
+        for i in 0..REMEMBERED + 10 {
+            registry.issue(i.to_string(), token(later));
+        }
+        assert_eq!(registry.tokens.len(), REMEMBERED);
+        assert!(!registry.tokens.contains_key("0") && registry.tokens.contains_key(&(REMEMBERED + 9).to_string()));
+    }
 }

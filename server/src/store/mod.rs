@@ -84,3 +84,41 @@ pub fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failing_job_rolls_back_alone_inside_a_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite:{}", dir.path().join("t.sqlite3").display())).await.unwrap();
+        store.write(async |conn| Ok(sqlx::query("CREATE TABLE t (v TEXT)").execute(conn).await.map(|_| ())?)).await.unwrap();
+
+        let insert = |value: &'static str, fail: bool| {
+            let store = store.clone();
+            async move {
+                store
+                    .write(async move |conn| {
+                        sqlx::query("INSERT INTO t (v) VALUES (?)").bind(value).execute(&mut *conn).await?;
+                        if fail { Err(StoreError::Closed) } else { Ok(()) }
+                    })
+                    .await
+            }
+        };
+        // A first job holds the writer while the four others queue: they share the next batch.
+        let hold = store.write(async |_conn| {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            Ok(())
+        });
+        let queued = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            futures::future::join_all([insert("a", false), insert("b", true), insert("c", false), insert("d", true)]).await
+        };
+        let (held, results) = tokio::join!(hold, queued);
+        held.unwrap();
+        assert!(results[0].is_ok() && results[1].is_err() && results[2].is_ok() && results[3].is_err());
+        let kept: Vec<String> = sqlx::query_scalar("SELECT v FROM t ORDER BY v").fetch_all(store.reader()).await.unwrap();
+        assert_eq!(kept, ["a", "c"]);
+    }
+}

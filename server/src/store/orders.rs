@@ -80,6 +80,44 @@ impl OrderRow {
     pub fn amount(&self) -> Amount {
         Amount::from_minor(self.amount_minor as u64)
     }
+
+    /// The row `insert_with_unique_invoice` just wrote, without reading it back.
+    fn created(id: i64, invoice_id: String, new: &NewOrder, created_at: i64) -> OrderRow {
+        OrderRow {
+            id,
+            invoice_id,
+            order_key: new.order_key.clone(),
+            secret_hash: new.secret_hash.clone(),
+            idempotency_key: new.idempotency_key.clone(),
+            request_fingerprint: Some(new.request_fingerprint.clone()),
+            amount_minor: new.amount.minor() as i64,
+            currency: new.currency.clone(),
+            terminal: new.terminal.clone(),
+            method: new.method.clone(),
+            description: new.description.clone(),
+            account_id: new.account_id.clone(),
+            email: new.email.clone(),
+            phone: new.phone.clone(),
+            language: new.language.clone(),
+            card_save: new.card_save,
+            status: OrderState::Created,
+            token_response: None,
+            token_expires_at: None,
+            start_error: None,
+            transaction_id: None,
+            card_mask: None,
+            approval_code: None,
+            reference: None,
+            failure_reason: None,
+            failure_code: None,
+            review_reason: None,
+            created_at,
+            updated_at: created_at,
+            next_check_ms: None,
+            check_attempts: 0,
+            last_check: None,
+        }
+    }
 }
 
 /// Everything a checkout stores before ePay is asked for a token.
@@ -162,13 +200,13 @@ async fn insert_with_unique_invoice(conn: &mut SqliteConnection, new: &NewOrder)
     let created_at = now();
     for _ in 0..INVOICE_ATTEMPTS {
         let invoice_id = invoice::new_invoice_id();
-        let inserted = sqlx::query_as(&format!(
+        let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
             "INSERT INTO orders (invoice_id, invoice_suffix, order_key, secret_hash, idempotency_key,
                 request_fingerprint, amount_minor, currency, terminal, method, description, account_id,
                 email, phone, language, card_save, status, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)
-             RETURNING {ORDER_COLUMNS}"
-        ))
+             RETURNING id",
+        )
         .bind(&invoice_id)
         .bind(invoice::suffix(&invoice_id))
         .bind(&new.order_key)
@@ -190,7 +228,7 @@ async fn insert_with_unique_invoice(conn: &mut SqliteConnection, new: &NewOrder)
         .fetch_one(&mut *conn)
         .await;
         match inserted {
-            Ok(order) => return Ok(order),
+            Ok(id) => return Ok(OrderRow::created(id, invoice_id, new, created_at)),
             // The invoice id or its last six digits are taken: draw again.
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
             Err(e) => return Err(e.into()),
@@ -207,19 +245,20 @@ pub async fn record_token(
     raw_token: &str,
     expires_at: i64,
     first_check_ms: i64,
-) -> Result<OrderRow, StoreError> {
-    Ok(sqlx::query_as(&format!(
+) -> Result<(), StoreError> {
+    sqlx::query(
         "UPDATE orders SET status = 'pending', token_response = ?, token_expires_at = ?, updated_at = ?,
             next_check_ms = ?, check_attempts = 0
-         WHERE id = ? RETURNING {ORDER_COLUMNS}"
-    ))
+         WHERE id = ?",
+    )
     .bind(raw_token)
     .bind(expires_at)
     .bind(now())
     .bind(first_check_ms)
     .bind(id)
-    .fetch_one(conn)
-    .await?)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Records why the token request failed; the order cannot be paid until a retry.

@@ -89,8 +89,9 @@ async fn run_batch(conn: &mut SqliteConnection, jobs: impl Iterator<Item = Job>)
             continue; // dropping the job answers its caller with StoreError::Closed
         }
         let (keep, done) = job(conn).await;
-        let end = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-        let failed = conn.execute(end).await.err().map(StoreError::from);
+        // A kept job's savepoint stays open: COMMIT releases them all, and a later failing job
+        // rolls back to its own savepoint, the innermost one of that name.
+        let failed = if keep { None } else { conn.execute("ROLLBACK TO job").await.err().map(StoreError::from) };
         completions.push((done, failed));
     }
     let committed = match conn.execute("COMMIT").await {
