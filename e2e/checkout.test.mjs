@@ -112,6 +112,7 @@ test("d: when the token step fails the widget says so, and Retry succeeds", asyn
     assert.equal(await page.getAttribute(".epay-pay", "aria-busy"), "false");
     await page.click(".epay-retry");
     await page.waitForURL(/\/sandbox\/payform\//, { timeout: 15000 });
+    assert.deepEqual(page.errors, []);
     // The retry reused the attempt's Idempotency-Key: one order, started twice.
     const orders = h.orders("list", "1000");
     assert.equal(orders.length, before + 1);
@@ -136,6 +137,7 @@ test("the widget embedded with one element and widget.js takes a typed amount to
   const invoiceId = await payWith(page, APPROVED);
   assert.equal(await outcome(page, "paid"), "Payment successful: ₸2,500.50");
   assert.equal(h.orders("show", invoiceId).amount, "2500.50");
+  assert.deepEqual(page.errors, []);
 });
 
 test("e: no page, script or response the browser received holds client_secret or a secret_hash", async () => {

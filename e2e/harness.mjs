@@ -101,6 +101,8 @@ export class Harness {
     const page = await context.newPage();
     page.errors = [];
     page.on("pageerror", (error) => page.errors.push(error.message));
+    // A Content-Security-Policy violation is a failure: the pages must work under their CSP.
+    page.on("console", (message) => /Content Security Policy|Refused to/.test(message.text()) && page.errors.push(message.text()));
     return page;
   }
 

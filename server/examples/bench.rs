@@ -118,6 +118,8 @@ fn start_proxy() -> Proxy {
         .env("DATABASE_URL", format!("sqlite:{database}"))
         .env("RUST_LOG", "warn")
         .env("CHECKOUT_MAX_AMOUNT", "100000000")
+        // One load generator is one client: the per-client checkout limit would measure itself.
+        .env("CHECKOUT_RATE_PER_MINUTE", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

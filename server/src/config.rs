@@ -75,6 +75,11 @@ pub struct Config {
     pub reconcile_after: Duration,
     /// How long after its token expired an order with no transaction at ePay expires.
     pub expiry_grace: Duration,
+    /// Checkouts one client may start per minute (0: no limit), and how many at once.
+    pub checkout_rate_per_minute: u32,
+    pub checkout_rate_burst: u32,
+    /// The proxy runs behind a reverse proxy that sets X-Forwarded-For (rate-limit key).
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -229,11 +234,23 @@ impl Config {
             }
         };
 
-        let two_stage = match get("EPAY_TWO_STAGE").as_deref() {
-            None | Some("false") | Some("0") | Some("no") => false,
-            Some("true") | Some("1") | Some("yes") => true,
-            Some(other) => return Err(problem("EPAY_TWO_STAGE", format!("`{other}` is not true or false"))),
+        let flag = |name: &'static str| -> Result<bool, ConfigError> {
+            match get(name).as_deref() {
+                None | Some("false") | Some("0") | Some("no") => Ok(false),
+                Some("true") | Some("1") | Some("yes") => Ok(true),
+                Some(other) => Err(problem(name, format!("`{other}` is not true or false"))),
+            }
         };
+        let count = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(text) => text.parse().map_err(|_| problem(name, format!("`{text}` is not a whole number"))),
+            }
+        };
+        let checkout_rate_burst = count("CHECKOUT_RATE_BURST", 20)?;
+        if checkout_rate_burst == 0 {
+            return Err(problem("CHECKOUT_RATE_BURST", "must be at least 1"));
+        }
         let whole_seconds = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
             match get(name) {
                 None => Ok(Duration::from_secs(default)),
@@ -272,7 +289,10 @@ impl Config {
             epay_connect_timeout: seconds("EPAY_CONNECT_TIMEOUT_SECS", 5)?,
             epay_timeout: seconds("EPAY_TIMEOUT_SECS", 15)?,
             log_format,
-            two_stage,
+            two_stage: flag("EPAY_TWO_STAGE")?,
+            checkout_rate_per_minute: count("CHECKOUT_RATE_PER_MINUTE", 60)?,
+            checkout_rate_burst,
+            trust_forwarded_for: flag("TRUST_FORWARDED_FOR")?,
             reconcile_after: whole_seconds("RECONCILE_AFTER_SECS", 600)?,
             expiry_grace: whole_seconds("ORDER_EXPIRY_GRACE_SECS", 1800)?,
         })
@@ -424,6 +444,9 @@ mod tests {
             (vec![("ALLOWED_ORIGINS", "shop.kz")], "ALLOWED_ORIGINS"),
             (vec![("EPAY_TWO_STAGE", "maybe")], "EPAY_TWO_STAGE"),
             (vec![("RECONCILE_AFTER_SECS", "0")], "RECONCILE_AFTER_SECS"),
+            (vec![("CHECKOUT_RATE_PER_MINUTE", "lots")], "CHECKOUT_RATE_PER_MINUTE"),
+            (vec![("CHECKOUT_RATE_BURST", "0")], "CHECKOUT_RATE_BURST"),
+            (vec![("TRUST_FORWARDED_FOR", "perhaps")], "TRUST_FORWARDED_FOR"),
         ] {
             assert_eq!(load(&vars).unwrap_err().variable, variable, "{vars:?}");
         }

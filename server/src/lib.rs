@@ -12,8 +12,11 @@ pub mod invoice;
 pub mod json;
 pub mod order_status;
 pub mod postlink;
+pub mod rate_limit;
 pub mod sandbox;
 pub mod secrets;
+pub mod security;
+pub mod serving;
 pub mod store;
 pub mod telemetry;
 
@@ -21,14 +24,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use epay_api_types::{IDEMPOTENCY_KEY_HEADER, ORDER_KEY_HEADER, WidgetConfig};
+use axum::{BoxError, Json, Router};
+use epay_api_types::{ErrorCode, IDEMPOTENCY_KEY_HEADER, ORDER_KEY_HEADER, WidgetConfig};
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use config::{Config, EpayEnv};
 use epay::EpayClient;
@@ -37,8 +43,11 @@ use store::{Store, StoreError, orders};
 
 /// Checkout requests are small JSON objects.
 pub const CHECKOUT_BODY_LIMIT: usize = 16 * 1024;
-/// postLink bodies are about 1 KiB; leave room for ePay adding fields.
+/// postLink bodies are about 1 KiB; leave room for ePay adding fields. Also the limit for
+/// every other body the proxy reads.
 pub const POSTLINK_BODY_LIMIT: usize = 64 * 1024;
+/// A client has this long to send its request body.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct AppState {
     pub config: Arc<Config>,
@@ -71,8 +80,12 @@ impl AppState {
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
+    let mut checkout_route = post(checkout::create).layer(DefaultBodyLimit::max(CHECKOUT_BODY_LIMIT));
+    if let Some((limit, _)) = rate_limit::checkout_limit(&state.config) {
+        checkout_route = checkout_route.layer(limit);
+    }
     let browser_api = Router::new()
-        .route("/api/checkout", post(checkout::create).layer(DefaultBodyLimit::max(CHECKOUT_BODY_LIMIT)))
+        .route("/api/checkout", checkout_route)
         .route("/api/orders/{invoice_id}", get(order_status::show))
         .route("/api/widget-config", get(widget_config))
         .layer(cors(&state.config));
@@ -91,8 +104,23 @@ pub fn app(state: Arc<AppState>) -> Router {
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox", sandbox::router(sandbox.clone()));
     }
+    // No request may run longer than two ePay timeouts (a checkout waiting for a concurrent
+    // one with the same key) and a margin; none may trickle its body (a 4xx, so the body
+    // timeout must fire first).
+    let route_timeout = (state.config.epay_timeout * 2).max(BODY_READ_TIMEOUT) + Duration::from_secs(5);
+    let policies = Arc::new(security::Policies::new(&state.config));
     router
         .merge(assets::router(&state.config))
+        .layer(DefaultBodyLimit::max(POSTLINK_BODY_LIMIT))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: BoxError| async {
+                    error::AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Timeout, "the proxy could not finish this request in time; retry")
+                }))
+                .layer(tower::timeout::TimeoutLayer::new(route_timeout)),
+        )
+        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+        .layer(axum::middleware::from_fn_with_state(policies, security::headers))
         .layer(CompressionLayer::new())
         .layer(telemetry::http_trace_layer())
 }
@@ -131,7 +159,19 @@ async fn widget_config(State(app): State<Arc<AppState>>) -> Json<WidgetConfig> {
 /// worker runs alongside.
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let worker = tokio::spawn(confirm::run(state.clone()));
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    let forget_clients = rate_limit::checkout_limit(&state.config).map(|(_, governor)| {
+        // The limiter keeps a bucket per client address; drop the idle ones now and then.
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                governor.limiter().retain_recent();
+            }
+        })
+    });
+    let served = serving::run(listener, app(state), shutdown).await;
     worker.abort();
+    if let Some(task) = forget_clients {
+        task.abort();
+    }
     served
 }

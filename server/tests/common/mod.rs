@@ -62,6 +62,8 @@ impl TestApp {
             ("DATABASE_URL".into(), format!("sqlite:{}", db_path.display())),
             ("WIDGET_DIR".into(), dir.path().join("dist").display().to_string()),
             ("EPAY_TIMEOUT_SECS".into(), "2".into()),
+            // Tests send many checkouts from one address; tests/limits.rs tests the limit.
+            ("CHECKOUT_RATE_PER_MINUTE".into(), "0".into()),
         ]);
         for (name, value) in vars {
             // A restart keeps the first run's settings but gets a new port.
