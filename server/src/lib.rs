@@ -158,6 +158,16 @@ async fn widget_config(State(app): State<Arc<AppState>>) -> Json<WidgetConfig> {
 /// Serves until `shutdown` resolves, then finishes the requests in flight. The confirmation
 /// worker runs alongside.
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    serve_router(listener, state.clone(), app(state), shutdown).await
+}
+
+/// `serve` with a router of the caller's (`app(state)` with layers of its own, in tests).
+pub async fn serve_router(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let worker = tokio::spawn(confirm::run(state.clone()));
     let forget_clients = rate_limit::checkout_limit(&state.config).map(|(_, governor)| {
         // The limiter keeps a bucket per client address; drop the idle ones now and then.
@@ -168,7 +178,7 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl F
             }
         })
     });
-    let served = serving::run(listener, app(state), shutdown).await;
+    let served = serving::run(listener, router, shutdown).await;
     worker.abort();
     if let Some(task) = forget_clients {
         task.abort();

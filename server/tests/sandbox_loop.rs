@@ -54,7 +54,12 @@ async fn a_refused_postlink_is_retried_until_it_lands() {
     app.state
         .store
         .write(async move |conn| {
-            sqlx::query("UPDATE orders SET secret_hash = 'X' WHERE invoice_id = ?").bind(writer_breaks).execute(conn).await?;
+            // Bound, not written into the SQL: sqlx logs statement text at debug level.
+            sqlx::query("UPDATE orders SET secret_hash = ? WHERE invoice_id = ?")
+                .bind("WRONGWRONGWRONGWRONGWRONGWRO")
+                .bind(writer_breaks)
+                .execute(conn)
+                .await?;
             Ok(())
         })
         .await

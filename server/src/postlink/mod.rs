@@ -7,6 +7,7 @@ mod transition;
 mod verify;
 
 pub use parse::Notification;
+pub use transition::Decision;
 
 use std::sync::Arc;
 
@@ -21,9 +22,9 @@ use sqlx::SqliteConnection;
 use crate::AppState;
 use crate::error::AppError;
 use crate::store::StoreError;
-use crate::store::notifications::{self, Endpoint, NewNotification, Verdict};
-use crate::store::orders::{self, Outcome};
-use transition::Decision;
+pub use crate::store::notifications::Endpoint;
+use crate::store::notifications::{self, NewNotification, Verdict};
+use crate::store::orders::{self, OrderRow, Outcome};
 
 #[derive(Serialize)]
 pub struct Receipt {
@@ -56,7 +57,9 @@ async fn receive(app: &Arc<AppState>, endpoint: Endpoint, body: Bytes) -> Result
             Ok(n) => handle(conn, endpoint, &n, &raw).await,
             Err(err) => {
                 let reason = format!("body is not a JSON object ({err:?})");
-                reject(conn, endpoint, None, &Notification::default(), &raw, StatusCode::BAD_REQUEST, reason).await
+                record(conn, endpoint, None, &Notification::default(), &raw, Verdict::Rejected, Some(&reason)).await?;
+                tracing::warn!(?endpoint, %reason, "postLink rejected");
+                Ok(Handled::Rejected { status: StatusCode::BAD_REQUEST, reason })
             }
         })
         .await?;
@@ -72,36 +75,56 @@ async fn receive(app: &Arc<AppState>, endpoint: Endpoint, body: Bytes) -> Result
     }
 }
 
-async fn handle(
-    conn: &mut SqliteConnection,
-    endpoint: Endpoint,
-    n: &Notification,
-    raw: &str,
-) -> Result<Handled, StoreError> {
-    let Some(invoice_id) = n.invoice_id.as_deref() else {
-        return reject(conn, endpoint, None, n, raw, StatusCode::BAD_REQUEST, "no invoiceId".into()).await;
+/// What the rules say about a notification for `order` (the order its invoiceId names, if
+/// any). Pure: `handle` stores the result.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Evaluation {
+    /// Refused; `stored` is the precise reason kept with it, `answer` what the caller is told.
+    Reject { status: StatusCode, stored: String, answer: String },
+    /// Authentic: what it does to the order.
+    Apply { decision: Decision, success: bool },
+}
+
+pub fn evaluate(order: Option<&OrderRow>, endpoint: Endpoint, n: &Notification) -> Evaluation {
+    let reject = |status: StatusCode, stored: String| Evaluation::Reject { status, answer: stored.clone(), stored };
+    if n.invoice_id.is_none() {
+        return reject(StatusCode::BAD_REQUEST, "no invoiceId".into());
+    }
+    let Some(order) = order else {
+        return reject(StatusCode::FORBIDDEN, NO_MATCH.into());
     };
-    let Some(order) = orders::find_by_invoice(conn, invoice_id.trim()).await? else {
-        return reject(conn, endpoint, None, n, raw, StatusCode::FORBIDDEN, NO_MATCH.into()).await;
-    };
-    if let Err(mismatch) = verify::check(&order, n) {
-        let reason = mismatch.describe(&order);
-        if mismatch == verify::Mismatch::SecretHash {
+    if let Err(mismatch) = verify::check(order, n) {
+        let stored = mismatch.describe(order);
+        return match mismatch {
             // Stored with the precise reason, answered exactly like an unknown invoice.
-            reject(conn, endpoint, Some(order.id), n, raw, StatusCode::FORBIDDEN, reason).await?;
-            return Ok(Handled::Rejected { status: StatusCode::FORBIDDEN, reason: NO_MATCH.to_owned() });
-        }
-        return reject(conn, endpoint, Some(order.id), n, raw, StatusCode::UNPROCESSABLE_ENTITY, reason).await;
+            verify::Mismatch::SecretHash => Evaluation::Reject { status: StatusCode::FORBIDDEN, stored, answer: NO_MATCH.into() },
+            _ => reject(StatusCode::UNPROCESSABLE_ENTITY, stored),
+        };
     }
     let Some(success) = n.is_success() else {
-        return reject(conn, endpoint, Some(order.id), n, raw, StatusCode::BAD_REQUEST, "no code".into()).await;
+        return reject(StatusCode::BAD_REQUEST, "no code".into());
     };
     if success && endpoint == Endpoint::FailurePostlink {
-        let reason = "a success notification arrived at failurePostLink".to_owned();
-        return reject(conn, endpoint, Some(order.id), n, raw, StatusCode::UNPROCESSABLE_ENTITY, reason).await;
+        return reject(StatusCode::UNPROCESSABLE_ENTITY, "a success notification arrived at failurePostLink".into());
     }
+    Evaluation::Apply { decision: transition::decide(order, n, success), success }
+}
 
-    let decision = transition::decide(&order, n, success);
+async fn handle(conn: &mut SqliteConnection, endpoint: Endpoint, n: &Notification, raw: &str) -> Result<Handled, StoreError> {
+    let order = match n.invoice_id.as_deref() {
+        Some(invoice_id) => orders::find_by_invoice(conn, invoice_id.trim()).await?,
+        None => None,
+    };
+    let order_id = order.as_ref().map(|o| o.id);
+    let (decision, success) = match evaluate(order.as_ref(), endpoint, n) {
+        Evaluation::Reject { status, stored, answer } => {
+            record(conn, endpoint, order_id, n, raw, Verdict::Rejected, Some(&stored)).await?;
+            tracing::warn!(invoice_id = n.invoice_id.as_deref(), ?endpoint, reason = %stored, "postLink rejected");
+            return Ok(Handled::Rejected { status, reason: answer });
+        }
+        Evaluation::Apply { decision, success } => (decision, success),
+    };
+    let order = order.expect("evaluate applies only to a known order");
     let (verdict, reason) = match decision {
         Decision::Move(state) => {
             let outcome = Outcome {
@@ -123,22 +146,8 @@ async fn handle(
         }
     };
     record(conn, endpoint, Some(order.id), n, raw, verdict, reason).await?;
-    tracing::info!(invoice_id, ?endpoint, ?verdict, success, reason, "postLink recorded");
+    tracing::info!(invoice_id = %order.invoice_id, ?endpoint, ?verdict, success, reason, "postLink recorded");
     Ok(Handled::Done(verdict))
-}
-
-async fn reject(
-    conn: &mut SqliteConnection,
-    endpoint: Endpoint,
-    order_id: Option<i64>,
-    n: &Notification,
-    raw: &str,
-    status: StatusCode,
-    reason: String,
-) -> Result<Handled, StoreError> {
-    record(conn, endpoint, order_id, n, raw, Verdict::Rejected, Some(&reason)).await?;
-    tracing::warn!(invoice_id = n.invoice_id.as_deref(), ?endpoint, %reason, "postLink rejected");
-    Ok(Handled::Rejected { status, reason })
 }
 
 async fn record(

@@ -2,6 +2,7 @@
 //! act like the browser and like ePay.
 #![allow(dead_code)]
 
+pub mod capture;
 pub mod mock_epay;
 
 use std::collections::HashMap;
@@ -23,7 +24,9 @@ pub struct TestApp {
     pub state: Arc<AppState>,
     pub http: reqwest::Client,
     pub db_path: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    /// Every response this proxy served (see `capture` and `Drop`).
+    pub responses: capture::Responses,
+    dir: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -48,11 +51,12 @@ impl TestApp {
         }
         let vars: Vec<(String, String)> = self.env.iter().filter(|(k, _)| !matches!(k.as_str(), "LISTEN" | "PUBLIC_URL")).map(|(k, v)| (k.clone(), v.clone())).collect();
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let (dir, db_path) = (self._dir, self.db_path);
-        TestApp::spawn_in(dir, db_path, &vars).await
+        let dir = self.dir.take().expect("a running app has its directory");
+        TestApp::spawn_in(dir, self.db_path.clone(), &vars).await
     }
 
     async fn spawn_in(dir: tempfile::TempDir, db_path: std::path::PathBuf, vars: &[(&str, &str)]) -> TestApp {
+        capture::capture_logs();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
@@ -75,7 +79,9 @@ impl TestApp {
         let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration");
         let state = AppState::new(config).await.expect("state");
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(epay_proxy::serve(listener, state.clone(), async {
+        let responses = capture::Responses::default();
+        let router = epay_proxy::app(state.clone()).layer(axum::middleware::from_fn_with_state(responses.clone(), capture::record));
+        tokio::spawn(epay_proxy::serve_router(listener, state.clone(), router, async {
             let _ = stopped.await;
         }));
         let http = reqwest::Client::builder()
@@ -83,7 +89,7 @@ impl TestApp {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        TestApp { addr, env, base, state, http, db_path, _dir: dir, stop: Some(stop) }
+        TestApp { addr, env, base, state, http, db_path, responses, dir: Some(dir), stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -171,7 +177,8 @@ impl TestApp {
     pub async fn oneshot(&self, request: axum::http::Request<axum::body::Body>) -> (u16, Value) {
         use http_body_util::BodyExt;
         use tower::ServiceExt;
-        let response = epay_proxy::app(self.state.clone()).oneshot(request).await.unwrap();
+        let router = epay_proxy::app(self.state.clone()).layer(axum::middleware::from_fn_with_state(self.responses.clone(), capture::record));
+        let response = router.oneshot(request).await.unwrap();
         let status = response.status().as_u16();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
@@ -180,6 +187,37 @@ impl TestApp {
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for TestApp {
+    /// Every test that ran a proxy proves, at its end, that neither the client_secret nor any
+    /// secret_hash of its orders appears in any response it served or any log line so far.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let database = self.db_path.clone();
+        // Drop cannot await: read the hashes on a thread with its own runtime.
+        let hashes: Vec<String> = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let url = format!("sqlite:{}?mode=ro", database.display());
+                let Ok(pool) = sqlx::SqlitePool::connect(&url).await else { return Vec::new() };
+                sqlx::query_scalar("SELECT secret_hash FROM orders").fetch_all(&pool).await.unwrap_or_default()
+            })
+        })
+        .join()
+        .unwrap();
+        let secret = secrecy::ExposeSecret::expose_secret(&self.state.config.client_secret).to_owned();
+        let secrets: Vec<String> = std::iter::once(secret).chain(hashes).collect();
+        let responses = self.responses.lock().unwrap().clone();
+        if let Some(found) = capture::leaked(&responses, &secrets) {
+            panic!("a response leaked a secret ({}…)", found.chars().take(4).collect::<String>());
+        }
+        if let Some(found) = capture::leaked(&capture::logs(), &secrets) {
+            panic!("a log line leaked a secret ({}…)", found.chars().take(4).collect::<String>());
         }
     }
 }

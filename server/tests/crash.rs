@@ -1,0 +1,187 @@
+//! Crash safety: the real proxy binary is killed with SIGKILL in the middle of concurrent
+//! checkouts and postLinks, and restarted on the same database, several rounds. Whatever
+//! the proxy acknowledged (a 200) must still be there; no order may be half-written; no
+//! invoice id may be handed out twice.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+
+const ROUNDS: usize = 10;
+const CLIENTS: usize = 24;
+
+struct Acknowledged {
+    /// invoiceId → order key, for every checkout answered 200.
+    checkouts: HashMap<String, String>,
+    /// (invoiceId, transaction id) of every postLink answered 200 "accepted".
+    postlinks: Vec<(String, String)>,
+}
+
+fn start(database: &str, port: u16, log: &std::path::Path) -> Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_epay-proxy"))
+        .env("EPAY_ENV", "sandbox")
+        .env("LISTEN", format!("127.0.0.1:{port}"))
+        .env("PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("DATABASE_URL", format!("sqlite:{database}"))
+        .env("CHECKOUT_RATE_PER_MINUTE", "0")
+        .env("RUST_LOG", "info,epay_proxy=trace")
+        .env("WIDGET_DIR", "/nonexistent")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start epay-proxy")
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the proxy did not come up");
+}
+
+async fn open(database: &str) -> SqlitePool {
+    SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.expect("open the database")
+}
+
+/// Pending orders and what a valid success postLink for each needs.
+async fn pending_orders(database: &str) -> Vec<(String, String, i64, String)> {
+    if !std::path::Path::new(database).exists() {
+        return Vec::new();
+    }
+    let pool = open(database).await;
+    let rows = sqlx::query_as("SELECT invoice_id, secret_hash, amount_minor, terminal FROM orders WHERE status = 'pending' LIMIT 200")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_load_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("orders.sqlite3").display().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let log = dir.path().join("proxy.log");
+    let acknowledged = Arc::new(Mutex::new(Acknowledged { checkouts: HashMap::new(), postlinks: Vec::new() }));
+
+    for round in 0..ROUNDS {
+        // Orders left pending by earlier rounds get their success postLink during this one.
+        let to_notify = Arc::new(Mutex::new(pending_orders(&database).await));
+        let mut proxy = start(&database, port, &log);
+        wait_healthy(&http, &base).await;
+        if round > 0 {
+            // The previous process was killed: a restart leaves no order half-started.
+            let pool = open(&database).await;
+            let created: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = 'created'").fetch_one(&pool).await.unwrap();
+            assert_eq!(created, 0, "round {round}: orders still 'created' after the restart");
+            pool.close().await;
+        }
+
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|client| {
+                let (http, base, acknowledged, to_notify) = (http.clone(), base.clone(), acknowledged.clone(), to_notify.clone());
+                tokio::spawn(async move {
+                    for n in 0.. {
+                        let next = if client % 3 == 0 { to_notify.lock().unwrap().pop() } else { None };
+                        if let Some((invoice, secret, minor, terminal)) = next {
+                            let transaction = format!("00000000-0000-4000-8000-{round:04}{n:08}");
+                            let body = json!({
+                                "invoiceId": invoice, "id": transaction, "code": "ok", "amount": minor / 100,
+                                "currency": "KZT", "terminal": terminal, "secret_hash": secret,
+                                "cardMask": "440043...2222", "reasonCode": 0,
+                            });
+                            let answer = http.post(format!("{base}/api/epay/postlink")).json(&body).send().await;
+                            let Ok(answer) = answer else { return };
+                            if answer.status() == 200 && answer.json::<Value>().await.is_ok_and(|v| v["result"] == "accepted") {
+                                acknowledged.lock().unwrap().postlinks.push((invoice, transaction));
+                            }
+                            continue;
+                        }
+                        let amount = format!("{}", 100 + (client * 1000 + n) % 5000);
+                        let answer = http.post(format!("{base}/api/checkout")).json(&json!({"amount": amount})).send().await;
+                        let Ok(answer) = answer else { return }; // the proxy is gone
+                        if answer.status() == 200 {
+                            let Ok(body) = answer.json::<Value>().await else { return };
+                            let (invoice, key) = (body["invoiceId"].as_str().unwrap(), body["orderKey"].as_str().unwrap());
+                            let previous = acknowledged.lock().unwrap().checkouts.insert(invoice.to_owned(), key.to_owned());
+                            assert!(previous.is_none(), "invoice {invoice} was handed out twice");
+                        }
+                    }
+                })
+            })
+            .collect();
+
+        // Let the load build up, then kill -9 at a moment nobody chose.
+        tokio::time::sleep(Duration::from_millis(400 + (round as u64 * 173) % 700)).await;
+        proxy.kill().expect("SIGKILL");
+        proxy.wait().unwrap();
+        for client in clients {
+            client.await.unwrap();
+        }
+
+        // With the process dead, everything it acknowledged must be on disk.
+        let pool = open(&database).await;
+        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
+        assert_eq!(integrity, "ok");
+        let acknowledged = acknowledged.lock().unwrap();
+        let stored: HashMap<String, (String, String, Option<String>)> =
+            sqlx::query_as::<_, (String, String, String, Option<String>)>("SELECT invoice_id, order_key, status, token_response FROM orders")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(invoice, key, status, token)| (invoice, (key, status, token)))
+                .collect();
+        for (invoice, key) in &acknowledged.checkouts {
+            let (stored_key, status, token) = stored.get(invoice).unwrap_or_else(|| panic!("round {round}: acknowledged checkout {invoice} lost"));
+            assert_eq!(stored_key, key, "invoice {invoice} now belongs to another order");
+            assert!(token.is_some(), "acknowledged checkout {invoice} has no token ({status})");
+        }
+        // Not half-written: a pending order has its token, every order a valid state.
+        for (invoice, (_, status, token)) in &stored {
+            assert!(["created", "pending", "start_failed", "confirming", "paid", "failed", "review", "expired"].contains(&status.as_str()));
+            assert!(status != "pending" || token.is_some(), "pending order {invoice} without its token");
+        }
+        for (invoice, transaction) in &acknowledged.postlinks {
+            let recorded: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM notifications WHERE invoice_id = ? AND transaction_id = ? AND verdict = 'accepted'",
+            )
+            .bind(invoice)
+            .bind(transaction)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            assert_eq!(recorded, 1, "round {round}: acknowledged postLink for {invoice} lost");
+            assert!(matches!(stored[invoice].1.as_str(), "confirming" | "paid"), "{invoice} is {}", stored[invoice].1);
+        }
+        pool.close().await;
+        println!(
+            "round {round}: killed with {} checkouts and {} postLinks acknowledged so far, {} orders stored",
+            acknowledged.checkouts.len(),
+            acknowledged.postlinks.len(),
+            stored.len()
+        );
+    }
+    // Nothing secret in ten runs' worth of the real binary's logs.
+    let pool = open(&database).await;
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT secret_hash FROM orders").fetch_all(&pool).await.unwrap();
+    let logs = std::fs::read(&log).unwrap();
+    assert!(String::from_utf8_lossy(&logs).contains("payment token issued"), "the proxy's logs were not captured");
+    let secrets: Vec<&str> = hashes.iter().map(String::as_str).chain([epay_proxy::config::TEST_CLIENT_SECRET]).collect();
+    let finder = aho_corasick::AhoCorasick::new(&secrets).unwrap();
+    assert!(finder.find(&logs).is_none(), "a secret is in the proxy's log");
+    let acknowledged = acknowledged.lock().unwrap();
+    assert!(acknowledged.checkouts.len() > 100, "too little load to prove anything: {}", acknowledged.checkouts.len());
+    assert!(acknowledged.postlinks.len() > 20, "too few postLinks to prove anything: {}", acknowledged.postlinks.len());
+}
