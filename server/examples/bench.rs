@@ -105,7 +105,8 @@ impl Drop for Proxy {
     }
 }
 
-fn start_proxy() -> Proxy {
+/// The proxy with the default per-client checkout limit, or with none (`limited = false`).
+fn start_proxy(limited: bool) -> Proxy {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
@@ -119,7 +120,7 @@ fn start_proxy() -> Proxy {
         .env("RUST_LOG", "warn")
         .env("CHECKOUT_MAX_AMOUNT", "100000000")
         // One load generator is one client: the per-client checkout limit would measure itself.
-        .env("CHECKOUT_RATE_PER_MINUTE", "0")
+        .env("CHECKOUT_RATE_PER_MINUTE", if limited { "60" } else { "0" })
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -136,7 +137,7 @@ async fn main() {
     let seconds = Duration::from_secs(arg("--seconds", 10));
     let concurrency = arg("--concurrency", 64) as usize;
 
-    let proxy = start_proxy();
+    let proxy = start_proxy(false);
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
     for _ in 0..100 {
         if http.get(format!("{}/healthz", proxy.base)).send().await.is_ok_and(|r| r.status() == 200) {
@@ -215,6 +216,34 @@ async fn main() {
     println!("\nratio checkout / token endpoint: {:.2}   (goal >= 0.5)", checkouts.per_second() / tokens.per_second());
     let accepted = verdicts(&proxy.database).await;
     println!("postLinks recorded: {accepted:?}");
+    drop(proxy);
+    rate_limit(&http).await;
+}
+
+/// One client against the default limit (60 per minute, burst 20): how many checkouts pass.
+async fn rate_limit(http: &reqwest::Client) {
+    let proxy = start_proxy(true);
+    for _ in 0..100 {
+        if http.get(format!("{}/healthz", proxy.base)).send().await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fire = |n: usize| {
+        let requests = (0..n).map(|i| http.post(format!("{}/api/checkout", proxy.base)).json(&json!({"amount": (100 + i).to_string()})).send());
+        futures::future::join_all(requests)
+    };
+    let count = |answers: Vec<Result<reqwest::Response, reqwest::Error>>| {
+        let mut by_status: std::collections::BTreeMap<u16, usize> = Default::default();
+        for answer in answers.into_iter().flatten() {
+            *by_status.entry(answer.status().as_u16()).or_default() += 1;
+        }
+        by_status
+    };
+    let burst = count(fire(200).await);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after_pause = count(fire(20).await);
+    println!("\nrate limit, default 60/min burst 20, one client: 200 at once -> {burst:?}; 20 more after 5 s -> {after_pause:?}");
 }
 
 /// (invoice id, secret_hash, amount) of pending orders, read from the proxy's database.

@@ -211,3 +211,45 @@ async fn order_status_needs_the_orders_key() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "order_key_required");
 }
+
+#[tokio::test]
+async fn thousands_of_forged_notifications_are_all_rejected() {
+    let app = TestApp::spawn().await;
+    let (order, _) = pending_order(&app, "1500").await;
+    let real = order.secret_hash.clone();
+    let mut forgeries: Vec<serde_json::Value> = vec![
+        json!(null), json!(""), json!(real.to_lowercase()), json!(real[..27].to_owned()), json!(format!("{real}A")),
+        json!(format!(" {real}")), json!(1234), json!(true), json!([real.clone()]), json!({"secret_hash": real.clone()}),
+        json!("JDKCNDDGGDTPSKJD"), json!(epay_proxy::config::TEST_CLIENT_SECRET),
+    ];
+    // Every single-letter change of the real value, and random guesses.
+    for position in 0..real.len() {
+        for letter in [b'A', b'M', b'Z'] {
+            let mut bytes = real.clone().into_bytes();
+            if bytes[position] != letter {
+                bytes[position] = letter;
+                forgeries.push(json!(String::from_utf8(bytes).unwrap()));
+            }
+        }
+    }
+    while forgeries.len() < 2_000 {
+        forgeries.push(json!(epay_proxy::secrets::new_secret_hash()));
+    }
+    let mut accepted = 0;
+    for (i, forged) in forgeries.iter().enumerate() {
+        let mut body = success_for(&order);
+        if i == 0 {
+            body.as_object_mut().unwrap().remove("secret_hash");
+        } else {
+            body["secret_hash"] = forged.clone();
+        }
+        let (status, _) = app.post_raw(POSTLINK, &body.to_string()).await;
+        if status == 200 {
+            accepted += 1;
+        }
+    }
+    println!("forged notifications tried: {}, accepted: {accepted}", forgeries.len());
+    assert_eq!(accepted, 0);
+    assert_eq!(app.stored_order(&order.invoice_id).await.status, OrderState::Pending);
+    assert_eq!(app.count("SELECT COUNT(*) FROM notifications WHERE verdict = 'rejected'").await, 2_000);
+}
