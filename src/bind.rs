@@ -61,6 +61,18 @@ pub fn on(element: &Element, event: &str, handler: impl Fn(Event) + 'static) {
     handler.forget();
 }
 
+/// Shows a form field of the skeleton: its message is `error` (tied to the input by
+/// `aria-describedby` in the markup, flagged by `aria-invalid` here) and every value typed goes
+/// to `on_value`. Returns the input.
+pub fn field(field: &Element, error: Signal<String>, on_value: impl Fn(String) + 'static) -> Element {
+    let _ = field.remove_attribute("hidden");
+    let input = first(field, "input");
+    text(find(field, crate::markup::class::ERROR), error);
+    attribute(input.clone(), "aria-invalid", Signal::derive(move || (!error.get().is_empty()).to_string()));
+    on(&input, "input", move |event| on_value(input_value(&event)));
+    input
+}
+
 /// The value of the input an event came from.
 pub fn input_value(event: &Event) -> String {
     event.target().map(|t| t.unchecked_into::<web_sys::HtmlInputElement>().value()).unwrap_or_default()

@@ -104,15 +104,9 @@ pub fn start(root: &Element, options: Options, id: &str) {
     let amount_field = find(root, class::AMOUNT_FIELD);
     let amount_input = first(&amount_field, "input");
     if preset.is_none() {
-        let _ = amount_field.remove_attribute("hidden");
-        let amount_error = {
-            let options = options.clone();
-            Signal::derive(move || state.with(|s| s.amount_error(&options)))
-        };
-        bind::text(find(&amount_field, class::ERROR), amount_error);
-        bind::attribute(amount_input.clone(), "aria-invalid", Signal::derive(move || (!amount_error.get().is_empty()).to_string()));
-        bind::on(&amount_input, "input", move |event| {
-            let value = bind::input_value(&event);
+        let options = options.clone();
+        let error = Signal::derive(move || state.with(|s| s.amount_error(&options)));
+        bind::field(&amount_field, error, move |value| {
             state.update(|s| {
                 s.amount = value;
                 s.attempt_key = None;
@@ -120,19 +114,10 @@ pub fn start(root: &Element, options: Options, id: &str) {
             })
         });
     }
-
     if options.description.is_none() {
-        let comment_field = find(root, class::COMMENT_FIELD);
-        let _ = comment_field.remove_attribute("hidden");
-        let comment_error = {
-            let options = options.clone();
-            Signal::derive(move || state.with(|s| s.comment_error(&options)))
-        };
-        let comment_input = first(&comment_field, "input");
-        bind::text(find(&comment_field, class::ERROR), comment_error);
-        bind::attribute(comment_input.clone(), "aria-invalid", Signal::derive(move || (!comment_error.get().is_empty()).to_string()));
-        bind::on(&comment_input, "input", move |event| {
-            let value = bind::input_value(&event);
+        let options = options.clone();
+        let error = Signal::derive(move || state.with(|s| s.comment_error(&options)));
+        bind::field(&find(root, class::COMMENT_FIELD), error, move |value| {
             state.update(|s| {
                 s.comment = value;
                 s.attempt_key = None;

@@ -3,7 +3,8 @@
 #![no_main]
 
 use epay_proxy::postlink::{Endpoint, Notification, evaluate};
-use epay_proxy::store::orders::{OrderRow, OrderState};
+use epay_api_types::Amount;
+use epay_proxy::store::orders::{NewOrder, OrderRow, OrderState};
 use libfuzzer_sys::fuzz_target;
 
 const STATES: [OrderState; 8] = [
@@ -18,14 +19,12 @@ const STATES: [OrderState; 8] = [
 ];
 
 fn order(status: OrderState) -> OrderRow {
-    OrderRow {
-        id: 1,
-        invoice_id: "191111111".into(),
+    let new = NewOrder {
         order_key: "key".into(),
         secret_hash: "JDKCNDDGGDTPSKJD".into(),
         idempotency_key: None,
-        request_fingerprint: None,
-        amount_minor: 10_000,
+        request_fingerprint: String::new(),
+        amount: Amount::from_minor(10_000),
         currency: "KZT".into(),
         terminal: "67e34d63-102f-4bd1-898e-370781d0074d".into(),
         method: "p2p".into(),
@@ -35,23 +34,10 @@ fn order(status: OrderState) -> OrderRow {
         phone: String::new(),
         language: "ru".into(),
         card_save: false,
-        status,
-        token_response: Some("{}".into()),
-        token_expires_at: Some(0),
-        start_error: None,
-        transaction_id: Some("1d1a11f1-1111-111c-1113b-e8340ce51111".into()),
-        card_mask: None,
-        approval_code: None,
-        reference: None,
-        failure_reason: None,
-        failure_code: None,
-        review_reason: None,
-        created_at: 0,
-        updated_at: 0,
-        next_check_ms: None,
-        check_attempts: 0,
-        last_check: None,
-    }
+    };
+    // The seed sample's invoice and transaction, so duplicates and conflicts are reachable.
+    let row = OrderRow::created(1, "191111111".into(), &new, 0);
+    OrderRow { status, transaction_id: Some("1d1a11f1-1111-111c-1113b-e8340ce51111".into()), ..row }
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -101,17 +101,16 @@ fn outcome(t: &TransactionInfo, failed: bool) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::orders::NewOrder;
     use epay_api_types::Amount;
 
     fn order(status: OrderState) -> OrderRow {
-        OrderRow {
-            id: 1,
-            invoice_id: "123456789012".into(),
+        let new = NewOrder {
             order_key: "k".into(),
             secret_hash: "S".into(),
             idempotency_key: None,
-            request_fingerprint: None,
-            amount_minor: 150_000,
+            request_fingerprint: String::new(),
+            amount: Amount::from_minor(150_000),
             currency: "KZT".into(),
             terminal: "T-1".into(),
             method: "p2p".into(),
@@ -121,23 +120,8 @@ mod tests {
             phone: String::new(),
             language: "ru".into(),
             card_save: false,
-            status,
-            token_response: Some("{}".into()),
-            token_expires_at: Some(10_000),
-            start_error: None,
-            transaction_id: None,
-            card_mask: None,
-            approval_code: None,
-            reference: None,
-            failure_reason: None,
-            failure_code: None,
-            review_reason: None,
-            created_at: 2_800,
-            updated_at: 2_800,
-            next_check_ms: None,
-            check_attempts: 0,
-            last_check: None,
-        }
+        };
+        OrderRow { status, token_expires_at: Some(10_000), ..OrderRow::created(1, "123456789012".into(), &new, 2_800) }
     }
 
     fn answer(code: &str, status_name: &str) -> StatusAnswer {

@@ -81,8 +81,9 @@ impl OrderRow {
         Amount::from_minor(self.amount_minor as u64)
     }
 
-    /// The row `insert_with_unique_invoice` just wrote, without reading it back.
-    fn created(id: i64, invoice_id: String, new: &NewOrder, created_at: i64) -> OrderRow {
+    /// The row of a new order as `begin_checkout` writes it (state `created`), without
+    /// reading it back. Tests and fuzz targets build their orders with it too.
+    pub fn created(id: i64, invoice_id: String, new: &NewOrder, created_at: i64) -> OrderRow {
         OrderRow {
             id,
             invoice_id,
