@@ -342,9 +342,10 @@ impl TestApp {
         self.wait_for_state(&invoice_id, epay_proxy::store::orders::OrderState::Paid).await
     }
 
-    /// Waits until the stored order is in `state`, and returns it.
+    /// Waits until the stored order is in `state` (up to 15 s: the confirmation worker's
+    /// pauses are real seconds), and returns it.
     pub async fn wait_for_state(&self, invoice_id: &str, state: epay_proxy::store::orders::OrderState) -> epay_proxy::store::orders::OrderRow {
-        for _ in 0..300 {
+        for _ in 0..750 {
             let order = self.stored_order(invoice_id).await;
             if order.status == state {
                 return order;
