@@ -143,3 +143,24 @@ async fn the_schedule_survives_a_restart() {
     mock.answer_status(vec![status_answer(&order, "100", "CHARGE")]);
     app.wait_for_state(&order.invoice_id, OrderState::Paid).await;
 }
+
+#[tokio::test]
+async fn a_checkout_that_never_started_expires_and_frees_its_invoice_suffix() {
+    let mock = MockEpay::start(Reply::status(500, "down")).await;
+    let app = app_against(&mock, &[("RECONCILE_AFTER_SECS", "1"), ("ORDER_EXPIRY_GRACE_SECS", "1")]).await;
+    let (status, _) = app.checkout(&json!({"amount": "100"}), Some("never-retried")).await;
+    assert_eq!(status, 502);
+    let invoice_id: String = sqlx::query_scalar("SELECT invoice_id FROM orders").fetch_one(app.state.store.reader()).await.unwrap();
+    assert_eq!(app.stored_order(&invoice_id).await.status, OrderState::StartFailed);
+    let expired = app.wait_for_state(&invoice_id, OrderState::Expired).await;
+    assert!(expired.last_check.unwrap().contains("102"));
+    // Expired orders no longer hold their last six digits.
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE invoice_suffix = ? AND status IN ('created', 'pending', 'start_failed', 'confirming')",
+    )
+    .bind(&invoice_id[invoice_id.len() - 6..])
+    .fetch_one(app.state.store.reader())
+    .await
+    .unwrap();
+    assert_eq!(open, 0);
+}

@@ -127,7 +127,8 @@ async fn start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody
             let error = upstream_error(&err);
             let recorded = format!("{}{err}", if err.is_timeout() { TIMEOUT_PREFIX } else { UPSTREAM_PREFIX });
             let id = order.id;
-            app.store.write(async move |conn| orders::record_start_failure(conn, id, &recorded).await).await?;
+            let check_ms = now_ms() + app.config.reconcile_after.as_millis() as i64;
+            app.store.write(async move |conn| orders::record_start_failure(conn, id, &recorded, check_ms).await).await?;
             Err(error)
         }
     }

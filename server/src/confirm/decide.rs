@@ -11,8 +11,8 @@ pub enum Decision {
     Fail(Outcome),
     /// Needs a human; the order is never paid by itself.
     Review(String),
-    /// The payment window closed and ePay knows no transaction.
-    Expire,
+    /// The payment window closed and ePay knows no transaction. The text says what it answered.
+    Expire(String),
     /// Nothing final yet; ask again later. The text says what ePay answered.
     AskAgain(String),
 }
@@ -53,7 +53,7 @@ pub fn decide(order: &OrderRow, answer: &StatusAnswer, policy: &Policy) -> Decis
         }
         "101" if confirming => Decision::Review(format!("{said} after a success postLink")),
         "101" => Decision::Fail(answer.transaction.as_ref().map(|t| outcome(t, true)).unwrap_or_default()),
-        "102" if !confirming && token_long_expired(order, policy) => Decision::Expire,
+        "102" if !confirming && token_long_expired(order, policy) => Decision::Expire(said),
         _ => ask_again(order, policy, said),
     }
 }
@@ -191,7 +191,7 @@ mod tests {
         assert!(matches!(decide(&pending, &answer("101", "REJECT"), &POLICY), Decision::Fail(_)));
         assert!(matches!(decide(&pending, &answer("102", ""), &POLICY), Decision::AskAgain(_)));
         let later = Policy { now: 10_000 + 1_801, ..POLICY };
-        assert_eq!(decide(&pending, &answer("102", ""), &later), Decision::Expire);
+        assert!(matches!(decide(&pending, &answer("102", ""), &later), Decision::Expire(said) if said.contains("102")));
         // Many questions about a pending order are fine: the payer may still pay.
         let asked = OrderRow { check_attempts: 50, ..order(OrderState::Pending) };
         assert!(matches!(decide(&asked, &answer("107", ""), &POLICY), Decision::AskAgain(_)));

@@ -2,8 +2,9 @@
 //!
 //! - An order whose success postLink passed every check is `confirming`, due at once; only
 //!   the status API can make it paid (see `decide.rs`).
-//! - An order still `pending` `RECONCILE_AFTER_SECS` after its token (no postLink came) is
-//!   asked about with growing pauses until it is paid, failed or expired.
+//! - An order still `pending` `RECONCILE_AFTER_SECS` after its token (no postLink came), or
+//!   `start_failed` that long after its token request failed, is asked about with growing
+//!   pauses until it is paid, failed or expired.
 //!
 //! Everything the worker needs is in the orders table (`next_check_ms`, `check_attempts`),
 //! so a restart picks up where the last process stopped. A postLink wakes it at once.
@@ -77,7 +78,7 @@ async fn check(app: &Arc<AppState>, order: OrderRow) {
         (Ok(false), _) => tracing::info!(%invoice_id, "order changed while ePay was asked; deciding again later"),
         (Ok(true), Decision::Pay(_)) => tracing::info!(%invoice_id, "payment confirmed by the status API: paid"),
         (Ok(true), Decision::Fail(_)) => tracing::info!(%invoice_id, "status API: payment failed"),
-        (Ok(true), Decision::Expire) => tracing::info!(%invoice_id, "no payment before the window closed: expired"),
+        (Ok(true), Decision::Expire(_)) => tracing::info!(%invoice_id, "no payment before the window closed: expired"),
         (Ok(true), Decision::Review(why)) => tracing::warn!(%invoice_id, reason = %why, "order needs a human: review"),
         (Ok(true), Decision::AskAgain(said)) => tracing::info!(%invoice_id, %said, delay_ms, "status not final; asking again later"),
     }
@@ -105,7 +106,7 @@ async fn apply(conn: &mut sqlx::SqliteConnection, id: i64, expected: OrderState,
         Decision::Pay(outcome) => orders::set_outcome(conn, id, OrderState::Paid, outcome).await?,
         Decision::Fail(outcome) => orders::set_outcome(conn, id, OrderState::Failed, outcome).await?,
         Decision::Review(reason) => orders::send_to_review(conn, id, reason).await?,
-        Decision::Expire => orders::set_state(conn, id, OrderState::Expired).await?,
+        Decision::Expire(said) => orders::expire(conn, id, said).await?,
         Decision::AskAgain(said) => orders::schedule_check(conn, id, now_ms() + delay_ms, said).await?,
     }
     Ok(true)

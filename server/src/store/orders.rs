@@ -262,27 +262,33 @@ pub async fn record_token(
     Ok(())
 }
 
-/// Records why the token request failed; the order cannot be paid until a retry.
-pub async fn record_start_failure(conn: &mut SqliteConnection, id: i64, error: &str) -> Result<(), StoreError> {
+/// Records why the token request failed; the order cannot be paid until a retry. Unless one
+/// comes, reconciliation looks it up at `check_ms` (a token ePay issued after all?) and lets it
+/// expire, which frees its invoice suffix.
+pub async fn record_start_failure(conn: &mut SqliteConnection, id: i64, error: &str, check_ms: i64) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE orders SET status = 'start_failed', start_error = ?, updated_at = ?, next_check_ms = NULL
+        "UPDATE orders SET status = 'start_failed', start_error = ?, updated_at = ?, next_check_ms = ?, check_attempts = 0
          WHERE id = ? AND status = 'created'",
     )
-        .bind(error)
-        .bind(now())
-        .bind(id)
-        .execute(conn)
-        .await?;
+    .bind(error)
+    .bind(now())
+    .bind(check_ms)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// After a restart no token request is in flight: orders still `created` were interrupted.
-pub async fn fail_interrupted_starts(conn: &mut SqliteConnection) -> Result<u64, StoreError> {
+/// They are reconciled like any failed start.
+pub async fn fail_interrupted_starts(conn: &mut SqliteConnection, check_ms: i64) -> Result<u64, StoreError> {
     let done = sqlx::query(
-        "UPDATE orders SET status = 'start_failed', start_error = 'interrupted by a restart', updated_at = ?
+        "UPDATE orders SET status = 'start_failed', start_error = 'interrupted by a restart', updated_at = ?,
+            next_check_ms = ?, check_attempts = 0
          WHERE status = 'created'",
     )
     .bind(now())
+    .bind(check_ms)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
@@ -349,10 +355,10 @@ pub async fn set_outcome(conn: &mut SqliteConnection, id: i64, state: OrderState
     Ok(())
 }
 
-/// Moves an order to a state that needs no more questions (expired).
-pub async fn set_state(conn: &mut SqliteConnection, id: i64, state: OrderState) -> Result<(), StoreError> {
-    sqlx::query("UPDATE orders SET status = ?, updated_at = ?, next_check_ms = NULL WHERE id = ?")
-        .bind(state)
+/// The payment window closed with no transaction at ePay; `last_check` is what it answered.
+pub async fn expire(conn: &mut SqliteConnection, id: i64, last_check: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE orders SET status = 'expired', last_check = ?, updated_at = ?, next_check_ms = NULL WHERE id = ?")
+        .bind(last_check)
         .bind(now())
         .bind(id)
         .execute(conn)
@@ -386,7 +392,7 @@ pub async fn schedule_check(conn: &mut SqliteConnection, id: i64, at_ms: i64, la
 pub async fn due_for_check(pool: &SqlitePool, now_ms: i64, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
     Ok(sqlx::query_as(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders
-         WHERE next_check_ms IS NOT NULL AND next_check_ms <= ? AND status IN ('pending', 'confirming')
+         WHERE next_check_ms IS NOT NULL AND next_check_ms <= ? AND status IN ('pending', 'start_failed', 'confirming')
          ORDER BY next_check_ms LIMIT ?"
     ))
     .bind(now_ms)
@@ -398,7 +404,7 @@ pub async fn due_for_check(pool: &SqlitePool, now_ms: i64, limit: i64) -> Result
 /// When the next question is due, if any.
 pub async fn next_check_ms(pool: &SqlitePool) -> Result<Option<i64>, StoreError> {
     Ok(sqlx::query_scalar(
-        "SELECT MIN(next_check_ms) FROM orders WHERE next_check_ms IS NOT NULL AND status IN ('pending', 'confirming')",
+        "SELECT MIN(next_check_ms) FROM orders WHERE next_check_ms IS NOT NULL AND status IN ('pending', 'start_failed', 'confirming')",
     )
     .fetch_one(pool)
     .await?)
