@@ -57,6 +57,8 @@ pub struct AppState {
     pub sandbox: Option<Arc<Sandbox>>,
     /// Wakes the confirmation worker (a postLink made an order `confirming`).
     pub confirmations: Arc<tokio::sync::Notify>,
+    /// The per-client checkout limit, unless `CHECKOUT_RATE_PER_MINUTE=0`.
+    pub checkout_limiter: Option<rate_limit::CheckoutLimiter>,
 }
 
 impl AppState {
@@ -70,20 +72,22 @@ impl AppState {
             tracing::warn!(interrupted, "orders whose token request a restart interrupted are now start_failed");
         }
         let sandbox = (config.env == EpayEnv::Sandbox).then(|| Arc::new(Sandbox::new(&config)));
+        let checkout_limiter = rate_limit::checkout_limiter(&config);
         Ok(Arc::new(AppState {
             epay: EpayClient::new(config.clone()),
             config,
             store,
             sandbox,
             confirmations: Arc::new(tokio::sync::Notify::new()),
+            checkout_limiter,
         }))
     }
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
     let mut checkout_route = post(checkout::create).layer(DefaultBodyLimit::max(CHECKOUT_BODY_LIMIT));
-    if let Some((limit, _)) = rate_limit::checkout_limit(&state.config) {
-        checkout_route = checkout_route.layer(limit);
+    if let Some(limiter) = &state.checkout_limiter {
+        checkout_route = checkout_route.layer(rate_limit::layer(limiter));
     }
     let browser_api = Router::new()
         .route("/api/checkout", checkout_route)
@@ -170,12 +174,12 @@ pub async fn serve_router(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let worker = tokio::spawn(confirm::run(state.clone()));
-    let forget_clients = rate_limit::checkout_limit(&state.config).map(|(_, governor)| {
+    let forget_clients = state.checkout_limiter.clone().map(|limiter| {
         // The limiter keeps a bucket per client address; drop the idle ones now and then.
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(60)).await;
-                governor.limiter().retain_recent();
+                limiter.limiter().retain_recent();
             }
         })
     });

@@ -46,10 +46,12 @@ fn forwarded(headers: &HeaderMap) -> Option<IpAddr> {
     first("x-forwarded-for").or_else(|| first("x-real-ip"))
 }
 
-pub type CheckoutLimit = GovernorLayer<ClientKey, NoOpMiddleware>;
+/// The limiter of `POST /api/checkout`: one per process, shared by the route's layer and the
+/// task that forgets idle clients.
+pub type CheckoutLimiter = Arc<GovernorConfig<ClientKey, NoOpMiddleware>>;
 
-/// The layer for `POST /api/checkout`, or `None` when `CHECKOUT_RATE_PER_MINUTE=0`.
-pub fn checkout_limit(config: &Config) -> Option<(CheckoutLimit, Arc<GovernorConfig<ClientKey, NoOpMiddleware>>)> {
+/// The limiter, or `None` when `CHECKOUT_RATE_PER_MINUTE=0`.
+pub fn checkout_limiter(config: &Config) -> Option<CheckoutLimiter> {
     let per_minute = config.checkout_rate_per_minute;
     if per_minute == 0 {
         return None;
@@ -60,8 +62,11 @@ pub fn checkout_limit(config: &Config) -> Option<(CheckoutLimit, Arc<GovernorCon
         .burst_size(config.checkout_rate_burst)
         .methods(vec![axum::http::Method::POST])
         .error_handler(too_many);
-    let governor = Arc::new(builder.finish().expect("rate and burst are above zero"));
-    Some((GovernorLayer { config: governor.clone() }, governor))
+    Some(Arc::new(builder.finish().expect("rate and burst are above zero")))
+}
+
+pub fn layer(limiter: &CheckoutLimiter) -> GovernorLayer<ClientKey, NoOpMiddleware> {
+    GovernorLayer { config: limiter.clone() }
 }
 
 fn too_many(error: GovernorError) -> Response<Body> {

@@ -23,6 +23,8 @@ async fn checkouts_are_limited_per_client_with_a_json_429() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "rate_limited");
     assert_eq!(app.count("SELECT COUNT(*) FROM orders").await, 3);
+    // The limiter the route counted with is the one the process prunes (one client so far).
+    assert_eq!(app.state.checkout_limiter.as_ref().unwrap().limiter().len(), 1);
     // Other routes are not limited.
     assert_eq!(app.http.get(app.url("/api/widget-config")).send().await.unwrap().status(), 200);
 }
