@@ -66,11 +66,6 @@ pub fn set(target: &JsValue, name: &str, value: &JsValue) {
     let _ = js_sys::Reflect::set(target, &JsValue::from_str(name), value);
 }
 
-/// The global `name` as a function, if it is one.
-pub fn function(target: &JsValue, name: &str) -> Option<js_sys::Function> {
-    get(target, name).dyn_into().ok()
-}
-
 #[wasm_bindgen]
 extern "C" {
     /// `JSON.stringify`, which never fails on the values the widget sends.

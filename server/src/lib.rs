@@ -66,7 +66,7 @@ impl AppState {
     pub async fn new(config: Config) -> Result<Arc<AppState>, StoreError> {
         let config = Arc::new(config);
         let store = Store::open(&config.database_url).await?;
-        let check_ms = store::now_ms() + config.reconcile_after.as_millis() as i64;
+        let check_ms = confirm::first_check_ms(&config);
         let interrupted = store.write(async move |conn| orders::fail_interrupted_starts(conn, check_ms).await).await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "orders whose token request a restart interrupted are now start_failed");

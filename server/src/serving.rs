@@ -4,7 +4,6 @@
 //! requests in flight finish for a bounded time.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::pin;
 use std::time::Duration;
 
@@ -60,9 +59,4 @@ pub async fn run(listener: TcpListener, router: Router, shutdown: impl Future<Ou
         tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
     }
     Ok(())
-}
-
-/// The peer address of a request served by `run`.
-pub fn peer(request: &axum::http::Request<axum::body::Body>) -> Option<SocketAddr> {
-    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr)
 }

@@ -14,12 +14,13 @@ use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use crate::AppState;
-use crate::epay::{EpayError, PaymentTokenRequest};
+use crate::epay::PaymentTokenRequest;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::secrets;
 use crate::store::orders::{self, Begin, NewOrder, OrderRow, OrderState};
-use crate::store::{now, now_ms};
+use crate::confirm;
+use crate::store::now;
 use validate::ValidCheckout;
 
 pub type CheckoutBody = CheckoutResponse<Box<RawValue>>;
@@ -114,7 +115,7 @@ async fn start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody
             let raw = token.raw.get().to_owned();
             let expires_at = now() + token.expires_in as i64;
             // Without a postLink by then, the status API is asked (reconciliation).
-            let first_check_ms = now_ms() + app.config.reconcile_after.as_millis() as i64;
+            let first_check_ms = confirm::first_check_ms(&app.config);
             let id = order.id;
             let recorded = raw.clone();
             app.store.write(async move |conn| orders::record_token(conn, id, &recorded, expires_at, first_check_ms).await).await?;
@@ -124,18 +125,18 @@ async fn start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody
         }
         Err(err) => {
             tracing::warn!(error = %err, elapsed_ms = started.elapsed().as_millis() as u64, "ePay token request failed");
-            let error = upstream_error(&err);
+            let error = upstream_error(err.is_timeout());
             let recorded = format!("{}{err}", if err.is_timeout() { TIMEOUT_PREFIX } else { UPSTREAM_PREFIX });
             let id = order.id;
-            let check_ms = now_ms() + app.config.reconcile_after.as_millis() as i64;
+            let check_ms = confirm::first_check_ms(&app.config);
             app.store.write(async move |conn| orders::record_start_failure(conn, id, &recorded, check_ms).await).await?;
             Err(error)
         }
     }
 }
 
-fn upstream_error(err: &EpayError) -> AppError {
-    if err.is_timeout() {
+fn upstream_error(timed_out: bool) -> AppError {
+    if timed_out {
         AppError::new(
             StatusCode::GATEWAY_TIMEOUT,
             ErrorCode::UpstreamTimeout,
@@ -163,8 +164,7 @@ async fn wait_for_concurrent_start(app: &Arc<AppState>, order: OrderRow) -> Resu
             OrderState::Pending => return respond(app, &order),
             OrderState::StartFailed => {
                 let timed_out = order.start_error.as_deref().is_some_and(|e| e.starts_with(TIMEOUT_PREFIX));
-                let err = if timed_out { EpayError::Timeout(app.config.epay_timeout) } else { EpayError::Malformed(String::new()) };
-                return Err(upstream_error(&err));
+                return Err(upstream_error(timed_out));
             }
             _ => break,
         }

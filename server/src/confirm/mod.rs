@@ -84,6 +84,12 @@ async fn check(app: &Arc<AppState>, order: OrderRow) {
     }
 }
 
+/// When an order that just became `pending` or `start_failed` is first looked up, unless a
+/// postLink (or a retry) comes before.
+pub fn first_check_ms(config: &crate::config::Config) -> i64 {
+    now_ms() + config.reconcile_after.as_millis() as i64
+}
+
 /// Questions about a confirming order before a human is asked to look (about an hour).
 pub const MAX_CONFIRM_ATTEMPTS: i64 = 14;
 
