@@ -18,8 +18,7 @@ async fn app_against(mock: &MockEpay, extra: &[(&str, &str)]) -> TestApp {
 
 /// A pending order (token from the mock) and its valid success postLink.
 async fn notified_order(app: &TestApp) -> OrderRow {
-    let checkout = app.checkout_ok("1500").await;
-    let order = app.stored_order(checkout["invoiceId"].as_str().unwrap()).await;
+    let order = app.pending_order("1500").await;
     let (status, receipt) = app.post_raw("/api/epay/postlink", &success_for(&order).to_string()).await;
     assert_eq!((status, receipt["result"].as_str()), (200, Some("accepted")));
     order
@@ -29,8 +28,7 @@ async fn notified_order(app: &TestApp) -> OrderRow {
 async fn in_progress_is_asked_again_until_charge_pays() {
     let mock = MockEpay::start(Reply::ok(TOKEN_NUMERIC)).await;
     let app = app_against(&mock, &[]).await;
-    let checkout = app.checkout_ok("1500").await;
-    let order = app.stored_order(checkout["invoiceId"].as_str().unwrap()).await;
+    let order = app.pending_order("1500").await;
     mock.answer_status(vec![
         json!({"resultCode": "107", "resultMessage": "in progress"}),
         json!({"resultCode": "107", "resultMessage": "in progress"}),
@@ -54,8 +52,7 @@ async fn a_mismatching_status_answer_sends_the_order_to_a_human_and_never_pays()
     for (field, value) in [("amount", json!(1)), ("currency", json!("USD")), ("terminal", json!("67e34d63-102f-4bd1-898e-370781d0074d"))] {
         let mock = MockEpay::start(Reply::ok(TOKEN_NUMERIC)).await;
         let app = app_against(&mock, &[]).await;
-        let checkout = app.checkout_ok("1500").await;
-        let order = app.stored_order(checkout["invoiceId"].as_str().unwrap()).await;
+        let order = app.pending_order("1500").await;
         let mut answer = status_answer(&order, "100", "CHARGE");
         answer["transaction"][field] = value;
         mock.answer_status(vec![answer]);
@@ -81,8 +78,7 @@ async fn a_rejection_after_a_success_postlink_goes_to_a_human() {
 async fn auth_pays_only_on_two_stage_terminals() {
     let mock = MockEpay::start(Reply::ok(TOKEN_NUMERIC)).await;
     let one_stage = app_against(&mock, &[]).await;
-    let checkout = one_stage.checkout_ok("1500").await;
-    let order = one_stage.stored_order(checkout["invoiceId"].as_str().unwrap()).await;
+    let order = one_stage.pending_order("1500").await;
     mock.answer_status(vec![status_answer(&order, "100", "AUTH")]);
     one_stage.post_raw("/api/epay/postlink", &success_for(&order).to_string()).await;
     eventually("asked twice", || async { one_stage.stored_order(&order.invoice_id).await.check_attempts >= 2 }).await;
@@ -90,8 +86,7 @@ async fn auth_pays_only_on_two_stage_terminals() {
 
     let mock = MockEpay::start(Reply::ok(TOKEN_NUMERIC)).await;
     let two_stage = app_against(&mock, &[("EPAY_TWO_STAGE", "true")]).await;
-    let checkout = two_stage.checkout_ok("1500").await;
-    let order = two_stage.stored_order(checkout["invoiceId"].as_str().unwrap()).await;
+    let order = two_stage.pending_order("1500").await;
     mock.answer_status(vec![status_answer(&order, "100", "AUTH")]);
     two_stage.post_raw("/api/epay/postlink", &success_for(&order).to_string()).await;
     two_stage.wait_for_state(&order.invoice_id, OrderState::Paid).await;
@@ -101,8 +96,7 @@ async fn auth_pays_only_on_two_stage_terminals() {
 async fn an_unavailable_status_api_is_asked_again_later() {
     let mock = MockEpay::start(Reply::ok(TOKEN_NUMERIC)).await;
     let app = app_against(&mock, &[]).await;
-    let checkout = app.checkout_ok("1500").await;
-    let order = app.stored_order(checkout["invoiceId"].as_str().unwrap()).await;
+    let order = app.pending_order("1500").await;
     mock.answer_status(vec![json!({"__http": 503}), status_answer(&order, "100", "CHARGE")]);
     app.post_raw("/api/epay/postlink", &success_for(&order).to_string()).await;
     let paid = app.wait_for_state(&order.invoice_id, OrderState::Paid).await;
@@ -113,8 +107,7 @@ async fn an_unavailable_status_api_is_asked_again_later() {
 async fn an_order_without_a_postlink_is_reconciled_or_expires() {
     let mock = MockEpay::start(Reply::ok(TOKEN_NUMERIC)).await;
     let app = app_against(&mock, &[("RECONCILE_AFTER_SECS", "1")]).await;
-    let checkout = app.checkout_ok("1500").await;
-    let order = app.stored_order(checkout["invoiceId"].as_str().unwrap()).await;
+    let order = app.pending_order("1500").await;
     mock.answer_status(vec![status_answer(&order, "100", "CHARGE")]);
     app.wait_for_state(&order.invoice_id, OrderState::Paid).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM notifications").await, 0);

@@ -7,12 +7,6 @@ use common::{TestApp, failure_for, success_for};
 use epay_proxy::store::orders::OrderState;
 use serde_json::{Value, json};
 
-async fn pending_order(app: &TestApp, amount: &str) -> (epay_proxy::store::orders::OrderRow, String) {
-    let checkout = app.checkout_ok(amount).await;
-    let order = app.stored_order(checkout["invoiceId"].as_str().unwrap()).await;
-    (order, checkout["orderKey"].as_str().unwrap().to_owned())
-}
-
 async fn notify(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
     app.post_raw(path, &body.to_string()).await
 }
@@ -27,7 +21,8 @@ const FAILURE_POSTLINK: &str = "/api/epay/failure-postlink";
 #[tokio::test]
 async fn a_valid_success_is_recorded_but_only_the_status_api_can_make_it_paid() {
     let app = TestApp::spawn().await;
-    let (order, key) = pending_order(&app, "1500").await;
+    let order = app.pending_order("1500").await;
+    let key = order.order_key.clone();
     let body = success_for(&order);
     let (status, receipt) = notify(&app, POSTLINK, &body).await;
     assert_eq!((status, &receipt), (200, &json!({"result": "accepted"})));
@@ -86,7 +81,8 @@ async fn a_second_transaction_on_a_paid_order_is_flagged_for_a_human() {
 async fn a_failure_fails_the_order_with_its_reason_at_either_endpoint() {
     let app = TestApp::spawn().await;
     for path in [FAILURE_POSTLINK, POSTLINK] {
-        let (order, key) = pending_order(&app, "2500").await;
+        let order = app.pending_order("2500").await;
+        let key = order.order_key.clone();
         let (status, receipt) = notify(&app, path, &failure_for(&order)).await;
         assert_eq!((status, receipt["result"].as_str()), (200, Some("accepted")), "{path}");
         let (_, view) = app.order_status(&order.invoice_id, &key).await;
@@ -103,7 +99,7 @@ async fn a_failure_fails_the_order_with_its_reason_at_either_endpoint() {
 #[tokio::test]
 async fn a_success_after_a_decline_goes_to_confirmation() {
     let app = TestApp::spawn().await;
-    let (order, _) = pending_order(&app, "2500").await;
+    let order = app.pending_order("2500").await;
     notify(&app, FAILURE_POSTLINK, &failure_for(&order)).await;
     let (_, receipt) = notify(&app, POSTLINK, &success_for(&order)).await;
     assert_eq!(receipt["result"], "accepted");
@@ -127,7 +123,7 @@ async fn assert_rejected(app: &TestApp, order: &epay_proxy::store::orders::Order
 #[tokio::test]
 async fn forged_and_mismatched_notifications_are_rejected() {
     let app = TestApp::spawn().await;
-    let (order, _) = pending_order(&app, "1500").await;
+    let order = app.pending_order("1500").await;
 
     let mut wrong_secret = success_for(&order);
     wrong_secret["secret_hash"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAA");
@@ -184,7 +180,7 @@ async fn malformed_bodies_are_stored_and_refused() {
 #[tokio::test]
 async fn numbers_as_strings_are_read_leniently() {
     let app = TestApp::spawn().await;
-    let (order, _) = pending_order(&app, "1500.50").await;
+    let order = app.pending_order("1500.50").await;
     let mut body = success_for(&order);
     body["amount"] = json!("1500.50");
     body["reasonCode"] = json!("0");
@@ -197,7 +193,8 @@ async fn numbers_as_strings_are_read_leniently() {
 #[tokio::test]
 async fn order_status_needs_the_orders_key() {
     let app = TestApp::spawn().await;
-    let (order, key) = pending_order(&app, "1500").await;
+    let order = app.pending_order("1500").await;
+    let key = order.order_key.clone();
     let (status, view) = app.order_status(&order.invoice_id, &key).await;
     assert_eq!((status, view), (200, json!({"status": "pending", "amount": "1500", "currency": "KZT"})));
 
@@ -215,7 +212,7 @@ async fn order_status_needs_the_orders_key() {
 #[tokio::test]
 async fn thousands_of_forged_notifications_are_all_rejected() {
     let app = TestApp::spawn().await;
-    let (order, _) = pending_order(&app, "1500").await;
+    let order = app.pending_order("1500").await;
     let real = order.secret_hash.clone();
     let mut forgeries: Vec<serde_json::Value> = vec![
         json!(null), json!(""), json!(real.to_lowercase()), json!(real[..27].to_owned()), json!(format!("{real}A")),

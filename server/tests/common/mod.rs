@@ -334,6 +334,12 @@ pub fn status_answer(order: &epay_proxy::store::orders::OrderRow, code: &str, st
 }
 
 impl TestApp {
+    /// A checkout with its token: the order as stored, `pending`.
+    pub async fn pending_order(&self, amount: &str) -> epay_proxy::store::orders::OrderRow {
+        let checkout = self.checkout_ok(amount).await;
+        self.stored_order(checkout["invoiceId"].as_str().unwrap()).await
+    }
+
     /// A checkout the sandbox really paid: the order ends `paid` through postLink and status API.
     pub async fn paid_order(&self, amount: &str) -> epay_proxy::store::orders::OrderRow {
         let checkout = self.checkout_ok(amount).await;
