@@ -11,11 +11,11 @@ use super::state::Control;
 use crate::json::JsonBody;
 
 pub async fn show(State(sandbox): State<Arc<Sandbox>>) -> Json<Control> {
-    Json(sandbox.state.control.lock().expect("control lock").clone())
+    Json(sandbox.control().clone())
 }
 
 pub async fn replace(State(sandbox): State<Arc<Sandbox>>, JsonBody(control): JsonBody<Control>) -> Json<Control> {
     tracing::info!(?control, "sandbox: control changed");
-    *sandbox.state.control.lock().expect("control lock") = control.clone();
+    *sandbox.control() = control.clone();
     Json(control)
 }

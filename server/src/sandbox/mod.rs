@@ -60,6 +60,16 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.state.registry.lock().expect("registry lock")
+    }
+
+    fn control(&self) -> std::sync::MutexGuard<'_, Control> {
+        self.state.control.lock().expect("control lock")
+    }
+}
+
 /// Routes, relative to where the sandbox is mounted (`/sandbox`).
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()

@@ -21,7 +21,7 @@ use crate::secrets::constant_time_eq;
 
 pub async fn token(State(sandbox): State<Arc<Sandbox>>, form: FormFields) -> Response {
     let (delay, forced_failure, expires_as_string) = {
-        let mut control = sandbox.state.control.lock().expect("control lock");
+        let mut control = sandbox.control();
         let failure = (control.fail_tokens > 0).then(|| {
             control.fail_tokens -= 1;
             control.fail_tokens_status.unwrap_or(500)
@@ -43,7 +43,7 @@ pub async fn token(State(sandbox): State<Arc<Sandbox>>, form: FormFields) -> Res
     let scope = form.get("scope").unwrap_or_default().to_owned();
     let access_token: String = rand::rng().sample_iter(Alphanumeric).take(22).map(|c| char::from(c).to_ascii_uppercase()).collect();
     let issued = IssuedToken { scope: scope.clone(), grant, expires_at: Instant::now() + TOKEN_LIFETIME };
-    sandbox.state.registry.lock().expect("registry lock").issue(access_token.clone(), issued);
+    sandbox.registry().issue(access_token.clone(), issued);
 
     let expires_in = if expires_as_string { json!("7200") } else { json!(7200) };
     Json(json!({
@@ -102,7 +102,7 @@ fn validate(sandbox: &Sandbox, form: &FormFields) -> Result<Grant, Refusal> {
     if url::Url::parse(post_link).is_err() {
         return Err(refuse(StatusCode::BAD_REQUEST, "invalid_request", "postLink must be an absolute URL"));
     }
-    if sandbox.state.registry.lock().expect("registry lock").is_paid(invoice_id) {
+    if sandbox.registry().is_paid(invoice_id) {
         return Err(refuse(StatusCode::BAD_REQUEST, "invalid_request", format!("invoice {invoice_id} is already paid")));
     }
     Ok(Grant::Payment(InvoiceTerms {

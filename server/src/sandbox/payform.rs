@@ -32,7 +32,7 @@ pub async fn page(State(sandbox): State<Arc<Sandbox>>, Query(query): Query<HashM
     };
     let session_id = new_id(24);
     let html = render_form(&session, &session_id, None);
-    sandbox.state.registry.lock().expect("registry lock").open_session(session_id, session);
+    sandbox.registry().open_session(session_id, session);
     Html(html).into_response()
 }
 
@@ -56,7 +56,7 @@ fn open_session(sandbox: &Sandbox, params: &params::Params, flag: MethodFlag) ->
     let field = |name: &str| params.get(name).map(String::as_str).unwrap_or("").trim();
     let auth = params::split(field("auth"));
     let access_token = auth.get("access_token").map(String::as_str).unwrap_or("");
-    let registry = sandbox.state.registry.lock().expect("registry lock");
+    let registry = sandbox.registry();
     let token = registry.live_token(access_token).ok_or("auth: the token is unknown or expired")?;
     if token.scope != flag.scope() {
         return Err(format!("a `{}` token cannot pay with this method (needs `{}`)", token.scope, flag.scope()));
@@ -207,7 +207,7 @@ pub struct PayForm {
 }
 
 pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>) -> Response {
-    let session = sandbox.state.registry.lock().expect("registry lock").session(&form.session).cloned();
+    let session = sandbox.registry().session(&form.session).cloned();
     let Some(session) = session else {
         return error_page(StatusCode::BAD_REQUEST, "this payment page has expired; start the payment again");
     };
@@ -221,7 +221,7 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
     }
 
     let transaction = {
-        let mut registry = sandbox.state.registry.lock().expect("registry lock");
+        let mut registry = sandbox.registry();
         if registry.is_paid(&session.terms.invoice_id) {
             drop(registry);
             return error_page(StatusCode::CONFLICT, "this invoice is already paid");

@@ -18,12 +18,12 @@ pub async fn check(State(sandbox): State<Arc<Sandbox>>, Path(invoice_id): Path<S
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let registry = sandbox.state.registry.lock().expect("registry lock");
+    let registry = sandbox.registry();
     if !registry.live_token(bearer).is_some_and(|t| matches!(t.grant, Grant::Service)) {
         return (StatusCode::UNAUTHORIZED, Json(json!({"code": 401, "message": "a valid service token is required"}))).into_response();
     }
     {
-        let mut control = sandbox.state.control.lock().expect("control lock");
+        let mut control = sandbox.control();
         if control.status_in_progress > 0 {
             control.status_in_progress -= 1;
             return Json(json!({"resultCode": "107", "resultMessage": "Операция в обработке"})).into_response();
