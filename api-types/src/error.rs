@@ -25,6 +25,8 @@ pub enum ErrorCode {
     OrderKeyRequired,
     NotFound,
     RateLimited,
+    TooManyOpenOrders,
+    TokenRateExceeded,
     UpstreamError,
     UpstreamTimeout,
     Rejected,
@@ -36,7 +38,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 19] = [
+    const ALL: [ErrorCode; 21] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::BodyTooLarge,
@@ -51,6 +53,8 @@ impl ErrorCode {
         ErrorCode::OrderKeyRequired,
         ErrorCode::NotFound,
         ErrorCode::RateLimited,
+        ErrorCode::TooManyOpenOrders,
+        ErrorCode::TokenRateExceeded,
         ErrorCode::UpstreamError,
         ErrorCode::UpstreamTimeout,
         ErrorCode::Rejected,
@@ -75,6 +79,8 @@ impl ErrorCode {
             ErrorCode::OrderKeyRequired => "order_key_required",
             ErrorCode::NotFound => "not_found",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooManyOpenOrders => "too_many_open_orders",
+            ErrorCode::TokenRateExceeded => "token_rate_exceeded",
             ErrorCode::UpstreamError => "upstream_error",
             ErrorCode::UpstreamTimeout => "upstream_timeout",
             ErrorCode::Rejected => "rejected",

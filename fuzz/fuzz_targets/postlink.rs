@@ -1,8 +1,10 @@
 //! Any bytes as a postLink body: parsed, checked against an order matching the seed's
-//! sample (in each of its states), and run through the transition rules. Nothing may panic.
+//! sample (in each of its states), and run through the transition rules. Nothing may panic,
+//! and no evaluation may break the safety properties (`postlink::invariants`): a postLink
+//! moves an order only with its secret_hash, never pays it, and paid stays paid.
 #![no_main]
 
-use epay_proxy::postlink::{Endpoint, Notification, evaluate};
+use epay_proxy::postlink::{Endpoint, Notification, evaluate, invariants};
 use epay_api_types::Amount;
 use epay_proxy::store::orders::{NewOrder, OrderRow, OrderState};
 use libfuzzer_sys::fuzz_target;
@@ -20,8 +22,8 @@ const STATES: [OrderState; 8] = [
 
 fn order(status: OrderState) -> OrderRow {
     let new = NewOrder {
-        order_key: "key".into(),
-        secret_hash: "JDKCNDDGGDTPSKJD".into(),
+        order_key: epay_proxy::secrets::SecretText::new("key".into()),
+        secret_hash: epay_proxy::secrets::SecretText::new("JDKCNDDGGDTPSKJD".into()),
         idempotency_key: None,
         request_fingerprint: String::new(),
         amount: Amount::from_minor(10_000),
@@ -46,8 +48,12 @@ fuzz_target!(|data: &[u8]| {
     for status in STATES {
         let order = order(status);
         for endpoint in [Endpoint::Postlink, Endpoint::FailurePostlink] {
-            let _ = evaluate(Some(&order), endpoint, &notification);
+            let evaluation = evaluate(Some(&order), endpoint, &notification, 1_000_000);
+            if let Some(broken) = invariants::violation(Some(&order), &notification, &evaluation) {
+                panic!("{broken}: {status:?} {evaluation:?}");
+            }
         }
     }
-    let _ = evaluate(None, Endpoint::Postlink, &notification);
+    let evaluation = evaluate(None, Endpoint::Postlink, &notification, 1_000_000);
+    assert_eq!(invariants::violation(None, &notification, &evaluation), None);
 });

@@ -170,7 +170,7 @@ async fn main() {
             .text("scope", "transfer")
             .text("client_id", epay_proxy::config::TEST_CLIENT_ID)
             .text("client_secret", epay_proxy::config::TEST_CLIENT_SECRET)
-            .text("terminal", epay_proxy::config::TEST_TERMINAL_ID)
+            .text("terminal", epay_proxy::config::TEST_P2P_TERMINAL_ID)
             .text("invoiceID", format!("9{:011}", n))
             .text("amount", "1500")
             .text("currency", "KZT")
@@ -201,7 +201,7 @@ async fn main() {
         // recorded durably before the answer.
         let body = json!({
             "id": format!("00000000-0000-4000-8000-{:012}", n % count), "invoiceId": invoice_id,
-            "amount": amount, "currency": "KZT", "terminal": epay_proxy::config::TEST_TERMINAL_ID,
+            "amount": amount, "currency": "KZT", "terminal": epay_proxy::config::TEST_P2P_TERMINAL_ID,
             "code": "ok", "reason": "success", "reasonCode": 0, "cardMask": "440043...2222",
             "approvalCode": "157911", "reference": "411111111117", "secret_hash": secret_hash,
         });

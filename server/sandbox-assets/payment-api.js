@@ -6,8 +6,10 @@
  *   - defines the global `halyk` (a classic script, not a module);
  *   - p2p / pay / oct / aft redirect the whole page to the payment page with
  *     ?params=LZString.compressToEncodedURIComponent(encodeParams(obj)) and a method flag;
- *   - showPaymentWidget opens an overlay iframe (&isShortForm=true) and reports
- *     {success: bool} from the payment page's postMessage;
+ *   - showPaymentWidget adds a <style> element to the page (as the real one does, so a
+ *     storefront CSP must allow it: docs/epay-contract.md), opens an overlay iframe
+ *     (&isShortForm=true) and reports {success: bool} from the payment page's postMessage;
+ *   - encodeParams writes "" for null and undefined values, as the real one does;
  *   - its origin check is a prefix match, bad JSON in a message throws, the message
  *     listener is never removed and a missing callback throws (all as in the original).
  * LZString below is the unmodified lz-string 1.5.0 from npm; the sandbox decodes with the
@@ -21,12 +23,17 @@
   var PAYFORM = new URL("./", script ? script.src : location.href).href;
   var PAYFORM_ORIGIN = new URL(PAYFORM).origin;
 
-  // name=encodeURIComponent(value) joined by &, nested objects encoded the same way first.
+  // The overlay's stylesheet, inserted as a <style> element (the proxy sends its CSP hash).
+  var OVERLAY_CSS = /*__OVERLAY_CSS__*/"";
+
+  // name=encodeURIComponent(value) joined by &, nested objects encoded the same way first,
+  // null and undefined as "".
   function encodeParams(obj) {
     return Object.keys(obj)
       .map(function (name) {
         var value = obj[name];
-        if (value !== null && typeof value === "object") value = encodeParams(value);
+        if (value === null || value === undefined) value = "";
+        else if (typeof value === "object") value = encodeParams(value);
         return name + "=" + encodeURIComponent(value);
       })
       .join("&");
@@ -43,14 +50,18 @@
   }
 
   function showPaymentWidget(obj, callback) {
+    if (!document.getElementById("epay-sandbox-overlay-style")) {
+      var style = document.createElement("style");
+      style.id = "epay-sandbox-overlay-style";
+      style.textContent = OVERLAY_CSS;
+      document.head.appendChild(style);
+    }
     var overlay = document.createElement("div");
     overlay.setAttribute("data-epay-sandbox-overlay", "");
-    overlay.style.cssText =
-      "position:fixed;inset:0;z-index:2147483647;background:rgba(0,0,0,.55);display:flex;align-items:center;justify-content:center";
+    overlay.className = "epay-sandbox-overlay";
     var frame = document.createElement("iframe");
     frame.title = "ePay";
     frame.src = payformUrl(obj, "&isShortForm=true");
-    frame.style.cssText = "width:min(440px,100vw);height:min(640px,100vh);border:0;border-radius:12px;background:#fff";
     overlay.appendChild(frame);
     document.body.appendChild(overlay);
     window.addEventListener("message", function (event) {

@@ -11,10 +11,14 @@ use epay_api_types::Amount;
 use secrecy::SecretString;
 use url::Url;
 
-/// The published ePay test merchant (the user's document, `seed/epay-p2p.txt`).
+/// The published ePay test merchant (the user's document; docs/epay-contract.md).
 pub const TEST_CLIENT_ID: &str = "test";
 pub const TEST_CLIENT_SECRET: &str = "yF587AV9Ms94qN2QShFzVR3vFnWkhjbAK3sG";
-pub const TEST_TERMINAL_ID: &str = "40a348cb-68a3-45d5-9002-a4836d79c3b5";
+/// ePay's published test terminal for transfers (P2P, OCT, AFT): the seed's token request.
+pub const TEST_P2P_TERMINAL_ID: &str = "40a348cb-68a3-45d5-9002-a4836d79c3b5";
+/// ePay's published test terminal for card payments (payment page, overlay): the seed's
+/// postLink samples carry it.
+pub const TEST_CARD_TERMINAL_ID: &str = "67e34d63-102f-4bd1-898e-370781d0074d";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EpayEnv {
@@ -49,7 +53,10 @@ pub struct Config {
     pub payform_origin: String,
     pub client_id: String,
     pub client_secret: SecretString,
+    /// Terminal for card payments (`pay`, `showPaymentWidget`).
     pub terminal_id: String,
+    /// Terminal for transfers (`p2p`, `oct`, `aft`).
+    pub p2p_terminal_id: String,
     /// Externally reachable base URL of this proxy, without a trailing slash.
     pub public_url: Url,
     pub listen: SocketAddr,
@@ -78,8 +85,26 @@ pub struct Config {
     /// Checkouts one client may start per minute (0: no limit), and how many at once.
     pub checkout_rate_per_minute: u32,
     pub checkout_rate_burst: u32,
-    /// The proxy runs behind a reverse proxy that sets X-Forwarded-For (rate-limit key).
+    /// The proxy runs behind reverse proxies that append to X-Forwarded-For (rate-limit key).
     pub trust_forwarded_for: bool,
+    /// How many of those proxies: the client is the address this many entries from the right.
+    pub trusted_proxy_hops: u32,
+    /// Orders holding an invoice suffix at once, at most (ePay's suffixes are 1,000,000).
+    pub max_open_orders: u64,
+    /// Payment tokens the proxy may request from ePay per minute, all clients together (0: no cap).
+    pub token_rate_per_minute: u32,
+    /// Rejected postLinks one source may make the proxy store per minute.
+    pub rejected_postlink_rate_per_minute: u32,
+    /// How long rejected postLinks are kept.
+    pub rejected_postlink_retention: Duration,
+    /// A connection must send its first request's headers within this time.
+    pub http_header_timeout: Duration,
+    /// A connection with no byte read or written for this long is closed (HTTP/1 and HTTP/2).
+    pub http_idle_timeout: Duration,
+    /// The sandbox may serve a non-loopback address (EPAY_SANDBOX_PUBLIC=true).
+    pub sandbox_public: bool,
+    /// CSP hashes ('sha256-…') of the `<style>` ePay's payment-api.js inserts for its overlay.
+    pub overlay_style_hashes: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,12 +200,13 @@ impl Config {
         };
         let client_id = credential("EPAY_CLIENT_ID", TEST_CLIENT_ID)?;
         let client_secret = SecretString::from(credential("EPAY_CLIENT_SECRET", TEST_CLIENT_SECRET)?);
-        let terminal_id = credential("EPAY_TERMINAL_ID", TEST_TERMINAL_ID)?;
+        let (terminal_id, p2p_terminal_id) = terminals(env, get("EPAY_TERMINAL_ID"), get("EPAY_P2P_TERMINAL_ID"))?;
 
         let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite:epay-proxy.sqlite3".to_owned());
         if !database_url.starts_with("sqlite:") {
             return Err(problem("DATABASE_URL", "only sqlite: URLs are supported, e.g. sqlite:/var/lib/epay/orders.sqlite3"));
         }
+        let widget_dir = PathBuf::from(get("WIDGET_DIR").unwrap_or_else(|| "dist".to_owned()));
 
         let amount = |name: &'static str, default: &str| -> Result<Amount, ConfigError> {
             let text = get(name).unwrap_or_else(|| default.to_owned());
@@ -261,11 +287,56 @@ impl Config {
             }
         };
 
+        let trusted_proxy_hops = count("TRUSTED_PROXY_HOPS", 1)?;
+        if trusted_proxy_hops == 0 {
+            return Err(problem("TRUSTED_PROXY_HOPS", "must be at least 1 (the reverse proxy in front of this one)"));
+        }
+        let max_open_orders = u64::from(count("MAX_OPEN_ORDERS", 100_000)?);
+        if !(1..=900_000).contains(&max_open_orders) {
+            return Err(problem("MAX_OPEN_ORDERS", "must be between 1 and 900000 (ePay has 1,000,000 invoice suffixes)"));
+        }
+        let rejected_postlink_rate_per_minute = count("REJECTED_POSTLINK_RATE_PER_MINUTE", 60)?;
+        if rejected_postlink_rate_per_minute == 0 {
+            return Err(problem("REJECTED_POSTLINK_RATE_PER_MINUTE", "must be at least 1"));
+        }
+        let overlay_style_hashes = list(get("EPAY_OVERLAY_STYLE_HASHES"))
+            .into_iter()
+            .map(|hash| {
+                let hash = hash.trim_matches('\'').to_owned();
+                let digest = ["sha256-", "sha384-", "sha512-"].iter().find_map(|prefix| hash.strip_prefix(prefix));
+                let base64 = |text: &str| text.len() >= 40 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+                if digest.is_some_and(base64) {
+                    Ok(hash)
+                } else {
+                    Err(problem("EPAY_OVERLAY_STYLE_HASHES", format!("`{hash}` is not a CSP hash like sha256-<base64>")))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => return Err(problem("LOG_FORMAT", format!("`{other}` is not pretty or json"))),
         };
+
+        let sandbox_public = flag("EPAY_SANDBOX_PUBLIC")?;
+        if env == EpayEnv::Sandbox && !sandbox_public {
+            check_sandbox_is_local(listen, &public_url)?;
+        }
+        if env == EpayEnv::Prod {
+            require_https("EPAY_OAUTH_URL", &oauth_url)?;
+            require_https("EPAY_API_URL", &api_url)?;
+            require_https("EPAY_SCRIPT_URL", &script_url)?;
+            require_https_text("EPAY_PAYFORM_ORIGIN", &payform_origin)?;
+            require_https_text("BACK_LINK", &back_link)?;
+            require_https_text("FAILURE_BACK_LINK", &failure_back_link)?;
+            for origin in &allowed_origins {
+                require_https_text("ALLOWED_ORIGINS", origin)?;
+            }
+            if database_inside(&database_url, &widget_dir) {
+                return Err(problem("DATABASE_URL", "the database file is inside WIDGET_DIR, which is served to everyone; move it out"));
+            }
+        }
 
         Ok(Config {
             env,
@@ -276,6 +347,7 @@ impl Config {
             client_id,
             client_secret,
             terminal_id,
+            p2p_terminal_id,
             public_url,
             listen,
             database_url,
@@ -285,7 +357,7 @@ impl Config {
             allowed_origins,
             back_link,
             failure_back_link,
-            widget_dir: PathBuf::from(get("WIDGET_DIR").unwrap_or_else(|| "dist".to_owned())),
+            widget_dir,
             epay_connect_timeout: seconds("EPAY_CONNECT_TIMEOUT_SECS", 5)?,
             epay_timeout: seconds("EPAY_TIMEOUT_SECS", 15)?,
             log_format,
@@ -293,6 +365,15 @@ impl Config {
             checkout_rate_per_minute: count("CHECKOUT_RATE_PER_MINUTE", 60)?,
             checkout_rate_burst,
             trust_forwarded_for: flag("TRUST_FORWARDED_FOR")?,
+            trusted_proxy_hops,
+            max_open_orders,
+            token_rate_per_minute: count("EPAY_TOKEN_RATE_PER_MINUTE", 3_000)?,
+            rejected_postlink_rate_per_minute,
+            rejected_postlink_retention: Duration::from_secs(86_400 * u64::from(count("REJECTED_POSTLINK_RETENTION_DAYS", 30)?.max(1))),
+            http_header_timeout: seconds("HTTP_HEADER_TIMEOUT_SECS", 10)?,
+            http_idle_timeout: seconds("HTTP_IDLE_TIMEOUT_SECS", 60)?,
+            sandbox_public,
+            overlay_style_hashes,
             reconcile_after: whole_seconds("RECONCILE_AFTER_SECS", 600)?,
             expiry_grace: whole_seconds("ORDER_EXPIRY_GRACE_SECS", 1800)?,
         })
@@ -311,10 +392,91 @@ impl Config {
         self.public_link("/api/epay/failure-postlink")
     }
 
+    /// The terminal a payment with `method` is made on (ePay has one per kind of operation).
+    pub fn terminal_for(&self, method: epay_api_types::PaymentMethod) -> &str {
+        match method.token_scope() {
+            "transfer" => &self.p2p_terminal_id,
+            _ => &self.terminal_id,
+        }
+    }
+
     /// The API URL for `path` (which starts with '/').
     pub fn api_endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.api_url.as_str().trim_end_matches('/'))
     }
+}
+
+/// `EPAY_TERMINAL_ID` (card payments) and `EPAY_P2P_TERMINAL_ID` (transfers): each defaults to
+/// the other when only one is set; with neither, ePay's two published test terminals (required
+/// in prod).
+fn terminals(env: EpayEnv, card: Option<String>, p2p: Option<String>) -> Result<(String, String), ConfigError> {
+    match (card, p2p) {
+        (Some(card), Some(p2p)) => Ok((card, p2p)),
+        (Some(one), None) | (None, Some(one)) => Ok((one.clone(), one)),
+        (None, None) if env == EpayEnv::Prod => Err(problem("EPAY_TERMINAL_ID", "required when EPAY_ENV=prod (or EPAY_P2P_TERMINAL_ID)")),
+        (None, None) => Ok((TEST_CARD_TERMINAL_ID.to_owned(), TEST_P2P_TERMINAL_ID.to_owned())),
+    }
+}
+
+/// A comma-separated list, trimmed, without empty items.
+fn list(text: Option<String>) -> Vec<String> {
+    text.unwrap_or_default().split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect()
+}
+
+/// The sandbox hands out test tokens, pays with test cards and has an unauthenticated control
+/// endpoint: it must not face the Internet by accident.
+fn check_sandbox_is_local(listen: SocketAddr, public_url: &Url) -> Result<(), ConfigError> {
+    let hint = "the sandbox (EPAY_ENV=sandbox, the default) serves only loopback; set EPAY_ENV=test or prod, or EPAY_SANDBOX_PUBLIC=true to expose it on purpose";
+    if !listen.ip().is_loopback() {
+        return Err(problem("LISTEN", format!("`{listen}` is not a loopback address: {hint}")));
+    }
+    let public_loopback = match public_url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if public_url.scheme() != "http" || !public_loopback {
+        return Err(problem("PUBLIC_URL", format!("`{public_url}` is not http:// on loopback: {hint}")));
+    }
+    Ok(())
+}
+
+fn require_https(variable: &'static str, url: &Url) -> Result<(), ConfigError> {
+    require_https_text(variable, url.as_str())
+}
+
+fn require_https_text(variable: &'static str, url: &str) -> Result<(), ConfigError> {
+    if url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(problem(variable, format!("`{url}` must be https:// when EPAY_ENV=prod")))
+    }
+}
+
+/// Whether the SQLite file of `database_url` lies inside `dir` (compared as absolute paths
+/// with `.` and `..` resolved; symbolic links are not followed).
+fn database_inside(database_url: &str, dir: &std::path::Path) -> bool {
+    let file = database_url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let file = file.split('?').next().unwrap_or("");
+    if file.is_empty() || file == ":memory:" {
+        return false;
+    }
+    let normalize = |path: &std::path::Path| -> PathBuf {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut out = PathBuf::new();
+        for part in absolute.components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    };
+    normalize(std::path::Path::new(file)).starts_with(normalize(dir))
 }
 
 /// The address this process can reach itself on (0.0.0.0 is not a destination).
@@ -381,7 +543,7 @@ mod tests {
 
     #[test]
     fn sandbox_calls_itself_on_loopback_even_when_listening_everywhere() {
-        let config = load(&[("LISTEN", "0.0.0.0:9000"), ("PUBLIC_URL", "https://pay.example.kz/")]).unwrap();
+        let config = load(&[("LISTEN", "0.0.0.0:9000"), ("PUBLIC_URL", "https://pay.example.kz/"), ("EPAY_SANDBOX_PUBLIC", "true")]).unwrap();
         assert_eq!(config.oauth_url.as_str(), "http://127.0.0.1:9000/sandbox/oauth2/token");
         assert_eq!(config.script_url.as_str(), "https://pay.example.kz/sandbox/payform/payment-api.js");
         assert_eq!(config.post_link(), "https://pay.example.kz/api/epay/postlink");
@@ -395,7 +557,8 @@ mod tests {
         assert_eq!(config.script_url.as_str(), "https://test-epay.homebank.kz/payform/payment-api.js");
         assert_eq!(config.payform_origin, "https://test-epay.homebank.kz");
         assert_eq!(config.client_id, "test");
-        assert_eq!(config.terminal_id, TEST_TERMINAL_ID);
+        assert_eq!(config.terminal_id, TEST_CARD_TERMINAL_ID);
+        assert_eq!(config.p2p_terminal_id, TEST_P2P_TERMINAL_ID);
         assert_eq!(config.client_secret.expose_secret(), TEST_CLIENT_SECRET);
     }
 
@@ -408,6 +571,7 @@ mod tests {
         assert_eq!(err.variable, "EPAY_CLIENT_SECRET");
         let err = load(&[base[0], base[1], ("EPAY_CLIENT_ID", "shop"), ("EPAY_CLIENT_SECRET", "s")]).unwrap_err();
         assert_eq!(err.variable, "EPAY_TERMINAL_ID");
+        assert!(err.problem.contains("EPAY_P2P_TERMINAL_ID"), "{err}");
         assert_eq!(load(&[("EPAY_ENV", "prod")]).unwrap_err().variable, "PUBLIC_URL");
         let err = load(&[("EPAY_ENV", "prod"), ("PUBLIC_URL", "http://shop.kz")]).unwrap_err();
         assert_eq!(err.variable, "PUBLIC_URL");
@@ -450,6 +614,96 @@ mod tests {
         ] {
             assert_eq!(load(&vars).unwrap_err().variable, variable, "{vars:?}");
         }
+    }
+
+    #[test]
+    fn a_terminal_per_kind_of_operation_each_defaulting_to_the_other() {
+        use epay_api_types::PaymentMethod::*;
+        let config = load(&[]).unwrap();
+        assert_eq!(config.terminal_for(Pay), TEST_CARD_TERMINAL_ID);
+        assert_eq!(config.terminal_for(Widget), TEST_CARD_TERMINAL_ID);
+        for transfer in [P2p, Oct, Aft] {
+            assert_eq!(config.terminal_for(transfer), TEST_P2P_TERMINAL_ID);
+        }
+        let only_card = load(&[("EPAY_TERMINAL_ID", "card-1")]).unwrap();
+        assert_eq!((only_card.terminal_for(Pay), only_card.terminal_for(P2p)), ("card-1", "card-1"));
+        let only_p2p = load(&[("EPAY_P2P_TERMINAL_ID", "p2p-1")]).unwrap();
+        assert_eq!((only_p2p.terminal_for(Pay), only_p2p.terminal_for(P2p)), ("p2p-1", "p2p-1"));
+        let both = load(&[("EPAY_TERMINAL_ID", "card-1"), ("EPAY_P2P_TERMINAL_ID", "p2p-1")]).unwrap();
+        assert_eq!((both.terminal_for(Widget), both.terminal_for(Aft)), ("card-1", "p2p-1"));
+    }
+
+    #[test]
+    fn the_sandbox_serves_loopback_only_unless_told_otherwise() {
+        for (vars, variable) in [
+            (vec![("LISTEN", "0.0.0.0:8080")], "LISTEN"),
+            (vec![("LISTEN", "[::]:8080")], "LISTEN"),
+            (vec![("PUBLIC_URL", "http://shop.example.kz")], "PUBLIC_URL"),
+            (vec![("PUBLIC_URL", "https://127.0.0.1:8080")], "PUBLIC_URL"),
+        ] {
+            let err = load(&vars).unwrap_err();
+            assert_eq!(err.variable, variable, "{vars:?}");
+            assert!(err.problem.contains("EPAY_SANDBOX_PUBLIC"), "{err}");
+        }
+        assert!(load(&[("LISTEN", "[::1]:8080"), ("PUBLIC_URL", "http://localhost:8080")]).is_ok());
+        let public = load(&[("LISTEN", "0.0.0.0:8080"), ("PUBLIC_URL", "http://shop.example.kz"), ("EPAY_SANDBOX_PUBLIC", "true")]).unwrap();
+        assert!(public.sandbox_public);
+        // The other environments have no sandbox to protect.
+        assert!(load(&[("EPAY_ENV", "test"), ("LISTEN", "0.0.0.0:8080"), ("PUBLIC_URL", "https://shop.kz")]).is_ok());
+    }
+
+    #[test]
+    fn prod_refuses_insecure_settings_naming_the_variable() {
+        let base = [
+            ("EPAY_ENV", "prod"),
+            ("PUBLIC_URL", "https://shop.kz"),
+            ("EPAY_CLIENT_ID", "shop"),
+            ("EPAY_CLIENT_SECRET", "s3cret"),
+            ("EPAY_TERMINAL_ID", "t-1"),
+            ("WIDGET_DIR", "/srv/epay/dist"),
+            ("DATABASE_URL", "sqlite:/var/lib/epay/orders.sqlite3"),
+        ];
+        assert!(load(&base).is_ok());
+        for (name, value) in [
+            ("EPAY_OAUTH_URL", "http://epay-oauth.homebank.kz/oauth2/token"),
+            ("EPAY_API_URL", "http://epay-api.homebank.kz"),
+            ("EPAY_SCRIPT_URL", "http://epay.homebank.kz/payform/payment-api.js"),
+            ("EPAY_PAYFORM_ORIGIN", "http://epay.homebank.kz"),
+            ("BACK_LINK", "http://shop.kz/return?order={order}#key={key}"),
+            ("FAILURE_BACK_LINK", "http://shop.kz/failed?order={order}&key={key}"),
+            ("ALLOWED_ORIGINS", "https://shop.kz,http://www.shop.kz"),
+            ("DATABASE_URL", "sqlite:/srv/epay/dist/orders.sqlite3"),
+            ("DATABASE_URL", "sqlite:/srv/epay/dist/../dist/sub/orders.sqlite3"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.retain(|(n, _)| *n != name);
+            vars.push((name, value));
+            let err = load(&vars).unwrap_err();
+            assert_eq!(err.variable, name, "{name}={value}");
+        }
+        let mut beside = base.to_vec();
+        beside.retain(|(n, _)| *n != "DATABASE_URL");
+        beside.push(("DATABASE_URL", "sqlite:/srv/epay/dist-data/orders.sqlite3"));
+        assert!(load(&beside).is_ok(), "a sibling directory whose name starts alike is not inside");
+    }
+
+    #[test]
+    fn limits_and_timeouts_have_defaults_and_bounds() {
+        let config = load(&[]).unwrap();
+        assert_eq!((config.trusted_proxy_hops, config.max_open_orders, config.token_rate_per_minute), (1, 100_000, 3_000));
+        assert_eq!((config.http_header_timeout, config.http_idle_timeout), (Duration::from_secs(10), Duration::from_secs(60)));
+        for (vars, variable) in [
+            (vec![("TRUSTED_PROXY_HOPS", "0")], "TRUSTED_PROXY_HOPS"),
+            (vec![("MAX_OPEN_ORDERS", "1000000")], "MAX_OPEN_ORDERS"),
+            (vec![("MAX_OPEN_ORDERS", "0")], "MAX_OPEN_ORDERS"),
+            (vec![("REJECTED_POSTLINK_RATE_PER_MINUTE", "0")], "REJECTED_POSTLINK_RATE_PER_MINUTE"),
+            (vec![("HTTP_IDLE_TIMEOUT_SECS", "0")], "HTTP_IDLE_TIMEOUT_SECS"),
+            (vec![("EPAY_OVERLAY_STYLE_HASHES", "unsafe-inline")], "EPAY_OVERLAY_STYLE_HASHES"),
+        ] {
+            assert_eq!(load(&vars).unwrap_err().variable, variable, "{vars:?}");
+        }
+        let hashed = load(&[("EPAY_OVERLAY_STYLE_HASHES", "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=', sha256-RFWPLDbv2BY+rCkDzsE+0fr8ylGr2R2faWMhq4lfEQc=")]).unwrap();
+        assert_eq!(hashed.overlay_style_hashes, ["sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "sha256-RFWPLDbv2BY+rCkDzsE+0fr8ylGr2R2faWMhq4lfEQc="]);
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_
             });
             json!({
                 "id": n.id, "endpoint": n.endpoint, "verdict": n.verdict, "reason": n.reason,
-                "code": n.code, "transactionId": n.transaction_id, "receivedAt": n.received_at,
+                "code": n.code, "transactionId": n.transaction_id, "source": n.source, "receivedAt": n.received_at,
                 "body": raw.unwrap_or_else(|_| json!(n.raw_body)),
             })
         })
@@ -37,6 +37,9 @@ pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_
         "description": order.description,
         "transactionId": order.transaction_id,
         "cardMask": order.card_mask,
+        "cardSave": order.card_save,
+        "savedCard": order.card_id.as_ref().map(|id| json!({ "cardId": id, "cardMask": order.card_mask, "cardType": order.card_type })),
+        "fee": order.fee_minor.map(|fee| epay_api_types::Amount::from_minor(fee as u64).to_string()),
         "approvalCode": order.approval_code,
         "reference": order.reference,
         "failureReason": order.failure_reason,
@@ -48,6 +51,8 @@ pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_
         "nextCheckMs": order.next_check_ms,
         "checkAttempts": order.check_attempts,
         "lastCheck": order.last_check,
+        "invoiceSuffixHeld": order.reserved_suffix.is_some(),
+        "version": order.version,
         "notifications": received,
     })))
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod inspect;
 pub mod invoice;
 pub mod json;
+pub mod maintenance;
 pub mod order_status;
 pub mod postlink;
 pub mod rate_limit;
@@ -59,6 +60,12 @@ pub struct AppState {
     pub confirmations: Arc<tokio::sync::Notify>,
     /// The per-client checkout limit, unless `CHECKOUT_RATE_PER_MINUTE=0`.
     pub checkout_limiter: Option<rate_limit::CheckoutLimiter>,
+    /// Per source: postLinks that change nothing and would still be stored.
+    pub postlink_limiter: rate_limit::SourceLimiter,
+    /// Payment tokens per minute, all clients together.
+    pub token_budget: rate_limit::TokenBudget,
+    /// Orders holding an invoice suffix (`MAX_OPEN_ORDERS`).
+    pub open_orders: Arc<orders::OpenOrders>,
 }
 
 impl AppState {
@@ -67,14 +74,26 @@ impl AppState {
         let config = Arc::new(config);
         let store = Store::open(&config.database_url).await?;
         let check_ms = confirm::first_check_ms(&config);
-        let interrupted = store.write(async move |conn| orders::fail_interrupted_starts(conn, check_ms).await).await?;
+        let (interrupted, held) = store
+            .write(async move |conn| Ok((orders::fail_interrupted_starts(conn, check_ms).await?, orders::count_holding_suffix(conn).await?)))
+            .await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "orders whose token request a restart interrupted are now start_failed");
+        }
+        if config.env == EpayEnv::Sandbox && config.sandbox_public {
+            tracing::warn!(
+                listen = %config.listen,
+                public_url = %config.public_url,
+                "EPAY_SANDBOX_PUBLIC=true: the ePay SANDBOX (test tokens, test cards, an unauthenticated /sandbox/control) is reachable beyond this machine; never take real orders like this"
+            );
         }
         let sandbox = (config.env == EpayEnv::Sandbox).then(|| Arc::new(Sandbox::new(&config)));
         let checkout_limiter = rate_limit::checkout_limiter(&config);
         Ok(Arc::new(AppState {
             epay: EpayClient::new(config.clone()),
+            postlink_limiter: rate_limit::SourceLimiter::new(config.rejected_postlink_rate_per_minute),
+            token_budget: rate_limit::TokenBudget::new(config.token_rate_per_minute),
+            open_orders: Arc::new(orders::OpenOrders::new(held, config.max_open_orders)),
             config,
             store,
             sandbox,
@@ -174,6 +193,7 @@ pub async fn serve_router(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let worker = tokio::spawn(confirm::run(state.clone()));
+    let housekeeping = tokio::spawn(maintenance::run(state.clone()));
     let forget_clients = state.checkout_limiter.clone().map(|limiter| {
         // The limiter keeps a bucket per client address; drop the idle ones now and then.
         tokio::spawn(async move {
@@ -183,8 +203,10 @@ pub async fn serve_router(
             }
         })
     });
-    let served = serving::run(listener, router, shutdown).await;
+    let timeouts = serving::Timeouts { header: state.config.http_header_timeout, idle: state.config.http_idle_timeout };
+    let served = serving::run(listener, router, timeouts, shutdown).await;
     worker.abort();
+    housekeeping.abort();
     if let Some(task) = forget_clients {
         task.abort();
     }

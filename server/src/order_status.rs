@@ -30,7 +30,7 @@ pub async fn show(
         ));
     }
     let order = orders::read_by_invoice(app.store.reader(), &invoice_id).await?;
-    let Some(order) = order.filter(|order| constant_time_eq(key, &order.order_key)) else {
+    let Some(order) = order.filter(|order| constant_time_eq(key, order.order_key.expose())) else {
         return Err(AppError::not_found("no order with this number and key"));
     };
     let status = order.status.public();

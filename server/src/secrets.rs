@@ -7,14 +7,37 @@ use subtle::ConstantTimeEq;
 
 /// The per-invoice `secret_hash` ePay echoes back in postLinks: 28 upper-case letters
 /// (26^28 ≈ 2^131). Letters only, like the seed's sample, so no encoding can mangle it.
-pub fn new_secret_hash() -> String {
+pub fn new_secret_hash() -> SecretText {
     let letters = Uniform::new_inclusive(b'A', b'Z').expect("valid range");
-    rand::rng().sample_iter(letters).take(28).map(char::from).collect()
+    SecretText(rand::rng().sample_iter(letters).take(28).map(char::from).collect())
 }
 
 /// The payer's per-order key that unlocks the order status: 32 alphanumerics (≈ 2^190).
-pub fn new_order_key() -> String {
-    rand::rng().sample_iter(Alphanumeric).take(32).map(char::from).collect()
+pub fn new_order_key() -> SecretText {
+    SecretText(rand::rng().sample_iter(Alphanumeric).take(32).map(char::from).collect())
+}
+
+/// A secret the proxy stores (`secret_hash`, an order key): its `Debug` prints no content, so
+/// no `{:?}` of a row, a request or an error can put it in a log line.
+#[derive(Clone, PartialEq, Eq, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct SecretText(String);
+
+impl SecretText {
+    pub fn new(text: String) -> SecretText {
+        SecretText(text)
+    }
+
+    /// The secret itself, for the few places that must send or compare it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText([redacted])")
+    }
 }
 
 /// Compares two secrets without leaking, through timing, how much of them matched.
@@ -34,15 +57,16 @@ mod tests {
     #[test]
     fn secret_hash_is_long_random_letters() {
         let a = new_secret_hash();
-        assert_eq!(a.len(), 28);
-        assert!(a.bytes().all(|b| b.is_ascii_uppercase()));
+        assert_eq!(a.expose().len(), 28);
+        assert!(a.expose().bytes().all(|b| b.is_ascii_uppercase()));
         assert_ne!(a, new_secret_hash());
+        assert!(!format!("{a:?}").contains(a.expose()));
     }
 
     #[test]
     fn order_keys_vary_and_compare_exactly() {
         let key = new_order_key();
-        assert_eq!(key.len(), 32);
+        assert_eq!(key.expose().len(), 32);
         assert_ne!(key, new_order_key());
         assert!(constant_time_eq("ABC", "ABC"));
         assert!(!constant_time_eq("ABC", "ABD"));

@@ -1,6 +1,10 @@
 //! Security headers on everything the proxy serves, and a Content-Security-Policy per kind
 //! of response: the storefront's pages, the sandbox's payment pages, and everything else
 //! (JSON, scripts, wasm), which needs none of a page's powers.
+//!
+//! A `304 Not Modified` carries the policy of the resource it validates: browsers merge a
+//! 304's headers into the cached response, so a resource policy on the 304 of a page would
+//! make the reloaded page load nothing.
 
 use std::sync::Arc;
 
@@ -26,9 +30,10 @@ impl Policies {
     pub fn new(config: &Config) -> Policies {
         let script_origin = config.script_url.origin().ascii_serialization();
         let storefront = format!(
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {script_origin}; style-src 'self'; \
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {script_origin}; style-src 'self'{overlay}; \
              img-src 'self' data:; connect-src 'self'; frame-src {payform}; form-action 'self'; \
              base-uri 'none'; object-src 'none'; frame-ancestors 'none'",
+            overlay = overlay_style_sources(config),
             payform = config.payform_origin,
         );
         let sandbox_page = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -42,10 +47,30 @@ impl Policies {
     }
 }
 
+/// `'sha256-…'` sources for the `<style>` element ePay's payment-api.js adds for its overlay
+/// (`showPaymentWidget`): the configured ones, and the sandbox script's own in sandbox mode.
+/// Exactly that style, not `'unsafe-inline'`.
+pub fn overlay_style_sources(config: &Config) -> String {
+    let mut hashes = config.overlay_style_hashes.clone();
+    if config.env == crate::config::EpayEnv::Sandbox {
+        hashes.push(crate::sandbox::overlay_style_hash());
+    }
+    hashes.iter().map(|hash| format!(" '{hash}'")).collect()
+}
+
+/// Whether `path` names a page of the storefront (what a 304 without a content type
+/// validates): a directory (its index.html) or an .html file.
+fn names_a_page(path: &str) -> bool {
+    path.ends_with('/') || path.ends_with(".html")
+}
+
 pub async fn headers(State(policies): State<Arc<Policies>>, request: Request, next: Next) -> Response<Body> {
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
-    let html = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
+    let html = match response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        Some(content_type) => content_type.starts_with("text/html"),
+        None => response.status() == axum::http::StatusCode::NOT_MODIFIED && names_a_page(&path),
+    };
     let sandbox = path.starts_with("/sandbox/");
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

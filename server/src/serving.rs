@@ -1,10 +1,21 @@
-//! Accepting connections. axum::serve sets no timer, so hyper's header-read timeout never
-//! fires and a client that trickles its headers holds a connection forever; this loop sets
-//! one, gives every request its peer address (the rate limiter's key), and on shutdown lets
+//! Accepting connections. axum::serve sets no timer, so a client that trickles its headers,
+//! or connects and says nothing, or keeps an HTTP/2 connection open without a stream, would
+//! hold a connection (and a file descriptor) for ever. This loop bounds all of them:
+//!
+//! - the first byte must come within the header timeout, and hyper's own header-read timeout
+//!   bounds the rest of the headers;
+//! - a connection with no request in flight and no byte read or written for the idle timeout
+//!   is closed, HTTP/1 keep-alive and HTTP/2 alike (requests themselves are bounded by the
+//!   router's timeouts).
+//!
+//! It also gives every request its peer address (the rate limiters' key), and on shutdown lets
 //! requests in flight finish for a bounded time.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -14,17 +25,25 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 use tower::ServiceExt;
 
-/// A client has this long to send its request headers.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests in flight at shutdown get this long to finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
-pub async fn run(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// The first request's headers must arrive within this time.
+    pub header: Duration,
+    /// No request in flight and no byte either way for this long: the connection closes.
+    pub idle: Duration,
+}
+
+pub async fn run(listener: TcpListener, router: Router, timeouts: Timeouts, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(timeouts.header);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
@@ -41,16 +60,30 @@ pub async fn run(listener: TcpListener, router: Router, shutdown: impl Future<Ou
             },
             _ = &mut shutdown => break,
         };
-        let service = router.clone().map_request(move |request: hyper::Request<Incoming>| {
-            let mut request = request.map(axum::body::Body::new);
-            request.extensions_mut().insert(ConnectInfo(peer));
-            request
-        });
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+        let activity = Arc::new(Activity::new());
+        let service = {
+            let (router, activity) = (router.clone(), activity.clone());
+            tower::service_fn(move |request: hyper::Request<Incoming>| {
+                let mut request = request.map(axum::body::Body::new);
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let in_flight = InFlight::enter(&activity);
+                let router = router.clone();
+                async move {
+                    let response = router.oneshot(request).await;
+                    drop(in_flight);
+                    response
+                }
+            })
+        };
+        let io = Watched { io: stream, activity: activity.clone() };
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
         let connection = graceful.watch(connection.into_owned());
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, %peer, "connection ended with an error");
+            tokio::select! {
+                served = connection => if let Err(err) = served {
+                    tracing::debug!(error = %err, %peer, "connection ended with an error");
+                },
+                why = activity.expired(timeouts) => tracing::debug!(%peer, why, "connection closed"),
             }
         });
     }
@@ -59,4 +92,112 @@ pub async fn run(listener: TcpListener, router: Router, shutdown: impl Future<Ou
         tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
     }
     Ok(())
+}
+
+/// What a connection has done: when it last moved a byte, whether it ever sent one, and how
+/// many of its requests are being handled.
+struct Activity {
+    opened: Instant,
+    /// Milliseconds after `opened` of the last byte read or written.
+    last_ms: AtomicU64,
+    spoke: AtomicBool,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity { opened: Instant::now(), last_ms: AtomicU64::new(0), spoke: AtomicBool::new(false), in_flight: AtomicUsize::new(0) }
+    }
+
+    fn moved(&self) {
+        self.last_ms.store(self.opened.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Instant {
+        self.opened + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
+
+    /// Resolves, with the reason, once the connection has overstayed its welcome.
+    async fn expired(&self, timeouts: Timeouts) -> &'static str {
+        tokio::time::sleep_until(self.opened + timeouts.header).await;
+        if !self.spoke.load(Ordering::Relaxed) {
+            return "no request within the header timeout";
+        }
+        loop {
+            tokio::time::sleep_until(self.last() + timeouts.idle).await;
+            if self.in_flight.load(Ordering::Relaxed) == 0 {
+                if Instant::now() >= self.last() + timeouts.idle {
+                    return "idle";
+                }
+            } else {
+                // A request is being handled (the router's timeouts bound it): look again soon.
+                tokio::time::sleep(timeouts.idle.min(Duration::from_secs(1))).await;
+            }
+        }
+    }
+}
+
+/// Counts a request as in flight until dropped.
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn enter(activity: &Arc<Activity>) -> InFlight {
+        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(activity.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.moved();
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A socket that reports every byte it moves to its connection's `Activity`.
+struct Watched {
+    io: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.spoke.store(true, Ordering::Relaxed);
+            self.activity.moved();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.moved();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.moved();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }

@@ -158,14 +158,14 @@ async fn the_response_carries_what_the_widget_needs_and_no_secret() {
     assert_eq!(body["phone"], "77011234567");
     assert_eq!(body["cardSave"], true);
     assert_eq!(body["method"], "p2p");
-    assert_eq!(body["terminal"], epay_proxy::config::TEST_TERMINAL_ID);
+    assert_eq!(body["terminal"], epay_proxy::config::TEST_P2P_TERMINAL_ID);
     assert_eq!(body["backLink"], app.url(&format!("/?order={invoice_id}&key={key}&lang=kk")));
     assert_eq!(body["scriptUrl"], app.url("/sandbox/payform/payment-api.js"));
     assert_eq!(body["payformOrigin"], app.base);
     assert_eq!(body["auth"]["token_type"], "Bearer");
     let stored = app.stored_order(invoice_id).await;
     let text = body.to_string();
-    assert!(!text.contains(&stored.secret_hash) && !text.contains("secret_hash"));
+    assert!(!text.contains(stored.secret_hash.expose()) && !text.contains("secret_hash"));
     assert!(!text.contains(epay_proxy::config::TEST_CLIENT_SECRET) && !text.contains("client_secret"));
 }
 
@@ -197,4 +197,21 @@ async fn cors_allows_only_configured_origins() {
     assert_eq!(allowed.headers()["access-control-allow-origin"], "https://shop.example.kz");
     let denied = epay_proxy::app(app.state.clone()).oneshot(preflight("https://evil.example")).await.unwrap();
     assert!(denied.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_mid_checkout_leaves_a_usable_order() {
+    let app = TestApp::spawn().await;
+    app.sandbox_control(json!({"tokenDelayMs": 800})).await;
+    // The payer's browser gives up while ePay is still minting the token.
+    let impatient = reqwest::Client::builder().timeout(std::time::Duration::from_millis(200)).build().unwrap();
+    let dropped = impatient.post(app.url("/api/checkout")).header("idempotency-key", "gone-mid-checkout").json(&json!({"amount": "100"})).send().await;
+    assert!(dropped.unwrap_err().is_timeout());
+    // The token step finishes anyway: the order is not stuck in `created`.
+    common::eventually("the token recorded", || async { app.count("SELECT COUNT(*) FROM orders WHERE status = 'pending'").await == 1 }).await;
+    app.sandbox_control(json!({})).await;
+    let (status, retry) = app.checkout(&json!({"amount": "100"}), Some("gone-mid-checkout")).await;
+    assert_eq!(status, 200, "{retry}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM orders").await, 1, "the retry reuses the order");
+    assert_eq!(retry["invoiceId"], app.stored_order(retry["invoiceId"].as_str().unwrap()).await.invoice_id);
 }

@@ -31,20 +31,20 @@ async fn sends_every_documented_field_as_multipart_and_passes_the_token_through_
     assert_eq!(form["scope"], "transfer");
     assert_eq!(form["client_id"], "test");
     assert_eq!(form["client_secret"], epay_proxy::config::TEST_CLIENT_SECRET);
-    assert_eq!(form["terminal"], epay_proxy::config::TEST_TERMINAL_ID);
+    assert_eq!(form["terminal"], epay_proxy::config::TEST_P2P_TERMINAL_ID);
     assert_eq!(form["invoiceID"], invoice_id);
     assert_eq!(form["amount"], "1500.50");
     assert_eq!(form["currency"], "KZT");
     assert_eq!(form["postLink"], app.url("/api/epay/postlink"));
     assert_eq!(form["failurePostLink"], app.url("/api/epay/failure-postlink"));
-    assert_eq!(form["secret_hash"], stored.secret_hash);
+    assert_eq!(form["secret_hash"], stored.secret_hash.expose());
     assert_eq!(form.len(), 11, "unexpected fields: {form:?}");
     assert_eq!(stored.status, OrderState::Pending);
 
     // The browser never sees the merchant's secret or the invoice's secret_hash.
     let text = body.to_string();
     assert!(!text.contains(epay_proxy::config::TEST_CLIENT_SECRET));
-    assert!(!text.contains(&stored.secret_hash));
+    assert!(!text.contains(stored.secret_hash.expose()));
 }
 
 #[tokio::test]
@@ -129,6 +129,7 @@ async fn the_client_reports_typed_errors() {
     let client = EpayClient::new(app.state.config.clone());
     let request = PaymentTokenRequest {
         scope: "transfer",
+        terminal: epay_proxy::config::TEST_P2P_TERMINAL_ID.into(),
         invoice_id: "123456789".into(),
         amount: epay_api_types::Amount::from_minor(100),
         currency: "KZT".into(),

@@ -4,7 +4,11 @@
 use epay_api_types::{Amount, CheckoutRequest};
 use epay_proxy::checkout::validate;
 use epay_proxy::config::Config;
-use epay_proxy::postlink::Notification;
+use epay_proxy::confirm::{self, Policy};
+use epay_proxy::epay::{StatusAnswer, TransactionInfo};
+use epay_proxy::postlink::{Endpoint, Notification, evaluate, invariants};
+use epay_proxy::secrets::SecretText;
+use epay_proxy::store::orders::{NewOrder, OrderRow, OrderState};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -18,6 +22,39 @@ fn config() -> Config {
         _ => None,
     })
     .unwrap()
+}
+
+const STATES: [OrderState; 8] = [
+    OrderState::Created,
+    OrderState::Pending,
+    OrderState::StartFailed,
+    OrderState::Confirming,
+    OrderState::Paid,
+    OrderState::Failed,
+    OrderState::Review,
+    OrderState::Expired,
+];
+
+/// An order of 1 500 ₸ in `status`, with a transaction id of its own.
+fn order(status: OrderState) -> OrderRow {
+    let new = NewOrder {
+        order_key: SecretText::new("ORDERKEYORDERKEYORDERKEYORDERKEY".into()),
+        secret_hash: SecretText::new("ABCDEFGHIJKLMNOPQRSTUVWXYZAB".into()),
+        idempotency_key: None,
+        request_fingerprint: String::new(),
+        amount: Amount::from_minor(150_000),
+        currency: "KZT".into(),
+        terminal: "40a348cb-68a3-45d5-9002-a4836d79c3b5".into(),
+        method: "p2p".into(),
+        description: String::new(),
+        account_id: String::new(),
+        email: String::new(),
+        phone: String::new(),
+        language: "ru".into(),
+        card_save: false,
+    };
+    let row = OrderRow::created(1, "191111111".into(), &new, 0);
+    OrderRow { status, token_expires_at: Some(7_200), transaction_id: Some("1d1a11f1-1111-111c-1113b-e8340ce51111".into()), ..row }
 }
 
 /// Any JSON value, a few levels deep.
@@ -94,6 +131,60 @@ proptest! {
         let expected = Amount::parse(&text).ok().filter(|a| (1_000..=50_000_000).contains(&a.minor()));
         prop_assert_eq!(result.as_ref().ok().map(|v| v.amount), expected, "{}", text);
         prop_assert_eq!(result.is_ok(), decimals <= 2 && expected.is_some());
+    }
+
+    #[test]
+    fn no_postlink_pays_or_moves_an_order_without_its_secret_hash(
+        field in prop::sample::select(vec!["invoiceId", "amount", "currency", "terminal", "code", "secret_hash", "id", "reasonCode", "fee"]),
+        value in any_json(),
+        keep_secret in any::<bool>(),
+        failure in any::<bool>(),
+        state in prop::sample::select(STATES.to_vec()),
+    ) {
+        let order = order(state);
+        let mut body: Value = serde_json::from_str(if failure { FAILURE_SAMPLE } else { SUCCESS_SAMPLE }).unwrap();
+        body["invoiceId"] = json!(order.invoice_id);
+        if keep_secret {
+            body["secret_hash"] = json!(order.secret_hash.expose());
+        }
+        body[field] = value;
+        let n = Notification::parse(body.to_string().as_bytes()).unwrap();
+        for endpoint in [Endpoint::Postlink, Endpoint::FailurePostlink] {
+            let evaluation = evaluate(Some(&order), endpoint, &n, 1_000_000);
+            prop_assert_eq!(invariants::violation(Some(&order), &n, &evaluation), None, "{:?} {:?}", state, evaluation);
+        }
+    }
+
+    #[test]
+    fn only_a_confirmed_charge_of_the_orders_own_amount_pays(
+        code in prop::sample::select(vec!["100", "101", "102", "103", "107", "", "1OO"]),
+        status_name in prop::sample::select(vec!["CHARGE", "AUTH", "REJECT", "REFUND", "NEW", "charge", ""]),
+        amount_minor in prop::sample::select(vec![150_000u64, 149_999, 150_001, 1, 154_500]),
+        fee_minor in proptest::option::of(prop::sample::select(vec![4_500u64, 1])),
+        two_stage in any::<bool>(),
+        state in prop::sample::select(vec![OrderState::Pending, OrderState::StartFailed, OrderState::Confirming, OrderState::Failed, OrderState::Expired]),
+        attempts in 0i64..20,
+    ) {
+        let order = OrderRow { check_attempts: attempts, ..order(state) };
+        let answer = StatusAnswer {
+            result_code: code.into(),
+            result_message: String::new(),
+            transaction: Some(TransactionInfo {
+                invoice_id: Some(order.invoice_id.clone()),
+                amount: Some(Amount::from_minor(amount_minor)),
+                fee: fee_minor.map(Amount::from_minor),
+                currency: Some("KZT".into()),
+                terminal: Some(order.terminal.clone()),
+                status_name: Some(status_name.into()),
+                ..Default::default()
+            }),
+        };
+        let policy = Policy { two_stage, now: 10_000, expiry_grace_secs: 1_800, max_confirm_attempts: 14 };
+        if let confirm::Decision::Pay(_) = confirm::decide(&order, &answer, &policy) {
+            let charged = status_name.eq_ignore_ascii_case("CHARGE") || (two_stage && status_name.eq_ignore_ascii_case("AUTH"));
+            let own_amount = amount_minor == 150_000 || fee_minor.is_some_and(|fee| amount_minor == 150_000 + fee);
+            prop_assert!(code == "100" && charged && own_amount, "paid on {} {} {} {:?}", code, status_name, amount_minor, fee_minor);
+        }
     }
 
     #[test]

@@ -35,12 +35,16 @@ async fn declined_card_fails_the_order_with_484() {
     let (invoice_id, key) = (checkout["invoiceId"].as_str().unwrap(), checkout["orderKey"].as_str().unwrap());
     let redirect = app.pay(&checkout, DECLINED_CARD).await;
     assert_eq!(redirect, checkout["failureBackLink"].as_str().unwrap());
+    // The failure postLink carries no secret_hash (as the seed's failure sample): a hint, and
+    // the status API's answer fails the order at once.
+    app.wait_for_state(invoice_id, OrderState::Failed).await;
     let (_, view) = app.order_status(invoice_id, key).await;
     assert_eq!(view["status"], "failed");
     assert_eq!(view["failureCode"], 484);
     assert!(view.get("cardMask").is_none());
-    let endpoint: String = sqlx::query_scalar("SELECT endpoint FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
-    assert_eq!(endpoint, "failure_postlink");
+    let (endpoint, verdict): (String, String) =
+        sqlx::query_as("SELECT endpoint, verdict FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+    assert_eq!((endpoint.as_str(), verdict.as_str()), ("failure_postlink", "hint"));
 }
 
 #[tokio::test]
@@ -134,7 +138,8 @@ async fn token(app: &TestApp, fields: &[(&str, &str)]) -> (u16, Value) {
 async fn the_token_endpoint_is_as_strict_as_epay() {
     let app = TestApp::spawn().await;
     let secret = epay_proxy::config::TEST_CLIENT_SECRET;
-    let terminal = epay_proxy::config::TEST_TERMINAL_ID;
+    let terminal = epay_proxy::config::TEST_P2P_TERMINAL_ID;
+    let post_link: &'static str = Box::leak(app.url("/api/epay/postlink").into_boxed_str());
     let base = [
         ("grant_type", "client_credentials"),
         ("scope", "transfer"),
@@ -144,7 +149,7 @@ async fn the_token_endpoint_is_as_strict_as_epay() {
         ("invoiceID", "000000001"),
         ("amount", "100"),
         ("currency", "KZT"),
-        ("postLink", "https://example.kz/"),
+        ("postLink", post_link),
         ("secret_hash", "JDKCNDDGGDTPSKJD"),
     ];
     let (status, body) = token(&app, &base).await;
@@ -165,7 +170,10 @@ async fn the_token_endpoint_is_as_strict_as_epay() {
         (with("currency", "RUB"), 400),
         (with("client_secret", "wrong"), 401),
         (with("client_id", "other"), 401),
-        (with("terminal", "67e34d63-102f-4bd1-898e-370781d0074d"), 400),
+        (with("terminal", "00000000-0000-0000-0000-000000000000"), 400),
+        // The sandbox notifies nobody but this proxy.
+        (with("postLink", "https://example.kz/"), 400),
+        (with("failurePostLink", "http://10.0.0.1/hook"), 400),
         (with("grant_type", "password"), 400),
         (with("scope", "everything"), 400),
         (with("postLink", ""), 400),
@@ -195,7 +203,7 @@ async fn the_status_api_answers_behind_a_service_token() {
     let unauthorised = app.http.get(&status_url).bearer_auth(checkout["auth"]["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(unauthorised.status(), 401, "a payment token is not a service token");
 
-    let service = app.state.epay.service_token().await.unwrap();
+    let service = app.state.epay.service_token(&app.state.config.p2p_terminal_id).await.unwrap();
     let get = |url: String| {
         let (http, token) = (app.http.clone(), service.access_token.clone());
         async move { http.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
@@ -257,4 +265,104 @@ async fn the_sandbox_status_api_says_in_progress_when_told() {
     let paid = app.wait_for_state(invoice_id, OrderState::Paid).await;
     // Paid only after "107" was answered and the order asked about again.
     assert!(paid.last_check.as_deref().is_some_and(|said| said.contains("resultCode 107")), "{:?}", paid.last_check);
+}
+
+/// The sandbox payment page for `checkout`, opened with `flag`, and its session id.
+async fn payment_page(app: &TestApp, checkout: &Value, flag: &str) -> (u16, String) {
+    let page = app.http.get(app.payform_url(checkout, flag)).send().await.unwrap();
+    (page.status().as_u16(), page.text().await.unwrap())
+}
+
+fn session_of(html: &str) -> &str {
+    html.split("name=\"session\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("session field")
+}
+
+#[tokio::test]
+async fn a_transfer_is_card_to_card_with_a_fee_and_the_order_keeps_its_amount() {
+    let app = TestApp::spawn().await;
+    let checkout = app.checkout_ok("1500").await;
+    let (status, html) = payment_page(&app, &checkout, "&isTransfer=true").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("name=\"receiver\""), "the transfer form asks for the receiver's card");
+    assert!(html.contains("data-fee>50\u{a0}₸") && html.contains("data-total>1\u{a0}550\u{a0}₸"), "{html}");
+    // A receiving card that is not a card number is refused on the page.
+    let refused = app
+        .http
+        .post(app.url("/sandbox/payform/pay"))
+        .form(&[("session", session_of(&html)), ("card", APPROVED_CARD), ("expiry", "12/30"), ("cvc", "123"), ("receiver", "1234")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("receiver"));
+
+    app.pay(&checkout, APPROVED_CARD).await;
+    let invoice_id = checkout["invoiceId"].as_str().unwrap();
+    let paid = app.wait_for_state(invoice_id, OrderState::Paid).await;
+    assert_eq!(paid.amount_minor, 150_000, "the order's amount is the transfer amount");
+    assert_eq!(paid.fee_minor, Some(5_000));
+    let body: String = sqlx::query_scalar("SELECT raw_body FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((body["amount"].clone(), body["fee"].clone()), (json!(1500), json!(50)));
+
+    // A card payment has no receiver and no fee.
+    let (_, card_page) = payment_page(&app, &app.checkout_ok("1500").await, "").await;
+    assert!(!card_page.contains("name=\"receiver\"") && !card_page.contains("data-fee"));
+}
+
+#[tokio::test]
+async fn a_fee_inside_the_amount_still_pays_the_order() {
+    let app = TestApp::spawn().await;
+    app.sandbox_control(json!({"feeInAmount": true})).await;
+    let checkout = app.checkout_ok("10000").await;
+    app.pay(&checkout, APPROVED_CARD).await;
+    let paid = app.wait_for_state(checkout["invoiceId"].as_str().unwrap(), OrderState::Paid).await;
+    assert_eq!((paid.amount_minor, paid.fee_minor), (1_000_000, Some(10_000)));
+}
+
+#[tokio::test]
+async fn success_postlinks_without_secret_hash_still_end_paid_through_the_status_api() {
+    let app = TestApp::spawn().await;
+    app.sandbox_control(json!({"omitSecretHash": true})).await;
+    let checkout = app.checkout_ok("1500").await;
+    app.pay(&checkout, APPROVED_CARD).await;
+    let invoice_id = checkout["invoiceId"].as_str().unwrap();
+    app.wait_for_state(invoice_id, OrderState::Paid).await;
+    let verdict: String = sqlx::query_scalar("SELECT verdict FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+    assert_eq!(verdict, "hint");
+}
+
+#[tokio::test]
+async fn epays_published_test_cards_work_beside_the_sandboxs_own() {
+    let app = TestApp::spawn().await;
+    let (_, html) = payment_page(&app, &app.checkout_ok("100").await, "&isTransfer=true").await;
+    for number in ["4405 6397 0401 5096", "5522 0427 0506 6736", "3775 1450 0004 820", "4003 0327 0454 7597", "5578 3427 1075 0560"] {
+        assert!(html.contains(number), "{number} is listed");
+    }
+    let working = app.checkout_ok("100").await;
+    app.pay(&working, "4405639704015096").await;
+    app.wait_for_state(working["invoiceId"].as_str().unwrap(), OrderState::Paid).await;
+    let blocked = app.checkout_ok("100").await;
+    app.pay(&blocked, "4003032704547597").await;
+    app.wait_for_state(blocked["invoiceId"].as_str().unwrap(), OrderState::Failed).await;
+}
+
+#[tokio::test]
+async fn the_sandbox_sends_payers_only_to_allowed_origins() {
+    let app = TestApp::spawn().await;
+    let mut checkout = app.checkout_ok("100").await;
+    checkout["backLink"] = json!("https://evil.example/steal");
+    let (status, html) = payment_page(&app, &checkout, "&isTransfer=true").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("ALLOWED_ORIGINS"), "{html}");
+}
+
+#[tokio::test]
+async fn the_payment_page_refuses_the_words_null_and_undefined() {
+    let app = TestApp::spawn().await;
+    let mut checkout = app.checkout_ok("100").await;
+    checkout["email"] = json!("null");
+    let (status, html) = payment_page(&app, &checkout, "&isTransfer=true").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("email"), "{html}");
 }

@@ -36,9 +36,21 @@ async fn the_capture_sees_a_whole_payment_and_would_see_a_planted_secret() {
     }
 
     // The check finds a secret wherever it sits.
-    let secret = order.secret_hash.clone();
+    let secret = order.secret_hash.expose().to_owned();
     assert_eq!(leaked(format!("... \"secret_hash\":\"{secret}\" ...").as_bytes(), &[secret.clone()]), Some(secret.as_str()));
     assert_eq!(leaked(&responses, &[secret.clone()]), None);
     assert_eq!(leaked(logs.as_bytes(), &[secret.clone(), epay_proxy::config::TEST_CLIENT_SECRET.to_owned()]), None);
     println!("scanned {} bytes of responses and {} bytes of logs", responses.len(), logs.len());
+}
+
+#[tokio::test]
+async fn no_debug_output_of_a_stored_order_or_the_sandbox_prints_a_secret() {
+    let app = TestApp::spawn().await;
+    let checkout = app.checkout_ok("1500").await;
+    let order = app.stored_order(checkout["invoiceId"].as_str().unwrap()).await;
+    let printed = format!("{order:?} {:?}", app.state.config);
+    for secret in [order.secret_hash.expose(), order.order_key.expose(), epay_proxy::config::TEST_CLIENT_SECRET] {
+        assert!(!printed.contains(secret), "{{:?}} printed a secret ({}…)", &secret[..4]);
+    }
+    assert!(printed.contains("[redacted]"));
 }

@@ -28,6 +28,7 @@ pub type CheckoutBody = CheckoutResponse<Box<RawValue>>;
 /// Prefixes of `orders.start_error`, so a concurrent duplicate can answer like the original.
 const TIMEOUT_PREFIX: &str = "upstream_timeout: ";
 const UPSTREAM_PREFIX: &str = "upstream_error: ";
+const TOKEN_RATE_PREFIX: &str = "token_rate: ";
 
 pub async fn create(
     State(app): State<Arc<AppState>>,
@@ -38,29 +39,35 @@ pub async fn create(
     let valid = validate::checkout(&request, &app.config)?;
     let new_order = new_order(&app, &valid, idempotency_key.clone());
 
-    let begin = app.store.write(async move |conn| orders::begin_checkout(conn, new_order).await).await?;
+    let open = app.open_orders.clone();
+    let begin = app.store.write(async move |conn| orders::begin_checkout(conn, new_order, &open).await).await?;
     match begin {
         Begin::Start(order) => {
+            // The token step runs on its own task: a client that disconnects (hyper then drops
+            // this handler) must not leave the order `created`, holding its suffix, for ever.
             let span = tracing::info_span!("checkout", invoice_id = %order.invoice_id);
-            start(&app, order).instrument(span).await
+            let task = tokio::spawn(start(app.clone(), order).instrument(span));
+            task.await.map_err(AppError::internal)?
         }
         Begin::Ready(order) => {
             tracing::info!(invoice_id = %order.invoice_id, "idempotent replay of a checkout");
             respond(&app, &order)
         }
         Begin::InProgress(order) => wait_for_concurrent_start(&app, order).await,
-        Begin::Finished(order) => Err(AppError::new(
-            StatusCode::CONFLICT,
-            ErrorCode::CheckoutFinished,
-            format!(
-                "the checkout for this Idempotency-Key has already ended (order {}); start a new payment with a new key",
-                order.invoice_id
-            ),
-        )),
+        Begin::Finished(order) => Err(finished(&order)),
         Begin::KeyReused => Err(AppError::unprocessable(
             ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was already used with a different request; use a new key for a new payment",
         )),
+        Begin::TooManyOpen => {
+            tracing::warn!(held = app.open_orders.held(), max = app.config.max_open_orders, "checkout refused: MAX_OPEN_ORDERS reached");
+            Err(AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TooManyOpenOrders,
+                "too many payments are open at once; retry in a few minutes",
+            )
+            .retry_after(60))
+        }
     }
 }
 
@@ -88,7 +95,7 @@ fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: Option<Stri
         request_fingerprint: valid.fingerprint(),
         amount: valid.amount,
         currency: valid.currency.clone(),
-        terminal: app.config.terminal_id.clone(),
+        terminal: app.config.terminal_for(valid.method).to_owned(),
         method: valid.method.js_name().to_owned(),
         description: valid.description.clone(),
         account_id: valid.account_id.clone(),
@@ -100,14 +107,23 @@ fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: Option<Stri
 }
 
 /// The order is stored as `created`: obtain its token, then record the result either way.
-async fn start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>, AppError> {
-    let method = epay_api_types::PaymentMethod::from_name(&order.method).unwrap_or_default();
+async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>, AppError> {
+    let app = &app;
+    if let Err(wait) = app.token_budget.take() {
+        let wait_secs = wait.as_secs().max(1);
+        tracing::warn!(wait_secs, "checkout refused: EPAY_TOKEN_RATE_PER_MINUTE reached");
+        let (id, check_ms) = (order.id, confirm::first_check_ms(&app.config));
+        let recorded = format!("{TOKEN_RATE_PREFIX}EPAY_TOKEN_RATE_PER_MINUTE reached");
+        app.store.write(async move |conn| orders::record_start_failure(conn, id, &recorded, check_ms).await).await?;
+        return Err(token_rate_error().retry_after(wait_secs));
+    }
     let request = PaymentTokenRequest {
-        scope: method.token_scope(),
+        scope: order.method().token_scope(),
+        terminal: order.terminal.clone(),
         invoice_id: order.invoice_id.clone(),
         amount: order.amount(),
         currency: order.currency.clone(),
-        secret_hash: order.secret_hash.clone(),
+        secret_hash: order.secret_hash.expose().to_owned(),
     };
     let started = Instant::now();
     match app.epay.payment_token(&request).await {
@@ -118,8 +134,14 @@ async fn start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody
             let first_check_ms = confirm::first_check_ms(&app.config);
             let id = order.id;
             let recorded = raw.clone();
-            app.store.write(async move |conn| orders::record_token(conn, id, &recorded, expires_at, first_check_ms).await).await?;
+            let taken = app.store.write(async move |conn| orders::record_token(conn, id, &recorded, expires_at, first_check_ms).await).await?;
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "payment token issued");
+            if !taken {
+                // The order moved on while ePay was asked (a notification, the status API):
+                // it keeps its state; the payer is told as a concurrent duplicate would be.
+                tracing::warn!("the order left `created` while its token was requested; the token is not recorded");
+                return Err(finished(&order));
+            }
             let order = OrderRow { status: OrderState::Pending, token_response: Some(raw), token_expires_at: Some(expires_at), ..order };
             respond(app, &order)
         }
@@ -133,6 +155,35 @@ async fn start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody
             Err(error)
         }
     }
+}
+
+fn token_rate_error() -> AppError {
+    AppError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::TokenRateExceeded,
+        "the proxy is asking ePay for as many payment tokens as it may this minute; retry with the same Idempotency-Key shortly",
+    )
+}
+
+/// The answer a request gets for a failed start it did not make itself, from the order's
+/// recorded `start_error`.
+fn start_failure_answer(start_error: Option<&str>) -> AppError {
+    match start_error {
+        Some(e) if e.starts_with(TOKEN_RATE_PREFIX) => token_rate_error().retry_after(60),
+        Some(e) if e.starts_with(TIMEOUT_PREFIX) => upstream_error(true),
+        _ => upstream_error(false),
+    }
+}
+
+fn finished(order: &OrderRow) -> AppError {
+    AppError::new(
+        StatusCode::CONFLICT,
+        ErrorCode::CheckoutFinished,
+        format!(
+            "the checkout for this Idempotency-Key has already ended (order {}); start a new payment with a new key",
+            order.invoice_id
+        ),
+    )
 }
 
 fn upstream_error(timed_out: bool) -> AppError {
@@ -162,10 +213,7 @@ async fn wait_for_concurrent_start(app: &Arc<AppState>, order: OrderRow) -> Resu
         match order.status {
             OrderState::Created => continue,
             OrderState::Pending => return respond(app, &order),
-            OrderState::StartFailed => {
-                let timed_out = order.start_error.as_deref().is_some_and(|e| e.starts_with(TIMEOUT_PREFIX));
-                return Err(upstream_error(timed_out));
-            }
+            OrderState::StartFailed => return Err(start_failure_answer(order.start_error.as_deref())),
             _ => break,
         }
     }
@@ -182,11 +230,11 @@ fn respond(app: &AppState, order: &OrderRow) -> Result<Json<CheckoutBody>, AppEr
     let auth = RawValue::from_string(raw).map_err(AppError::internal)?;
     let language = Language::from_tag(&order.language).unwrap_or_default();
     let link = |template: &str| {
-        template.replace("{order}", &order.invoice_id).replace("{key}", &order.order_key).replace("{lang}", language.tag())
+        template.replace("{order}", &order.invoice_id).replace("{key}", order.order_key.expose()).replace("{lang}", language.tag())
     };
     Ok(Json(CheckoutResponse {
         invoice_id: order.invoice_id.clone(),
-        order_key: order.order_key.clone(),
+        order_key: order.order_key.expose().to_owned(),
         amount: order.amount().to_string(),
         currency: order.currency.clone(),
         terminal: order.terminal.clone(),
@@ -196,7 +244,7 @@ fn respond(app: &AppState, order: &OrderRow) -> Result<Json<CheckoutBody>, AppEr
         email: order.email.clone(),
         phone: order.phone.clone(),
         card_save: order.card_save,
-        method: epay_api_types::PaymentMethod::from_name(&order.method).unwrap_or_default(),
+        method: order.method(),
         back_link: link(&config.back_link),
         failure_back_link: link(&config.failure_back_link),
         post_link: config.post_link(),

@@ -67,6 +67,12 @@ pub fn checkout(request: &CheckoutRequest, config: &Config) -> Result<ValidCheck
     if description.chars().any(char::is_control) {
         return Err(invalid("description must not contain control characters or line breaks"));
     }
+    if let Some(c) = description.chars().find(|c| is_direction_control(*c)) {
+        return Err(invalid(format!(
+            "description must not contain the invisible text-direction character U+{:04X}: it can make ePay's page and receipts show other text than was paid for",
+            u32::from(c)
+        )));
+    }
 
     let account_id = request.account_id.as_deref().unwrap_or("").trim().to_owned();
     if account_id.chars().count() > ACCOUNT_ID_MAX || account_id.chars().any(|c| c.is_control()) {
@@ -120,6 +126,12 @@ fn amount(text: &str, config: &Config) -> Result<Amount, AppError> {
         ));
     }
     Ok(amount)
+}
+
+/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the
+/// direction marks (U+200E, U+200F): invisible, they reorder how the text around them shows.
+pub fn is_direction_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
 }
 
 fn looks_like_email(email: &str) -> bool {
@@ -205,6 +217,20 @@ mod tests {
         assert_eq!(checkout(&phone, &config).unwrap().phone, "77011234567");
         let bad_phone = CheckoutRequest { phone: Some("call me".into()), ..request("100") };
         assert_eq!(code(checkout(&bad_phone, &config)), ErrorCode::InvalidField);
+    }
+
+    #[test]
+    fn descriptions_refuse_invisible_direction_controls() {
+        let config = config();
+        for c in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}'] {
+            let spoofed = CheckoutRequest { description: Some(format!("Order 42 {c}000 1")), ..request("100") };
+            let err = checkout(&spoofed, &config).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidField);
+            assert!(err.message.contains(&format!("U+{:04X}", u32::from(c))), "{}", err.message);
+        }
+        // Arabic and Hebrew text is fine; only the invisible controls are refused.
+        let rtl = CheckoutRequest { description: Some("طلب 42 הזמנה".into()), ..request("100") };
+        assert!(checkout(&rtl, &config).is_ok());
     }
 
     #[test]

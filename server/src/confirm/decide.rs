@@ -1,6 +1,10 @@
 //! What an answer of ePay's status API means for an order. Only `resultCode` "100" with
 //! `statusName` CHARGE (or AUTH on two-stage terminals) and the order's own amount, currency,
 //! terminal and invoice makes it paid; anything that does not add up goes to a human.
+//!
+//! A failed or expired order is asked about only after a postLink without secret_hash hinted
+//! that it may have been paid after all: a confirmed payment still pays it, anything else
+//! leaves it as it was.
 
 use crate::epay::{StatusAnswer, TransactionInfo};
 use crate::store::orders::{OrderRow, OrderState, Outcome};
@@ -15,6 +19,8 @@ pub enum Decision {
     Expire(String),
     /// Nothing final yet; ask again later. The text says what ePay answered.
     AskAgain(String),
+    /// A failed or expired order stays as it is; stop asking. The text says what ePay answered.
+    Stop(String),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +37,7 @@ pub struct Policy {
 
 pub fn decide(order: &OrderRow, answer: &StatusAnswer, policy: &Policy) -> Decision {
     let confirming = order.status == OrderState::Confirming;
+    let settled = matches!(order.status, OrderState::Failed | OrderState::Expired);
     let said = format!("resultCode {} ({})", answer.result_code, answer.result_message);
     match answer.result_code.as_str() {
         "100" => {
@@ -46,11 +53,14 @@ pub fn decide(order: &OrderRow, answer: &StatusAnswer, policy: &Policy) -> Decis
                 "AUTH" if policy.two_stage => Decision::Pay(outcome(t, false)),
                 // Held but not charged on a one-stage terminal, or still being processed.
                 "AUTH" | "NEW" | "3D" | "VERIFIED" | "FINGERPRINT" => ask_again(order, policy, format!("{said}, statusName {status}")),
+                _ if settled => Decision::Stop(format!("{said}, statusName {status}")),
                 "FAILED" | "REJECT" | "CANCEL" | "CANCEL_OLD" if !confirming => Decision::Fail(outcome(t, true)),
                 // A success postLink, but ePay says this: money must not be assumed.
                 _ => Decision::Review(format!("{said}, statusName {status:?}{}", if confirming { " after a success postLink" } else { "" })),
             }
         }
+        "107" => ask_again(order, policy, said),
+        _ if settled && matches!(answer.result_code.as_str(), "101" | "102") => Decision::Stop(said),
         "101" if confirming => Decision::Review(format!("{said} after a success postLink")),
         "101" => Decision::Fail(answer.transaction.as_ref().map(|t| outcome(t, true)).unwrap_or_default()),
         "102" if !confirming && token_long_expired(order, policy) => Decision::Expire(said),
@@ -58,12 +68,27 @@ pub fn decide(order: &OrderRow, answer: &StatusAnswer, policy: &Policy) -> Decis
     }
 }
 
-/// Asking again, unless a confirming order has been asked about too often.
-fn ask_again(order: &OrderRow, policy: &Policy, said: String) -> Decision {
-    if order.status == OrderState::Confirming && order.check_attempts + 1 >= policy.max_confirm_attempts {
-        return Decision::Review(format!("the status API has not confirmed the success postLink after {} questions; last: {said}", order.check_attempts + 1));
+/// The status API could not be asked. Open orders are asked again for as long as it takes; a
+/// failed or expired order that only a hint made the worker ask about stops being asked
+/// after `max_confirm_attempts`.
+pub fn unavailable(order: &OrderRow, policy: &Policy, said: String) -> Decision {
+    match order.status {
+        OrderState::Failed | OrderState::Expired => ask_again(order, policy, said),
+        _ => Decision::AskAgain(said),
     }
-    Decision::AskAgain(said)
+}
+
+/// Asking again, unless a confirming (or hinted settled) order has been asked about too often.
+fn ask_again(order: &OrderRow, policy: &Policy, said: String) -> Decision {
+    let tired = order.check_attempts + 1 >= policy.max_confirm_attempts;
+    match order.status {
+        OrderState::Confirming if tired => Decision::Review(format!(
+            "the status API has not confirmed the success postLink after {} questions; last: {said}",
+            order.check_attempts + 1
+        )),
+        OrderState::Failed | OrderState::Expired if tired => Decision::Stop(said),
+        _ => Decision::AskAgain(said),
+    }
 }
 
 fn token_long_expired(order: &OrderRow, policy: &Policy) -> bool {
@@ -72,8 +97,10 @@ fn token_long_expired(order: &OrderRow, policy: &Policy) -> bool {
 }
 
 fn mismatch(order: &OrderRow, t: &TransactionInfo) -> Option<String> {
-    if t.amount != Some(order.amount()) {
-        return Some(format!("amount {:?}, order {}", t.amount_text, order.amount()));
+    // The transfer amount is the order's; a fee ePay reports beside it is the payer's cost.
+    // Whether ePay's amount includes the fee is not documented: both are accepted.
+    if !crate::postlink::amount_agrees(order.amount(), t.amount, t.fee) {
+        return Some(format!("amount {:?} (fee {:?}), order {}", t.amount_text, t.fee.map(|f| f.to_string()), order.amount()));
     }
     if !t.currency.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&order.currency)) {
         return Some(format!("currency {:?}, order {}", t.currency, order.currency));
@@ -95,6 +122,8 @@ fn outcome(t: &TransactionInfo, failed: bool) -> Outcome {
         reference: t.reference.clone().filter(|r| !r.is_empty()),
         failure_reason: if failed { t.reason.clone() } else { None },
         failure_code: if failed { t.reason_code } else { None },
+        fee: t.fee,
+        ..Outcome::default()
     }
 }
 
@@ -106,8 +135,8 @@ mod tests {
 
     fn order(status: OrderState) -> OrderRow {
         let new = NewOrder {
-            order_key: "k".into(),
-            secret_hash: "S".into(),
+            order_key: crate::secrets::SecretText::new("k".into()),
+            secret_hash: crate::secrets::SecretText::new("S".into()),
             idempotency_key: None,
             request_fingerprint: String::new(),
             amount: Amount::from_minor(150_000),
@@ -181,6 +210,37 @@ mod tests {
         assert!(matches!(decide(&confirming, &answer("100", "REFUND"), &POLICY), Decision::Review(_)));
         let tired = OrderRow { check_attempts: 11, ..order(OrderState::Confirming) };
         assert!(matches!(decide(&tired, &answer("107", ""), &POLICY), Decision::Review(r) if r.contains("12 questions")));
+    }
+
+    #[test]
+    fn a_transfer_fee_beside_the_amount_or_inside_it_still_pays_and_is_kept() {
+        let confirming = order(OrderState::Confirming);
+        let mut beside = answer("100", "CHARGE");
+        beside.transaction.as_mut().unwrap().fee = Some(Amount::from_minor(4_500));
+        assert!(matches!(decide(&confirming, &beside, &POLICY), Decision::Pay(o) if o.fee == Some(Amount::from_minor(4_500))));
+        let mut inside = beside.clone();
+        inside.transaction.as_mut().unwrap().amount = Some(Amount::from_minor(154_500));
+        assert!(matches!(decide(&confirming, &inside, &POLICY), Decision::Pay(_)));
+        let mut wrong = beside;
+        wrong.transaction.as_mut().unwrap().amount = Some(Amount::from_minor(154_501));
+        assert!(matches!(decide(&confirming, &wrong, &POLICY), Decision::Review(r) if r.contains("fee")));
+    }
+
+    #[test]
+    fn a_hinted_failed_or_expired_order_is_paid_only_by_a_confirmed_charge() {
+        for state in [OrderState::Failed, OrderState::Expired] {
+            let settled = order(state);
+            assert!(matches!(decide(&settled, &answer("100", "CHARGE"), &POLICY), Decision::Pay(_)), "{state:?}");
+            for (code, status) in [("100", "REJECT"), ("100", "REFUND"), ("101", "REJECT"), ("102", "")] {
+                assert!(matches!(decide(&settled, &answer(code, status), &POLICY), Decision::Stop(_)), "{state:?} {code} {status}");
+            }
+            assert!(matches!(decide(&settled, &answer("107", ""), &POLICY), Decision::AskAgain(_)));
+            let tired = OrderRow { check_attempts: 13, ..order(state) };
+            assert!(matches!(decide(&tired, &answer("107", ""), &POLICY), Decision::Stop(_)));
+            let mut mismatched = answer("100", "CHARGE");
+            mismatched.transaction.as_mut().unwrap().amount = Some(Amount::from_minor(1));
+            assert!(matches!(decide(&settled, &mismatched, &POLICY), Decision::Review(_)));
+        }
     }
 
     #[test]

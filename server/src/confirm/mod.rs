@@ -11,7 +11,7 @@
 
 mod decide;
 
-pub use decide::{Decision, Policy, decide};
+pub use decide::{Decision, Policy, decide, unavailable};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,23 +56,21 @@ pub async fn run(app: Arc<AppState>) {
 /// Asks the status API about one order and records what follows from the answer.
 async fn check(app: &Arc<AppState>, order: OrderRow) {
     let kind = StatusKind::for_method(&order.method);
-    let decision = match app.epay.transaction_status(kind, &order.invoice_id).await {
-        Ok(answer) => {
-            let policy = Policy {
-                two_stage: app.config.two_stage,
-                now: now(),
-                expiry_grace_secs: app.config.expiry_grace.as_secs() as i64,
-                max_confirm_attempts: MAX_CONFIRM_ATTEMPTS,
-            };
-            decide(&order, &answer, &policy)
-        }
-        Err(err) => Decision::AskAgain(format!("status API unavailable: {err}")),
+    let policy = Policy {
+        two_stage: app.config.two_stage,
+        now: now(),
+        expiry_grace_secs: app.config.expiry_grace.as_secs() as i64,
+        max_confirm_attempts: MAX_CONFIRM_ATTEMPTS,
     };
-    let delay_ms = next_delay_ms(&order, app.config.reconcile_after.as_millis() as i64);
-    let (id, expected) = (order.id, order.status);
+    let decision = match app.epay.transaction_status(kind, &order.invoice_id, &order.terminal).await {
+        Ok(answer) => decide(&order, &answer, &policy),
+        Err(err) => unavailable(&order, &policy, format!("status API unavailable: {err}")),
+    };
+    let delay_ms = next_delay_ms(&order, app.config.reconcile_after.as_millis() as i64, now_ms());
+    let (id, version) = (order.id, order.version);
     let invoice_id = order.invoice_id.clone();
     let recorded = decision.clone();
-    let result = app.store.write(async move |conn| apply(conn, id, expected, &recorded, delay_ms).await).await;
+    let result = app.store.write(async move |conn| apply(conn, id, version, &recorded, delay_ms).await).await;
     match (result, &decision) {
         (Err(err), _) => tracing::error!(%invoice_id, error = %err, "cannot record a status answer"),
         (Ok(false), _) => tracing::info!(%invoice_id, "order changed while ePay was asked; deciding again later"),
@@ -81,6 +79,7 @@ async fn check(app: &Arc<AppState>, order: OrderRow) {
         (Ok(true), Decision::Expire(_)) => tracing::info!(%invoice_id, "no payment before the window closed: expired"),
         (Ok(true), Decision::Review(why)) => tracing::warn!(%invoice_id, reason = %why, "order needs a human: review"),
         (Ok(true), Decision::AskAgain(said)) => tracing::info!(%invoice_id, %said, delay_ms, "status not final; asking again later"),
+        (Ok(true), Decision::Stop(said)) => tracing::info!(%invoice_id, %said, "the hint changed nothing: the order stays as it was"),
     }
 }
 
@@ -93,27 +92,44 @@ pub fn first_check_ms(config: &crate::config::Config) -> i64 {
 /// Questions about a confirming order before a human is asked to look (about an hour).
 pub const MAX_CONFIRM_ATTEMPTS: i64 = 14;
 
-fn next_delay_ms(order: &OrderRow, reconcile_after_ms: i64) -> i64 {
+/// How long a postLink without secret_hash keeps an order on the fast schedule.
+const HINT_FRESH_MS: i64 = 600_000;
+/// The longest pause of the fast schedule.
+const HINTED_LONGEST_MS: i64 = 60_000;
+
+pub fn next_delay_ms(order: &OrderRow, reconcile_after_ms: i64, now_ms: i64) -> i64 {
     let doubling = 1i64 << order.check_attempts.clamp(0, 20);
+    let hinted = order.last_hint_ms.is_some_and(|at| now_ms - at < HINT_FRESH_MS);
     match order.status {
         OrderState::Confirming => (CONFIRM_FIRST_MS * doubling).min(CONFIRM_LONGEST_MS),
+        // A hint says the payer may just have paid: ask soon, as for a confirming order.
+        _ if hinted => (CONFIRM_FIRST_MS * doubling).min(HINTED_LONGEST_MS),
         _ => (reconcile_after_ms.max(1_000) * doubling).min(RECONCILE_LONGEST_MS),
     }
 }
 
-/// Records `decision` if the order is still in the state it was asked about in (a postLink
-/// may have moved it meanwhile). Returns whether it did.
-async fn apply(conn: &mut sqlx::SqliteConnection, id: i64, expected: OrderState, decision: &Decision, delay_ms: i64) -> Result<bool, StoreError> {
+/// Records `decision` if the order is still the version it was made on (a postLink may have
+/// changed it meanwhile). Returns whether it did.
+pub async fn apply(conn: &mut sqlx::SqliteConnection, id: i64, version: i64, decision: &Decision, delay_ms: i64) -> Result<bool, StoreError> {
     let Some(order) = orders::find_by_id(conn, id).await? else { return Ok(false) };
-    if order.status != expected {
+    if order.version != version {
         return Ok(false);
     }
     match decision {
-        Decision::Pay(outcome) => orders::set_outcome(conn, id, OrderState::Paid, outcome).await?,
+        Decision::Pay(outcome) => match orders::reclaim_suffix(conn, &order).await? {
+            Ok(()) => orders::set_outcome(conn, id, OrderState::Paid, outcome).await?,
+            // Paid after its suffix went to a newer order: ePay may confuse the two.
+            Err(holder) => {
+                orders::set_outcome(conn, id, order.status, outcome).await?;
+                let why = format!("the status API confirmed a payment after its invoice suffix went to order {holder}");
+                orders::send_to_review(conn, id, &why).await?
+            }
+        },
         Decision::Fail(outcome) => orders::set_outcome(conn, id, OrderState::Failed, outcome).await?,
         Decision::Review(reason) => orders::send_to_review(conn, id, reason).await?,
         Decision::Expire(said) => orders::expire(conn, id, said).await?,
         Decision::AskAgain(said) => orders::schedule_check(conn, id, now_ms() + delay_ms, said).await?,
+        Decision::Stop(said) => orders::stop_checking(conn, id, said).await?,
     }
     Ok(true)
 }

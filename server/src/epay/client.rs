@@ -26,8 +26,8 @@ impl EpayError {
 pub struct EpayClient {
     pub(super) http: reqwest::Client,
     pub(super) config: Arc<Config>,
-    /// The status API's service token and until when to reuse it.
-    pub(super) service_token: Arc<tokio::sync::Mutex<Option<(String, std::time::Instant)>>>,
+    /// The service token of each terminal, and until when to reuse it.
+    pub(super) service_tokens: Arc<tokio::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>>,
 }
 
 impl EpayClient {
@@ -39,21 +39,26 @@ impl EpayClient {
             .user_agent(concat!("epay-proxy/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("HTTP client builds with static settings");
-        EpayClient { http, config, service_token: Default::default() }
+        EpayClient { http, config, service_tokens: Default::default() }
     }
 
     /// Sends `request` and returns the body of a 200 answer, mapping everything else to a
-    /// typed error. Error bodies are cut short: they go to logs and must stay small.
+    /// typed error.
     pub(super) async fn send(&self, request: reqwest::RequestBuilder) -> Result<bytes::Bytes, EpayError> {
+        let (status, body) = self.exchange(request).await?;
+        if status != reqwest::StatusCode::OK {
+            return Err(status_error(status, &body));
+        }
+        Ok(body)
+    }
+
+    /// Sends `request` and returns whatever HTTP answer came back; only transport failures
+    /// and timeouts are errors.
+    pub(super) async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<(reqwest::StatusCode, bytes::Bytes), EpayError> {
         let response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| self.transport_error(e))?;
-        if status != reqwest::StatusCode::OK {
-            let text = String::from_utf8_lossy(&body);
-            let body: String = text.chars().take(300).collect();
-            return Err(EpayError::Status { status: status.as_u16(), body });
-        }
-        Ok(body)
+        Ok((status, body))
     }
 
     fn transport_error(&self, err: reqwest::Error) -> EpayError {
@@ -64,4 +69,10 @@ impl EpayClient {
             EpayError::Unreachable(err.without_url().to_string())
         }
     }
+}
+
+/// An HTTP answer that is not what was asked for. The body is cut short: it goes to logs.
+pub(super) fn status_error(status: reqwest::StatusCode, body: &[u8]) -> EpayError {
+    let text = String::from_utf8_lossy(body);
+    EpayError::Status { status: status.as_u16(), body: text.chars().take(300).collect() }
 }

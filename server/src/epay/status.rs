@@ -57,6 +57,8 @@ pub struct TransactionInfo {
     pub reference: Option<String>,
     pub reason: Option<String>,
     pub reason_code: Option<i64>,
+    /// A transfer's fee, when ePay reports one (Halyk's SDK has `fee` beside `amount`).
+    pub fee: Option<Amount>,
 }
 
 /// A service token is reused until shortly before it expires (unlike payment tokens, which
@@ -64,32 +66,50 @@ pub struct TransactionInfo {
 const SERVICE_TOKEN_MARGIN: Duration = Duration::from_secs(60);
 
 impl EpayClient {
-    pub async fn transaction_status(&self, kind: StatusKind, invoice_id: &str) -> Result<StatusAnswer, EpayError> {
+    /// Asks about `invoice_id`, paid on `terminal`, with that terminal's service token.
+    ///
+    /// Other ePay clients read 4xx bodies as answers (`resultCode` 101, 102…), so every answer
+    /// with a body that parses is one; only transport failures, timeouts and 5xx (and a 4xx
+    /// that says nothing) mean the API is unavailable.
+    pub async fn transaction_status(&self, kind: StatusKind, invoice_id: &str, terminal: &str) -> Result<StatusAnswer, EpayError> {
         let url = self.config.api_endpoint(&format!("/check-status/{}/transaction/{invoice_id}", kind.path()));
-        let token = self.cached_service_token().await?;
-        let body = match self.send(self.http.get(&url).bearer_auth(&token)).await {
+        let token = self.cached_service_token(terminal).await?;
+        let (status, body) = match self.exchange(self.http.get(&url).bearer_auth(&token)).await? {
             // An expired or revoked service token: get a new one, once.
-            Err(EpayError::Status { status: 401, .. }) => {
-                *self.service_token.lock().await = None;
-                let token = self.cached_service_token().await?;
-                self.send(self.http.get(&url).bearer_auth(&token)).await?
+            (reqwest::StatusCode::UNAUTHORIZED, _) => {
+                self.service_tokens.lock().await.remove(terminal);
+                let token = self.cached_service_token(terminal).await?;
+                self.exchange(self.http.get(&url).bearer_auth(&token)).await?
             }
-            other => other?,
+            answer => answer,
         };
-        parse_status(&body)
+        read_status_answer(status, &body)
     }
 
-    async fn cached_service_token(&self) -> Result<String, EpayError> {
-        let mut cached = self.service_token.lock().await;
-        if let Some((token, valid_until)) = cached.as_ref()
+    async fn cached_service_token(&self, terminal: &str) -> Result<String, EpayError> {
+        let mut cached = self.service_tokens.lock().await;
+        if let Some((token, valid_until)) = cached.get(terminal)
             && Instant::now() < *valid_until
         {
             return Ok(token.clone());
         }
-        let token = self.service_token().await?;
+        let token = self.service_token(terminal).await?;
         let lifetime = Duration::from_secs(token.expires_in).saturating_sub(SERVICE_TOKEN_MARGIN);
-        *cached = Some((token.access_token.clone(), Instant::now() + lifetime));
+        cached.insert(terminal.to_owned(), (token.access_token.clone(), Instant::now() + lifetime));
         Ok(token.access_token)
+    }
+}
+
+/// What an HTTP answer of the status API means: a status answer whenever the body is one
+/// (whatever the HTTP status below 500), otherwise an error.
+pub(crate) fn read_status_answer(status: reqwest::StatusCode, body: &[u8]) -> Result<StatusAnswer, EpayError> {
+    if status.is_server_error() {
+        return Err(super::client::status_error(status, body));
+    }
+    match parse_status(body) {
+        Ok(answer) => Ok(answer),
+        Err(_) if status != reqwest::StatusCode::OK => Err(super::client::status_error(status, body)),
+        Err(malformed) => Err(malformed),
     }
 }
 
@@ -118,6 +138,7 @@ pub(crate) fn parse_status(body: &[u8]) -> Result<StatusAnswer, EpayError> {
             reference: text(t, &["reference"]),
             reason: text(t, &["reason"]),
             reason_code: text(t, &["reasonCode"]).and_then(|c| c.trim().parse().ok()),
+            fee: text(t, &["fee", "commission"]).and_then(|f| Amount::parse(f.trim()).ok()),
         }
     });
     Ok(StatusAnswer { result_code: result_code.trim().to_owned(), result_message: text(&value, &["resultMessage"]).unwrap_or_default(), transaction })
@@ -137,5 +158,23 @@ mod tests {
         assert_eq!((b.result_code.as_str(), b.transaction), ("102", None));
         assert!(parse_status(b"<html>").is_err());
         assert!(parse_status(br#"{"resultMessage":"?"}"#).is_err());
+    }
+
+    #[test]
+    fn answers_with_4xx_are_answers_and_5xx_are_outages() {
+        use reqwest::StatusCode;
+        let not_found = br#"{"resultCode":"102","resultMessage":"not found"}"#;
+        assert_eq!(read_status_answer(StatusCode::BAD_REQUEST, not_found).unwrap().result_code, "102");
+        assert_eq!(read_status_answer(StatusCode::NOT_FOUND, br#"{"resultCode":101,"resultMessage":"rejected"}"#).unwrap().result_code, "101");
+        assert!(matches!(read_status_answer(StatusCode::SERVICE_UNAVAILABLE, not_found), Err(EpayError::Status { status: 503, .. })));
+        assert!(matches!(read_status_answer(StatusCode::BAD_REQUEST, br#"{"code":400,"message":"bad"}"#), Err(EpayError::Status { status: 400, .. })));
+        assert!(matches!(read_status_answer(StatusCode::OK, b"<html>"), Err(EpayError::Malformed(_))));
+    }
+
+    #[test]
+    fn reads_a_transfer_fee_beside_the_amount() {
+        let a = parse_status(br#"{"resultCode":"100","transaction":{"amount":"1500","fee":"45.50","statusName":"CHARGE"}}"#).unwrap();
+        let t = a.transaction.unwrap();
+        assert_eq!((t.amount, t.fee), (Some(Amount::from_minor(150_000)), Some(Amount::from_minor(4_550))));
     }
 }

@@ -11,6 +11,8 @@ use super::{EpayClient, EpayError};
 #[derive(Clone, Debug)]
 pub struct PaymentTokenRequest {
     pub scope: &'static str,
+    /// The terminal the order is paid on (one per kind of operation).
+    pub terminal: String,
     pub invoice_id: String,
     pub amount: Amount,
     pub currency: String,
@@ -50,7 +52,7 @@ impl EpayClient {
             .text("scope", request.scope)
             .text("client_id", config.client_id.clone())
             .text("client_secret", config.client_secret.expose_secret().to_owned())
-            .text("terminal", config.terminal_id.clone())
+            .text("terminal", request.terminal.clone())
             .text("invoiceID", request.invoice_id.clone())
             .text("amount", request.amount.to_string())
             .text("currency", request.currency.clone())
@@ -61,15 +63,15 @@ impl EpayClient {
         parse_token(&body)
     }
 
-    /// A service token for the status API (no invoice fields).
-    pub async fn service_token(&self) -> Result<Token, EpayError> {
+    /// A service token for the status API on `terminal` (no invoice fields).
+    pub async fn service_token(&self, terminal: &str) -> Result<Token, EpayError> {
         let config = &self.config;
         let form = reqwest::multipart::Form::new()
             .text("grant_type", "client_credentials")
             .text("scope", SERVICE_SCOPE)
             .text("client_id", config.client_id.clone())
             .text("client_secret", config.client_secret.expose_secret().to_owned())
-            .text("terminal", config.terminal_id.clone());
+            .text("terminal", terminal.to_owned());
         let body = self.send(self.http.post(config.oauth_url.clone()).multipart(form)).await?;
         parse_token(&body)
     }

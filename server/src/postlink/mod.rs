@@ -1,14 +1,20 @@
 //! `POST /api/epay/postlink` and `/api/epay/failure-postlink`: ePay's server-to-server
-//! notifications. Each is recorded durably (raw body, verdict, reason) before the answer;
-//! only one that passes every check may move its order.
+//! notifications. Each is recorded durably (raw body, verdict, reason, source) before the
+//! answer. One with the order's secret_hash moves its order (a success only as far as
+//! `confirming`: the status API decides); one without secret_hash is a hint that makes the
+//! proxy ask the status API at once; one with a wrong secret_hash is forged and changes
+//! nothing.
 
+pub mod invariants;
 mod parse;
 mod transition;
 mod verify;
 
 pub use parse::Notification;
 pub use transition::Decision;
+pub use verify::{Secret, amount_agrees};
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Json;
@@ -21,57 +27,68 @@ use sqlx::SqliteConnection;
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::rate_limit::ClientAddr;
 use crate::store::StoreError;
 pub use crate::store::notifications::Endpoint;
 use crate::store::notifications::{self, NewNotification, Verdict};
-use crate::store::orders::{self, OrderRow, Outcome};
+use crate::store::orders::{self, OrderRow, OrderState, Outcome};
+use crate::store::now_ms;
 
 #[derive(Serialize)]
 pub struct Receipt {
     pub result: Verdict,
 }
 
-pub async fn postlink(State(app): State<Arc<AppState>>, body: Bytes) -> Result<Json<Receipt>, AppError> {
-    receive(&app, Endpoint::Postlink, body).await
+pub async fn postlink(State(app): State<Arc<AppState>>, ClientAddr(source): ClientAddr, body: Bytes) -> Result<Json<Receipt>, AppError> {
+    receive(&app, Endpoint::Postlink, source, body).await
 }
 
-pub async fn failure_postlink(State(app): State<Arc<AppState>>, body: Bytes) -> Result<Json<Receipt>, AppError> {
-    receive(&app, Endpoint::FailurePostlink, body).await
+pub async fn failure_postlink(State(app): State<Arc<AppState>>, ClientAddr(source): ClientAddr, body: Bytes) -> Result<Json<Receipt>, AppError> {
+    receive(&app, Endpoint::FailurePostlink, source, body).await
 }
 
 const NO_MATCH: &str = "the notification matches no order this proxy issued (unknown invoiceId or wrong secret_hash)";
 
+/// A hint makes the proxy ask the status API at most this often per order.
+pub const HINT_INTERVAL_MS: i64 = 5_000;
+
 /// What happened to one notification.
 #[derive(Debug)]
 enum Handled {
-    Done(Verdict),
+    /// Recorded with this verdict; `ask` wakes the confirmation worker.
+    Done { verdict: Verdict, ask: bool },
     Rejected { status: StatusCode, reason: String },
+    /// Not recorded: its source sent too many that changed nothing.
+    Limited,
 }
 
-async fn receive(app: &Arc<AppState>, endpoint: Endpoint, body: Bytes) -> Result<Json<Receipt>, AppError> {
+async fn receive(app: &Arc<AppState>, endpoint: Endpoint, source: IpAddr, body: Bytes) -> Result<Json<Receipt>, AppError> {
     let raw = String::from_utf8_lossy(&body).into_owned();
     let parsed = Notification::parse(&body);
+    let limiter = app.postlink_limiter.clone();
     let handled = app
         .store
-        .write(async move |conn| match parsed {
-            Ok(n) => handle(conn, endpoint, &n, &raw).await,
-            Err(err) => {
-                let reason = format!("body is not a JSON object ({err:?})");
-                record(conn, endpoint, None, &Notification::default(), &raw, Verdict::Rejected, Some(&reason)).await?;
-                tracing::warn!(?endpoint, %reason, "postLink rejected");
-                Ok(Handled::Rejected { status: StatusCode::BAD_REQUEST, reason })
+        .write(async move |conn| {
+            let context = Context { endpoint, raw: &raw, source, now_ms: now_ms(), limiter: &limiter };
+            match parsed {
+                Ok(n) => handle(conn, &context, &n).await,
+                Err(err) => reject(conn, &context, None, &Notification::default(), StatusCode::BAD_REQUEST, format!("body is not a JSON object ({err:?})"), None).await,
             }
         })
         .await?;
     match handled {
-        Handled::Done(verdict) => {
-            if verdict == Verdict::Accepted {
-                // An accepted success is now `confirming`: ask the status API without delay.
+        Handled::Done { verdict, ask } => {
+            if ask {
                 app.confirmations.notify_one();
             }
             Ok(Json(Receipt { result: verdict }))
         }
         Handled::Rejected { status, reason } => Err(AppError::new(status, ErrorCode::Rejected, reason)),
+        Handled::Limited => Err(AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            "too many notifications from this address that match no order; they are no longer stored",
+        )),
     }
 }
 
@@ -81,11 +98,14 @@ async fn receive(app: &Arc<AppState>, endpoint: Endpoint, body: Bytes) -> Result
 pub enum Evaluation {
     /// Refused; `stored` is the precise reason kept with it, `answer` what the caller is told.
     Reject { status: StatusCode, stored: String, answer: String },
-    /// Authentic: what it does to the order.
-    Apply { decision: Decision, success: bool },
+    /// No secret_hash: recorded, answered 200; `ask` says whether the status API is asked now.
+    Hint { ask: bool },
+    /// Authentic: what it does to the order, and where it disagrees with the order (kept as
+    /// the notification's reason; the status API has the last word).
+    Apply { decision: Decision, success: bool, disagreement: Option<String> },
 }
 
-pub fn evaluate(order: Option<&OrderRow>, endpoint: Endpoint, n: &Notification) -> Evaluation {
+pub fn evaluate(order: Option<&OrderRow>, endpoint: Endpoint, n: &Notification, now_ms: i64) -> Evaluation {
     let reject = |status: StatusCode, stored: String| Evaluation::Reject { status, answer: stored.clone(), stored };
     if n.invoice_id.is_none() {
         return reject(StatusCode::BAD_REQUEST, "no invoiceId".into());
@@ -93,13 +113,13 @@ pub fn evaluate(order: Option<&OrderRow>, endpoint: Endpoint, n: &Notification) 
     let Some(order) = order else {
         return reject(StatusCode::FORBIDDEN, NO_MATCH.into());
     };
-    if let Err(mismatch) = verify::check(order, n) {
-        let stored = mismatch.describe(order);
-        return match mismatch {
-            // Stored with the precise reason, answered exactly like an unknown invoice.
-            verify::Mismatch::SecretHash => Evaluation::Reject { status: StatusCode::FORBIDDEN, stored, answer: NO_MATCH.into() },
-            _ => reject(StatusCode::UNPROCESSABLE_ENTITY, stored),
-        };
+    match verify::secret(order, n) {
+        // Stored with the precise reason, answered exactly like an unknown invoice.
+        verify::Secret::Wrong => {
+            return Evaluation::Reject { status: StatusCode::FORBIDDEN, stored: "secret_hash is wrong".into(), answer: NO_MATCH.into() };
+        }
+        verify::Secret::Missing => return Evaluation::Hint { ask: hint_asks(order, now_ms) },
+        verify::Secret::Matches => {}
     }
     let Some(success) = n.is_success() else {
         return reject(StatusCode::BAD_REQUEST, "no code".into());
@@ -107,67 +127,138 @@ pub fn evaluate(order: Option<&OrderRow>, endpoint: Endpoint, n: &Notification) 
     if success && endpoint == Endpoint::FailurePostlink {
         return reject(StatusCode::UNPROCESSABLE_ENTITY, "a success notification arrived at failurePostLink".into());
     }
-    Evaluation::Apply { decision: transition::decide(order, n, success), success }
+    let disagreements = verify::disagreements(order, n);
+    let disagreement = (!disagreements.is_empty()).then(|| disagreements.join("; ") + "; the status API decides");
+    Evaluation::Apply { decision: transition::decide(order, n, success), success, disagreement }
 }
 
-async fn handle(conn: &mut SqliteConnection, endpoint: Endpoint, n: &Notification, raw: &str) -> Result<Handled, StoreError> {
+/// Whether a hint about `order` makes the proxy ask the status API now: not about a paid
+/// order or one a human has, and at most once per `HINT_INTERVAL_MS`, so nobody can make the
+/// proxy hammer ePay.
+pub fn hint_asks(order: &OrderRow, now_ms: i64) -> bool {
+    let settled = matches!(order.status, OrderState::Paid | OrderState::Review);
+    !settled && order.last_hint_ms.is_none_or(|last| now_ms - last >= HINT_INTERVAL_MS)
+}
+
+/// What `handle` works with besides the notification.
+struct Context<'a> {
+    endpoint: Endpoint,
+    raw: &'a str,
+    source: IpAddr,
+    now_ms: i64,
+    limiter: &'a crate::rate_limit::SourceLimiter,
+}
+
+async fn handle(conn: &mut SqliteConnection, cx: &Context<'_>, n: &Notification) -> Result<Handled, StoreError> {
     let order = match n.invoice_id.as_deref() {
         Some(invoice_id) => orders::find_by_invoice(conn, invoice_id.trim()).await?,
         None => None,
     };
     let order_id = order.as_ref().map(|o| o.id);
-    let (decision, success) = match evaluate(order.as_ref(), endpoint, n) {
-        Evaluation::Reject { status, stored, answer } => {
-            record(conn, endpoint, order_id, n, raw, Verdict::Rejected, Some(&stored)).await?;
-            tracing::warn!(invoice_id = n.invoice_id.as_deref(), ?endpoint, reason = %stored, "postLink rejected");
-            return Ok(Handled::Rejected { status, reason: answer });
-        }
-        Evaluation::Apply { decision, success } => (decision, success),
+    let (decision, success, disagreement) = match evaluate(order.as_ref(), cx.endpoint, n, cx.now_ms) {
+        Evaluation::Reject { status, stored, answer } => return reject(conn, cx, order_id, n, status, stored, Some(answer)).await,
+        Evaluation::Hint { ask } => return hint(conn, cx, order.expect("a hint names a known order"), n, ask).await,
+        Evaluation::Apply { decision, success, disagreement } => (decision, success, disagreement),
     };
     let order = order.expect("evaluate applies only to a known order");
     let (verdict, reason) = match decision {
         Decision::Move(state) => {
-            let outcome = Outcome {
-                transaction_id: n.transaction_id.clone(),
-                card_mask: n.card_mask.clone(),
-                approval_code: n.approval_code.clone(),
-                reference: n.reference.clone(),
-                failure_reason: (!success).then(|| n.reason.clone()).flatten(),
-                failure_code: if success { None } else { n.reason_code },
-            };
-            orders::set_outcome(conn, order.id, state, &outcome).await?;
-            (Verdict::Accepted, None)
+            let outcome = outcome_of(&order, n, success);
+            // A success for a finished order whose suffix went to a newer order meanwhile:
+            // money moved, but ePay may confuse the two; a human decides.
+            match (state, orders::reclaim_suffix(conn, &order).await?) {
+                (OrderState::Confirming, Err(holder)) => {
+                    let why = format!("a success arrived after its invoice suffix went to order {holder}");
+                    orders::set_outcome(conn, order.id, OrderState::Confirming, &outcome).await?;
+                    orders::send_to_review(conn, order.id, &why).await?;
+                    tracing::warn!(invoice_id = %order.invoice_id, %holder, "late success for a released invoice suffix: review");
+                }
+                _ => orders::set_outcome(conn, order.id, state, &outcome).await?,
+            }
+            (Verdict::Accepted, disagreement)
         }
         Decision::Duplicate => (Verdict::Duplicate, None),
-        Decision::Ignore(why) => (Verdict::Ignored, Some(why)),
+        Decision::Ignore(why) => (Verdict::Ignored, Some(why.to_owned())),
         Decision::IgnoreAndFlag(why) => {
             orders::flag_for_review(conn, order.id, why).await?;
-            (Verdict::Ignored, Some(why))
+            (Verdict::Ignored, Some(why.to_owned()))
         }
     };
-    record(conn, endpoint, Some(order.id), n, raw, verdict, reason).await?;
-    tracing::info!(invoice_id = %order.invoice_id, ?endpoint, ?verdict, success, reason, "postLink recorded");
-    Ok(Handled::Done(verdict))
+    record(conn, cx, Some(order.id), n, verdict, reason.as_deref()).await?;
+    tracing::info!(invoice_id = %order.invoice_id, endpoint = ?cx.endpoint, ?verdict, success, reason, "postLink recorded");
+    let ask = verdict == Verdict::Accepted && success;
+    Ok(Handled::Done { verdict, ask })
+}
+
+/// The fields a notification sets on its order. The saved card only when the order asked
+/// ePay to save it.
+fn outcome_of(order: &OrderRow, n: &Notification, success: bool) -> Outcome {
+    let saved = success && order.card_save;
+    Outcome {
+        transaction_id: n.transaction_id.clone(),
+        card_mask: n.card_mask.clone(),
+        approval_code: n.approval_code.clone(),
+        reference: n.reference.clone(),
+        failure_reason: (!success).then(|| n.reason.clone()).flatten(),
+        failure_code: if success { None } else { n.reason_code },
+        fee: n.fee(),
+        card_id: n.card_id.clone().filter(|_| saved),
+        card_type: n.card_type.clone().filter(|_| saved),
+    }
+}
+
+/// A notification without secret_hash: recorded; the status API is asked when `ask` (and the
+/// hint is then not counted against its source).
+async fn hint(conn: &mut SqliteConnection, cx: &Context<'_>, order: OrderRow, n: &Notification, ask: bool) -> Result<Handled, StoreError> {
+    if !ask && !cx.limiter.admits(cx.source) {
+        return Ok(Handled::Limited);
+    }
+    if ask {
+        orders::schedule_hinted_check(conn, order.id, cx.now_ms).await?;
+    }
+    let reason = if ask { "no secret_hash: the status API is asked" } else { "no secret_hash: the status API was asked moments ago" };
+    record(conn, cx, Some(order.id), n, Verdict::Hint, Some(reason)).await?;
+    tracing::info!(invoice_id = %order.invoice_id, endpoint = ?cx.endpoint, ask, "postLink without secret_hash: a hint");
+    Ok(Handled::Done { verdict: Verdict::Hint, ask })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn reject(
+    conn: &mut SqliteConnection,
+    cx: &Context<'_>,
+    order_id: Option<i64>,
+    n: &Notification,
+    status: StatusCode,
+    stored: String,
+    answer: Option<String>,
+) -> Result<Handled, StoreError> {
+    if !cx.limiter.admits(cx.source) {
+        return Ok(Handled::Limited);
+    }
+    record(conn, cx, order_id, n, Verdict::Rejected, Some(&stored)).await?;
+    tracing::warn!(invoice_id = n.invoice_id.as_deref(), endpoint = ?cx.endpoint, reason = %stored, source = %cx.source, "postLink rejected");
+    Ok(Handled::Rejected { status, reason: answer.unwrap_or(stored) })
 }
 
 async fn record(
     conn: &mut SqliteConnection,
-    endpoint: Endpoint,
+    cx: &Context<'_>,
     order_id: Option<i64>,
     n: &Notification,
-    raw: &str,
     verdict: Verdict,
     reason: Option<&str>,
 ) -> Result<(), StoreError> {
+    let source = cx.source.to_string();
     let new = NewNotification {
         order_id,
-        endpoint,
+        endpoint: cx.endpoint,
         invoice_id: n.invoice_id.as_deref(),
         transaction_id: n.transaction_id.as_deref(),
         code: n.code.as_deref(),
         verdict,
         reason,
-        raw_body: raw,
+        raw_body: cx.raw,
+        source: Some(&source),
     };
     notifications::insert(conn, &new).await.map(|_| ())
 }

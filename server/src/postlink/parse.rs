@@ -19,6 +19,11 @@ pub struct Notification {
     pub reference: Option<String>,
     pub reason: Option<String>,
     pub reason_code: Option<i64>,
+    /// A saved card (cardSave): its id and type.
+    pub card_id: Option<String>,
+    pub card_type: Option<String>,
+    /// A transfer's fee, when ePay sends one beside the amount.
+    pub fee: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -34,7 +39,8 @@ impl Notification {
         let text = |names: &[&str]| first(&fields, names).and_then(as_text);
         Ok(Notification {
             invoice_id: text(&["invoiceId", "invoiceID", "invoice_id"]),
-            secret_hash: text(&["secret_hash", "secretHash"]),
+            // Present but not text (a number, an array…) is still present: a forgery, not a hint.
+            secret_hash: first(&fields, &["secret_hash", "secretHash"]).map(|v| as_text(v).unwrap_or_else(|| v.to_string())),
             code: text(&["code"]),
             amount: text(&["amount"]),
             currency: text(&["currency"]),
@@ -45,6 +51,9 @@ impl Notification {
             reference: text(&["reference"]),
             reason: text(&["reason"]),
             reason_code: first(&fields, &["reasonCode"]).and_then(as_integer),
+            card_id: text(&["cardId", "cardID"]).filter(|id| !id.trim().is_empty()),
+            card_type: text(&["cardType"]).filter(|t| !t.trim().is_empty()),
+            fee: text(&["fee", "commission"]),
         })
     }
 
@@ -56,6 +65,11 @@ impl Notification {
     /// The amount in exact minor units, if it is a valid amount at all.
     pub fn amount(&self) -> Option<Amount> {
         self.amount.as_deref().and_then(|text| Amount::parse(text.trim()).ok())
+    }
+
+    /// The fee in exact minor units, when there is one above zero.
+    pub fn fee(&self) -> Option<Amount> {
+        self.fee.as_deref().and_then(|text| Amount::parse(text.trim()).ok())
     }
 }
 
@@ -98,6 +112,9 @@ mod tests {
         assert_eq!(n.transaction_id.as_deref(), Some("1d1a11f1-1111-111c-1113b-e8340ce51111"));
         assert_eq!(n.reason_code, Some(0));
         assert_eq!(n.secret_hash.as_deref(), Some("JDKCNDDGGDTPSKJD"));
+        assert_eq!(n.card_id.as_deref(), Some("11f1111b-f151-6f11-e161-1111010a2111"));
+        assert_eq!(n.card_type.as_deref(), Some("VISA"));
+        assert_eq!(n.fee(), None);
     }
 
     #[test]

@@ -1,45 +1,54 @@
-//! The checks a postLink must pass before it may touch an order. ePay signs nothing: the
-//! echoed secret_hash authenticates it, and the order's own fields must match.
+//! The checks a postLink meets before it may touch an order. ePay signs nothing: the echoed
+//! secret_hash authenticates it. Its other fields are compared with the order, but a genuine
+//! notification that disagrees is not refused: ePay's own samples carry a different terminal
+//! than the token's, so the status API decides (docs/epay-contract.md).
+
+use epay_api_types::Amount;
 
 use super::parse::Notification;
 use crate::secrets::constant_time_eq;
 use crate::store::orders::OrderRow;
 
-/// Why a notification was rejected (stored with it, returned to the caller).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Mismatch {
-    SecretHash,
-    Terminal { got: Option<String> },
-    Currency { got: Option<String> },
-    Amount { got: Option<String> },
+/// What the notification's secret_hash says about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secret {
+    /// Echoes the order's own secret_hash: it came from ePay.
+    Matches,
+    /// Carries none, as the seed's samples do: it may come from ePay, or from anybody.
+    Missing,
+    /// Carries another one: forged.
+    Wrong,
 }
 
-impl Mismatch {
-    pub fn describe(&self, order: &OrderRow) -> String {
-        match self {
-            Mismatch::SecretHash => "secret_hash missing or wrong".to_owned(),
-            Mismatch::Terminal { got } => format!("terminal {got:?} is not the order's"),
-            Mismatch::Currency { got } => format!("currency {got:?} is not the order's {}", order.currency),
-            Mismatch::Amount { got } => format!("amount {got:?} is not the order's {}", order.amount()),
-        }
+/// Compared in constant time, so a forger learns nothing from how long a refusal takes.
+pub fn secret(order: &OrderRow, n: &Notification) -> Secret {
+    // Compared exactly: " ABC" is not "ABC".
+    match n.secret_hash.as_deref() {
+        None | Some("") => Secret::Missing,
+        Some(given) if constant_time_eq(given, order.secret_hash.expose()) => Secret::Matches,
+        Some(_) => Secret::Wrong,
     }
 }
 
-/// Checks secret_hash first (in constant time) so nothing else is revealed to a forger, then
-/// terminal, currency and amount.
-pub fn check(order: &OrderRow, n: &Notification) -> Result<(), Mismatch> {
-    let secret_ok = n.secret_hash.as_deref().is_some_and(|given| constant_time_eq(given, &order.secret_hash));
-    if !secret_ok {
-        return Err(Mismatch::SecretHash);
-    }
+/// Where an authentic notification disagrees with the order (terminal, currency, amount),
+/// one phrase each; empty when it agrees. An amount that is the order's plus the reported
+/// fee agrees: whether ePay includes a transfer's fee is not documented.
+pub fn disagreements(order: &OrderRow, n: &Notification) -> Vec<String> {
+    let mut found = Vec::new();
     if !n.terminal.as_deref().is_some_and(|t| t.trim().eq_ignore_ascii_case(&order.terminal)) {
-        return Err(Mismatch::Terminal { got: n.terminal.clone() });
+        found.push(format!("terminal {:?} is not the order's {}", n.terminal, order.terminal));
     }
     if !n.currency.as_deref().is_some_and(|c| c.trim().eq_ignore_ascii_case(&order.currency)) {
-        return Err(Mismatch::Currency { got: n.currency.clone() });
+        found.push(format!("currency {:?} is not the order's {}", n.currency, order.currency));
     }
-    if n.amount() != Some(order.amount()) {
-        return Err(Mismatch::Amount { got: n.amount.clone() });
+    if !amount_agrees(order.amount(), n.amount(), n.fee()) {
+        found.push(format!("amount {:?} is not the order's {}", n.amount, order.amount()));
     }
-    Ok(())
+    found
+}
+
+/// The order's amount, or the order's amount plus the fee ePay reports beside it.
+pub fn amount_agrees(order: Amount, reported: Option<Amount>, fee: Option<Amount>) -> bool {
+    let Some(reported) = reported else { return false };
+    reported == order || fee.is_some_and(|fee| reported.minor() == order.minor() + fee.minor())
 }

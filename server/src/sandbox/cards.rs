@@ -14,26 +14,60 @@ pub struct TestCard {
     pub number: &'static str,
     pub outcome: CardOutcome,
     pub what: &'static str,
+    /// One of ePay's own published test cards (docs/epay-contract.md), not the sandbox's.
+    pub published: bool,
 }
 
 pub const TEST_CARDS: &[TestCard] = &[
-    TestCard { number: "4111111111111111", outcome: CardOutcome::Approve, what: "approved" },
+    TestCard { number: "4111111111111111", outcome: CardOutcome::Approve, what: "approved", published: false },
     TestCard {
         number: "4000000000009995",
         outcome: CardOutcome::Decline { reason_code: 484, reason: "Недостаточно средств на карте" },
         what: "declined: insufficient funds (484)",
+        published: false,
     },
     TestCard {
         number: "4000000000000119",
         outcome: CardOutcome::Decline { reason_code: 476, reason: "Повторите попытку позже" },
         what: "declined: retry later (476)",
+        published: false,
     },
     TestCard {
         number: "5555555555554444",
         outcome: CardOutcome::ApproveWithoutNotification,
         what: "approved, but no postLink is ever sent",
+        published: false,
     },
+    TestCard { number: "4405639704015096", outcome: CardOutcome::Approve, what: "ePay test card: working", published: true },
+    TestCard { number: "5522042705066736", outcome: CardOutcome::Approve, what: "ePay test card: working", published: true },
+    TestCard { number: "377514500004820", outcome: CardOutcome::Approve, what: "ePay test card: working", published: true },
+    TestCard { number: "4003032704547597", outcome: BLOCKED, what: "ePay test card: blocked", published: true },
+    TestCard { number: "5578342710750560", outcome: BLOCKED, what: "ePay test card: blocked", published: true },
 ];
+
+/// How the sandbox declines ePay's published blocked cards (ePay's own code is not published).
+const BLOCKED: CardOutcome = CardOutcome::Decline { reason_code: 478, reason: "Карта заблокирована" };
+
+/// A receiving card for transfers: any number of 16 digits that passes the Luhn check (the
+/// sandbox pays nobody).
+pub fn valid_receiver(typed: &str) -> Option<String> {
+    let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+    let junk = typed.chars().any(|c| !(c.is_ascii_digit() || c == ' ' || c == '-'));
+    (digits.len() == 16 && !junk && luhn(&digits)).then_some(digits)
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+        })
+        .sum();
+    sum % 10 == 0
+}
 
 /// The card for a typed number (spaces and dashes ignored).
 pub fn find(typed: &str) -> Option<&'static TestCard> {
@@ -41,7 +75,7 @@ pub fn find(typed: &str) -> Option<&'static TestCard> {
     TEST_CARDS.iter().find(|card| card.number == digits)
 }
 
-/// ePay's mask: first six digits, "...", last four ("440043...2222").
+/// ePay's mask: first six digits, "...", last four ("440043...2222"); 15-digit cards too.
 pub fn mask(number: &str) -> String {
     format!("{}...{}", &number[..6], &number[number.len() - 4..])
 }
@@ -61,5 +95,16 @@ mod tests {
         assert!(find("1234").is_none());
         assert_eq!(mask("4000000000009995"), "400000...9995");
         assert_eq!(spaced("4111111111111111"), "4111 1111 1111 1111");
+        assert_eq!(find("4405 6397 0401 5096").unwrap().outcome, CardOutcome::Approve);
+        assert!(matches!(find("4003032704547597").unwrap().outcome, CardOutcome::Decline { .. }));
+        assert_eq!(mask("377514500004820"), "377514...4820");
+    }
+
+    #[test]
+    fn a_receiving_card_must_look_real() {
+        assert_eq!(valid_receiver("4400 4301 2345 6788").as_deref(), None, "fails Luhn");
+        assert_eq!(valid_receiver("4400 4300 0000 0007").as_deref(), Some("4400430000000007"));
+        assert_eq!(valid_receiver("4400430000000007x"), None);
+        assert_eq!(valid_receiver("1234"), None);
     }
 }

@@ -1,6 +1,10 @@
-//! Sends postLink / failurePostLink notifications in the JSON shapes of the seed's samples,
-//! with the secret_hash the token was issued with. The first attempt happens before the payer
-//! is redirected; failed attempts are retried in the background with doubling delays.
+//! Sends postLink / failurePostLink notifications in the JSON shapes of the seed's samples.
+//! Success notifications carry the secret_hash the token was issued with (the seed says ePay
+//! returns it to the postLink); failure notifications carry none, like the seed's failure
+//! sample (and `omitSecretHash` leaves it out of successes too). Transfers carry their `fee`
+//! beside the amount. The first attempt happens before the payer is redirected; failed
+//! attempts are retried in the background with doubling delays. Only the proxy's own origin
+//! is ever notified.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,14 +22,22 @@ pub async fn notify(sandbox: &Arc<Sandbox>, session: &PaySession, transaction: &
     let terms = &session.terms;
     // ePay sends failures to postLink when failurePostLink is empty.
     let url = if success || terms.failure_post_link.is_empty() { &terms.post_link } else { &terms.failure_post_link };
-    let body = if success { success_body(session, transaction, holder) } else { failure_body(session, transaction, holder) };
-    let first_retry = sandbox
-        .state
-        .control
-        .lock()
-        .expect("control lock")
-        .delivery_retry_ms
-        .map_or(FIRST_RETRY, Duration::from_millis);
+    if !sandbox.notifies_the_proxy(url) {
+        tracing::error!(%url, "sandbox: refusing to notify a host other than this proxy");
+        return;
+    }
+    let control = sandbox.control().clone();
+    let mut body = if success { success_body(session, transaction, holder) } else { failure_body(session, transaction, holder) };
+    if control.omit_secret_hash {
+        body.as_object_mut().expect("a JSON object").remove("secret_hash");
+    }
+    if let Some(fee) = transaction.fee {
+        body["fee"] = amount_json(fee);
+        if control.fee_in_amount {
+            body["amount"] = amount_json(epay_api_types::Amount::from_minor(transaction.amount.minor() + fee.minor()));
+        }
+    }
+    let first_retry = control.delivery_retry_ms.map_or(FIRST_RETRY, Duration::from_millis);
 
     if deliver(sandbox, url, &body).await {
         return;
@@ -112,7 +124,7 @@ fn failure_body(session: &PaySession, t: &Transaction, holder: &str) -> Value {
         "reference": "",
         "secure": "no",
         "secureDetails": "F",
-        "tokenRecipient": "",
+        "tokenRecipient": t.receiver_mask.clone().unwrap_or_default(),
         "code": "error",
         "reason": t.reason,
         "reasonCode": t.reason_code,
@@ -126,7 +138,6 @@ fn failure_body(session: &PaySession, t: &Transaction, holder: &str) -> Value {
         "ipDistrict": "",
         "ipLongitude": 0,
         "ipLatitude": 0,
-        "secret_hash": session.terms.secret_hash,
     })
 }
 

@@ -15,6 +15,7 @@ mod state;
 mod status_api;
 
 pub use cards::TEST_CARDS;
+pub use script::overlay_style_hash;
 pub use state::Control;
 
 use std::sync::{Arc, Mutex};
@@ -33,7 +34,8 @@ use state::{Registry, SandboxState};
 pub struct Merchant {
     pub client_id: String,
     pub client_secret: SecretString,
-    pub terminal: String,
+    /// Its terminals: one for card payments, one for transfers (they may be the same).
+    pub terminals: Vec<String>,
 }
 
 pub struct Sandbox {
@@ -41,23 +43,49 @@ pub struct Sandbox {
     state: SandboxState,
     /// Delivers postLinks.
     http: reqwest::Client,
+    /// The only origin postLinks go to: the proxy's own (`PUBLIC_URL`). The sandbox makes no
+    /// request to any other host.
+    notify_origin: String,
+    /// The only origins the payment page sends the payer back to (`ALLOWED_ORIGINS` and
+    /// `PUBLIC_URL`'s).
+    return_origins: Vec<String>,
 }
 
 impl Sandbox {
     pub fn new(config: &Config) -> Sandbox {
+        let notify_origin = config.public_url.origin().ascii_serialization();
+        let mut return_origins = config.allowed_origins.clone();
+        return_origins.push(notify_origin.clone());
+        let mut terminals = vec![config.terminal_id.clone(), config.p2p_terminal_id.clone()];
+        terminals.dedup();
         Sandbox {
-            merchant: Merchant {
-                client_id: config.client_id.clone(),
-                client_secret: config.client_secret.clone(),
-                terminal: config.terminal_id.clone(),
-            },
+            merchant: Merchant { client_id: config.client_id.clone(), client_secret: config.client_secret.clone(), terminals },
             state: SandboxState { registry: Mutex::new(Registry::default()), control: Mutex::new(Control::default()) },
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
+                // A postLink is never sent anywhere a redirect points.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("HTTP client builds with static settings"),
+            notify_origin,
+            return_origins,
         }
     }
+
+    /// Whether `link` is on the proxy's own origin (postLink, failurePostLink).
+    fn notifies_the_proxy(&self, link: &str) -> bool {
+        origin_of(link).is_some_and(|origin| origin == self.notify_origin)
+    }
+
+    /// Whether the payer may be sent back to `link`.
+    fn may_return_to(&self, link: &str) -> bool {
+        origin_of(link).is_some_and(|origin| self.return_origins.contains(&origin))
+    }
+}
+
+fn origin_of(link: &str) -> Option<String> {
+    let url = url::Url::parse(link).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
 }
 
 impl Sandbox {

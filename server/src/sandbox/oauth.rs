@@ -73,7 +73,7 @@ fn validate(sandbox: &Sandbox, form: &FormFields) -> Result<Grant, Refusal> {
         return Err(refuse(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client_id or wrong client_secret"));
     }
     let terminal = form.get("terminal");
-    if terminal.is_some_and(|t| t != merchant.terminal) {
+    if terminal.is_some_and(|t| !merchant.terminals.iter().any(|known| known == t)) {
         return Err(refuse(StatusCode::BAD_REQUEST, "invalid_request", "terminal does not belong to this client"));
     }
     let scope = form.get("scope").unwrap_or("");
@@ -102,6 +102,16 @@ fn validate(sandbox: &Sandbox, form: &FormFields) -> Result<Grant, Refusal> {
     if url::Url::parse(post_link).is_err() {
         return Err(refuse(StatusCode::BAD_REQUEST, "invalid_request", "postLink must be an absolute URL"));
     }
+    let failure_post_link = form.get("failurePostLink").unwrap_or("");
+    for link in [post_link, failure_post_link].into_iter().filter(|l| !l.is_empty()) {
+        if !sandbox.notifies_the_proxy(link) {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("the sandbox delivers postLinks only to this proxy ({}); `{link}` is elsewhere", sandbox.notify_origin),
+            ));
+        }
+    }
     if sandbox.registry().is_paid(invoice_id) {
         return Err(refuse(StatusCode::BAD_REQUEST, "invalid_request", format!("invoice {invoice_id} is already paid")));
     }
@@ -111,7 +121,7 @@ fn validate(sandbox: &Sandbox, form: &FormFields) -> Result<Grant, Refusal> {
         currency: currency.to_owned(),
         terminal: terminal.to_owned(),
         post_link: post_link.to_owned(),
-        failure_post_link: form.get("failurePostLink").unwrap_or("").to_owned(),
+        failure_post_link: failure_post_link.to_owned(),
         secret_hash: form.get("secret_hash").unwrap_or("").to_owned(),
     }))
 }

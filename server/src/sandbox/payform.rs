@@ -18,7 +18,7 @@ use super::cards::{self, CardOutcome, TEST_CARDS};
 use super::delivery;
 use super::page::{display_amount, error_page, escape, layout};
 use super::params;
-use super::state::{Grant, MethodFlag, PaySession, TOKEN_LIFETIME, Transaction};
+use super::state::{Grant, MethodFlag, PaySession, Registry, TOKEN_LIFETIME, Transaction};
 use super::Sandbox;
 
 pub async fn page(State(sandbox): State<Arc<Sandbox>>, Query(query): Query<HashMap<String, String>>) -> Response {
@@ -54,6 +54,10 @@ fn method_flag(query: &HashMap<String, String>) -> MethodFlag {
 /// Checks the payment object against the token it carries, as ePay does.
 fn open_session(sandbox: &Sandbox, params: &params::Params, flag: MethodFlag) -> Result<PaySession, String> {
     let field = |name: &str| params.get(name).map(String::as_str).unwrap_or("").trim();
+    // ePay's encodeParams writes "" for null and undefined; the words mean a wrapper sent them.
+    if let Some((name, value)) = params.iter().find(|(_, v)| matches!(v.as_str(), "null" | "undefined")) {
+        return Err(format!("{name} is the text `{value}`: leave it empty (ePay's payment-api.js sends \"\" for null)"));
+    }
     let auth = params::split(field("auth"));
     let access_token = auth.get("access_token").map(String::as_str).unwrap_or("");
     let registry = sandbox.registry();
@@ -84,6 +88,11 @@ fn open_session(sandbox: &Sandbox, params: &params::Params, flag: MethodFlag) ->
     if url::Url::parse(back_link).is_err() {
         return Err("backLink must be an absolute URL".into());
     }
+    for link in [back_link, field("failureBackLink")].into_iter().filter(|l| !l.is_empty()) {
+        if !sandbox.may_return_to(link) {
+            return Err(format!("the sandbox sends payers back only to ALLOWED_ORIGINS or PUBLIC_URL; `{link}` is elsewhere"));
+        }
+    }
     if registry.is_paid(&terms.invoice_id) {
         return Err(format!("invoice {} is already paid", terms.invoice_id));
     }
@@ -109,7 +118,13 @@ fn open_session(sandbox: &Sandbox, params: &params::Params, flag: MethodFlag) ->
 /// Labels in the payment page's language ("RU"/"rus", "KZ"/"kaz", "EN"/"eng").
 struct Labels {
     title: &'static str,
+    transfer_title: &'static str,
     card: &'static str,
+    sender_card: &'static str,
+    receiver_card: &'static str,
+    fee: &'static str,
+    total: &'static str,
+    transfer: &'static str,
     expiry: &'static str,
     cvc: &'static str,
     holder: &'static str,
@@ -121,7 +136,13 @@ fn labels(language: &str) -> (Language, Labels) {
     match Language::from_tag(language).unwrap_or_default() {
         Language::Ru => (Language::Ru, Labels {
             title: "Оплата",
+            transfer_title: "Перевод с карты на карту",
             card: "Номер карты",
+            sender_card: "Карта отправителя",
+            receiver_card: "Карта получателя",
+            fee: "Комиссия",
+            total: "Итого к списанию",
+            transfer: "Перевести",
             expiry: "Срок (ММ/ГГ)",
             cvc: "CVC",
             holder: "Имя владельца",
@@ -130,7 +151,13 @@ fn labels(language: &str) -> (Language, Labels) {
         }),
         Language::Kk => (Language::Kk, Labels {
             title: "Төлем",
+            transfer_title: "Картадан картаға аударым",
             card: "Карта нөмірі",
+            sender_card: "Жіберушінің картасы",
+            receiver_card: "Алушының картасы",
+            fee: "Комиссия",
+            total: "Барлығы шешіледі",
+            transfer: "Аудару",
             expiry: "Мерзімі (АА/ЖЖ)",
             cvc: "CVC",
             holder: "Иесінің аты",
@@ -139,7 +166,13 @@ fn labels(language: &str) -> (Language, Labels) {
         }),
         Language::En => (Language::En, Labels {
             title: "Payment",
+            transfer_title: "Card-to-card transfer",
             card: "Card number",
+            sender_card: "Sender's card",
+            receiver_card: "Receiver's card",
+            fee: "Fee",
+            total: "Total debited",
+            transfer: "Transfer",
             expiry: "Expiry (MM/YY)",
             cvc: "CVC",
             holder: "Cardholder name",
@@ -151,12 +184,35 @@ fn labels(language: &str) -> (Language, Labels) {
 
 fn render_form(session: &PaySession, session_id: &str, error: Option<&str>) -> String {
     let (language, l) = labels(&session.language);
-    let amount = display_amount(session.terms.amount, &session.terms.currency);
+    let currency = &session.terms.currency;
+    let amount = display_amount(session.terms.amount, currency);
+    let transfer = session.flag.is_transfer();
     let error = error.map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e))).unwrap_or_default();
     let cards: String = TEST_CARDS
         .iter()
         .map(|card| format!("<tr><td><code>{}</code></td><td>{}</td></tr>", cards::spaced(card.number), escape(card.what)))
         .collect();
+    // A transfer is card to card: the sender's card pays the amount and a fee, the receiver's
+    // card gets the amount (Halyk's SDK: `card.receiver`, `fee`).
+    let (title, card_label, button, receiver, fee_rows) = if transfer {
+        let fee = Registry::transfer_fee(session.terms.amount);
+        let total = epay_api_types::Amount::from_minor(session.terms.amount.minor() + fee.minor());
+        let receiver = format!(
+            r#"<label for="receiver">{receiver}</label>
+<input id="receiver" name="receiver" inputmode="numeric" autocomplete="off" value="4400 4300 0000 0007" required>"#,
+            receiver = l.receiver_card,
+        );
+        let fee_rows = format!(
+            r#"<dt>{fee}</dt><dd data-fee>{fee_amount}</dd><dt>{total}</dt><dd data-total>{total_amount}</dd>"#,
+            fee = l.fee,
+            fee_amount = display_amount(fee, currency),
+            total = l.total,
+            total_amount = display_amount(total, currency),
+        );
+        (l.transfer_title, l.sender_card, l.transfer, receiver, fee_rows)
+    } else {
+        (l.title, l.card, l.pay, String::new(), String::new())
+    };
     let body = format!(
         r#"<h1>{title}</h1>
 <p class="amount" data-amount>{amount}</p>
@@ -164,6 +220,7 @@ fn render_form(session: &PaySession, session_id: &str, error: Option<&str>) -> S
 <dt>Invoice</dt><dd data-invoice>{invoice}</dd>
 <dt>Description</dt><dd data-description>{description}</dd>
 <dt>Terminal</dt><dd>{terminal}</dd>
+{fee_rows}
 </dl>
 {error}
 <form method="post" action="pay" autocomplete="off">
@@ -176,22 +233,21 @@ fn render_form(session: &PaySession, session_id: &str, error: Option<&str>) -> S
 </div>
 <label for="holder">{holder}</label>
 <input id="holder" name="holder" value="SANDBOX CARDHOLDER">
-<button type="submit" id="pay">{pay} {amount}</button>
+{receiver}
+<button type="submit" id="pay">{button} {amount}</button>
 </form>
 <table><caption>{test_cards}</caption>{cards}</table>"#,
-        title = l.title,
         invoice = escape(&session.terms.invoice_id),
         description = escape(&session.description),
         terminal = escape(&session.terms.terminal),
         session_id = escape(session_id),
-        card = l.card,
+        card = card_label,
         expiry = l.expiry,
         cvc = l.cvc,
         holder = l.holder,
-        pay = l.pay,
         test_cards = l.test_cards,
     );
-    layout(language.tag(), l.title, &body)
+    layout(language.tag(), title, &body)
 }
 
 #[derive(Deserialize)]
@@ -204,6 +260,9 @@ pub struct PayForm {
     cvc: String,
     #[serde(default)]
     holder: String,
+    /// The receiving card of a transfer.
+    #[serde(default)]
+    receiver: String,
 }
 
 pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>) -> Response {
@@ -215,10 +274,20 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
         let html = render_form(&session, &form.session, Some("sandbox: use one of the test cards below"));
         return (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response();
     };
-    if form.cvc.trim().len() != 3 || !form.expiry.contains('/') {
-        let html = render_form(&session, &form.session, Some("check the expiry date (MM/YY) and the 3-digit CVC"));
+    if !(3..=4).contains(&form.cvc.trim().len()) || !form.expiry.contains('/') {
+        let html = render_form(&session, &form.session, Some("check the expiry date (MM/YY) and the CVC"));
         return (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response();
     }
+    let receiver = match session.flag.is_transfer() {
+        false => None,
+        true => match cards::valid_receiver(&form.receiver) {
+            Some(receiver) => Some(receiver),
+            None => {
+                let html = render_form(&session, &form.session, Some("the receiver's card number is not valid (16 digits)"));
+                return (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response();
+            }
+        },
+    };
 
     let transaction = {
         let mut registry = sandbox.registry();
@@ -227,7 +296,7 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
             return error_page(StatusCode::CONFLICT, "this invoice is already paid");
         }
         registry.close_session(&form.session);
-        let transaction = charge(&session, card.number, card.outcome);
+        let transaction = charge(&session, card.number, card.outcome, receiver.as_deref());
         registry.transactions.entry(transaction.invoice_id.clone()).or_default().push(transaction.clone());
         transaction
     };
@@ -246,7 +315,7 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
     Redirect::to(target).into_response()
 }
 
-fn charge(session: &PaySession, card_number: &str, outcome: CardOutcome) -> Transaction {
+fn charge(session: &PaySession, card_number: &str, outcome: CardOutcome, receiver: Option<&str>) -> Transaction {
     let (status_name, reason, reason_code) = match outcome {
         CardOutcome::Approve | CardOutcome::ApproveWithoutNotification => ("CHARGE", "success", 0),
         CardOutcome::Decline { reason_code, reason } => ("REJECT", reason, reason_code),
@@ -266,6 +335,8 @@ fn charge(session: &PaySession, card_number: &str, outcome: CardOutcome) -> Tran
         reason: reason.to_owned(),
         reason_code,
         created_at: now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        fee: receiver.map(|_| Registry::transfer_fee(session.terms.amount)),
+        receiver_mask: receiver.map(cards::mask),
     }
 }
 

@@ -58,6 +58,10 @@ pub struct Transaction {
     pub reason: String,
     pub reason_code: i64,
     pub created_at: String,
+    /// A transfer's fee, charged to the sender on top of the amount.
+    pub fee: Option<Amount>,
+    /// A transfer's receiving card, masked.
+    pub receiver_mask: Option<String>,
 }
 
 /// A payment page the payer has open.
@@ -86,6 +90,11 @@ pub enum MethodFlag {
 }
 
 impl MethodFlag {
+    /// A card-to-card transfer (P2P, OCT, AFT), not a card payment.
+    pub fn is_transfer(self) -> bool {
+        self.scope() == "transfer"
+    }
+
     /// ePay issues transfer tokens for P2P/OCT/AFT and payment tokens for card payments.
     pub fn scope(self) -> &'static str {
         match self {
@@ -110,6 +119,11 @@ pub struct Control {
     pub delivery_retry_ms: Option<u64>,
     /// The next N status-API calls answer resultCode "107" (in progress).
     pub status_in_progress: u32,
+    /// Leave secret_hash out of success postLinks too (failure postLinks never carry it, as
+    /// in the seed's failure sample).
+    pub omit_secret_hash: bool,
+    /// Report a transfer's `amount` with its fee included (whether ePay does is unconfirmed).
+    pub fee_in_amount: bool,
 }
 
 #[derive(Default)]
@@ -152,6 +166,12 @@ impl Registry {
     pub fn settled(&self, invoice_id: &str) -> Option<&Transaction> {
         let all = self.transactions.get(invoice_id)?;
         all.iter().rev().find(|t| matches!(t.status_name, "CHARGE" | "AUTH")).or_else(|| all.last())
+    }
+
+    /// What a transfer of `amount` costs the sender: 1 %, at least 50 ₸ (the sandbox's rule;
+    /// ePay's fees depend on the merchant's contract).
+    pub fn transfer_fee(amount: Amount) -> Amount {
+        Amount::from_minor((amount.minor() / 100).max(5_000))
     }
 
     pub fn is_paid(&self, invoice_id: &str) -> bool {

@@ -33,6 +33,11 @@ pub async fn check(State(sandbox): State<Arc<Sandbox>>, Path(invoice_id): Path<S
         return Json(json!({"resultCode": "102", "resultMessage": "Транзакция не найдена"})).into_response();
     };
     let found = matches!(t.status_name, "CHARGE" | "AUTH");
+    let fee_in_amount = sandbox.control().fee_in_amount;
+    let amount = match t.fee {
+        Some(fee) if fee_in_amount => epay_api_types::Amount::from_minor(t.amount.minor() + fee.minor()),
+        _ => t.amount,
+    };
     Json(json!({
         "resultCode": if found { "100" } else { "101" },
         "resultMessage": if found { "Транзакция найдена" } else { "Транзакция отклонена" },
@@ -40,7 +45,8 @@ pub async fn check(State(sandbox): State<Arc<Sandbox>>, Path(invoice_id): Path<S
             "id": t.id,
             "createdDate": t.created_at,
             "invoiceID": t.invoice_id,
-            "amount": amount_json(t.amount),
+            "amount": amount_json(amount),
+            "fee": t.fee.map(amount_json).unwrap_or(json!(0)),
             "amountBonus": 0,
             "payoutAmount": 0,
             "currency": t.currency,

@@ -16,6 +16,8 @@ pub enum Verdict {
     Ignored,
     /// Failed a check; never touched the order.
     Rejected,
+    /// No secret_hash: not proof of anything, but a reason to ask the status API now.
+    Hint,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type, serde::Serialize)]
@@ -36,12 +38,31 @@ pub struct NewNotification<'a> {
     pub verdict: Verdict,
     pub reason: Option<&'a str>,
     pub raw_body: &'a str,
+    /// The client address it came from.
+    pub source: Option<&'a str>,
+}
+
+/// A rejected notification keeps at most this much of its body: enough to see what it was,
+/// too little for a stranger to fill the disk with.
+pub const REJECTED_BODY_LIMIT: usize = 4096;
+
+/// The body as stored: whole, or for a rejected notification cut at `REJECTED_BODY_LIMIT`
+/// bytes (on a character boundary) with a note of how much was dropped.
+pub fn stored_body(raw: &str, verdict: Verdict) -> std::borrow::Cow<'_, str> {
+    if verdict != Verdict::Rejected || raw.len() <= REJECTED_BODY_LIMIT {
+        return raw.into();
+    }
+    let mut end = REJECTED_BODY_LIMIT;
+    while !raw.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[{} more bytes not kept]", &raw[..end], raw.len() - end).into()
 }
 
 pub async fn insert(conn: &mut SqliteConnection, n: &NewNotification<'_>) -> Result<i64, StoreError> {
     let id = sqlx::query_scalar(
-        "INSERT INTO notifications (order_id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO notifications (order_id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(n.order_id)
     .bind(n.endpoint)
@@ -50,7 +71,8 @@ pub async fn insert(conn: &mut SqliteConnection, n: &NewNotification<'_>) -> Res
     .bind(n.code)
     .bind(n.verdict)
     .bind(n.reason)
-    .bind(n.raw_body)
+    .bind(stored_body(n.raw_body, n.verdict))
+    .bind(n.source)
     .bind(now())
     .fetch_one(conn)
     .await?;
@@ -67,15 +89,36 @@ pub struct NotificationRow {
     pub verdict: Verdict,
     pub reason: Option<String>,
     pub raw_body: String,
+    pub source: Option<String>,
     pub received_at: i64,
 }
 
 pub async fn read_for_order(pool: &SqlitePool, order_id: i64) -> Result<Vec<NotificationRow>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, received_at
+        "SELECT id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at
          FROM notifications WHERE order_id = ? ORDER BY id",
     )
     .bind(order_id)
     .fetch_all(pool)
     .await?)
+}
+
+/// Deletes rejected notifications received before `before` (unix seconds). Returns how many.
+pub async fn prune_rejected(conn: &mut SqliteConnection, before: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM notifications WHERE verdict = 'rejected' AND received_at < ?").bind(before).execute(conn).await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_rejected_bodies_are_cut_and_on_a_character_boundary() {
+        let long = "я".repeat(REJECTED_BODY_LIMIT);
+        let cut = stored_body(&long, Verdict::Rejected);
+        assert!(cut.len() < REJECTED_BODY_LIMIT + 64 && cut.ends_with("more bytes not kept]"), "{}", cut.len());
+        assert_eq!(stored_body(&long, Verdict::Accepted), long.as_str());
+        assert_eq!(stored_body("{}", Verdict::Rejected), "{}");
+    }
 }

@@ -125,9 +125,13 @@ async fn status(State(inner): State<Arc<Mutex<Inner>>>, Path((kind, invoice_id))
     }
     let answer = if inner.status.len() > 1 { inner.status.pop_front() } else { inner.status.front().cloned() };
     let answer = answer.unwrap_or_else(|| serde_json::json!({"resultCode": "102", "resultMessage": "not found"}));
-    // {"__http": 503} stands for an HTTP failure of the status API itself.
+    // {"__http": 503} stands for an HTTP answer without a body; with "__body", that body.
     if let Some(code) = answer.get("__http").and_then(|c| c.as_u64()) {
-        return StatusCode::from_u16(code as u16).unwrap().into_response();
+        let status = StatusCode::from_u16(code as u16).unwrap();
+        return match answer.get("__body") {
+            Some(body) => (status, axum::Json(body.clone())).into_response(),
+            None => status.into_response(),
+        };
     }
     axum::Json(answer).into_response()
 }

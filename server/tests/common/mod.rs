@@ -66,8 +66,11 @@ impl TestApp {
             ("DATABASE_URL".into(), format!("sqlite:{}", db_path.display())),
             ("WIDGET_DIR".into(), dir.path().join("dist").display().to_string()),
             ("EPAY_TIMEOUT_SECS".into(), "2".into()),
-            // Tests send many checkouts from one address; tests/limits.rs tests the limit.
+            // Tests send many checkouts and forged postLinks from one address; tests/limits.rs
+            // tests the limits.
             ("CHECKOUT_RATE_PER_MINUTE".into(), "0".into()),
+            ("REJECTED_POSTLINK_RATE_PER_MINUTE".into(), "1000000".into()),
+            ("EPAY_TOKEN_RATE_PER_MINUTE".into(), "0".into()),
         ]);
         for (name, value) in vars {
             // A restart keeps the first run's settings but gets a new port.
@@ -158,7 +161,14 @@ impl TestApp {
         let response = self
             .http
             .post(self.url("/sandbox/payform/pay"))
-            .form(&[("session", session), ("card", card), ("expiry", "12/30"), ("cvc", "123"), ("holder", "Test Payer")])
+            .form(&[
+                ("session", session),
+                ("card", card),
+                ("expiry", "12/30"),
+                ("cvc", "123"),
+                ("holder", "Test Payer"),
+                ("receiver", RECEIVER_CARD),
+            ])
             .send()
             .await
             .unwrap();
@@ -288,6 +298,8 @@ where
 }
 
 pub const APPROVED_CARD: &str = "4111 1111 1111 1111";
+/// A transfer's receiving card (any 16 digits that pass the Luhn check).
+pub const RECEIVER_CARD: &str = "4400 4300 0000 0007";
 pub const DECLINED_CARD: &str = "4000 0000 0000 9995";
 pub const SILENT_CARD: &str = "5555 5555 5555 4444";
 
@@ -302,7 +314,7 @@ pub fn success_for(order: &epay_proxy::store::orders::OrderRow) -> Value {
         "ip": "213.148.6.204", "ipCity": "", "ipCountry": "", "ipDistrict": "", "ipLatitude": 0, "ipLongitude": 0,
         "ipRegion": "", "issuer": "JSC KASPI BANK", "language": "RUS", "name": "STANDARD CARDHOLDER", "phone": "",
         "reason": "success", "reasonCode": 0, "reference": "411111111117", "secure": "no", "secureDetails": "F",
-        "terminal": order.terminal, "secret_hash": order.secret_hash,
+        "terminal": order.terminal, "secret_hash": order.secret_hash.expose(),
     })
 }
 
@@ -316,7 +328,7 @@ pub fn failure_for(order: &epay_proxy::store::orders::OrderRow) -> Value {
         "tokenRecipient": "", "code": "error", "reason": "Недостаточно средств", "reasonCode": 484,
         "name": "CARD HOLDER", "email": "ch@example.kz", "phone": "77777777777", "ip": "5.188.155.135",
         "ipCountry": "Kazakhstan", "ipCity": "Almaty", "ipRegion": "", "ipDistrict": "", "ipLongitude": 76.9293,
-        "ipLatitude": 43.2638, "secret_hash": order.secret_hash,
+        "ipLatitude": 43.2638, "secret_hash": order.secret_hash.expose(),
     })
 }
 

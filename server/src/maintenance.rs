@@ -1,0 +1,49 @@
+//! Housekeeping that keeps the store bounded, once a minute: releases the invoice suffixes of
+//! finished orders whose token can no longer be used, deletes rejected postLinks past their
+//! retention, recounts the orders holding a suffix (`MAX_OPEN_ORDERS`), and forgets quiet
+//! sources of the postLink limiter.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::AppState;
+use crate::store::{StoreError, notifications, now, orders};
+
+pub const INTERVAL: Duration = Duration::from_secs(60);
+
+pub async fn run(app: Arc<AppState>) {
+    loop {
+        if let Err(err) = run_once(&app).await {
+            tracing::error!(error = %err, "maintenance failed; trying again in a minute");
+        }
+        tokio::time::sleep(INTERVAL).await;
+    }
+}
+
+/// One round; returns what it did.
+pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
+    let grace = app.config.expiry_grace.as_secs() as i64;
+    let before = now() - app.config.rejected_postlink_retention.as_secs() as i64;
+    let round = app
+        .store
+        .write(async move |conn| {
+            let held = orders::release_suffixes(conn, now(), grace).await?;
+            let pruned = notifications::prune_rejected(conn, before).await?;
+            Ok(Round { held, pruned })
+        })
+        .await?;
+    app.open_orders.recounted(round.held);
+    app.postlink_limiter.forget_idle();
+    if round.pruned > 0 {
+        tracing::info!(pruned = round.pruned, "rejected postLinks past their retention deleted");
+    }
+    Ok(round)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Round {
+    /// Orders still holding an invoice suffix.
+    pub held: u64,
+    /// Rejected notifications deleted.
+    pub pruned: u64,
+}
