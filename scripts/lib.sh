@@ -1,6 +1,6 @@
 # Shared by scripts/demo, scripts/test and scripts/build-widget: numbered steps, a clear
 # message naming the step that failed, and idempotent installation of every tool the
-# project needs (../shared/toolchain.md explains the versions and the traps).
+# project needs (docs/toolchain.md explains the versions and the traps).
 # shellcheck shell=bash
 
 set -Eeuo pipefail

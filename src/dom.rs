@@ -42,11 +42,15 @@ pub async fn sleep(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-/// A fresh random key (128 bits, hex) from the browser's CSPRNG.
-pub fn random_key() -> String {
+/// A fresh random key (128 bits, hex) from the browser's CSPRNG; `None` when the browser
+/// has none (never a key of zeros that every such browser would share).
+pub fn random_key() -> Option<String> {
     let mut bytes = [0u8; 16];
-    if let Ok(crypto) = window().crypto() {
-        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    let crypto = js_sys::Reflect::get(&window(), &JsValue::from_str("crypto")).ok().filter(|c| c.is_object())?;
+    let crypto: web_sys::Crypto = crypto.unchecked_into();
+    crypto.get_random_values_with_u8_array(&mut bytes).ok()?;
+    if bytes == [0u8; 16] {
+        return None;
     }
     let mut key = String::with_capacity(32);
     for byte in bytes {
@@ -54,7 +58,13 @@ pub fn random_key() -> String {
             key.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
         }
     }
-    key
+    Some(key)
+}
+
+/// A parameter of the page URL's fragment (`#key=...`), when present and not empty.
+pub fn fragment_param(name: &str) -> Option<String> {
+    let hash = window().location().hash().ok()?;
+    web_sys::UrlSearchParams::new_with_str(hash.trim_start_matches('#')).ok()?.get(name).filter(|v| !v.is_empty())
 }
 
 /// `Reflect.get`, treating every failure as `undefined`.

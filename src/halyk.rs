@@ -2,7 +2,7 @@
 //!
 //! The bindings use `catch`: a missing `halyk` global or method comes back as an `Err` that
 //! the widget shows, never a panic. For `showPaymentWidget` the widget also covers the real
-//! script's weaknesses (epay-reference.md §2): it always passes a callback, and a guard
+//! script's weaknesses (docs/epay-contract.md §2): it always passes a callback, and a guard
 //! `message` listener, registered first and in the capture phase, stops every message that
 //! is not valid JSON from the exact payment-page origin before the script's own listener
 //! (prefix-matched, throwing on bad JSON, never removed) can see it.

@@ -1,14 +1,25 @@
 //! Every string the payer can see, in Russian (default), Kazakh and English. One struct per
 //! language, so a missing translation does not compile.
 
-use epay_api_types::Language;
+use epay_api_types::{Language, PaymentMethod};
+
+/// The words that differ between a card payment (`pay`, `showPaymentWidget`) and a
+/// card-to-card transfer (`p2p`, `oct`, `aft`).
+pub struct Wording {
+    /// The button: "Оплатить" / "Перевести".
+    pub act: &'static str,
+    /// Before the fixed amount: "К оплате" / "К переводу".
+    pub total: &'static str,
+    pub creating: &'static str,
+    pub done: &'static str,
+    pub not_done: &'static str,
+}
 
 pub struct Texts {
     pub amount: &'static str,
     pub comment: &'static str,
-    pub to_pay: &'static str,
-    pub pay: &'static str,
-    pub creating: &'static str,
+    pub payment: Wording,
+    pub transfer: Wording,
     pub redirecting: &'static str,
     pub retry: &'static str,
     pub sandbox: &'static str,
@@ -29,11 +40,10 @@ pub struct Texts {
     pub finished: &'static str,
     pub rate_limited: &'static str,
     pub script_failed: &'static str,
+    pub no_secure_random: &'static str,
 
     pub checking: &'static str,
-    pub paid: &'static str,
     pub card: &'static str,
-    pub failed: &'static str,
     pub waiting: &'static str,
     pub waiting_long: &'static str,
     pub check_again: &'static str,
@@ -49,9 +59,14 @@ pub struct Texts {
 const RU: Texts = Texts {
     amount: "Сумма",
     comment: "Комментарий (необязательно)",
-    to_pay: "К оплате",
-    pay: "Оплатить",
-    creating: "Создаём платёж…",
+    payment: Wording { act: "Оплатить", total: "К оплате", creating: "Создаём платёж…", done: "Оплата прошла", not_done: "Оплата не прошла" },
+    transfer: Wording {
+        act: "Перевести",
+        total: "К переводу",
+        creating: "Создаём перевод…",
+        done: "Перевод выполнен",
+        not_done: "Перевод не выполнен",
+    },
     redirecting: "Открываем страницу оплаты…",
     retry: "Повторить",
     sandbox: "Тестовый режим: деньги не списываются",
@@ -70,10 +85,9 @@ const RU: Texts = Texts {
     finished: "Этот платёж уже завершён. Обновите страницу, чтобы оплатить снова.",
     rate_limited: "Слишком много попыток. Подождите минуту.",
     script_failed: "Не удалось загрузить страницу оплаты. Повторите.",
+    no_secure_random: "Этот браузер не умеет создавать защищённые ключи. Обновите браузер, чтобы заплатить.",
     checking: "Проверяем платёж…",
-    paid: "Оплата прошла",
     card: "Карта",
-    failed: "Оплата не прошла",
     waiting: "Ждём подтверждения от банка…",
     waiting_long: "Подтверждение ещё не пришло. Если деньги списаны, заказ обновится автоматически — проверьте позже.",
     check_again: "Проверить снова",
@@ -88,9 +102,14 @@ const RU: Texts = Texts {
 const KK: Texts = Texts {
     amount: "Сома",
     comment: "Түсініктеме (міндетті емес)",
-    to_pay: "Төлеуге",
-    pay: "Төлеу",
-    creating: "Төлем жасалуда…",
+    payment: Wording { act: "Төлеу", total: "Төлеуге", creating: "Төлем жасалуда…", done: "Төлем өтті", not_done: "Төлем өтпеді" },
+    transfer: Wording {
+        act: "Аудару",
+        total: "Аударуға",
+        creating: "Аударым жасалуда…",
+        done: "Аударым орындалды",
+        not_done: "Аударым орындалмады",
+    },
     redirecting: "Төлем беті ашылуда…",
     retry: "Қайталау",
     sandbox: "Тест режимі: ақша шешілмейді",
@@ -109,10 +128,9 @@ const KK: Texts = Texts {
     finished: "Бұл төлем аяқталған. Қайта төлеу үшін бетті жаңартыңыз.",
     rate_limited: "Әрекеттер тым көп. Бір минут күтіңіз.",
     script_failed: "Төлем бетін жүктеу мүмкін болмады. Қайталаңыз.",
+    no_secure_random: "Бұл браузер қорғалған кілт жасай алмайды. Төлеу үшін браузерді жаңартыңыз.",
     checking: "Төлемді тексерудеміз…",
-    paid: "Төлем өтті",
     card: "Карта",
-    failed: "Төлем өтпеді",
     waiting: "Банктің растауын күтудеміз…",
     waiting_long: "Растау әлі келмеді. Ақша шешілсе, тапсырыс автоматты түрде жаңарады — кейінірек тексеріңіз.",
     check_again: "Қайта тексеру",
@@ -127,9 +145,14 @@ const KK: Texts = Texts {
 const EN: Texts = Texts {
     amount: "Amount",
     comment: "Comment (optional)",
-    to_pay: "To pay",
-    pay: "Pay",
-    creating: "Creating the payment…",
+    payment: Wording { act: "Pay", total: "To pay", creating: "Creating the payment…", done: "Payment successful", not_done: "Payment failed" },
+    transfer: Wording {
+        act: "Transfer",
+        total: "To transfer",
+        creating: "Creating the transfer…",
+        done: "Transfer complete",
+        not_done: "Transfer failed",
+    },
     redirecting: "Opening the payment page…",
     retry: "Retry",
     sandbox: "Test mode: no money is charged",
@@ -148,10 +171,9 @@ const EN: Texts = Texts {
     finished: "This payment has already ended. Reload the page to pay again.",
     rate_limited: "Too many attempts. Please wait a minute.",
     script_failed: "The payment page could not be loaded. Try again.",
+    no_secure_random: "This browser cannot create secure keys. Update it to pay.",
     checking: "Checking your payment…",
-    paid: "Payment successful",
     card: "Card",
-    failed: "Payment failed",
     waiting: "Waiting for the bank's confirmation…",
     waiting_long: "No confirmation yet. If money was taken, the order will update by itself; check again later.",
     check_again: "Check again",
@@ -162,6 +184,16 @@ const EN: Texts = Texts {
     retry_later: "The bank asks to try again later.",
     declined: "The bank declined the payment.",
 };
+
+impl Texts {
+    /// The words for `method`: a transfer's for p2p, oct and aft, a payment's otherwise.
+    pub fn wording(&self, method: PaymentMethod) -> &Wording {
+        match method.token_scope() {
+            "transfer" => &self.transfer,
+            _ => &self.payment,
+        }
+    }
+}
 
 pub fn texts(language: Language) -> &'static Texts {
     match language {

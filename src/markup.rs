@@ -7,7 +7,7 @@
 //! updates only the nodes that change (see `view.rs`). Nothing dynamic is interpolated: all
 //! values reach the DOM through `textContent` and attributes, never as HTML.
 
-use crate::i18n::Texts;
+use crate::i18n::{Texts, Wording};
 
 /// Classes the bindings look nodes up by.
 pub mod class {
@@ -36,14 +36,14 @@ fn escape(text: &str) -> String {
 
 /// `id` is unique per mount so labels and error messages pair up with several widgets on a
 /// page.
-pub fn skeleton(texts: &Texts, id: &str) -> String {
+pub fn skeleton(texts: &Texts, wording: &Wording, id: &str) -> String {
     let t = |text: &str| escape(text);
     let amount = String::from(id) + "-amount";
     let comment = String::from(id) + "-comment";
     [
         "<form class=\"epay-checkout\" novalidate>",
         "<p class=\"epay-sandbox\" hidden>", &t(texts.sandbox), "</p>",
-        "<p class=\"epay-total\" hidden><span>", &t(texts.to_pay), "</span> <strong></strong></p>",
+        "<p class=\"epay-total\" hidden><span>", &t(wording.total), "</span> <strong></strong></p>",
         "<div class=\"epay-field epay-amount\" hidden>",
         "<label for=\"", &amount, "\">", &t(texts.amount), "</label>",
         "<input id=\"", &amount, "\" name=\"amount\" inputmode=\"decimal\" autocomplete=\"transaction-amount\" ",
@@ -56,7 +56,7 @@ pub fn skeleton(texts: &Texts, id: &str) -> String {
         "<p class=\"epay-error\" id=\"", &comment, "-error\"></p></div>",
         "<button type=\"submit\" class=\"epay-pay\" aria-busy=\"false\">",
         "<span class=\"epay-spinner\" aria-hidden=\"true\"></span>",
-        "<span>", &t(texts.pay), "</span> <span class=\"epay-pay-amount\"></span></button>",
+        "<span>", &t(wording.act), "</span> <span class=\"epay-pay-amount\"></span></button>",
         "<p class=\"epay-status\" role=\"status\" aria-live=\"polite\"></p>",
         "<div class=\"epay-problem\" role=\"alert\" hidden><p></p>",
         "<button type=\"button\" class=\"epay-retry\">", &t(texts.retry), "</button></div>",

@@ -31,8 +31,9 @@ pub struct Options {
 }
 
 impl Options {
-    /// `data-*` first, then the page URL (`?lang=`, and `?order=&key=` on return from ePay),
-    /// then `<html lang>`.
+    /// `data-*` first, then the page URL (`?lang=`, and `?order=` with `#key=` on return from
+    /// ePay; `?key=` from older back links), then `<html lang>`. The key travels in the
+    /// fragment so it stays out of server logs, proxies and analytics.
     pub fn from_element(host: &Element) -> Options {
         let data = |name: &str| host.get_attribute(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let param = dom::query_param;
@@ -41,7 +42,8 @@ impl Options {
             .or_else(|| dom::document().document_element().map(|html| html.get_attribute("lang").unwrap_or_default()))
             .and_then(|tag| Language::from_tag(&tag))
             .unwrap_or_default();
-        let order = match (data("data-order").or_else(|| param("order")), data("data-order-key").or_else(|| param("key"))) {
+        let key = data("data-order-key").or_else(|| dom::fragment_param("key")).or_else(|| param("key"));
+        let order = match (data("data-order").or_else(|| param("order")), key) {
             (Some(order), Some(key)) => Some((order, key)),
             _ => None,
         };

@@ -2,7 +2,7 @@
 //! closes). It asks the proxy, never the URL: "paid" appears only when the proxy says so.
 //! While the order is pending it asks again with growing pauses, then says what happens next.
 
-use epay_api_types::{Amount, Language, OrderStatus};
+use epay_api_types::{Amount, Language, OrderStatus, PaymentMethod};
 use crate::api::{self, Failure};
 use crate::i18n::{self, Texts};
 use crate::{dom, format};
@@ -12,8 +12,9 @@ pub enum Outcome {
     Checking,
     Waiting,
     StillWaiting,
-    Paid { amount: String, card: Option<String> },
-    Failed(String),
+    /// `method`: the order's own, so the words fit it whatever page shows the outcome.
+    Paid { amount: String, card: Option<String>, method: PaymentMethod },
+    Failed { reason: String, method: PaymentMethod },
     Expired,
     NotFound,
 }
@@ -23,12 +24,13 @@ pub enum Outcome {
 const BACKOFF: [i32; 10] = [0, 1, 2, 3, 5, 8, 13, 20, 30, 30];
 
 /// Asks until the order is final or the pauses run out, telling `show` each answer.
-pub async fn follow(proxy: &str, order: &(String, String), language: Language, base_ms: i32, show: impl Fn(Outcome)) {
+/// `method` is the page's, for a proxy that does not say the order's.
+pub async fn follow(proxy: &str, order: &(String, String), language: Language, method: PaymentMethod, base_ms: i32, show: impl Fn(Outcome)) {
     let texts = i18n::texts(language);
     let (invoice_id, key) = order;
     for pause in BACKOFF {
         dom::sleep(pause * base_ms).await;
-        match ask(proxy, invoice_id, key, texts, language).await {
+        match ask(proxy, invoice_id, key, texts, language, method).await {
             Some(done) => return show(done),
             None => show(Outcome::Waiting),
         }
@@ -37,16 +39,19 @@ pub async fn follow(proxy: &str, order: &(String, String), language: Language, b
 }
 
 /// `Some` when the answer is final, `None` to ask again later.
-async fn ask(proxy: &str, invoice_id: &str, key: &str, texts: &'static Texts, language: Language) -> Option<Outcome> {
+async fn ask(proxy: &str, invoice_id: &str, key: &str, texts: &'static Texts, language: Language, method: PaymentMethod) -> Option<Outcome> {
     let view = match api::order(proxy, invoice_id, key).await {
         Ok(view) => view,
         Err(Failure::Refused { status: 404, .. }) => return Some(Outcome::NotFound),
         Err(_) => return None,
     };
     let amount = Amount::parse(&view.amount).map_or(view.amount.clone(), |a| format::money(a, &view.currency, language));
+    let method = view.method.unwrap_or(method);
     match view.status {
-        OrderStatus::Paid => Some(Outcome::Paid { amount, card: view.card_mask }),
-        OrderStatus::Failed => Some(Outcome::Failed(i18n::decline_reason(texts, view.failure_code, view.failure_reason.as_deref()))),
+        OrderStatus::Paid => Some(Outcome::Paid { amount, card: view.card_mask, method }),
+        OrderStatus::Failed => {
+            Some(Outcome::Failed { reason: i18n::decline_reason(texts, view.failure_code, view.failure_reason.as_deref()), method })
+        }
         OrderStatus::Expired => Some(Outcome::Expired),
         OrderStatus::Pending => None,
     }
@@ -60,7 +65,7 @@ impl Outcome {
             Outcome::Waiting => "waiting",
             Outcome::StillWaiting => "still-waiting",
             Outcome::Paid { .. } => "paid",
-            Outcome::Failed(_) => "failed",
+            Outcome::Failed { .. } => "failed",
             Outcome::Expired => "expired",
             Outcome::NotFound => "not-found",
         }
@@ -71,8 +76,8 @@ impl Outcome {
             Outcome::Checking => String::from(texts.checking),
             Outcome::Waiting => String::from(texts.waiting),
             Outcome::StillWaiting => String::from(texts.waiting_long),
-            Outcome::Paid { amount, .. } => String::from(texts.paid) + ": " + amount,
-            Outcome::Failed(reason) => String::from(texts.failed) + ". " + reason,
+            Outcome::Paid { amount, method, .. } => String::from(texts.wording(*method).done) + ": " + amount,
+            Outcome::Failed { reason, method } => String::from(texts.wording(*method).not_done) + ". " + reason,
             Outcome::Expired => String::from(texts.expired),
             Outcome::NotFound => String::from(texts.not_found),
         }
@@ -86,6 +91,6 @@ impl Outcome {
     }
 
     pub fn can_pay_again(&self) -> bool {
-        matches!(self, Outcome::Failed(_) | Outcome::Expired)
+        matches!(self, Outcome::Failed { .. } | Outcome::Expired)
     }
 }

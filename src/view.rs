@@ -54,8 +54,9 @@ impl State {
 /// the page is a return from ePay). Must run inside a reactive `Owner`.
 pub fn start(root: &Element, options: Options, id: &str) {
     let texts = i18n::texts(options.language);
+    let wording = texts.wording(options.method);
     let language = options.language;
-    root.set_inner_html(&markup::skeleton(texts, id));
+    root.set_inner_html(&markup::skeleton(texts, wording, id));
     let state = RwSignal::new(State {
         stage: Stage::Ready,
         outcome: Outcome::Checking,
@@ -72,6 +73,7 @@ pub fn start(root: &Element, options: Options, id: &str) {
     let check_outcome = {
         let proxy = options.proxy.clone();
         let poll_base_ms = options.poll_base_ms;
+        let method = options.method;
         move |order: (String, String)| {
             state.update(|s| {
                 s.order = Some(order.clone());
@@ -80,7 +82,7 @@ pub fn start(root: &Element, options: Options, id: &str) {
             });
             let proxy = proxy.clone();
             spawn_local(async move {
-                outcome::follow(&proxy, &order, language, poll_base_ms, move |o| state.update(|s| s.outcome = o)).await
+                outcome::follow(&proxy, &order, language, method, poll_base_ms, move |o| state.update(|s| s.outcome = o)).await
             });
         }
     };
@@ -128,7 +130,7 @@ pub fn start(root: &Element, options: Options, id: &str) {
     let pay = find(root, class::PAY);
     bind::flag(pay.clone(), "disabled", flag_of(State::busy));
     bind::attribute(pay, "aria-busy", text_of(|s| s.busy().to_string()));
-    bind::text(find(root, class::STATUS), Signal::derive(move || state.with(|s| stage_status(s, texts))));
+    bind::text(find(root, class::STATUS), Signal::derive(move || state.with(|s| stage_status(s, texts, wording))));
     let problem = find(root, class::PROBLEM);
     bind::flag(problem.clone(), "hidden", flag_of(|s| !matches!(s.stage, Stage::Problem(_))));
     bind::text(
@@ -153,7 +155,13 @@ pub fn start(root: &Element, options: Options, id: &str) {
                     if !s.amount_error(&options).is_empty() || !s.comment_error(&options).is_empty() {
                         return None;
                     }
-                    let key = s.attempt_key.get_or_insert_with(dom::random_key).clone();
+                    // Without the browser's CSPRNG there is no safe Idempotency-Key: say so
+                    // rather than send a guessable one.
+                    let Some(key) = s.attempt_key.clone().or_else(dom::random_key) else {
+                        s.stage = Stage::Problem(texts.no_secure_random);
+                        return None;
+                    };
+                    s.attempt_key = Some(key.clone());
                     s.stage = Stage::Creating;
                     Some((amount, s.comment.clone(), key))
                 })
@@ -233,9 +241,9 @@ pub fn start(root: &Element, options: Options, id: &str) {
     }
 }
 
-fn stage_status(state: &State, texts: &i18n::Texts) -> String {
+fn stage_status(state: &State, texts: &i18n::Texts, wording: &i18n::Wording) -> String {
     String::from(match state.stage {
-        Stage::Creating => texts.creating,
+        Stage::Creating => wording.creating,
         Stage::Leaving => texts.redirecting,
         _ => "",
     })

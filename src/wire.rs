@@ -62,6 +62,7 @@ pub fn order_view(object: &JsValue) -> Result<OrderView, ()> {
         card_mask: text(object, "cardMask"),
         failure_reason: text(object, "failureReason"),
         failure_code: dom::get(object, "failureCode").as_f64().map(|code| code as i64),
+        method: text(object, "method").and_then(|name| PaymentMethod::from_name(&name)),
     })
 }
 

@@ -125,8 +125,8 @@ fn checkout_response(method: PaymentMethod) -> CheckoutResponse<Auth> {
         phone: "77011234567".into(),
         card_save: true,
         method,
-        back_link: "https://shop.kz/?order=123456789012&key=K3y&lang=kk".into(),
-        failure_back_link: "https://shop.kz/?order=123456789012&key=K3y&lang=kk".into(),
+        back_link: "https://shop.kz/?order=123456789012&lang=kk#key=K3y".into(),
+        failure_back_link: "https://shop.kz/?order=123456789012&lang=kk#key=K3y".into(),
         post_link: "https://pay.shop.kz/api/epay/postlink".into(),
         failure_post_link: "https://pay.shop.kz/api/epay/failure-postlink".into(),
         script_url: config(false).script_url,
@@ -200,7 +200,9 @@ async fn mounts_with_a_preset_amount_in_russian_by_default() {
     let host = mount(&[("data-amount", "1500"), ("data-description", "Order 42")]);
     until("config loaded", || !hidden(&host, ".epay-sandbox")).await;
     assert_eq!(text(&host, ".epay-total strong"), "1\u{a0}500\u{a0}₸");
-    assert_eq!(text(&host, ".epay-pay").split_whitespace().next(), Some("Оплатить"));
+    // p2p, the default method, is a card-to-card transfer: the words say so.
+    assert_eq!(text(&host, ".epay-pay").split_whitespace().next(), Some("Перевести"));
+    assert_eq!(text(&host, ".epay-total span"), "К переводу");
     assert!(hidden(&host, ".epay-amount") && hidden(&host, ".epay-comment"), "preset amount and description hide the inputs");
     assert!(!hidden(&host, ".epay-checkout") && hidden(&host, ".epay-outcome"));
     assert_eq!(text(&host, ".epay-sandbox"), "Тестовый режим: деньги не списываются");
@@ -425,10 +427,10 @@ async fn the_loader_times_out_reports_a_missing_global_and_retries() {
 #[wasm_bindgen_test]
 async fn the_outcome_view_shows_paid_only_when_the_proxy_says_so() {
     install_fake_fetch();
-    let paid = OrderView { status: OrderStatus::Paid, amount: "1500".into(), currency: "KZT".into(), card_mask: Some("440043...2222".into()), failure_reason: None, failure_code: None };
+    let paid = OrderView { status: OrderStatus::Paid, amount: "1500".into(), currency: "KZT".into(), card_mask: Some("440043...2222".into()), failure_reason: None, failure_code: None, method: None };
     let pending = OrderView { status: OrderStatus::Pending, card_mask: None, ..paid.clone() };
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending)), answer(200, of(&pending)), answer(200, of(&paid))]));
-    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "5"), ("data-lang", "en")]);
+    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "5"), ("data-lang", "en"), ("data-method", "pay")]);
     until("outcome panel shown", || hidden(&host, ".epay-checkout") && !hidden(&host, ".epay-outcome")).await;
     until("waiting shown", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("waiting")).await;
     assert_eq!(text(&host, ".epay-message"), "Waiting for the bank's confirmation…");
@@ -450,9 +452,9 @@ async fn the_outcome_view_translates_known_decline_codes() {
         (-498, "описание ошибки", "ru", "Оплата не прошла. описание ошибки"),
     ] {
         install_fake_fetch();
-        let failed = OrderView { status: OrderStatus::Failed, amount: "1500".into(), currency: "KZT".into(), card_mask: None, failure_reason: Some(reason.into()), failure_code: Some(code) };
+        let failed = OrderView { status: OrderStatus::Failed, amount: "1500".into(), currency: "KZT".into(), card_mask: None, failure_reason: Some(reason.into()), failure_code: Some(code), method: None };
         route("GET /api/orders/123456789012", answers(vec![answer(200, of(&failed))]));
-        let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "5"), ("data-lang", lang)]);
+        let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "5"), ("data-lang", lang), ("data-method", "pay")]);
         until("failure shown", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("failed")).await;
         assert_eq!(text(&host, ".epay-message"), expected);
         assert!(!hidden(&host, ".epay-again"), "the payer can start again");
@@ -463,7 +465,7 @@ async fn the_outcome_view_translates_known_decline_codes() {
 #[wasm_bindgen_test]
 async fn the_outcome_view_stops_asking_and_says_what_happens_next() {
     install_fake_fetch();
-    let pending = OrderView { status: OrderStatus::Pending, amount: "1500".into(), currency: "KZT".into(), card_mask: None, failure_reason: None, failure_code: None };
+    let pending = OrderView { status: OrderStatus::Pending, amount: "1500".into(), currency: "KZT".into(), card_mask: None, failure_reason: None, failure_code: None, method: None };
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending))]));
     let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "1"), ("data-lang", "en")]);
     until("gave up", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("still-waiting")).await;
@@ -488,7 +490,7 @@ async fn every_language_is_complete() {
         ("en", "Pay", "Test mode: no money is charged"),
     ] {
         setup(true);
-        let host = mount(&[("data-amount", "2500"), ("data-lang", lang)]);
+        let host = mount(&[("data-amount", "2500"), ("data-lang", lang), ("data-method", "pay")]);
         until("config loaded", || !hidden(&host, ".epay-sandbox")).await;
         assert_eq!(text(&host, ".epay-pay").split_whitespace().next(), Some(pay));
         assert_eq!(text(&host, ".epay-sandbox"), sandbox);
@@ -506,7 +508,7 @@ async fn every_language_is_complete() {
 #[wasm_bindgen_test]
 async fn the_overlay_only_triggers_an_outcome_check_and_bad_messages_are_stopped() {
     setup(false);
-    let paid = OrderView { status: OrderStatus::Paid, amount: "1500.50".into(), currency: "KZT".into(), card_mask: Some("400000...0002".into()), failure_reason: None, failure_code: None };
+    let paid = OrderView { status: OrderStatus::Paid, amount: "1500.50".into(), currency: "KZT".into(), card_mask: Some("400000...0002".into()), failure_reason: None, failure_code: None, method: None };
     route("POST /api/checkout", answers(vec![answer(200, of(&checkout_response(PaymentMethod::Widget)))]));
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&paid))]));
     let host = mount(&[("data-amount", "1500.50"), ("data-method", "showPaymentWidget"), ("data-poll-ms", "5"), ("data-lang", "en")]);
@@ -547,9 +549,9 @@ fn the_wire_readers_read_what_serde_writes() {
     assert_eq!(string(&read.auth.0, "access_token"), "DCEB8O_ZM5U7SO_T_U5EJQ");
 
     for view in [
-        OrderView { status: OrderStatus::Paid, amount: "1500".into(), currency: "KZT".into(), card_mask: Some("440043...2222".into()), failure_reason: None, failure_code: None },
-        OrderView { status: OrderStatus::Failed, amount: "1".into(), currency: "KZT".into(), card_mask: None, failure_reason: Some("x".into()), failure_code: Some(-498) },
-        OrderView { status: OrderStatus::Expired, amount: "1".into(), currency: "KZT".into(), card_mask: None, failure_reason: None, failure_code: None },
+        OrderView { status: OrderStatus::Paid, amount: "1500".into(), currency: "KZT".into(), card_mask: Some("440043...2222".into()), failure_reason: None, failure_code: None, method: Some(PaymentMethod::Widget) },
+        OrderView { status: OrderStatus::Failed, amount: "1".into(), currency: "KZT".into(), card_mask: None, failure_reason: Some("x".into()), failure_code: Some(-498), method: Some(PaymentMethod::P2p) },
+        OrderView { status: OrderStatus::Expired, amount: "1".into(), currency: "KZT".into(), card_mask: None, failure_reason: None, failure_code: None, method: None },
     ] {
         assert_eq!(wire::order_view(&of(&view).0).unwrap(), view);
     }
@@ -557,4 +559,80 @@ fn the_wire_readers_read_what_serde_writes() {
     let error = epay_api_types::ApiError { error: ErrorCode::CheckoutInProgress, message: "m".into() };
     assert_eq!(wire::error_code(&of(&error).0), ErrorCode::CheckoutInProgress);
     assert!(wire::checkout(&of(&config(true)).0).is_err(), "a config is not a checkout");
+}
+
+#[wasm_bindgen_test]
+async fn the_words_fit_the_method_a_transfer_or_a_payment() {
+    for (method, lang, act, total) in [
+        ("p2p", "ru", "Перевести", "К переводу"),
+        ("oct", "kk", "Аудару", "Аударуға"),
+        ("aft", "en", "Transfer", "To transfer"),
+        ("pay", "ru", "Оплатить", "К оплате"),
+        ("showPaymentWidget", "en", "Pay", "To pay"),
+    ] {
+        setup(false);
+        let host = mount(&[("data-amount", "100"), ("data-lang", lang), ("data-method", method)]);
+        assert_eq!(text(&host, ".epay-pay").split_whitespace().next(), Some(act), "{method}");
+        assert_eq!(text(&host, ".epay-total span"), total, "{method}");
+    }
+    install_fake_fetch();
+    let paid = OrderView { status: OrderStatus::Paid, amount: "1500".into(), currency: "KZT".into(), card_mask: None, failure_reason: None, failure_code: None, method: None };
+    route("GET /api/orders/123456789012", answers(vec![answer(200, of(&paid))]));
+    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "1"), ("data-lang", "ru")]);
+    until("paid shown", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("paid")).await;
+    assert_eq!(text(&host, ".epay-message"), "Перевод выполнен: 1\u{a0}500\u{a0}₸");
+    // The order's own method wins over the page's: a card payment shown on a transfer page.
+    install_fake_fetch();
+    let card = OrderView { method: Some(PaymentMethod::Pay), ..paid };
+    route("GET /api/orders/123456789012", answers(vec![answer(200, of(&card))]));
+    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "1"), ("data-lang", "ru")]);
+    until("paid shown", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("paid")).await;
+    assert_eq!(text(&host, ".epay-message"), "Оплата прошла: 1\u{a0}500\u{a0}₸");
+}
+
+#[wasm_bindgen(inline_js = r#"
+export function set_location(search_and_hash) { history.replaceState(null, "", location.pathname + search_and_hash); }
+// Window attributes are own properties of the global: keep the real one to put it back.
+export function hide_crypto() {
+  window.__crypto = Object.getOwnPropertyDescriptor(window, "crypto") ?? Object.getOwnPropertyDescriptor(Object.getPrototypeOf(window), "crypto");
+  Object.defineProperty(window, "crypto", { value: undefined, configurable: true });
+}
+export function restore_crypto() { Object.defineProperty(window, "crypto", window.__crypto); }
+"#)]
+extern "C" {
+    fn set_location(search_and_hash: &str);
+    fn hide_crypto();
+    fn restore_crypto();
+}
+
+#[wasm_bindgen_test]
+async fn the_return_page_reads_the_order_key_from_the_fragment_and_old_query_links() {
+    let paid = OrderView { status: OrderStatus::Paid, amount: "1500".into(), currency: "KZT".into(), card_mask: None, failure_reason: None, failure_code: None, method: None };
+    for (url, key) in [("?order=123456789012&lang=en#key=FragmentK3y", "FragmentK3y"), ("?order=123456789012&key=QueryK3y&lang=en", "QueryK3y")] {
+        install_fake_fetch();
+        route("GET /api/orders/123456789012", answers(vec![answer(200, of(&paid))]));
+        set_location(url);
+        let host = mount(&[("data-poll-ms", "1")]);
+        until("paid shown", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("paid")).await;
+        assert_eq!(string(&get(&requests().get(0), "headers"), "x-order-key"), key, "{url}");
+    }
+    set_location("");
+}
+
+#[wasm_bindgen_test]
+async fn without_a_secure_random_source_the_payer_is_told_and_nothing_is_sent() {
+    setup(false);
+    route("POST /api/checkout", answers(vec![answer(200, of(&checkout_response(PaymentMethod::P2p)))]));
+    let host = mount(&[("data-amount", "1500"), ("data-lang", "en")]);
+    until("config loaded", || requests().length() > 0).await;
+    hide_crypto();
+    find(&host, ".epay-pay").click();
+    dom::sleep(30).await;
+    restore_crypto();
+    assert!(!hidden(&host, ".epay-problem"));
+    assert_eq!(text(&host, ".epay-problem p"), "This browser cannot create secure keys. Update it to pay.");
+    assert!(requests().iter().all(|r| string(&r, "path") != "/api/checkout"), "no checkout with a guessable key");
+    // With the CSPRNG back, Retry pays.
+    find(&host, ".epay-retry").click();
+    until("halyk called", || halyk_calls().length() == 1).await;
 }

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::PaymentMethod;
+
 /// Header carrying the per-order key for `GET /api/orders/{invoiceId}`.
 pub const ORDER_KEY_HEADER: &str = "x-order-key";
 
@@ -57,4 +59,7 @@ pub struct OrderView {
     pub failure_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_code: Option<i64>,
+    /// How the order is paid: a transfer or a card payment (the outcome's words follow it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<PaymentMethod>,
 }

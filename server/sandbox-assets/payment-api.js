@@ -1,7 +1,7 @@
 /*
  * ePay SANDBOX payment-api.js, served by epay-proxy's built-in emulator.
  *
- * It behaves like Halyk's real script (epay-reference.md, section 2), weaknesses included,
+ * It behaves like Halyk's real script (docs/epay-contract.md, section 2), weaknesses included,
  * so that a wrapper tested against it is tested against the real thing:
  *   - defines the global `halyk` (a classic script, not a module);
  *   - p2p / pay / oct / aft redirect the whole page to the payment page with

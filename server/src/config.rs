@@ -1,4 +1,4 @@
-//! Configuration from environment variables (names from design.md), resolved once at start.
+//! Configuration from environment variables (documented in the README), resolved once at start.
 //!
 //! `EPAY_ENV` picks a preset of hosts and credentials; every host can be overridden. Invalid or
 //! missing values stop the process with a message naming the variable.
@@ -67,7 +67,8 @@ pub struct Config {
     pub currencies: Vec<String>,
     /// Origins allowed to call the API from a browser (CORS).
     pub allowed_origins: Vec<String>,
-    /// Where ePay sends the payer after a success; `{order}`, `{key}` and `{lang}` are filled in.
+    /// Where ePay sends the payer after a success; `{order}`, `{key}` and `{lang}` are filled
+    /// in (the key in the fragment by default).
     pub back_link: String,
     /// Where ePay sends the payer after a failure.
     pub failure_back_link: String,
@@ -244,7 +245,9 @@ impl Config {
                 .collect::<Result<_, ConfigError>>()?,
         };
 
-        let default_back_link = format!("{public_base}/?order={{order}}&key={{key}}&lang={{lang}}");
+        // The order key goes in the fragment: browsers never send it to a server, so it stays
+        // out of access logs, proxies and analytics.
+        let default_back_link = format!("{public_base}/?order={{order}}&lang={{lang}}#key={{key}}");
         let back_link = get("BACK_LINK").unwrap_or(default_back_link);
         check_back_link("BACK_LINK", &back_link)?;
         let failure_back_link = get("FAILURE_BACK_LINK").unwrap_or_else(|| back_link.clone());
@@ -537,7 +540,7 @@ mod tests {
         assert_eq!(config.script_url.as_str(), "http://127.0.0.1:8080/sandbox/payform/payment-api.js");
         assert_eq!(config.payform_origin, "http://127.0.0.1:8080");
         assert_eq!(config.allowed_origins, vec!["http://127.0.0.1:8080"]);
-        assert_eq!(config.back_link, "http://127.0.0.1:8080/?order={order}&key={key}&lang={lang}");
+        assert_eq!(config.back_link, "http://127.0.0.1:8080/?order={order}&lang={lang}#key={key}");
         assert_eq!(config.currencies, vec!["KZT"]);
     }
 

@@ -159,7 +159,7 @@ async fn the_response_carries_what_the_widget_needs_and_no_secret() {
     assert_eq!(body["cardSave"], true);
     assert_eq!(body["method"], "p2p");
     assert_eq!(body["terminal"], epay_proxy::config::TEST_P2P_TERMINAL_ID);
-    assert_eq!(body["backLink"], app.url(&format!("/?order={invoice_id}&key={key}&lang=kk")));
+    assert_eq!(body["backLink"], app.url(&format!("/?order={invoice_id}&lang=kk#key={key}")), "the key travels in the fragment");
     assert_eq!(body["scriptUrl"], app.url("/sandbox/payform/payment-api.js"));
     assert_eq!(body["payformOrigin"], app.base);
     assert_eq!(body["auth"]["token_type"], "Bearer");

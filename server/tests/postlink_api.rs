@@ -41,7 +41,7 @@ async fn a_valid_success_is_recorded_but_only_the_status_api_can_make_it_paid() 
     assert_eq!(asked.status, OrderState::Confirming);
     assert!(asked.last_check.unwrap().contains("102"));
     let (status, view) = app.order_status(&order.invoice_id, &key).await;
-    assert_eq!((status, view), (200, json!({"status": "pending", "amount": "1500", "currency": "KZT"})));
+    assert_eq!((status, view), (200, json!({"status": "pending", "amount": "1500", "currency": "KZT", "method": "p2p"})));
 }
 
 #[tokio::test]
@@ -88,7 +88,7 @@ async fn a_failure_fails_the_order_with_its_reason_at_either_endpoint() {
         let (_, view) = app.order_status(&order.invoice_id, &key).await;
         assert_eq!(
             view,
-            json!({"status": "failed", "amount": "2500", "currency": "KZT", "failureReason": "Недостаточно средств", "failureCode": 484})
+            json!({"status": "failed", "amount": "2500", "currency": "KZT", "failureReason": "Недостаточно средств", "failureCode": 484, "method": "p2p"})
         );
         // The same failure again is a duplicate.
         let (_, receipt) = notify(&app, path, &failure_for(&order)).await;
@@ -181,7 +181,7 @@ async fn order_status_needs_the_orders_key() {
     let order = app.pending_order("1500").await;
     let key = order.order_key.expose().to_owned();
     let (status, view) = app.order_status(&order.invoice_id, &key).await;
-    assert_eq!((status, view), (200, json!({"status": "pending", "amount": "1500", "currency": "KZT"})));
+    assert_eq!((status, view), (200, json!({"status": "pending", "amount": "1500", "currency": "KZT", "method": "p2p"})));
 
     let (status, body) = app.order_status(&order.invoice_id, "wrong-key").await;
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));

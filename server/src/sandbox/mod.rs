@@ -1,6 +1,6 @@
 //! The built-in ePay emulator (`EPAY_ENV=sandbox`, the default): OAuth token endpoint,
 //! payment-api.js, payment page with test cards, postLink delivery and the status API,
-//! mounted under `/sandbox`. It mirrors epay-reference.md and is as strict as ePay.
+//! mounted under `/sandbox`. It mirrors docs/epay-contract.md and is as strict as ePay.
 
 mod cards;
 mod control;
