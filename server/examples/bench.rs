@@ -119,8 +119,11 @@ fn start_proxy(limited: bool) -> Proxy {
         .env("DATABASE_URL", format!("sqlite:{database}"))
         .env("RUST_LOG", "warn")
         .env("CHECKOUT_MAX_AMOUNT", "100000000")
-        // One load generator is one client: the per-client checkout limit would measure itself.
+        // One load generator is one client: the per-client checkout limit would measure itself;
+        // the global caps likewise.
         .env("CHECKOUT_RATE_PER_MINUTE", if limited { "60" } else { "0" })
+        .env("EPAY_TOKEN_RATE_PER_MINUTE", "0")
+        .env("MAX_OPEN_ORDERS", "900000")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

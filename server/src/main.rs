@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use epay_proxy::config::Config;
 use epay_proxy::{AppState, inspect, telemetry};
-use tokio::net::TcpListener;
 
 // glibc's malloc showed up as ~17% of the proxy's CPU under load (perf, scripts/bench).
 #[global_allocator]
@@ -52,7 +51,7 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match TcpListener::bind(listen).await {
+    let listener = match epay_proxy::serving::bind(listen) {
         Ok(listener) => listener,
         Err(err) => {
             tracing::error!(error = %err, %listen, "cannot listen (LISTEN)");

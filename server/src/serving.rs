@@ -30,6 +30,19 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+/// Connections the kernel may queue before they are accepted. Tokio's default (1,024)
+/// overflows when a burst of checkouts meets the sandbox's token requests on the same
+/// listener, and an overflowing queue resets connections; Linux caps this at `somaxconn`.
+pub const ACCEPT_BACKLOG: u32 = 4096;
+
+/// Binds `addr` for serving, with `ACCEPT_BACKLOG`.
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
+}
+
 /// Requests in flight at shutdown get this long to finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 

@@ -65,8 +65,17 @@ impl EpayClient {
         if err.is_timeout() {
             EpayError::Timeout(self.config.epay_timeout)
         } else {
-            // Without the URL: it is ours, not news, and keeps logs short.
-            EpayError::Unreachable(err.without_url().to_string())
+            // Without the URL (it is ours, not news), with every cause: "error sending request"
+            // alone does not tell a refused connection from a reset one.
+            let err = err.without_url();
+            let mut text = err.to_string();
+            let mut cause = std::error::Error::source(&err);
+            while let Some(inner) = cause {
+                text.push_str(": ");
+                text.push_str(&inner.to_string());
+                cause = inner.source();
+            }
+            EpayError::Unreachable(text)
         }
     }
 }

@@ -14,7 +14,6 @@ use epay_proxy::AppState;
 use epay_proxy::config::Config;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub struct TestApp {
@@ -57,7 +56,7 @@ impl TestApp {
 
     async fn spawn_in(dir: tempfile::TempDir, db_path: std::path::PathBuf, vars: &[(&str, &str)]) -> TestApp {
         capture::capture_logs();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = epay_proxy::serving::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let mut env: HashMap<String, String> = HashMap::from([
