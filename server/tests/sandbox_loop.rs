@@ -366,3 +366,24 @@ async fn the_payment_page_refuses_the_words_null_and_undefined() {
     assert_eq!(status, 400);
     assert!(html.contains("email"), "{html}");
 }
+
+#[tokio::test]
+async fn a_saved_card_is_stored_and_shown_to_whoever_is_on_call() {
+    let app = TestApp::spawn().await;
+    let (status, saving) = app.checkout(&json!({"amount": "1500", "cardSave": true}), None).await;
+    assert_eq!(status, 200, "{saving}");
+    app.pay(&saving, APPROVED_CARD).await;
+    let paid = app.wait_for_state(saving["invoiceId"].as_str().unwrap(), OrderState::Paid).await;
+    let card_id = paid.card_id.clone().expect("the cardId of a cardSave order is stored");
+    assert_eq!((paid.card_type.as_deref(), paid.card_mask.as_deref()), (Some("VISA"), Some("411111...1111")));
+    let shown = epay_proxy::inspect::show_order(&app.state.store, &paid.invoice_id).await.unwrap().unwrap();
+    assert_eq!(shown["savedCard"], json!({"cardId": card_id, "cardMask": "411111...1111", "cardType": "VISA"}));
+
+    // Without cardSave, ePay's cardId is not kept.
+    let plain = app.checkout_ok("1500").await;
+    app.pay(&plain, APPROVED_CARD).await;
+    let paid = app.wait_for_state(plain["invoiceId"].as_str().unwrap(), OrderState::Paid).await;
+    assert_eq!((paid.card_id, paid.card_type), (None, None));
+    let shown = epay_proxy::inspect::show_order(&app.state.store, &paid.invoice_id).await.unwrap().unwrap();
+    assert_eq!(shown["savedCard"], json!(null));
+}
