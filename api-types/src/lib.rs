@@ -18,3 +18,8 @@ pub use method::PaymentMethod;
 pub use money::{Amount, AmountError};
 pub use order::{ORDER_KEY_HEADER, OrderStatus, OrderView};
 pub use widget_config::WidgetConfig;
+
+/// What ePay accepts as an invoiceId: digits only, 6 to 15 of them.
+pub fn is_valid_invoice_id(id: &str) -> bool {
+    (6..=15).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
+}

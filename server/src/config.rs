@@ -136,6 +136,9 @@ impl Config {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
 
         let env = match get("EPAY_ENV").as_deref() {
+            None | Some("sandbox") if !cfg!(feature = "sandbox") => {
+                return Err(problem("EPAY_ENV", "this build has no sandbox (built without the `sandbox` feature): set test or prod"));
+            }
             None | Some("sandbox") => EpayEnv::Sandbox,
             Some("test") => EpayEnv::Test,
             Some("prod") | Some("production") => EpayEnv::Prod,

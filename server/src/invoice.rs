@@ -22,10 +22,7 @@ pub fn new_invoice_id() -> String {
     id
 }
 
-/// What ePay accepts as an invoiceId.
-pub fn is_valid_invoice_id(id: &str) -> bool {
-    (6..=15).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
-}
+pub use epay_api_types::is_valid_invoice_id;
 
 /// The last six digits, which ePay also wants unique.
 pub fn suffix(id: &str) -> &str {

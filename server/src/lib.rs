@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod config;
 pub mod confirm;
 pub mod epay;
+pub mod emulator;
 pub mod error;
 pub mod inspect;
 pub mod invoice;
@@ -14,7 +15,6 @@ pub mod maintenance;
 pub mod order_status;
 pub mod postlink;
 pub mod rate_limit;
-pub mod sandbox;
 pub mod secrets;
 pub mod security;
 pub mod serving;
@@ -39,7 +39,6 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use config::{Config, EpayEnv};
 use epay::EpayClient;
-use sandbox::Sandbox;
 use store::{Store, StoreError, orders};
 
 /// Checkout requests are small JSON objects.
@@ -54,8 +53,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub epay: EpayClient,
-    /// The built-in ePay emulator, when `EPAY_ENV=sandbox`.
-    pub sandbox: Option<Arc<Sandbox>>,
+    /// The built-in ePay emulator's routes, when `EPAY_ENV=sandbox`.
+    pub sandbox: Option<Router>,
     /// Wakes the confirmation worker (a postLink made an order `confirming`).
     pub confirmations: Arc<tokio::sync::Notify>,
     /// The per-client checkout limit, unless `CHECKOUT_RATE_PER_MINUTE=0`.
@@ -87,7 +86,7 @@ impl AppState {
                 "EPAY_SANDBOX_PUBLIC=true: the ePay SANDBOX (test tokens, test cards, an unauthenticated /sandbox/control) is reachable beyond this machine; never take real orders like this"
             );
         }
-        let sandbox = (config.env == EpayEnv::Sandbox).then(|| Arc::new(Sandbox::new(&config)));
+        let sandbox = emulator::router(&config);
         let checkout_limiter = rate_limit::checkout_limiter(&config);
         Ok(Arc::new(AppState {
             epay: EpayClient::new(config.clone()),
@@ -126,7 +125,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .with_state(state.clone());
     if let Some(sandbox) = &state.sandbox {
-        router = router.nest("/sandbox", sandbox::router(sandbox.clone()));
+        router = router.nest("/sandbox", sandbox.clone());
     }
     // No request may run longer than two ePay timeouts (a checkout waiting for a concurrent
     // one with the same key) and a margin; none may trickle its body (a 4xx, so the body

@@ -24,15 +24,18 @@ pub async fn run(app: Arc<AppState>) {
 pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
     let grace = app.config.expiry_grace.as_secs() as i64;
     let before = now() - app.config.rejected_postlink_retention.as_secs() as i64;
+    let open_orders = app.open_orders.clone();
     let round = app
         .store
         .write(async move |conn| {
             let held = orders::release_suffixes(conn, now(), grace).await?;
+            // Set on the writer, where every insert counts itself too: no insert can slip in
+            // between this count and its store.
+            open_orders.recounted(held);
             let pruned = notifications::prune_rejected(conn, before).await?;
             Ok(Round { held, pruned })
         })
         .await?;
-    app.open_orders.recounted(round.held);
     app.postlink_limiter.forget_idle();
     if round.pruned > 0 {
         tracing::info!(pruned = round.pruned, "rejected postLinks past their retention deleted");

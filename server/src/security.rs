@@ -1,6 +1,7 @@
 //! Security headers on everything the proxy serves, and a Content-Security-Policy per kind
-//! of response: the storefront's pages, the sandbox's payment pages, and everything else
-//! (JSON, scripts, wasm), which needs none of a page's powers.
+//! of response: the storefront's pages, and everything else (JSON, scripts, wasm), which
+//! needs none of a page's powers. A response that brings its own policy (the sandbox's
+//! payment pages) keeps it, and its framing rules with it.
 //!
 //! A `304 Not Modified` carries the policy of the resource it validates: browsers merge a
 //! 304's headers into the cached response, so a resource policy on the 304 of a page would
@@ -18,9 +19,6 @@ use crate::config::Config;
 pub struct Policies {
     /// The demo storefront (and any page served from WIDGET_DIR).
     storefront: HeaderValue,
-    /// The sandbox's payment page: embeddable anywhere (the overlay), its form redirects to
-    /// the shop's back links, wherever they are.
-    sandbox_page: HeaderValue,
     /// JSON, scripts, styles, wasm.
     resource: HeaderValue,
     hsts: Option<HeaderValue>,
@@ -36,11 +34,8 @@ impl Policies {
             overlay = overlay_style_sources(config),
             payform = config.payform_origin,
         );
-        let sandbox_page = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                            base-uri 'none'; object-src 'none'; frame-ancestors *";
         Policies {
             storefront: HeaderValue::from_str(&storefront).expect("URL origins are valid header text"),
-            sandbox_page: HeaderValue::from_static(sandbox_page),
             resource: HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
             hsts: (config.public_url.scheme() == "https").then(|| HeaderValue::from_static("max-age=31536000")),
         }
@@ -52,9 +47,7 @@ impl Policies {
 /// Exactly that style, not `'unsafe-inline'`.
 pub fn overlay_style_sources(config: &Config) -> String {
     let mut hashes = config.overlay_style_hashes.clone();
-    if config.env == crate::config::EpayEnv::Sandbox {
-        hashes.push(crate::sandbox::overlay_style_hash());
-    }
+    hashes.extend(crate::emulator::overlay_style_hash(config));
     hashes.iter().map(|hash| format!(" '{hash}'")).collect()
 }
 
@@ -71,18 +64,13 @@ pub async fn headers(State(policies): State<Arc<Policies>>, request: Request, ne
         Some(content_type) => content_type.starts_with("text/html"),
         None => response.status() == axum::http::StatusCode::NOT_MODIFIED && names_a_page(&path),
     };
-    let sandbox = path.starts_with("/sandbox/");
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    // Back links carry the order key in their query: never send it to another site.
+    // Back links carry the order number: never send a page's address to another site.
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin"));
-    let policy = match (html, sandbox) {
-        (true, true) => &policies.sandbox_page,
-        (true, false) => &policies.storefront,
-        (false, _) => &policies.resource,
-    };
-    headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
-    if !(html && sandbox) {
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        let policy = if html { &policies.storefront } else { &policies.resource };
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     if path.starts_with("/api/") {

@@ -1,9 +1,8 @@
 //! postLink / failurePostLink: only a notification that passes every check moves an order;
 //! every notification is stored with its verdict; duplicates change nothing; paid is final.
 
-mod common;
 
-use common::{TestApp, failure_for, success_for};
+use crate::helpers::{TestApp, failure_for, success_for};
 use epay_proxy::store::orders::OrderState;
 use serde_json::{Value, json};
 
@@ -36,7 +35,7 @@ async fn a_valid_success_is_recorded_but_only_the_status_api_can_make_it_paid() 
 
     // The sandbox knows no such transaction (nobody paid): the order is asked about and
     // stays unpaid, and the payer sees "pending".
-    common::eventually("a status question", || async { app.stored_order(&order.invoice_id).await.check_attempts > 0 }).await;
+    crate::helpers::eventually("a status question", || async { app.stored_order(&order.invoice_id).await.check_attempts > 0 }).await;
     let asked = app.stored_order(&order.invoice_id).await;
     assert_eq!(asked.status, OrderState::Confirming);
     assert!(asked.last_check.unwrap().contains("102"));

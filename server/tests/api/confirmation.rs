@@ -2,10 +2,9 @@
 //! order's own fields pays; "107" is asked again; anything that does not add up goes to a
 //! human; orders without a postLink are reconciled; the schedule survives a restart.
 
-mod common;
 
-use common::mock_epay::{MockEpay, Reply, TOKEN_NUMERIC};
-use common::{TestApp, eventually, status_answer, success_for};
+use crate::helpers::mock_epay::{MockEpay, Reply, TOKEN_NUMERIC};
+use crate::helpers::{TestApp, eventually, status_answer, success_for};
 use epay_proxy::store::orders::{OrderRow, OrderState};
 use serde_json::json;
 
@@ -288,7 +287,7 @@ async fn a_late_success_for_a_released_suffix_goes_to_review_and_is_never_lost()
     let mock = MockEpay::start(Reply::ok(TOKEN_NUMERIC)).await;
     let app = app_against(&mock, &[("ORDER_EXPIRY_GRACE_SECS", "1")]).await;
     let order = app.pending_order("1500").await;
-    app.post_raw("/api/epay/failure-postlink", &common::failure_for(&order).to_string()).await;
+    app.post_raw("/api/epay/failure-postlink", &crate::helpers::failure_for(&order).to_string()).await;
     assert_eq!(app.stored_order(&order.invoice_id).await.status, OrderState::Failed);
     // Its token runs out; housekeeping releases the suffix; a new order draws it.
     let id = order.id;

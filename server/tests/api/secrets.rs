@@ -2,10 +2,9 @@
 //! when it is dropped (tests/common/mod.rs); this file proves the check itself sees what it
 //! must: a whole payment's responses and logs, and a secret planted in them.
 
-mod common;
 
-use common::capture::{self, leaked};
-use common::{APPROVED_CARD, DECLINED_CARD, TestApp};
+use crate::helpers::capture::{self, leaked};
+use crate::helpers::{APPROVED_CARD, DECLINED_CARD, TestApp};
 use epay_proxy::store::orders::OrderState;
 use serde_json::json;
 
@@ -18,7 +17,7 @@ async fn the_capture_sees_a_whole_payment_and_would_see_a_planted_secret() {
     let declined = app.checkout_ok("2500").await;
     app.pay(&declined, DECLINED_CARD).await;
     let order = app.stored_order(paid["invoiceId"].as_str().unwrap()).await;
-    app.post_raw("/api/epay/postlink", &common::success_for(&order).to_string()).await;
+    app.post_raw("/api/epay/postlink", &crate::helpers::success_for(&order).to_string()).await;
     app.http.get(app.url("/sandbox/payform/payment-api.js")).send().await.unwrap();
     let (status, _) = app.checkout(&json!({"amount": "-1"}), None).await;
     assert_eq!(status, 422);

@@ -1,11 +1,10 @@
 //! Abuse limits: the per-client checkout rate, security headers and CSP on everything
 //! served, and slow clients cut off (headers and bodies).
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::TestApp;
+use crate::helpers::TestApp;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -170,7 +169,7 @@ async fn rejected_postlinks_are_limited_per_source_capped_and_pruned() {
 
     // A genuine notification is never limited, and kept whole; old rejections are pruned.
     let order = app.pending_order("1500").await;
-    assert_eq!(app.post_raw("/api/epay/postlink", &common::success_for(&order).to_string()).await.0, 200);
+    assert_eq!(app.post_raw("/api/epay/postlink", &crate::helpers::success_for(&order).to_string()).await.0, 200);
     app.state
         .store
         .write(async |conn| Ok(sqlx::query("UPDATE notifications SET received_at = received_at - 31 * 86400").execute(conn).await.map(|_| ())?))
@@ -246,7 +245,7 @@ async fn storefront_pages_allow_exactly_the_overlay_style_and_nothing_else_inlin
     let app = TestApp::spawn_with(&[("WIDGET_DIR", dist.path().to_str().unwrap())]).await;
     let page = app.http.get(app.url("/")).send().await.unwrap();
     let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    let hash = epay_proxy::sandbox::overlay_style_hash();
+    let hash = epay_sandbox::overlay_style_hash();
     assert!(csp.contains(&format!("style-src 'self' '{hash}';")), "{csp}");
     assert!(!csp.contains("unsafe-inline"));
     // The hash is of what payment-api.js really inserts.

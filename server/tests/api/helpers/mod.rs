@@ -1,6 +1,5 @@
 //! Test harness: the real proxy on a loopback port with its own SQLite file, and helpers that
 //! act like the browser and like ePay.
-#![allow(dead_code)]
 
 pub mod capture;
 pub mod mock_epay;
@@ -25,6 +24,8 @@ pub struct TestApp {
     pub db_path: std::path::PathBuf,
     /// Every response this proxy served (see `capture` and `Drop`).
     pub responses: capture::Responses,
+    /// Where this proxy's log lines start in the binary's shared log capture.
+    log_start: usize,
     dir: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -56,6 +57,7 @@ impl TestApp {
 
     async fn spawn_in(dir: tempfile::TempDir, db_path: std::path::PathBuf, vars: &[(&str, &str)]) -> TestApp {
         capture::capture_logs();
+        let log_start = capture::logs_len();
         let listener = epay_proxy::serving::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
@@ -91,7 +93,7 @@ impl TestApp {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        TestApp { addr, env, base, state, http, db_path, responses, dir: Some(dir), stop: Some(stop) }
+        TestApp { addr, env, base, state, http, db_path, responses, log_start, dir: Some(dir), stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -192,12 +194,6 @@ impl TestApp {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
-
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
 }
 
 impl Drop for TestApp {
@@ -225,7 +221,7 @@ impl Drop for TestApp {
         if let Some(found) = capture::leaked(&responses, &secrets) {
             panic!("a response leaked a secret ({}…)", found.chars().take(4).collect::<String>());
         }
-        if let Some(found) = capture::leaked(&capture::logs(), &secrets) {
+        if let Some(found) = capture::leaked(&capture::logs_since(self.log_start), &secrets) {
             panic!("a log line leaked a secret ({}…)", found.chars().take(4).collect::<String>());
         }
     }

@@ -16,8 +16,12 @@ use serde_json::json;
 use super::form::FormFields;
 use super::state::{Grant, InvoiceTerms, IssuedToken, TOKEN_LIFETIME};
 use super::{Sandbox, oauth_error};
-use crate::invoice::is_valid_invoice_id;
-use crate::secrets::constant_time_eq;
+use epay_api_types::is_valid_invoice_id;
+use subtle::ConstantTimeEq;
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
 
 pub async fn token(State(sandbox): State<Arc<Sandbox>>, form: FormFields) -> Response {
     let (delay, forced_failure, expires_as_string) = {

@@ -8,13 +8,12 @@ use axum::extract::State;
 
 use super::Sandbox;
 use super::state::Control;
-use crate::json::JsonBody;
 
 pub async fn show(State(sandbox): State<Arc<Sandbox>>) -> Json<Control> {
     Json(sandbox.control().clone())
 }
 
-pub async fn replace(State(sandbox): State<Arc<Sandbox>>, JsonBody(control): JsonBody<Control>) -> Json<Control> {
+pub async fn replace(State(sandbox): State<Arc<Sandbox>>, Json(control): Json<Control>) -> Json<Control> {
     tracing::info!(?control, "sandbox: control changed");
     *sandbox.control() = control.clone();
     Json(control)

@@ -1,11 +1,10 @@
 //! `POST /api/checkout`: every bad input gets a JSON error it can act on and stores nothing;
 //! Idempotency-Key never creates a second invoice.
 
-mod common;
 
 use axum::body::Body;
 use axum::http::Request;
-use common::TestApp;
+use crate::helpers::TestApp;
 use serde_json::{Value, json};
 
 fn post(body: impl Into<Body>, content_type: &str) -> Request<Body> {
@@ -208,7 +207,7 @@ async fn a_client_that_disconnects_mid_checkout_leaves_a_usable_order() {
     let dropped = impatient.post(app.url("/api/checkout")).header("idempotency-key", "gone-mid-checkout").json(&json!({"amount": "100"})).send().await;
     assert!(dropped.unwrap_err().is_timeout());
     // The token step finishes anyway: the order is not stuck in `created`.
-    common::eventually("the token recorded", || async { app.count("SELECT COUNT(*) FROM orders WHERE status = 'pending'").await == 1 }).await;
+    crate::helpers::eventually("the token recorded", || async { app.count("SELECT COUNT(*) FROM orders WHERE status = 'pending'").await == 1 }).await;
     app.sandbox_control(json!({})).await;
     let (status, retry) = app.checkout(&json!({"amount": "100"}), Some("gone-mid-checkout")).await;
     assert_eq!(status, 200, "{retry}");

@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-/// Every log line of this test binary (all tests share the global subscriber).
+/// Every log line of the test binary (all tests share the global subscriber).
 static LOGS: LazyLock<Mutex<Vec<u8>>> = LazyLock::new(|| Mutex::new(Vec::new()));
 
 struct LogCapture;
@@ -36,6 +36,17 @@ pub fn capture_logs() {
 
 pub fn logs() -> Vec<u8> {
     LOGS.lock().unwrap().clone()
+}
+
+/// How many bytes the capture holds now.
+pub fn logs_len() -> usize {
+    LOGS.lock().unwrap().len()
+}
+
+/// Everything logged since `start` (by every test running meanwhile, which only adds lines to
+/// check).
+pub fn logs_since(start: usize) -> Vec<u8> {
+    LOGS.lock().unwrap()[start..].to_vec()
 }
 
 /// Responses one proxy served.

@@ -12,8 +12,8 @@ use epay_proxy::store::orders::{NewOrder, OrderRow, OrderState};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-const SUCCESS_SAMPLE: &str = include_str!("../../fuzz/corpus/postlink/seed-success.json");
-const FAILURE_SAMPLE: &str = include_str!("../../fuzz/corpus/postlink/seed-failure.json");
+const SUCCESS_SAMPLE: &str = include_str!("../../../fuzz/corpus/postlink/seed-success.json");
+const FAILURE_SAMPLE: &str = include_str!("../../../fuzz/corpus/postlink/seed-failure.json");
 
 fn config() -> Config {
     Config::from_lookup(|name| match name {

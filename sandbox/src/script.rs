@@ -6,12 +6,12 @@ use std::sync::OnceLock;
 use axum::http::header;
 use axum::response::IntoResponse;
 
-const PAYMENT_API: &str = include_str!("../../sandbox-assets/payment-api.js");
-const LZ_STRING: &str = include_str!("../../sandbox-assets/lz-string-1.5.0.min.js");
-const RESULT: &str = include_str!("../../sandbox-assets/result.js");
-const STYLESHEET: &str = include_str!("../../sandbox-assets/payform.css");
+const PAYMENT_API: &str = include_str!("../assets/payment-api.js");
+const LZ_STRING: &str = include_str!("../assets/lz-string-1.5.0.min.js");
+const RESULT: &str = include_str!("../assets/result.js");
+const STYLESHEET: &str = include_str!("../assets/payform.css");
 /// What payment-api.js puts in the `<style>` element it adds for the overlay.
-const OVERLAY_CSS: &str = include_str!("../../sandbox-assets/overlay.css");
+const OVERLAY_CSS: &str = include_str!("../assets/overlay.css");
 
 /// The CSP source that allows the overlay's `<style>` element on a storefront page, and
 /// nothing else inline: `sha256-` and the base64 of its digest.

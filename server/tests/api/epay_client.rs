@@ -1,12 +1,11 @@
 //! The ePay token client against a mock ePay on loopback: what it sends, and what the
 //! checkout answers for every kind of answer (or silence) it gets back.
 
-mod common;
 
 use std::time::Duration;
 
-use common::TestApp;
-use common::mock_epay::{MockEpay, Reply, TOKEN_NUMERIC, TOKEN_STRING};
+use crate::helpers::TestApp;
+use crate::helpers::mock_epay::{MockEpay, Reply, TOKEN_NUMERIC, TOKEN_STRING};
 use epay_proxy::store::orders::OrderState;
 use serde_json::{Value, json};
 

@@ -1,9 +1,12 @@
-//! The built-in ePay emulator (`EPAY_ENV=sandbox`, the default): OAuth token endpoint,
-//! payment-api.js, payment page with test cards, postLink delivery and the status API,
-//! mounted under `/sandbox`. It mirrors docs/epay-contract.md and is as strict as ePay.
+//! An emulator of Halyk ePay: OAuth token endpoint, payment-api.js, payment page with test
+//! cards, postLink delivery and the status API. It mirrors docs/epay-contract.md and is as
+//! strict as ePay. It knows nothing of the proxy: it is given its merchant and the origins it
+//! may talk to (`Settings`), and serves a `Router` that the proxy mounts under `/sandbox`
+//! (`EPAY_ENV=sandbox`) and tests may serve on a port of their own.
 
 mod cards;
 mod control;
+mod headers;
 mod delivery;
 mod form;
 mod oauth;
@@ -27,7 +30,6 @@ use epay_api_types::Amount;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::config::Config;
 use state::{Registry, SandboxState};
 
 /// The merchant the sandbox knows: the proxy's own configured credentials.
@@ -36,6 +38,15 @@ pub struct Merchant {
     pub client_secret: SecretString,
     /// Its terminals: one for card payments, one for transfers (they may be the same).
     pub terminals: Vec<String>,
+}
+
+/// What the sandbox is told about the world.
+pub struct Settings {
+    pub merchant: Merchant,
+    /// The only origin postLinks may go to (the proxy's own); no request goes anywhere else.
+    pub notify_origin: String,
+    /// The only origins the payment page sends payers back to.
+    pub return_origins: Vec<String>,
 }
 
 pub struct Sandbox {
@@ -52,14 +63,11 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    pub fn new(config: &Config) -> Sandbox {
-        let notify_origin = config.public_url.origin().ascii_serialization();
-        let mut return_origins = config.allowed_origins.clone();
-        return_origins.push(notify_origin.clone());
-        let mut terminals = vec![config.terminal_id.clone(), config.p2p_terminal_id.clone()];
-        terminals.dedup();
+    pub fn new(settings: Settings) -> Sandbox {
+        let Settings { mut merchant, notify_origin, return_origins } = settings;
+        merchant.terminals.dedup();
         Sandbox {
-            merchant: Merchant { client_id: config.client_id.clone(), client_secret: config.client_secret.clone(), terminals },
+            merchant,
             state: SandboxState { registry: Mutex::new(Registry::default()), control: Mutex::new(Control::default()) },
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
@@ -98,7 +106,8 @@ impl Sandbox {
     }
 }
 
-/// Routes, relative to where the sandbox is mounted (`/sandbox`).
+/// Routes, relative to where the sandbox is mounted (`/sandbox`). Every response carries
+/// the sandbox's own Content-Security-Policy (`headers.rs`).
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
         .route("/oauth2/token", post(oauth::token))
@@ -110,6 +119,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/api/check-status/payment/transaction/{invoice_id}", get(status_api::check))
         .route("/api/check-status/p2p/transaction/{invoice_id}", get(status_api::check))
         .route("/control", get(control::show).post(control::replace))
+        .layer(axum::middleware::from_fn(headers::policy))
         .with_state(sandbox)
 }
 

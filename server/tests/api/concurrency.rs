@@ -1,12 +1,11 @@
 //! Invoice ids stay unique, in full and in their last six digits, under 1,000 concurrent
 //! checkouts; concurrent requests with one Idempotency-Key make one invoice.
 
-mod common;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use common::TestApp;
+use crate::helpers::TestApp;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,15 @@
+//! The proxy's integration tests: one test binary (one link step), one module per area, the
+//! shared harness in `helpers` (zero2prod's layout). Every test that runs a proxy checks, when
+//! its `TestApp` is dropped, that no response and no log line held a secret.
+
+mod checkout;
+mod concurrency;
+mod confirmation;
+mod crash;
+mod epay_client;
+mod helpers;
+mod limits;
+mod postlink;
+mod properties;
+mod sandbox_loop;
+mod secrets;
