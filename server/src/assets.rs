@@ -10,12 +10,12 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse};
 use tower_http::services::ServeDir;
 
-use crate::config::Config;
+use crate::config::ServerSettings;
 
-pub fn router(config: &Config) -> Router {
-    let missing = config.widget_dir.join("index.html").exists().then_some(()).is_none();
+pub fn router(server: &ServerSettings) -> Router {
+    let missing = server.widget_dir.join("index.html").exists().then_some(()).is_none();
     if missing {
-        tracing::warn!(dir = %config.widget_dir.display(), "the widget is not built; serving a notice instead");
+        tracing::warn!(dir = %server.widget_dir.display(), "the widget is not built; serving a notice instead");
     }
     let not_found = axum::routing::get(move || async move {
         if missing {
@@ -24,7 +24,7 @@ pub fn router(config: &Config) -> Router {
             (StatusCode::NOT_FOUND, "not found").into_response()
         }
     });
-    let files = ServeDir::new(&config.widget_dir)
+    let files = ServeDir::new(&server.widget_dir)
         .append_index_html_on_directories(true)
         .precompressed_br()
         .precompressed_gzip()

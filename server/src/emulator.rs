@@ -10,17 +10,17 @@ use crate::config::{Config, EpayEnv};
 #[cfg(feature = "sandbox")]
 pub fn router(config: &Config) -> Option<Router> {
     use std::sync::Arc;
-    if config.env != EpayEnv::Sandbox {
+    if config.epay.env != EpayEnv::Sandbox {
         return None;
     }
-    let own = config.public_url.origin().ascii_serialization();
-    let mut return_origins = config.allowed_origins.clone();
+    let own = config.server.public_url.origin().ascii_serialization();
+    let mut return_origins = config.server.allowed_origins.clone();
     return_origins.push(own.clone());
     let settings = epay_sandbox::Settings {
         merchant: epay_sandbox::Merchant {
-            client_id: config.client_id.clone(),
-            client_secret: config.client_secret.clone(),
-            terminals: vec![config.terminal_id.clone(), config.p2p_terminal_id.clone()],
+            client_id: config.epay.client_id.clone(),
+            client_secret: config.epay.client_secret.clone(),
+            terminals: vec![config.epay.terminal_id.clone(), config.epay.p2p_terminal_id.clone()],
         },
         notify_origin: own,
         return_origins,
@@ -31,16 +31,16 @@ pub fn router(config: &Config) -> Option<Router> {
 #[cfg(not(feature = "sandbox"))]
 pub fn router(config: &Config) -> Option<Router> {
     // Configuration refuses EPAY_ENV=sandbox in such a build.
-    debug_assert!(config.env != EpayEnv::Sandbox);
+    debug_assert!(config.epay.env != EpayEnv::Sandbox);
     None
 }
 
 /// The CSP hash of the `<style>` the sandbox's payment-api.js adds for its overlay.
-pub fn overlay_style_hash(config: &Config) -> Option<String> {
+pub fn overlay_style_hash(env: EpayEnv) -> Option<String> {
     #[cfg(feature = "sandbox")]
-    if config.env == EpayEnv::Sandbox {
+    if env == EpayEnv::Sandbox {
         return Some(epay_sandbox::overlay_style_hash());
     }
-    let _ = config;
+    let _ = env;
     None
 }

@@ -71,28 +71,28 @@ impl AppState {
     /// Opens the store, recovers from an interrupted previous run, and builds the clients.
     pub async fn new(config: Config) -> Result<Arc<AppState>, StoreError> {
         let config = Arc::new(config);
-        let store = Store::open(&config.database_url).await?;
-        let check_ms = confirm::first_check_ms(&config);
+        let store = Store::open(&config.store.database_url).await?;
+        let check_ms = confirm::first_check_ms(&config.confirmation);
         let (interrupted, held) = store
             .write(async move |conn| Ok((orders::fail_interrupted_starts(conn, check_ms).await?, orders::count_holding_suffix(conn).await?)))
             .await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "orders whose token request a restart interrupted are now start_failed");
         }
-        if config.env == EpayEnv::Sandbox && config.sandbox_public {
+        if config.epay.env == EpayEnv::Sandbox && config.epay.sandbox_public {
             tracing::warn!(
-                listen = %config.listen,
-                public_url = %config.public_url,
+                listen = %config.server.listen,
+                public_url = %config.server.public_url,
                 "EPAY_SANDBOX_PUBLIC=true: the ePay SANDBOX (test tokens, test cards, an unauthenticated /sandbox/control) is reachable beyond this machine; never take real orders like this"
             );
         }
         let sandbox = emulator::router(&config);
-        let checkout_limiter = rate_limit::checkout_limiter(&config);
+        let checkout_limiter = rate_limit::checkout_limiter(&config.limits);
         Ok(Arc::new(AppState {
-            epay: EpayClient::new(config.clone()),
-            postlink_limiter: rate_limit::SourceLimiter::new(config.rejected_postlink_rate_per_minute),
-            token_budget: rate_limit::TokenBudget::new(config.token_rate_per_minute),
-            open_orders: Arc::new(orders::OpenOrders::new(held, config.max_open_orders)),
+            epay: EpayClient::new(Arc::new(config.epay.clone())),
+            postlink_limiter: rate_limit::SourceLimiter::new(config.limits.rejected_postlink_rate_per_minute),
+            token_budget: rate_limit::TokenBudget::new(config.limits.token_rate_per_minute),
+            open_orders: Arc::new(orders::OpenOrders::new(held, config.limits.max_open_orders)),
             config,
             store,
             sandbox,
@@ -130,10 +130,10 @@ pub fn app(state: Arc<AppState>) -> Router {
     // No request may run longer than two ePay timeouts (a checkout waiting for a concurrent
     // one with the same key) and a margin; none may trickle its body (a 4xx, so the body
     // timeout must fire first).
-    let route_timeout = (state.config.epay_timeout * 2).max(BODY_READ_TIMEOUT) + Duration::from_secs(5);
-    let policies = Arc::new(security::Policies::new(&state.config));
+    let route_timeout = (state.config.epay.timeout * 2).max(BODY_READ_TIMEOUT) + Duration::from_secs(5);
+    let policies = Arc::new(security::Policies::new(&state.config.server, &state.config.epay));
     router
-        .merge(assets::router(&state.config))
+        .merge(assets::router(&state.config.server))
         .layer(DefaultBodyLimit::max(POSTLINK_BODY_LIMIT))
         .layer(
             ServiceBuilder::new()
@@ -149,7 +149,7 @@ pub fn app(state: Arc<AppState>) -> Router {
 }
 
 fn cors(config: &Config) -> CorsLayer {
-    let origins: Vec<HeaderValue> = config.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let origins: Vec<HeaderValue> = config.server.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
@@ -169,12 +169,12 @@ async fn healthz(State(app): State<Arc<AppState>>) -> Result<&'static str, error
 async fn widget_config(State(app): State<Arc<AppState>>) -> Json<WidgetConfig> {
     let config = &app.config;
     Json(WidgetConfig {
-        script_url: config.script_url.to_string(),
-        payform_origin: config.payform_origin.clone(),
-        currency: config.currencies[0].clone(),
-        min_amount: config.min_amount.to_string(),
-        max_amount: config.max_amount.to_string(),
-        sandbox: config.env == EpayEnv::Sandbox,
+        script_url: config.epay.script_url.to_string(),
+        payform_origin: config.epay.payform_origin.clone(),
+        currency: config.checkout.currencies[0].clone(),
+        min_amount: config.checkout.min_amount.to_string(),
+        max_amount: config.checkout.max_amount.to_string(),
+        sandbox: config.epay.env == EpayEnv::Sandbox,
     })
 }
 
@@ -202,7 +202,7 @@ pub async fn serve_router(
             }
         })
     });
-    let timeouts = serving::Timeouts { header: state.config.http_header_timeout, idle: state.config.http_idle_timeout };
+    let timeouts = serving::Timeouts { header: state.config.server.http_header_timeout, idle: state.config.server.http_idle_timeout };
     let served = serving::run(listener, router, timeouts, shutdown).await;
     worker.abort();
     housekeeping.abort();

@@ -41,9 +41,9 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> ExitCode {
-    telemetry::init(config.log_format);
-    let listen = config.listen;
-    let (env, public) = (config.env.name(), config.public_url.to_string());
+    telemetry::init(config.server.log_format);
+    let listen = config.server.listen;
+    let (env, public) = (config.epay.env.name(), config.server.public_url.to_string());
     let state = match AppState::new(config).await {
         Ok(state) => state,
         Err(err) => {
@@ -88,10 +88,10 @@ async fn shutdown_signal() {
 }
 
 async fn open_store(config: &Config) -> Option<epay_proxy::store::Store> {
-    match epay_proxy::store::Store::open(&config.database_url).await {
+    match epay_proxy::store::Store::open(&config.store.database_url).await {
         Ok(store) => Some(store),
         Err(err) => {
-            eprintln!("epay-proxy: cannot open {}: {err}", config.database_url);
+            eprintln!("epay-proxy: cannot open {}: {err}", config.store.database_url);
             None
         }
     }

@@ -22,8 +22,8 @@ pub async fn run(app: Arc<AppState>) {
 
 /// One round; returns what it did.
 pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
-    let grace = app.config.expiry_grace.as_secs() as i64;
-    let before = now() - app.config.rejected_postlink_retention.as_secs() as i64;
+    let grace = app.config.confirmation.expiry_grace.as_secs() as i64;
+    let before = now() - app.config.limits.rejected_postlink_retention.as_secs() as i64;
     let open_orders = app.open_orders.clone();
     let round = app
         .store

@@ -30,16 +30,16 @@ use tower_governor::GovernorLayer;
 use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
 use tower_governor::key_extractor::KeyExtractor;
 
-use crate::config::Config;
+use crate::config::{ClientAddressRule, LimitSettings};
 use crate::error::AppError;
 
 /// The address a request came from, as far as it can be trusted (see the module's comment).
-pub fn client_ip(config: &Config, headers: &HeaderMap, peer: Option<IpAddr>) -> IpAddr {
+pub fn client_ip(rule: ClientAddressRule, headers: &HeaderMap, peer: Option<IpAddr>) -> IpAddr {
     let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    if !config.trust_forwarded_for {
+    if !rule.trust_forwarded_for {
         return peer;
     }
-    forwarded_client(headers, config.trusted_proxy_hops).unwrap_or(peer)
+    forwarded_client(headers, rule.trusted_hops).unwrap_or(peer)
 }
 
 /// The entry `hops` places from the right of all `X-Forwarded-For` headers together (the
@@ -79,13 +79,13 @@ impl axum::extract::FromRequestParts<Arc<crate::AppState>> for ClientAddr {
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, app: &Arc<crate::AppState>) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        Ok(ClientAddr(client_ip(&app.config, &parts.headers, peer)))
+        Ok(ClientAddr(client_ip(app.config.limits.client_address, &parts.headers, peer)))
     }
 }
 
 #[derive(Clone, Debug)]
 pub struct ClientKey {
-    pub config: Arc<Config>,
+    pub rule: ClientAddressRule,
 }
 
 impl KeyExtractor for ClientKey {
@@ -95,7 +95,7 @@ impl KeyExtractor for ClientKey {
         // Without a peer address (a request that did not come over a socket) clients cannot
         // be told apart: they share one bucket.
         let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        Ok(bucket(client_ip(&self.config, request.headers(), peer)))
+        Ok(bucket(client_ip(self.rule, request.headers(), peer)))
     }
 }
 
@@ -104,15 +104,15 @@ impl KeyExtractor for ClientKey {
 pub type CheckoutLimiter = Arc<GovernorConfig<ClientKey, NoOpMiddleware>>;
 
 /// The limiter, or `None` when `CHECKOUT_RATE_PER_MINUTE=0`.
-pub fn checkout_limiter(config: &Arc<Config>) -> Option<CheckoutLimiter> {
-    let per_minute = config.checkout_rate_per_minute;
+pub fn checkout_limiter(limits: &LimitSettings) -> Option<CheckoutLimiter> {
+    let per_minute = limits.checkout_rate_per_minute;
     if per_minute == 0 {
         return None;
     }
-    let mut builder = GovernorConfigBuilder::default().key_extractor(ClientKey { config: config.clone() });
+    let mut builder = GovernorConfigBuilder::default().key_extractor(ClientKey { rule: limits.client_address });
     builder
         .period(Duration::from_micros(60_000_000 / u64::from(per_minute)))
-        .burst_size(config.checkout_rate_burst)
+        .burst_size(limits.checkout_rate_burst)
         .methods(vec![axum::http::Method::POST])
         .error_handler(too_many);
     Some(Arc::new(builder.finish().expect("rate and burst are above zero")))
@@ -213,13 +213,13 @@ mod tests {
 
     #[test]
     fn forwarded_addresses_are_read_only_when_trusted() {
-        let trusting = Arc::new(Config::from_lookup(|n| (n == "TRUST_FORWARDED_FOR").then(|| "true".into())).unwrap());
-        let not_trusting = Arc::new(Config::from_lookup(|_| None).unwrap());
+        let trusting = ClientAddressRule { trust_forwarded_for: true, trusted_hops: 1 };
+        let not_trusting = ClientAddressRule { trust_forwarded_for: false, trusted_hops: 1 };
         let mut request = Request::new(());
         request.headers_mut().insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6, 203.0.113.7"));
         request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 4000))));
-        assert_eq!(ClientKey { config: trusting }.extract(&request).unwrap(), ip("203.0.113.7"));
-        assert_eq!(ClientKey { config: not_trusting }.extract(&request).unwrap(), ip("10.0.0.1"));
+        assert_eq!(ClientKey { rule: trusting }.extract(&request).unwrap(), ip("203.0.113.7"));
+        assert_eq!(ClientKey { rule: not_trusting }.extract(&request).unwrap(), ip("10.0.0.1"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Response, header};
 use axum::middleware::Next;
 
-use crate::config::Config;
+use crate::config::{EpaySettings, ServerSettings};
 
 pub struct Policies {
     /// The demo storefront (and any page served from WIDGET_DIR).
@@ -25,19 +25,19 @@ pub struct Policies {
 }
 
 impl Policies {
-    pub fn new(config: &Config) -> Policies {
-        let script_origin = config.script_url.origin().ascii_serialization();
+    pub fn new(server: &ServerSettings, epay: &EpaySettings) -> Policies {
+        let script_origin = epay.script_url.origin().ascii_serialization();
         let storefront = format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {script_origin}; style-src 'self'{overlay}; \
              img-src 'self' data:; connect-src 'self'; frame-src {payform}; form-action 'self'; \
              base-uri 'none'; object-src 'none'; frame-ancestors 'none'",
-            overlay = overlay_style_sources(config),
-            payform = config.payform_origin,
+            overlay = overlay_style_sources(epay),
+            payform = epay.payform_origin,
         );
         Policies {
             storefront: HeaderValue::from_str(&storefront).expect("URL origins are valid header text"),
             resource: HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-            hsts: (config.public_url.scheme() == "https").then(|| HeaderValue::from_static("max-age=31536000")),
+            hsts: (server.public_url.scheme() == "https").then(|| HeaderValue::from_static("max-age=31536000")),
         }
     }
 }
@@ -45,9 +45,9 @@ impl Policies {
 /// `'sha256-…'` sources for the `<style>` element ePay's payment-api.js adds for its overlay
 /// (`showPaymentWidget`): the configured ones, and the sandbox script's own in sandbox mode.
 /// Exactly that style, not `'unsafe-inline'`.
-pub fn overlay_style_sources(config: &Config) -> String {
-    let mut hashes = config.overlay_style_hashes.clone();
-    hashes.extend(crate::emulator::overlay_style_hash(config));
+pub fn overlay_style_sources(epay: &EpaySettings) -> String {
+    let mut hashes = epay.overlay_style_hashes.clone();
+    hashes.extend(crate::emulator::overlay_style_hash(epay.env));
     hashes.iter().map(|hash| format!(" '{hash}'")).collect()
 }
 

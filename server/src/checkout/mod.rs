@@ -36,7 +36,7 @@ pub async fn create(
     JsonBody(request): JsonBody<CheckoutRequest>,
 ) -> Result<Json<CheckoutBody>, AppError> {
     let idempotency_key = idempotency_key(&headers)?;
-    let valid = validate::checkout(&request, &app.config)?;
+    let valid = validate::checkout(&request, &app.config.checkout)?;
     let new_order = new_order(&app, &valid, idempotency_key.clone());
 
     let open = app.open_orders.clone();
@@ -60,7 +60,7 @@ pub async fn create(
             "this Idempotency-Key was already used with a different request; use a new key for a new payment",
         )),
         Begin::TooManyOpen => {
-            tracing::warn!(held = app.open_orders.held(), max = app.config.max_open_orders, "checkout refused: MAX_OPEN_ORDERS reached");
+            tracing::warn!(held = app.open_orders.held(), max = app.config.limits.max_open_orders, "checkout refused: MAX_OPEN_ORDERS reached");
             Err(AppError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::TooManyOpenOrders,
@@ -95,7 +95,7 @@ fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: Option<Stri
         request_fingerprint: valid.fingerprint(),
         amount: valid.amount,
         currency: valid.currency.clone(),
-        terminal: app.config.terminal_for(valid.method).to_owned(),
+        terminal: app.config.epay.terminal_for(valid.method).to_owned(),
         method: valid.method.js_name().to_owned(),
         description: valid.description.clone(),
         account_id: valid.account_id.clone(),
@@ -112,7 +112,7 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
     if let Err(wait) = app.token_budget.take() {
         let wait_secs = wait.as_secs().max(1);
         tracing::warn!(wait_secs, "checkout refused: EPAY_TOKEN_RATE_PER_MINUTE reached");
-        let (id, check_ms) = (order.id, confirm::first_check_ms(&app.config));
+        let (id, check_ms) = (order.id, confirm::first_check_ms(&app.config.confirmation));
         let recorded = format!("{TOKEN_RATE_PREFIX}EPAY_TOKEN_RATE_PER_MINUTE reached");
         app.store.write(async move |conn| orders::record_start_failure(conn, id, &recorded, check_ms).await).await?;
         return Err(token_rate_error().retry_after(wait_secs));
@@ -131,7 +131,7 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
             let raw = token.raw.get().to_owned();
             let expires_at = now() + token.expires_in as i64;
             // Without a postLink by then, the status API is asked (reconciliation).
-            let first_check_ms = confirm::first_check_ms(&app.config);
+            let first_check_ms = confirm::first_check_ms(&app.config.confirmation);
             let id = order.id;
             let recorded = raw.clone();
             let taken = app.store.write(async move |conn| orders::record_token(conn, id, &recorded, expires_at, first_check_ms).await).await?;
@@ -150,7 +150,7 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
             let error = upstream_error(err.is_timeout());
             let recorded = format!("{}{err}", if err.is_timeout() { TIMEOUT_PREFIX } else { UPSTREAM_PREFIX });
             let id = order.id;
-            let check_ms = confirm::first_check_ms(&app.config);
+            let check_ms = confirm::first_check_ms(&app.config.confirmation);
             app.store.write(async move |conn| orders::record_start_failure(conn, id, &recorded, check_ms).await).await?;
             Err(error)
         }
@@ -206,7 +206,7 @@ fn upstream_error(timed_out: bool) -> AppError {
 /// instead of minting a second token (a double click must not create two payments).
 async fn wait_for_concurrent_start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>, AppError> {
     let key = order.idempotency_key.clone().unwrap_or_default();
-    let deadline = Instant::now() + app.config.epay_timeout + Duration::from_secs(2);
+    let deadline = Instant::now() + app.config.epay.timeout + Duration::from_secs(2);
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let Some(order) = orders::read_by_idempotency_key(app.store.reader(), &key).await? else { break };
@@ -245,12 +245,12 @@ fn respond(app: &AppState, order: &OrderRow) -> Result<Json<CheckoutBody>, AppEr
         phone: order.phone.clone(),
         card_save: order.card_save,
         method: order.method(),
-        back_link: link(&config.back_link),
-        failure_back_link: link(&config.failure_back_link),
-        post_link: config.post_link(),
-        failure_post_link: config.failure_post_link(),
-        script_url: config.script_url.to_string(),
-        payform_origin: config.payform_origin.clone(),
+        back_link: link(&config.checkout.back_link),
+        failure_back_link: link(&config.checkout.failure_back_link),
+        post_link: config.epay.post_link.clone(),
+        failure_post_link: config.epay.failure_post_link.clone(),
+        script_url: config.epay.script_url.to_string(),
+        payform_origin: config.epay.payform_origin.clone(),
         auth,
     }))
 }

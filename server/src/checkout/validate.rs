@@ -3,7 +3,7 @@
 
 use epay_api_types::{Amount, AmountError, CheckoutRequest, DESCRIPTION_MAX_BYTES, ErrorCode, Language, PaymentMethod};
 
-use crate::config::Config;
+use crate::config::CheckoutSettings;
 use crate::error::AppError;
 
 /// A checkout request that passed every rule, normalised.
@@ -46,15 +46,15 @@ fn invalid(message: impl Into<String>) -> AppError {
     AppError::unprocessable(ErrorCode::InvalidField, message)
 }
 
-pub fn checkout(request: &CheckoutRequest, config: &Config) -> Result<ValidCheckout, AppError> {
-    let amount = amount(&request.amount, config)?;
+pub fn checkout(request: &CheckoutRequest, rules: &CheckoutSettings) -> Result<ValidCheckout, AppError> {
+    let amount = amount(&request.amount, rules)?;
 
     let currency = match &request.currency {
-        None => config.currencies[0].clone(),
+        None => rules.currencies[0].clone(),
         Some(c) => c.trim().to_ascii_uppercase(),
     };
-    if !config.currencies.contains(&currency) {
-        return Err(invalid(format!("currency `{currency}` is not accepted here; use {}", config.currencies.join(" or "))));
+    if !rules.currencies.contains(&currency) {
+        return Err(invalid(format!("currency `{currency}` is not accepted here; use {}", rules.currencies.join(" or "))));
     }
 
     let description = request.description.as_deref().unwrap_or("").trim().to_owned();
@@ -102,7 +102,7 @@ pub fn checkout(request: &CheckoutRequest, config: &Config) -> Result<ValidCheck
     })
 }
 
-fn amount(text: &str, config: &Config) -> Result<Amount, AppError> {
+fn amount(text: &str, rules: &CheckoutSettings) -> Result<Amount, AppError> {
     let amount = Amount::parse(text.trim()).map_err(|err| {
         let why = match err {
             AmountError::Empty => "amount is empty",
@@ -113,16 +113,16 @@ fn amount(text: &str, config: &Config) -> Result<Amount, AppError> {
         };
         AppError::unprocessable(ErrorCode::InvalidAmount, format!("{why} (got `{text}`)"))
     })?;
-    if amount < config.min_amount {
+    if amount < rules.min_amount {
         return Err(AppError::unprocessable(
             ErrorCode::AmountTooSmall,
-            format!("amount {amount} is below the minimum of {}", config.min_amount),
+            format!("amount {amount} is below the minimum of {}", rules.min_amount),
         ));
     }
-    if amount > config.max_amount {
+    if amount > rules.max_amount {
         return Err(AppError::unprocessable(
             ErrorCode::AmountTooLarge,
-            format!("amount {amount} is above the maximum of {}", config.max_amount),
+            format!("amount {amount} is above the maximum of {}", rules.max_amount),
         ));
     }
     Ok(amount)
@@ -162,13 +162,14 @@ fn normalize_phone(phone: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn config() -> Config {
-        Config::from_lookup(|name| match name {
+    fn config() -> CheckoutSettings {
+        crate::config::Config::from_lookup(|name| match name {
             "CHECKOUT_MIN_AMOUNT" => Some("10".into()),
             "CHECKOUT_MAX_AMOUNT" => Some("500000".into()),
             _ => None,
         })
         .unwrap()
+        .checkout
     }
 
     fn request(amount: &str) -> CheckoutRequest {

@@ -56,17 +56,18 @@ pub async fn run(app: Arc<AppState>) {
 /// Asks the status API about one order and records what follows from the answer.
 async fn check(app: &Arc<AppState>, order: OrderRow) {
     let kind = StatusKind::for_method(&order.method);
+    let settings = &app.config.confirmation;
     let policy = Policy {
-        two_stage: app.config.two_stage,
+        two_stage: settings.two_stage,
         now: now(),
-        expiry_grace_secs: app.config.expiry_grace.as_secs() as i64,
+        expiry_grace_secs: settings.expiry_grace.as_secs() as i64,
         max_confirm_attempts: MAX_CONFIRM_ATTEMPTS,
     };
     let decision = match app.epay.transaction_status(kind, &order.invoice_id, &order.terminal).await {
         Ok(answer) => decide(&order, &answer, &policy),
         Err(err) => unavailable(&order, &policy, format!("status API unavailable: {err}")),
     };
-    let delay_ms = next_delay_ms(&order, app.config.reconcile_after.as_millis() as i64, now_ms());
+    let delay_ms = next_delay_ms(&order, settings.reconcile_after.as_millis() as i64, now_ms());
     let (id, version) = (order.id, order.version);
     let invoice_id = order.invoice_id.clone();
     let recorded = decision.clone();
@@ -85,8 +86,8 @@ async fn check(app: &Arc<AppState>, order: OrderRow) {
 
 /// When an order that just became `pending` or `start_failed` is first looked up, unless a
 /// postLink (or a retry) comes before.
-pub fn first_check_ms(config: &crate::config::Config) -> i64 {
-    now_ms() + config.reconcile_after.as_millis() as i64
+pub fn first_check_ms(settings: &crate::config::ConfirmationSettings) -> i64 {
+    now_ms() + settings.reconcile_after.as_millis() as i64
 }
 
 /// Questions about a confirming order before a human is asked to look (about an hour).

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::config::EpaySettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EpayError {
@@ -25,21 +25,21 @@ impl EpayError {
 #[derive(Clone)]
 pub struct EpayClient {
     pub(super) http: reqwest::Client,
-    pub(super) config: Arc<Config>,
+    pub(super) settings: Arc<EpaySettings>,
     /// The service token of each terminal, and until when to reuse it.
     pub(super) service_tokens: Arc<tokio::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>>,
 }
 
 impl EpayClient {
-    pub fn new(config: Arc<Config>) -> EpayClient {
+    pub fn new(settings: Arc<EpaySettings>) -> EpayClient {
         let http = reqwest::Client::builder()
-            .connect_timeout(config.epay_connect_timeout)
-            .timeout(config.epay_timeout)
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout)
             .pool_idle_timeout(std::time::Duration::from_secs(60))
             .user_agent(concat!("epay-proxy/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("HTTP client builds with static settings");
-        EpayClient { http, config, service_tokens: Default::default() }
+        EpayClient { http, settings, service_tokens: Default::default() }
     }
 
     /// Sends `request` and returns the body of a 200 answer, mapping everything else to a
@@ -63,7 +63,7 @@ impl EpayClient {
 
     fn transport_error(&self, err: reqwest::Error) -> EpayError {
         if err.is_timeout() {
-            EpayError::Timeout(self.config.epay_timeout)
+            EpayError::Timeout(self.settings.timeout)
         } else {
             // Without the URL (it is ours, not news), with every cause: "error sending request"
             // alone does not tell a refused connection from a reset one.

@@ -72,7 +72,7 @@ impl EpayClient {
     /// with a body that parses is one; only transport failures, timeouts and 5xx (and a 4xx
     /// that says nothing) mean the API is unavailable.
     pub async fn transaction_status(&self, kind: StatusKind, invoice_id: &str, terminal: &str) -> Result<StatusAnswer, EpayError> {
-        let url = self.config.api_endpoint(&format!("/check-status/{}/transaction/{invoice_id}", kind.path()));
+        let url = self.settings.api_endpoint(&format!("/check-status/{}/transaction/{invoice_id}", kind.path()));
         let token = self.cached_service_token(terminal).await?;
         let (status, body) = match self.exchange(self.http.get(&url).bearer_auth(&token)).await? {
             // An expired or revoked service token: get a new one, once.

@@ -46,33 +46,33 @@ enum Seconds {
 impl EpayClient {
     /// Requests a payment token (multipart form-data, as ePay's documentation sends it).
     pub async fn payment_token(&self, request: &PaymentTokenRequest) -> Result<Token, EpayError> {
-        let config = &self.config;
+        let settings = &self.settings;
         let form = reqwest::multipart::Form::new()
             .text("grant_type", "client_credentials")
             .text("scope", request.scope)
-            .text("client_id", config.client_id.clone())
-            .text("client_secret", config.client_secret.expose_secret().to_owned())
+            .text("client_id", settings.client_id.clone())
+            .text("client_secret", settings.client_secret.expose_secret().to_owned())
             .text("terminal", request.terminal.clone())
             .text("invoiceID", request.invoice_id.clone())
             .text("amount", request.amount.to_string())
             .text("currency", request.currency.clone())
-            .text("postLink", config.post_link())
-            .text("failurePostLink", config.failure_post_link())
+            .text("postLink", settings.post_link.clone())
+            .text("failurePostLink", settings.failure_post_link.clone())
             .text("secret_hash", request.secret_hash.clone());
-        let body = self.send(self.http.post(config.oauth_url.clone()).multipart(form)).await?;
+        let body = self.send(self.http.post(settings.oauth_url.clone()).multipart(form)).await?;
         parse_token(&body)
     }
 
     /// A service token for the status API on `terminal` (no invoice fields).
     pub async fn service_token(&self, terminal: &str) -> Result<Token, EpayError> {
-        let config = &self.config;
+        let settings = &self.settings;
         let form = reqwest::multipart::Form::new()
             .text("grant_type", "client_credentials")
             .text("scope", SERVICE_SCOPE)
-            .text("client_id", config.client_id.clone())
-            .text("client_secret", config.client_secret.expose_secret().to_owned())
+            .text("client_id", settings.client_id.clone())
+            .text("client_secret", settings.client_secret.expose_secret().to_owned())
             .text("terminal", terminal.to_owned());
-        let body = self.send(self.http.post(config.oauth_url.clone()).multipart(form)).await?;
+        let body = self.send(self.http.post(settings.oauth_url.clone()).multipart(form)).await?;
         parse_token(&body)
     }
 }

@@ -125,7 +125,7 @@ async fn the_client_reports_typed_errors() {
     use epay_proxy::epay::{EpayClient, EpayError, PaymentTokenRequest};
     let mock = MockEpay::start(Reply::status(401, "nope")).await;
     let app = app_against(&mock).await;
-    let client = EpayClient::new(app.state.config.clone());
+    let client = EpayClient::new(std::sync::Arc::new(app.state.config.epay.clone()));
     let request = PaymentTokenRequest {
         scope: "transfer",
         terminal: epay_proxy::config::TEST_P2P_TERMINAL_ID.into(),

@@ -116,7 +116,7 @@ proptest! {
         account_id in proptest::option::of(".{0,80}"), email in proptest::option::of(".{0,60}"), phone in proptest::option::of(".{0,24}"),
     ) {
         let request = CheckoutRequest { amount, currency, description, account_id, email, phone, ..Default::default() };
-        let _ = validate::checkout(&request, &config());
+        let _ = validate::checkout(&request, &config().checkout);
     }
 
     #[test]
@@ -127,7 +127,7 @@ proptest! {
             d => format!("{whole}.{:0width$}", minor % 10u64.pow(d as u32), width = d),
         };
         let request = CheckoutRequest { amount: text.clone(), ..Default::default() };
-        let result = validate::checkout(&request, &config());
+        let result = validate::checkout(&request, &config().checkout);
         let expected = Amount::parse(&text).ok().filter(|a| (1_000..=50_000_000).contains(&a.minor()));
         prop_assert_eq!(result.as_ref().ok().map(|v| v.amount), expected, "{}", text);
         prop_assert_eq!(result.is_ok(), decimals <= 2 && expected.is_some());
@@ -190,7 +190,7 @@ proptest! {
     #[test]
     fn checkout_requests_of_any_json_are_refused_or_validated(value in any_json()) {
         if let Ok(request) = serde_json::from_value::<CheckoutRequest>(value) {
-            let _ = validate::checkout(&request, &config());
+            let _ = validate::checkout(&request, &config().checkout);
         }
     }
 }

@@ -138,7 +138,7 @@ async fn the_status_api_answers_behind_a_service_token() {
     let unauthorised = app.http.get(&status_url).bearer_auth(checkout["auth"]["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(unauthorised.status(), 401, "a payment token is not a service token");
 
-    let service = app.state.epay.service_token(&app.state.config.p2p_terminal_id).await.unwrap();
+    let service = app.state.epay.service_token(&app.state.config.epay.p2p_terminal_id).await.unwrap();
     let get = |url: String| {
         let (http, token) = (app.http.clone(), service.access_token.clone());
         async move { http.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }

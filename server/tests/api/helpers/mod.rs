@@ -215,7 +215,7 @@ impl Drop for TestApp {
         })
         .join()
         .unwrap();
-        let secret = secrecy::ExposeSecret::expose_secret(&self.state.config.client_secret).to_owned();
+        let secret = secrecy::ExposeSecret::expose_secret(&self.state.config.epay.client_secret).to_owned();
         let secrets: Vec<String> = std::iter::once(secret).chain(hashes).collect();
         let responses = self.responses.lock().unwrap().clone();
         if let Some(found) = capture::leaked(&responses, &secrets) {

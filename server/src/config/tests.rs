@@ -1,0 +1,193 @@
+//! Configuration: defaults, presets, sections, and every rule naming its variable.
+
+use super::*;
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+
+fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Config::from_lookup(|name| map.get(name).cloned())
+}
+
+#[test]
+fn sandbox_is_the_default_and_needs_nothing() {
+    let config = load(&[]).unwrap();
+    assert_eq!(config.epay.env, EpayEnv::Sandbox);
+    assert_eq!(config.epay.oauth_url.as_str(), "http://127.0.0.1:8080/sandbox/oauth2/token");
+    assert_eq!(config.epay.script_url.as_str(), "http://127.0.0.1:8080/sandbox/payform/payment-api.js");
+    assert_eq!(config.epay.payform_origin, "http://127.0.0.1:8080");
+    assert_eq!(config.server.allowed_origins, vec!["http://127.0.0.1:8080"]);
+    assert_eq!(config.checkout.back_link, "http://127.0.0.1:8080/?order={order}&lang={lang}#key={key}");
+    assert_eq!(config.checkout.currencies, vec!["KZT"]);
+}
+
+#[test]
+fn sandbox_calls_itself_on_loopback_even_when_listening_everywhere() {
+    let config = load(&[("LISTEN", "0.0.0.0:9000"), ("PUBLIC_URL", "https://pay.example.kz/"), ("EPAY_SANDBOX_PUBLIC", "true")]).unwrap();
+    assert_eq!(config.epay.oauth_url.as_str(), "http://127.0.0.1:9000/sandbox/oauth2/token");
+    assert_eq!(config.epay.script_url.as_str(), "https://pay.example.kz/sandbox/payform/payment-api.js");
+    assert_eq!(config.epay.post_link, "https://pay.example.kz/api/epay/postlink");
+}
+
+#[test]
+fn test_preset_uses_the_published_test_merchant_and_hosts() {
+    let config = load(&[("EPAY_ENV", "test")]).unwrap();
+    assert_eq!(config.epay.oauth_url.as_str(), "https://testoauth.homebank.kz/epay2/oauth2/token");
+    assert_eq!(config.epay.api_endpoint("/check-status/payment/transaction/1"), "https://testepay.homebank.kz/api/check-status/payment/transaction/1");
+    assert_eq!(config.epay.script_url.as_str(), "https://test-epay.homebank.kz/payform/payment-api.js");
+    assert_eq!(config.epay.payform_origin, "https://test-epay.homebank.kz");
+    assert_eq!(config.epay.client_id, "test");
+    assert_eq!(config.epay.terminal_id, TEST_CARD_TERMINAL_ID);
+    assert_eq!(config.epay.p2p_terminal_id, TEST_P2P_TERMINAL_ID);
+    assert_eq!(config.epay.client_secret.expose_secret(), TEST_CLIENT_SECRET);
+}
+
+#[test]
+fn prod_refuses_to_start_without_credentials_naming_the_variable() {
+    let base = [("EPAY_ENV", "prod"), ("PUBLIC_URL", "https://shop.kz")];
+    let err = load(&base).unwrap_err();
+    assert_eq!(err.variable, "EPAY_CLIENT_ID");
+    let err = load(&[base[0], base[1], ("EPAY_CLIENT_ID", "shop")]).unwrap_err();
+    assert_eq!(err.variable, "EPAY_CLIENT_SECRET");
+    let err = load(&[base[0], base[1], ("EPAY_CLIENT_ID", "shop"), ("EPAY_CLIENT_SECRET", "s")]).unwrap_err();
+    assert_eq!(err.variable, "EPAY_TERMINAL_ID");
+    assert!(err.problem.contains("EPAY_P2P_TERMINAL_ID"), "{err}");
+    assert_eq!(load(&[("EPAY_ENV", "prod")]).unwrap_err().variable, "PUBLIC_URL");
+    let err = load(&[("EPAY_ENV", "prod"), ("PUBLIC_URL", "http://shop.kz")]).unwrap_err();
+    assert_eq!(err.variable, "PUBLIC_URL");
+    assert!(err.to_string().starts_with("PUBLIC_URL: "), "{err}");
+}
+
+#[test]
+fn prod_with_everything_uses_prod_hosts() {
+    let config = load(&[
+        ("EPAY_ENV", "prod"),
+        ("PUBLIC_URL", "https://shop.kz"),
+        ("EPAY_CLIENT_ID", "shop"),
+        ("EPAY_CLIENT_SECRET", "s3cret"),
+        ("EPAY_TERMINAL_ID", "t-1"),
+    ])
+    .unwrap();
+    assert_eq!(config.epay.oauth_url.as_str(), "https://epay-oauth.homebank.kz/oauth2/token");
+    assert_eq!(config.epay.api_endpoint("/x"), "https://epay-api.homebank.kz/x");
+    assert_eq!(config.epay.payform_origin, "https://epay.homebank.kz");
+}
+
+#[test]
+fn bad_values_name_their_variable() {
+    for (vars, variable) in [
+        (vec![("EPAY_ENV", "staging")], "EPAY_ENV"),
+        (vec![("LISTEN", "localhost")], "LISTEN"),
+        (vec![("EPAY_OAUTH_URL", "ftp://x")], "EPAY_OAUTH_URL"),
+        (vec![("CHECKOUT_MIN_AMOUNT", "-1")], "CHECKOUT_MIN_AMOUNT"),
+        (vec![("CHECKOUT_MIN_AMOUNT", "10"), ("CHECKOUT_MAX_AMOUNT", "5")], "CHECKOUT_MIN_AMOUNT"),
+        (vec![("CHECKOUT_CURRENCIES", "KZT,tenge")], "CHECKOUT_CURRENCIES"),
+        (vec![("BACK_LINK", "https://shop.kz/return?order={order}")], "BACK_LINK"),
+        (vec![("DATABASE_URL", "postgres://x")], "DATABASE_URL"),
+        (vec![("EPAY_TIMEOUT_SECS", "0")], "EPAY_TIMEOUT_SECS"),
+        (vec![("ALLOWED_ORIGINS", "shop.kz")], "ALLOWED_ORIGINS"),
+        (vec![("EPAY_TWO_STAGE", "maybe")], "EPAY_TWO_STAGE"),
+        (vec![("RECONCILE_AFTER_SECS", "0")], "RECONCILE_AFTER_SECS"),
+        (vec![("CHECKOUT_RATE_PER_MINUTE", "lots")], "CHECKOUT_RATE_PER_MINUTE"),
+        (vec![("CHECKOUT_RATE_BURST", "0")], "CHECKOUT_RATE_BURST"),
+        (vec![("TRUST_FORWARDED_FOR", "perhaps")], "TRUST_FORWARDED_FOR"),
+    ] {
+        assert_eq!(load(&vars).unwrap_err().variable, variable, "{vars:?}");
+    }
+}
+
+#[test]
+fn a_terminal_per_kind_of_operation_each_defaulting_to_the_other() {
+    use epay_api_types::PaymentMethod::*;
+    let config = load(&[]).unwrap();
+    assert_eq!(config.epay.terminal_for(Pay), TEST_CARD_TERMINAL_ID);
+    assert_eq!(config.epay.terminal_for(Widget), TEST_CARD_TERMINAL_ID);
+    for transfer in [P2p, Oct, Aft] {
+        assert_eq!(config.epay.terminal_for(transfer), TEST_P2P_TERMINAL_ID);
+    }
+    let only_card = load(&[("EPAY_TERMINAL_ID", "card-1")]).unwrap();
+    assert_eq!((only_card.epay.terminal_for(Pay), only_card.epay.terminal_for(P2p)), ("card-1", "card-1"));
+    let only_p2p = load(&[("EPAY_P2P_TERMINAL_ID", "p2p-1")]).unwrap();
+    assert_eq!((only_p2p.epay.terminal_for(Pay), only_p2p.epay.terminal_for(P2p)), ("p2p-1", "p2p-1"));
+    let both = load(&[("EPAY_TERMINAL_ID", "card-1"), ("EPAY_P2P_TERMINAL_ID", "p2p-1")]).unwrap();
+    assert_eq!((both.epay.terminal_for(Widget), both.epay.terminal_for(Aft)), ("card-1", "p2p-1"));
+}
+
+#[test]
+fn the_sandbox_serves_loopback_only_unless_told_otherwise() {
+    for (vars, variable) in [
+        (vec![("LISTEN", "0.0.0.0:8080")], "LISTEN"),
+        (vec![("LISTEN", "[::]:8080")], "LISTEN"),
+        (vec![("PUBLIC_URL", "http://shop.example.kz")], "PUBLIC_URL"),
+        (vec![("PUBLIC_URL", "https://127.0.0.1:8080")], "PUBLIC_URL"),
+    ] {
+        let err = load(&vars).unwrap_err();
+        assert_eq!(err.variable, variable, "{vars:?}");
+        assert!(err.problem.contains("EPAY_SANDBOX_PUBLIC"), "{err}");
+    }
+    assert!(load(&[("LISTEN", "[::1]:8080"), ("PUBLIC_URL", "http://localhost:8080")]).is_ok());
+    let public = load(&[("LISTEN", "0.0.0.0:8080"), ("PUBLIC_URL", "http://shop.example.kz"), ("EPAY_SANDBOX_PUBLIC", "true")]).unwrap();
+    assert!(public.epay.sandbox_public);
+    // The other environments have no sandbox to protect.
+    assert!(load(&[("EPAY_ENV", "test"), ("LISTEN", "0.0.0.0:8080"), ("PUBLIC_URL", "https://shop.kz")]).is_ok());
+}
+
+#[test]
+fn prod_refuses_insecure_settings_naming_the_variable() {
+    let base = [
+        ("EPAY_ENV", "prod"),
+        ("PUBLIC_URL", "https://shop.kz"),
+        ("EPAY_CLIENT_ID", "shop"),
+        ("EPAY_CLIENT_SECRET", "s3cret"),
+        ("EPAY_TERMINAL_ID", "t-1"),
+        ("WIDGET_DIR", "/srv/epay/dist"),
+        ("DATABASE_URL", "sqlite:/var/lib/epay/orders.sqlite3"),
+    ];
+    assert!(load(&base).is_ok());
+    for (name, value) in [
+        ("EPAY_OAUTH_URL", "http://epay-oauth.homebank.kz/oauth2/token"),
+        ("EPAY_API_URL", "http://epay-api.homebank.kz"),
+        ("EPAY_SCRIPT_URL", "http://epay.homebank.kz/payform/payment-api.js"),
+        ("EPAY_PAYFORM_ORIGIN", "http://epay.homebank.kz"),
+        ("BACK_LINK", "http://shop.kz/return?order={order}#key={key}"),
+        ("FAILURE_BACK_LINK", "http://shop.kz/failed?order={order}&key={key}"),
+        ("ALLOWED_ORIGINS", "https://shop.kz,http://www.shop.kz"),
+        ("DATABASE_URL", "sqlite:/srv/epay/dist/orders.sqlite3"),
+        ("DATABASE_URL", "sqlite:/srv/epay/dist/../dist/sub/orders.sqlite3"),
+    ] {
+        let mut vars = base.to_vec();
+        vars.retain(|(n, _)| *n != name);
+        vars.push((name, value));
+        let err = load(&vars).unwrap_err();
+        assert_eq!(err.variable, name, "{name}={value}");
+    }
+    let mut beside = base.to_vec();
+    beside.retain(|(n, _)| *n != "DATABASE_URL");
+    beside.push(("DATABASE_URL", "sqlite:/srv/epay/dist-data/orders.sqlite3"));
+    assert!(load(&beside).is_ok(), "a sibling directory whose name starts alike is not inside");
+}
+
+#[test]
+fn limits_and_timeouts_have_defaults_and_bounds() {
+    let config = load(&[]).unwrap();
+    assert_eq!((config.limits.client_address.trusted_hops, config.limits.max_open_orders, config.limits.token_rate_per_minute), (1, 100_000, 3_000));
+    assert_eq!((config.server.http_header_timeout, config.server.http_idle_timeout), (Duration::from_secs(10), Duration::from_secs(60)));
+    for (vars, variable) in [
+        (vec![("TRUSTED_PROXY_HOPS", "0")], "TRUSTED_PROXY_HOPS"),
+        (vec![("MAX_OPEN_ORDERS", "1000000")], "MAX_OPEN_ORDERS"),
+        (vec![("MAX_OPEN_ORDERS", "0")], "MAX_OPEN_ORDERS"),
+        (vec![("REJECTED_POSTLINK_RATE_PER_MINUTE", "0")], "REJECTED_POSTLINK_RATE_PER_MINUTE"),
+        (vec![("HTTP_IDLE_TIMEOUT_SECS", "0")], "HTTP_IDLE_TIMEOUT_SECS"),
+        (vec![("EPAY_OVERLAY_STYLE_HASHES", "unsafe-inline")], "EPAY_OVERLAY_STYLE_HASHES"),
+    ] {
+        assert_eq!(load(&vars).unwrap_err().variable, variable, "{vars:?}");
+    }
+    let hashed = load(&[("EPAY_OVERLAY_STYLE_HASHES", "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=', sha256-RFWPLDbv2BY+rCkDzsE+0fr8ylGr2R2faWMhq4lfEQc=")]).unwrap();
+    assert_eq!(hashed.epay.overlay_style_hashes, ["sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "sha256-RFWPLDbv2BY+rCkDzsE+0fr8ylGr2R2faWMhq4lfEQc="]);
+}
+
+#[test]
+fn secret_is_redacted_in_debug_output() {
+    let config = load(&[]).unwrap();
+    assert!(!format!("{config:?}").contains(TEST_CLIENT_SECRET));
+}
