@@ -89,6 +89,16 @@ ensure_node_tools() {
   note "$(command -v wasm-opt): $(wasm-opt --version)"
 }
 
+# sqlx-cli, for checking the proxy's compile-time query data (server/.sqlx/).
+SQLX_CLI_VERSION="$(grep -A1 '^name = "sqlx"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"$/\1/p')"
+ensure_sqlx_cli() {
+  step "sqlx-cli $SQLX_CLI_VERSION"
+  if [ "$(sqlx --version 2>/dev/null)" = "sqlx-cli $SQLX_CLI_VERSION" ]; then note "installed"; else
+    note "building from crates.io (about 4 minutes)"
+    cargo install --locked "sqlx-cli@$SQLX_CLI_VERSION" --no-default-features --features sqlite,completions
+  fi
+}
+
 ensure_chromium() {
   step "Chromium and chromedriver"
   if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then note "installed"; else

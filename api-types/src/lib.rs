@@ -9,6 +9,8 @@ mod language;
 mod method;
 mod money;
 mod order;
+#[cfg(feature = "sqlx")]
+mod sql;
 mod widget_config;
 
 pub use checkout::{CheckoutRequest, CheckoutResponse, DESCRIPTION_MAX_BYTES, IDEMPOTENCY_KEY_HEADER};

@@ -29,12 +29,12 @@ fn order(status: OrderState) -> OrderRow {
         amount: Amount::from_minor(10_000),
         currency: "KZT".into(),
         terminal: "67e34d63-102f-4bd1-898e-370781d0074d".into(),
-        method: "p2p".into(),
+        method: epay_api_types::PaymentMethod::P2p,
         description: String::new(),
         account_id: String::new(),
         email: String::new(),
         phone: String::new(),
-        language: "ru".into(),
+        language: epay_api_types::Language::Ru,
         card_save: false,
     };
     // The seed sample's invoice and transaction, so duplicates and conflicts are reachable.

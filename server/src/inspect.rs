@@ -28,7 +28,7 @@ pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_
         .collect();
     Ok(Some(json!({
         "invoiceId": order.invoice_id,
-        "status": format!("{:?}", order.status).to_lowercase(),
+        "status": order.status.name(),
         "publicStatus": order.status.public(),
         "amount": order.amount().to_string(),
         "currency": order.currency,
@@ -59,16 +59,13 @@ pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_
 
 /// The `limit` most recent orders, newest first, one summary each.
 pub async fn list_orders(store: &Store, limit: i64) -> Result<Vec<serde_json::Value>, StoreError> {
-    let rows: Vec<orders::OrderRow> = sqlx::query_as("SELECT * FROM orders ORDER BY id DESC LIMIT ?")
-        .bind(limit)
-        .fetch_all(store.reader())
-        .await?;
+    let rows = orders::read_latest(store.reader(), limit).await?;
     Ok(rows
         .iter()
         .map(|order| {
             json!({
                 "invoiceId": order.invoice_id,
-                "status": format!("{:?}", order.status).to_lowercase(),
+                "status": order.status.name(),
                 "amount": order.amount().to_string(),
                 "currency": order.currency,
                 "description": order.description,

@@ -46,6 +46,6 @@ pub async fn show(
         card_mask: order.card_mask.clone().filter(|_| order.status == OrderState::Paid),
         failure_reason,
         failure_code,
-        method: Some(order.method()),
+        method: Some(order.method),
     }))
 }

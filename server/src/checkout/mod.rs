@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use epay_api_types::{CheckoutRequest, CheckoutResponse, ErrorCode, IDEMPOTENCY_KEY_HEADER, Language};
+use epay_api_types::{CheckoutRequest, CheckoutResponse, ErrorCode, IDEMPOTENCY_KEY_HEADER};
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
@@ -96,12 +96,12 @@ fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: Option<Stri
         amount: valid.amount,
         currency: valid.currency.clone(),
         terminal: app.config.epay.terminal_for(valid.method).to_owned(),
-        method: valid.method.js_name().to_owned(),
+        method: valid.method,
         description: valid.description.clone(),
         account_id: valid.account_id.clone(),
         email: valid.email.clone(),
         phone: valid.phone.clone(),
-        language: valid.language.tag().to_owned(),
+        language: valid.language,
         card_save: valid.card_save,
     }
 }
@@ -118,7 +118,7 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
         return Err(token_rate_error().retry_after(wait_secs));
     }
     let request = PaymentTokenRequest {
-        scope: order.method().token_scope(),
+        scope: order.method.token_scope(),
         terminal: order.terminal.clone(),
         invoice_id: order.invoice_id.clone(),
         amount: order.amount(),
@@ -228,7 +228,7 @@ fn respond(app: &AppState, order: &OrderRow) -> Result<Json<CheckoutBody>, AppEr
     let config = &app.config;
     let raw = order.token_response.clone().ok_or_else(|| AppError::internal("pending order without a token"))?;
     let auth = RawValue::from_string(raw).map_err(AppError::internal)?;
-    let language = Language::from_tag(&order.language).unwrap_or_default();
+    let language = order.language;
     let link = |template: &str| {
         template.replace("{order}", &order.invoice_id).replace("{key}", order.order_key.expose()).replace("{lang}", language.tag())
     };
@@ -244,7 +244,7 @@ fn respond(app: &AppState, order: &OrderRow) -> Result<Json<CheckoutBody>, AppEr
         email: order.email.clone(),
         phone: order.phone.clone(),
         card_save: order.card_save,
-        method: order.method(),
+        method: order.method,
         back_link: link(&config.checkout.back_link),
         failure_back_link: link(&config.checkout.failure_back_link),
         post_link: config.epay.post_link.clone(),

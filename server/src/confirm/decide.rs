@@ -142,12 +142,12 @@ mod tests {
             amount: Amount::from_minor(150_000),
             currency: "KZT".into(),
             terminal: "T-1".into(),
-            method: "p2p".into(),
+            method: epay_api_types::PaymentMethod::P2p,
             description: String::new(),
             account_id: String::new(),
             email: String::new(),
             phone: String::new(),
-            language: "ru".into(),
+            language: epay_api_types::Language::Ru,
             card_save: false,
         };
         OrderRow { status, token_expires_at: Some(10_000), ..OrderRow::created(1, "123456789012".into(), &new, 2_800) }

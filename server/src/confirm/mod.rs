@@ -55,7 +55,7 @@ pub async fn run(app: Arc<AppState>) {
 
 /// Asks the status API about one order and records what follows from the answer.
 async fn check(app: &Arc<AppState>, order: OrderRow) {
-    let kind = StatusKind::for_method(&order.method);
+    let kind = StatusKind::for_method(order.method);
     let settings = &app.config.confirmation;
     let policy = Policy {
         two_stage: settings.two_stage,
@@ -71,7 +71,7 @@ async fn check(app: &Arc<AppState>, order: OrderRow) {
     let (id, version) = (order.id, order.version);
     let invoice_id = order.invoice_id.clone();
     let recorded = decision.clone();
-    let result = app.store.write(async move |conn| apply(conn, id, version, &recorded, delay_ms).await).await;
+    let result = app.store.write(async move |tx| apply(tx, id, version, &recorded, delay_ms).await).await;
     match (result, &decision) {
         (Err(err), _) => tracing::error!(%invoice_id, error = %err, "cannot record a status answer"),
         (Ok(false), _) => tracing::info!(%invoice_id, "order changed while ePay was asked; deciding again later"),
@@ -111,26 +111,26 @@ pub fn next_delay_ms(order: &OrderRow, reconcile_after_ms: i64, now_ms: i64) -> 
 
 /// Records `decision` if the order is still the version it was made on (a postLink may have
 /// changed it meanwhile). Returns whether it did.
-pub async fn apply(conn: &mut sqlx::SqliteConnection, id: i64, version: i64, decision: &Decision, delay_ms: i64) -> Result<bool, StoreError> {
-    let Some(order) = orders::find_by_id(conn, id).await? else { return Ok(false) };
+pub async fn apply(tx: &mut crate::store::Tx, id: i64, version: i64, decision: &Decision, delay_ms: i64) -> Result<bool, StoreError> {
+    let Some(order) = orders::find_by_id(tx, id).await? else { return Ok(false) };
     if order.version != version {
         return Ok(false);
     }
     match decision {
-        Decision::Pay(outcome) => match orders::reclaim_suffix(conn, &order).await? {
-            Ok(()) => orders::set_outcome(conn, id, OrderState::Paid, outcome).await?,
+        Decision::Pay(outcome) => match orders::reclaim_suffix(tx, &order).await? {
+            Ok(()) => orders::set_outcome(tx, id, OrderState::Paid, outcome).await?,
             // Paid after its suffix went to a newer order: ePay may confuse the two.
             Err(holder) => {
-                orders::set_outcome(conn, id, order.status, outcome).await?;
+                orders::set_outcome(tx, id, order.status, outcome).await?;
                 let why = format!("the status API confirmed a payment after its invoice suffix went to order {holder}");
-                orders::send_to_review(conn, id, &why).await?
+                orders::send_to_review(tx, id, &why).await?
             }
         },
-        Decision::Fail(outcome) => orders::set_outcome(conn, id, OrderState::Failed, outcome).await?,
-        Decision::Review(reason) => orders::send_to_review(conn, id, reason).await?,
-        Decision::Expire(said) => orders::expire(conn, id, said).await?,
-        Decision::AskAgain(said) => orders::schedule_check(conn, id, now_ms() + delay_ms, said).await?,
-        Decision::Stop(said) => orders::stop_checking(conn, id, said).await?,
+        Decision::Fail(outcome) => orders::set_outcome(tx, id, OrderState::Failed, outcome).await?,
+        Decision::Review(reason) => orders::send_to_review(tx, id, reason).await?,
+        Decision::Expire(said) => orders::expire(tx, id, said).await?,
+        Decision::AskAgain(said) => orders::schedule_check(tx, id, now_ms() + delay_ms, said).await?,
+        Decision::Stop(said) => orders::stop_checking(tx, id, said).await?,
     }
     Ok(true)
 }

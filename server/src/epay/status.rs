@@ -18,10 +18,10 @@ pub enum StatusKind {
 
 impl StatusKind {
     /// The endpoint for an order paid with `method` (`halyk.<method>`).
-    pub fn for_method(method: &str) -> StatusKind {
-        match method {
-            "pay" | "showPaymentWidget" => StatusKind::Payment,
-            _ => StatusKind::P2p,
+    pub fn for_method(method: epay_api_types::PaymentMethod) -> StatusKind {
+        match method.token_scope() {
+            "transfer" => StatusKind::P2p,
+            _ => StatusKind::Payment,
         }
     }
 

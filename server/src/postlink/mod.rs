@@ -23,7 +23,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use epay_api_types::ErrorCode;
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use crate::store::Tx;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -68,11 +68,11 @@ async fn receive(app: &Arc<AppState>, endpoint: Endpoint, source: IpAddr, body: 
     let limiter = app.postlink_limiter.clone();
     let handled = app
         .store
-        .write(async move |conn| {
+        .write(async move |tx| {
             let context = Context { endpoint, raw: &raw, source, now_ms: now_ms(), limiter: &limiter };
             match parsed {
-                Ok(n) => handle(conn, &context, &n).await,
-                Err(err) => reject(conn, &context, None, &Notification::default(), StatusCode::BAD_REQUEST, format!("body is not a JSON object ({err:?})"), None).await,
+                Ok(n) => handle(tx, &context, &n).await,
+                Err(err) => reject(tx, &context, None, &Notification::default(), StatusCode::BAD_REQUEST, format!("body is not a JSON object ({err:?})"), None).await,
             }
         })
         .await?;
@@ -149,15 +149,15 @@ struct Context<'a> {
     limiter: &'a crate::rate_limit::SourceLimiter,
 }
 
-async fn handle(conn: &mut SqliteConnection, cx: &Context<'_>, n: &Notification) -> Result<Handled, StoreError> {
+async fn handle(tx: &mut Tx, cx: &Context<'_>, n: &Notification) -> Result<Handled, StoreError> {
     let order = match n.invoice_id.as_deref() {
-        Some(invoice_id) => orders::find_by_invoice(conn, invoice_id.trim()).await?,
+        Some(invoice_id) => orders::find_by_invoice(tx, invoice_id.trim()).await?,
         None => None,
     };
     let order_id = order.as_ref().map(|o| o.id);
     let (decision, success, disagreement) = match evaluate(order.as_ref(), cx.endpoint, n, cx.now_ms) {
-        Evaluation::Reject { status, stored, answer } => return reject(conn, cx, order_id, n, status, stored, Some(answer)).await,
-        Evaluation::Hint { ask } => return hint(conn, cx, order.expect("a hint names a known order"), n, ask).await,
+        Evaluation::Reject { status, stored, answer } => return reject(tx, cx, order_id, n, status, stored, Some(answer)).await,
+        Evaluation::Hint { ask } => return hint(tx, cx, order.expect("a hint names a known order"), n, ask).await,
         Evaluation::Apply { decision, success, disagreement } => (decision, success, disagreement),
     };
     let order = order.expect("evaluate applies only to a known order");
@@ -166,25 +166,25 @@ async fn handle(conn: &mut SqliteConnection, cx: &Context<'_>, n: &Notification)
             let outcome = outcome_of(&order, n, success);
             // A success for a finished order whose suffix went to a newer order meanwhile:
             // money moved, but ePay may confuse the two; a human decides.
-            match (state, orders::reclaim_suffix(conn, &order).await?) {
+            match (state, orders::reclaim_suffix(tx, &order).await?) {
                 (OrderState::Confirming, Err(holder)) => {
                     let why = format!("a success arrived after its invoice suffix went to order {holder}");
-                    orders::set_outcome(conn, order.id, OrderState::Confirming, &outcome).await?;
-                    orders::send_to_review(conn, order.id, &why).await?;
+                    orders::set_outcome(tx, order.id, OrderState::Confirming, &outcome).await?;
+                    orders::send_to_review(tx, order.id, &why).await?;
                     tracing::warn!(invoice_id = %order.invoice_id, %holder, "late success for a released invoice suffix: review");
                 }
-                _ => orders::set_outcome(conn, order.id, state, &outcome).await?,
+                _ => orders::set_outcome(tx, order.id, state, &outcome).await?,
             }
             (Verdict::Accepted, disagreement)
         }
         Decision::Duplicate => (Verdict::Duplicate, None),
         Decision::Ignore(why) => (Verdict::Ignored, Some(why.to_owned())),
         Decision::IgnoreAndFlag(why) => {
-            orders::flag_for_review(conn, order.id, why).await?;
+            orders::flag_for_review(tx, order.id, why).await?;
             (Verdict::Ignored, Some(why.to_owned()))
         }
     };
-    record(conn, cx, Some(order.id), n, verdict, reason.as_deref()).await?;
+    record(tx, cx, Some(order.id), n, verdict, reason.as_deref()).await?;
     tracing::info!(invoice_id = %order.invoice_id, endpoint = ?cx.endpoint, ?verdict, success, reason, "postLink recorded");
     let ask = verdict == Verdict::Accepted && success;
     Ok(Handled::Done { verdict, ask })
@@ -209,22 +209,22 @@ fn outcome_of(order: &OrderRow, n: &Notification, success: bool) -> Outcome {
 
 /// A notification without secret_hash: recorded; the status API is asked when `ask` (and the
 /// hint is then not counted against its source).
-async fn hint(conn: &mut SqliteConnection, cx: &Context<'_>, order: OrderRow, n: &Notification, ask: bool) -> Result<Handled, StoreError> {
+async fn hint(tx: &mut Tx, cx: &Context<'_>, order: OrderRow, n: &Notification, ask: bool) -> Result<Handled, StoreError> {
     if !ask && !cx.limiter.admits(cx.source) {
         return Ok(Handled::Limited);
     }
     if ask {
-        orders::schedule_hinted_check(conn, order.id, cx.now_ms).await?;
+        orders::schedule_hinted_check(tx, order.id, cx.now_ms).await?;
     }
     let reason = if ask { "no secret_hash: the status API is asked" } else { "no secret_hash: the status API was asked moments ago" };
-    record(conn, cx, Some(order.id), n, Verdict::Hint, Some(reason)).await?;
+    record(tx, cx, Some(order.id), n, Verdict::Hint, Some(reason)).await?;
     tracing::info!(invoice_id = %order.invoice_id, endpoint = ?cx.endpoint, ask, "postLink without secret_hash: a hint");
     Ok(Handled::Done { verdict: Verdict::Hint, ask })
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn reject(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     cx: &Context<'_>,
     order_id: Option<i64>,
     n: &Notification,
@@ -235,13 +235,13 @@ async fn reject(
     if !cx.limiter.admits(cx.source) {
         return Ok(Handled::Limited);
     }
-    record(conn, cx, order_id, n, Verdict::Rejected, Some(&stored)).await?;
+    record(tx, cx, order_id, n, Verdict::Rejected, Some(&stored)).await?;
     tracing::warn!(invoice_id = n.invoice_id.as_deref(), endpoint = ?cx.endpoint, reason = %stored, source = %cx.source, "postLink rejected");
     Ok(Handled::Rejected { status, reason: answer.unwrap_or(stored) })
 }
 
 async fn record(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     cx: &Context<'_>,
     order_id: Option<i64>,
     n: &Notification,
@@ -260,5 +260,5 @@ async fn record(
         raw_body: cx.raw,
         source: Some(&source),
     };
-    notifications::insert(conn, &new).await.map(|_| ())
+    notifications::insert(tx, &new).await.map(|_| ())
 }

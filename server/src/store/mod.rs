@@ -1,5 +1,6 @@
 //! The order store: SQLite in WAL mode with full fsync, one writer (group commit) and a pool
-//! of readers. Migrations run at open.
+//! of readers. Migrations run at open. Writes run only inside `Store::write`, on the writer's
+//! transaction (`Tx`), which nothing else can hand out.
 
 mod writer;
 pub mod orders;
@@ -54,14 +55,14 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Store { writer: Writer::start(writer_conn), reader })
+        Ok(Store { writer: Writer::start(Tx { conn: writer_conn }), reader })
     }
 
     /// Runs `job` on the writer connection inside the next committed transaction.
     pub async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: AsyncFnOnce(&mut SqliteConnection) -> Result<T, StoreError> + Send + 'static,
+        F: AsyncFnOnce(&mut Tx) -> Result<T, StoreError> + Send + 'static,
     {
         self.writer.write(job).await
     }
@@ -69,6 +70,19 @@ impl Store {
     /// Connections for reads; they see every committed write.
     pub fn reader(&self) -> &SqlitePool {
         &self.reader
+    }
+}
+
+/// The write transaction a job of `Store::write` runs in. Only the writer makes one, so a
+/// function that takes `&mut Tx` can only run inside `Store::write`.
+pub struct Tx {
+    conn: SqliteConnection,
+}
+
+impl Tx {
+    /// The connection, for the statements of this transaction.
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
     }
 }
 
@@ -93,14 +107,14 @@ mod tests {
     async fn a_failing_job_rolls_back_alone_inside_a_batch() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&format!("sqlite:{}", dir.path().join("t.sqlite3").display())).await.unwrap();
-        store.write(async |conn| Ok(sqlx::query("CREATE TABLE t (v TEXT)").execute(conn).await.map(|_| ())?)).await.unwrap();
+        store.write(async |tx| Ok(sqlx::query("CREATE TABLE t (v TEXT)").execute(tx.conn()).await.map(|_| ())?)).await.unwrap();
 
         let insert = |value: &'static str, fail: bool| {
             let store = store.clone();
             async move {
                 store
-                    .write(async move |conn| {
-                        sqlx::query("INSERT INTO t (v) VALUES (?)").bind(value).execute(&mut *conn).await?;
+                    .write(async move |tx| {
+                        sqlx::query("INSERT INTO t (v) VALUES (?)").bind(value).execute(tx.conn()).await?;
                         if fail { Err(StoreError::Closed) } else { Ok(()) }
                     })
                     .await

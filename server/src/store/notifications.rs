@@ -1,8 +1,8 @@
 //! Every postLink and failurePostLink received, with its raw body and what was decided.
 
-use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use sqlx::SqlitePool;
 
-use super::{StoreError, now};
+use super::{StoreError, Tx, now};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type, serde::Serialize)]
 #[sqlx(rename_all = "snake_case")]
@@ -59,27 +59,28 @@ pub fn stored_body(raw: &str, verdict: Verdict) -> std::borrow::Cow<'_, str> {
     format!("{}…[{} more bytes not kept]", &raw[..end], raw.len() - end).into()
 }
 
-pub async fn insert(conn: &mut SqliteConnection, n: &NewNotification<'_>) -> Result<i64, StoreError> {
-    let id = sqlx::query_scalar(
-        "INSERT INTO notifications (order_id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+pub async fn insert(tx: &mut Tx, n: &NewNotification<'_>) -> Result<i64, StoreError> {
+    let (body, received_at) = (stored_body(n.raw_body, n.verdict), now());
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO notifications (order_id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+        n.order_id,
+        n.endpoint,
+        n.invoice_id,
+        n.transaction_id,
+        n.code,
+        n.verdict,
+        n.reason,
+        body,
+        n.source,
+        received_at,
     )
-    .bind(n.order_id)
-    .bind(n.endpoint)
-    .bind(n.invoice_id)
-    .bind(n.transaction_id)
-    .bind(n.code)
-    .bind(n.verdict)
-    .bind(n.reason)
-    .bind(stored_body(n.raw_body, n.verdict))
-    .bind(n.source)
-    .bind(now())
-    .fetch_one(conn)
+    .fetch_one(tx.conn())
     .await?;
     Ok(id)
 }
 
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct NotificationRow {
     pub id: i64,
     pub endpoint: Endpoint,
@@ -94,18 +95,20 @@ pub struct NotificationRow {
 }
 
 pub async fn read_for_order(pool: &SqlitePool, order_id: i64) -> Result<Vec<NotificationRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at
-         FROM notifications WHERE order_id = ? ORDER BY id",
+    Ok(sqlx::query_as!(
+        NotificationRow,
+        r#"SELECT id AS "id!", endpoint AS "endpoint: Endpoint", invoice_id, transaction_id, code, verdict AS "verdict: Verdict",
+            reason, raw_body, source, received_at
+         FROM notifications WHERE order_id = ? ORDER BY id"#,
+        order_id,
     )
-    .bind(order_id)
     .fetch_all(pool)
     .await?)
 }
 
 /// Deletes rejected notifications received before `before` (unix seconds). Returns how many.
-pub async fn prune_rejected(conn: &mut SqliteConnection, before: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM notifications WHERE verdict = 'rejected' AND received_at < ?").bind(before).execute(conn).await?;
+pub async fn prune_rejected(tx: &mut Tx, before: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query!("DELETE FROM notifications WHERE verdict = 'rejected' AND received_at < ?", before).execute(tx.conn()).await?;
     Ok(done.rows_affected())
 }
 

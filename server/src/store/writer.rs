@@ -10,15 +10,15 @@ use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
-use sqlx::{Connection, Executor, SqliteConnection};
+use sqlx::{Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
-use super::StoreError;
+use super::{StoreError, Tx};
 
 /// Told, after the batch's COMMIT, whether the job's writes are durable.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// Runs one job on the writer connection; `true` when its writes should be kept.
-type Job = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> LocalBoxFuture<'c, (bool, Completion)> + Send>;
+type Job = Box<dyn for<'c> FnOnce(&'c mut Tx) -> LocalBoxFuture<'c, (bool, Completion)> + Send>;
 
 /// The most jobs one transaction carries (bounds the latency a large batch adds).
 const MAX_BATCH: usize = 256;
@@ -29,13 +29,13 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(conn: SqliteConnection) -> Writer {
+    pub(super) fn start(tx: Tx) -> Writer {
         let (jobs, queue) = mpsc::channel::<Job>(4 * MAX_BATCH);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("writer runtime");
-                runtime.block_on(run(conn, queue));
+                runtime.block_on(run(tx, queue));
             })
             .expect("spawn sqlite writer thread");
         Writer { jobs }
@@ -46,12 +46,12 @@ impl Writer {
     pub(super) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: AsyncFnOnce(&mut SqliteConnection) -> Result<T, StoreError> + Send + 'static,
+        F: AsyncFnOnce(&mut Tx) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+        let job: Job = Box::new(move |tx| {
             Box::pin(async move {
-                let result = AssertUnwindSafe(job(conn)).catch_unwind().await.unwrap_or(Err(StoreError::JobPanicked));
+                let result = AssertUnwindSafe(job(tx)).catch_unwind().await.unwrap_or(Err(StoreError::JobPanicked));
                 let keep = result.is_ok();
                 let done: Completion = Box::new(move |committed| {
                     let _ = reply.send(committed.and(result));
@@ -65,11 +65,12 @@ impl Writer {
     }
 }
 
-async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Job>) {
+async fn run(mut tx: Tx, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        run_batch(&mut conn, batch.drain(..)).await;
+        run_batch(&mut tx, batch.drain(..)).await;
     }
+    let mut conn = tx.conn;
     // Every sender is gone: the process is shutting down. Fold the WAL into the database.
     if let Err(err) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await {
         tracing::warn!(error = %err, "final WAL checkpoint failed");
@@ -77,28 +78,28 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Job>) {
     let _ = conn.close().await;
 }
 
-async fn run_batch(conn: &mut SqliteConnection, jobs: impl Iterator<Item = Job>) {
-    if let Err(err) = conn.execute("BEGIN IMMEDIATE").await {
+async fn run_batch(tx: &mut Tx, jobs: impl Iterator<Item = Job>) {
+    if let Err(err) = tx.conn.execute("BEGIN IMMEDIATE").await {
         tracing::error!(error = %err, "cannot begin a write transaction; failing the batch");
         return;
     }
     let mut completions: Vec<(Completion, Option<StoreError>)> = Vec::with_capacity(MAX_BATCH);
     for job in jobs {
-        if let Err(err) = conn.execute("SAVEPOINT job").await {
+        if let Err(err) = tx.conn.execute("SAVEPOINT job").await {
             tracing::error!(error = %err, "cannot open a savepoint");
             continue; // dropping the job answers its caller with StoreError::Closed
         }
-        let (keep, done) = job(conn).await;
+        let (keep, done) = job(tx).await;
         // A kept job's savepoint stays open: COMMIT releases them all, and a later failing job
         // rolls back to its own savepoint, the innermost one of that name.
-        let failed = if keep { None } else { conn.execute("ROLLBACK TO job").await.err().map(StoreError::from) };
+        let failed = if keep { None } else { tx.conn.execute("ROLLBACK TO job").await.err().map(StoreError::from) };
         completions.push((done, failed));
     }
-    let committed = match conn.execute("COMMIT").await {
+    let committed = match tx.conn.execute("COMMIT").await {
         Ok(_) => Ok(()),
         Err(err) => {
             tracing::error!(error = %err, "commit failed; the whole batch is rolled back");
-            let _ = conn.execute("ROLLBACK").await;
+            let _ = tx.conn.execute("ROLLBACK").await;
             Err(err.to_string())
         }
     };

@@ -164,7 +164,7 @@ async fn insert_with_suffix(app: &TestApp, prefix: &str, suffix: &str) -> Result
     let (invoice_id, suffix) = (format!("{prefix}{suffix}"), suffix.to_owned());
     app.state
         .store
-        .write(async move |conn| {
+        .write(async move |tx| {
             sqlx::query(
                 "INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, amount_minor, currency,
                     terminal, method, language, status, created_at, updated_at)
@@ -175,7 +175,7 @@ async fn insert_with_suffix(app: &TestApp, prefix: &str, suffix: &str) -> Result
             .bind(&suffix)
             .bind(epay_proxy::secrets::new_order_key())
             .bind(epay_proxy::secrets::new_secret_hash())
-            .execute(conn)
+            .execute(tx.conn())
             .await?;
             Ok(())
         })
@@ -293,7 +293,7 @@ async fn a_late_success_for_a_released_suffix_goes_to_review_and_is_never_lost()
     let id = order.id;
     app.state
         .store
-        .write(async move |conn| Ok(sqlx::query("UPDATE orders SET token_expires_at = 1 WHERE id = ?").bind(id).execute(conn).await.map(|_| ())?))
+        .write(async move |tx| Ok(sqlx::query("UPDATE orders SET token_expires_at = 1 WHERE id = ?").bind(id).execute(tx.conn()).await.map(|_| ())?))
         .await
         .unwrap();
     epay_proxy::maintenance::run_once(&app.state).await.unwrap();
@@ -317,8 +317,8 @@ async fn a_success_for_an_expired_order_whose_suffix_is_free_is_confirmed_as_usu
     let id = order.id;
     app.state
         .store
-        .write(async move |conn| {
-            sqlx::query("UPDATE orders SET status = 'expired', token_expires_at = 1, next_check_ms = NULL WHERE id = ?").bind(id).execute(&mut *conn).await?;
+        .write(async move |tx| {
+            sqlx::query("UPDATE orders SET status = 'expired', token_expires_at = 1, next_check_ms = NULL WHERE id = ?").bind(id).execute(tx.conn()).await?;
             Ok(())
         })
         .await
@@ -342,7 +342,7 @@ async fn a_stale_writer_never_moves_an_order_back() {
     let taken = app
         .state
         .store
-        .write(async move |conn| epay_proxy::store::orders::record_token(conn, id, "{}", 1, 0).await)
+        .write(async move |tx| epay_proxy::store::orders::record_token(tx, id, "{}", 1, 0).await)
         .await
         .unwrap();
     assert!(!taken);
@@ -351,13 +351,13 @@ async fn a_stale_writer_never_moves_an_order_back() {
     // A status decision made on an older version of the row is not applied.
     let stale = app.stored_order(&order.invoice_id).await;
     let reason = "flagged meanwhile";
-    app.state.store.write(async move |conn| epay_proxy::store::orders::flag_for_review(conn, id, reason).await).await.unwrap();
+    app.state.store.write(async move |tx| epay_proxy::store::orders::flag_for_review(tx, id, reason).await).await.unwrap();
     let decision = epay_proxy::confirm::Decision::Pay(Default::default());
     let version = stale.version;
     let applied = app
         .state
         .store
-        .write(async move |conn| epay_proxy::confirm::apply(conn, id, version, &decision, 1_000).await)
+        .write(async move |tx| epay_proxy::confirm::apply(tx, id, version, &decision, 1_000).await)
         .await
         .unwrap();
     assert!(!applied);

@@ -172,7 +172,7 @@ async fn rejected_postlinks_are_limited_per_source_capped_and_pruned() {
     assert_eq!(app.post_raw("/api/epay/postlink", &crate::helpers::success_for(&order).to_string()).await.0, 200);
     app.state
         .store
-        .write(async |conn| Ok(sqlx::query("UPDATE notifications SET received_at = received_at - 31 * 86400").execute(conn).await.map(|_| ())?))
+        .write(async |tx| Ok(sqlx::query("UPDATE notifications SET received_at = received_at - 31 * 86400").execute(tx.conn()).await.map(|_| ())?))
         .await
         .unwrap();
     let round = epay_proxy::maintenance::run_once(&app.state).await.unwrap();

@@ -45,12 +45,12 @@ fn order(status: OrderState) -> OrderRow {
         amount: Amount::from_minor(150_000),
         currency: "KZT".into(),
         terminal: "40a348cb-68a3-45d5-9002-a4836d79c3b5".into(),
-        method: "p2p".into(),
+        method: epay_api_types::PaymentMethod::P2p,
         description: String::new(),
         account_id: String::new(),
         email: String::new(),
         phone: String::new(),
-        language: "ru".into(),
+        language: epay_api_types::Language::Ru,
         card_save: false,
     };
     let row = OrderRow::created(1, "191111111".into(), &new, 0);

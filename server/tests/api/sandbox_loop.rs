@@ -56,12 +56,12 @@ async fn a_refused_postlink_is_retried_until_it_lands() {
     let writer_breaks = invoice_id.clone();
     app.state
         .store
-        .write(async move |conn| {
+        .write(async move |tx| {
             // Bound, not written into the SQL: sqlx logs statement text at debug level.
             sqlx::query("UPDATE orders SET secret_hash = ? WHERE invoice_id = ?")
                 .bind("WRONGWRONGWRONGWRONGWRONGWRO")
                 .bind(writer_breaks)
-                .execute(conn)
+                .execute(tx.conn())
                 .await?;
             Ok(())
         })

@@ -1,0 +1,59 @@
+//! The start of a checkout: find the order of its Idempotency-Key (and let the idempotency
+//! policy say what to do with it) or store a new one. On the writer, so the lookup and the
+//! insert cannot interleave with another checkout.
+
+use super::idempotency::{self, Replay};
+use super::invoice_ids::{OpenOrders, insert_with_unique_invoice};
+use super::reads::find_by_idempotency_key;
+use super::row::{NewOrder, OrderRow};
+use crate::store::{StoreError, Tx, now};
+
+/// What `begin_checkout` decided.
+#[derive(Debug)]
+pub enum Begin {
+    /// This request owns the order now and must obtain its token.
+    Start(OrderRow),
+    /// The same Idempotency-Key already has a usable token: answer with it.
+    Ready(OrderRow),
+    /// Another request with the same key is obtaining the token right now.
+    InProgress(OrderRow),
+    /// The key's order is past checkout (paid, failed, expired...).
+    Finished(OrderRow),
+    /// The key was used before with a different request body.
+    KeyReused,
+    /// As many orders hold an invoice suffix as `MAX_OPEN_ORDERS` allows.
+    TooManyOpen,
+}
+
+pub async fn begin_checkout(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Result<Begin, StoreError> {
+    if let Some(key) = &new.idempotency_key
+        && let Some(order) = find_by_idempotency_key(tx, key).await?
+    {
+        return Ok(match idempotency::replay(&order, &new.request_fingerprint, now()) {
+            Replay::KeyReused => Begin::KeyReused,
+            Replay::Ready => Begin::Ready(order),
+            Replay::InProgress => Begin::InProgress(order),
+            Replay::Finished => Begin::Finished(order),
+            Replay::Restart => Begin::Start(restart(tx, order).await?),
+        });
+    }
+    if open.is_full() {
+        return Ok(Begin::TooManyOpen);
+    }
+    let order = insert_with_unique_invoice(tx, &new).await?;
+    open.added();
+    Ok(Begin::Start(order))
+}
+
+/// Moves an order back to `created` so this request can obtain a (new) token for it.
+async fn restart(tx: &mut Tx, order: OrderRow) -> Result<OrderRow, StoreError> {
+    let updated_at = now();
+    sqlx::query!(
+        "UPDATE orders SET status = 'created', start_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
+        updated_at,
+        order.id,
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(OrderRow { status: super::OrderState::Created, start_error: None, updated_at, version: order.version + 1, ..order })
+}

@@ -1,0 +1,85 @@
+//! What a checkout with an Idempotency-Key does when the key already has an order. Pure, like
+//! `confirm::decide`: `begin_checkout` reads the order, asks this, and acts.
+
+use super::row::OrderRow;
+use super::state::OrderState;
+
+/// A token this close to expiry is replaced rather than handed out again.
+pub const TOKEN_REUSE_MARGIN_SECS: i64 = 120;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// The key was used before with a different request body: refuse.
+    KeyReused,
+    /// The key's order has a usable token: answer with it.
+    Ready,
+    /// Another request with the key is obtaining the token right now: wait for it.
+    InProgress,
+    /// The token failed or is about to expire: this request starts the order again.
+    Restart,
+    /// The order is past checkout (paid, failed, expired...).
+    Finished,
+}
+
+/// What to do with `existing`, the order of a key, for a request with `fingerprint` at `now`
+/// (unix seconds).
+pub fn replay(existing: &OrderRow, fingerprint: &str, now: i64) -> Replay {
+    if existing.request_fingerprint.as_deref() != Some(fingerprint) {
+        return Replay::KeyReused;
+    }
+    let token_fresh = existing.token_expires_at.is_some_and(|at| at > now + TOKEN_REUSE_MARGIN_SECS);
+    match existing.status {
+        OrderState::Created => Replay::InProgress,
+        OrderState::Pending if token_fresh => Replay::Ready,
+        OrderState::Pending | OrderState::StartFailed => Replay::Restart,
+        OrderState::Confirming | OrderState::Paid | OrderState::Failed | OrderState::Review | OrderState::Expired => Replay::Finished,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::orders::NewOrder;
+
+    fn order(status: OrderState, token_expires_at: Option<i64>) -> OrderRow {
+        let new = NewOrder {
+            order_key: crate::secrets::new_order_key(),
+            secret_hash: crate::secrets::new_secret_hash(),
+            idempotency_key: Some("key".into()),
+            request_fingerprint: "F".into(),
+            amount: epay_api_types::Amount::from_minor(100),
+            currency: "KZT".into(),
+            terminal: "t".into(),
+            method: Default::default(),
+            description: String::new(),
+            account_id: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            language: Default::default(),
+            card_save: false,
+        };
+        OrderRow { status, token_expires_at, ..OrderRow::created(1, "123456789012".into(), &new, 0) }
+    }
+
+    #[test]
+    fn a_key_answers_by_its_orders_state_and_token() {
+        let now = 10_000;
+        assert_eq!(replay(&order(OrderState::Created, None), "F", now), Replay::InProgress);
+        assert_eq!(replay(&order(OrderState::Pending, Some(now + 7_200)), "F", now), Replay::Ready);
+        assert_eq!(replay(&order(OrderState::Pending, Some(now + TOKEN_REUSE_MARGIN_SECS)), "F", now), Replay::Restart, "about to expire");
+        assert_eq!(replay(&order(OrderState::Pending, None), "F", now), Replay::Restart);
+        assert_eq!(replay(&order(OrderState::StartFailed, None), "F", now), Replay::Restart);
+        for finished in [OrderState::Confirming, OrderState::Paid, OrderState::Failed, OrderState::Review, OrderState::Expired] {
+            assert_eq!(replay(&order(finished, Some(now + 7_200)), "F", now), Replay::Finished, "{finished:?}");
+        }
+    }
+
+    #[test]
+    fn another_body_under_the_same_key_is_refused_whatever_the_state() {
+        for state in [OrderState::Created, OrderState::Pending, OrderState::Paid] {
+            assert_eq!(replay(&order(state, Some(20_000)), "OTHER", 10_000), Replay::KeyReused);
+        }
+        let no_fingerprint = OrderRow { request_fingerprint: None, ..order(OrderState::Pending, Some(20_000)) };
+        assert_eq!(replay(&no_fingerprint, "F", 10_000), Replay::KeyReused);
+    }
+}

@@ -1,0 +1,129 @@
+//! Invoice ids and the last six digits ePay wants unique too: drawing a fresh id for a new
+//! order, holding its suffix until its token can no longer be used, releasing and reclaiming
+//! it, and counting the orders that hold one (`MAX_OPEN_ORDERS`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::row::{NewOrder, OrderRow};
+use crate::invoice;
+use crate::store::{StoreError, Tx, now};
+
+/// Random draws before giving up on a unique invoice id (each collides with p < 1e-3).
+const INVOICE_ATTEMPTS: usize = 32;
+
+/// Stores `new` as a `created` order under a fresh random invoice id whose full number and
+/// last six digits are both unused (database constraints; a collision draws again).
+pub async fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRow, StoreError> {
+    let created_at = now();
+    let amount_minor = new.amount.minor() as i64;
+    for _ in 0..INVOICE_ATTEMPTS {
+        let invoice_id = invoice::new_invoice_id();
+        let suffix = invoice::suffix(&invoice_id);
+        let inserted = sqlx::query_scalar!(
+            r#"INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, idempotency_key,
+                request_fingerprint, amount_minor, currency, terminal, method, description, account_id,
+                email, phone, language, card_save, status, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)
+             RETURNING id AS "id!""#,
+            invoice_id,
+            suffix,
+            suffix,
+            new.order_key,
+            new.secret_hash,
+            new.idempotency_key,
+            new.request_fingerprint,
+            amount_minor,
+            new.currency,
+            new.terminal,
+            new.method,
+            new.description,
+            new.account_id,
+            new.email,
+            new.phone,
+            new.language,
+            new.card_save,
+            created_at,
+            created_at,
+        )
+        .fetch_one(tx.conn())
+        .await;
+        match inserted {
+            Ok(id) => return Ok(OrderRow::created(id, invoice_id, new, created_at)),
+            // The invoice id or its last six digits are taken: draw again.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::InvoiceIdsExhausted)
+}
+
+/// Makes sure `order` holds its invoice suffix before it can be paid. A suffix released after
+/// the order's token ran out may since have gone to a newer order: then `Err` names that
+/// order's invoice, and the caller hands this one to a human instead (ePay tells orders apart
+/// by those six digits too).
+pub async fn reclaim_suffix(tx: &mut Tx, order: &OrderRow) -> Result<Result<(), String>, StoreError> {
+    if order.reserved_suffix.is_some() {
+        return Ok(Ok(()));
+    }
+    let suffix = invoice::suffix(&order.invoice_id);
+    let holder = sqlx::query_scalar!("SELECT invoice_id FROM orders WHERE reserved_suffix = ? AND id <> ?", suffix, order.id)
+        .fetch_optional(tx.conn())
+        .await?;
+    if let Some(holder) = holder {
+        return Ok(Err(holder));
+    }
+    sqlx::query!("UPDATE orders SET reserved_suffix = ?, version = version + 1 WHERE id = ?", suffix, order.id).execute(tx.conn()).await?;
+    Ok(Ok(()))
+}
+
+/// Releases the invoice suffixes of finished orders whose token can no longer be used
+/// (`grace_secs` after it expired), so new orders may draw them. Returns how many orders
+/// still hold one.
+pub async fn release_suffixes(tx: &mut Tx, now: i64, grace_secs: i64) -> Result<u64, StoreError> {
+    sqlx::query!(
+        "UPDATE orders SET reserved_suffix = NULL
+         WHERE reserved_suffix IS NOT NULL AND status IN ('paid', 'failed', 'expired', 'review')
+           AND COALESCE(token_expires_at, created_at) + ? <= ?",
+        grace_secs,
+        now,
+    )
+    .execute(tx.conn())
+    .await?;
+    count_holding_suffix(tx).await
+}
+
+pub async fn count_holding_suffix(tx: &mut Tx) -> Result<u64, StoreError> {
+    let held = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "held!: i64" FROM orders WHERE reserved_suffix IS NOT NULL"#).fetch_one(tx.conn()).await?;
+    Ok(held as u64)
+}
+
+/// How many orders hold an invoice suffix, kept in memory so a checkout need not count them:
+/// an insert adds one, the maintenance task recounts after it releases suffixes. Both happen
+/// on the writer, so no insert slips between a count and its store.
+#[derive(Debug, Default)]
+pub struct OpenOrders {
+    held: AtomicU64,
+    max: u64,
+}
+
+impl OpenOrders {
+    pub fn new(held: u64, max: u64) -> OpenOrders {
+        OpenOrders { held: AtomicU64::new(held), max }
+    }
+
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn is_full(&self) -> bool {
+        self.held() >= self.max
+    }
+
+    pub(super) fn added(&self) {
+        self.held.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn recounted(&self, held: u64) {
+        self.held.store(held, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,22 @@
+//! Orders, one concern per file: the state machine (`state`), the row model (`row`), the
+//! idempotency policy (`idempotency`, pure), the start of a checkout (`begin`), invoice ids
+//! and their suffixes (`invoice_ids`), the statements that move an order (`transitions`), the
+//! status API's schedule (`schedule`) and reads (`reads`). Every query is checked against the
+//! schema at compile time.
+
+mod begin;
+pub mod idempotency;
+mod invoice_ids;
+mod reads;
+mod row;
+mod schedule;
+mod state;
+mod transitions;
+
+pub use begin::{Begin, begin_checkout};
+pub use invoice_ids::{OpenOrders, count_holding_suffix, reclaim_suffix, release_suffixes};
+pub use reads::{find_by_id, find_by_invoice, read_by_idempotency_key, read_by_invoice, read_latest};
+pub use row::{NewOrder, OrderRow, Outcome};
+pub use schedule::{due_for_check, next_check_ms, schedule_check, schedule_hinted_check, stop_checking};
+pub use state::OrderState;
+pub use transitions::{expire, fail_interrupted_starts, flag_for_review, record_start_failure, record_token, send_to_review, set_outcome};

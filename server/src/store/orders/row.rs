@@ -1,0 +1,141 @@
+//! An order as stored (`OrderRow`), what a checkout stores first (`NewOrder`), and what an
+//! outcome sets (`Outcome`).
+
+use epay_api_types::{Amount, Language, PaymentMethod};
+
+use super::state::OrderState;
+use crate::invoice;
+use crate::secrets::SecretText;
+
+#[derive(Clone, Debug)]
+pub struct OrderRow {
+    pub id: i64,
+    pub invoice_id: String,
+    pub order_key: SecretText,
+    pub secret_hash: SecretText,
+    pub idempotency_key: Option<String>,
+    pub request_fingerprint: Option<String>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub terminal: String,
+    pub method: PaymentMethod,
+    pub description: String,
+    pub account_id: String,
+    pub email: String,
+    pub phone: String,
+    pub language: Language,
+    pub card_save: bool,
+    pub status: OrderState,
+    pub token_response: Option<String>,
+    pub token_expires_at: Option<i64>,
+    pub start_error: Option<String>,
+    pub transaction_id: Option<String>,
+    pub card_mask: Option<String>,
+    pub approval_code: Option<String>,
+    pub reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub failure_code: Option<i64>,
+    pub review_reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// When the confirmation worker asks ePay's status API next (unix ms); NULL: never.
+    pub next_check_ms: Option<i64>,
+    pub check_attempts: i64,
+    pub last_check: Option<String>,
+    /// Bumped by every change: a decision applies only to the version it was made on.
+    pub version: i64,
+    /// The invoice suffix this order holds (NULL once released, see `release_suffixes`).
+    pub reserved_suffix: Option<String>,
+    pub fee_minor: Option<i64>,
+    /// The saved card (cardSave) as the success postLink describes it.
+    pub card_id: Option<String>,
+    pub card_type: Option<String>,
+    /// When a postLink without secret_hash last made the proxy ask the status API.
+    pub last_hint_ms: Option<i64>,
+}
+
+impl OrderRow {
+    pub fn amount(&self) -> Amount {
+        Amount::from_minor(self.amount_minor as u64)
+    }
+
+    /// The row of a new order as `begin_checkout` writes it (state `created`), without
+    /// reading it back. Tests and fuzz targets build their orders with it too.
+    pub fn created(id: i64, invoice_id: String, new: &NewOrder, created_at: i64) -> OrderRow {
+        OrderRow {
+            id,
+            invoice_id: invoice_id.clone(),
+            order_key: new.order_key.clone(),
+            secret_hash: new.secret_hash.clone(),
+            idempotency_key: new.idempotency_key.clone(),
+            request_fingerprint: Some(new.request_fingerprint.clone()),
+            amount_minor: new.amount.minor() as i64,
+            currency: new.currency.clone(),
+            terminal: new.terminal.clone(),
+            method: new.method,
+            description: new.description.clone(),
+            account_id: new.account_id.clone(),
+            email: new.email.clone(),
+            phone: new.phone.clone(),
+            language: new.language,
+            card_save: new.card_save,
+            status: OrderState::Created,
+            token_response: None,
+            token_expires_at: None,
+            start_error: None,
+            transaction_id: None,
+            card_mask: None,
+            approval_code: None,
+            reference: None,
+            failure_reason: None,
+            failure_code: None,
+            review_reason: None,
+            created_at,
+            updated_at: created_at,
+            next_check_ms: None,
+            check_attempts: 0,
+            last_check: None,
+            version: 0,
+            reserved_suffix: Some(invoice::suffix(&invoice_id).to_owned()),
+            fee_minor: None,
+            card_id: None,
+            card_type: None,
+            last_hint_ms: None,
+        }
+    }
+
+}
+
+/// Everything a checkout stores before ePay is asked for a token.
+#[derive(Clone, Debug)]
+pub struct NewOrder {
+    pub order_key: SecretText,
+    pub secret_hash: SecretText,
+    pub idempotency_key: Option<String>,
+    pub request_fingerprint: String,
+    pub amount: Amount,
+    pub currency: String,
+    pub terminal: String,
+    pub method: PaymentMethod,
+    pub description: String,
+    pub account_id: String,
+    pub email: String,
+    pub phone: String,
+    pub language: Language,
+    pub card_save: bool,
+}
+
+/// The fields an outcome (postLink or status API) sets on an order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub transaction_id: Option<String>,
+    pub card_mask: Option<String>,
+    pub approval_code: Option<String>,
+    pub reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub failure_code: Option<i64>,
+    pub fee: Option<Amount>,
+    /// A saved card's id and type (only when the order asked for cardSave).
+    pub card_id: Option<String>,
+    pub card_type: Option<String>,
+}

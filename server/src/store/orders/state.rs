@@ -1,0 +1,49 @@
+//! Where an order is in its life (stored as text), and what the payer may know of it.
+
+use epay_api_types::OrderStatus;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+pub enum OrderState {
+    /// Stored, token not yet obtained.
+    Created,
+    /// Token issued; waiting for the payer and ePay.
+    Pending,
+    /// The token request failed; a retry with the same Idempotency-Key starts it again.
+    StartFailed,
+    /// A valid success postLink arrived; waiting for the status API to confirm it.
+    Confirming,
+    /// Paid: confirmed. Final.
+    Paid,
+    /// Declined by ePay. A later confirmed success still wins.
+    Failed,
+    /// Something did not add up; a human must look. Never becomes paid by itself.
+    Review,
+    /// The payment window closed without a payment.
+    Expired,
+}
+
+impl OrderState {
+    pub fn public(self) -> OrderStatus {
+        match self {
+            OrderState::Created | OrderState::Pending | OrderState::Confirming | OrderState::Review => OrderStatus::Pending,
+            OrderState::Paid => OrderStatus::Paid,
+            OrderState::Failed | OrderState::StartFailed => OrderStatus::Failed,
+            OrderState::Expired => OrderStatus::Expired,
+        }
+    }
+
+    /// The stored name (`start_failed`, ...), for people reading `orders show`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderState::Created => "created",
+            OrderState::Pending => "pending",
+            OrderState::StartFailed => "start_failed",
+            OrderState::Confirming => "confirming",
+            OrderState::Paid => "paid",
+            OrderState::Failed => "failed",
+            OrderState::Review => "review",
+            OrderState::Expired => "expired",
+        }
+    }
+}
