@@ -62,7 +62,8 @@ for (const host of document.querySelectorAll("[data-epay-checkout]:not([data-pro
 const widget = await import(new URL(${JSON.stringify(glue)}, base).href);
 await widget.default({ module_or_path: new URL(${JSON.stringify(wasm)}, base) });
 // For elements added later: import { mountAll } from ".../widget.js"; mountAll();
-export const { mount, mountAll } = widget;
+// A single-page shop removes a widget with unmount(element) before it drops the element.
+export const { mount, mountAll, unmount } = widget;
 `;
 }
 

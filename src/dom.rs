@@ -1,7 +1,6 @@
 //! Small helpers over web-sys that every part of the widget uses.
 
 use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 
 pub fn window() -> web_sys::Window {
@@ -25,13 +24,6 @@ pub fn path() -> String {
         Some(lang) => path + "?lang=" + &String::from(js_sys::encode_uri_component(&lang)),
         None => path,
     }
-}
-
-/// Calls `handler` on every `event` on window, for the page's life.
-pub fn on_window(event: &str, handler: impl Fn() + 'static) {
-    let handler = Closure::<dyn Fn()>::new(handler);
-    let _ = window().add_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
-    handler.forget();
 }
 
 /// Resolves after `ms` milliseconds.

@@ -205,10 +205,39 @@ pub fn texts(language: Language) -> &'static Texts {
 
 /// The payer-facing reason for an ePay decline: translated when the code is known, ePay's
 /// own text otherwise.
-pub fn decline_reason(texts: &'static Texts, code: Option<i64>, epay_reason: Option<&str>) -> String {
+pub fn decline_reason(texts: &Texts, code: Option<i64>, epay_reason: Option<&str>) -> String {
     match code {
         Some(484) => texts.insufficient_funds.to_owned(),
         Some(476) => texts.retry_later.to_owned(),
         _ => epay_reason.filter(|r| !r.trim().is_empty()).map_or_else(|| texts.declined.to_owned(), str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_has_every_text_and_both_wordings() {
+        for language in [Language::Ru, Language::Kk, Language::En] {
+            let t = texts(language);
+            for wording in [&t.payment, &t.transfer] {
+                for text in [wording.act, wording.total, wording.creating, wording.done, wording.not_done] {
+                    assert!(!text.trim().is_empty(), "{language:?}");
+                }
+            }
+            assert_ne!(t.payment.act, t.transfer.act, "{language:?}: a payment and a transfer read differently");
+        }
+        assert_eq!(texts(Language::Kk).wording(PaymentMethod::Oct).act, "Аудару");
+        assert_eq!(texts(Language::Ru).wording(PaymentMethod::Widget).act, "Оплатить");
+    }
+
+    #[test]
+    fn known_decline_codes_are_translated_and_others_keep_epays_words() {
+        let en = texts(Language::En);
+        assert_eq!(decline_reason(en, Some(484), Some("x")), en.insufficient_funds);
+        assert_eq!(decline_reason(en, Some(476), None), en.retry_later);
+        assert_eq!(decline_reason(en, Some(-498), Some("описание ошибки")), "описание ошибки");
+        assert_eq!(decline_reason(en, None, Some("  ")), en.declined);
     }
 }

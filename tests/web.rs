@@ -636,3 +636,53 @@ async fn without_a_secure_random_source_the_payer_is_told_and_nothing_is_sent() 
     find(&host, ".epay-retry").click();
     until("halyk called", || halyk_calls().length() == 1).await;
 }
+
+#[wasm_bindgen(inline_js = r#"
+// Counts the listeners added and removed on every EventTarget from now on.
+export function count_listeners() {
+  if (window.__listeners) return;
+  window.__listeners = { added: 0, removed: 0 };
+  const add = EventTarget.prototype.addEventListener, remove = EventTarget.prototype.removeEventListener;
+  EventTarget.prototype.addEventListener = function (...args) { window.__listeners.added++; return add.apply(this, args); };
+  EventTarget.prototype.removeEventListener = function (...args) { window.__listeners.removed++; return remove.apply(this, args); };
+}
+export function listeners_added() { return window.__listeners.added; }
+export function listeners_removed() { return window.__listeners.removed; }
+"#)]
+extern "C" {
+    fn count_listeners();
+    fn listeners_added() -> u32;
+    fn listeners_removed() -> u32;
+}
+
+#[wasm_bindgen_test]
+async fn unmount_releases_every_listener_and_effect_and_the_element_can_mount_again() {
+    setup(false);
+    count_listeners();
+    let (added, removed) = (listeners_added(), listeners_removed());
+    let host = mount(&[("data-lang", "en")]);
+    until("config loaded", || requests().length() > 0).await;
+    let widget_listeners = listeners_added() - added;
+    assert!(widget_listeners >= 4, "form, fields, retry, check again, pageshow: {widget_listeners}");
+
+    epay_widget::unmount(host.clone());
+    assert_eq!(listeners_removed() - removed, widget_listeners, "every listener the widget added is removed");
+    assert!(host.query_selector(".epay").unwrap().is_none(), "its DOM is gone");
+    assert_eq!(host.get_attribute("data-epay-checkout").as_deref(), Some(""));
+    // Nothing of it reacts any more: a pageshow or a late answer touches nothing.
+    web_sys::window().unwrap().dispatch_event(&web_sys::Event::new("pageshow").unwrap()).unwrap();
+    // A second unmount does nothing; the same element mounts again, whole.
+    epay_widget::unmount(host.clone());
+    epay_widget::mount(host.clone());
+    assert_eq!(host.query_selector_all(".epay").unwrap().length(), 1);
+    assert_eq!(text(&host, ".epay-pay").split_whitespace().next(), Some("Transfer"));
+    epay_widget::unmount(host);
+}
+
+#[wasm_bindgen_test]
+fn a_skeleton_without_a_node_fails_in_one_place_naming_it() {
+    let root = web_sys::window().unwrap().document().unwrap().create_element("div").unwrap();
+    root.set_inner_html(r#"<form class="epay-checkout"></form>"#);
+    let missing = epay_widget::nodes::Nodes::find(&root).err().expect("an incomplete skeleton is refused");
+    assert_eq!(missing, epay_widget::nodes::MissingNode("epay-total"));
+}
