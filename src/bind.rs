@@ -90,10 +90,9 @@ fn listen(target: &EventTarget, event: &'static str, handler: Closure<dyn Fn(Eve
 /// to `on_value`.
 pub fn field(field: &Element, error: Signal<String>, on_value: impl Fn(String) + 'static) {
     let _ = field.remove_attribute("hidden");
-    let (Some(input), Some(message)) = (
-        field.get_elements_by_tag_name("input").item(0),
-        field.get_elements_by_class_name(crate::markup::class::ERROR).item(0),
-    ) else {
+    let (Some(input), Some(message)) =
+        (field.get_elements_by_tag_name("input").item(0), field.get_elements_by_class_name(crate::markup::class::ERROR).item(0))
+    else {
         return;
     };
     text(message, error);

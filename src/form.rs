@@ -55,11 +55,13 @@ pub fn bind(widget: &Widget, nodes: &Nodes) {
     bind::text(
         nodes.status.clone(),
         Signal::derive(move || {
-            state.with(|s| String::from(match s.stage {
-                Stage::Creating => wording.creating,
-                Stage::Leaving => texts.redirecting,
-                _ => "",
-            }))
+            state.with(|s| {
+                String::from(match s.stage {
+                    Stage::Creating => wording.creating,
+                    Stage::Leaving => texts.redirecting,
+                    _ => "",
+                })
+            })
         }),
     );
     bind::flag(nodes.problem.clone(), "hidden", widget.flag_of(|s| !matches!(s.stage, Stage::Problem(_))));

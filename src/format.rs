@@ -22,12 +22,7 @@ pub fn money(amount: Amount, currency: &str, language: Language) -> String {
     };
     let locales = js_sys::Array::of1(&locale.into());
     let formatter = js_sys::Intl::NumberFormat::new(&locales, &options);
-    formatter
-        .format()
-        .call1(&JsValue::NULL, &number(amount))
-        .ok()
-        .and_then(|text| text.as_string())
-        .unwrap_or_else(|| amount.to_string())
+    formatter.format().call1(&JsValue::NULL, &number(amount)).ok().and_then(|text| text.as_string()).unwrap_or_else(|| amount.to_string())
 }
 
 /// The amount as a primitive JS number (what ePay's payment object wants), parsed by the

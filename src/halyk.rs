@@ -96,10 +96,7 @@ fn guard_messages(payform_origin: &str) {
     });
     let options = web_sys::AddEventListenerOptions::new();
     options.set_capture(true);
-    let _ = dom::window().add_event_listener_with_callback_and_add_event_listener_options(
-        "message",
-        guard.as_ref().unchecked_ref(),
-        &options,
-    );
+    let _ =
+        dom::window().add_event_listener_with_callback_and_add_event_listener_options("message", guard.as_ref().unchecked_ref(), &options);
     guard.forget();
 }

@@ -59,7 +59,13 @@ pub struct Texts {
 const RU: Texts = Texts {
     amount: "Сумма",
     comment: "Комментарий (необязательно)",
-    payment: Wording { act: "Оплатить", total: "К оплате", creating: "Создаём платёж…", done: "Оплата прошла", not_done: "Оплата не прошла" },
+    payment: Wording {
+        act: "Оплатить",
+        total: "К оплате",
+        creating: "Создаём платёж…",
+        done: "Оплата прошла",
+        not_done: "Оплата не прошла",
+    },
     transfer: Wording {
         act: "Перевести",
         total: "К переводу",
@@ -102,7 +108,9 @@ const RU: Texts = Texts {
 const KK: Texts = Texts {
     amount: "Сома",
     comment: "Түсініктеме (міндетті емес)",
-    payment: Wording { act: "Төлеу", total: "Төлеуге", creating: "Төлем жасалуда…", done: "Төлем өтті", not_done: "Төлем өтпеді" },
+    payment: Wording {
+        act: "Төлеу", total: "Төлеуге", creating: "Төлем жасалуда…", done: "Төлем өтті", not_done: "Төлем өтпеді"
+    },
     transfer: Wording {
         act: "Аудару",
         total: "Аударуға",
@@ -145,7 +153,13 @@ const KK: Texts = Texts {
 const EN: Texts = Texts {
     amount: "Amount",
     comment: "Comment (optional)",
-    payment: Wording { act: "Pay", total: "To pay", creating: "Creating the payment…", done: "Payment successful", not_done: "Payment failed" },
+    payment: Wording {
+        act: "Pay",
+        total: "To pay",
+        creating: "Creating the payment…",
+        done: "Payment successful",
+        not_done: "Payment failed",
+    },
     transfer: Wording {
         act: "Transfer",
         total: "To transfer",

@@ -17,7 +17,14 @@ const BACKOFF: [i32; 10] = [0, 1, 2, 3, 5, 8, 13, 20, 30, 30];
 /// Asks until the order is final or the pauses run out, telling `show` each answer; stops
 /// early when `show` returns false (the widget is gone). `method` is the page's, for a proxy
 /// that does not say the order's.
-pub async fn follow(proxy: &str, order: &(String, String), language: Language, method: PaymentMethod, base_ms: i32, show: impl Fn(Outcome) -> bool) {
+pub async fn follow(
+    proxy: &str,
+    order: &(String, String),
+    language: Language,
+    method: PaymentMethod,
+    base_ms: i32,
+    show: impl Fn(Outcome) -> bool,
+) {
     let texts = i18n::texts(language);
     let (invoice_id, key) = order;
     for pause in BACKOFF {

@@ -2,11 +2,11 @@
 //! failure, and "check again" after a long wait.
 
 use crate::bind;
+use crate::dom;
 use crate::logic::outcome::Outcome;
 use crate::logic::stage::Stage;
 use crate::nodes::Nodes;
 use crate::view::Widget;
-use crate::dom;
 use leptos::prelude::*;
 
 pub fn bind(widget: &Widget, nodes: &Nodes) {

@@ -14,7 +14,7 @@ use crate::logic::outcome::Outcome;
 use crate::logic::stage::Stage;
 use crate::nodes::{MissingNode, Nodes};
 use crate::options::Options;
-use crate::{api, format, form, loader, markup, outcome, panel};
+use crate::{api, form, format, loader, markup, outcome, panel};
 
 #[derive(Clone)]
 pub struct State {
@@ -81,7 +81,8 @@ impl Widget {
             s.stage = Stage::Outcome;
             s.outcome = Outcome::Checking;
         });
-        let (proxy, language, method, poll_base_ms) = (self.options.proxy.clone(), self.options.language, self.options.method, self.options.poll_base_ms);
+        let (proxy, language, method, poll_base_ms) =
+            (self.options.proxy.clone(), self.options.language, self.options.method, self.options.poll_base_ms);
         spawn_local(async move {
             outcome::follow(&proxy, &order, language, method, poll_base_ms, move |o| state.try_update(|s| s.outcome = o).is_some()).await
         });

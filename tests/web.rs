@@ -7,8 +7,8 @@
 use epay_api_types::{Amount, CheckoutResponse, ErrorCode, OrderStatus, OrderView, PaymentMethod, WidgetConfig};
 use epay_widget::{dom, loader, wire};
 use serde::Serialize;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 use web_sys::{HtmlElement, HtmlInputElement};
 
@@ -256,8 +256,15 @@ async fn validates_the_amount_as_the_payer_types() {
 async fn pays_with_exactly_the_payment_object_of_the_seed() {
     setup(false);
     route("POST /api/checkout", answers(vec![answer(200, of(&checkout_response(PaymentMethod::P2p)))]));
-    let host = mount(&[("data-amount", "1500.50"), ("data-description", "Order 42"), ("data-lang", "kk"),
-        ("data-account-id", "user-7"), ("data-email", "payer@example.kz"), ("data-phone", "+7 701 123 45 67"), ("data-card-save", "true")]);
+    let host = mount(&[
+        ("data-amount", "1500.50"),
+        ("data-description", "Order 42"),
+        ("data-lang", "kk"),
+        ("data-account-id", "user-7"),
+        ("data-email", "payer@example.kz"),
+        ("data-phone", "+7 701 123 45 67"),
+        ("data-card-save", "true"),
+    ]);
     find(&host, ".epay-pay").click();
     until("halyk called", || halyk_calls().length() == 1).await;
 
@@ -349,9 +356,17 @@ fn serde_json_map(code: &str) -> std::collections::BTreeMap<&'static str, String
 async fn proxy_errors_are_shown_in_the_payers_language_with_retry() {
     for (answer_for, lang, expected) in [
         (answer(422, of(&serde_json_map("amount_too_small"))), "ru", "Платёж не создан. Проверьте данные и повторите."),
-        (answer(502, of(&serde_json_map("upstream_error"))), "en", "The payment service is temporarily unavailable. Try again in a minute."),
+        (
+            answer(502, of(&serde_json_map("upstream_error"))),
+            "en",
+            "The payment service is temporarily unavailable. Try again in a minute.",
+        ),
         (answer(504, of(&serde_json_map("upstream_timeout"))), "kk", "Төлем қызметі уақытша қолжетімсіз. Бір минуттан кейін қайталаңыз."),
-        (answer(409, of(&serde_json_map("checkout_in_progress"))), "en", "The payment is already being created. Wait a moment and try again."),
+        (
+            answer(409, of(&serde_json_map("checkout_in_progress"))),
+            "en",
+            "The payment is already being created. Wait a moment and try again.",
+        ),
         (answer(429, of(&serde_json_map("rate_limited"))), "ru", "Слишком много попыток. Подождите минуту."),
         (JsValue::from_str("network"), "en", "Cannot reach the payment service. Check your connection and try again."),
     ] {
@@ -427,10 +442,24 @@ async fn the_loader_times_out_reports_a_missing_global_and_retries() {
 #[wasm_bindgen_test]
 async fn the_outcome_view_shows_paid_only_when_the_proxy_says_so() {
     install_fake_fetch();
-    let paid = OrderView { status: OrderStatus::Paid, amount: "1500".into(), currency: "KZT".into(), card_mask: Some("440043...2222".into()), failure_reason: None, failure_code: None, method: None };
+    let paid = OrderView {
+        status: OrderStatus::Paid,
+        amount: "1500".into(),
+        currency: "KZT".into(),
+        card_mask: Some("440043...2222".into()),
+        failure_reason: None,
+        failure_code: None,
+        method: None,
+    };
     let pending = OrderView { status: OrderStatus::Pending, card_mask: None, ..paid.clone() };
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending)), answer(200, of(&pending)), answer(200, of(&paid))]));
-    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "5"), ("data-lang", "en"), ("data-method", "pay")]);
+    let host = mount(&[
+        ("data-order", "123456789012"),
+        ("data-order-key", "K3y"),
+        ("data-poll-ms", "5"),
+        ("data-lang", "en"),
+        ("data-method", "pay"),
+    ]);
     until("outcome panel shown", || hidden(&host, ".epay-checkout") && !hidden(&host, ".epay-outcome")).await;
     until("waiting shown", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("waiting")).await;
     assert_eq!(text(&host, ".epay-message"), "Waiting for the bank's confirmation…");
@@ -452,9 +481,23 @@ async fn the_outcome_view_translates_known_decline_codes() {
         (-498, "описание ошибки", "ru", "Оплата не прошла. описание ошибки"),
     ] {
         install_fake_fetch();
-        let failed = OrderView { status: OrderStatus::Failed, amount: "1500".into(), currency: "KZT".into(), card_mask: None, failure_reason: Some(reason.into()), failure_code: Some(code), method: None };
+        let failed = OrderView {
+            status: OrderStatus::Failed,
+            amount: "1500".into(),
+            currency: "KZT".into(),
+            card_mask: None,
+            failure_reason: Some(reason.into()),
+            failure_code: Some(code),
+            method: None,
+        };
         route("GET /api/orders/123456789012", answers(vec![answer(200, of(&failed))]));
-        let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "5"), ("data-lang", lang), ("data-method", "pay")]);
+        let host = mount(&[
+            ("data-order", "123456789012"),
+            ("data-order-key", "K3y"),
+            ("data-poll-ms", "5"),
+            ("data-lang", lang),
+            ("data-method", "pay"),
+        ]);
         until("failure shown", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("failed")).await;
         assert_eq!(text(&host, ".epay-message"), expected);
         assert!(!hidden(&host, ".epay-again"), "the payer can start again");
@@ -465,7 +508,15 @@ async fn the_outcome_view_translates_known_decline_codes() {
 #[wasm_bindgen_test]
 async fn the_outcome_view_stops_asking_and_says_what_happens_next() {
     install_fake_fetch();
-    let pending = OrderView { status: OrderStatus::Pending, amount: "1500".into(), currency: "KZT".into(), card_mask: None, failure_reason: None, failure_code: None, method: None };
+    let pending = OrderView {
+        status: OrderStatus::Pending,
+        amount: "1500".into(),
+        currency: "KZT".into(),
+        card_mask: None,
+        failure_reason: None,
+        failure_code: None,
+        method: None,
+    };
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending))]));
     let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "1"), ("data-lang", "en")]);
     until("gave up", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("still-waiting")).await;
@@ -508,7 +559,15 @@ async fn every_language_is_complete() {
 #[wasm_bindgen_test]
 async fn the_overlay_only_triggers_an_outcome_check_and_bad_messages_are_stopped() {
     setup(false);
-    let paid = OrderView { status: OrderStatus::Paid, amount: "1500.50".into(), currency: "KZT".into(), card_mask: Some("400000...0002".into()), failure_reason: None, failure_code: None, method: None };
+    let paid = OrderView {
+        status: OrderStatus::Paid,
+        amount: "1500.50".into(),
+        currency: "KZT".into(),
+        card_mask: Some("400000...0002".into()),
+        failure_reason: None,
+        failure_code: None,
+        method: None,
+    };
     route("POST /api/checkout", answers(vec![answer(200, of(&checkout_response(PaymentMethod::Widget)))]));
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&paid))]));
     let host = mount(&[("data-amount", "1500.50"), ("data-method", "showPaymentWidget"), ("data-poll-ms", "5"), ("data-lang", "en")]);
@@ -540,18 +599,53 @@ fn the_wire_readers_read_what_serde_writes() {
     let read = wire::checkout(&of(&response).0).unwrap();
     assert_eq!(
         (read.invoice_id, read.order_key, read.amount, read.currency, read.terminal, read.description, read.language),
-        (response.invoice_id, response.order_key, response.amount, response.currency, response.terminal, response.description, response.language)
+        (
+            response.invoice_id,
+            response.order_key,
+            response.amount,
+            response.currency,
+            response.terminal,
+            response.description,
+            response.language
+        )
     );
-    assert_eq!((read.account_id, read.email, read.phone, read.card_save, read.method), (response.account_id, response.email, response.phone, true, PaymentMethod::Aft));
+    assert_eq!(
+        (read.account_id, read.email, read.phone, read.card_save, read.method),
+        (response.account_id, response.email, response.phone, true, PaymentMethod::Aft)
+    );
     assert_eq!((read.back_link, read.failure_back_link), (response.back_link, response.failure_back_link));
     assert_eq!((read.post_link, read.failure_post_link), (response.post_link, response.failure_post_link));
     assert_eq!((read.script_url, read.payform_origin), (response.script_url, response.payform_origin));
     assert_eq!(string(&read.auth.0, "access_token"), "DCEB8O_ZM5U7SO_T_U5EJQ");
 
     for view in [
-        OrderView { status: OrderStatus::Paid, amount: "1500".into(), currency: "KZT".into(), card_mask: Some("440043...2222".into()), failure_reason: None, failure_code: None, method: Some(PaymentMethod::Widget) },
-        OrderView { status: OrderStatus::Failed, amount: "1".into(), currency: "KZT".into(), card_mask: None, failure_reason: Some("x".into()), failure_code: Some(-498), method: Some(PaymentMethod::P2p) },
-        OrderView { status: OrderStatus::Expired, amount: "1".into(), currency: "KZT".into(), card_mask: None, failure_reason: None, failure_code: None, method: None },
+        OrderView {
+            status: OrderStatus::Paid,
+            amount: "1500".into(),
+            currency: "KZT".into(),
+            card_mask: Some("440043...2222".into()),
+            failure_reason: None,
+            failure_code: None,
+            method: Some(PaymentMethod::Widget),
+        },
+        OrderView {
+            status: OrderStatus::Failed,
+            amount: "1".into(),
+            currency: "KZT".into(),
+            card_mask: None,
+            failure_reason: Some("x".into()),
+            failure_code: Some(-498),
+            method: Some(PaymentMethod::P2p),
+        },
+        OrderView {
+            status: OrderStatus::Expired,
+            amount: "1".into(),
+            currency: "KZT".into(),
+            card_mask: None,
+            failure_reason: None,
+            failure_code: None,
+            method: None,
+        },
     ] {
         assert_eq!(wire::order_view(&of(&view).0).unwrap(), view);
     }
@@ -576,7 +670,15 @@ async fn the_words_fit_the_method_a_transfer_or_a_payment() {
         assert_eq!(text(&host, ".epay-total span"), total, "{method}");
     }
     install_fake_fetch();
-    let paid = OrderView { status: OrderStatus::Paid, amount: "1500".into(), currency: "KZT".into(), card_mask: None, failure_reason: None, failure_code: None, method: None };
+    let paid = OrderView {
+        status: OrderStatus::Paid,
+        amount: "1500".into(),
+        currency: "KZT".into(),
+        card_mask: None,
+        failure_reason: None,
+        failure_code: None,
+        method: None,
+    };
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&paid))]));
     let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "1"), ("data-lang", "ru")]);
     until("paid shown", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("paid")).await;
@@ -607,8 +709,18 @@ extern "C" {
 
 #[wasm_bindgen_test]
 async fn the_return_page_reads_the_order_key_from_the_fragment_and_old_query_links() {
-    let paid = OrderView { status: OrderStatus::Paid, amount: "1500".into(), currency: "KZT".into(), card_mask: None, failure_reason: None, failure_code: None, method: None };
-    for (url, key) in [("?order=123456789012&lang=en#key=FragmentK3y", "FragmentK3y"), ("?order=123456789012&key=QueryK3y&lang=en", "QueryK3y")] {
+    let paid = OrderView {
+        status: OrderStatus::Paid,
+        amount: "1500".into(),
+        currency: "KZT".into(),
+        card_mask: None,
+        failure_reason: None,
+        failure_code: None,
+        method: None,
+    };
+    for (url, key) in
+        [("?order=123456789012&lang=en#key=FragmentK3y", "FragmentK3y"), ("?order=123456789012&key=QueryK3y&lang=en", "QueryK3y")]
+    {
         install_fake_fetch();
         route("GET /api/orders/123456789012", answers(vec![answer(200, of(&paid))]));
         set_location(url);

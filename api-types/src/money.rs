@@ -69,11 +69,8 @@ impl Amount {
     /// Parses what a payer types: also accepts a decimal comma and spaces used as thousands
     /// separators ("1 500,50"), and a leading minus only to report it as not positive.
     pub fn parse_typed(text: &str) -> Result<Amount, AmountError> {
-        let cleaned: String = text
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
-            .map(|c| if c == ',' { '.' } else { c })
-            .collect();
+        let cleaned: String =
+            text.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).map(|c| if c == ',' { '.' } else { c }).collect();
         match cleaned.strip_prefix('-') {
             Some(rest) if Amount::parse(rest).is_ok() => Err(AmountError::NotPositive),
             _ => Amount::parse(&cleaned),

@@ -4,8 +4,8 @@
 //! moves an order only with its secret_hash, never pays it, and paid stays paid.
 #![no_main]
 
-use epay_proxy::postlink::{Endpoint, Notification, evaluate, invariants};
 use epay_api_types::Amount;
+use epay_proxy::postlink::{Endpoint, Notification, evaluate, invariants};
 use epay_proxy::store::orders::{NewOrder, OrderRow, OrderState};
 use libfuzzer_sys::fuzz_target;
 

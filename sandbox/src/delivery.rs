@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Sandbox, amount_json};
 use super::state::{PaySession, Transaction};
+use super::{Sandbox, amount_json};
 
 const ATTEMPTS: u32 = 6;
 const FIRST_RETRY: Duration = Duration::from_secs(1);

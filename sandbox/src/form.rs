@@ -31,9 +31,8 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
             }
             Ok(FormFields(fields))
         } else if content_type.starts_with("application/x-www-form-urlencoded") {
-            let axum::Form(fields) = axum::Form::<HashMap<String, String>>::from_request(req, state)
-                .await
-                .map_err(|e| bad(e.body_text()))?;
+            let axum::Form(fields) =
+                axum::Form::<HashMap<String, String>>::from_request(req, state).await.map_err(|e| bad(e.body_text()))?;
             Ok(FormFields(fields))
         } else {
             Err(bad("send multipart/form-data or application/x-www-form-urlencoded".into()))

@@ -6,9 +6,9 @@
 
 mod cards;
 mod control;
-mod headers;
 mod delivery;
 mod form;
+mod headers;
 mod oauth;
 mod page;
 mod params;

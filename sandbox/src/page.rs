@@ -44,10 +44,7 @@ pub fn layout(lang: &str, title: &str, body: &str) -> String {
 
 /// A page that explains what went wrong (bad params, expired token...).
 pub fn error_page(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        r#"<h1>Payment cannot start</h1><p class="error" role="alert">{}</p>"#,
-        escape(message)
-    );
+    let body = format!(r#"<h1>Payment cannot start</h1><p class="error" role="alert">{}</p>"#, escape(message));
     (status, Html(layout("en", "Error", &body))).into_response()
 }
 

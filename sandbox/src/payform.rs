@@ -14,12 +14,12 @@ use epay_api_types::{Amount, Language};
 use rand::Rng;
 use serde::Deserialize;
 
+use super::Sandbox;
 use super::cards::{self, CardOutcome, TEST_CARDS};
 use super::delivery;
 use super::page::{display_amount, error_page, escape, layout};
 use super::params;
 use super::state::{Grant, MethodFlag, PaySession, Registry, TOKEN_LIFETIME, Transaction};
-use super::Sandbox;
 
 pub async fn page(State(sandbox): State<Arc<Sandbox>>, Query(query): Query<HashMap<String, String>>) -> Response {
     let flag = method_flag(&query);
@@ -134,51 +134,60 @@ struct Labels {
 
 fn labels(language: &str) -> (Language, Labels) {
     match Language::from_tag(language).unwrap_or_default() {
-        Language::Ru => (Language::Ru, Labels {
-            title: "Оплата",
-            transfer_title: "Перевод с карты на карту",
-            card: "Номер карты",
-            sender_card: "Карта отправителя",
-            receiver_card: "Карта получателя",
-            fee: "Комиссия",
-            total: "Итого к списанию",
-            transfer: "Перевести",
-            expiry: "Срок (ММ/ГГ)",
-            cvc: "CVC",
-            holder: "Имя владельца",
-            pay: "Оплатить",
-            test_cards: "Тестовые карты",
-        }),
-        Language::Kk => (Language::Kk, Labels {
-            title: "Төлем",
-            transfer_title: "Картадан картаға аударым",
-            card: "Карта нөмірі",
-            sender_card: "Жіберушінің картасы",
-            receiver_card: "Алушының картасы",
-            fee: "Комиссия",
-            total: "Барлығы шешіледі",
-            transfer: "Аудару",
-            expiry: "Мерзімі (АА/ЖЖ)",
-            cvc: "CVC",
-            holder: "Иесінің аты",
-            pay: "Төлеу",
-            test_cards: "Тест карталары",
-        }),
-        Language::En => (Language::En, Labels {
-            title: "Payment",
-            transfer_title: "Card-to-card transfer",
-            card: "Card number",
-            sender_card: "Sender's card",
-            receiver_card: "Receiver's card",
-            fee: "Fee",
-            total: "Total debited",
-            transfer: "Transfer",
-            expiry: "Expiry (MM/YY)",
-            cvc: "CVC",
-            holder: "Cardholder name",
-            pay: "Pay",
-            test_cards: "Test cards",
-        }),
+        Language::Ru => (
+            Language::Ru,
+            Labels {
+                title: "Оплата",
+                transfer_title: "Перевод с карты на карту",
+                card: "Номер карты",
+                sender_card: "Карта отправителя",
+                receiver_card: "Карта получателя",
+                fee: "Комиссия",
+                total: "Итого к списанию",
+                transfer: "Перевести",
+                expiry: "Срок (ММ/ГГ)",
+                cvc: "CVC",
+                holder: "Имя владельца",
+                pay: "Оплатить",
+                test_cards: "Тестовые карты",
+            },
+        ),
+        Language::Kk => (
+            Language::Kk,
+            Labels {
+                title: "Төлем",
+                transfer_title: "Картадан картаға аударым",
+                card: "Карта нөмірі",
+                sender_card: "Жіберушінің картасы",
+                receiver_card: "Алушының картасы",
+                fee: "Комиссия",
+                total: "Барлығы шешіледі",
+                transfer: "Аудару",
+                expiry: "Мерзімі (АА/ЖЖ)",
+                cvc: "CVC",
+                holder: "Иесінің аты",
+                pay: "Төлеу",
+                test_cards: "Тест карталары",
+            },
+        ),
+        Language::En => (
+            Language::En,
+            Labels {
+                title: "Payment",
+                transfer_title: "Card-to-card transfer",
+                card: "Card number",
+                sender_card: "Sender's card",
+                receiver_card: "Receiver's card",
+                fee: "Fee",
+                total: "Total debited",
+                transfer: "Transfer",
+                expiry: "Expiry (MM/YY)",
+                cvc: "CVC",
+                holder: "Cardholder name",
+                pay: "Pay",
+                test_cards: "Test cards",
+            },
+        ),
     }
 }
 

@@ -9,15 +9,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{Sandbox, amount_json};
 use super::state::Grant;
+use super::{Sandbox, amount_json};
 
 pub async fn check(State(sandbox): State<Arc<Sandbox>>, Path(invoice_id): Path<String>, headers: HeaderMap) -> Response {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
     let registry = sandbox.registry();
     if !registry.live_token(bearer).is_some_and(|t| matches!(t.grant, Grant::Service)) {
         return (StatusCode::UNAUTHORIZED, Json(json!({"code": 401, "message": "a valid service token is required"}))).into_response();

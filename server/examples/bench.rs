@@ -233,7 +233,8 @@ async fn rate_limit(http: &reqwest::Client) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let fire = |n: usize| {
-        let requests = (0..n).map(|i| http.post(format!("{}/api/checkout", proxy.base)).json(&json!({"amount": (100 + i).to_string()})).send());
+        let requests =
+            (0..n).map(|i| http.post(format!("{}/api/checkout", proxy.base)).json(&json!({"amount": (100 + i).to_string()})).send());
         futures::future::join_all(requests)
     };
     let count = |answers: Vec<Result<reqwest::Response, reqwest::Error>>| {

@@ -39,11 +39,9 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
         JsonRejection::JsonDataError(e) => {
             AppError::unprocessable(ErrorCode::InvalidField, format!("the JSON does not fit: {}", e.body_text()))
         }
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::BodyTooLarge,
-            "the body is larger than this endpoint accepts",
-        ),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BodyTooLarge, "the body is larger than this endpoint accepts")
+        }
         other => AppError::bad_request(ErrorCode::InvalidJson, other.body_text()),
     }
 }

@@ -5,8 +5,8 @@ pub mod assets;
 pub mod checkout;
 pub mod config;
 pub mod confirm;
-pub mod epay;
 pub mod emulator;
+pub mod epay;
 pub mod error;
 pub mod inspect;
 pub mod invoice;
@@ -74,7 +74,9 @@ impl AppState {
         let store = Store::open(&config.store.database_url).await?;
         let check_ms = confirm::first_check_ms(&config.confirmation);
         let (interrupted, held) = store
-            .write(async move |conn| Ok((orders::fail_interrupted_starts(conn, check_ms).await?, orders::count_holding_suffix(conn).await?)))
+            .write(async move |conn| {
+                Ok((orders::fail_interrupted_starts(conn, check_ms).await?, orders::count_holding_suffix(conn).await?))
+            })
             .await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "orders whose token request a restart interrupted are now start_failed");
@@ -119,11 +121,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/epay/failure-postlink", post(postlink::failure_postlink))
         .layer(DefaultBodyLimit::max(POSTLINK_BODY_LIMIT));
 
-    let mut router = Router::new()
-        .merge(browser_api)
-        .merge(epay_notifications)
-        .route("/healthz", get(healthz))
-        .with_state(state.clone());
+    let mut router = Router::new().merge(browser_api).merge(epay_notifications).route("/healthz", get(healthz)).with_state(state.clone());
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox", sandbox.clone());
     }
@@ -138,7 +136,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(|_: BoxError| async {
-                    error::AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Timeout, "the proxy could not finish this request in time; retry")
+                    error::AppError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        ErrorCode::Timeout,
+                        "the proxy could not finish this request in time; retry",
+                    )
                 }))
                 .layer(tower::timeout::TimeoutLayer::new(route_timeout)),
         )
@@ -153,11 +155,7 @@ fn cors(config: &Config) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([
-            header::CONTENT_TYPE,
-            HeaderName::from_static(IDEMPOTENCY_KEY_HEADER),
-            HeaderName::from_static(ORDER_KEY_HEADER),
-        ])
+        .allow_headers([header::CONTENT_TYPE, HeaderName::from_static(IDEMPOTENCY_KEY_HEADER), HeaderName::from_static(ORDER_KEY_HEADER)])
         .max_age(Duration::from_secs(600))
 }
 
@@ -180,7 +178,11 @@ async fn widget_config(State(app): State<Arc<AppState>>) -> Json<WidgetConfig> {
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight. The confirmation
 /// worker runs alongside.
-pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     serve_router(listener, state.clone(), app(state), shutdown).await
 }
 

@@ -71,6 +71,9 @@ mod tests {
                 assert!(!message(texts, problem, money).is_empty());
             }
         }
-        assert_eq!(message(crate::i18n::texts(Language::Ru), AmountProblem::TooManyDecimals, |a| a.to_string()), "Не больше двух знаков после запятой");
+        assert_eq!(
+            message(crate::i18n::texts(Language::Ru), AmountProblem::TooManyDecimals, |a| a.to_string()),
+            "Не больше двух знаков после запятой"
+        );
     }
 }

@@ -14,13 +14,13 @@ use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use crate::AppState;
+use crate::confirm;
 use crate::epay::PaymentTokenRequest;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::secrets;
-use crate::store::orders::{self, Begin, NewOrder, OrderRow, OrderState};
-use crate::confirm;
 use crate::store::now;
+use crate::store::orders::{self, Begin, NewOrder, OrderRow, OrderState};
 use validate::ValidCheckout;
 
 pub type CheckoutBody = CheckoutResponse<Box<RawValue>>;
@@ -60,7 +60,11 @@ pub async fn create(
             "this Idempotency-Key was already used with a different request; use a new key for a new payment",
         )),
         Begin::TooManyOpen => {
-            tracing::warn!(held = app.open_orders.held(), max = app.config.limits.max_open_orders, "checkout refused: MAX_OPEN_ORDERS reached");
+            tracing::warn!(
+                held = app.open_orders.held(),
+                max = app.config.limits.max_open_orders,
+                "checkout refused: MAX_OPEN_ORDERS reached"
+            );
             Err(AppError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::TooManyOpenOrders,
@@ -134,7 +138,8 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
             let first_check_ms = confirm::first_check_ms(&app.config.confirmation);
             let id = order.id;
             let recorded = raw.clone();
-            let taken = app.store.write(async move |conn| orders::record_token(conn, id, &recorded, expires_at, first_check_ms).await).await?;
+            let taken =
+                app.store.write(async move |conn| orders::record_token(conn, id, &recorded, expires_at, first_check_ms).await).await?;
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "payment token issued");
             if !taken {
                 // The order moved on while ePay was asked (a notification, the status API):
@@ -179,10 +184,7 @@ fn finished(order: &OrderRow) -> AppError {
     AppError::new(
         StatusCode::CONFLICT,
         ErrorCode::CheckoutFinished,
-        format!(
-            "the checkout for this Idempotency-Key has already ended (order {}); start a new payment with a new key",
-            order.invoice_id
-        ),
+        format!("the checkout for this Idempotency-Key has already ended (order {}); start a new payment with a new key", order.invoice_id),
     )
 }
 

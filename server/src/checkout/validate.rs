@@ -86,7 +86,9 @@ pub fn checkout(request: &CheckoutRequest, rules: &CheckoutSettings) -> Result<V
 
     let phone = match request.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         None => String::new(),
-        Some(p) => normalize_phone(p).ok_or_else(|| invalid(format!("phone `{p}` is not a phone number (10 to 15 digits, e.g. 77011234567)")))?,
+        Some(p) => {
+            normalize_phone(p).ok_or_else(|| invalid(format!("phone `{p}` is not a phone number (10 to 15 digits, e.g. 77011234567)")))?
+        }
     };
 
     Ok(ValidCheckout {
@@ -223,7 +225,10 @@ mod tests {
     #[test]
     fn descriptions_refuse_invisible_direction_controls() {
         let config = config();
-        for c in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}'] {
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200E}',
+            '\u{200F}',
+        ] {
             let spoofed = CheckoutRequest { description: Some(format!("Order 42 {c}000 1")), ..request("100") };
             let err = checkout(&spoofed, &config).unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidField);

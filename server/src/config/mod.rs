@@ -259,7 +259,11 @@ impl EpaySettings {
         let (oauth, api, script) = match epay_env {
             EpayEnv::Sandbox => {
                 let local = format!("http://{}", loopback(server.listen));
-                (format!("{local}/sandbox/oauth2/token"), format!("{local}/sandbox/api"), format!("{public_base}/sandbox/payform/payment-api.js"))
+                (
+                    format!("{local}/sandbox/oauth2/token"),
+                    format!("{local}/sandbox/api"),
+                    format!("{public_base}/sandbox/payform/payment-api.js"),
+                )
             }
             EpayEnv::Test => (
                 "https://testoauth.homebank.kz/epay2/oauth2/token".to_owned(),

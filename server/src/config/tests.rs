@@ -33,7 +33,10 @@ fn sandbox_calls_itself_on_loopback_even_when_listening_everywhere() {
 fn test_preset_uses_the_published_test_merchant_and_hosts() {
     let config = load(&[("EPAY_ENV", "test")]).unwrap();
     assert_eq!(config.epay.oauth_url.as_str(), "https://testoauth.homebank.kz/epay2/oauth2/token");
-    assert_eq!(config.epay.api_endpoint("/check-status/payment/transaction/1"), "https://testepay.homebank.kz/api/check-status/payment/transaction/1");
+    assert_eq!(
+        config.epay.api_endpoint("/check-status/payment/transaction/1"),
+        "https://testepay.homebank.kz/api/check-status/payment/transaction/1"
+    );
     assert_eq!(config.epay.script_url.as_str(), "https://test-epay.homebank.kz/payform/payment-api.js");
     assert_eq!(config.epay.payform_origin, "https://test-epay.homebank.kz");
     assert_eq!(config.epay.client_id, "test");
@@ -170,7 +173,10 @@ fn prod_refuses_insecure_settings_naming_the_variable() {
 #[test]
 fn limits_and_timeouts_have_defaults_and_bounds() {
     let config = load(&[]).unwrap();
-    assert_eq!((config.limits.client_address.trusted_hops, config.limits.max_open_orders, config.limits.token_rate_per_minute), (1, 100_000, 3_000));
+    assert_eq!(
+        (config.limits.client_address.trusted_hops, config.limits.max_open_orders, config.limits.token_rate_per_minute),
+        (1, 100_000, 3_000)
+    );
     assert_eq!((config.server.http_header_timeout, config.server.http_idle_timeout), (Duration::from_secs(10), Duration::from_secs(60)));
     for (vars, variable) in [
         (vec![("TRUSTED_PROXY_HOPS", "0")], "TRUSTED_PROXY_HOPS"),
@@ -182,8 +188,15 @@ fn limits_and_timeouts_have_defaults_and_bounds() {
     ] {
         assert_eq!(load(&vars).unwrap_err().variable, variable, "{vars:?}");
     }
-    let hashed = load(&[("EPAY_OVERLAY_STYLE_HASHES", "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=', sha256-RFWPLDbv2BY+rCkDzsE+0fr8ylGr2R2faWMhq4lfEQc=")]).unwrap();
-    assert_eq!(hashed.epay.overlay_style_hashes, ["sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "sha256-RFWPLDbv2BY+rCkDzsE+0fr8ylGr2R2faWMhq4lfEQc="]);
+    let hashed = load(&[(
+        "EPAY_OVERLAY_STYLE_HASHES",
+        "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=', sha256-RFWPLDbv2BY+rCkDzsE+0fr8ylGr2R2faWMhq4lfEQc=",
+    )])
+    .unwrap();
+    assert_eq!(
+        hashed.epay.overlay_style_hashes,
+        ["sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "sha256-RFWPLDbv2BY+rCkDzsE+0fr8ylGr2R2faWMhq4lfEQc="]
+    );
 }
 
 #[test]

@@ -56,7 +56,9 @@ pub fn decide(order: &OrderRow, answer: &StatusAnswer, policy: &Policy) -> Decis
                 _ if settled => Decision::Stop(format!("{said}, statusName {status}")),
                 "FAILED" | "REJECT" | "CANCEL" | "CANCEL_OLD" if !confirming => Decision::Fail(outcome(t, true)),
                 // A success postLink, but ePay says this: money must not be assumed.
-                _ => Decision::Review(format!("{said}, statusName {status:?}{}", if confirming { " after a success postLink" } else { "" })),
+                _ => {
+                    Decision::Review(format!("{said}, statusName {status:?}{}", if confirming { " after a success postLink" } else { "" }))
+                }
             }
         }
         "107" => ask_again(order, policy, said),
@@ -178,7 +180,9 @@ mod tests {
     #[test]
     fn only_charge_with_matching_fields_pays() {
         let confirming = order(OrderState::Confirming);
-        assert!(matches!(decide(&confirming, &answer("100", "CHARGE"), &POLICY), Decision::Pay(o) if o.card_mask.as_deref() == Some("440043...2222")));
+        assert!(
+            matches!(decide(&confirming, &answer("100", "CHARGE"), &POLICY), Decision::Pay(o) if o.card_mask.as_deref() == Some("440043...2222"))
+        );
         assert!(matches!(decide(&confirming, &answer("100", "AUTH"), &POLICY), Decision::AskAgain(_)));
         let two_stage = Policy { two_stage: true, ..POLICY };
         assert!(matches!(decide(&confirming, &answer("100", "AUTH"), &two_stage), Decision::Pay(_)));
@@ -196,7 +200,10 @@ mod tests {
         let mut no_amount = answer("100", "CHARGE");
         no_amount.transaction.as_mut().unwrap().amount = None;
         assert!(matches!(decide(&confirming, &no_amount, &POLICY), Decision::Review(_)));
-        assert!(matches!(decide(&confirming, &StatusAnswer { transaction: None, ..answer("100", "CHARGE") }, &POLICY), Decision::Review(_)));
+        assert!(matches!(
+            decide(&confirming, &StatusAnswer { transaction: None, ..answer("100", "CHARGE") }, &POLICY),
+            Decision::Review(_)
+        ));
     }
 
     #[test]

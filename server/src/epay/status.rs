@@ -141,7 +141,11 @@ pub(crate) fn parse_status(body: &[u8]) -> Result<StatusAnswer, EpayError> {
             fee: text(t, &["fee", "commission"]).and_then(|f| Amount::parse(f.trim()).ok()),
         }
     });
-    Ok(StatusAnswer { result_code: result_code.trim().to_owned(), result_message: text(&value, &["resultMessage"]).unwrap_or_default(), transaction })
+    Ok(StatusAnswer {
+        result_code: result_code.trim().to_owned(),
+        result_message: text(&value, &["resultMessage"]).unwrap_or_default(),
+        transaction,
+    })
 }
 
 #[cfg(test)]
@@ -153,7 +157,10 @@ mod tests {
         let a = parse_status(br#"{"resultCode":"100","resultMessage":"ok","transaction":{"amount":1500,"statusName":"CHARGE","invoiceID":"123456","reasonCode":"0"}}"#).unwrap();
         assert_eq!(a.result_code, "100");
         let t = a.transaction.unwrap();
-        assert_eq!((t.amount, t.status_name.as_deref(), t.invoice_id.as_deref(), t.reason_code), (Some(Amount::from_minor(150_000)), Some("CHARGE"), Some("123456"), Some(0)));
+        assert_eq!(
+            (t.amount, t.status_name.as_deref(), t.invoice_id.as_deref(), t.reason_code),
+            (Some(Amount::from_minor(150_000)), Some("CHARGE"), Some("123456"), Some(0))
+        );
         let b = parse_status(br#"{"resultCode":102,"resultMessage":"not found"}"#).unwrap();
         assert_eq!((b.result_code.as_str(), b.transaction), ("102", None));
         assert!(parse_status(b"<html>").is_err());
@@ -165,9 +172,15 @@ mod tests {
         use reqwest::StatusCode;
         let not_found = br#"{"resultCode":"102","resultMessage":"not found"}"#;
         assert_eq!(read_status_answer(StatusCode::BAD_REQUEST, not_found).unwrap().result_code, "102");
-        assert_eq!(read_status_answer(StatusCode::NOT_FOUND, br#"{"resultCode":101,"resultMessage":"rejected"}"#).unwrap().result_code, "101");
+        assert_eq!(
+            read_status_answer(StatusCode::NOT_FOUND, br#"{"resultCode":101,"resultMessage":"rejected"}"#).unwrap().result_code,
+            "101"
+        );
         assert!(matches!(read_status_answer(StatusCode::SERVICE_UNAVAILABLE, not_found), Err(EpayError::Status { status: 503, .. })));
-        assert!(matches!(read_status_answer(StatusCode::BAD_REQUEST, br#"{"code":400,"message":"bad"}"#), Err(EpayError::Status { status: 400, .. })));
+        assert!(matches!(
+            read_status_answer(StatusCode::BAD_REQUEST, br#"{"code":400,"message":"bad"}"#),
+            Err(EpayError::Status { status: 400, .. })
+        ));
         assert!(matches!(read_status_answer(StatusCode::OK, b"<html>"), Err(EpayError::Malformed(_))));
     }
 

@@ -81,22 +81,20 @@ impl EpayClient {
 pub const SERVICE_SCOPE: &str = "webapi usermanagement email_send verification statement statistics payment";
 
 pub(crate) fn parse_token(body: &[u8]) -> Result<Token, EpayError> {
-    let raw: Box<RawValue> =
-        serde_json::from_slice(body).map_err(|e| EpayError::Malformed(format!("token response is not JSON ({e})")))?;
+    let raw: Box<RawValue> = serde_json::from_slice(body).map_err(|e| EpayError::Malformed(format!("token response is not JSON ({e})")))?;
     if !raw.get().trim_start().starts_with('{') {
         return Err(EpayError::Malformed("token response is not a JSON object".into()));
     }
-    let fields: TokenFields = serde_json::from_str(raw.get())
-        .map_err(|e| EpayError::Malformed(format!("token response lacks access_token/expires_in ({e})")))?;
+    let fields: TokenFields =
+        serde_json::from_str(raw.get()).map_err(|e| EpayError::Malformed(format!("token response lacks access_token/expires_in ({e})")))?;
     if fields.access_token.trim().is_empty() {
         return Err(EpayError::Malformed("access_token is empty".into()));
     }
     let expires_in = match fields.expires_in {
         Seconds::Number(n) => n,
-        Seconds::Text(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| EpayError::Malformed(format!("expires_in `{text}` is not a number of seconds")))?,
+        Seconds::Text(text) => {
+            text.trim().parse().map_err(|_| EpayError::Malformed(format!("expires_in `{text}` is not a number of seconds")))?
+        }
     };
     if expires_in == 0 {
         return Err(EpayError::Malformed("expires_in is 0".into()));
@@ -120,8 +118,14 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_token() {
-        for body in [&b"<html>oops</html>"[..], b"[]", br#"{"expires_in":7200}"#, br#"{"access_token":"","expires_in":1}"#,
-            br#"{"access_token":"a","expires_in":"soon"}"#, br#"{"access_token":"a","expires_in":0}"#] {
+        for body in [
+            &b"<html>oops</html>"[..],
+            b"[]",
+            br#"{"expires_in":7200}"#,
+            br#"{"access_token":"","expires_in":1}"#,
+            br#"{"access_token":"a","expires_in":"soon"}"#,
+            br#"{"access_token":"a","expires_in":0}"#,
+        ] {
             assert!(matches!(parse_token(body), Err(EpayError::Malformed(_))), "{}", String::from_utf8_lossy(body));
         }
     }

@@ -17,13 +17,13 @@ pub use verify::{Secret, amount_agrees};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::store::Tx;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use epay_api_types::ErrorCode;
 use serde::Serialize;
-use crate::store::Tx;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -31,8 +31,8 @@ use crate::rate_limit::ClientAddr;
 use crate::store::StoreError;
 pub use crate::store::notifications::Endpoint;
 use crate::store::notifications::{self, NewNotification, Verdict};
-use crate::store::orders::{self, OrderRow, OrderState, Outcome};
 use crate::store::now_ms;
+use crate::store::orders::{self, OrderRow, OrderState, Outcome};
 
 #[derive(Serialize)]
 pub struct Receipt {
@@ -43,7 +43,11 @@ pub async fn postlink(State(app): State<Arc<AppState>>, ClientAddr(source): Clie
     receive(&app, Endpoint::Postlink, source, body).await
 }
 
-pub async fn failure_postlink(State(app): State<Arc<AppState>>, ClientAddr(source): ClientAddr, body: Bytes) -> Result<Json<Receipt>, AppError> {
+pub async fn failure_postlink(
+    State(app): State<Arc<AppState>>,
+    ClientAddr(source): ClientAddr,
+    body: Bytes,
+) -> Result<Json<Receipt>, AppError> {
     receive(&app, Endpoint::FailurePostlink, source, body).await
 }
 
@@ -56,8 +60,14 @@ pub const HINT_INTERVAL_MS: i64 = 5_000;
 #[derive(Debug)]
 enum Handled {
     /// Recorded with this verdict; `ask` wakes the confirmation worker.
-    Done { verdict: Verdict, ask: bool },
-    Rejected { status: StatusCode, reason: String },
+    Done {
+        verdict: Verdict,
+        ask: bool,
+    },
+    Rejected {
+        status: StatusCode,
+        reason: String,
+    },
     /// Not recorded: its source sent too many that changed nothing.
     Limited,
 }
@@ -72,7 +82,18 @@ async fn receive(app: &Arc<AppState>, endpoint: Endpoint, source: IpAddr, body: 
             let context = Context { endpoint, raw: &raw, source, now_ms: now_ms(), limiter: &limiter };
             match parsed {
                 Ok(n) => handle(tx, &context, &n).await,
-                Err(err) => reject(tx, &context, None, &Notification::default(), StatusCode::BAD_REQUEST, format!("body is not a JSON object ({err:?})"), None).await,
+                Err(err) => {
+                    reject(
+                        tx,
+                        &context,
+                        None,
+                        &Notification::default(),
+                        StatusCode::BAD_REQUEST,
+                        format!("body is not a JSON object ({err:?})"),
+                        None,
+                    )
+                    .await
+                }
             }
         })
         .await?;

@@ -2,9 +2,9 @@
 //! of readers. Migrations run at open. Writes run only inside `Store::write`, on the writer's
 //! transaction (`Tx`), which nothing else can hand out.
 
-mod writer;
-pub mod orders;
 pub mod notifications;
+pub mod orders;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -93,10 +93,7 @@ pub fn now() -> i64 {
 
 /// Unix milliseconds now.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 #[cfg(test)]

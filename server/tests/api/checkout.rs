@@ -1,10 +1,9 @@
 //! `POST /api/checkout`: every bad input gets a JSON error it can act on and stores nothing;
 //! Idempotency-Key never creates a second invoice.
 
-
+use crate::helpers::TestApp;
 use axum::body::Body;
 use axum::http::Request;
-use crate::helpers::TestApp;
 use serde_json::{Value, json};
 
 fn post(body: impl Into<Body>, content_type: &str) -> Request<Body> {
@@ -204,10 +203,18 @@ async fn a_client_that_disconnects_mid_checkout_leaves_a_usable_order() {
     app.sandbox_control(json!({"tokenDelayMs": 800})).await;
     // The payer's browser gives up while ePay is still minting the token.
     let impatient = reqwest::Client::builder().timeout(std::time::Duration::from_millis(200)).build().unwrap();
-    let dropped = impatient.post(app.url("/api/checkout")).header("idempotency-key", "gone-mid-checkout").json(&json!({"amount": "100"})).send().await;
+    let dropped = impatient
+        .post(app.url("/api/checkout"))
+        .header("idempotency-key", "gone-mid-checkout")
+        .json(&json!({"amount": "100"}))
+        .send()
+        .await;
     assert!(dropped.unwrap_err().is_timeout());
     // The token step finishes anyway: the order is not stuck in `created`.
-    crate::helpers::eventually("the token recorded", || async { app.count("SELECT COUNT(*) FROM orders WHERE status = 'pending'").await == 1 }).await;
+    crate::helpers::eventually("the token recorded", || async {
+        app.count("SELECT COUNT(*) FROM orders WHERE status = 'pending'").await == 1
+    })
+    .await;
     app.sandbox_control(json!({})).await;
     let (status, retry) = app.checkout(&json!({"amount": "100"}), Some("gone-mid-checkout")).await;
     assert_eq!(status, 200, "{retry}");

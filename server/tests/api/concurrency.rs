@@ -1,7 +1,6 @@
 //! Invoice ids stay unique, in full and in their last six digits, under 1,000 concurrent
 //! checkouts; concurrent requests with one Idempotency-Key make one invoice.
 
-
 use std::collections::HashSet;
 use std::sync::Arc;
 

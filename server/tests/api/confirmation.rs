@@ -2,7 +2,6 @@
 //! order's own fields pays; "107" is asked again; anything that does not add up goes to a
 //! human; orders without a postLink are reconciled; the schedule survives a restart.
 
-
 use crate::helpers::mock_epay::{MockEpay, Reply, TOKEN_NUMERIC};
 use crate::helpers::{TestApp, eventually, status_answer, success_for};
 use epay_proxy::store::orders::{OrderRow, OrderState};
@@ -238,7 +237,8 @@ async fn a_genuine_postlink_that_disagrees_with_the_order_is_kept_and_the_status
         let (status, receipt) = app.post_raw("/api/epay/postlink", &body.to_string()).await;
         assert_eq!((status, receipt["result"].as_str()), (200, Some("accepted")), "{field}");
         app.wait_for_state(&order.invoice_id, OrderState::Paid).await;
-        let reason: Option<String> = sqlx::query_scalar("SELECT reason FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+        let reason: Option<String> =
+            sqlx::query_scalar("SELECT reason FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
         assert!(reason.unwrap().contains(field), "{field}");
 
         // The status API says what the notification said: a human looks.
@@ -293,7 +293,9 @@ async fn a_late_success_for_a_released_suffix_goes_to_review_and_is_never_lost()
     let id = order.id;
     app.state
         .store
-        .write(async move |tx| Ok(sqlx::query("UPDATE orders SET token_expires_at = 1 WHERE id = ?").bind(id).execute(tx.conn()).await.map(|_| ())?))
+        .write(async move |tx| {
+            Ok(sqlx::query("UPDATE orders SET token_expires_at = 1 WHERE id = ?").bind(id).execute(tx.conn()).await.map(|_| ())?)
+        })
         .await
         .unwrap();
     epay_proxy::maintenance::run_once(&app.state).await.unwrap();
@@ -318,7 +320,10 @@ async fn a_success_for_an_expired_order_whose_suffix_is_free_is_confirmed_as_usu
     app.state
         .store
         .write(async move |tx| {
-            sqlx::query("UPDATE orders SET status = 'expired', token_expires_at = 1, next_check_ms = NULL WHERE id = ?").bind(id).execute(tx.conn()).await?;
+            sqlx::query("UPDATE orders SET status = 'expired', token_expires_at = 1, next_check_ms = NULL WHERE id = ?")
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
             Ok(())
         })
         .await
@@ -339,12 +344,7 @@ async fn a_stale_writer_never_moves_an_order_back() {
     app.post_raw("/api/epay/postlink", &success_for(&order).to_string()).await;
     // A token recorded late (a retry that raced the postLink) does not reopen the order.
     let id = order.id;
-    let taken = app
-        .state
-        .store
-        .write(async move |tx| epay_proxy::store::orders::record_token(tx, id, "{}", 1, 0).await)
-        .await
-        .unwrap();
+    let taken = app.state.store.write(async move |tx| epay_proxy::store::orders::record_token(tx, id, "{}", 1, 0).await).await.unwrap();
     assert!(!taken);
     assert_eq!(app.stored_order(&order.invoice_id).await.status, OrderState::Confirming);
 
@@ -354,12 +354,7 @@ async fn a_stale_writer_never_moves_an_order_back() {
     app.state.store.write(async move |tx| epay_proxy::store::orders::flag_for_review(tx, id, reason).await).await.unwrap();
     let decision = epay_proxy::confirm::Decision::Pay(Default::default());
     let version = stale.version;
-    let applied = app
-        .state
-        .store
-        .write(async move |tx| epay_proxy::confirm::apply(tx, id, version, &decision, 1_000).await)
-        .await
-        .unwrap();
+    let applied = app.state.store.write(async move |tx| epay_proxy::confirm::apply(tx, id, version, &decision, 1_000).await).await.unwrap();
     assert!(!applied);
     assert_ne!(app.stored_order(&order.invoice_id).await.status, OrderState::Paid);
 }

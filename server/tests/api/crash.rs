@@ -135,16 +135,18 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
         assert_eq!(integrity, "ok");
         let acknowledged = acknowledged.lock().unwrap();
-        let stored: HashMap<String, (String, String, Option<String>)> =
-            sqlx::query_as::<_, (String, String, String, Option<String>)>("SELECT invoice_id, order_key, status, token_response FROM orders")
-                .fetch_all(&pool)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|(invoice, key, status, token)| (invoice, (key, status, token)))
-                .collect();
+        let stored: HashMap<String, (String, String, Option<String>)> = sqlx::query_as::<_, (String, String, String, Option<String>)>(
+            "SELECT invoice_id, order_key, status, token_response FROM orders",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(invoice, key, status, token)| (invoice, (key, status, token)))
+        .collect();
         for (invoice, key) in &acknowledged.checkouts {
-            let (stored_key, status, token) = stored.get(invoice).unwrap_or_else(|| panic!("round {round}: acknowledged checkout {invoice} lost"));
+            let (stored_key, status, token) =
+                stored.get(invoice).unwrap_or_else(|| panic!("round {round}: acknowledged checkout {invoice} lost"));
             assert_eq!(stored_key, key, "invoice {invoice} now belongs to another order");
             assert!(token.is_some(), "acknowledged checkout {invoice} has no token ({status})");
         }

@@ -1,7 +1,6 @@
 //! The ePay token client against a mock ePay on loopback: what it sends, and what the
 //! checkout answers for every kind of answer (or silence) it gets back.
 
-
 use std::time::Duration;
 
 use crate::helpers::TestApp;

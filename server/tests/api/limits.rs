@@ -1,7 +1,6 @@
 //! Abuse limits: the per-client checkout rate, security headers and CSP on everything
 //! served, and slow clients cut off (headers and bodies).
 
-
 use std::time::{Duration, Instant};
 
 use crate::helpers::TestApp;
@@ -30,10 +29,10 @@ async fn checkouts_are_limited_per_client_with_a_json_429() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
-    let app = TestApp::spawn_with(&[("CHECKOUT_RATE_PER_MINUTE", "6"), ("CHECKOUT_RATE_BURST", "1"), ("TRUST_FORWARDED_FOR", "true")]).await;
-    let from = |ip: &'static str| {
-        app.http.post(app.url("/api/checkout")).header("x-forwarded-for", ip).json(&json!({"amount": "100"})).send()
-    };
+    let app =
+        TestApp::spawn_with(&[("CHECKOUT_RATE_PER_MINUTE", "6"), ("CHECKOUT_RATE_BURST", "1"), ("TRUST_FORWARDED_FOR", "true")]).await;
+    let from =
+        |ip: &'static str| app.http.post(app.url("/api/checkout")).header("x-forwarded-for", ip).json(&json!({"amount": "100"})).send();
     assert_eq!(from("203.0.113.1").await.unwrap().status(), 200);
     assert_eq!(from("203.0.113.1").await.unwrap().status(), 429);
     assert_eq!(from("203.0.113.2").await.unwrap().status(), 200, "another client has its own bucket");
@@ -57,8 +56,13 @@ async fn everything_served_carries_security_headers_and_a_fitting_csp() {
     assert_eq!(api.headers()["cache-control"], "no-store");
     assert_eq!(api.headers()["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
     let (_, checkout) = app.checkout(&json!({"amount": "100"}), None).await;
-    let order = app.http.get(app.url(&format!("/api/orders/{}", checkout["invoiceId"].as_str().unwrap())))
-        .header("x-order-key", checkout["orderKey"].as_str().unwrap()).send().await.unwrap();
+    let order = app
+        .http
+        .get(app.url(&format!("/api/orders/{}", checkout["invoiceId"].as_str().unwrap())))
+        .header("x-order-key", checkout["orderKey"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(order.headers()["cache-control"], "no-store");
 
     // The sandbox payment page may be framed (the overlay) and has no inline script.
@@ -99,7 +103,8 @@ async fn slow_clients_are_cut_off() {
 
 #[tokio::test]
 async fn the_client_is_the_rightmost_forwarded_address_and_ipv6_counts_by_64() {
-    let app = TestApp::spawn_with(&[("CHECKOUT_RATE_PER_MINUTE", "6"), ("CHECKOUT_RATE_BURST", "1"), ("TRUST_FORWARDED_FOR", "true")]).await;
+    let app =
+        TestApp::spawn_with(&[("CHECKOUT_RATE_PER_MINUTE", "6"), ("CHECKOUT_RATE_BURST", "1"), ("TRUST_FORWARDED_FOR", "true")]).await;
     let from = |forwarded: &'static str| {
         app.http.post(app.url("/api/checkout")).header("x-forwarded-for", forwarded).json(&json!({"amount": "100"})).send()
     };
@@ -142,7 +147,8 @@ async fn global_caps_on_open_orders_and_token_requests_answer_503() {
     for _ in 0..2 {
         assert_eq!(app.checkout(&json!({"amount": "100"}), None).await.0, 200);
     }
-    let response = app.http.post(app.url("/api/checkout")).header("idempotency-key", "later").json(&json!({"amount": "100"})).send().await.unwrap();
+    let response =
+        app.http.post(app.url("/api/checkout")).header("idempotency-key", "later").json(&json!({"amount": "100"})).send().await.unwrap();
     assert_eq!(response.status(), 503);
     let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
@@ -172,7 +178,9 @@ async fn rejected_postlinks_are_limited_per_source_capped_and_pruned() {
     assert_eq!(app.post_raw("/api/epay/postlink", &crate::helpers::success_for(&order).to_string()).await.0, 200);
     app.state
         .store
-        .write(async |tx| Ok(sqlx::query("UPDATE notifications SET received_at = received_at - 31 * 86400").execute(tx.conn()).await.map(|_| ())?))
+        .write(async |tx| {
+            Ok(sqlx::query("UPDATE notifications SET received_at = received_at - 31 * 86400").execute(tx.conn()).await.map(|_| ())?)
+        })
         .await
         .unwrap();
     let round = epay_proxy::maintenance::run_once(&app.state).await.unwrap();
@@ -207,7 +215,8 @@ async fn idle_connections_are_closed_silent_keep_alive_and_http2_alike() {
     let mut h2 = TcpStream::connect(app.addr).await.unwrap();
     h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00").await.unwrap();
 
-    let (silent, keep_alive, h2) = tokio::join!(closed_within(&mut silent, limit), closed_within(&mut keep_alive, limit), closed_within(&mut h2, limit));
+    let (silent, keep_alive, h2) =
+        tokio::join!(closed_within(&mut silent, limit), closed_within(&mut keep_alive, limit), closed_within(&mut h2, limit));
     println!("closed after: silent {silent:?}, keep-alive {keep_alive:?}, HTTP/2 {h2:?}");
     assert!(silent.is_some(), "a connection that never spoke stays open");
     assert!(keep_alive.is_some(), "an idle keep-alive connection stays open");
@@ -259,7 +268,12 @@ async fn storefront_pages_allow_exactly_the_overlay_style_and_nothing_else_inlin
 
     // With ePay's real script, the operator names its style's hash.
     let configured = "sha256-RFWPLDbv2BY+rCkDzsE+0fr8ylGr2R2faWMhq4lfEQc=";
-    let test_env = TestApp::spawn_with(&[("EPAY_ENV", "test"), ("EPAY_OVERLAY_STYLE_HASHES", configured), ("WIDGET_DIR", dist.path().to_str().unwrap())]).await;
+    let test_env = TestApp::spawn_with(&[
+        ("EPAY_ENV", "test"),
+        ("EPAY_OVERLAY_STYLE_HASHES", configured),
+        ("WIDGET_DIR", dist.path().to_str().unwrap()),
+    ])
+    .await;
     let page = test_env.http.get(test_env.url("/")).send().await.unwrap();
     let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(csp.contains(&format!("style-src 'self' '{configured}';")), "{csp}");

@@ -1,7 +1,6 @@
 //! postLink / failurePostLink: only a notification that passes every check moves an order;
 //! every notification is stored with its verdict; duplicates change nothing; paid is final.
 
-
 use crate::helpers::{TestApp, failure_for, success_for};
 use epay_proxy::store::orders::OrderState;
 use serde_json::{Value, json};
@@ -107,7 +106,14 @@ async fn a_success_after_a_decline_goes_to_confirmation() {
 }
 
 /// A notification that fails a check is stored as rejected and never touches the order.
-async fn assert_rejected(app: &TestApp, order: &epay_proxy::store::orders::OrderRow, path: &str, body: &Value, status: u16, reason_part: &str) {
+async fn assert_rejected(
+    app: &TestApp,
+    order: &epay_proxy::store::orders::OrderRow,
+    path: &str,
+    body: &Value,
+    status: u16,
+    reason_part: &str,
+) {
     let before = app.stored_order(&order.invoice_id).await;
     let (got, answer) = notify(app, path, body).await;
     assert_eq!(got, status, "{answer}");
@@ -199,9 +205,16 @@ async fn thousands_of_forged_notifications_are_all_rejected() {
     let order = app.pending_order("1500").await;
     let real = order.secret_hash.expose().to_owned();
     let mut forgeries: Vec<serde_json::Value> = vec![
-        json!(real.to_lowercase()), json!(real[..27].to_owned()), json!(format!("{real}A")),
-        json!(format!(" {real}")), json!(1234), json!(true), json!([real.clone()]), json!({"secret_hash": real.clone()}),
-        json!("JDKCNDDGGDTPSKJD"), json!(epay_proxy::config::TEST_CLIENT_SECRET),
+        json!(real.to_lowercase()),
+        json!(real[..27].to_owned()),
+        json!(format!("{real}A")),
+        json!(format!(" {real}")),
+        json!(1234),
+        json!(true),
+        json!([real.clone()]),
+        json!({"secret_hash": real.clone()}),
+        json!("JDKCNDDGGDTPSKJD"),
+        json!(epay_proxy::config::TEST_CLIENT_SECRET),
     ];
     // Every single-letter change of the real value, and random guesses.
     for position in 0..real.len() {

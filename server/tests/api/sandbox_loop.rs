@@ -1,7 +1,6 @@
 //! The whole loop over TCP: checkout → token from the sandbox → the payer on the sandbox
 //! payment page → postLink back to the proxy → order status. And the sandbox's own strictness.
 
-
 use crate::helpers::{APPROVED_CARD, DECLINED_CARD, SILENT_CARD, TestApp, encode_params, eventually, payment_object};
 use epay_proxy::store::orders::OrderState;
 use serde_json::{Value, json};
@@ -68,10 +67,8 @@ async fn a_refused_postlink_is_retried_until_it_lands() {
         .await
         .unwrap();
     app.pay(&checkout, APPROVED_CARD).await;
-    eventually("two refused attempts", || async {
-        app.count("SELECT COUNT(*) FROM notifications WHERE verdict = 'rejected'").await >= 2
-    })
-    .await;
+    eventually("two refused attempts", || async { app.count("SELECT COUNT(*) FROM notifications WHERE verdict = 'rejected'").await >= 2 })
+        .await;
     assert_eq!(app.stored_order(&invoice_id).await.status, OrderState::Pending);
 }
 
@@ -80,11 +77,8 @@ async fn the_payment_page_checks_the_payment_object_against_its_token() {
     let app = TestApp::spawn().await;
     let checkout = app.checkout_ok("1500").await;
     let open = |object: Value, flag: &str| {
-        let url = format!(
-            "{}?params={}{flag}",
-            app.url("/sandbox/payform/"),
-            lz_str::compress_to_encoded_uri_component(&encode_params(&object))
-        );
+        let url =
+            format!("{}?params={}{flag}", app.url("/sandbox/payform/"), lz_str::compress_to_encoded_uri_component(&encode_params(&object)));
         let http = app.http.clone();
         async move {
             let response = http.get(url).send().await.unwrap();
@@ -172,7 +166,15 @@ async fn payment_api_js_defines_halyk_like_the_real_script() {
     let response = app.http.get(app.url("/sandbox/payform/payment-api.js")).send().await.unwrap();
     assert_eq!(response.headers()["content-type"], "text/javascript; charset=utf-8");
     let script = response.text().await.unwrap();
-    for part in ["window.halyk", "p2p: redirect(\"&isTransfer=true\")", "isOCT", "isAFT", "isShortForm", "compressToEncodedURIComponent", "var LZString"] {
+    for part in [
+        "window.halyk",
+        "p2p: redirect(\"&isTransfer=true\")",
+        "isOCT",
+        "isAFT",
+        "isShortForm",
+        "compressToEncodedURIComponent",
+        "var LZString",
+    ] {
         assert!(script.contains(part), "payment-api.js lacks {part}");
     }
 }

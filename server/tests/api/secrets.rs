@@ -2,7 +2,6 @@
 //! when it is dropped (tests/common/mod.rs); this file proves the check itself sees what it
 //! must: a whole payment's responses and logs, and a secret planted in them.
 
-
 use crate::helpers::capture::{self, leaked};
 use crate::helpers::{APPROVED_CARD, DECLINED_CARD, TestApp};
 use epay_proxy::store::orders::OrderState;
@@ -24,9 +23,16 @@ async fn the_capture_sees_a_whole_payment_and_would_see_a_planted_secret() {
 
     let responses = app.responses.lock().unwrap().clone();
     let text = String::from_utf8_lossy(&responses);
-    for seen in ["POST /api/checkout -> 200", "POST /sandbox/oauth2/token -> 200", "POST /sandbox/payform/pay -> 303",
-        "POST /api/epay/postlink -> 200", "POST /api/epay/failure-postlink -> 200", "GET /sandbox/api/check-status/p2p/transaction/",
-        "window.halyk", "invalid_amount"] {
+    for seen in [
+        "POST /api/checkout -> 200",
+        "POST /sandbox/oauth2/token -> 200",
+        "POST /sandbox/payform/pay -> 303",
+        "POST /api/epay/postlink -> 200",
+        "POST /api/epay/failure-postlink -> 200",
+        "GET /sandbox/api/check-status/p2p/transaction/",
+        "window.halyk",
+        "invalid_amount",
+    ] {
         assert!(text.contains(seen), "the capture missed {seen:?}");
     }
     let logs = String::from_utf8_lossy(&capture::logs()).to_string();

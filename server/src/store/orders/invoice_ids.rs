@@ -93,7 +93,9 @@ pub async fn release_suffixes(tx: &mut Tx, now: i64, grace_secs: i64) -> Result<
 }
 
 pub async fn count_holding_suffix(tx: &mut Tx) -> Result<u64, StoreError> {
-    let held = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "held!: i64" FROM orders WHERE reserved_suffix IS NOT NULL"#).fetch_one(tx.conn()).await?;
+    let held = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "held!: i64" FROM orders WHERE reserved_suffix IS NOT NULL"#)
+        .fetch_one(tx.conn())
+        .await?;
     Ok(held as u64)
 }
 

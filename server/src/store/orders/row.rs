@@ -103,7 +103,6 @@ impl OrderRow {
             last_hint_ms: None,
         }
     }
-
 }
 
 /// Everything a checkout stores before ePay is asked for a token.

@@ -49,7 +49,8 @@ impl TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let vars: Vec<(String, String)> = self.env.iter().filter(|(k, _)| !matches!(k.as_str(), "LISTEN" | "PUBLIC_URL")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let vars: Vec<(String, String)> =
+            self.env.iter().filter(|(k, _)| !matches!(k.as_str(), "LISTEN" | "PUBLIC_URL")).map(|(k, v)| (k.clone(), v.clone())).collect();
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let dir = self.dir.take().expect("a running app has its directory");
         TestApp::spawn_in(dir, self.db_path.clone(), &vars).await
@@ -88,11 +89,7 @@ impl TestApp {
         tokio::spawn(epay_proxy::serve_router(listener, state.clone(), router, async {
             let _ = stopped.await;
         }));
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build().unwrap();
         TestApp { addr, env, base, state, http, db_path, responses, log_start, dir: Some(dir), stop: Some(stop) }
     }
 
@@ -125,14 +122,8 @@ impl TestApp {
     }
 
     pub async fn post_raw(&self, path: &str, body: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .post(self.url(path))
-            .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
+        let response =
+            self.http.post(self.url(path)).header("content-type", "application/json").body(body.to_owned()).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -188,7 +179,8 @@ impl TestApp {
     pub async fn oneshot(&self, request: axum::http::Request<axum::body::Body>) -> (u16, Value) {
         use http_body_util::BodyExt;
         use tower::ServiceExt;
-        let router = epay_proxy::app(self.state.clone()).layer(axum::middleware::from_fn_with_state(self.responses.clone(), capture::record));
+        let router =
+            epay_proxy::app(self.state.clone()).layer(axum::middleware::from_fn_with_state(self.responses.clone(), capture::record));
         let response = router.oneshot(request).await.unwrap();
         let status = response.status().as_u16();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -247,16 +239,8 @@ fn js_number(text: &str) -> Value {
 }
 
 /// encodeURIComponent's unreserved set: A-Z a-z 0-9 - _ . ! ~ * ' ( )
-const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')');
+const URI_COMPONENT: &AsciiSet =
+    &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'!').remove(b'~').remove(b'*').remove(b'\'').remove(b'(').remove(b')');
 
 /// payment-api.js's encodeParams: `name=encodeURIComponent(value)` joined by `&`, objects
 /// encoded the same way first.
@@ -357,7 +341,11 @@ impl TestApp {
 
     /// Waits until the stored order is in `state` (up to 15 s: the confirmation worker's
     /// pauses are real seconds), and returns it.
-    pub async fn wait_for_state(&self, invoice_id: &str, state: epay_proxy::store::orders::OrderState) -> epay_proxy::store::orders::OrderRow {
+    pub async fn wait_for_state(
+        &self,
+        invoice_id: &str,
+        state: epay_proxy::store::orders::OrderState,
+    ) -> epay_proxy::store::orders::OrderRow {
         for _ in 0..750 {
             let order = self.stored_order(invoice_id).await;
             if order.status == state {
