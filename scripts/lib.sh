@@ -89,6 +89,14 @@ ensure_node_tools() {
   note "$(command -v wasm-opt): $(wasm-opt --version)"
 }
 
+# rustfmt and clippy, for the lint gates of scripts/test.
+ensure_lint_tools() {
+  step "rustfmt and clippy"
+  if rustup component list --installed | grep -q '^rustfmt' && rustup component list --installed | grep -q '^clippy'; then note "installed"; else
+    rustup component add rustfmt clippy
+  fi
+}
+
 # sqlx-cli, for checking the proxy's compile-time query data (server/.sqlx/).
 SQLX_CLI_VERSION="$(grep -A1 '^name = "sqlx"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"$/\1/p')"
 ensure_sqlx_cli() {

@@ -56,6 +56,6 @@ async fn fetch(proxy: &str, path: &str, headers: &[(&str, &str)], body: Option<S
     }
 }
 
-fn read<T>(json: JsValue, reader: fn(&JsValue) -> Result<T, ()>) -> Result<T, Failure> {
+fn read<T>(json: JsValue, reader: fn(&JsValue) -> Result<T, wire::Unreadable>) -> Result<T, Failure> {
     reader(&json).map_err(|_| Failure::Malformed)
 }

@@ -65,8 +65,10 @@ impl<T> SingleThreaded<T> {
 }
 
 // SAFETY: wasm32-unknown-unknown without atomics has one thread; the value never leaves it.
+#[allow(unsafe_code)]
 unsafe impl<T> Send for SingleThreaded<T> {}
 // SAFETY: as above: there is no other thread to share it with.
+#[allow(unsafe_code)]
 unsafe impl<T> Sync for SingleThreaded<T> {}
 
 /// Calls `handler` on every `event` on `target`, until the current owner is cleaned up, which

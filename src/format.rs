@@ -11,7 +11,7 @@ pub fn money(amount: Amount, currency: &str, language: Language) -> String {
     dom::set(&options, "style", &"currency".into());
     dom::set(&options, "currency", &currency.into());
     dom::set(&options, "currencyDisplay", &"narrowSymbol".into());
-    let fraction_digits = if amount.minor() % 100 == 0 { 0 } else { 2 };
+    let fraction_digits = if amount.minor().is_multiple_of(100) { 0 } else { 2 };
     dom::set(&options, "minimumFractionDigits", &fraction_digits.into());
     dom::set(&options, "maximumFractionDigits", &fraction_digits.into());
     // Kazakh amounts use ru-KZ: CLDR gives kk and ru the same currency pattern ("2 500,50 ₸"),

@@ -11,6 +11,10 @@ use wasm_bindgen::JsValue;
 
 use crate::dom;
 
+/// A body that is not what the proxy sends (a field missing or of another type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unreadable;
+
 /// ePay's token object, kept as the JS object the proxy sent: it goes to halyk as `auth`.
 #[derive(Clone)]
 pub struct Auth(pub JsValue);
@@ -21,14 +25,14 @@ fn text(object: &JsValue, name: &str) -> Option<String> {
     dom::get(object, name).as_string()
 }
 
-fn required(object: &JsValue, name: &str) -> Result<String, ()> {
-    text(object, name).ok_or(())
+fn required(object: &JsValue, name: &str) -> Result<String, Unreadable> {
+    text(object, name).ok_or(Unreadable)
 }
 
-pub fn checkout(object: &JsValue) -> Result<Checkout, ()> {
+pub fn checkout(object: &JsValue) -> Result<Checkout, Unreadable> {
     let auth = dom::get(object, "auth");
     if !auth.is_object() {
-        return Err(());
+        return Err(Unreadable);
     }
     let field = |name| text(object, name).unwrap_or_default();
     Ok(CheckoutResponse {
@@ -54,9 +58,9 @@ pub fn checkout(object: &JsValue) -> Result<Checkout, ()> {
     })
 }
 
-pub fn order_view(object: &JsValue) -> Result<OrderView, ()> {
+pub fn order_view(object: &JsValue) -> Result<OrderView, Unreadable> {
     Ok(OrderView {
-        status: OrderStatus::from_wire(&required(object, "status")?).ok_or(())?,
+        status: OrderStatus::from_wire(&required(object, "status")?).ok_or(Unreadable)?,
         amount: required(object, "amount")?,
         currency: required(object, "currency")?,
         card_mask: text(object, "cardMask"),
@@ -66,7 +70,7 @@ pub fn order_view(object: &JsValue) -> Result<OrderView, ()> {
     })
 }
 
-pub fn widget_config(object: &JsValue) -> Result<WidgetConfig, ()> {
+pub fn widget_config(object: &JsValue) -> Result<WidgetConfig, Unreadable> {
     Ok(WidgetConfig {
         script_url: required(object, "scriptUrl")?,
         payform_origin: required(object, "payformOrigin")?,

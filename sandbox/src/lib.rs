@@ -132,5 +132,5 @@ fn oauth_error(error: &str, description: &str) -> Value {
 fn amount_json(amount: Amount) -> Value {
     let minor = amount.minor();
     // minor / 100 is the double nearest the decimal, so it prints back as that decimal.
-    if minor % 100 == 0 { json!(minor / 100) } else { json!(minor as f64 / 100.0) }
+    if minor.is_multiple_of(100) { json!(minor / 100) } else { json!(minor as f64 / 100.0) }
 }

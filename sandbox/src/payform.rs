@@ -205,7 +205,7 @@ fn render_form(session: &PaySession, session_id: &str, error: Option<&str>) -> S
     // card gets the amount (Halyk's SDK: `card.receiver`, `fee`).
     let (title, card_label, button, receiver, fee_rows) = if transfer {
         let fee = Registry::transfer_fee(session.terms.amount);
-        let total = epay_api_types::Amount::from_minor(session.terms.amount.minor() + fee.minor());
+        let total = Amount::from_minor(session.terms.amount.minor() + fee.minor());
         let receiver = format!(
             r#"<label for="receiver">{receiver}</label>
 <input id="receiver" name="receiver" inputmode="numeric" autocomplete="off" value="4400 4300 0000 0007" required>"#,

@@ -52,7 +52,7 @@ impl Figures {
 async fn load<F, Fut>(concurrency: usize, duration: Duration, make_request: F) -> Figures
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<reqwest::Response, reqwest::Error>> + Send,
+    Fut: Future<Output = Result<reqwest::Response, reqwest::Error>> + Send,
 {
     let make_request = Arc::new(make_request);
     let stop = Arc::new(AtomicBool::new(false));

@@ -92,13 +92,13 @@ mod tests {
 
     #[test]
     fn the_words_follow_the_orders_own_method() {
-        let ru = crate::i18n::texts(Language::Ru);
+        let ru = i18n::texts(Language::Ru);
         let paid = from_view(view(OrderStatus::Paid, Some(PaymentMethod::Pay)), ru, PaymentMethod::P2p, money).unwrap();
         assert_eq!(paid.message(ru), "Оплата прошла: 1500 KZT");
         assert_eq!(paid.card(ru), "Карта 440043...2222");
         let transfer = from_view(view(OrderStatus::Paid, None), ru, PaymentMethod::P2p, money).unwrap();
         assert_eq!(transfer.message(ru), "Перевод выполнен: 1500 KZT", "the page's method when the proxy says none");
-        let en = crate::i18n::texts(Language::En);
+        let en = i18n::texts(Language::En);
         let failed = from_view(view(OrderStatus::Failed, Some(PaymentMethod::Widget)), en, PaymentMethod::P2p, money).unwrap();
         assert_eq!(failed.message(en), "Payment failed. Insufficient funds on the card.");
         assert!(failed.can_pay_again() && failed.card(en).is_empty());
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn pending_is_not_an_outcome_and_expired_offers_a_new_payment() {
-        let en = crate::i18n::texts(Language::En);
+        let en = i18n::texts(Language::En);
         assert_eq!(from_view(view(OrderStatus::Pending, None), en, PaymentMethod::P2p, money), None);
         let expired = from_view(view(OrderStatus::Expired, None), en, PaymentMethod::P2p, money).unwrap();
         assert_eq!((expired.name(), expired.can_pay_again()), ("expired", true));

@@ -136,11 +136,11 @@ pub fn evaluate(order: Option<&OrderRow>, endpoint: Endpoint, n: &Notification, 
     };
     match verify::secret(order, n) {
         // Stored with the precise reason, answered exactly like an unknown invoice.
-        verify::Secret::Wrong => {
+        Secret::Wrong => {
             return Evaluation::Reject { status: StatusCode::FORBIDDEN, stored: "secret_hash is wrong".into(), answer: NO_MATCH.into() };
         }
-        verify::Secret::Missing => return Evaluation::Hint { ask: hint_asks(order, now_ms) },
-        verify::Secret::Matches => {}
+        Secret::Missing => return Evaluation::Hint { ask: hint_asks(order, now_ms) },
+        Secret::Matches => {}
     }
     let Some(success) = n.is_success() else {
         return reject(StatusCode::BAD_REQUEST, "no code".into());

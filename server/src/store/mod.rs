@@ -119,11 +119,11 @@ mod tests {
         };
         // A first job holds the writer while the four others queue: they share the next batch.
         let hold = store.write(async |_conn| {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
             Ok(())
         });
         let queued = async {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
             futures::future::join_all([insert("a", false), insert("b", true), insert("c", false), insert("d", true)]).await
         };
         let (held, results) = tokio::join!(hold, queued);

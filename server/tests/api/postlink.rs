@@ -204,7 +204,7 @@ async fn thousands_of_forged_notifications_are_all_rejected() {
     let app = TestApp::spawn().await;
     let order = app.pending_order("1500").await;
     let real = order.secret_hash.expose().to_owned();
-    let mut forgeries: Vec<serde_json::Value> = vec![
+    let mut forgeries: Vec<Value> = vec![
         json!(real.to_lowercase()),
         json!(real[..27].to_owned()),
         json!(format!("{real}A")),

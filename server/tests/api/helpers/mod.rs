@@ -265,7 +265,7 @@ pub fn encode_params(object: &Value) -> String {
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: Future<Output = bool>,
 {
     for _ in 0..200 {
         if check().await {
