@@ -107,6 +107,19 @@ ensure_sqlx_cli() {
   fi
 }
 
+# Regenerates (or with --check, verifies) server/.sqlx/, the compile-time data of the proxy's
+# checked queries, from a throwaway SQLite database with every migration applied.
+sqlx_prepare() {
+  ensure_sqlx_cli
+  step "sqlx offline query data${1:+ ($1)}"
+  local scratch
+  scratch="$(mktemp -d)"
+  DATABASE_URL="sqlite:$scratch/prepare.sqlite3" sqlx database create
+  DATABASE_URL="sqlite:$scratch/prepare.sqlite3" sqlx migrate run --source server/migrations >/dev/null
+  (cd server && DATABASE_URL="sqlite:$scratch/prepare.sqlite3" SQLX_OFFLINE=false cargo sqlx prepare "$@")
+  rm -rf "$scratch"
+}
+
 ensure_chromium() {
   step "Chromium and chromedriver"
   if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then note "installed"; else
