@@ -16,38 +16,29 @@
 pub mod i18n;
 pub mod logic;
 
-#[cfg(target_arch = "wasm32")]
-pub mod api;
-#[cfg(target_arch = "wasm32")]
-mod bind;
-#[cfg(target_arch = "wasm32")]
-mod checkout;
-#[cfg(target_arch = "wasm32")]
-pub mod dom;
-#[cfg(target_arch = "wasm32")]
-mod form;
-#[cfg(target_arch = "wasm32")]
-pub mod format;
-#[cfg(target_arch = "wasm32")]
-pub mod halyk;
-#[cfg(target_arch = "wasm32")]
-pub mod loader;
-#[cfg(target_arch = "wasm32")]
-mod markup;
-#[cfg(target_arch = "wasm32")]
-mod mounts;
-#[cfg(target_arch = "wasm32")]
-pub mod nodes;
-#[cfg(target_arch = "wasm32")]
-pub mod options;
-#[cfg(target_arch = "wasm32")]
-mod outcome;
-#[cfg(target_arch = "wasm32")]
-mod panel;
-#[cfg(target_arch = "wasm32")]
-mod view;
-#[cfg(target_arch = "wasm32")]
-pub mod wire;
+/// Modules that exist only in the browser (wasm32).
+macro_rules! browser_only {
+    ($($vis:vis mod $name:ident;)*) => { $( #[cfg(target_arch = "wasm32")] $vis mod $name; )* };
+}
+
+browser_only! {
+    pub mod api;
+    mod bind;
+    mod checkout;
+    pub mod dom;
+    mod form;
+    pub mod format;
+    pub mod halyk;
+    pub mod loader;
+    mod markup;
+    mod mounts;
+    pub mod nodes;
+    pub mod options;
+    mod outcome;
+    mod panel;
+    mod view;
+    pub mod wire;
+}
 
 #[cfg(target_arch = "wasm32")]
 pub use mounts::{mount, mount_all, unmount};

@@ -9,17 +9,6 @@ use epay_proxy::postlink::{Endpoint, Notification, evaluate, invariants};
 use epay_proxy::store::orders::{NewOrder, OrderRow, OrderState};
 use libfuzzer_sys::fuzz_target;
 
-const STATES: [OrderState; 8] = [
-    OrderState::Created,
-    OrderState::Pending,
-    OrderState::StartFailed,
-    OrderState::Confirming,
-    OrderState::Paid,
-    OrderState::Failed,
-    OrderState::Review,
-    OrderState::Expired,
-];
-
 fn order(status: OrderState) -> OrderRow {
     let new = NewOrder {
         order_key: epay_proxy::secrets::SecretText::new("key".into()),
@@ -45,7 +34,7 @@ fn order(status: OrderState) -> OrderRow {
 fuzz_target!(|data: &[u8]| {
     let Ok(notification) = Notification::parse(data) else { return };
     let _ = (notification.is_success(), notification.amount());
-    for status in STATES {
+    for status in OrderState::ALL {
         let order = order(status);
         for endpoint in [Endpoint::Postlink, Endpoint::FailurePostlink] {
             let evaluation = evaluate(Some(&order), endpoint, &notification, 1_000_000);

@@ -33,9 +33,7 @@ pub async fn notify(sandbox: &Arc<Sandbox>, session: &PaySession, transaction: &
     }
     if let Some(fee) = transaction.fee {
         body["fee"] = amount_json(fee);
-        if control.fee_in_amount {
-            body["amount"] = amount_json(epay_api_types::Amount::from_minor(transaction.amount.minor() + fee.minor()));
-        }
+        body["amount"] = amount_json(transaction.reported_amount(control.fee_in_amount));
     }
     let first_retry = control.delivery_retry_ms.map_or(FIRST_RETRY, Duration::from_millis);
 

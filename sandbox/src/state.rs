@@ -89,6 +89,17 @@ pub enum MethodFlag {
     ShortForm,
 }
 
+impl Transaction {
+    /// The amount ePay reports: the transfer amount, or with `fee_in_amount` the amount plus
+    /// the fee (whether ePay includes it is unconfirmed: the sandbox can do both).
+    pub fn reported_amount(&self, fee_in_amount: bool) -> Amount {
+        match self.fee {
+            Some(fee) if fee_in_amount => Amount::from_minor(self.amount.minor() + fee.minor()),
+            _ => self.amount,
+        }
+    }
+}
+
 impl MethodFlag {
     /// A card-to-card transfer (P2P, OCT, AFT), not a card payment.
     pub fn is_transfer(self) -> bool {

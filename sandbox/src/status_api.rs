@@ -29,11 +29,7 @@ pub async fn check(State(sandbox): State<Arc<Sandbox>>, Path(invoice_id): Path<S
         return Json(json!({"resultCode": "102", "resultMessage": "Транзакция не найдена"})).into_response();
     };
     let found = matches!(t.status_name, "CHARGE" | "AUTH");
-    let fee_in_amount = sandbox.control().fee_in_amount;
-    let amount = match t.fee {
-        Some(fee) if fee_in_amount => epay_api_types::Amount::from_minor(t.amount.minor() + fee.minor()),
-        _ => t.amount,
-    };
+    let amount = t.reported_amount(sandbox.control().fee_in_amount);
     Json(json!({
         "resultCode": if found { "100" } else { "101" },
         "resultMessage": if found { "Транзакция найдена" } else { "Транзакция отклонена" },

@@ -24,17 +24,6 @@ fn config() -> Config {
     .unwrap()
 }
 
-const STATES: [OrderState; 8] = [
-    OrderState::Created,
-    OrderState::Pending,
-    OrderState::StartFailed,
-    OrderState::Confirming,
-    OrderState::Paid,
-    OrderState::Failed,
-    OrderState::Review,
-    OrderState::Expired,
-];
-
 /// An order of 1 500 ₸ in `status`, with a transaction id of its own.
 fn order(status: OrderState) -> OrderRow {
     let new = NewOrder {
@@ -139,7 +128,7 @@ proptest! {
         value in any_json(),
         keep_secret in any::<bool>(),
         failure in any::<bool>(),
-        state in prop::sample::select(STATES.to_vec()),
+        state in prop::sample::select(OrderState::ALL.to_vec()),
     ) {
         let order = order(state);
         let mut body: Value = serde_json::from_str(if failure { FAILURE_SAMPLE } else { SUCCESS_SAMPLE }).unwrap();

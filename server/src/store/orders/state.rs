@@ -24,6 +24,18 @@ pub enum OrderState {
 }
 
 impl OrderState {
+    /// Every state, for tests and tools that go through them all.
+    pub const ALL: [OrderState; 8] = [
+        OrderState::Created,
+        OrderState::Pending,
+        OrderState::StartFailed,
+        OrderState::Confirming,
+        OrderState::Paid,
+        OrderState::Failed,
+        OrderState::Review,
+        OrderState::Expired,
+    ];
+
     pub fn public(self) -> OrderStatus {
         match self {
             OrderState::Created | OrderState::Pending | OrderState::Confirming | OrderState::Review => OrderStatus::Pending,
