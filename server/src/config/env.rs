@@ -88,6 +88,21 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         self.text(name).unwrap_or_default().split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect()
     }
 
+    /// A credential: the value, or outside production the published test merchant's
+    /// (`test_value`); required in production.
+    pub fn credential(&self, name: &'static str, production: bool, test_value: &str) -> Result<String, ConfigError> {
+        match self.text(name) {
+            Some(value) => Ok(value),
+            None if production => Err(problem(name, "required when EPAY_ENV=prod")),
+            None => Ok(test_value.to_owned()),
+        }
+    }
+
+    /// A `credential` that must never be printed: `Debug` shows no content.
+    pub fn secret(&self, name: &'static str, production: bool, test_value: &str) -> Result<secrecy::SecretString, ConfigError> {
+        self.credential(name, production, test_value).map(secrecy::SecretString::from)
+    }
+
     /// An amount with at most two decimals.
     pub fn amount(&self, name: &'static str, default: &str) -> Result<Amount, ConfigError> {
         let text = self.text(name).unwrap_or_else(|| default.to_owned());

@@ -281,13 +281,9 @@ impl EpaySettings {
             Some(_) => env.url("EPAY_PAYFORM_ORIGIN", "")?.origin().ascii_serialization(),
             None => script_url.origin().ascii_serialization(),
         };
-        let credential = |name: &'static str, test_value: &str| match (env.text(name), epay_env) {
-            (Some(value), _) => Ok(value),
-            (None, EpayEnv::Prod) => Err(problem(name, "required when EPAY_ENV=prod")),
-            (None, _) => Ok(test_value.to_owned()),
-        };
-        let client_id = credential("EPAY_CLIENT_ID", TEST_CLIENT_ID)?;
-        let client_secret = SecretString::from(credential("EPAY_CLIENT_SECRET", TEST_CLIENT_SECRET)?);
+        let production = epay_env == EpayEnv::Prod;
+        let client_id = env.credential("EPAY_CLIENT_ID", production, TEST_CLIENT_ID)?;
+        let client_secret = env.secret("EPAY_CLIENT_SECRET", production, TEST_CLIENT_SECRET)?;
         let (terminal_id, p2p_terminal_id) = terminals(epay_env, env.text("EPAY_TERMINAL_ID"), env.text("EPAY_P2P_TERMINAL_ID"))?;
         Ok(EpaySettings {
             env: epay_env,
