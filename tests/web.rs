@@ -187,6 +187,19 @@ fn string(object: &JsValue, name: &str) -> String {
     get(object, name).as_string().unwrap_or_else(|| panic!("{name} is not a string"))
 }
 
+/// An order of 1 500 ₸ the proxy says is paid, without a card or a method.
+fn paid_view() -> OrderView {
+    OrderView {
+        status: OrderStatus::Paid,
+        amount: "1500".into(),
+        currency: "KZT".into(),
+        card_mask: None,
+        failure_reason: None,
+        failure_code: None,
+        method: None,
+    }
+}
+
 /// Fresh fakes for a test: fetch with the config route, and halyk.
 fn setup(sandbox: bool) {
     install_fake_fetch();
@@ -670,15 +683,7 @@ async fn the_words_fit_the_method_a_transfer_or_a_payment() {
         assert_eq!(text(&host, ".epay-total span"), total, "{method}");
     }
     install_fake_fetch();
-    let paid = OrderView {
-        status: OrderStatus::Paid,
-        amount: "1500".into(),
-        currency: "KZT".into(),
-        card_mask: None,
-        failure_reason: None,
-        failure_code: None,
-        method: None,
-    };
+    let paid = paid_view();
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&paid))]));
     let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "1"), ("data-lang", "ru")]);
     until("paid shown", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("paid")).await;
@@ -709,15 +714,7 @@ extern "C" {
 
 #[wasm_bindgen_test]
 async fn the_return_page_reads_the_order_key_from_the_fragment_and_old_query_links() {
-    let paid = OrderView {
-        status: OrderStatus::Paid,
-        amount: "1500".into(),
-        currency: "KZT".into(),
-        card_mask: None,
-        failure_reason: None,
-        failure_code: None,
-        method: None,
-    };
+    let paid = paid_view();
     for (url, key) in
         [("?order=123456789012&lang=en#key=FragmentK3y", "FragmentK3y"), ("?order=123456789012&key=QueryK3y&lang=en", "QueryK3y")]
     {
