@@ -202,10 +202,7 @@ const EN: Texts = Texts {
 impl Texts {
     /// The words for `method`: a transfer's for p2p, oct and aft, a payment's otherwise.
     pub fn wording(&self, method: PaymentMethod) -> &Wording {
-        match method.token_scope() {
-            "transfer" => &self.transfer,
-            _ => &self.payment,
-        }
+        if method.is_transfer() { &self.transfer } else { &self.payment }
     }
 }
 

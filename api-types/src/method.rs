@@ -44,12 +44,15 @@ impl PaymentMethod {
         }
     }
 
+    /// A card-to-card transfer (P2P, OCT, AFT), not a card payment: it has its own terminal,
+    /// status endpoint, token scope and words.
+    pub fn is_transfer(self) -> bool {
+        matches!(self, PaymentMethod::P2p | PaymentMethod::Oct | PaymentMethod::Aft)
+    }
+
     /// OAuth scope of the payment token: transfers use `transfer`, card payments `payment`.
     pub fn token_scope(self) -> &'static str {
-        match self {
-            PaymentMethod::P2p | PaymentMethod::Oct | PaymentMethod::Aft => "transfer",
-            PaymentMethod::Pay | PaymentMethod::Widget => "payment",
-        }
+        if self.is_transfer() { "transfer" } else { "payment" }
     }
 }
 

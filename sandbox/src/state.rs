@@ -103,15 +103,12 @@ impl Transaction {
 impl MethodFlag {
     /// A card-to-card transfer (P2P, OCT, AFT), not a card payment.
     pub fn is_transfer(self) -> bool {
-        self.scope() == "transfer"
+        matches!(self, MethodFlag::Transfer | MethodFlag::Oct | MethodFlag::Aft)
     }
 
     /// ePay issues transfer tokens for P2P/OCT/AFT and payment tokens for card payments.
     pub fn scope(self) -> &'static str {
-        match self {
-            MethodFlag::Transfer | MethodFlag::Oct | MethodFlag::Aft => "transfer",
-            MethodFlag::Pay | MethodFlag::ShortForm => "payment",
-        }
+        if self.is_transfer() { "transfer" } else { "payment" }
     }
 }
 

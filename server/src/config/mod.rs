@@ -306,10 +306,7 @@ impl EpaySettings {
 
     /// The terminal a payment with `method` is made on (ePay has one per kind of operation).
     pub fn terminal_for(&self, method: PaymentMethod) -> &str {
-        match method.token_scope() {
-            "transfer" => &self.p2p_terminal_id,
-            _ => &self.terminal_id,
-        }
+        if method.is_transfer() { &self.p2p_terminal_id } else { &self.terminal_id }
     }
 
     /// The API URL for `path` (which starts with '/').

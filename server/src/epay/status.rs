@@ -19,10 +19,7 @@ pub enum StatusKind {
 impl StatusKind {
     /// The endpoint for an order paid with `method` (`halyk.<method>`).
     pub fn for_method(method: epay_api_types::PaymentMethod) -> StatusKind {
-        match method.token_scope() {
-            "transfer" => StatusKind::P2p,
-            _ => StatusKind::Payment,
-        }
+        if method.is_transfer() { StatusKind::P2p } else { StatusKind::Payment }
     }
 
     fn path(self) -> &'static str {
