@@ -116,9 +116,7 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
     if let Err(wait) = app.token_budget.take() {
         let wait_secs = wait.as_secs().max(1);
         tracing::warn!(wait_secs, "checkout refused: EPAY_TOKEN_RATE_PER_MINUTE reached");
-        let (id, check_ms) = (order.id, confirm::first_check_ms(&app.config.confirmation));
-        let recorded = format!("{TOKEN_RATE_PREFIX}EPAY_TOKEN_RATE_PER_MINUTE reached");
-        app.store.write(async move |conn| orders::record_start_failure(conn, id, &recorded, check_ms).await).await?;
+        record_start_failure(app, &order, format!("{TOKEN_RATE_PREFIX}EPAY_TOKEN_RATE_PER_MINUTE reached")).await?;
         return Err(token_rate_error().retry_after(wait_secs));
     }
     let request = PaymentTokenRequest {
@@ -152,14 +150,19 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
         }
         Err(err) => {
             tracing::warn!(error = %err, elapsed_ms = started.elapsed().as_millis() as u64, "ePay token request failed");
-            let error = upstream_error(err.is_timeout());
-            let recorded = format!("{}{err}", if err.is_timeout() { TIMEOUT_PREFIX } else { UPSTREAM_PREFIX });
-            let id = order.id;
-            let check_ms = confirm::first_check_ms(&app.config.confirmation);
-            app.store.write(async move |conn| orders::record_start_failure(conn, id, &recorded, check_ms).await).await?;
-            Err(error)
+            let prefix = if err.is_timeout() { TIMEOUT_PREFIX } else { UPSTREAM_PREFIX };
+            record_start_failure(app, &order, format!("{prefix}{err}")).await?;
+            Err(upstream_error(err.is_timeout()))
         }
     }
+}
+
+/// The order could not start: `recorded` (a prefix that says why, then details) is kept so a
+/// concurrent duplicate answers alike, and reconciliation looks the order up later.
+async fn record_start_failure(app: &AppState, order: &OrderRow, recorded: String) -> Result<(), AppError> {
+    let (id, check_ms) = (order.id, confirm::first_check_ms(&app.config.confirmation));
+    app.store.write(async move |tx| orders::record_start_failure(tx, id, &recorded, check_ms).await).await?;
+    Ok(())
 }
 
 fn token_rate_error() -> AppError {
