@@ -120,11 +120,7 @@ pub async fn apply(tx: &mut crate::store::Tx, id: i64, version: i64, decision: &
         Decision::Pay(outcome) => match orders::reclaim_suffix(tx, &order).await? {
             Ok(()) => orders::set_outcome(tx, id, OrderState::Paid, outcome).await?,
             // Paid after its suffix went to a newer order: ePay may confuse the two.
-            Err(holder) => {
-                orders::set_outcome(tx, id, order.status, outcome).await?;
-                let why = format!("the status API confirmed a payment after its invoice suffix went to order {holder}");
-                orders::send_to_review(tx, id, &why).await?
-            }
+            Err(holder) => orders::review_late_payment(tx, id, outcome, "the status API confirmed a payment", &holder).await?,
         },
         Decision::Fail(outcome) => orders::set_outcome(tx, id, OrderState::Failed, outcome).await?,
         Decision::Review(reason) => orders::send_to_review(tx, id, reason).await?,

@@ -189,9 +189,7 @@ async fn handle(tx: &mut Tx, cx: &Context<'_>, n: &Notification) -> Result<Handl
             // money moved, but ePay may confuse the two; a human decides.
             match (state, orders::reclaim_suffix(tx, &order).await?) {
                 (OrderState::Confirming, Err(holder)) => {
-                    let why = format!("a success arrived after its invoice suffix went to order {holder}");
-                    orders::set_outcome(tx, order.id, OrderState::Confirming, &outcome).await?;
-                    orders::send_to_review(tx, order.id, &why).await?;
+                    orders::review_late_payment(tx, order.id, &outcome, "a success arrived", &holder).await?;
                     tracing::warn!(invoice_id = %order.invoice_id, %holder, "late success for a released invoice suffix: review");
                 }
                 _ => orders::set_outcome(tx, order.id, state, &outcome).await?,

@@ -19,4 +19,6 @@ pub use reads::{find_by_id, find_by_invoice, read_by_idempotency_key, read_by_in
 pub use row::{NewOrder, OrderRow, Outcome};
 pub use schedule::{due_for_check, next_check_ms, schedule_check, schedule_hinted_check, stop_checking};
 pub use state::OrderState;
-pub use transitions::{expire, fail_interrupted_starts, flag_for_review, record_start_failure, record_token, send_to_review, set_outcome};
+pub use transitions::{
+    expire, fail_interrupted_starts, flag_for_review, record_start_failure, record_token, review_late_payment, send_to_review, set_outcome,
+};

@@ -121,6 +121,14 @@ pub async fn send_to_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), St
     Ok(())
 }
 
+/// Records what ePay said about a payment, and hands the order to a human instead of
+/// moving it on: a payment that arrived after the order's invoice suffix went to `holder`
+/// (ePay tells orders apart by those six digits too). `what` says how it arrived.
+pub async fn review_late_payment(tx: &mut Tx, id: i64, outcome: &Outcome, what: &str, holder: &str) -> Result<(), StoreError> {
+    set_outcome(tx, id, OrderState::Review, outcome).await?;
+    send_to_review(tx, id, &format!("{what} after its invoice suffix went to order {holder}")).await
+}
+
 /// Flags an order for a human, keeping its state (a paid order stays paid).
 pub async fn flag_for_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> {
     let updated_at = now();
