@@ -10,12 +10,14 @@ pub const DESCRIPTION_MAX_BYTES: usize = 125;
 
 /// `POST /api/checkout`. Only the amount is required; the proxy owns everything else
 /// (invoice id, terminal, links, token).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckoutRequest {
     /// Decimal text such as "1500" or "1500.50". JSON numbers are accepted too and read
     /// through their shortest text form, never as binary fractions.
     #[serde(deserialize_with = "string_or_number")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "1500.50"))]
     pub amount: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
@@ -38,8 +40,10 @@ pub struct CheckoutRequest {
 /// What the widget needs to call `halyk.<method>`: the token object exactly as ePay returned
 /// it (`Auth` is raw JSON on the proxy, a JS value in the widget) and every field the proxy
 /// owns. It never carries client_secret or secret_hash.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(bound = ""))]
 pub struct CheckoutResponse<Auth> {
     pub invoice_id: String,
     /// Lets the payer (and only the payer) read this order's status.
@@ -63,10 +67,12 @@ pub struct CheckoutResponse<Auth> {
     pub script_url: String,
     /// Exact origin of ePay's payment page (overlay messages come only from there).
     pub payform_origin: String,
+    /// ePay's token object, exactly as ePay returned it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub auth: Auth,
 }
 
-fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     struct Visitor;
     impl serde::de::Visitor<'_> for Visitor {
         type Value = String;

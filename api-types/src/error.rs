@@ -2,12 +2,14 @@ use serde::{Deserialize, Serialize};
 
 /// Every 4xx/5xx body of the proxy: a stable code the widget translates, and an English
 /// message a developer can act on.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ApiError {
     pub error: ErrorCode,
     pub message: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -32,13 +34,21 @@ pub enum ErrorCode {
     Rejected,
     Timeout,
     Internal,
+    Unauthorized,
+    BrowserOriginRefused,
+    IdempotencyKeyRequired,
+    DuplicateReference,
+    OpenAmountsDisabled,
+    OrderExpired,
+    NotAMerchantOrder,
+    InvalidCursor,
     /// A code this build does not know (a newer proxy).
     #[serde(other)]
     Unknown,
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::BodyTooLarge,
@@ -60,6 +70,14 @@ impl ErrorCode {
         ErrorCode::Rejected,
         ErrorCode::Timeout,
         ErrorCode::Internal,
+        ErrorCode::Unauthorized,
+        ErrorCode::BrowserOriginRefused,
+        ErrorCode::IdempotencyKeyRequired,
+        ErrorCode::DuplicateReference,
+        ErrorCode::OpenAmountsDisabled,
+        ErrorCode::OrderExpired,
+        ErrorCode::NotAMerchantOrder,
+        ErrorCode::InvalidCursor,
     ];
 
     /// The wire name (what serde writes), for readers that do without serde.
@@ -86,6 +104,14 @@ impl ErrorCode {
             ErrorCode::Rejected => "rejected",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::BrowserOriginRefused => "browser_origin_refused",
+            ErrorCode::IdempotencyKeyRequired => "idempotency_key_required",
+            ErrorCode::DuplicateReference => "duplicate_reference",
+            ErrorCode::OpenAmountsDisabled => "open_amounts_disabled",
+            ErrorCode::OrderExpired => "order_expired",
+            ErrorCode::NotAMerchantOrder => "not_a_merchant_order",
+            ErrorCode::InvalidCursor => "invalid_cursor",
             ErrorCode::Unknown => "unknown",
         }
     }

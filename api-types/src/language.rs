@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The widget's languages. Russian is the default, as on ePay's own pages.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {

@@ -6,6 +6,8 @@
 mod checkout;
 mod error;
 mod language;
+#[cfg(feature = "merchant")]
+mod merchant;
 mod method;
 mod money;
 mod order;
@@ -16,6 +18,11 @@ mod widget_config;
 pub use checkout::{CheckoutRequest, CheckoutResponse, DESCRIPTION_MAX_BYTES, IDEMPOTENCY_KEY_HEADER};
 pub use error::{ApiError, ErrorCode};
 pub use language::Language;
+#[cfg(feature = "merchant")]
+pub use merchant::{
+    Confirmation, METADATA_MAX_BYTES, MerchantOrder, MerchantOrderPage, MerchantOrderRequest, OrderSource, PaymentDetails,
+    REFERENCE_MAX_BYTES, ReceivedPostLink, StatusChange,
+};
 pub use method::PaymentMethod;
 pub use money::{Amount, AmountError};
 pub use order::{ORDER_KEY_HEADER, OrderStatus, OrderView};

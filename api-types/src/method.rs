@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which `halyk.*` method the widget calls; it also decides the token's scope.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PaymentMethod {
     /// Card-to-card transfer (`halyk.p2p`), the seed's flow.

@@ -6,9 +6,12 @@ use crate::PaymentMethod;
 pub const ORDER_KEY_HEADER: &str = "x-order-key";
 
 /// What the payer may know about an order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
+    /// A merchant order nobody has started paying yet.
+    Open,
     /// No confirmed outcome yet: not paid, or paid but not yet confirmed.
     Pending,
     /// ePay notified success and the proxy confirmed it.
@@ -23,6 +26,7 @@ impl OrderStatus {
     /// The status for a wire name (what serde writes), for readers that do without serde.
     pub fn from_wire(name: &str) -> Option<OrderStatus> {
         match name {
+            "open" => Some(OrderStatus::Open),
             "pending" => Some(OrderStatus::Pending),
             "paid" => Some(OrderStatus::Paid),
             "failed" => Some(OrderStatus::Failed),
@@ -38,7 +42,7 @@ mod tests {
 
     #[test]
     fn wire_names_match_serde() {
-        for status in [OrderStatus::Pending, OrderStatus::Paid, OrderStatus::Failed, OrderStatus::Expired] {
+        for status in [OrderStatus::Open, OrderStatus::Pending, OrderStatus::Paid, OrderStatus::Failed, OrderStatus::Expired] {
             let name = serde_json::to_string(&status).unwrap();
             assert_eq!(OrderStatus::from_wire(name.trim_matches('"')), Some(status));
         }
@@ -47,6 +51,7 @@ mod tests {
 
 /// `GET /api/orders/{invoiceId}`: status, amount, currency, masked card, failure reason and
 /// code. Nothing more.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderView {
@@ -62,4 +67,14 @@ pub struct OrderView {
     /// How the order is paid: a transfer or a card payment (the outcome's words follow it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<PaymentMethod>,
+    /// A merchant order's description (what the payer is paying for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A merchant order the payer may (still) pay: `POST /api/orders/{invoiceId}/checkout`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub payable: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }

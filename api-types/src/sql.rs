@@ -37,3 +37,5 @@ macro_rules! text_column {
 
 text_column!(PaymentMethod, PaymentMethod::js_name, PaymentMethod::from_name);
 text_column!(Language, Language::tag, Language::from_tag);
+#[cfg(feature = "merchant")]
+text_column!(crate::OrderSource, crate::OrderSource::as_str, crate::OrderSource::from_name);

@@ -25,6 +25,7 @@ fn order(status: OrderState) -> OrderRow {
         phone: String::new(),
         language: epay_api_types::Language::Ru,
         card_save: false,
+        merchant: None,
     };
     // The seed sample's invoice and transaction, so duplicates and conflicts are reachable.
     let row = OrderRow::created(1, "191111111".into(), &new, 0);

@@ -122,6 +122,7 @@ fn start_proxy(limited: bool) -> Proxy {
         // One load generator is one client: the per-client checkout limit would measure itself;
         // the global caps likewise.
         .env("CHECKOUT_RATE_PER_MINUTE", if limited { "60" } else { "0" })
+        .env("CHECKOUT_OPEN_AMOUNTS", "true")
         .env("EPAY_TOKEN_RATE_PER_MINUTE", "0")
         .env("MAX_OPEN_ORDERS", "900000")
         .stdout(Stdio::null())

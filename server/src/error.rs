@@ -13,11 +13,13 @@ pub struct AppError {
     pub message: String,
     /// Seconds after which a retry may succeed (`Retry-After`).
     pub retry_after: Option<u64>,
+    /// A 401 that names the scheme (`WWW-Authenticate: Bearer`).
+    pub www_authenticate: bool,
 }
 
 impl AppError {
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> AppError {
-        AppError { status, code, message: message.into(), retry_after: None }
+        AppError { status, code, message: message.into(), retry_after: None, www_authenticate: false }
     }
 
     pub fn retry_after(self, seconds: u64) -> AppError {
@@ -55,6 +57,9 @@ impl IntoResponse for AppError {
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        if self.www_authenticate {
+            response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
         }
         response
     }

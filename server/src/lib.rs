@@ -8,10 +8,13 @@ pub mod confirm;
 pub mod emulator;
 pub mod epay;
 pub mod error;
+pub mod hosted;
 pub mod inspect;
 pub mod invoice;
 pub mod json;
 pub mod maintenance;
+pub mod merchant;
+pub mod openapi;
 pub mod order_status;
 pub mod postlink;
 pub mod rate_limit;
@@ -106,14 +109,20 @@ impl AppState {
 
 pub fn app(state: Arc<AppState>) -> Router {
     let mut checkout_route = post(checkout::create).layer(DefaultBodyLimit::max(CHECKOUT_BODY_LIMIT));
+    let mut order_checkout_route = post(checkout::order::start).layer(DefaultBodyLimit::max(CHECKOUT_BODY_LIMIT));
     if let Some(limiter) = &state.checkout_limiter {
         checkout_route = checkout_route.layer(rate_limit::layer(limiter));
+        order_checkout_route = order_checkout_route.layer(rate_limit::layer(limiter));
     }
     let browser_api = Router::new()
         .route("/api/checkout", checkout_route)
         .route("/api/orders/{invoice_id}", get(order_status::show))
+        .route("/api/orders/{invoice_id}/checkout", order_checkout_route)
         .route("/api/widget-config", get(widget_config))
         .layer(cors(&state.config));
+
+    // The shop's backend: a bearer key, and no CORS (merchant::auth).
+    let merchant_api = merchant::routes(&state);
 
     // Server to server: no CORS, a browser has no business here.
     let epay_notifications = Router::new()
@@ -121,7 +130,14 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/epay/failure-postlink", post(postlink::failure_postlink))
         .layer(DefaultBodyLimit::max(POSTLINK_BODY_LIMIT));
 
-    let mut router = Router::new().merge(browser_api).merge(epay_notifications).route("/healthz", get(healthz)).with_state(state.clone());
+    let mut router = Router::new()
+        .merge(browser_api)
+        .merge(merchant_api)
+        .merge(epay_notifications)
+        .route("/api/openapi.json", get(openapi::serve))
+        .route("/pay/{invoice_id}", get(hosted::page))
+        .route("/healthz", get(healthz))
+        .with_state(state.clone());
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox", sandbox.clone());
     }
@@ -164,7 +180,9 @@ async fn healthz(State(app): State<Arc<AppState>>) -> Result<&'static str, error
     Ok("ok")
 }
 
-async fn widget_config(State(app): State<Arc<AppState>>) -> Json<WidgetConfig> {
+/// What the widget needs before the first click: limits, currency, ePay's script.
+#[utoipa::path(get, path = "/api/widget-config", tag = "widget", responses((status = 200, description = "The widget's settings", body = WidgetConfig)))]
+pub async fn widget_config(State(app): State<Arc<AppState>>) -> Json<WidgetConfig> {
     let config = &app.config;
     Json(WidgetConfig {
         script_url: config.epay.script_url.to_string(),

@@ -1,4 +1,5 @@
-//! Housekeeping that keeps the store bounded, once a minute: releases the invoice suffixes of
+//! Housekeeping that keeps the store bounded, once a minute: expires merchant orders nobody
+//! started before their `expiresAt`, releases the invoice suffixes of
 //! finished orders whose token can no longer be used, deletes rejected postLinks past their
 //! retention, recounts the orders holding a suffix (`MAX_OPEN_ORDERS`), and forgets quiet
 //! sources of the postLink limiter.
@@ -28,15 +29,19 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
     let round = app
         .store
         .write(async move |conn| {
+            let expired = orders::expire_open_orders(conn, now()).await?;
             let held = orders::release_suffixes(conn, now(), grace).await?;
             // Set on the writer, where every insert counts itself too: no insert can slip in
             // between this count and its store.
             open_orders.recounted(held);
             let pruned = notifications::prune_rejected(conn, before).await?;
-            Ok(Round { held, pruned })
+            Ok(Round { held, pruned, expired })
         })
         .await?;
     app.postlink_limiter.forget_idle();
+    if round.expired > 0 {
+        tracing::info!(expired = round.expired, "merchant orders past their expiry are now expired");
+    }
     if round.pruned > 0 {
         tracing::info!(pruned = round.pruned, "rejected postLinks past their retention deleted");
     }
@@ -49,4 +54,6 @@ pub struct Round {
     pub held: u64,
     /// Rejected notifications deleted.
     pub pruned: u64,
+    /// Merchant orders nobody started paying before their expiry, now `expired`.
+    pub expired: u64,
 }

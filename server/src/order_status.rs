@@ -7,32 +7,54 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use epay_api_types::{ErrorCode, ORDER_KEY_HEADER, OrderView};
+use epay_api_types::{ApiError, ErrorCode, ORDER_KEY_HEADER, OrderSource, OrderView};
 
 use crate::AppState;
 use crate::error::AppError;
 use crate::secrets::constant_time_eq;
-use crate::store::orders::{self, OrderState};
+use crate::store::now;
+use crate::store::orders::{self, OrderRow, OrderState};
 
 const NOT_STARTED: &str = "the payment could not be started";
 
-pub async fn show(
-    State(app): State<Arc<AppState>>,
-    Path(invoice_id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<OrderView>, AppError> {
+/// The order `invoice_id` if the request carries its key (`X-Order-Key`); an unknown invoice
+/// and a wrong key answer alike.
+pub async fn keyed_order(app: &AppState, invoice_id: &str, headers: &HeaderMap) -> Result<OrderRow, AppError> {
     let key = headers.get(ORDER_KEY_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     if key.is_empty() {
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,
             ErrorCode::OrderKeyRequired,
-            "send the order's key (from the back link's `key` parameter) in the X-Order-Key header",
+            "send the order's key (the back link's `key`, or the merchant's `orderKey`) in the X-Order-Key header",
         ));
     }
-    let order = orders::read_by_invoice(app.store.reader(), &invoice_id).await?;
-    let Some(order) = order.filter(|order| constant_time_eq(key, order.order_key.expose())) else {
-        return Err(AppError::not_found("no order with this number and key"));
-    };
+    let order = orders::read_by_invoice(app.store.reader(), invoice_id).await?;
+    order
+        .filter(|order| constant_time_eq(key, order.order_key.expose()))
+        .ok_or_else(|| AppError::not_found("no order with this number and key"))
+}
+
+/// What became of an order, for its payer.
+#[utoipa::path(
+    get,
+    path = "/api/orders/{invoiceId}",
+    tag = "widget",
+    params(
+        ("invoiceId" = String, Path, description = "The order's invoice id"),
+        ("X-Order-Key" = String, Header, description = "The order's key"),
+    ),
+    responses(
+        (status = 200, description = "The order's status, amount and, once known, its outcome", body = OrderView),
+        (status = 401, description = "`order_key_required`", body = ApiError),
+        (status = 404, description = "`not_found`: no order with this number and key", body = ApiError),
+    )
+)]
+pub async fn show(
+    State(app): State<Arc<AppState>>,
+    Path(invoice_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<OrderView>, AppError> {
+    let order = keyed_order(&app, &invoice_id, &headers).await?;
     let status = order.status.public();
     let (failure_reason, failure_code) = match order.status {
         OrderState::Failed => (order.failure_reason.clone(), order.failure_code),
@@ -47,5 +69,7 @@ pub async fn show(
         failure_reason,
         failure_code,
         method: Some(order.method),
+        description: (order.source == OrderSource::Merchant).then(|| order.description.clone()),
+        payable: order.payable(now()),
     }))
 }

@@ -1,6 +1,7 @@
 //! `POST /api/checkout`: store the order, mint one ePay token for it, hand the widget what it
 //! needs to call `halyk.p2p`.
 
+pub mod order;
 pub mod validate;
 
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use epay_api_types::{CheckoutRequest, CheckoutResponse, ErrorCode, IDEMPOTENCY_KEY_HEADER};
+use epay_api_types::{ApiError, CheckoutRequest, CheckoutResponse, ErrorCode, IDEMPOTENCY_KEY_HEADER, OrderSource};
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
@@ -30,17 +31,53 @@ const TIMEOUT_PREFIX: &str = "upstream_timeout: ";
 const UPSTREAM_PREFIX: &str = "upstream_error: ";
 const TOKEN_RATE_PREFIX: &str = "token_rate: ";
 
+/// Start a payment of an amount the payer chose.
+///
+/// Served only with `CHECKOUT_OPEN_AMOUNTS=true` (transfers, donations); a shop that sells
+/// things creates its orders through the merchant API instead.
+#[utoipa::path(
+    post,
+    path = "/api/checkout",
+    tag = "widget",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a retry with the same key and body gets the same order")),
+    request_body = CheckoutRequest,
+    responses(
+        (status = 200, description = "The order and ePay's token: what the widget hands to halyk", body = CheckoutBody),
+        (status = 400, description = "`invalid_json`, `invalid_idempotency_key`", body = ApiError),
+        (status = 403, description = "`open_amounts_disabled`: amounts come from the merchant API", body = ApiError),
+        (status = 409, description = "`checkout_in_progress`, `checkout_finished`", body = ApiError),
+        (status = 413, description = "`body_too_large`", body = ApiError),
+        (status = 415, description = "`unsupported_media_type`", body = ApiError),
+        (status = 422, description = "`invalid_amount`, `amount_too_small`, `amount_too_large`, `invalid_field`, `idempotency_key_reused`", body = ApiError),
+        (status = 429, description = "`rate_limited`", body = ApiError),
+        (status = 502, description = "`upstream_error`: ePay could not issue a token", body = ApiError),
+        (status = 503, description = "`too_many_open_orders`, `token_rate_exceeded`, `timeout`", body = ApiError),
+        (status = 504, description = "`upstream_timeout`", body = ApiError),
+    )
+)]
 pub async fn create(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
     JsonBody(request): JsonBody<CheckoutRequest>,
 ) -> Result<Json<CheckoutBody>, AppError> {
+    if !app.config.checkout.open_amounts {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::OpenAmountsDisabled,
+            "amounts come from the merchant API here: the shop creates the order (POST /api/merchant/orders) and the widget pays it with data-order; CHECKOUT_OPEN_AMOUNTS=true lets payers choose amounts",
+        ));
+    }
     let idempotency_key = idempotency_key(&headers)?;
     let valid = validate::checkout(&request, &app.config.checkout)?;
     let new_order = new_order(&app, &valid, idempotency_key.clone());
 
     let open = app.open_orders.clone();
     let begin = app.store.write(async move |conn| orders::begin_checkout(conn, new_order, &open).await).await?;
+    answer(&app, begin).await
+}
+
+/// What a request gets for `begin`: the token (new or reused), or why not.
+pub(crate) async fn answer(app: &Arc<AppState>, begin: Begin) -> Result<Json<CheckoutBody>, AppError> {
     match begin {
         Begin::Start(order) => {
             // The token step runs on its own task: a client that disconnects (hyper then drops
@@ -51,32 +88,35 @@ pub async fn create(
         }
         Begin::Ready(order) => {
             tracing::info!(invoice_id = %order.invoice_id, "idempotent replay of a checkout");
-            respond(&app, &order)
+            respond(app, &order)
         }
-        Begin::InProgress(order) => wait_for_concurrent_start(&app, order).await,
+        Begin::InProgress(order) => wait_for_concurrent_start(app, order).await,
         Begin::Finished(order) => Err(finished(&order)),
         Begin::KeyReused => Err(AppError::unprocessable(
             ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was already used with a different request; use a new key for a new payment",
         )),
-        Begin::TooManyOpen => {
-            tracing::warn!(
-                held = app.open_orders.held(),
-                max = app.config.limits.max_open_orders,
-                "checkout refused: MAX_OPEN_ORDERS reached"
-            );
-            Err(AppError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::TooManyOpenOrders,
-                "too many payments are open at once; retry in a few minutes",
-            )
-            .retry_after(60))
-        }
+        Begin::Expired(order) => Err(AppError::new(
+            StatusCode::GONE,
+            ErrorCode::OrderExpired,
+            format!("order {} can no longer be paid: its time ran out; the shop can create a new one", order.invoice_id),
+        )),
+        Begin::TooManyOpen => Err(too_many_open(app)),
     }
 }
 
+pub(crate) fn too_many_open(app: &AppState) -> AppError {
+    tracing::warn!(held = app.open_orders.held(), max = app.config.limits.max_open_orders, "order refused: MAX_OPEN_ORDERS reached");
+    AppError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::TooManyOpenOrders,
+        "too many payments are open at once; retry in a few minutes",
+    )
+    .retry_after(60)
+}
+
 /// Idempotency-Key: optional; when present 1 to 255 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else { return Ok(None) };
     let bad = || {
         AppError::bad_request(
@@ -91,7 +131,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     Ok(Some(text.to_owned()))
 }
 
-fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: Option<String>) -> NewOrder {
+pub(crate) fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: Option<String>) -> NewOrder {
     NewOrder {
         order_key: secrets::new_order_key(),
         secret_hash: secrets::new_secret_hash(),
@@ -107,6 +147,7 @@ fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: Option<Stri
         phone: valid.phone.clone(),
         language: valid.language,
         card_save: valid.card_save,
+        merchant: None,
     }
 }
 
@@ -207,14 +248,13 @@ fn upstream_error(timed_out: bool) -> AppError {
     }
 }
 
-/// A request with the same Idempotency-Key is obtaining the token: wait for its result
+/// A request with the same Idempotency-Key (or for the same merchant order) is obtaining the token: wait for its result
 /// instead of minting a second token (a double click must not create two payments).
 async fn wait_for_concurrent_start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>, AppError> {
-    let key = order.idempotency_key.clone().unwrap_or_default();
     let deadline = Instant::now() + app.config.epay.timeout + Duration::from_secs(2);
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let Some(order) = orders::read_by_idempotency_key(app.store.reader(), &key).await? else { break };
+        let Some(order) = orders::read_by_id(app.store.reader(), order.id).await? else { break };
         match order.status {
             OrderState::Created => continue,
             OrderState::Pending => return respond(app, &order),
@@ -229,13 +269,29 @@ async fn wait_for_concurrent_start(app: &Arc<AppState>, order: OrderRow) -> Resu
     ))
 }
 
+/// Where ePay sends the payer of a merchant order back: the shop's `returnUrl` with the order
+/// added to its query, or the hosted payment page (with the key in its fragment). Either
+/// shows the order's outcome.
+fn merchant_back_link(config: &crate::config::Config, order: &OrderRow) -> String {
+    match &order.return_url {
+        Some(url) => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}order={}", order.invoice_id)
+        }
+        None => config.server.public_link(&format!("/pay/{id}?order={id}#key={}", order.order_key.expose(), id = order.invoice_id)),
+    }
+}
+
 fn respond(app: &AppState, order: &OrderRow) -> Result<Json<CheckoutBody>, AppError> {
     let config = &app.config;
     let raw = order.token_response.clone().ok_or_else(|| AppError::internal("pending order without a token"))?;
     let auth = RawValue::from_string(raw).map_err(AppError::internal)?;
     let language = order.language;
-    let link = |template: &str| {
-        template.replace("{order}", &order.invoice_id).replace("{key}", order.order_key.expose()).replace("{lang}", language.tag())
+    let link = |template: &str| match order.source {
+        OrderSource::Merchant => merchant_back_link(config, order),
+        OrderSource::Payer => {
+            template.replace("{order}", &order.invoice_id).replace("{key}", order.order_key.expose()).replace("{lang}", language.tag())
+        }
     };
     Ok(Json(CheckoutResponse {
         invoice_id: order.invoice_id.clone(),

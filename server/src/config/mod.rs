@@ -56,6 +56,7 @@ pub struct Config {
     pub checkout: CheckoutSettings,
     pub confirmation: ConfirmationSettings,
     pub limits: LimitSettings,
+    pub merchant: MerchantSettings,
 }
 
 /// Where and how the proxy serves.
@@ -121,7 +122,20 @@ pub struct CheckoutSettings {
     pub back_link: String,
     /// Where ePay sends the payer after a failure.
     pub failure_back_link: String,
+    /// `POST /api/checkout` (the payer types the amount) is served; otherwise amounts come
+    /// only from the merchant API.
+    pub open_amounts: bool,
 }
+
+/// The merchant API (`/api/merchant/...`): enabled by at least one key.
+#[derive(Clone, Debug, Default)]
+pub struct MerchantSettings {
+    /// `MERCHANT_API_KEY` and `MERCHANT_API_KEYS` (rotation): any of them is accepted.
+    pub api_keys: Vec<SecretString>,
+}
+
+/// The shortest merchant API key accepted.
+pub const MERCHANT_KEY_MIN_LEN: usize = 32;
 
 /// How payments are confirmed and reconciled through the status API.
 #[derive(Clone, Copy, Debug)]
@@ -191,6 +205,7 @@ impl Config {
             checkout: CheckoutSettings::load(&env, &server.public_url)?,
             confirmation: ConfirmationSettings::load(&env)?,
             limits: LimitSettings::load(&env)?,
+            merchant: MerchantSettings::load(&env)?,
             server,
         };
         rules::check(&config)?;
@@ -336,7 +351,27 @@ impl CheckoutSettings {
         check_back_link("BACK_LINK", &back_link)?;
         let failure_back_link = env.text("FAILURE_BACK_LINK").unwrap_or_else(|| back_link.clone());
         check_back_link("FAILURE_BACK_LINK", &failure_back_link)?;
-        Ok(CheckoutSettings { min_amount, max_amount, currencies, back_link, failure_back_link })
+        let open_amounts = env.flag("CHECKOUT_OPEN_AMOUNTS")?;
+        Ok(CheckoutSettings { min_amount, max_amount, currencies, back_link, failure_back_link, open_amounts })
+    }
+}
+
+impl MerchantSettings {
+    fn load(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<MerchantSettings, ConfigError> {
+        let single = env.text("MERCHANT_API_KEY").map(|key| ("MERCHANT_API_KEY", key));
+        let rotated = env.list("MERCHANT_API_KEYS").into_iter().map(|key| ("MERCHANT_API_KEYS", key));
+        let mut api_keys = Vec::new();
+        for (variable, key) in single.into_iter().chain(rotated) {
+            // The message never repeats the key: configuration errors end up in logs.
+            if key.len() < MERCHANT_KEY_MIN_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(problem(
+                    variable,
+                    format!("a key must be at least {MERCHANT_KEY_MIN_LEN} visible ASCII characters (e.g. `openssl rand -hex 32`)"),
+                ));
+            }
+            api_keys.push(SecretString::from(key));
+        }
+        Ok(MerchantSettings { api_keys })
     }
 }
 

@@ -151,6 +151,7 @@ mod tests {
             phone: String::new(),
             language: epay_api_types::Language::Ru,
             card_save: false,
+            merchant: None,
         };
         OrderRow { status, token_expires_at: Some(10_000), ..OrderRow::created(1, "123456789012".into(), &new, 2_800) }
     }

@@ -30,12 +30,12 @@ pub fn decide(order: &OrderRow, n: &Notification, success: bool) -> Decision {
         (true, Paid | Confirming) => Decision::IgnoreAndFlag("a second successful transaction for an order already paid"),
         (true, Review) => Decision::Ignore("the order is under review"),
         // Money moved: even an expired or failed order takes the success.
-        (true, Created | Pending | StartFailed | Failed | Expired) => Decision::Move(Confirming),
+        (true, Open | Created | Pending | StartFailed | Failed | Expired) => Decision::Move(Confirming),
 
         (false, Failed) if same_transaction => Decision::Duplicate,
         (false, Paid) => Decision::Ignore("a failure after the order was paid"),
         (false, Confirming) => Decision::Ignore("a failure while a success is being confirmed"),
         (false, Review) => Decision::Ignore("the order is under review"),
-        (false, Created | Pending | StartFailed | Failed | Expired) => Decision::Move(Failed),
+        (false, Open | Created | Pending | StartFailed | Failed | Expired) => Decision::Move(Failed),
     }
 }

@@ -28,6 +28,8 @@ pub enum StoreError {
     JobPanicked,
     #[error("could not allocate a unique invoice id")]
     InvoiceIdsExhausted,
+    #[error("order {0} is not in the store")]
+    Vanished(i64),
 }
 
 #[derive(Clone)]

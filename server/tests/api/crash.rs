@@ -30,6 +30,7 @@ fn start(database: &str, port: u16, log: &std::path::Path) -> Child {
         .env("PUBLIC_URL", format!("http://127.0.0.1:{port}"))
         .env("DATABASE_URL", format!("sqlite:{database}"))
         .env("CHECKOUT_RATE_PER_MINUTE", "0")
+        .env("CHECKOUT_OPEN_AMOUNTS", "true")
         .env("RUST_LOG", "info,epay_proxy=trace")
         .env("WIDGET_DIR", "/nonexistent")
         .stdout(log.try_clone().unwrap())

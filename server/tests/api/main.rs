@@ -9,6 +9,7 @@ mod crash;
 mod epay_client;
 mod helpers;
 mod limits;
+mod merchant;
 mod postlink;
 mod properties;
 mod sandbox_loop;

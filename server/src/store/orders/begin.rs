@@ -21,6 +21,8 @@ pub enum Begin {
     Finished(OrderRow),
     /// The key was used before with a different request body.
     KeyReused,
+    /// A merchant order past its expiry (now `expired` if nobody had started it).
+    Expired(OrderRow),
     /// As many orders hold an invoice suffix as `MAX_OPEN_ORDERS` allows.
     TooManyOpen,
 }
@@ -35,6 +37,7 @@ pub async fn begin_checkout(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Re
             Replay::InProgress => Begin::InProgress(order),
             Replay::Finished => Begin::Finished(order),
             Replay::Restart => Begin::Start(restart(tx, order).await?),
+            Replay::Expired => Begin::Expired(order),
         });
     }
     if open.is_full() {
@@ -45,8 +48,8 @@ pub async fn begin_checkout(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Re
     Ok(Begin::Start(order))
 }
 
-/// Moves an order back to `created` so this request can obtain a (new) token for it.
-async fn restart(tx: &mut Tx, order: OrderRow) -> Result<OrderRow, StoreError> {
+/// Moves an order (back) to `created` so this request can obtain a (new) token for it.
+pub(super) async fn restart(tx: &mut Tx, order: OrderRow) -> Result<OrderRow, StoreError> {
     let updated_at = now();
     sqlx::query!(
         "UPDATE orders SET status = 'created', start_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",

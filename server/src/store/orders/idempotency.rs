@@ -19,6 +19,8 @@ pub enum Replay {
     Restart,
     /// The order is past checkout (paid, failed, expired...).
     Finished,
+    /// A merchant order past its `expires_at` that nobody paid: it cannot be started.
+    Expired,
 }
 
 /// What to do with `existing`, the order of a key, for a request with `fingerprint` at `now`
@@ -27,11 +29,25 @@ pub fn replay(existing: &OrderRow, fingerprint: &str, now: i64) -> Replay {
     if existing.request_fingerprint.as_deref() != Some(fingerprint) {
         return Replay::KeyReused;
     }
+    by_state(existing, now)
+}
+
+/// What a start of a merchant order's payment does with it at `now` (the order is its own
+/// idempotency key).
+pub fn for_order(existing: &OrderRow, now: i64) -> Replay {
+    let before_payment = matches!(existing.status, OrderState::Open | OrderState::Created | OrderState::Pending | OrderState::StartFailed);
+    if before_payment && existing.expires_at.is_some_and(|at| now >= at) {
+        return Replay::Expired;
+    }
+    by_state(existing, now)
+}
+
+fn by_state(existing: &OrderRow, now: i64) -> Replay {
     let token_fresh = existing.token_expires_at.is_some_and(|at| at > now + TOKEN_REUSE_MARGIN_SECS);
     match existing.status {
         OrderState::Created => Replay::InProgress,
         OrderState::Pending if token_fresh => Replay::Ready,
-        OrderState::Pending | OrderState::StartFailed => Replay::Restart,
+        OrderState::Open | OrderState::Pending | OrderState::StartFailed => Replay::Restart,
         OrderState::Confirming | OrderState::Paid | OrderState::Failed | OrderState::Review | OrderState::Expired => Replay::Finished,
     }
 }
@@ -57,6 +73,7 @@ mod tests {
             phone: String::new(),
             language: Default::default(),
             card_save: false,
+            merchant: None,
         };
         OrderRow { status, token_expires_at, ..OrderRow::created(1, "123456789012".into(), &new, 0) }
     }

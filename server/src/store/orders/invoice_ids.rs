@@ -4,7 +4,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use epay_api_types::OrderSource;
+
 use super::row::{NewOrder, OrderRow};
+use super::state::OrderState;
 use crate::invoice;
 use crate::store::{StoreError, Tx, now};
 
@@ -16,14 +19,24 @@ const INVOICE_ATTEMPTS: usize = 32;
 pub async fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRow, StoreError> {
     let created_at = now();
     let amount_minor = new.amount.minor() as i64;
+    let (status, source) = match new.merchant {
+        Some(_) => (OrderState::Open, OrderSource::Merchant),
+        None => (OrderState::Created, OrderSource::Payer),
+    };
+    let merchant = new.merchant.as_ref();
+    let (reference, merchant_key, fingerprint) =
+        (merchant.map(|m| &m.reference), merchant.map(|m| &m.idempotency_key), merchant.map(|m| &m.fingerprint));
+    let (metadata, return_url, expires_at) =
+        (merchant.and_then(|m| m.metadata.as_ref()), merchant.and_then(|m| m.return_url.as_ref()), merchant.map(|m| m.expires_at));
     for _ in 0..INVOICE_ATTEMPTS {
         let invoice_id = invoice::new_invoice_id();
         let suffix = invoice::suffix(&invoice_id);
         let inserted = sqlx::query_scalar!(
             r#"INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, idempotency_key,
                 request_fingerprint, amount_minor, currency, terminal, method, description, account_id,
-                email, phone, language, card_save, status, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)
+                email, phone, language, card_save, status, created_at, updated_at, source, merchant_reference,
+                merchant_idempotency_key, merchant_fingerprint, metadata, return_url, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              RETURNING id AS "id!""#,
             invoice_id,
             suffix,
@@ -42,15 +55,23 @@ pub async fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<O
             new.phone,
             new.language,
             new.card_save,
+            status,
             created_at,
             created_at,
+            source,
+            reference,
+            merchant_key,
+            fingerprint,
+            metadata,
+            return_url,
+            expires_at,
         )
         .fetch_one(tx.conn())
         .await;
         match inserted {
             Ok(id) => return Ok(OrderRow::created(id, invoice_id, new, created_at)),
             // The invoice id or its last six digits are taken: draw again.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && !e.message().contains("merchant_") => continue,
             Err(e) => return Err(e.into()),
         }
     }
@@ -83,7 +104,7 @@ pub async fn release_suffixes(tx: &mut Tx, now: i64, grace_secs: i64) -> Result<
     sqlx::query!(
         "UPDATE orders SET reserved_suffix = NULL
          WHERE reserved_suffix IS NOT NULL AND status IN ('paid', 'failed', 'expired', 'review')
-           AND COALESCE(token_expires_at, created_at) + ? <= ?",
+           AND COALESCE(token_expires_at, expires_at, created_at) + ? <= ?",
         grace_secs,
         now,
     )

@@ -7,6 +7,7 @@
 mod begin;
 pub mod idempotency;
 mod invoice_ids;
+mod merchant;
 mod reads;
 mod row;
 mod schedule;
@@ -15,8 +16,11 @@ mod transitions;
 
 pub use begin::{Begin, begin_checkout};
 pub use invoice_ids::{OpenOrders, count_holding_suffix, reclaim_suffix, release_suffixes};
-pub use reads::{find_by_id, find_by_invoice, read_by_idempotency_key, read_by_invoice, read_latest};
-pub use row::{NewOrder, OrderRow, Outcome};
+pub use merchant::{
+    Created, HistoryRow, OrderFilter, begin_order_checkout, create_merchant_order, expire_open_orders, history, list, read_by_reference,
+};
+pub use reads::{find_by_id, find_by_invoice, read_by_id, read_by_idempotency_key, read_by_invoice, read_latest};
+pub use row::{MerchantTerms, NewOrder, OrderRow, Outcome};
 pub use schedule::{due_for_check, next_check_ms, schedule_check, schedule_hinted_check, stop_checking};
 pub use state::OrderState;
 pub use transitions::{

@@ -19,7 +19,8 @@ macro_rules! select_orders {
                 status AS "status: crate::store::orders::OrderState", token_response, token_expires_at, start_error,
                 transaction_id, card_mask, approval_code, reference, failure_reason, failure_code, review_reason,
                 created_at, updated_at, next_check_ms, check_attempts, last_check, version, reserved_suffix, fee_minor,
-                card_id, card_type, last_hint_ms
+                card_id, card_type, last_hint_ms, source AS "source: epay_api_types::OrderSource", merchant_reference,
+                merchant_idempotency_key, merchant_fingerprint, metadata, return_url, expires_at
              FROM orders "# + $rest
             $(, $arg)*
         )
@@ -41,6 +42,10 @@ pub async fn find_by_idempotency_key(tx: &mut Tx, key: &str) -> Result<Option<Or
 
 pub async fn read_by_invoice(pool: &SqlitePool, invoice_id: &str) -> Result<Option<OrderRow>, StoreError> {
     Ok(select_orders!("WHERE invoice_id = ?", invoice_id).fetch_optional(pool).await?)
+}
+
+pub async fn read_by_id(pool: &SqlitePool, id: i64) -> Result<Option<OrderRow>, StoreError> {
+    Ok(select_orders!("WHERE id = ?", id).fetch_optional(pool).await?)
 }
 
 pub async fn read_by_idempotency_key(pool: &SqlitePool, key: &str) -> Result<Option<OrderRow>, StoreError> {

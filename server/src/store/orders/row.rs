@@ -1,7 +1,7 @@
 //! An order as stored (`OrderRow`), what a checkout stores first (`NewOrder`), and what an
 //! outcome sets (`Outcome`).
 
-use epay_api_types::{Amount, Language, PaymentMethod};
+use epay_api_types::{Amount, Language, OrderSource, PaymentMethod};
 
 use super::state::OrderState;
 use crate::invoice;
@@ -52,6 +52,16 @@ pub struct OrderRow {
     pub card_type: Option<String>,
     /// When a postLink without secret_hash last made the proxy ask the status API.
     pub last_hint_ms: Option<i64>,
+    /// Who fixed the amount: the merchant API or the payer.
+    pub source: OrderSource,
+    pub merchant_reference: Option<String>,
+    pub merchant_idempotency_key: Option<String>,
+    pub merchant_fingerprint: Option<String>,
+    /// A JSON object, exactly as the merchant sent it.
+    pub metadata: Option<String>,
+    pub return_url: Option<String>,
+    /// A merchant order cannot be started after this (unix seconds).
+    pub expires_at: Option<i64>,
 }
 
 impl OrderRow {
@@ -59,7 +69,15 @@ impl OrderRow {
         Amount::from_minor(self.amount_minor as u64)
     }
 
-    /// The row of a new order as `begin_checkout` writes it (state `created`), without
+    /// A merchant order the payer may still start paying at `now` (unix seconds).
+    pub fn payable(&self, now: i64) -> bool {
+        self.source == OrderSource::Merchant
+            && matches!(self.status, OrderState::Open | OrderState::Created | OrderState::Pending | OrderState::StartFailed)
+            && self.expires_at.is_none_or(|at| now < at)
+    }
+
+    /// The row of a new order as `begin_checkout` writes it (state `created`, or `open` for a
+    /// merchant order), without
     /// reading it back. Tests and fuzz targets build their orders with it too.
     pub fn created(id: i64, invoice_id: String, new: &NewOrder, created_at: i64) -> OrderRow {
         OrderRow {
@@ -79,7 +97,7 @@ impl OrderRow {
             phone: new.phone.clone(),
             language: new.language,
             card_save: new.card_save,
-            status: OrderState::Created,
+            status: if new.merchant.is_some() { OrderState::Open } else { OrderState::Created },
             token_response: None,
             token_expires_at: None,
             start_error: None,
@@ -101,6 +119,13 @@ impl OrderRow {
             card_id: None,
             card_type: None,
             last_hint_ms: None,
+            source: if new.merchant.is_some() { OrderSource::Merchant } else { OrderSource::Payer },
+            merchant_reference: new.merchant.as_ref().map(|m| m.reference.clone()),
+            merchant_idempotency_key: new.merchant.as_ref().map(|m| m.idempotency_key.clone()),
+            merchant_fingerprint: new.merchant.as_ref().map(|m| m.fingerprint.clone()),
+            metadata: new.merchant.as_ref().and_then(|m| m.metadata.clone()),
+            return_url: new.merchant.as_ref().and_then(|m| m.return_url.clone()),
+            expires_at: new.merchant.as_ref().map(|m| m.expires_at),
         }
     }
 }
@@ -122,6 +147,21 @@ pub struct NewOrder {
     pub phone: String,
     pub language: Language,
     pub card_save: bool,
+    /// Set for an order of the merchant API (stored `open`); `None` for a payer's checkout.
+    pub merchant: Option<MerchantTerms>,
+}
+
+/// What the merchant API fixes about an order beyond its price.
+#[derive(Clone, Debug)]
+pub struct MerchantTerms {
+    pub reference: String,
+    pub idempotency_key: String,
+    /// sha256 of the create request: the same Idempotency-Key with another body is refused.
+    pub fingerprint: String,
+    pub metadata: Option<String>,
+    pub return_url: Option<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
 /// The fields an outcome (postLink or status API) sets on an order.

@@ -5,6 +5,8 @@ use epay_api_types::OrderStatus;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
 #[sqlx(rename_all = "snake_case")]
 pub enum OrderState {
+    /// A merchant order stored through the merchant API; nobody has started paying it yet.
+    Open,
     /// Stored, token not yet obtained.
     Created,
     /// Token issued; waiting for the payer and ePay.
@@ -25,7 +27,8 @@ pub enum OrderState {
 
 impl OrderState {
     /// Every state, for tests and tools that go through them all.
-    pub const ALL: [OrderState; 8] = [
+    pub const ALL: [OrderState; 9] = [
+        OrderState::Open,
         OrderState::Created,
         OrderState::Pending,
         OrderState::StartFailed,
@@ -38,6 +41,7 @@ impl OrderState {
 
     pub fn public(self) -> OrderStatus {
         match self {
+            OrderState::Open => OrderStatus::Open,
             OrderState::Created | OrderState::Pending | OrderState::Confirming | OrderState::Review => OrderStatus::Pending,
             OrderState::Paid => OrderStatus::Paid,
             OrderState::Failed | OrderState::StartFailed => OrderStatus::Failed,
@@ -48,6 +52,7 @@ impl OrderState {
     /// The stored name (`start_failed`, ...), for people reading `orders show`.
     pub fn name(self) -> &'static str {
         match self {
+            OrderState::Open => "open",
             OrderState::Created => "created",
             OrderState::Pending => "pending",
             OrderState::StartFailed => "start_failed",

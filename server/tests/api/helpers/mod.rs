@@ -73,6 +73,9 @@ impl TestApp {
             ("CHECKOUT_RATE_PER_MINUTE".into(), "0".into()),
             ("REJECTED_POSTLINK_RATE_PER_MINUTE".into(), "1000000".into()),
             ("EPAY_TOKEN_RATE_PER_MINUTE".into(), "0".into()),
+            // Most tests pay payer-chosen amounts; tests/merchant.rs turns this off.
+            ("CHECKOUT_OPEN_AMOUNTS".into(), "true".into()),
+            ("MERCHANT_API_KEY".into(), MERCHANT_KEY.into()),
         ]);
         for (name, value) in vars {
             // A restart keeps the first run's settings but gets a new port.
@@ -95,6 +98,45 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Every log line since this proxy started (and whatever other tests logged meanwhile).
+    pub fn logs(&self) -> String {
+        String::from_utf8_lossy(&capture::logs_since(self.log_start)).into_owned()
+    }
+
+    /// A merchant API request with the test key.
+    pub fn merchant(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(MERCHANT_KEY)
+    }
+
+    /// POST /api/merchant/orders with the test key and `idempotency_key`.
+    pub async fn create_order(&self, body: &Value, idempotency_key: &str) -> (u16, Value) {
+        let response = self
+            .merchant(reqwest::Method::POST, "/api/merchant/orders")
+            .header("Idempotency-Key", idempotency_key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A merchant order that must be created: `amount` for `reference`.
+    pub async fn merchant_order(&self, amount: &str, reference: &str) -> Value {
+        let body = json!({"amount": amount, "description": format!("Order {reference}"), "reference": reference});
+        let (status, order) = self.create_order(&body, &format!("create-{reference}")).await;
+        assert_eq!(status, 201, "{order}");
+        order
+    }
+
+    /// POST /api/orders/{invoiceId}/checkout, as the widget sends it.
+    pub async fn order_checkout(&self, invoice_id: &str, key: &str) -> (u16, Value) {
+        let response =
+            self.http.post(self.url(&format!("/api/orders/{invoice_id}/checkout"))).header("X-Order-Key", key).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// POST /api/checkout with a JSON body and an optional Idempotency-Key.
@@ -208,7 +250,8 @@ impl Drop for TestApp {
         .join()
         .unwrap();
         let secret = secrecy::ExposeSecret::expose_secret(&self.state.config.epay.client_secret).to_owned();
-        let secrets: Vec<String> = std::iter::once(secret).chain(hashes).collect();
+        let merchant_keys = self.state.config.merchant.api_keys.iter().map(|key| secrecy::ExposeSecret::expose_secret(key).to_owned());
+        let secrets: Vec<String> = std::iter::once(secret).chain(merchant_keys).chain(hashes).collect();
         let responses = self.responses.lock().unwrap().clone();
         if let Some(found) = capture::leaked(&responses, &secrets) {
             panic!("a response leaked a secret ({}…)", found.chars().take(4).collect::<String>());
@@ -275,6 +318,9 @@ where
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// The merchant API key of every test proxy.
+pub const MERCHANT_KEY: &str = "test-merchant-key-0123456789abcdef0123456789";
 
 pub const APPROVED_CARD: &str = "4111 1111 1111 1111";
 /// A transfer's receiving card (any 16 digits that pass the Luhn check).

@@ -1,0 +1,214 @@
+//! The merchant API (`/api/merchant/...`): the shop's backend creates priced orders and reads
+//! what became of them. Server to server, with `Authorization: Bearer <MERCHANT_API_KEY>`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::checkout::string_or_number;
+use crate::{Language, OrderStatus, PaymentMethod};
+
+/// The largest `metadata` object, in bytes of JSON.
+pub const METADATA_MAX_BYTES: usize = 4096;
+/// The largest `reference`, in bytes.
+pub const REFERENCE_MAX_BYTES: usize = 128;
+
+/// `POST /api/merchant/orders`. The price (amount, currency) and what is sold are fixed here,
+/// once: nothing about them can change afterwards.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MerchantOrderRequest {
+    /// Decimal text such as "1500" or "1500.50" (a JSON number is read through its text).
+    #[serde(deserialize_with = "string_or_number")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "1500.50"))]
+    pub amount: String,
+    /// ISO 4217; the proxy's first `CURRENCIES` entry when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// What the payer pays for, shown by the widget and sent to ePay (at most 125 bytes).
+    pub description: String,
+    /// The shop's own order id: unique among the merchant's orders (1 to 128 bytes).
+    pub reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<PaymentMethod>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_save: Option<bool>,
+    /// Any JSON object up to 4 KiB, returned exactly as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metadata: Option<Box<RawValue>>,
+    /// How long the order may be paid, from now (60 s to 30 days; 24 hours when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 2592000))]
+    pub expires_in_secs: Option<u64>,
+    /// Where ePay sends the payer back (the shop's own order page; `order={invoiceId}` is
+    /// added to its query). The hosted payment page when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+}
+
+/// Who fixed an order's amount.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderSource {
+    /// The merchant API.
+    Merchant,
+    /// The payer, through `POST /api/checkout` (`CHECKOUT_OPEN_AMOUNTS=true`).
+    Payer,
+}
+
+impl OrderSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderSource::Merchant => "merchant",
+            OrderSource::Payer => "payer",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<OrderSource> {
+        [OrderSource::Merchant, OrderSource::Payer].into_iter().find(|source| source.as_str() == name)
+    }
+}
+
+/// An order as the merchant sees it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MerchantOrder {
+    pub invoice_id: String,
+    /// Opens the order to the payer: give it to the widget (`data-order-key`) or use
+    /// `checkoutUrl`, which carries it in its fragment.
+    pub order_key: String,
+    pub source: OrderSource,
+    /// `open`, `pending`, `paid`, `failed` or `expired`.
+    pub status: OrderStatus,
+    /// The proxy's own state (`created`, `confirming`, `review`...), for people on call.
+    pub state: String,
+    pub amount: String,
+    pub currency: String,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub method: PaymentMethod,
+    pub account_id: String,
+    pub email: String,
+    pub phone: String,
+    pub language: Language,
+    pub card_save: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metadata: Option<Box<RawValue>>,
+    /// The hosted payment page, with the order key in its fragment (merchant orders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkout_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; after it the order can no longer be started (merchant orders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// The payment, once ePay reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentDetails>,
+    /// Why the order needs a person (state `review`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_reason: Option<String>,
+    /// Every status the order went through (single-order reads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<StatusChange>>,
+    /// Every postLink received for it, accepted or not (single-order reads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_links: Option<Vec<ReceivedPostLink>>,
+    /// The proxy's questions to ePay's status API (single-order reads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<Confirmation>,
+}
+
+/// What ePay reported about the payment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_mask: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_code: Option<String>,
+    /// ePay's retrieval reference number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epay_reference: Option<String>,
+    /// A transfer's fee, beside the amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<i64>,
+}
+
+/// One step of an order's life.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    /// The proxy's state the order entered.
+    pub state: String,
+    pub status: OrderStatus,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// A postLink as received (its body is not repeated: it holds ePay's secret_hash).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceivedPostLink {
+    /// `postlink` or `failure_postlink`.
+    pub endpoint: String,
+    /// `accepted`, `duplicate`, `hint`, `ignored` or `rejected`.
+    pub verdict: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// RFC 3339.
+    pub received_at: String,
+}
+
+/// Where the confirmation through ePay's status API stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Confirmation {
+    pub attempts: i64,
+    /// What the status API said last, as the proxy summarised it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_answer: Option<String>,
+    /// RFC 3339; absent when nothing more will be asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_check_at: Option<String>,
+}
+
+/// `GET /api/merchant/orders`: newest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MerchantOrderPage {
+    pub orders: Vec<MerchantOrder>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

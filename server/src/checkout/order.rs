@@ -1,0 +1,65 @@
+//! `POST /api/orders/{invoiceId}/checkout`: the widget starts paying a merchant order. The
+//! order's terms are the merchant's; this request only asks for its token. The order is its
+//! own idempotency key: a second click or a second tab gets the same token (or a fresh one for
+//! the same invoice), never a second invoice.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use epay_api_types::{ApiError, ErrorCode, OrderSource};
+
+use super::{CheckoutBody, answer};
+use crate::AppState;
+use crate::error::AppError;
+use crate::order_status::keyed_order;
+use crate::store::orders;
+
+/// Start (or resume) paying a merchant order.
+#[utoipa::path(
+    post,
+    path = "/api/orders/{invoiceId}/checkout",
+    tag = "widget",
+    params(
+        ("invoiceId" = String, Path, description = "The merchant order's invoice id"),
+        ("X-Order-Key" = String, Header, description = "The order's key (`orderKey` of the merchant API)"),
+    ),
+    responses(
+        (status = 200, description = "The order and ePay's token: what the widget hands to halyk", body = CheckoutBody),
+        (status = 401, description = "`order_key_required`", body = ApiError),
+        (status = 404, description = "`not_found`: no order with this number and key", body = ApiError),
+        (status = 409, description = "`not_a_merchant_order`, `checkout_in_progress`, `checkout_finished`", body = ApiError),
+        (status = 410, description = "`order_expired`: the order's time ran out", body = ApiError),
+        (status = 422, description = "`invalid_field`: a body that tries to change the order", body = ApiError),
+        (status = 429, description = "`rate_limited`", body = ApiError),
+        (status = 502, description = "`upstream_error`", body = ApiError),
+        (status = 503, description = "`token_rate_exceeded`, `timeout`", body = ApiError),
+        (status = 504, description = "`upstream_timeout`", body = ApiError),
+    )
+)]
+pub async fn start(
+    State(app): State<Arc<AppState>>,
+    Path(invoice_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<CheckoutBody>, AppError> {
+    let order = keyed_order(&app, &invoice_id, &headers).await?;
+    if !body.iter().all(u8::is_ascii_whitespace) && body.as_ref() != b"{}" {
+        return Err(AppError::unprocessable(
+            ErrorCode::InvalidField,
+            "this request takes no body: the order's amount, currency and description were fixed by the merchant and cannot change",
+        ));
+    }
+    if order.source != OrderSource::Merchant {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::NotAMerchantOrder,
+            "this order was started by a payer's checkout: retry POST /api/checkout with the same Idempotency-Key",
+        ));
+    }
+    let id = order.id;
+    let begin = app.store.write(async move |tx| orders::begin_order_checkout(tx, id).await).await?;
+    answer(&app, begin).await
+}

@@ -1,0 +1,95 @@
+//! `POST /api/merchant/orders`: the shop's backend fixes an order's price and terms, once.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use epay_api_types::{ApiError, ErrorCode, MerchantOrder, MerchantOrderRequest};
+
+use super::{validate, view};
+use crate::AppState;
+use crate::checkout;
+use crate::error::AppError;
+use crate::json::JsonBody;
+use crate::store::now;
+use crate::store::orders::{self, Created, MerchantTerms, NewOrder};
+
+/// Set on the answer to a repeated request (the same Idempotency-Key and body).
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// Create a merchant order.
+///
+/// The amount, currency and description are fixed here and never change. The answer's
+/// `orderKey` (or `checkoutUrl`) lets the payer pay it. Repeating the request with the same
+/// `Idempotency-Key` and body returns the same order (with `Idempotent-Replayed: true`).
+#[utoipa::path(
+    post,
+    path = "/api/merchant/orders",
+    tag = "merchant",
+    security(("merchantKey" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters; a retry with the same key and body returns the same order")),
+    request_body = MerchantOrderRequest,
+    responses(
+        (status = 201, description = "The order (new, or the one this Idempotency-Key made before)", body = MerchantOrder),
+        (status = 400, description = "`invalid_json`, `idempotency_key_required`, `invalid_idempotency_key`", body = ApiError),
+        (status = 401, description = "`unauthorized`: no or a wrong merchant API key", body = ApiError),
+        (status = 403, description = "`browser_origin_refused`: the request came from a web page", body = ApiError),
+        (status = 409, description = "`duplicate_reference`: another order has this reference; the message names its invoice", body = ApiError),
+        (status = 413, description = "`body_too_large`", body = ApiError),
+        (status = 415, description = "`unsupported_media_type`", body = ApiError),
+        (status = 422, description = "`invalid_amount`, `amount_too_small`, `amount_too_large`, `invalid_field`, `idempotency_key_reused`", body = ApiError),
+        (status = 503, description = "`too_many_open_orders`, `timeout`", body = ApiError),
+    )
+)]
+pub async fn create(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<MerchantOrderRequest>,
+) -> Result<Response, AppError> {
+    let Some(idempotency_key) = checkout::idempotency_key(&headers)? else {
+        return Err(AppError::bad_request(
+            ErrorCode::IdempotencyKeyRequired,
+            "send an Idempotency-Key header (e.g. a UUID, or your own order id): a retry with the same key cannot create a second order",
+        ));
+    };
+    let valid = validate::order(&request, &app.config.checkout)?;
+    let terms = MerchantTerms {
+        reference: valid.reference.clone(),
+        idempotency_key,
+        fingerprint: valid.fingerprint(),
+        metadata: valid.metadata.clone(),
+        return_url: valid.return_url.clone(),
+        expires_at: now() + valid.expires_in_secs as i64,
+    };
+    let new = NewOrder { merchant: Some(terms), ..checkout::new_order(&app, &valid.checkout, None) };
+    let open = app.open_orders.clone();
+    let created = app.store.write(async move |tx| orders::create_merchant_order(tx, new, &open).await).await?;
+    let (order, replayed) = match created {
+        Created::New(order) => (order, false),
+        Created::Replayed(order) => (order, true),
+        Created::KeyReused => {
+            return Err(AppError::unprocessable(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key already created an order with a different body; use a new key for a new order",
+            ));
+        }
+        Created::DuplicateReference(invoice_id) => {
+            return Err(AppError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::DuplicateReference,
+                format!("an order with reference `{}` already exists: invoice {invoice_id}", valid.reference),
+            ));
+        }
+        Created::TooManyOpen => return Err(checkout::too_many_open(&app)),
+    };
+    tracing::info!(invoice_id = %order.invoice_id, replayed, "merchant order created");
+    let body = view::summary(&app.config.server, &order);
+    let location = HeaderValue::from_str(&format!("/api/merchant/orders/{}", order.invoice_id)).map_err(AppError::internal)?;
+    let mut response = (StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response();
+    if replayed {
+        response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}

@@ -1,0 +1,167 @@
+//! `GET /api/merchant/orders/{invoiceId}` and `GET /api/merchant/orders`: what became of the
+//! merchant's orders.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use epay_api_types::{ApiError, ErrorCode, MerchantOrder, MerchantOrderPage};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::view;
+use crate::AppState;
+use crate::error::AppError;
+use crate::store::notifications;
+use crate::store::orders::{self, OrderFilter, OrderState};
+
+pub const DEFAULT_PAGE: i64 = 20;
+pub const MAX_PAGE: i64 = 100;
+
+/// One order, with its status history, the postLinks received and the confirmation.
+#[utoipa::path(
+    get,
+    path = "/api/merchant/orders/{invoiceId}",
+    tag = "merchant",
+    security(("merchantKey" = [])),
+    params(("invoiceId" = String, Path, description = "The order's invoice id")),
+    responses(
+        (status = 200, description = "The order", body = MerchantOrder),
+        (status = 401, description = "`unauthorized`", body = ApiError),
+        (status = 403, description = "`browser_origin_refused`", body = ApiError),
+        (status = 404, description = "`not_found`: no order with this invoice id", body = ApiError),
+    )
+)]
+pub async fn show(State(app): State<Arc<AppState>>, Path(invoice_id): Path<String>) -> Result<Json<MerchantOrder>, AppError> {
+    let reader = app.store.reader();
+    let Some(order) = orders::read_by_invoice(reader, &invoice_id).await? else {
+        return Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`")));
+    };
+    let history = orders::history(reader, order.id).await?;
+    let post_links = notifications::read_for_order(reader, order.id).await?;
+    Ok(Json(view::detailed(&app.config.server, &order, &history, &post_links)))
+}
+
+/// Orders, newest first, filtered by `reference`, `status` and creation time, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/merchant/orders",
+    tag = "merchant",
+    security(("merchantKey" = [])),
+    params(
+        ("reference" = Option<String>, Query, description = "The shop's own order id"),
+        ("status" = Option<String>, Query, description = "Comma-separated: open, pending, paid, failed, expired (or the proxy's states: created, confirming, review, start_failed)"),
+        ("createdFrom" = Option<String>, Query, description = "RFC 3339: created at or after"),
+        ("createdTo" = Option<String>, Query, description = "RFC 3339: created before"),
+        ("limit" = Option<i64>, Query, description = "1 to 100; 20 by default"),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of orders", body = MerchantOrderPage),
+        (status = 400, description = "`invalid_field` (a filter), `invalid_cursor`", body = ApiError),
+        (status = 401, description = "`unauthorized`", body = ApiError),
+        (status = 403, description = "`browser_origin_refused`", body = ApiError),
+    )
+)]
+pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<MerchantOrderPage>, AppError> {
+    let (filter, limit) = filter(query.as_deref().unwrap_or(""))?;
+    // One more than asked: whether there is a next page.
+    let mut rows = orders::list(app.store.reader(), &filter, limit + 1).await?;
+    let next_cursor = (rows.len() as i64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|last| cursor(last.id))
+    });
+    Ok(Json(MerchantOrderPage {
+        orders: rows.iter().map(|order| view::summary(&app.config.server, order)).collect(),
+        next_cursor: next_cursor.flatten(),
+    }))
+}
+
+fn cursor(id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("before:{id}"))
+}
+
+fn bad(message: String) -> AppError {
+    AppError::bad_request(ErrorCode::InvalidField, message)
+}
+
+/// The list's query string, read leniently (unknown parameters are ignored) and checked
+/// strictly (a bad value is a 400 naming it). Pure.
+pub fn filter(query: &str) -> Result<(OrderFilter, i64), AppError> {
+    let mut filter = OrderFilter::default();
+    let mut limit = DEFAULT_PAGE;
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let value = value.trim();
+        match name.as_ref() {
+            "reference" => filter.reference = Some(value.to_owned()),
+            "status" => filter.status = Some(states(value)?),
+            "createdFrom" => filter.created_from = Some(time(value, "createdFrom")?),
+            "createdTo" => filter.created_to = Some(time(value, "createdTo")?),
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .ok_or_else(|| bad(format!("limit must be a whole number from 1 to {MAX_PAGE}")))?
+            }
+            "cursor" => {
+                let id = URL_SAFE_NO_PAD
+                    .decode(value)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .and_then(|text| text.strip_prefix("before:").and_then(|id| id.parse::<i64>().ok()));
+                let Some(id) = id else {
+                    return Err(AppError::bad_request(ErrorCode::InvalidCursor, "cursor is not a nextCursor this API returned"));
+                };
+                filter.before_id = Some(id);
+            }
+            _ => {}
+        }
+    }
+    Ok((filter, limit))
+}
+
+fn time(value: &str, name: &str) -> Result<i64, AppError> {
+    OffsetDateTime::parse(value, &Rfc3339)
+        .map(|at| at.unix_timestamp())
+        .map_err(|_| bad(format!("{name} must be an RFC 3339 time such as 2026-11-28T10:00:00Z")))
+}
+
+/// The stored states a `status` filter names: public statuses and the proxy's own states.
+fn states(value: &str) -> Result<Vec<&'static str>, AppError> {
+    let mut chosen = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|name| !name.is_empty()) {
+        let matching: Vec<&'static str> = OrderState::ALL
+            .iter()
+            .filter(|state| state.name() == name || serde_json::to_value(state.public()).is_ok_and(|public| public == name))
+            .map(|state| state.name())
+            .collect();
+        if matching.is_empty() {
+            return Err(bad(format!("status `{name}` is none of open, pending, paid, failed, expired (or a state such as review)")));
+        }
+        chosen.extend(matching);
+    }
+    Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_are_read_and_bad_values_named() {
+        let (filter, limit) = filter("reference=42&status=pending,review&createdFrom=2026-11-28T00:00:00Z&limit=5&x=y").unwrap();
+        assert_eq!(filter.reference.as_deref(), Some("42"));
+        assert_eq!(filter.status.unwrap(), ["created", "pending", "confirming", "review", "review"]);
+        assert_eq!(filter.created_from, Some(1_795_824_000));
+        assert_eq!(limit, 5);
+        for (query, named) in [("limit=0", "limit"), ("limit=101", "limit"), ("status=sold", "sold"), ("createdTo=yesterday", "createdTo")]
+        {
+            assert!(super::filter(query).unwrap_err().message.contains(named), "{query}");
+        }
+        assert_eq!(super::filter("cursor=bm9wZQ").unwrap_err().code, ErrorCode::InvalidCursor);
+        assert_eq!(super::filter(&format!("cursor={}", cursor(77))).unwrap().0.before_id, Some(77));
+    }
+}

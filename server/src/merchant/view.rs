@@ -1,0 +1,98 @@
+//! An order as the merchant API shows it: every term the merchant fixed, where the order
+//! stands, what ePay reported, and on single reads its history, postLinks and confirmation.
+
+use epay_api_types::{Amount, Confirmation, MerchantOrder, OrderSource, PaymentDetails, ReceivedPostLink, StatusChange};
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::config::ServerSettings;
+use crate::store::notifications::NotificationRow;
+use crate::store::orders::{HistoryRow, OrderRow};
+
+/// Unix seconds as RFC 3339 (UTC).
+pub fn rfc3339(unix_secs: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix_secs).ok().and_then(|at| at.format(&Rfc3339).ok()).unwrap_or_default()
+}
+
+/// The hosted payment page of an order, with its key in the fragment (never sent to a server).
+pub fn checkout_url(server: &ServerSettings, order: &OrderRow) -> String {
+    server.public_link(&format!("/pay/{}#key={}", order.invoice_id, order.order_key.expose()))
+}
+
+pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
+    let merchant = order.source == OrderSource::Merchant;
+    let reported = order.transaction_id.is_some() || order.failure_reason.is_some() || order.card_mask.is_some();
+    MerchantOrder {
+        invoice_id: order.invoice_id.clone(),
+        order_key: order.order_key.expose().to_owned(),
+        source: order.source,
+        status: order.status.public(),
+        state: order.status.name().to_owned(),
+        amount: order.amount().to_string(),
+        currency: order.currency.clone(),
+        description: order.description.clone(),
+        reference: order.merchant_reference.clone(),
+        method: order.method,
+        account_id: order.account_id.clone(),
+        email: order.email.clone(),
+        phone: order.phone.clone(),
+        language: order.language,
+        card_save: order.card_save,
+        // Stored only after it parsed as a JSON object.
+        metadata: order.metadata.clone().and_then(|text| RawValue::from_string(text).ok()),
+        checkout_url: merchant.then(|| checkout_url(server, order)),
+        return_url: order.return_url.clone(),
+        created_at: rfc3339(order.created_at),
+        expires_at: order.expires_at.map(rfc3339),
+        payment: reported.then(|| PaymentDetails {
+            transaction_id: order.transaction_id.clone(),
+            card_mask: order.card_mask.clone(),
+            approval_code: order.approval_code.clone(),
+            epay_reference: order.reference.clone(),
+            fee: order.fee_minor.map(|fee| Amount::from_minor(fee as u64).to_string()),
+            failure_reason: order.failure_reason.clone(),
+            failure_code: order.failure_code,
+        }),
+        review_reason: order.review_reason.clone(),
+        history: None,
+        post_links: None,
+        confirmation: None,
+    }
+}
+
+pub fn detailed(server: &ServerSettings, order: &OrderRow, history: &[HistoryRow], post_links: &[NotificationRow]) -> MerchantOrder {
+    MerchantOrder {
+        history: Some(
+            history
+                .iter()
+                .map(|step| StatusChange { state: step.status.name().to_owned(), status: step.status.public(), at: rfc3339(step.at) })
+                .collect(),
+        ),
+        // The raw body is not repeated: it carries ePay's secret_hash.
+        post_links: Some(
+            post_links
+                .iter()
+                .map(|n| ReceivedPostLink {
+                    endpoint: serde_plain(&n.endpoint),
+                    verdict: serde_plain(&n.verdict),
+                    code: n.code.clone(),
+                    transaction_id: n.transaction_id.clone(),
+                    reason: n.reason.clone(),
+                    received_at: rfc3339(n.received_at),
+                })
+                .collect(),
+        ),
+        confirmation: Some(Confirmation {
+            attempts: order.check_attempts,
+            last_answer: order.last_check.clone(),
+            next_check_at: order.next_check_ms.map(|ms| rfc3339(ms.div_euclid(1000))),
+        }),
+        ..summary(server, order)
+    }
+}
+
+/// A unit enum's serde name.
+fn serde_plain(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}

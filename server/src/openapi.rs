@@ -1,0 +1,58 @@
+//! `GET /api/openapi.json`: the OpenAPI 3.1 document of the merchant and widget APIs,
+//! generated from the handlers' annotations and the shared types (utoipa), so it cannot
+//! drift from the code. `scripts/test` runs schemathesis against it.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{checkout, merchant, order_status};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Halyk ePay token proxy",
+        description = "The merchant API (`/api/merchant/...`, server to server with a bearer key) creates priced orders and reads \
+                       their outcome; the widget API (`/api/...`, called by the checkout widget in the payer's browser) pays them. \
+                       Every error is a JSON `ApiError` with a stable `error` code and a `message` to act on."
+    ),
+    paths(
+        merchant::create::create,
+        merchant::read::show,
+        merchant::read::list,
+        checkout::order::start,
+        checkout::create,
+        order_status::show,
+        crate::widget_config,
+    ),
+    components(schemas(epay_api_types::ErrorCode)),
+    modifiers(&MerchantKey),
+    tags(
+        (name = "merchant", description = "The shop's backend: `Authorization: Bearer <MERCHANT_API_KEY>`; never from a browser"),
+        (name = "widget", description = "The checkout widget, from the payer's browser (CORS: ALLOWED_ORIGINS)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct MerchantKey;
+
+impl Modify for MerchantKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme =
+            HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("MERCHANT_API_KEY (or one of MERCHANT_API_KEYS)")).build();
+        components.add_security_scheme("merchantKey", SecurityScheme::Http(scheme));
+    }
+}
+
+pub fn document() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises"))
+}
+
+pub async fn serve() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], document())
+}

@@ -1,0 +1,154 @@
+//! Merchant orders: creating one (its Idempotency-Key and its reference decide whether a request
+//! makes a new order), starting its payment from the widget, letting it expire, and listing
+//! orders for the merchant. On the writer where a decision and its write must not interleave.
+
+use sqlx::SqlitePool;
+
+use super::begin::{Begin, restart};
+use super::idempotency::{self, Replay};
+use super::invoice_ids::{OpenOrders, insert_with_unique_invoice};
+use super::reads::{find_by_id, select_orders};
+use super::row::{NewOrder, OrderRow};
+use super::state::OrderState;
+use crate::store::{StoreError, Tx, now};
+
+/// What `create_merchant_order` decided.
+#[derive(Debug)]
+pub enum Created {
+    /// A new order, stored `open`.
+    New(OrderRow),
+    /// The same Idempotency-Key with the same request: the order it made then.
+    Replayed(OrderRow),
+    /// The Idempotency-Key was used with another request.
+    KeyReused,
+    /// Another order already has this reference (its invoice id).
+    DuplicateReference(String),
+    TooManyOpen,
+}
+
+pub async fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Result<Created, StoreError> {
+    let terms = new.merchant.as_ref().expect("a merchant order has merchant terms");
+    let key = terms.idempotency_key.as_str();
+    if let Some(order) = select_orders!("WHERE merchant_idempotency_key = ?", key).fetch_optional(tx.conn()).await? {
+        return Ok(if order.merchant_fingerprint.as_deref() == Some(terms.fingerprint.as_str()) {
+            Created::Replayed(order)
+        } else {
+            Created::KeyReused
+        });
+    }
+    let reference = terms.reference.as_str();
+    if let Some(holder) =
+        sqlx::query_scalar!("SELECT invoice_id FROM orders WHERE merchant_reference = ?", reference).fetch_optional(tx.conn()).await?
+    {
+        return Ok(Created::DuplicateReference(holder));
+    }
+    if open.is_full() {
+        return Ok(Created::TooManyOpen);
+    }
+    let order = insert_with_unique_invoice(tx, &new).await?;
+    open.added();
+    Ok(Created::New(order))
+}
+
+/// The start of a merchant order's payment (`POST /api/orders/{id}/checkout`): the order
+/// itself is the idempotency key, so a second click or a second tab gets the same order's
+/// token, or a fresh one for the same invoice, never a new invoice. An `open` order past its
+/// expiry becomes `expired` here.
+pub async fn begin_order_checkout(tx: &mut Tx, id: i64) -> Result<Begin, StoreError> {
+    let Some(order) = find_by_id(tx, id).await? else { return Err(StoreError::Vanished(id)) };
+    Ok(match idempotency::for_order(&order, now()) {
+        Replay::Ready => Begin::Ready(order),
+        Replay::InProgress => Begin::InProgress(order),
+        Replay::Restart => Begin::Start(restart(tx, order).await?),
+        Replay::Finished => Begin::Finished(order),
+        Replay::Expired => {
+            if order.status == OrderState::Open {
+                expire_open(tx, order.id).await?;
+            }
+            Begin::Expired(order)
+        }
+        Replay::KeyReused => Begin::KeyReused,
+    })
+}
+
+async fn expire_open(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+    let updated_at = now();
+    sqlx::query!(
+        "UPDATE orders SET status = 'expired', updated_at = ?, version = version + 1 WHERE id = ? AND status = 'open'",
+        updated_at,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// `open` orders past their expiry become `expired` (nobody ever had a token for them).
+pub async fn expire_open_orders(tx: &mut Tx, now: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query!(
+        "UPDATE orders SET status = 'expired', updated_at = ?, version = version + 1 WHERE status = 'open' AND expires_at <= ?",
+        now,
+        now,
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn read_by_reference(pool: &SqlitePool, reference: &str) -> Result<Option<OrderRow>, StoreError> {
+    Ok(select_orders!("WHERE merchant_reference = ?", reference).fetch_optional(pool).await?)
+}
+
+/// What `GET /api/merchant/orders` filters on. `before_id` is the cursor: the page starts
+/// below it.
+#[derive(Clone, Debug, Default)]
+pub struct OrderFilter {
+    pub reference: Option<String>,
+    pub status: Option<Vec<&'static str>>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+    pub before_id: Option<i64>,
+}
+
+/// One page of orders, newest first: `limit` rows at most.
+pub async fn list(pool: &SqlitePool, filter: &OrderFilter, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
+    // The states of the public status asked for, as a JSON array for `json_each` (one
+    // statement, checked at compile time, whatever the filter).
+    let states = filter.status.as_ref().map(|states| {
+        let quoted: Vec<String> = states.iter().map(|state| format!("\"{state}\"")).collect();
+        format!("[{}]", quoted.join(","))
+    });
+    Ok(select_orders!(
+        "WHERE (?1 IS NULL OR merchant_reference = ?1)
+           AND (?2 IS NULL OR status IN (SELECT value FROM json_each(?2)))
+           AND (?3 IS NULL OR created_at >= ?3)
+           AND (?4 IS NULL OR created_at < ?4)
+           AND (?5 IS NULL OR id < ?5)
+         ORDER BY id DESC LIMIT ?6",
+        filter.reference,
+        states,
+        filter.created_from,
+        filter.created_to,
+        filter.before_id,
+        limit,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One status an order entered, and when (unix seconds).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryRow {
+    pub status: OrderState,
+    pub at: i64,
+}
+
+pub async fn history(pool: &SqlitePool, order_id: i64) -> Result<Vec<HistoryRow>, StoreError> {
+    Ok(sqlx::query_as!(
+        HistoryRow,
+        r#"SELECT status AS "status: OrderState", at FROM order_history WHERE order_id = ? ORDER BY id"#,
+        order_id
+    )
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,331 @@
+//! The merchant API and the payment of merchant orders, through the router over TCP: who may
+//! call it, what an order fixes, how the widget starts paying it, what the merchant reads back.
+
+use crate::helpers::{APPROVED_CARD, MERCHANT_KEY, TestApp};
+use epay_proxy::store::orders::OrderState;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+fn order_body(reference: &str) -> Value {
+    json!({"amount": "1500.50", "description": "Чайный набор «Алатау»", "reference": reference})
+}
+
+async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn only_the_merchants_backend_gets_in() {
+    let app = TestApp::spawn().await;
+    let path = "/api/merchant/orders";
+    let (status, body) = status_and_json(app.http.get(app.url(path)).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{body}");
+
+    let wrong = app.http.get(app.url(path)).bearer_auth("x".repeat(MERCHANT_KEY.len())).send().await.unwrap();
+    assert_eq!(wrong.headers()["www-authenticate"], "Bearer");
+    let (status, body) = status_and_json(wrong).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+
+    // The right key from a web page is refused all the same, and no CORS header invites a page.
+    let from_page = app.merchant(Method::GET, path).header("Origin", app.base.as_str()).send().await.unwrap();
+    assert!(from_page.headers().get("access-control-allow-origin").is_none());
+    let (status, body) = status_and_json(from_page).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("browser_origin_refused")));
+    let preflight = app
+        .http
+        .request(Method::OPTIONS, app.url(path))
+        .header("Origin", app.base.as_str())
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.headers().get("access-control-allow-origin").is_none(), "no preflight passes");
+
+    let (status, body) = status_and_json(app.merchant(Method::GET, path).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(app.logs().contains("merchant API: missing or wrong key"));
+}
+
+#[tokio::test]
+async fn rotated_keys_are_all_accepted() {
+    let (old, new) = ("o".repeat(32), "n".repeat(48));
+    let app = TestApp::spawn_with(&[("MERCHANT_API_KEYS", &format!("{old}, {new}"))]).await;
+    for key in [MERCHANT_KEY, old.as_str(), new.as_str()] {
+        let response = app.http.get(app.url("/api/merchant/orders")).bearer_auth(key).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn an_order_fixes_its_terms_once_and_a_retry_gets_the_same_order() {
+    let app = TestApp::spawn().await;
+    let mut body = order_body("42");
+    body["metadata"] = serde_json::from_str(r#"{"cart":[1,2],"note":"ß"}"#).unwrap();
+    body["email"] = json!("buyer@example.kz");
+
+    let (status, body_missing_key) =
+        status_and_json(app.merchant(Method::POST, "/api/merchant/orders").json(&body).send().await.unwrap()).await;
+    assert_eq!((status, body_missing_key["error"].as_str()), (400, Some("idempotency_key_required")));
+
+    let (status, order) = app.create_order(&body, "k-42").await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(order["status"], "open");
+    assert_eq!(order["state"], "open");
+    assert_eq!(order["amount"], "1500.50");
+    assert_eq!(order["currency"], "KZT");
+    assert_eq!(order["reference"], "42");
+    assert_eq!(order["source"], "merchant");
+    assert_eq!(order["email"], "buyer@example.kz");
+    assert_eq!(order["metadata"], json!({"cart": [1, 2], "note": "ß"}));
+    let invoice_id = order["invoiceId"].as_str().unwrap();
+    let key = order["orderKey"].as_str().unwrap();
+    assert_eq!(order["checkoutUrl"], format!("{}/pay/{invoice_id}#key={key}", app.base));
+    assert!(order["createdAt"].as_str().unwrap().ends_with('Z') && order["expiresAt"].is_string());
+
+    // The same key and body: the same order, said to be a replay.
+    let replay = app.merchant(Method::POST, "/api/merchant/orders").header("Idempotency-Key", "k-42").json(&body).send().await.unwrap();
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    let (status, again) = status_and_json(replay).await;
+    assert_eq!((status, again["invoiceId"].as_str()), (201, Some(invoice_id)));
+
+    // The same key with another price: refused.
+    let mut cheaper = body.clone();
+    cheaper["amount"] = json!("1");
+    let (status, refused) = app.create_order(&cheaper, "k-42").await;
+    assert_eq!((status, refused["error"].as_str()), (422, Some("idempotency_key_reused")));
+    // Another key, the same reference: a conflict naming the existing invoice.
+    let (status, conflict) = app.create_order(&cheaper, "k-43").await;
+    assert_eq!((status, conflict["error"].as_str()), (409, Some("duplicate_reference")));
+    assert!(conflict["message"].as_str().unwrap().contains(invoice_id), "{conflict}");
+
+    // Nothing can edit the price afterwards: no such route, and the widget's call takes no body.
+    for method in [Method::PATCH, Method::PUT, Method::DELETE] {
+        let response = app.merchant(method.clone(), &format!("/api/merchant/orders/{invoice_id}")).json(&cheaper).send().await.unwrap();
+        assert_eq!(response.status(), 405, "{method}");
+    }
+    let edit = app
+        .http
+        .post(app.url(&format!("/api/orders/{invoice_id}/checkout")))
+        .header("X-Order-Key", key)
+        .json(&json!({"amount": "1"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, refused) = status_and_json(edit).await;
+    assert_eq!((status, refused["error"].as_str()), (422, Some("invalid_field")));
+    let stored = app.stored_order(invoice_id).await;
+    assert_eq!((stored.amount_minor, stored.status), (150_050, OrderState::Open));
+    assert_eq!(app.count("SELECT COUNT(*) FROM orders").await, 1);
+}
+
+#[tokio::test]
+async fn bad_orders_are_refused_with_the_field_named_and_nothing_stored() {
+    let app = TestApp::spawn().await;
+    let big = json!({"amount": "1", "description": "x", "reference": "r", "metadata": {"blob": "x".repeat(4100)}});
+    let cases = [
+        (big, 422, "metadata"),
+        (json!({"amount": "1", "description": "x", "reference": "r", "metadata": "text"}), 422, "metadata"),
+        (json!({"amount": "0", "description": "x", "reference": "r"}), 422, "amount"),
+        (json!({"amount": "1", "description": "", "reference": "r"}), 422, "description"),
+        (json!({"amount": "1", "description": "x"}), 422, "reference"),
+        (json!({"amount": "1", "description": "x", "reference": "r", "expiresInSecs": 10}), 422, "expiresInSecs"),
+        (json!({"amount": "1", "description": "x", "reference": "r", "returnUrl": "ftp://x"}), 422, "returnUrl"),
+        (json!({"amount": "1", "description": "x", "reference": "r", "price": "1"}), 422, "price"),
+    ];
+    for (i, (body, status, named)) in cases.into_iter().enumerate() {
+        let (got, error) = app.create_order(&body, &format!("bad-{i}")).await;
+        assert_eq!(got, status, "{body} → {error}");
+        assert!(error["message"].as_str().unwrap().contains(named), "{named}: {error}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM orders").await, 0);
+}
+
+#[tokio::test]
+async fn payer_chosen_amounts_need_checkout_open_amounts() {
+    let app = TestApp::spawn_with(&[("CHECKOUT_OPEN_AMOUNTS", "false")]).await;
+    let (status, body) = app.checkout(&json!({"amount": "1"}), None).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("open_amounts_disabled")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("/api/merchant/orders"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM orders").await, 0);
+    // Merchant orders are paid all the same.
+    let order = app.merchant_order("700", "m-1").await;
+    let (status, _) = app.order_checkout(order["invoiceId"].as_str().unwrap(), order["orderKey"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn the_widget_pays_the_merchants_order_and_a_second_tab_gets_the_same_invoice() {
+    let app = TestApp::spawn().await;
+    let order = app.merchant_order("1500", "shop-7").await;
+    let (invoice_id, key) = (order["invoiceId"].as_str().unwrap(), order["orderKey"].as_str().unwrap());
+
+    // Before anyone pays: the payer's view says open, payable, with the merchant's terms.
+    let (status, view) = app.order_status(invoice_id, key).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        view,
+        json!({"status": "open", "amount": "1500", "currency": "KZT", "method": "p2p", "description": "Order shop-7", "payable": true})
+    );
+
+    let (status, first) = app.order_checkout(invoice_id, key).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!((first["invoiceId"].as_str(), first["amount"].as_str()), (Some(invoice_id), Some("1500")));
+    assert_eq!(first["backLink"], format!("{}/pay/{invoice_id}?order={invoice_id}#key={key}", app.base));
+    let (status, second) = app.order_checkout(invoice_id, key).await;
+    assert_eq!(status, 200);
+    assert_eq!(second["auth"], first["auth"], "a second tab reuses the token");
+    assert_eq!(app.count("SELECT COUNT(*) FROM orders").await, 1);
+
+    // Wrong key, unknown invoice: the same 404. No key: 401.
+    for (invoice, key) in [(invoice_id, "wrong"), ("999999999999", key)] {
+        let (status, body) = app.order_checkout(invoice, key).await;
+        assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    }
+    let (status, body) = status_and_json(app.http.post(app.url(&format!("/api/orders/{invoice_id}/checkout"))).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("order_key_required")));
+
+    let redirect = app.pay(&first, APPROVED_CARD).await;
+    assert_eq!(redirect, first["backLink"].as_str().unwrap());
+    app.wait_for_state(invoice_id, OrderState::Paid).await;
+
+    let (status, paid) = app.order_status(invoice_id, key).await;
+    assert_eq!((status, paid["status"].as_str(), paid.get("payable")), (200, Some("paid"), None));
+    let (status, body) = app.order_checkout(invoice_id, key).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("checkout_finished")), "a paid order is not paid twice");
+
+    let (status, seen) =
+        status_and_json(app.merchant(Method::GET, &format!("/api/merchant/orders/{invoice_id}")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["status"], "paid");
+    let states: Vec<&str> = seen["history"].as_array().unwrap().iter().map(|step| step["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["open", "created", "pending", "confirming", "paid"]);
+    assert_eq!(seen["postLinks"][0]["verdict"], "accepted");
+    assert!(seen["postLinks"][0].get("rawBody").is_none());
+    assert_eq!(seen["payment"]["cardMask"], "411111...1111");
+    assert!(seen["confirmation"]["attempts"].is_i64() && seen["confirmation"].get("nextCheckAt").is_none(), "{seen}");
+}
+
+#[tokio::test]
+async fn a_return_url_brings_the_payer_back_to_the_shop() {
+    let app = TestApp::spawn().await;
+    let body = json!({"amount": "100", "description": "x", "reference": "r-1", "returnUrl": "https://shop.example.kz/orders/7?from=pay"});
+    let (_, order) = app.create_order(&body, "ret-1").await;
+    let (invoice_id, key) = (order["invoiceId"].as_str().unwrap(), order["orderKey"].as_str().unwrap());
+    let (_, checkout) = app.order_checkout(invoice_id, key).await;
+    let expected = format!("https://shop.example.kz/orders/7?from=pay&order={invoice_id}");
+    assert_eq!((checkout["backLink"].as_str(), checkout["failureBackLink"].as_str()), (Some(expected.as_str()), Some(expected.as_str())));
+}
+
+#[tokio::test]
+async fn an_order_past_its_expiry_cannot_be_started() {
+    let app = TestApp::spawn().await;
+    let (ours, theirs) = (app.merchant_order("100", "late-1").await, app.merchant_order("100", "late-2").await);
+    let make_late = "UPDATE orders SET expires_at = 1";
+    app.state.store.write(async move |tx| Ok(sqlx::query(make_late).execute(tx.conn()).await?)).await.unwrap();
+
+    let (status, body) = app.order_checkout(ours["invoiceId"].as_str().unwrap(), ours["orderKey"].as_str().unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (410, Some("order_expired")), "{body}");
+    assert_eq!(app.stored_order(ours["invoiceId"].as_str().unwrap()).await.status, OrderState::Expired);
+    let (_, view) = app.order_status(ours["invoiceId"].as_str().unwrap(), ours["orderKey"].as_str().unwrap()).await;
+    assert_eq!((view["status"].as_str(), view.get("payable")), (Some("expired"), None));
+
+    // Nobody asks about the other one: the maintenance round expires it.
+    let round = epay_proxy::maintenance::run_once(&app.state).await.unwrap();
+    assert_eq!(round.expired, 1);
+    assert_eq!(app.stored_order(theirs["invoiceId"].as_str().unwrap()).await.status, OrderState::Expired);
+}
+
+#[tokio::test]
+async fn a_payers_order_is_not_started_through_the_merchant_route() {
+    let app = TestApp::spawn().await;
+    let checkout = app.checkout_ok("100").await;
+    let (status, body) = app.order_checkout(checkout["invoiceId"].as_str().unwrap(), checkout["orderKey"].as_str().unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("not_a_merchant_order")));
+}
+
+#[tokio::test]
+async fn orders_are_listed_newest_first_filtered_and_a_page_at_a_time() {
+    let app = TestApp::spawn().await;
+    for n in 1..=5 {
+        app.merchant_order("100", &format!("list-{n}")).await;
+    }
+    let paid_elsewhere = app.checkout_ok("200").await;
+    let list = async |query: &str| {
+        let (status, page) =
+            status_and_json(app.merchant(Method::GET, &format!("/api/merchant/orders{query}")).send().await.unwrap()).await;
+        assert_eq!(status, 200, "{query}: {page}");
+        page
+    };
+    let references = |page: &Value| -> Vec<String> {
+        page["orders"].as_array().unwrap().iter().map(|o| o["reference"].as_str().unwrap_or("-").to_owned()).collect()
+    };
+
+    let first = list("?limit=2&status=open").await;
+    assert_eq!(references(&first), ["list-5", "list-4"]);
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let second = list(&format!("?limit=2&status=open&cursor={cursor}")).await;
+    assert_eq!(references(&second), ["list-3", "list-2"]);
+    let third = list(&format!("?limit=2&status=open&cursor={}", second["nextCursor"].as_str().unwrap())).await;
+    assert_eq!(references(&third), ["list-1"]);
+    assert!(third.get("nextCursor").is_none());
+
+    assert_eq!(references(&list("?reference=list-3").await), ["list-3"]);
+    let pending = list("?status=pending").await;
+    assert_eq!(pending["orders"][0]["invoiceId"], paid_elsewhere["invoiceId"]);
+    assert_eq!(pending["orders"][0]["source"], "payer");
+    assert_eq!(list("?createdFrom=2999-01-01T00:00:00Z").await["orders"], json!([]));
+    assert_eq!(list("").await["orders"].as_array().unwrap().len(), 6);
+
+    for (query, code) in [("?limit=1000", "invalid_field"), ("?status=sold", "invalid_field"), ("?cursor=zzz", "invalid_cursor")] {
+        let (status, body) =
+            status_and_json(app.merchant(Method::GET, &format!("/api/merchant/orders{query}")).send().await.unwrap()).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some(code)), "{query}");
+    }
+    let (status, body) = status_and_json(app.merchant(Method::GET, "/api/merchant/orders/123456789012").send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+}
+
+#[tokio::test]
+async fn the_hosted_page_carries_the_invoice_and_nothing_else() {
+    let app = TestApp::spawn().await;
+    let dist = std::path::PathBuf::from(&app.state.config.server.widget_dir);
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("hosted.html"), include_str!("../../../pages/hosted.html")).unwrap();
+    let order = app.merchant_order("100", "hosted-1").await;
+    let invoice_id = order["invoiceId"].as_str().unwrap();
+
+    let page = app.http.get(app.url(&format!("/pay/{invoice_id}"))).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("script-src"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!("data-order=\"{invoice_id}\"")), "{html}");
+    assert!(!html.contains(order["orderKey"].as_str().unwrap()), "the key stays in the fragment");
+    for bad in ["/pay/12ab", "/pay/%22%3E%3Cscript%3E", "/pay/1"] {
+        assert_eq!(app.http.get(app.url(bad)).send().await.unwrap().status(), 404, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_and_error_code() {
+    let app = TestApp::spawn().await;
+    let (status, document) = status_and_json(app.http.get(app.url("/api/openapi.json")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(document["openapi"], "3.1.0");
+    for path in [
+        "/api/merchant/orders",
+        "/api/merchant/orders/{invoiceId}",
+        "/api/orders/{invoiceId}/checkout",
+        "/api/checkout",
+        "/api/orders/{invoiceId}",
+        "/api/widget-config",
+    ] {
+        assert!(document["paths"].get(path).is_some(), "{path} is documented");
+    }
+    let codes = document["components"]["schemas"]["ErrorCode"]["enum"].as_array().expect("ErrorCode enum").clone();
+    for code in epay_api_types::ErrorCode::ALL {
+        assert!(codes.contains(&json!(code.as_str())), "{} is documented", code.as_str());
+    }
+    assert!(document["components"]["securitySchemes"]["merchantKey"].is_object());
+}
