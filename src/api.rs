@@ -22,9 +22,18 @@ pub async fn checkout(proxy: &str, request: &CheckoutRequest, idempotency_key: &
     read(fetch(proxy, "/api/checkout", &headers, Some(dom::json_stringify(&body))).await?, wire::checkout)
 }
 
+/// Starts (or resumes) paying a merchant order: its token, for its own terms.
+pub async fn order_checkout(proxy: &str, invoice_id: &str, key: &str) -> Result<Checkout, Failure> {
+    let path = order_path(invoice_id) + "/checkout";
+    read(fetch(proxy, &path, &[(ORDER_KEY_HEADER, key)], Some(String::new())).await?, wire::checkout)
+}
+
+fn order_path(invoice_id: &str) -> String {
+    String::from("/api/orders/") + &String::from(js_sys::encode_uri_component(invoice_id))
+}
+
 pub async fn order(proxy: &str, invoice_id: &str, key: &str) -> Result<OrderView, Failure> {
-    let path = String::from("/api/orders/") + &String::from(js_sys::encode_uri_component(invoice_id));
-    read(fetch(proxy, &path, &[(ORDER_KEY_HEADER, key)], None).await?, wire::order_view)
+    read(fetch(proxy, &order_path(invoice_id), &[(ORDER_KEY_HEADER, key)], None).await?, wire::order_view)
 }
 
 /// `GET` (no body) or `POST` (`body`) to `proxy` + `path`; the parsed body of a 2xx answer,

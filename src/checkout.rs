@@ -1,13 +1,14 @@
-//! The checkout flow: validate, ask the proxy for a checkout, make sure payment-api.js is
-//! there, hand the payer to ePay.
+//! The checkout flow: ask the proxy for a checkout (a payer's amount, or a merchant's order),
+//! make sure payment-api.js is there, hand the payer to ePay.
 
-use epay_api_types::{Amount, CheckoutRequest, PaymentMethod};
+use epay_api_types::{Amount, CheckoutRequest};
 
 use crate::api;
-use crate::i18n::Texts;
+use crate::events::{self, Detail};
 use crate::logic::failure::problem_text;
 use crate::logic::stage::Stage;
 use crate::options::Options;
+use crate::view::Widget;
 use crate::{halyk, loader};
 
 pub fn request(options: &Options, amount: Amount, comment: &str) -> CheckoutRequest {
@@ -25,26 +26,47 @@ pub fn request(options: &Options, amount: Amount, comment: &str) -> CheckoutRequ
     }
 }
 
-/// Creates the checkout (the Idempotency-Key makes a retry safe), waits for payment-api.js,
-/// and calls halyk. `on_overlay_closed` gets the order when `showPaymentWidget`'s overlay
-/// reports back.
-pub async fn pay(
-    proxy: &str,
-    method: PaymentMethod,
-    request: &CheckoutRequest,
-    idempotency_key: &str,
-    texts: &'static Texts,
-    on_overlay_closed: impl FnOnce((String, String)) + 'static,
-) -> Stage {
-    let checkout = match api::checkout(proxy, request, idempotency_key).await {
+/// What the payer starts paying.
+pub enum Start {
+    /// An amount the payer chose, under this attempt's Idempotency-Key.
+    Open(CheckoutRequest, String),
+    /// The merchant's order (invoice id and key): its own terms.
+    Order(String, String),
+}
+
+/// Creates the checkout (a retry is safe either way), waits for payment-api.js, tells the host
+/// page (`epay:redirect`), and calls halyk. The overlay's close shows the outcome.
+pub async fn pay(widget: &Widget, start: Start) -> Stage {
+    let (proxy, texts) = (&widget.options.proxy, widget.texts);
+    let answer = match &start {
+        Start::Open(request, key) => api::checkout(proxy, request, key).await,
+        Start::Order(invoice_id, key) => api::order_checkout(proxy, invoice_id, key).await,
+    };
+    let checkout = match answer {
         Ok(checkout) => checkout,
-        Err(failure) => return Stage::Problem(problem_text(texts, &failure)),
+        Err(failure) => {
+            let invoice_id = match &start {
+                Start::Order(invoice_id, _) => Some(invoice_id.as_str()),
+                Start::Open(..) => None,
+            };
+            widget.emit_failure(invoice_id, &failure);
+            return Stage::Problem(problem_text(texts, &failure));
+        }
     };
     if loader::load(&checkout.script_url, loader::DEFAULT_TIMEOUT_MS).await.is_err() {
         return Stage::Problem(texts.script_failed);
     }
+    let detail = Detail {
+        invoice_id: Some(&checkout.invoice_id),
+        status: Some("pending"),
+        amount: Some(&checkout.amount),
+        currency: Some(&checkout.currency),
+        reason: None,
+    };
+    events::emit(&widget.host, "epay:redirect", detail);
     let order = (checkout.invoice_id.clone(), checkout.order_key.clone());
-    match halyk::start(method, &checkout, move || on_overlay_closed(order)) {
+    let overlay_widget = widget.clone();
+    match halyk::start(checkout.method, &checkout, move || overlay_widget.check_outcome(order, false)) {
         Ok(()) => Stage::Leaving,
         Err(_) => Stage::Problem(texts.script_failed),
     }

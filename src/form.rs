@@ -10,19 +10,29 @@ use crate::bind;
 use crate::logic::stage::Stage;
 use crate::nodes::Nodes;
 use crate::view::Widget;
-use crate::{checkout, dom, format};
+use crate::checkout::{self, Start};
+use crate::{dom, format};
 
 pub fn bind(widget: &Widget, nodes: &Nodes) {
-    let Widget { state, options, texts, wording } = widget.clone();
+    let Widget { state, options, texts, .. } = widget.clone();
     let language = options.language;
+    let widget_wording = texts.wording(options.method);
     bind::flag(nodes.form.clone(), "hidden", widget.flag_of(|s| s.stage == Stage::Outcome));
     bind::flag(nodes.sandbox.clone(), "hidden", widget.flag_of(|s| !s.config.as_ref().is_some_and(|c| c.sandbox)));
+    // A merchant order: what is paid for, as the proxy says (the CSS hides it while empty).
+    bind::text(nodes.what.clone(), widget.text_of(|s| s.merchant_order.as_ref().and_then(|o| o.description.clone()).unwrap_or_default()));
 
     let preset = options.amount;
-    if let Some(amount) = preset {
+    if preset.is_some() || options.order_on_page {
+        // The page's amount, or the merchant order's from the proxy (never the page's).
         let total = Signal::derive(move || {
-            let currency = state.with(|s| s.config.as_ref().map_or_else(|| String::from("KZT"), |c| c.currency.clone()));
-            format::money(amount, &currency, language)
+            state.with(|s| {
+                let (amount, currency) = match &s.merchant_order {
+                    Some(order) => (Amount::parse(&order.amount).ok(), order.currency.as_str()),
+                    None => (preset, s.config.as_ref().map_or("KZT", |c| c.currency.as_str())),
+                };
+                amount.map(|a| format::money(a, currency, language)).unwrap_or_default()
+            })
         });
         let _ = nodes.total.remove_attribute("hidden");
         bind::text(nodes.total_amount.clone(), total);
@@ -40,7 +50,7 @@ pub fn bind(widget: &Widget, nodes: &Nodes) {
             })
         });
     }
-    if options.description.is_none() {
+    if options.description.is_none() && !options.order_on_page {
         let error = Signal::derive(move || state.with(|s| s.comment_error(texts)));
         bind::field(&nodes.comment_field, error, move |value| {
             state.update(|s| {
@@ -57,7 +67,7 @@ pub fn bind(widget: &Widget, nodes: &Nodes) {
         Signal::derive(move || {
             state.with(|s| {
                 String::from(match s.stage {
-                    Stage::Creating => wording.creating,
+                    Stage::Creating => widget_wording.creating,
                     Stage::Leaving => texts.redirecting,
                     _ => "",
                 })
@@ -93,13 +103,26 @@ pub fn bind(widget: &Widget, nodes: &Nodes) {
     });
 }
 
-/// Pay: validate, take this attempt's Idempotency-Key, ask the proxy, hand over to ePay.
+/// Pay: validate, take this attempt's Idempotency-Key, ask the proxy, hand over to ePay. A
+/// merchant order needs none of that: the order is its own key.
 fn pay(widget: &Widget, amount_input: &web_sys::HtmlElement) {
     let Widget { state, options, texts, .. } = widget;
     let (state, texts) = (*state, *texts);
+    let merchant_order = state
+        .try_update(|s| {
+            if s.stage.busy() || s.merchant_order.is_none() {
+                return None;
+            }
+            s.stage = Stage::Creating;
+            s.order.clone()
+        })
+        .flatten();
+    if let Some((invoice_id, key)) = merchant_order {
+        return begin(widget, Start::Order(invoice_id, key));
+    }
     let attempt = state
         .try_update(|s| {
-            if s.stage.busy() {
+            if s.stage.busy() || s.merchant_order.is_some() {
                 return None;
             }
             s.touched = true;
@@ -124,12 +147,13 @@ fn pay(widget: &Widget, amount_input: &web_sys::HtmlElement) {
         }
         return;
     };
-    let request = checkout::request(options, amount, &comment);
+    begin(widget, Start::Open(checkout::request(options, amount, &comment), key));
+}
+
+fn begin(widget: &Widget, start: Start) {
     let widget = widget.clone();
     spawn_local(async move {
-        let overlay_widget = widget.clone();
-        let on_overlay_closed = move |order| overlay_widget.check_outcome(order);
-        let result = checkout::pay(&widget.options.proxy, widget.options.method, &request, &key, widget.texts, on_overlay_closed).await;
+        let result = checkout::pay(&widget, start).await;
         let _ = widget.state.try_update(|s| s.stage = s.stage.after_checkout(result));
     });
 }

@@ -25,6 +25,7 @@ browser_only! {
     pub mod api;
     mod bind;
     mod checkout;
+    pub mod events;
     pub mod dom;
     mod form;
     pub mod format;

@@ -13,6 +13,7 @@ use crate::i18n::{Texts, Wording};
 pub mod class {
     pub const FORM: &str = "epay-checkout";
     pub const SANDBOX: &str = "epay-sandbox";
+    pub const WHAT: &str = "epay-what";
     pub const TOTAL: &str = "epay-total";
     pub const AMOUNT_FIELD: &str = "epay-amount";
     pub const COMMENT_FIELD: &str = "epay-comment";
@@ -45,6 +46,7 @@ pub fn skeleton(texts: &Texts, wording: &Wording, id: &str) -> String {
         "<p class=\"epay-sandbox\" hidden>",
         &t(texts.sandbox),
         "</p>",
+        "<p class=\"epay-what\"></p>",
         "<p class=\"epay-total\" hidden><span>",
         &t(wording.total),
         "</span> <strong></strong></p>",

@@ -26,7 +26,8 @@ thread_local! {
 }
 
 /// Mounts the widget into `host`, reading its options from the element's `data-*`
-/// attributes. Mounting the same element twice does nothing.
+/// attributes. Mounting the same element twice does nothing. (`widget.js` wraps it so that a
+/// page's `mount(element)` returns a handle with `unmount()`: no wasm-bindgen class for it.)
 #[wasm_bindgen]
 pub fn mount(host: HtmlElement) {
     if host.get_attribute(HOST_ATTRIBUTE).as_deref() == Some("mounted") {
@@ -44,7 +45,7 @@ pub fn mount(host: HtmlElement) {
     root.set_class_name("epay");
     let _ = root.set_attribute("lang", options.language.tag());
     let owner = Owner::new();
-    if owner.with(|| view::start(&root, options, &id)).is_err() {
+    if owner.with(|| view::start(host.clone(), &root, options, &id)).is_err() {
         // The skeleton lacks a node the widget binds: a build error, shown rather than half-bound.
         root.set_text_content(Some("epay widget: broken skeleton"));
     }

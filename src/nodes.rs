@@ -9,12 +9,15 @@ use crate::markup::class;
 pub struct Nodes {
     pub form: Element,
     pub sandbox: Element,
+    pub what: Element,
     pub total: Element,
+    pub total_label: Element,
     pub total_amount: Element,
     pub amount_field: Element,
     pub amount_input: HtmlElement,
     pub comment_field: Element,
     pub pay: Element,
+    pub act: Element,
     pub pay_amount: Element,
     pub status: Element,
     pub problem: Element,
@@ -38,15 +41,19 @@ impl Nodes {
         let total = by_class(class::TOTAL)?;
         let amount_field = by_class(class::AMOUNT_FIELD)?;
         let problem = by_class(class::PROBLEM)?;
+        let pay = by_class(class::PAY)?;
         Ok(Nodes {
             form: by_class(class::FORM)?,
             sandbox: by_class(class::SANDBOX)?,
+            what: by_class(class::WHAT)?,
             total_amount: first(&total, "strong", "epay-total strong")?,
+            total_label: first(&total, "span", "epay-total span")?,
             total,
             amount_input: first(&amount_field, "input", "epay-amount input")?.unchecked_into(),
             amount_field,
             comment_field: by_class(class::COMMENT_FIELD)?,
-            pay: by_class(class::PAY)?,
+            act: pay.get_elements_by_tag_name("span").item(1).ok_or(MissingNode("epay-pay span"))?,
+            pay,
             pay_amount: by_class(class::PAY_AMOUNT)?,
             status: by_class(class::STATUS)?,
             problem_text: first(&problem, "p", "epay-problem p")?,

@@ -24,8 +24,13 @@ pub struct Options {
     pub email: String,
     pub phone: String,
     pub card_save: bool,
-    /// Order reference and key of a return from ePay (outcome view).
+    /// Order reference and key: a merchant order to pay (`data-order`), or a return from
+    /// ePay (outcome view).
     pub order: Option<(String, String)>,
+    /// The order came from `data-order`, not from the URL: the merchant's own order.
+    pub order_on_page: bool,
+    /// The page is ePay's back link for this order (`?order=` names it).
+    pub returning: bool,
     /// Base pause between status questions in the outcome view (`data-poll-ms`).
     pub poll_base_ms: i32,
 }
@@ -43,13 +48,18 @@ impl Options {
             .and_then(|tag| Language::from_tag(&tag))
             .unwrap_or_default();
         let key = data("data-order-key").or_else(|| dom::fragment_param("key")).or_else(|| param("key"));
-        let order = match (data("data-order").or_else(|| param("order")), key) {
+        let on_page = data("data-order");
+        let returning = param("order");
+        let order_on_page = on_page.is_some();
+        let returning = returning.is_some() && (on_page.is_none() || on_page == returning);
+        let order = match (on_page.or_else(|| param("order")), key) {
             (Some(order), Some(key)) => Some((order, key)),
             _ => None,
         };
         Options {
             proxy: data("data-proxy").map(|p| p.trim_end_matches('/').to_owned()).unwrap_or_default(),
-            amount: data("data-amount").and_then(|a| Amount::parse(&a).ok()),
+            // A merchant order's amount is the proxy's: the page's is ignored.
+            amount: data("data-amount").filter(|_| !order_on_page).and_then(|a| Amount::parse(&a).ok()),
             description: data("data-description"),
             language,
             method: data("data-method").and_then(|m| PaymentMethod::from_name(&m)).unwrap_or_default(),
@@ -58,6 +68,8 @@ impl Options {
             phone: data("data-phone").unwrap_or_default(),
             card_save: data("data-card-save").is_some_and(|v| v == "true"),
             order,
+            order_on_page,
+            returning,
             poll_base_ms: data("data-poll-ms").and_then(|ms| ms.parse().ok()).filter(|ms| *ms > 0).unwrap_or(1000),
         }
     }

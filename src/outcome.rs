@@ -3,7 +3,7 @@
 //! While the order is pending it asks again with growing pauses, then says what happens next.
 //! What each answer means is `logic::outcome`.
 
-use epay_api_types::{Language, PaymentMethod};
+use epay_api_types::{Language, OrderView, PaymentMethod};
 
 use crate::api;
 use crate::logic::failure::Failure;
@@ -14,15 +14,16 @@ use crate::{dom, format, i18n};
 /// minutes in all, enough for a late postLink and the proxy's confirmation.
 const BACKOFF: [i32; 10] = [0, 1, 2, 3, 5, 8, 13, 20, 30, 30];
 
-/// Asks until the order is final or the pauses run out, telling `show` each answer; stops
-/// early when `show` returns false (the widget is gone). `method` is the page's, for a proxy
-/// that does not say the order's.
+/// Asks until the order is final or the pauses run out, telling `heard` each answer of the
+/// proxy and `show` what it means; stops early when `show` returns false (the widget is gone).
+/// `method` is the page's, for a proxy that does not say the order's.
 pub async fn follow(
     proxy: &str,
     order: &(String, String),
     language: Language,
     method: PaymentMethod,
     base_ms: i32,
+    heard: impl Fn(&OrderView),
     show: impl Fn(Outcome) -> bool,
 ) {
     let texts = i18n::texts(language);
@@ -30,7 +31,10 @@ pub async fn follow(
     for pause in BACKOFF {
         dom::sleep(pause * base_ms).await;
         let answer = match api::order(proxy, invoice_id, key).await {
-            Ok(view) => outcome::from_view(view, texts, method, |amount, currency| format::money(amount, currency, language)),
+            Ok(view) => {
+                heard(&view);
+                outcome::from_view(view, texts, method, |amount, currency| format::money(amount, currency, language))
+            }
             Err(Failure::Refused { status: 404, .. }) => Some(Outcome::NotFound),
             Err(_) => None,
         };

@@ -22,7 +22,7 @@ pub fn bind(widget: &Widget, nodes: &Nodes) {
     let widget = widget.clone();
     bind::on(&nodes.check_again, "click", move |_| {
         if let Some(order) = state.with_untracked(|s| s.order.clone()) {
-            widget.check_outcome(order);
+            widget.check_outcome(order, false);
         }
     });
 }

@@ -3,13 +3,18 @@
 //! stage decides which one shows. Runs inside the mount's `Owner`, which owns every binding
 //! and listener.
 
-use epay_api_types::{Amount, DESCRIPTION_MAX_BYTES, WidgetConfig};
+use std::cell::Cell;
+
+use epay_api_types::{Amount, DESCRIPTION_MAX_BYTES, OrderView, WidgetConfig};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use web_sys::Element;
+use web_sys::{Element, HtmlElement};
 
-use crate::i18n::{self, Texts, Wording};
+use crate::i18n::{self, Texts};
 use crate::logic::amount::{self, AmountProblem};
+use crate::events::{self, Detail};
+use crate::logic::failure::Failure;
+use crate::logic::order::{self as merchant_order, OrderStart};
 use crate::logic::outcome::Outcome;
 use crate::logic::stage::Stage;
 use crate::nodes::{MissingNode, Nodes};
@@ -30,6 +35,8 @@ pub struct State {
     pub attempt_key: Option<String>,
     /// Invoice and key of the order whose outcome is shown.
     pub order: Option<(String, String)>,
+    /// The merchant order being paid (`data-order`), as the proxy described it.
+    pub merchant_order: Option<OrderView>,
 }
 
 impl State {
@@ -58,7 +65,8 @@ pub struct Widget {
     pub state: RwSignal<State>,
     pub options: Options,
     pub texts: &'static Texts,
-    pub wording: &'static Wording,
+    /// Where the host-page events are dispatched.
+    pub host: HtmlElement,
 }
 
 impl Widget {
@@ -73,25 +81,61 @@ impl Widget {
     }
 
     /// Shows the outcome of `order`, asking the proxy until it is final. Stops when the widget
-    /// is unmounted (its state is gone).
-    pub fn check_outcome(&self, order: (String, String)) {
+    /// is unmounted (its state is gone) or shows the form again. With `may_pay` (a merchant
+    /// order, at mount) the first answer may instead open the form to pay it.
+    pub fn check_outcome(&self, order: (String, String), may_pay: bool) {
         let state = self.state;
         state.update(|s| {
             s.order = Some(order.clone());
             s.stage = Stage::Outcome;
             s.outcome = Outcome::Checking;
         });
-        let (proxy, language, method, poll_base_ms) =
-            (self.options.proxy.clone(), self.options.language, self.options.method, self.options.poll_base_ms);
+        let options = &self.options;
+        let (proxy, language, method, poll_base_ms, returning) =
+            (options.proxy.clone(), options.language, options.method, options.poll_base_ms, options.returning);
+        let (host, invoice_id) = (self.host.clone(), order.0.clone());
+        // Each status is announced once per follow (the view asks again while pending).
+        let announced = Cell::new(None);
+        let heard = move |view: &OrderView| {
+            let first = announced.get().is_none();
+            if may_pay && first {
+                events::emit(&host, "epay:ready", Detail::of_view(&invoice_id, view));
+                if merchant_order::start(view.status, view.payable, returning) == OrderStart::Pay {
+                    announced.set(Some(view.status));
+                    let view = view.clone();
+                    state.update(|s| {
+                        s.merchant_order = Some(view);
+                        s.stage = Stage::Ready;
+                    });
+                    return;
+                }
+            }
+            if announced.replace(Some(view.status)) != Some(view.status) {
+                events::emit(&host, merchant_order::event_for(view.status), Detail::of_view(&invoice_id, view));
+            }
+        };
         spawn_local(async move {
-            outcome::follow(&proxy, &order, language, method, poll_base_ms, move |o| state.try_update(|s| s.outcome = o).is_some()).await
+            let show = move |o: Outcome| {
+                state
+                    .try_update(|s| {
+                        s.outcome = o;
+                        s.stage == Stage::Outcome
+                    })
+                    .unwrap_or(false)
+            };
+            outcome::follow(&proxy, &order, language, method, poll_base_ms, heard, show).await
         });
+    }
+
+    /// Tells the host page that a request to the proxy failed (`reason`: the error code).
+    pub fn emit_failure(&self, invoice_id: Option<&str>, failure: &Failure) {
+        events::emit(&self.host, "epay:error", Detail { invoice_id, reason: Some(failure.code_name()), ..Detail::default() });
     }
 }
 
 /// Renders the widget into `root` and starts it (config fetch, or the outcome check when the
 /// page is a return from ePay). Must run inside the mount's reactive `Owner`.
-pub fn start(root: &Element, options: Options, id: &str) -> Result<(), MissingNode> {
+pub fn start(host: HtmlElement, root: &Element, options: Options, id: &str) -> Result<(), MissingNode> {
     let texts = i18n::texts(options.language);
     let wording = texts.wording(options.method);
     root.set_inner_html(&markup::skeleton(texts, wording, id));
@@ -105,23 +149,35 @@ pub fn start(root: &Element, options: Options, id: &str) -> Result<(), MissingNo
         touched: false,
         attempt_key: None,
         order: None,
+        merchant_order: None,
     });
-    let widget = Widget { state, options, texts, wording };
+    let widget = Widget { state, options, texts, host };
     form::bind(&widget, &nodes);
     panel::bind(&widget, &nodes);
 
+    // A merchant order on the page: the proxy says what it costs and whether it can still be
+    // paid; the payer pays it, or sees what became of it.
+    let merchant = widget.options.order_on_page;
     match widget.options.order.clone() {
-        Some(order) => widget.check_outcome(order),
-        None => {
-            // Limits and the script URL; payment-api.js starts loading now so a click never waits.
-            let proxy = widget.options.proxy.clone();
-            spawn_local(async move {
-                if let Ok(config) = api::widget_config(&proxy).await {
-                    loader::preload(&config.script_url);
-                    let _ = state.try_update(|s| s.config = Some(config));
-                }
-            });
+        Some(order) if merchant => widget.check_outcome(order, true),
+        Some(order) => {
+            widget.check_outcome(order, false);
+            return Ok(());
         }
+        None => {}
     }
+    // Limits and the script URL; payment-api.js starts loading now so a click never waits.
+    spawn_local(async move {
+        match api::widget_config(&widget.options.proxy).await {
+            Ok(config) => {
+                loader::preload(&config.script_url);
+                if !merchant {
+                    events::emit(&widget.host, "epay:ready", Detail { currency: Some(&config.currency), ..Detail::default() });
+                }
+                let _ = state.try_update(|s| s.config = Some(config));
+            }
+            Err(failure) => widget.emit_failure(None, &failure),
+        }
+    });
     Ok(())
 }

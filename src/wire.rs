@@ -67,6 +67,8 @@ pub fn order_view(object: &JsValue) -> Result<OrderView, Unreadable> {
         failure_reason: text(object, "failureReason"),
         failure_code: dom::get(object, "failureCode").as_f64().map(|code| code as i64),
         method: text(object, "method").and_then(|name| PaymentMethod::from_name(&name)),
+        description: text(object, "description"),
+        payable: dom::get(object, "payable").is_truthy(),
     })
 }
 

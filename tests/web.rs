@@ -49,6 +49,16 @@ export function post_message(data, origin) { window.dispatchEvent(new MessageEve
 export function listen_messages() { window.__seen = []; window.addEventListener("message", (e) => window.__seen.push(e.data)); }
 export function seen_messages() { return window.__seen; }
 export function type_of(value) { return typeof value; }
+// Every epay:* event that bubbles up to the document: its name and detail.
+export function listen_widget_events() {
+  window.__events = [];
+  if (window.__listening) return;
+  window.__listening = true;
+  for (const name of ["ready", "redirect", "paid", "failed", "pending", "error"]) {
+    document.addEventListener("epay:" + name, (e) => window.__events.push({ name: e.type, detail: e.detail, host: e.target }));
+  }
+}
+export function widget_events() { return window.__events; }
 "#)]
 extern "C" {
     fn install_fake_fetch();
@@ -66,6 +76,8 @@ extern "C" {
     fn listen_messages();
     fn seen_messages() -> js_sys::Array;
     fn type_of(value: &JsValue) -> String;
+    fn listen_widget_events();
+    fn widget_events() -> js_sys::Array;
 }
 
 const PAYFORM_ORIGIN: &str = "https://test-epay.homebank.kz";
@@ -197,6 +209,8 @@ fn paid_view() -> OrderView {
         failure_reason: None,
         failure_code: None,
         method: None,
+        description: None,
+        payable: false,
     }
 }
 
@@ -463,6 +477,8 @@ async fn the_outcome_view_shows_paid_only_when_the_proxy_says_so() {
         failure_reason: None,
         failure_code: None,
         method: None,
+        description: None,
+        payable: false,
     };
     let pending = OrderView { status: OrderStatus::Pending, card_mask: None, ..paid.clone() };
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending)), answer(200, of(&pending)), answer(200, of(&paid))]));
@@ -480,9 +496,9 @@ async fn the_outcome_view_shows_paid_only_when_the_proxy_says_so() {
     assert_eq!(text(&host, ".epay-message"), "Payment successful: ₸1,500");
     assert_eq!(text(&host, ".epay-card"), "Card 440043...2222");
     assert!(!hidden(&host, ".epay-card"));
-    let asked = requests();
-    assert_eq!(asked.length(), 3);
-    assert!(asked.iter().all(|r| string(&get(&r, "headers"), "x-order-key") == "K3y"));
+    let asked: Vec<JsValue> = requests().iter().filter(|r| string(r, "path").starts_with("/api/orders/")).collect();
+    assert_eq!(asked.len(), 3);
+    assert!(asked.iter().all(|r| string(&get(r, "headers"), "x-order-key") == "K3y"));
     assert_eq!(find(&host, ".epay-message").get_attribute("aria-live").as_deref(), Some("polite"));
 }
 
@@ -502,6 +518,8 @@ async fn the_outcome_view_translates_known_decline_codes() {
             failure_reason: Some(reason.into()),
             failure_code: Some(code),
             method: None,
+            description: None,
+            payable: false,
         };
         route("GET /api/orders/123456789012", answers(vec![answer(200, of(&failed))]));
         let host = mount(&[
@@ -529,11 +547,14 @@ async fn the_outcome_view_stops_asking_and_says_what_happens_next() {
         failure_reason: None,
         failure_code: None,
         method: None,
+        description: None,
+        payable: false,
     };
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending))]));
     let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "1"), ("data-lang", "en")]);
     until("gave up", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("still-waiting")).await;
-    assert_eq!(requests().length(), 10, "asked ten times with growing pauses");
+    let asked = requests().iter().filter(|r| string(r, "path").starts_with("/api/orders/")).count();
+    assert_eq!(asked, 10, "asked ten times with growing pauses");
     assert!(text(&host, ".epay-message").starts_with("No confirmation yet."));
     assert!(!hidden(&host, ".epay-check-again"));
     find(&host, ".epay-check-again").click();
@@ -580,6 +601,8 @@ async fn the_overlay_only_triggers_an_outcome_check_and_bad_messages_are_stopped
         failure_reason: None,
         failure_code: None,
         method: None,
+        description: None,
+        payable: false,
     };
     route("POST /api/checkout", answers(vec![answer(200, of(&checkout_response(PaymentMethod::Widget)))]));
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&paid))]));
@@ -640,6 +663,8 @@ fn the_wire_readers_read_what_serde_writes() {
             failure_reason: None,
             failure_code: None,
             method: Some(PaymentMethod::Widget),
+            description: None,
+            payable: false,
         },
         OrderView {
             status: OrderStatus::Failed,
@@ -649,6 +674,8 @@ fn the_wire_readers_read_what_serde_writes() {
             failure_reason: Some("x".into()),
             failure_code: Some(-498),
             method: Some(PaymentMethod::P2p),
+            description: None,
+            payable: false,
         },
         OrderView {
             status: OrderStatus::Expired,
@@ -658,6 +685,8 @@ fn the_wire_readers_read_what_serde_writes() {
             failure_reason: None,
             failure_code: None,
             method: None,
+            description: None,
+            payable: false,
         },
     ] {
         assert_eq!(wire::order_view(&of(&view).0).unwrap(), view);
@@ -794,4 +823,98 @@ fn a_skeleton_without_a_node_fails_in_one_place_naming_it() {
     root.set_inner_html(r#"<form class="epay-checkout"></form>"#);
     let missing = epay_widget::nodes::Nodes::find(&root).err().expect("an incomplete skeleton is refused");
     assert_eq!(missing, epay_widget::nodes::MissingNode("epay-total"));
+}
+
+/// The proxy's view of the merchant order 123456789012: 2 500 ₸ for "Order 42".
+fn merchant_view(status: OrderStatus, payable: bool) -> OrderView {
+    OrderView {
+        status,
+        amount: "2500".into(),
+        currency: "KZT".into(),
+        card_mask: None,
+        failure_reason: None,
+        failure_code: None,
+        method: Some(PaymentMethod::Pay),
+        description: Some("Order 42".into()),
+        payable,
+    }
+}
+
+fn events_named(name: &str) -> Vec<JsValue> {
+    widget_events().iter().filter(|e| string(e, "name") == name).map(|e| get(&e, "detail")).collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_merchant_order_shows_the_proxys_amount_and_pays_that_order() {
+    setup(false);
+    listen_widget_events();
+    route("GET /api/orders/123456789012", answers(vec![answer(200, of(&merchant_view(OrderStatus::Open, true)))]));
+    let mut checkout = checkout_response(PaymentMethod::Pay);
+    checkout.amount = "2500".into();
+    route("POST /api/orders/123456789012/checkout", answers(vec![answer(200, of(&checkout))]));
+    // The page's data-amount is ignored: the proxy says what the order costs.
+    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-amount", "1"), ("data-method", "pay")]);
+    until("the order's amount", || text(&host, ".epay-total strong").contains("2")).await;
+    assert!(
+        text(&host, ".epay-total strong").starts_with("2 500") || text(&host, ".epay-total strong").starts_with("2\u{a0}500"),
+        "{}",
+        text(&host, ".epay-total strong")
+    );
+    assert_eq!(text(&host, ".epay-what"), "Order 42");
+    assert!(hidden(&host, ".epay-amount") && hidden(&host, ".epay-comment"), "nothing to type");
+    let ready = events_named("epay:ready");
+    assert_eq!(ready.len(), 1);
+    assert_eq!(
+        (string(&ready[0], "invoiceId"), string(&ready[0], "status"), string(&ready[0], "amount")),
+        ("123456789012".into(), "open".into(), "2500".into())
+    );
+
+    find(&host, ".epay-pay").click();
+    until("halyk called", || halyk_calls().length() == 1).await;
+    assert_eq!(string(&halyk_calls().get(0), "method"), "pay");
+    let request = requests().iter().find(|r| string(r, "path") == "/api/orders/123456789012/checkout").expect("the order's checkout");
+    assert_eq!(string(&get(&request, "headers"), "x-order-key"), "K3y");
+    assert!(requests().iter().all(|r| string(&r, "path") != "/api/checkout"), "never an open-amount checkout");
+    let redirect = events_named("epay:redirect");
+    assert_eq!(redirect.len(), 1);
+    assert_eq!((string(&redirect[0], "invoiceId"), string(&redirect[0], "amount")), ("123456789012".into(), "2500".into()));
+    let event = widget_events().get(0);
+    assert_eq!(get(&event, "host"), JsValue::from(host.clone()), "dispatched on the host element");
+    epay_widget::unmount(host);
+}
+
+#[wasm_bindgen_test]
+async fn a_finished_merchant_order_shows_its_outcome_and_tells_the_page_once() {
+    setup(false);
+    listen_widget_events();
+    let pending = merchant_view(OrderStatus::Pending, false);
+    let mut paid = merchant_view(OrderStatus::Paid, false);
+    paid.card_mask = Some("440043...2222".into());
+    route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending)), answer(200, of(&pending)), answer(200, of(&paid))]));
+    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "10")]);
+    until("paid", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("paid")).await;
+    assert_eq!(events_named("epay:pending").len(), 1, "pending is announced once, however often it is asked");
+    let paid_events = events_named("epay:paid");
+    assert_eq!(paid_events.len(), 1);
+    assert_eq!((string(&paid_events[0], "status"), string(&paid_events[0], "currency")), ("paid".into(), "KZT".into()));
+    assert!(hidden(&host, ".epay-checkout"), "no pay button for a finished order");
+    epay_widget::unmount(host);
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_order_checkout_is_shown_and_reported_as_epay_error() {
+    setup(false);
+    listen_widget_events();
+    route("GET /api/orders/123456789012", answers(vec![answer(200, of(&merchant_view(OrderStatus::Open, true)))]));
+    let expired = serde_json_map("order_expired");
+    route("POST /api/orders/123456789012/checkout", answers(vec![answer(410, of(&expired))]));
+    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y")]);
+    until("the pay button", || !hidden(&host, ".epay-checkout") && text(&host, ".epay-what") == "Order 42").await;
+    find(&host, ".epay-pay").click();
+    until("the problem", || !hidden(&host, ".epay-problem")).await;
+    let errors = events_named("epay:error");
+    assert_eq!(errors.len(), 1);
+    assert_eq!((string(&errors[0], "invoiceId"), string(&errors[0], "reason")), ("123456789012".into(), "order_expired".into()));
+    assert_eq!(halyk_calls().length(), 0);
+    epay_widget::unmount(host);
 }

@@ -23,16 +23,23 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    /// The status for a wire name (what serde writes), for readers that do without serde.
-    pub fn from_wire(name: &str) -> Option<OrderStatus> {
-        match name {
-            "open" => Some(OrderStatus::Open),
-            "pending" => Some(OrderStatus::Pending),
-            "paid" => Some(OrderStatus::Paid),
-            "failed" => Some(OrderStatus::Failed),
-            "expired" => Some(OrderStatus::Expired),
-            _ => None,
+    pub const ALL: [OrderStatus; 5] =
+        [OrderStatus::Open, OrderStatus::Pending, OrderStatus::Paid, OrderStatus::Failed, OrderStatus::Expired];
+
+    /// The wire name (what serde writes), for readers and writers that do without serde.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Open => "open",
+            OrderStatus::Pending => "pending",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Failed => "failed",
+            OrderStatus::Expired => "expired",
         }
+    }
+
+    /// The status for a wire name.
+    pub fn from_wire(name: &str) -> Option<OrderStatus> {
+        OrderStatus::ALL.into_iter().find(|status| status.as_str() == name)
     }
 }
 
@@ -42,7 +49,7 @@ mod tests {
 
     #[test]
     fn wire_names_match_serde() {
-        for status in [OrderStatus::Open, OrderStatus::Pending, OrderStatus::Paid, OrderStatus::Failed, OrderStatus::Expired] {
+        for status in OrderStatus::ALL {
             let name = serde_json::to_string(&status).unwrap();
             assert_eq!(OrderStatus::from_wire(name.trim_matches('"')), Some(status));
         }

@@ -14,6 +14,18 @@ pub enum Failure {
     Malformed,
 }
 
+impl Failure {
+    /// The `reason` of an `epay:error` event: the proxy's error code, or `network` /
+    /// `malformed` when there was no proper answer.
+    pub fn code_name(&self) -> &'static str {
+        match self {
+            Failure::Network => "network",
+            Failure::Malformed => "malformed",
+            Failure::Refused { code, .. } => code.as_str(),
+        }
+    }
+}
+
 pub fn problem_text(texts: &'static Texts, failure: &Failure) -> &'static str {
     match failure {
         Failure::Network => texts.network,
@@ -21,6 +33,7 @@ pub fn problem_text(texts: &'static Texts, failure: &Failure) -> &'static str {
         Failure::Refused { code: ErrorCode::CheckoutInProgress, .. } => texts.in_progress,
         Failure::Refused { code: ErrorCode::CheckoutFinished, .. } => texts.finished,
         Failure::Refused { code: ErrorCode::RateLimited, .. } => texts.rate_limited,
+        Failure::Refused { code: ErrorCode::OrderExpired, .. } => texts.expired,
         Failure::Refused { status, .. } if *status >= 500 => texts.unavailable,
         Failure::Refused { .. } => texts.refused,
     }
@@ -43,5 +56,8 @@ mod tests {
         assert_eq!(problem_text(texts, &refused(503, ErrorCode::TooManyOpenOrders)), texts.unavailable);
         assert_eq!(problem_text(texts, &refused(502, ErrorCode::UpstreamError)), texts.unavailable);
         assert_eq!(problem_text(texts, &refused(422, ErrorCode::InvalidAmount)), texts.refused);
+        assert_eq!(problem_text(texts, &refused(410, ErrorCode::OrderExpired)), texts.expired);
+        assert_eq!(refused(410, ErrorCode::OrderExpired).code_name(), "order_expired");
+        assert_eq!(Failure::Network.code_name(), "network");
     }
 }

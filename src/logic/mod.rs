@@ -5,5 +5,6 @@
 
 pub mod amount;
 pub mod failure;
+pub mod order;
 pub mod outcome;
 pub mod stage;

@@ -27,7 +27,7 @@ pub fn from_view(view: OrderView, texts: &'static Texts, method: PaymentMethod, 
             Some(Outcome::Failed { reason: i18n::decline_reason(texts, view.failure_code, view.failure_reason.as_deref()), method })
         }
         OrderStatus::Expired => Some(Outcome::Expired),
-        OrderStatus::Pending => None,
+        OrderStatus::Open | OrderStatus::Pending => None,
     }
 }
 
@@ -83,6 +83,8 @@ mod tests {
             failure_reason: Some("Недостаточно средств".into()),
             failure_code: Some(484),
             method,
+            description: None,
+            payable: false,
         }
     }
 

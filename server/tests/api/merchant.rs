@@ -300,7 +300,7 @@ async fn the_hosted_page_carries_the_invoice_and_nothing_else() {
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("script-src"));
     let html = page.text().await.unwrap();
-    assert!(html.contains(&format!("data-order=\"{invoice_id}\"")), "{html}");
+    assert!(html.contains(&format!("data-order=\"{invoice_id}\" data-method=\"p2p\"")), "{html}");
     assert!(!html.contains(order["orderKey"].as_str().unwrap()), "the key stays in the fragment");
     for bad in ["/pay/12ab", "/pay/%22%3E%3Cscript%3E", "/pay/1"] {
         assert_eq!(app.http.get(app.url(bad)).send().await.unwrap().status(), 404, "{bad}");
