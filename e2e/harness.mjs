@@ -16,6 +16,9 @@ const { chromium } = require("playwright-core");
 export const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const CLIENT_SECRET = "yF587AV9Ms94qN2QShFzVR3vFnWkhjbAK3sG"; // the sandbox default (seed's test merchant)
 const PROXY_BIN = process.env.EPAY_PROXY_BIN ?? join(ROOT, "target/debug/epay-proxy");
+const SHOP_BIN = process.env.EPAY_SHOP_BIN ?? join(ROOT, "target/debug/epay-demo-shop");
+/** The merchant API key of this run: the demo shop's, never a browser's. */
+export const MERCHANT_KEY = "e2e-merchant-key-" + "0123456789abcdef".repeat(2);
 const DIST = join(ROOT, "dist");
 export const SCREENSHOTS = join(ROOT, "target/e2e-screenshots");
 
@@ -53,6 +56,8 @@ export class Harness {
     h.database = join(h.dir, "orders.sqlite3");
     h.port = await freePort();
     h.base = `http://127.0.0.1:${h.port}`;
+    h.shopPort = await freePort();
+    h.shopBase = `http://127.0.0.1:${h.shopPort}`;
     h.env = {
       ...process.env,
       EPAY_ENV: "sandbox",
@@ -62,16 +67,47 @@ export class Harness {
       WIDGET_DIR: DIST,
       LOG_FORMAT: "json",
       RUST_LOG: "info",
+      // The storefront pages let payers choose amounts; the demo shop sells through the
+      // merchant API, from its own origin.
+      CHECKOUT_OPEN_AMOUNTS: "true",
+      MERCHANT_API_KEY: MERCHANT_KEY,
+      ALLOWED_ORIGINS: `${h.base},${h.shopBase}`,
     };
     h.log = "";
     h.proxy = spawn(PROXY_BIN, [], { env: h.env, stdio: ["ignore", "pipe", "pipe"] });
     h.proxy.stdout.on("data", (chunk) => (h.log += chunk));
     h.proxy.stderr.on("data", (chunk) => (h.log += chunk));
     await h.waitForHealth();
+    if (!existsSync(SHOP_BIN)) throw new Error(`no shop binary at ${SHOP_BIN}: run cargo build -p epay-demo-shop`);
+    h.shopLog = "";
+    h.shop = spawn(SHOP_BIN, [], {
+      env: {
+        ...process.env,
+        SHOP_LISTEN: `127.0.0.1:${h.shopPort}`,
+        PROXY_URL: h.base,
+        MERCHANT_API_KEY: MERCHANT_KEY,
+        SHOP_DATABASE_URL: `sqlite:${join(h.dir, "shop.sqlite3")}`,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    h.shop.stdout.on("data", (chunk) => (h.shopLog += chunk));
+    h.shop.stderr.on("data", (chunk) => (h.shopLog += chunk));
+    await h.waitFor(h.shopBase + "/", h.shop, () => h.shopLog);
     h.browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
     h.received = []; // every response the browser got: url, headers, body
     mkdirSync(SCREENSHOTS, { recursive: true });
     return h;
+  }
+
+  async waitFor(url, child, log) {
+    for (let i = 0; i < 100; i++) {
+      try {
+        if ((await fetch(url)).ok) return;
+      } catch {}
+      if (child.exitCode !== null) throw new Error(`${url}: the process exited:\n` + log());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${url} did not answer:\n` + log());
   }
 
   async waitForHealth() {
@@ -141,6 +177,7 @@ export class Harness {
 
   async stop() {
     await this.browser?.close();
+    this.shop?.kill("SIGTERM");
     if (this.proxy && this.proxy.exitCode === null) {
       const exited = new Promise((r) => this.proxy.once("exit", r));
       this.proxy.kill("SIGTERM");

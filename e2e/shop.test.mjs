@@ -1,0 +1,140 @@
+// The merchant's side end to end in headless Chromium: the demo shop (its own origin and
+// backend) creates the order through the merchant API, the buyer pays on the sandbox, and
+// the shop's page, the hosted page and the shop's own records all say paid. The widget's
+// events reach the shop's page; mount() returns a handle whose unmount() removes the widget.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { Harness, MERCHANT_KEY } from "./harness.mjs";
+
+let h;
+before(async () => {
+  h = await Harness.start();
+});
+after(async () => {
+  await h?.stop();
+});
+
+const APPROVED = "4111 1111 1111 1111";
+
+test("f: the shop fixes the price, the buyer pays it, the shop's page and the hosted page show paid", async () => {
+  const page = await h.page();
+  await page.goto(h.shopBase + "/");
+  await page.click('[data-buy="kokpar"]');
+  await page.waitForURL(/\/orders\/\d+$/);
+  const shopOrderUrl = page.url();
+  // The widget shows the order's amount and description from the proxy, not the page's.
+  await page.waitForSelector(".epay-what:not(:empty)", { timeout: 15000 });
+  assert.equal((await page.textContent(".epay-what")).trim(), "Пиала ручной работы");
+  assert.equal((await page.textContent(".epay-total strong")).trim(), "4\u00a0200,50\u00a0₸");
+  assert.equal((await page.textContent(".epay-pay")).trim().startsWith("Оплатить"), true);
+  assert.equal(await page.isVisible(".epay-amount"), false, "nothing to type");
+  const invoiceId = await page.getAttribute("[data-epay-checkout]", "data-order");
+  await h.screenshot(page, "shop-order");
+
+  // Record the widget's events on the shop's page (they bubble to the document).
+  await page.evaluate(() => {
+    window.__events = [];
+    for (const name of ["epay:ready", "epay:redirect", "epay:paid", "epay:failed", "epay:pending", "epay:error"]) {
+      document.addEventListener(name, (e) => window.__events.push({ name, detail: e.detail }));
+    }
+  });
+  await page.click(".epay-pay");
+  await page.waitForURL(/\/sandbox\/payform\//, { timeout: 15000 });
+  assert.match(await page.textContent("[data-amount]"), /4\u00a0200,50\u00a0₸/);
+  await page.fill("#card", APPROVED);
+  await page.click("#pay");
+  // Back on the shop's page (returnUrl + ?order=), which follows the order until paid.
+  await page.waitForURL((url) => url.href.startsWith(shopOrderUrl) && url.searchParams.get("order") === invoiceId, { timeout: 15000 });
+  await page.waitForSelector('.epay-outcome[data-outcome="paid"]', { timeout: 15000 });
+  assert.match(await page.textContent(".epay-message"), /4\u00a0200,50\u00a0₸/);
+  // epay:paid reached the page, with the proxy's detail; the shop's own status follows its server.
+  await page.waitForFunction(() => document.body.dataset.epayPaid, null, { timeout: 15000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.epayPaid), invoiceId);
+  await page.waitForSelector('[data-shop-status][data-paid="true"]', { timeout: 15000 });
+  assert.equal((await page.textContent("[data-shop-status]")).trim(), "Оплачен");
+  await h.screenshot(page, "shop-paid");
+  assert.deepEqual(page.errors, []);
+
+  // The merchant API says the same, with the history; the hosted page too.
+  const response = await fetch(h.url(`/api/merchant/orders/${invoiceId}`), { headers: { authorization: `Bearer ${MERCHANT_KEY}` } });
+  const order = await response.json();
+  assert.equal(order.status, "paid");
+  assert.equal(order.amount, "4200.50");
+  assert.deepEqual(JSON.parse(JSON.stringify(order.metadata)), { product: "kokpar" });
+  assert.deepEqual(order.history.map((step) => step.state), ["open", "created", "pending", "confirming", "paid"]);
+  const hosted = await h.page();
+  await hosted.goto(order.checkoutUrl);
+  await hosted.waitForSelector('.epay-outcome[data-outcome="paid"]', { timeout: 15000 });
+  assert.match(await hosted.textContent(".epay-message"), /Оплата прошла: 4\u00a0200,50\u00a0₸/);
+  assert.deepEqual(hosted.errors, []);
+});
+
+test("g: the hosted page pays an order created by a backend that only sends a link; events carry the proxy's detail", async () => {
+  const create = await fetch(h.url("/api/merchant/orders"), {
+    method: "POST",
+    headers: { authorization: `Bearer ${MERCHANT_KEY}`, "idempotency-key": "e2e-link-1", "content-type": "application/json" },
+    body: JSON.stringify({ amount: "990", description: "Подписка на месяц", reference: "link-1", method: "pay" }),
+  });
+  assert.equal(create.status, 201);
+  const order = await create.json();
+  const page = await h.page();
+  await page.addInitScript(() => {
+    window.__events = [];
+    for (const name of ["epay:ready", "epay:redirect", "epay:paid", "epay:failed", "epay:pending", "epay:error"]) {
+      document.addEventListener(name, (e) => window.__events.push({ name, detail: e.detail }));
+    }
+  });
+  await page.goto(order.checkoutUrl);
+  await page.waitForSelector(".epay-what:not(:empty)", { timeout: 15000 });
+  assert.equal((await page.textContent(".epay-total strong")).trim(), "990\u00a0₸");
+  const ready = await page.evaluate(() => window.__events.find((e) => e.name === "epay:ready"));
+  assert.deepEqual(ready.detail, { invoiceId: order.invoiceId, status: "open", amount: "990", currency: "KZT" });
+
+  await page.click(".epay-pay");
+  await page.waitForURL(/\/sandbox\/payform\//, { timeout: 15000 });
+  await page.fill("#card", APPROVED);
+  await page.click("#pay");
+  await page.waitForURL(/\/pay\/\d+\?order=\d+#key=/, { timeout: 15000 });
+  await page.waitForSelector('.epay-outcome[data-outcome="paid"]', { timeout: 15000 });
+  const paid = await page.evaluate(() => window.__events.filter((e) => e.name === "epay:paid"));
+  assert.equal(paid.length, 1);
+  assert.deepEqual(paid[0].detail, { invoiceId: order.invoiceId, status: "paid", amount: "990", currency: "KZT" });
+  assert.deepEqual(page.errors, []);
+});
+
+test("h: mount() returns a handle whose unmount() removes the widget and its listeners", async () => {
+  const page = await h.page();
+  await page.goto(h.url("/transfer.html"));
+  await page.waitForSelector("[data-epay-checkout] .epay");
+  const result = await page.evaluate(async () => {
+    const widget = await import("/widget.js");
+    const host = document.createElement("div");
+    host.setAttribute("data-epay-checkout", "");
+    host.setAttribute("data-amount", "700");
+    document.body.append(host);
+    const handle = widget.mount(host);
+    const mounted = host.querySelectorAll(".epay").length;
+    handle.unmount();
+    return { mounted, after: host.querySelectorAll(".epay").length, state: host.getAttribute("data-epay-checkout"), proxy: host.getAttribute("data-proxy") };
+  });
+  assert.deepEqual(result, { mounted: 1, after: 0, state: "", proxy: h.base });
+  assert.deepEqual(page.errors, []);
+});
+
+test("i: a browser can never use the merchant API, even with the key", async () => {
+  const page = await h.page();
+  await page.goto(h.shopBase + "/");
+  const outcome = await page.evaluate(async ([proxy, key]) => {
+    try {
+      const response = await fetch(proxy + "/api/merchant/orders", { headers: { authorization: "Bearer " + key } });
+      return "answered " + response.status;
+    } catch {
+      return "blocked";
+    }
+  }, [h.base, MERCHANT_KEY]);
+  assert.equal(outcome, "blocked", "no CORS: the page cannot read it");
+  // The shop page never received the merchant key.
+  assert.ok(h.received.every(({ body, url }) => !body.includes(MERCHANT_KEY) && !url.includes(MERCHANT_KEY)));
+});

@@ -1,0 +1,265 @@
+//! The demo shop: a merchant backend as small as it can be while doing it right. It keeps its
+//! own orders (SQLite), fixes the price on its server by creating the ePay order through the
+//! proxy's merchant API when the buyer presses "Buy", renders its order page with the widget
+//! (`data-order`, `data-order-key`), and marks its own order paid only when the proxy says so
+//! (`GET /api/merchant/orders/{invoiceId}`; a signed webhook will replace the asking).
+//!
+//! Configuration: `SHOP_LISTEN` (127.0.0.1:8090), `SHOP_PUBLIC_URL`, `PROXY_URL`
+//! (http://127.0.0.1:8080), `MERCHANT_API_KEY`, `SHOP_DATABASE_URL` (sqlite:shop.sqlite3).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use epay_api_types::{MerchantOrder, MerchantOrderRequest, OrderStatus};
+use sqlx::SqlitePool;
+use sqlx::sqlite::SqliteConnectOptions;
+
+struct Product {
+    id: &'static str,
+    name: &'static str,
+    price: &'static str,
+}
+
+const PRODUCTS: [Product; 2] = [
+    Product { id: "alatau", name: "Чайный набор «Алатау»", price: "1500" },
+    Product { id: "kokpar", name: "Пиала ручной работы", price: "4200.50" },
+];
+
+struct Shop {
+    db: SqlitePool,
+    http: reqwest::Client,
+    proxy: String,
+    public_url: String,
+    merchant_key: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ShopOrder {
+    id: i64,
+    product: String,
+    invoice_id: String,
+    order_key: String,
+    paid: bool,
+    proxy_status: String,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt().with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())).init();
+    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    let listen = env("SHOP_LISTEN", "127.0.0.1:8090");
+    let merchant_key = std::env::var("MERCHANT_API_KEY").expect("MERCHANT_API_KEY: the proxy's merchant API key");
+    let database: SqliteConnectOptions = env("SHOP_DATABASE_URL", "sqlite:shop.sqlite3").parse().expect("SHOP_DATABASE_URL");
+    let db = SqlitePool::connect_with(database.create_if_missing(true)).await.expect("the shop's database");
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS shop_orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, invoice_id TEXT NOT NULL DEFAULT '',
+            order_key TEXT NOT NULL DEFAULT '', paid INTEGER NOT NULL DEFAULT 0, proxy_status TEXT NOT NULL DEFAULT 'new')",
+    )
+    .execute(&db)
+    .await
+    .expect("the shop's table");
+    let shop = Arc::new(Shop {
+        db,
+        http: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("http client"),
+        proxy: env("PROXY_URL", "http://127.0.0.1:8080").trim_end_matches('/').to_owned(),
+        public_url: env("SHOP_PUBLIC_URL", &format!("http://{listen}")).trim_end_matches('/').to_owned(),
+        merchant_key,
+    });
+    tokio::spawn(watch_unpaid(shop.clone()));
+    let app = Router::new()
+        .route("/", get(catalogue))
+        .route("/buy", post(buy))
+        .route("/orders/{id}", get(order_page))
+        .route("/orders/{id}/status", get(order_status))
+        .route("/shop.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], include_str!("../static/shop.js")) }))
+        .route("/shop.css", get(|| async { ([(header::CONTENT_TYPE, "text/css")], include_str!("../static/shop.css")) }))
+        .with_state(shop);
+    let listener = tokio::net::TcpListener::bind(&listen).await.expect("SHOP_LISTEN");
+    tracing::info!(%listen, "demo shop listening");
+    axum::serve(listener, app).await.expect("serve");
+}
+
+fn page(shop: &Shop, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · Kóktem Tea</title><link rel=\"stylesheet\" href=\"/shop.css\"></head>\
+         <body><header><a href=\"/\">Kóktem Tea</a></header><main>{body}</main></body></html>"
+    );
+    let mut response = Html(html).into_response();
+    // The widget, its WebAssembly and ePay's script come from the proxy (the sandbox serves
+    // ePay's script there too); nothing inline.
+    let proxy = &shop.proxy;
+    let csp = format!(
+        "default-src 'self'; script-src 'self' {proxy} 'wasm-unsafe-eval'; connect-src 'self' {proxy}; style-src 'self' {proxy}; \
+         img-src 'self' data:; frame-src {proxy}; form-action 'self'"
+    );
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("a header value"));
+    response
+}
+
+async fn catalogue(State(shop): State<Arc<Shop>>) -> Response {
+    let items: String = PRODUCTS
+        .iter()
+        .map(|p| {
+            format!(
+                "<section class=\"product\"><h2>{}</h2><p class=\"price\">{} ₸</p>\
+                 <form method=\"post\" action=\"/buy\"><input type=\"hidden\" name=\"product\" value=\"{}\">\
+                 <button type=\"submit\" data-buy=\"{}\">Купить</button></form></section>",
+                p.name, p.price, p.id, p.id
+            )
+        })
+        .collect();
+    page(&shop, "Каталог", &items)
+}
+
+#[derive(serde::Deserialize)]
+struct Buy {
+    product: String,
+}
+
+/// "Buy": the shop stores its order, then creates the ePay order with the price from its own
+/// catalogue (the browser only said which product).
+async fn buy(State(shop): State<Arc<Shop>>, Form(buy): Form<Buy>) -> Result<Redirect, (StatusCode, String)> {
+    let product = PRODUCTS.iter().find(|p| p.id == buy.product).ok_or((StatusCode::NOT_FOUND, "no such product".to_owned()))?;
+    let id: i64 = sqlx::query_scalar("INSERT INTO shop_orders (product) VALUES (?) RETURNING id")
+        .bind(product.id)
+        .fetch_one(&shop.db)
+        .await
+        .map_err(internal)?;
+    let request = MerchantOrderRequest {
+        amount: product.price.to_owned(),
+        currency: None,
+        description: product.name.to_owned(),
+        reference: format!("shop-{id}"),
+        method: Some(epay_api_types::PaymentMethod::Pay),
+        account_id: None,
+        email: None,
+        phone: None,
+        language: None,
+        card_save: None,
+        metadata: serde_json::value::to_raw_value(&serde_json::json!({"product": product.id})).ok(),
+        expires_in_secs: Some(3600),
+        return_url: Some(format!("{}/orders/{id}", shop.public_url)),
+    };
+    // The shop's own order id is the Idempotency-Key: a retry of this call cannot make two.
+    let response = shop
+        .http
+        .post(format!("{}/api/merchant/orders", shop.proxy))
+        .bearer_auth(&shop.merchant_key)
+        .header("Idempotency-Key", format!("shop-order-{id}"))
+        .json(&request)
+        .send()
+        .await
+        .map_err(internal)?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        tracing::error!(%status, %body, "the proxy refused the order");
+        return Err((StatusCode::BAD_GATEWAY, format!("the payment service refused the order: {body}")));
+    }
+    let order: MerchantOrder = response.json().await.map_err(internal)?;
+    sqlx::query("UPDATE shop_orders SET invoice_id = ?, order_key = ?, proxy_status = ? WHERE id = ?")
+        .bind(&order.invoice_id)
+        .bind(&order.order_key)
+        .bind(order.status.as_str())
+        .bind(id)
+        .execute(&shop.db)
+        .await
+        .map_err(internal)?;
+    tracing::info!(id, invoice_id = %order.invoice_id, "order created");
+    Ok(Redirect::to(&format!("/orders/{id}")))
+}
+
+async fn order_page(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Response, (StatusCode, String)> {
+    let order = refresh(&shop, id).await?;
+    let product = PRODUCTS.iter().find(|p| p.id == order.product).expect("a known product");
+    let body = format!(
+        "<section class=\"order\"><h1>Заказ №{id}</h1><p>{}: <span class=\"price\">{} ₸</span></p>\
+         <p>Статус: <span data-shop-status data-paid=\"{}\">{}</span></p>\
+         <div data-epay-checkout data-order=\"{}\" data-order-key=\"{}\" data-method=\"pay\"></div></section>\
+         <script type=\"module\" src=\"{}/widget.js\"></script><script src=\"/shop.js\" defer></script>",
+        product.name,
+        product.price,
+        order.paid,
+        label(&order),
+        order.invoice_id,
+        order.order_key,
+        shop.proxy,
+    );
+    Ok(page(&shop, &format!("Заказ №{id}"), &body))
+}
+
+async fn order_status(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, (StatusCode, String)> {
+    let order = refresh(&shop, id).await?;
+    Ok(Json(serde_json::json!({"paid": order.paid, "label": label(&order), "status": order.proxy_status})))
+}
+
+fn label(order: &ShopOrder) -> &'static str {
+    match (order.paid, order.proxy_status.as_str()) {
+        (true, _) => "Оплачен",
+        (false, "failed") => "Оплата не прошла",
+        (false, "expired") => "Время оплаты истекло",
+        _ => "Ожидает оплаты",
+    }
+}
+
+/// The shop's order, after asking the proxy what became of its ePay order (unless already paid).
+async fn refresh(shop: &Shop, id: i64) -> Result<ShopOrder, (StatusCode, String)> {
+    let order: ShopOrder = sqlx::query_as("SELECT id, product, invoice_id, order_key, paid, proxy_status FROM shop_orders WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&shop.db)
+        .await
+        .map_err(internal)?
+        .ok_or((StatusCode::NOT_FOUND, "no such order".to_owned()))?;
+    if order.paid || order.invoice_id.is_empty() {
+        return Ok(order);
+    }
+    let response = shop
+        .http
+        .get(format!("{}/api/merchant/orders/{}", shop.proxy, order.invoice_id))
+        .bearer_auth(&shop.merchant_key)
+        .send()
+        .await
+        .map_err(internal)?;
+    let Ok(seen) = response.error_for_status().map_err(internal)?.json::<MerchantOrder>().await else { return Ok(order) };
+    let paid = seen.status == OrderStatus::Paid;
+    sqlx::query("UPDATE shop_orders SET paid = ?, proxy_status = ? WHERE id = ?")
+        .bind(paid)
+        .bind(seen.status.as_str())
+        .bind(order.id)
+        .execute(&shop.db)
+        .await
+        .map_err(internal)?;
+    if paid {
+        tracing::info!(id, invoice_id = %order.invoice_id, "order paid: ship it");
+    }
+    Ok(ShopOrder { paid, proxy_status: seen.status.as_str().to_owned(), ..order })
+}
+
+/// Every few seconds, the unpaid orders of the last day are looked up: the shop learns of a
+/// payment even when the buyer closed the tab.
+async fn watch_unpaid(shop: Arc<Shop>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM shop_orders WHERE paid = 0 AND invoice_id <> '' AND proxy_status IN ('open', 'pending')")
+                .fetch_all(&shop.db)
+                .await
+                .unwrap_or_default();
+        for id in ids {
+            if let Err((_, err)) = refresh(&shop, id).await {
+                tracing::warn!(id, %err, "could not ask the proxy about an order");
+            }
+        }
+    }
+}
+
+fn internal(err: impl std::fmt::Display) -> (StatusCode, String) {
+    tracing::error!(error = %err, "shop error");
+    (StatusCode::INTERNAL_SERVER_ERROR, "the shop hit an error; it has been logged".to_owned())
+}
