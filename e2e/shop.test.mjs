@@ -106,6 +106,19 @@ test("g: the hosted page pays an order created by a backend that only sends a li
 
 test("h: mount() returns a handle whose unmount() removes the widget and its listeners", async () => {
   const page = await h.page();
+  // Count every listener added and removed on the page (window, document, elements).
+  await page.addInitScript(() => {
+    window.__listeners = { added: 0, removed: 0 };
+    const { addEventListener, removeEventListener } = EventTarget.prototype;
+    EventTarget.prototype.addEventListener = function (...args) {
+      window.__listeners.added++;
+      return addEventListener.apply(this, args);
+    };
+    EventTarget.prototype.removeEventListener = function (...args) {
+      window.__listeners.removed++;
+      return removeEventListener.apply(this, args);
+    };
+  });
   await page.goto(h.url("/transfer.html"));
   await page.waitForSelector("[data-epay-checkout] .epay");
   const result = await page.evaluate(async () => {
@@ -114,12 +127,27 @@ test("h: mount() returns a handle whose unmount() removes the widget and its lis
     host.setAttribute("data-epay-checkout", "");
     host.setAttribute("data-amount", "700");
     document.body.append(host);
+    const before = { ...window.__listeners };
     const handle = widget.mount(host);
-    const mounted = host.querySelectorAll(".epay").length;
+    await new Promise((r) => setTimeout(r, 200));
+    const mounted = { ...window.__listeners };
     handle.unmount();
-    return { mounted, after: host.querySelectorAll(".epay").length, state: host.getAttribute("data-epay-checkout"), proxy: host.getAttribute("data-proxy") };
+    const after = { ...window.__listeners };
+    return {
+      widgets: host.querySelectorAll(".epay").length,
+      state: host.getAttribute("data-epay-checkout"),
+      proxy: host.getAttribute("data-proxy"),
+      addedByMount: mounted.added - before.added,
+      removedByUnmount: after.removed - mounted.removed,
+      addedByUnmount: after.added - mounted.added,
+    };
   });
-  assert.deepEqual(result, { mounted: 1, after: 0, state: "", proxy: h.base });
+  assert.ok(result.addedByMount > 0, "the widget listens");
+  assert.equal(result.removedByUnmount, result.addedByMount, "unmount() removes every listener mount() added");
+  assert.deepEqual(
+    { widgets: result.widgets, state: result.state, proxy: result.proxy, addedByUnmount: result.addedByUnmount },
+    { widgets: 0, state: "", proxy: h.base, addedByUnmount: 0 },
+  );
   assert.deepEqual(page.errors, []);
 });
 

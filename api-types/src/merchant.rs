@@ -117,6 +117,9 @@ pub struct MerchantOrder {
     /// RFC 3339; after it the order can no longer be started (merchant orders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// `expiresAt` as the request gave it: seconds after `createdAt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_secs: Option<i64>,
     /// The payment, once ePay reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentDetails>,

@@ -83,6 +83,7 @@ async fn an_order_fixes_its_terms_once_and_a_retry_gets_the_same_order() {
     let key = order["orderKey"].as_str().unwrap();
     assert_eq!(order["checkoutUrl"], format!("{}/pay/{invoice_id}#key={key}", app.base));
     assert!(order["createdAt"].as_str().unwrap().ends_with('Z') && order["expiresAt"].is_string());
+    assert_eq!(order["expiresInSecs"], 86_400, "the default: a day");
 
     // The same key and body: the same order, said to be a replay.
     let replay = app.merchant(Method::POST, "/api/merchant/orders").header("Idempotency-Key", "k-42").json(&body).send().await.unwrap();
