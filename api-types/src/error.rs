@@ -42,13 +42,14 @@ pub enum ErrorCode {
     OrderExpired,
     NotAMerchantOrder,
     InvalidCursor,
+    OperationNotAllowed,
     /// A code this build does not know (a newer proxy).
     #[serde(other)]
     Unknown,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 30] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::BodyTooLarge,
@@ -78,6 +79,7 @@ impl ErrorCode {
         ErrorCode::OrderExpired,
         ErrorCode::NotAMerchantOrder,
         ErrorCode::InvalidCursor,
+        ErrorCode::OperationNotAllowed,
     ];
 
     /// The wire name (what serde writes), for readers that do without serde.
@@ -112,6 +114,7 @@ impl ErrorCode {
             ErrorCode::OrderExpired => "order_expired",
             ErrorCode::NotAMerchantOrder => "not_a_merchant_order",
             ErrorCode::InvalidCursor => "invalid_cursor",
+            ErrorCode::OperationNotAllowed => "operation_not_allowed",
             ErrorCode::Unknown => "unknown",
         }
     }

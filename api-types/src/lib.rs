@@ -20,8 +20,9 @@ pub use error::{ApiError, ErrorCode};
 pub use language::Language;
 #[cfg(feature = "merchant")]
 pub use merchant::{
-    Confirmation, METADATA_MAX_BYTES, MerchantOrder, MerchantOrderPage, MerchantOrderRequest, OrderSource, PaymentDetails,
-    REFERENCE_MAX_BYTES, ReceivedPostLink, StatusChange,
+    Confirmation, DeliveryAttempt, METADATA_MAX_BYTES, MerchantOperation, MerchantOrder, MerchantOrderPage, MerchantOrderRequest,
+    OperationRequest, OperationResult, OrderSource, PaymentDetails, REFERENCE_MAX_BYTES, ReceivedPostLink, StatusChange, WebhookEvent,
+    WebhookEventPage,
 };
 pub use method::PaymentMethod;
 pub use money::{Amount, AmountError};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::checkout::string_or_number;
-use crate::{Language, OrderStatus, PaymentMethod};
+use crate::{Language, PaymentMethod};
 
 /// The largest `metadata` object, in bytes of JSON.
 pub const METADATA_MAX_BYTES: usize = 4096;
@@ -89,8 +89,9 @@ pub struct MerchantOrder {
     /// `checkoutUrl`, which carries it in its fragment.
     pub order_key: String,
     pub source: OrderSource,
-    /// `open`, `pending`, `paid`, `failed` or `expired`.
-    pub status: OrderStatus,
+    /// `open`, `pending`, `authorized` (held: capture or cancel it), `paid`, `refunded`,
+    /// `cancelled`, `failed` or `expired`.
+    pub status: String,
     /// The proxy's own state (`created`, `confirming`, `review`...), for people on call.
     pub state: String,
     pub amount: String,
@@ -123,6 +124,14 @@ pub struct MerchantOrder {
     /// The payment, once ePay reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentDetails>,
+    /// What was charged (a CHARGE, or the capture of an AUTH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_amount: Option<String>,
+    /// What refunds returned so far.
+    pub refunded_amount: String,
+    /// Captures, cancels and refunds, oldest first (single-order reads and webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<Vec<MerchantOperation>>,
     /// Why the order needs a person (state `review`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_reason: Option<String>,
@@ -135,6 +144,103 @@ pub struct MerchantOrder {
     /// The proxy's questions to ePay's status API (single-order reads only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmation: Option<Confirmation>,
+}
+
+/// A capture, cancel or refund.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MerchantOperation {
+    /// `op_` and a number.
+    pub id: String,
+    /// `capture`, `cancel` or `refund`.
+    pub kind: String,
+    /// `pending` (ePay is being asked), `succeeded`, `failed` (ePay refused: nothing happened)
+    /// or `unknown` (no reliable answer yet: it is being looked up, never repeated blindly).
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What ePay said last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// `POST /api/merchant/orders/{invoiceId}/capture` and `/refunds` (both fields optional;
+/// `reason` only for refunds).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OperationRequest {
+    /// The whole amount (capture: what was authorized; refund: what is left) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What a capture, cancel or refund request gets: the operation and the order after it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationResult {
+    pub operation: MerchantOperation,
+    pub order: MerchantOrder,
+}
+
+/// A webhook event as `GET /api/merchant/events` shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEvent {
+    /// The `webhook-id` of every delivery attempt.
+    pub id: String,
+    /// `order.paid`, `order.failed`, `order.expired`, `order.review`, `order.authorized`,
+    /// `order.captured`, `order.cancelled`, `refund.succeeded`, `refund.failed`.
+    pub r#type: String,
+    pub invoice_id: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// `pending`, `delivered` or `failed` (given up after 3 days).
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    /// The body sent (fixed at the first attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub payload: Option<Box<RawValue>>,
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttempt {
+    /// RFC 3339.
+    pub at: String,
+    /// The receiver's HTTP status; absent when it did not answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The start of the receiver's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    pub duration_ms: i64,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEventPage {
+    pub events: Vec<WebhookEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// What ePay reported about the payment.
@@ -167,7 +273,8 @@ pub struct PaymentDetails {
 pub struct StatusChange {
     /// The proxy's state the order entered.
     pub state: String,
-    pub status: OrderStatus,
+    /// The merchant status it meant (as `MerchantOrder.status`).
+    pub status: String,
     /// RFC 3339.
     pub at: String,
 }

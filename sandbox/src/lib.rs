@@ -10,6 +10,7 @@ mod delivery;
 mod form;
 mod headers;
 mod oauth;
+mod operations;
 mod page;
 mod params;
 mod payform;
@@ -118,6 +119,9 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/payform/payform.css", get(script::stylesheet))
         .route("/api/check-status/payment/transaction/{invoice_id}", get(status_api::check))
         .route("/api/check-status/p2p/transaction/{invoice_id}", get(status_api::check))
+        .route("/api/operation/{transaction_id}/charge", post(operations::charge))
+        .route("/api/operation/{transaction_id}/cancel", post(operations::cancel))
+        .route("/api/operation/{transaction_id}/refund", post(operations::refund))
         .route("/control", get(control::show).post(control::replace))
         .layer(axum::middleware::from_fn(headers::policy))
         .with_state(sandbox)

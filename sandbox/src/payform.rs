@@ -298,6 +298,7 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
         },
     };
 
+    let two_stage = sandbox.control().two_stage;
     let transaction = {
         let mut registry = sandbox.registry();
         if registry.is_paid(&session.terms.invoice_id) {
@@ -305,7 +306,7 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
             return error_page(StatusCode::CONFLICT, "this invoice is already paid");
         }
         registry.close_session(&form.session);
-        let transaction = charge(&session, card.number, card.outcome, receiver.as_deref());
+        let transaction = charge(&session, card.number, card.outcome, receiver.as_deref(), two_stage);
         registry.transactions.entry(transaction.invoice_id.clone()).or_default().push(transaction.clone());
         transaction
     };
@@ -324,9 +325,11 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
     Redirect::to(target).into_response()
 }
 
-fn charge(session: &PaySession, card_number: &str, outcome: CardOutcome, receiver: Option<&str>) -> Transaction {
+fn charge(session: &PaySession, card_number: &str, outcome: CardOutcome, receiver: Option<&str>, two_stage: bool) -> Transaction {
+    // A two-stage terminal holds the money (AUTH) until the merchant charges or cancels it.
+    let approved = if two_stage { "AUTH" } else { "CHARGE" };
     let (status_name, reason, reason_code) = match outcome {
-        CardOutcome::Approve | CardOutcome::ApproveWithoutNotification => ("CHARGE", "success", 0),
+        CardOutcome::Approve | CardOutcome::ApproveWithoutNotification => (approved, "success", 0),
         CardOutcome::Decline { reason_code, reason } => ("REJECT", reason, reason_code),
     };
     let success = reason_code == 0;
@@ -338,6 +341,7 @@ fn charge(session: &PaySession, card_number: &str, outcome: CardOutcome, receive
         currency: session.terms.currency.clone(),
         terminal: session.terms.terminal.clone(),
         status_name,
+        refunded: Amount::from_minor(0),
         card_mask: cards::mask(card_number),
         approval_code: if success { digits(6) } else { String::new() },
         reference: if success { digits(12) } else { String::new() },

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use epay_api_types::Amount;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Tokens live 7200 s, as ePay's do.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
@@ -50,8 +51,10 @@ pub struct Transaction {
     pub amount: Amount,
     pub currency: String,
     pub terminal: String,
-    /// CHARGE, AUTH, REJECT...
+    /// CHARGE, AUTH, REJECT, REFUND, CANCEL...
     pub status_name: &'static str,
+    /// What refunds returned so far.
+    pub refunded: Amount,
     pub card_mask: String,
     pub approval_code: String,
     pub reference: String,
@@ -132,12 +135,23 @@ pub struct Control {
     pub omit_secret_hash: bool,
     /// Report a transfer's `amount` with its fee included (whether ePay does is unconfirmed).
     pub fee_in_amount: bool,
+    /// A two-stage terminal: approved payments are held (AUTH) until charged or cancelled.
+    pub two_stage: bool,
+    /// The next N operation calls (charge, cancel, refund) answer 500 without doing anything.
+    pub fail_operations: u32,
+    /// The next N operation calls do their work but answer only after this many ms (a
+    /// client's timeout then hides an operation that happened).
+    pub slow_operations: u32,
+    pub slow_operation_ms: u64,
 }
 
 #[derive(Default)]
 pub struct Registry {
     pub tokens: HashMap<String, IssuedToken>,
     pub transactions: HashMap<String, Vec<Transaction>>,
+    /// Operations by externalID, with the answer they got: a repeat gets the same answer and
+    /// does nothing (ePay's rule: duplicates by externalID are answered once).
+    pub operations: HashMap<String, (u16, Value)>,
     sessions: HashMap<String, PaySession>,
     /// Tokens and sessions in the order they were made. Every one lives equally long, so the
     /// oldest expires first and forgetting them is a pop from the front, not a sweep.
@@ -173,7 +187,7 @@ impl Registry {
     /// The transaction that decides the invoice: a successful one if any, else the latest.
     pub fn settled(&self, invoice_id: &str) -> Option<&Transaction> {
         let all = self.transactions.get(invoice_id)?;
-        all.iter().rev().find(|t| matches!(t.status_name, "CHARGE" | "AUTH")).or_else(|| all.last())
+        all.iter().rev().find(|t| matches!(t.status_name, "CHARGE" | "AUTH" | "REFUND" | "CANCEL")).or_else(|| all.last())
     }
 
     /// What a transfer of `amount` costs the sender: 1 %, at least 50 ₸ (the sandbox's rule;
@@ -183,7 +197,7 @@ impl Registry {
     }
 
     pub fn is_paid(&self, invoice_id: &str) -> bool {
-        self.settled(invoice_id).is_some_and(|t| matches!(t.status_name, "CHARGE" | "AUTH"))
+        self.settled(invoice_id).is_some_and(|t| matches!(t.status_name, "CHARGE" | "AUTH" | "REFUND" | "CANCEL"))
     }
 }
 

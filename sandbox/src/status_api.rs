@@ -28,7 +28,7 @@ pub async fn check(State(sandbox): State<Arc<Sandbox>>, Path(invoice_id): Path<S
     let Some(t) = registry.settled(&invoice_id) else {
         return Json(json!({"resultCode": "102", "resultMessage": "Транзакция не найдена"})).into_response();
     };
-    let found = matches!(t.status_name, "CHARGE" | "AUTH");
+    let found = matches!(t.status_name, "CHARGE" | "AUTH" | "REFUND" | "CANCEL");
     let amount = t.reported_amount(sandbox.control().fee_in_amount);
     Json(json!({
         "resultCode": if found { "100" } else { "101" },

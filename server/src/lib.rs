@@ -15,6 +15,7 @@ pub mod json;
 pub mod maintenance;
 pub mod merchant;
 pub mod openapi;
+pub mod operations;
 pub mod order_status;
 pub mod postlink;
 pub mod rate_limit;
@@ -23,6 +24,7 @@ pub mod security;
 pub mod serving;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -68,6 +70,8 @@ pub struct AppState {
     pub token_budget: rate_limit::TokenBudget,
     /// Orders holding an invoice suffix (`MAX_OPEN_ORDERS`).
     pub open_orders: Arc<orders::OpenOrders>,
+    /// Signs and sends webhooks, when `WEBHOOK_URL` is set.
+    pub webhooks: Option<webhooks::Sender>,
 }
 
 impl AppState {
@@ -98,6 +102,7 @@ impl AppState {
             postlink_limiter: rate_limit::SourceLimiter::new(config.limits.rejected_postlink_rate_per_minute),
             token_budget: rate_limit::TokenBudget::new(config.limits.token_rate_per_minute),
             open_orders: Arc::new(orders::OpenOrders::new(held, config.limits.max_open_orders)),
+            webhooks: webhooks::Sender::new(&config.webhooks),
             config,
             store,
             sandbox,
@@ -213,6 +218,8 @@ pub async fn serve_router(
 ) -> std::io::Result<()> {
     let worker = tokio::spawn(confirm::run(state.clone()));
     let housekeeping = tokio::spawn(maintenance::run(state.clone()));
+    let deliveries = tokio::spawn(webhooks::run(state.clone()));
+    let lookups = tokio::spawn(operations::run(state.clone()));
     let forget_clients = state.checkout_limiter.clone().map(|limiter| {
         // The limiter keeps a bucket per client address; drop the idle ones now and then.
         tokio::spawn(async move {
@@ -226,6 +233,8 @@ pub async fn serve_router(
     let served = serving::run(listener, router, timeouts, shutdown).await;
     worker.abort();
     housekeeping.abort();
+    deliveries.abort();
+    lookups.abort();
     if let Some(task) = forget_clients {
         task.abort();
     }

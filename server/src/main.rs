@@ -11,11 +11,16 @@ use epay_proxy::{AppState, inspect, telemetry};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]";
+const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Needs no configuration: prints a new WEBHOOK_SECRET.
+    if args.as_slice() == ["webhooks", "secret"] {
+        println!("{}", epay_proxy::webhooks::new_secret());
+        return ExitCode::SUCCESS;
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -29,6 +34,9 @@ fn main() -> ExitCode {
         ["orders", "show", invoice_id] => runtime.block_on(show_order(config, invoice_id)),
         ["orders", "list"] => runtime.block_on(list_orders(config, 20)),
         ["orders", "list", n] if n.parse::<i64>().is_ok_and(|n| n > 0) => runtime.block_on(list_orders(config, n.parse().unwrap_or(20))),
+        ["webhooks", "list"] => runtime.block_on(list_events(config, 20)),
+        ["webhooks", "list", n] if n.parse::<i64>().is_ok_and(|n| n > 0) => runtime.block_on(list_events(config, n.parse().unwrap_or(20))),
+        ["webhooks", "resend", event_id] => runtime.block_on(resend_event(config, event_id)),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -126,6 +134,50 @@ async fn show_order(config: Config, invoice_id: &str) -> ExitCode {
         }
         Err(err) => {
             eprintln!("epay-proxy: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The latest webhook events with their attempts, as JSON lines (as `GET /api/merchant/events`).
+async fn list_events(config: Config, limit: i64) -> ExitCode {
+    let Some(store) = open_store(&config).await else { return ExitCode::FAILURE };
+    let reader = store.reader();
+    let listed = async {
+        let rows = epay_proxy::store::webhooks::list(reader, None, None, limit).await?;
+        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        let attempts = epay_proxy::store::webhooks::attempts(reader, &ids).await?;
+        Ok::<_, epay_proxy::store::StoreError>(rows.iter().map(|row| epay_proxy::merchant::events::view(row, &attempts)).collect::<Vec<_>>())
+    };
+    match listed.await {
+        Ok(events) => {
+            for event in events {
+                println!("{}", serde_json::to_string(&event).unwrap_or_default());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("cannot list events: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Queues an event again; a running proxy sends it within a second.
+async fn resend_event(config: Config, event_id: &str) -> ExitCode {
+    let Some(store) = open_store(&config).await else { return ExitCode::FAILURE };
+    let id = event_id.to_owned();
+    match store.write(async move |tx| epay_proxy::store::webhooks::resend(tx, &id, epay_proxy::store::now_ms()).await).await {
+        Ok(Some(_)) => {
+            println!("event {event_id} queued again; a running proxy sends it within a second");
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            eprintln!("no event {event_id}");
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("cannot queue the event: {err}");
             ExitCode::FAILURE
         }
     }

@@ -57,6 +57,7 @@ pub struct Config {
     pub confirmation: ConfirmationSettings,
     pub limits: LimitSettings,
     pub merchant: MerchantSettings,
+    pub webhooks: WebhookSettings,
 }
 
 /// Where and how the proxy serves.
@@ -134,6 +135,18 @@ pub struct MerchantSettings {
     pub api_keys: Vec<SecretString>,
 }
 
+/// Where and how order events are sent (Standard Webhooks): both URL and secret, or neither.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    pub url: Option<Url>,
+    /// `whsec_` + base64 of the signing key.
+    pub secret: Option<SecretString>,
+    /// One delivery attempt may take this long.
+    pub timeout: Duration,
+    /// The first retry's pause; later ones are multiples of it (see `webhooks::schedule`).
+    pub first_retry: Duration,
+}
+
 /// The shortest merchant API key accepted.
 pub const MERCHANT_KEY_MIN_LEN: usize = 32;
 
@@ -206,6 +219,7 @@ impl Config {
             confirmation: ConfirmationSettings::load(&env)?,
             limits: LimitSettings::load(&env)?,
             merchant: MerchantSettings::load(&env)?,
+            webhooks: WebhookSettings::load(&env, epay_env)?,
             server,
         };
         rules::check(&config)?;
@@ -353,6 +367,37 @@ impl CheckoutSettings {
         check_back_link("FAILURE_BACK_LINK", &failure_back_link)?;
         let open_amounts = env.flag("CHECKOUT_OPEN_AMOUNTS")?;
         Ok(CheckoutSettings { min_amount, max_amount, currencies, back_link, failure_back_link, open_amounts })
+    }
+}
+
+impl WebhookSettings {
+    fn load(env: &Env<impl Fn(&str) -> Option<String>>, epay_env: EpayEnv) -> Result<WebhookSettings, ConfigError> {
+        let url = match env.text("WEBHOOK_URL") {
+            None => None,
+            Some(text) => Some(parse_http_url("WEBHOOK_URL", &text)?),
+        };
+        if epay_env == EpayEnv::Prod && url.as_ref().is_some_and(|url| url.scheme() != "https") {
+            return Err(problem("WEBHOOK_URL", "must be https:// when EPAY_ENV=prod"));
+        }
+        let secret = env.text("WEBHOOK_SECRET");
+        if let Some(secret) = &secret {
+            // Checked by the library that signs with it; the message never repeats it.
+            let valid = secret.starts_with("whsec_") && standardwebhooks::Webhook::new(secret).is_ok() && secret.len() >= 30;
+            if !valid {
+                return Err(problem("WEBHOOK_SECRET", "must be whsec_ followed by base64 of at least 16 bytes (`epay-proxy webhooks secret` makes one)"));
+            }
+        }
+        match (&url, &secret) {
+            (Some(_), None) => return Err(problem("WEBHOOK_SECRET", "required with WEBHOOK_URL: every delivery is signed")),
+            (None, Some(_)) => return Err(problem("WEBHOOK_URL", "required with WEBHOOK_SECRET")),
+            _ => {}
+        }
+        Ok(WebhookSettings {
+            url,
+            secret: secret.map(SecretString::from),
+            timeout: env.seconds("WEBHOOK_TIMEOUT_SECS", 10)?,
+            first_retry: Duration::from_millis(u64::from(env.count("WEBHOOK_FIRST_RETRY_MS", 5_000, 1..=3_600_000)?)),
+        })
     }
 }
 

@@ -12,6 +12,8 @@ use crate::store::orders::{OrderRow, OrderState, Outcome};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decision {
     Pay(Outcome),
+    /// Two-stage terminals: AUTH, the money is held until the merchant captures or cancels it.
+    Authorize(Outcome),
     Fail(Outcome),
     /// Needs a human; the order is never paid by itself.
     Review(String),
@@ -50,7 +52,7 @@ pub fn decide(order: &OrderRow, answer: &StatusAnswer, policy: &Policy) -> Decis
             let status = t.status_name.as_deref().unwrap_or("").to_ascii_uppercase();
             match status.as_str() {
                 "CHARGE" => Decision::Pay(outcome(t, false)),
-                "AUTH" if policy.two_stage => Decision::Pay(outcome(t, false)),
+                "AUTH" if policy.two_stage => Decision::Authorize(outcome(t, false)),
                 // Held but not charged on a one-stage terminal, or still being processed.
                 "AUTH" | "NEW" | "3D" | "VERIFIED" | "FINGERPRINT" => ask_again(order, policy, format!("{said}, statusName {status}")),
                 _ if settled => Decision::Stop(format!("{said}, statusName {status}")),
@@ -186,7 +188,7 @@ mod tests {
         );
         assert!(matches!(decide(&confirming, &answer("100", "AUTH"), &POLICY), Decision::AskAgain(_)));
         let two_stage = Policy { two_stage: true, ..POLICY };
-        assert!(matches!(decide(&confirming, &answer("100", "AUTH"), &two_stage), Decision::Pay(_)));
+        assert!(matches!(decide(&confirming, &answer("100", "AUTH"), &two_stage), Decision::Authorize(_)));
         for (field, broken) in [("amount", 0), ("currency", 1), ("terminal", 2), ("invoice", 3)] {
             let mut a = answer("100", "CHARGE");
             let t = a.transaction.as_mut().unwrap();

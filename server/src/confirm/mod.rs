@@ -76,6 +76,7 @@ async fn check(app: &Arc<AppState>, order: OrderRow) {
         (Err(err), _) => tracing::error!(%invoice_id, error = %err, "cannot record a status answer"),
         (Ok(false), _) => tracing::info!(%invoice_id, "order changed while ePay was asked; deciding again later"),
         (Ok(true), Decision::Pay(_)) => tracing::info!(%invoice_id, "payment confirmed by the status API: paid"),
+        (Ok(true), Decision::Authorize(_)) => tracing::info!(%invoice_id, "hold confirmed by the status API: authorized, to be captured"),
         (Ok(true), Decision::Fail(_)) => tracing::info!(%invoice_id, "status API: payment failed"),
         (Ok(true), Decision::Expire(_)) => tracing::info!(%invoice_id, "no payment before the window closed: expired"),
         (Ok(true), Decision::Review(why)) => tracing::warn!(%invoice_id, reason = %why, "order needs a human: review"),
@@ -121,6 +122,10 @@ pub async fn apply(tx: &mut crate::store::Tx, id: i64, version: i64, decision: &
             Ok(()) => orders::set_outcome(tx, id, OrderState::Paid, outcome).await?,
             // Paid after its suffix went to a newer order: ePay may confuse the two.
             Err(holder) => orders::review_late_payment(tx, id, outcome, "the status API confirmed a payment", &holder).await?,
+        },
+        Decision::Authorize(outcome) => match orders::reclaim_suffix(tx, &order).await? {
+            Ok(()) => orders::set_outcome(tx, id, OrderState::Authorized, outcome).await?,
+            Err(holder) => orders::review_late_payment(tx, id, outcome, "the status API confirmed a hold (AUTH)", &holder).await?,
         },
         Decision::Fail(outcome) => orders::set_outcome(tx, id, OrderState::Failed, outcome).await?,
         Decision::Review(reason) => orders::send_to_review(tx, id, reason).await?,

@@ -1,9 +1,17 @@
 //! Talking to ePay: the OAuth token endpoint (and, for confirmation, the status API).
 
 mod client;
+mod operation;
 mod status;
 mod token;
 
 pub use client::{EpayClient, EpayError};
+pub use operation::{OperationAnswer, OperationKind, read_operation_answer};
 pub use status::{StatusAnswer, StatusKind, TransactionInfo};
 pub use token::{PaymentTokenRequest, SERVICE_SCOPE, Token};
+
+/// An amount as ePay's JSON takes it: a number (1500, 1500.5), exact for two decimals.
+pub fn amount_number(amount: epay_api_types::Amount) -> serde_json::Value {
+    let minor = amount.minor();
+    if minor.is_multiple_of(100) { serde_json::json!(minor / 100) } else { serde_json::json!(minor as f64 / 100.0) }
+}

@@ -74,7 +74,7 @@ impl EpayClient {
         let (status, body) = match self.exchange(self.http.get(&url).bearer_auth(&token)).await? {
             // An expired or revoked service token: get a new one, once.
             (reqwest::StatusCode::UNAUTHORIZED, _) => {
-                self.service_tokens.lock().await.remove(terminal);
+                self.forget_service_token(terminal).await;
                 let token = self.cached_service_token(terminal).await?;
                 self.exchange(self.http.get(&url).bearer_auth(&token)).await?
             }
@@ -83,7 +83,11 @@ impl EpayClient {
         read_status_answer(status, &body)
     }
 
-    async fn cached_service_token(&self, terminal: &str) -> Result<String, EpayError> {
+    pub(super) async fn forget_service_token(&self, terminal: &str) {
+        self.service_tokens.lock().await.remove(terminal);
+    }
+
+    pub(super) async fn cached_service_token(&self, terminal: &str) -> Result<String, EpayError> {
         let mut cached = self.service_tokens.lock().await;
         if let Some((token, valid_until)) = cached.get(terminal)
             && Instant::now() < *valid_until

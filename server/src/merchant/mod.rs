@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod create;
+pub mod events;
 pub mod read;
 pub mod validate;
 pub mod view;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::AppState;
 
@@ -22,5 +23,10 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/merchant/orders", get(read::list).post(create::create).layer(DefaultBodyLimit::max(BODY_LIMIT)))
         .route("/api/merchant/orders/{invoice_id}", get(read::show))
+        .route("/api/merchant/orders/{invoice_id}/capture", post(crate::operations::capture))
+        .route("/api/merchant/orders/{invoice_id}/cancel", post(crate::operations::cancel))
+        .route("/api/merchant/orders/{invoice_id}/refunds", post(crate::operations::refund))
+        .route("/api/merchant/events", get(events::list))
+        .route("/api/merchant/events/{event_id}/resend", post(events::resend))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_merchant))
 }

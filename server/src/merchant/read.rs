@@ -14,7 +14,6 @@ use time::format_description::well_known::Rfc3339;
 use super::view;
 use crate::AppState;
 use crate::error::AppError;
-use crate::store::notifications;
 use crate::store::orders::{self, OrderFilter, OrderState};
 
 pub const DEFAULT_PAGE: i64 = 20;
@@ -39,9 +38,7 @@ pub async fn show(State(app): State<Arc<AppState>>, Path(invoice_id): Path<Strin
     let Some(order) = orders::read_by_invoice(reader, &invoice_id).await? else {
         return Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`")));
     };
-    let history = orders::history(reader, order.id).await?;
-    let post_links = notifications::read_for_order(reader, order.id).await?;
-    Ok(Json(view::detailed(&app.config.server, &order, &history, &post_links)))
+    Ok(Json(crate::operations::order_view(&app, &order).await?))
 }
 
 /// Orders, newest first, filtered by `reference`, `status` and creation time, a page at a time.
@@ -52,7 +49,7 @@ pub async fn show(State(app): State<Arc<AppState>>, Path(invoice_id): Path<Strin
     security(("merchantKey" = [])),
     params(
         ("reference" = Option<String>, Query, description = "The shop's own order id"),
-        ("status" = Option<String>, Query, description = "Comma-separated: open, pending, paid, failed, expired (or the proxy's states: created, confirming, review, start_failed)"),
+        ("status" = Option<String>, Query, description = "Comma-separated: open, pending, authorized, paid, refunded, cancelled, failed, expired (or the proxy's states: created, confirming, review, start_failed)"),
         ("createdFrom" = Option<String>, Query, description = "RFC 3339: created at or after"),
         ("createdTo" = Option<String>, Query, description = "RFC 3339: created before"),
         ("limit" = Option<i64>, Query, description = "1 to 100; 20 by default"),
@@ -87,6 +84,19 @@ fn bad(message: String) -> AppError {
     AppError::bad_request(ErrorCode::InvalidField, message)
 }
 
+pub(crate) fn cursor_of(id: i64) -> String {
+    cursor(id)
+}
+
+/// The id a `cursor` names.
+pub(crate) fn cursor_id(value: &str) -> Option<i64> {
+    URL_SAFE_NO_PAD
+        .decode(value)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("before:").and_then(|id| id.parse::<i64>().ok()))
+}
+
 /// The list's query string, read leniently (unknown parameters are ignored) and checked
 /// strictly (a bad value is a 400 naming it). Pure.
 pub fn filter(query: &str) -> Result<(OrderFilter, i64), AppError> {
@@ -107,12 +117,7 @@ pub fn filter(query: &str) -> Result<(OrderFilter, i64), AppError> {
                     .ok_or_else(|| bad(format!("limit must be a whole number from 1 to {MAX_PAGE}")))?
             }
             "cursor" => {
-                let id = URL_SAFE_NO_PAD
-                    .decode(value)
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .and_then(|text| text.strip_prefix("before:").and_then(|id| id.parse::<i64>().ok()));
-                let Some(id) = id else {
+                let Some(id) = cursor_id(value) else {
                     return Err(AppError::bad_request(ErrorCode::InvalidCursor, "cursor is not a nextCursor this API returned"));
                 };
                 filter.before_id = Some(id);
@@ -135,11 +140,13 @@ fn states(value: &str) -> Result<Vec<&'static str>, AppError> {
     for name in value.split(',').map(str::trim).filter(|name| !name.is_empty()) {
         let matching: Vec<&'static str> = OrderState::ALL
             .iter()
-            .filter(|state| state.name() == name || serde_json::to_value(state.public()).is_ok_and(|public| public == name))
+            .filter(|state| state.name() == name || state.merchant_status() == name)
             .map(|state| state.name())
             .collect();
         if matching.is_empty() {
-            return Err(bad(format!("status `{name}` is none of open, pending, paid, failed, expired (or a state such as review)")));
+            return Err(bad(format!(
+                "status `{name}` is none of open, pending, authorized, paid, refunded, cancelled, failed, expired (or a state such as review)"
+            )));
         }
         chosen.extend(matching);
     }

@@ -27,7 +27,7 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
         invoice_id: order.invoice_id.clone(),
         order_key: order.order_key.expose().to_owned(),
         source: order.source,
-        status: order.status.public(),
+        status: order.status.merchant_status().to_owned(),
         state: order.status.name().to_owned(),
         amount: order.amount().to_string(),
         currency: order.currency.clone(),
@@ -55,6 +55,9 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
             failure_reason: order.failure_reason.clone(),
             failure_code: order.failure_code,
         }),
+        captured_amount: order.captured_minor.map(|minor| Amount::from_minor(minor as u64).to_string()),
+        refunded_amount: Amount::from_minor(order.refunded_minor as u64).to_string(),
+        operations: None,
         review_reason: order.review_reason.clone(),
         history: None,
         post_links: None,
@@ -67,7 +70,11 @@ pub fn detailed(server: &ServerSettings, order: &OrderRow, history: &[HistoryRow
         history: Some(
             history
                 .iter()
-                .map(|step| StatusChange { state: step.status.name().to_owned(), status: step.status.public(), at: rfc3339(step.at) })
+                .map(|step| StatusChange {
+                    state: step.status.name().to_owned(),
+                    status: step.status.merchant_status().to_owned(),
+                    at: rfc3339(step.at),
+                })
                 .collect(),
         ),
         // The raw body is not repeated: it carries ePay's secret_hash.

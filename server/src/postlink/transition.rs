@@ -26,14 +26,16 @@ pub fn decide(order: &OrderRow, n: &Notification, success: bool) -> Decision {
     };
     use OrderState::*;
     match (success, order.status) {
-        (true, Paid | Confirming) if same_transaction => Decision::Duplicate,
-        (true, Paid | Confirming) => Decision::IgnoreAndFlag("a second successful transaction for an order already paid"),
+        (true, Paid | Confirming | Authorized | Cancelled | Refunded) if same_transaction => Decision::Duplicate,
+        (true, Paid | Confirming | Authorized | Cancelled | Refunded) => {
+            Decision::IgnoreAndFlag("a second successful transaction for an order already paid")
+        }
         (true, Review) => Decision::Ignore("the order is under review"),
         // Money moved: even an expired or failed order takes the success.
         (true, Open | Created | Pending | StartFailed | Failed | Expired) => Decision::Move(Confirming),
 
         (false, Failed) if same_transaction => Decision::Duplicate,
-        (false, Paid) => Decision::Ignore("a failure after the order was paid"),
+        (false, Paid | Authorized | Cancelled | Refunded) => Decision::Ignore("a failure after the order was paid"),
         (false, Confirming) => Decision::Ignore("a failure while a success is being confirmed"),
         (false, Review) => Decision::Ignore("the order is under review"),
         (false, Open | Created | Pending | StartFailed | Failed | Expired) => Decision::Move(Failed),

@@ -3,6 +3,8 @@
 //! transaction (`Tx`), which nothing else can hand out.
 
 pub mod notifications;
+pub mod operations;
+pub mod webhooks;
 pub mod orders;
 mod writer;
 
@@ -36,6 +38,9 @@ pub enum StoreError {
 pub struct Store {
     writer: Writer,
     reader: SqlitePool,
+    /// Told after every commit (the webhook worker waits on it: a trigger may have written an
+    /// event).
+    commits: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -57,7 +62,8 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Store { writer: Writer::start(Tx { conn: writer_conn }), reader })
+        let commits = std::sync::Arc::new(tokio::sync::Notify::new());
+        Ok(Store { writer: Writer::start(Tx { conn: writer_conn }, commits.clone()), reader, commits })
     }
 
     /// Runs `job` on the writer connection inside the next committed transaction.
@@ -72,6 +78,11 @@ impl Store {
     /// Connections for reads; they see every committed write.
     pub fn reader(&self) -> &SqlitePool {
         &self.reader
+    }
+
+    /// Resolves after the next commit (or at once if one happened since the last call).
+    pub async fn committed(&self) {
+        self.commits.notified().await
     }
 }
 

@@ -29,13 +29,13 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(tx: Tx) -> Writer {
+    pub(super) fn start(tx: Tx, commits: std::sync::Arc<tokio::sync::Notify>) -> Writer {
         let (jobs, queue) = mpsc::channel::<Job>(4 * MAX_BATCH);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("writer runtime");
-                runtime.block_on(run(tx, queue));
+                runtime.block_on(run(tx, queue, commits));
             })
             .expect("spawn sqlite writer thread");
         Writer { jobs }
@@ -65,10 +65,11 @@ impl Writer {
     }
 }
 
-async fn run(mut tx: Tx, mut queue: mpsc::Receiver<Job>) {
+async fn run(mut tx: Tx, mut queue: mpsc::Receiver<Job>, commits: std::sync::Arc<tokio::sync::Notify>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         run_batch(&mut tx, batch.drain(..)).await;
+        commits.notify_one();
     }
     let mut conn = tx.conn;
     // Every sender is gone: the process is shutting down. Fold the WAL into the database.

@@ -73,7 +73,7 @@ async fn a_rejection_after_a_success_postlink_goes_to_a_human() {
 }
 
 #[tokio::test]
-async fn auth_pays_only_on_two_stage_terminals() {
+async fn auth_is_a_hold_only_on_two_stage_terminals() {
     let mock = MockEpay::start(Reply::ok(TOKEN_NUMERIC)).await;
     let one_stage = app_against(&mock, &[]).await;
     let order = one_stage.pending_order("1500").await;
@@ -87,7 +87,9 @@ async fn auth_pays_only_on_two_stage_terminals() {
     let order = two_stage.pending_order("1500").await;
     mock.answer_status(vec![status_answer(&order, "100", "AUTH")]);
     two_stage.post_raw("/api/epay/postlink", &success_for(&order).to_string()).await;
-    two_stage.wait_for_state(&order.invoice_id, OrderState::Paid).await;
+    // Held, not paid: the merchant captures it (tests/operations.rs).
+    let held = two_stage.wait_for_state(&order.invoice_id, OrderState::Authorized).await;
+    assert_eq!(held.captured_minor, None);
 }
 
 #[tokio::test]

@@ -10,6 +10,8 @@ mod epay_client;
 mod helpers;
 mod limits;
 mod merchant;
+mod operations;
+mod webhooks;
 mod postlink;
 mod properties;
 mod sandbox_loop;

@@ -48,7 +48,14 @@ fn by_state(existing: &OrderRow, now: i64) -> Replay {
         OrderState::Created => Replay::InProgress,
         OrderState::Pending if token_fresh => Replay::Ready,
         OrderState::Open | OrderState::Pending | OrderState::StartFailed => Replay::Restart,
-        OrderState::Confirming | OrderState::Paid | OrderState::Failed | OrderState::Review | OrderState::Expired => Replay::Finished,
+        OrderState::Confirming
+        | OrderState::Paid
+        | OrderState::Failed
+        | OrderState::Review
+        | OrderState::Expired
+        | OrderState::Authorized
+        | OrderState::Cancelled
+        | OrderState::Refunded => Replay::Finished,
     }
 }
 

@@ -103,7 +103,7 @@ pub async fn reclaim_suffix(tx: &mut Tx, order: &OrderRow) -> Result<Result<(), 
 pub async fn release_suffixes(tx: &mut Tx, now: i64, grace_secs: i64) -> Result<u64, StoreError> {
     sqlx::query!(
         "UPDATE orders SET reserved_suffix = NULL
-         WHERE reserved_suffix IS NOT NULL AND status IN ('paid', 'failed', 'expired', 'review')
+         WHERE reserved_suffix IS NOT NULL AND status IN ('paid', 'failed', 'expired', 'review', 'authorized', 'cancelled', 'refunded')
            AND COALESCE(token_expires_at, expires_at, created_at) + ? <= ?",
         grace_secs,
         now,

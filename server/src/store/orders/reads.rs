@@ -20,7 +20,8 @@ macro_rules! select_orders {
                 transaction_id, card_mask, approval_code, reference, failure_reason, failure_code, review_reason,
                 created_at, updated_at, next_check_ms, check_attempts, last_check, version, reserved_suffix, fee_minor,
                 card_id, card_type, last_hint_ms, source AS "source: epay_api_types::OrderSource", merchant_reference,
-                merchant_idempotency_key, merchant_fingerprint, metadata, return_url, expires_at
+                merchant_idempotency_key, merchant_fingerprint, metadata, return_url, expires_at, captured_minor,
+                refunded_minor
              FROM orders "# + $rest
             $(, $arg)*
         )

@@ -62,6 +62,10 @@ pub struct OrderRow {
     pub return_url: Option<String>,
     /// A merchant order cannot be started after this (unix seconds).
     pub expires_at: Option<i64>,
+    /// What was charged (CHARGE, or a capture of an AUTH), in minor units.
+    pub captured_minor: Option<i64>,
+    /// What refunds returned so far.
+    pub refunded_minor: i64,
 }
 
 impl OrderRow {
@@ -126,6 +130,8 @@ impl OrderRow {
             metadata: new.merchant.as_ref().and_then(|m| m.metadata.clone()),
             return_url: new.merchant.as_ref().and_then(|m| m.return_url.clone()),
             expires_at: new.merchant.as_ref().map(|m| m.expires_at),
+            captured_minor: None,
+            refunded_minor: 0,
         }
     }
 }

@@ -23,11 +23,18 @@ pub enum OrderState {
     Review,
     /// The payment window closed without a payment.
     Expired,
+    /// Two-stage terminals: ePay holds the money (AUTH, confirmed); a capture charges it, a
+    /// cancel releases it.
+    Authorized,
+    /// The hold was released (cancel of an AUTH). Final.
+    Cancelled,
+    /// Refunds returned everything that was charged. Final.
+    Refunded,
 }
 
 impl OrderState {
     /// Every state, for tests and tools that go through them all.
-    pub const ALL: [OrderState; 9] = [
+    pub const ALL: [OrderState; 12] = [
         OrderState::Open,
         OrderState::Created,
         OrderState::Pending,
@@ -37,15 +44,31 @@ impl OrderState {
         OrderState::Failed,
         OrderState::Review,
         OrderState::Expired,
+        OrderState::Authorized,
+        OrderState::Cancelled,
+        OrderState::Refunded,
     ];
 
     pub fn public(self) -> OrderStatus {
         match self {
             OrderState::Open => OrderStatus::Open,
             OrderState::Created | OrderState::Pending | OrderState::Confirming | OrderState::Review => OrderStatus::Pending,
-            OrderState::Paid => OrderStatus::Paid,
-            OrderState::Failed | OrderState::StartFailed => OrderStatus::Failed,
+            // The payer's payment went through whatever the merchant did with it since.
+            OrderState::Paid | OrderState::Authorized | OrderState::Refunded => OrderStatus::Paid,
+            OrderState::Failed | OrderState::StartFailed | OrderState::Cancelled => OrderStatus::Failed,
             OrderState::Expired => OrderStatus::Expired,
+        }
+    }
+
+    /// What the merchant API calls it: the payer's statuses, and the merchant's own for the
+    /// money after the payment (`authorized`, `refunded`, `cancelled`).
+    pub fn merchant_status(self) -> &'static str {
+        match self {
+            OrderState::Authorized => "authorized",
+            OrderState::Refunded => "refunded",
+            OrderState::Cancelled => "cancelled",
+            OrderState::Paid => "paid",
+            other => other.public().as_str(),
         }
     }
 
@@ -61,6 +84,9 @@ impl OrderState {
             OrderState::Failed => "failed",
             OrderState::Review => "review",
             OrderState::Expired => "expired",
+            OrderState::Authorized => "authorized",
+            OrderState::Cancelled => "cancelled",
+            OrderState::Refunded => "refunded",
         }
     }
 }

@@ -72,6 +72,7 @@ pub async fn set_outcome(tx: &mut Tx, id: i64, state: OrderState, outcome: &Outc
             approval_code = COALESCE(?, approval_code), reference = COALESCE(?, reference),
             failure_reason = ?, failure_code = ?, fee_minor = COALESCE(?, fee_minor), card_id = COALESCE(?, card_id),
             card_type = COALESCE(?, card_type), updated_at = ?, next_check_ms = ?, check_attempts = 0,
+            captured_minor = CASE WHEN ? = 'paid' THEN COALESCE(captured_minor, amount_minor) ELSE captured_minor END,
             version = version + 1
          WHERE id = ?",
         state,
@@ -86,6 +87,7 @@ pub async fn set_outcome(tx: &mut Tx, id: i64, state: OrderState, outcome: &Outc
         outcome.card_type,
         updated_at,
         next_check_ms,
+        state,
         id,
     )
     .execute(tx.conn())

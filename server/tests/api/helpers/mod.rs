@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod mock_epay;
+pub mod receiver;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -129,6 +130,31 @@ impl TestApp {
         let (status, order) = self.create_order(&body, &format!("create-{reference}")).await;
         assert_eq!(status, 201, "{order}");
         order
+    }
+
+    /// A merchant order of `amount` paid with the approved card on the sandbox, once the proxy
+    /// has it in `state` (paid, or authorized on a two-stage terminal). Its invoice id.
+    pub async fn paid_merchant_order(&self, amount: &str, reference: &str, state: epay_proxy::store::orders::OrderState) -> String {
+        let order = self.merchant_order(amount, reference).await;
+        let (invoice_id, key) = (order["invoiceId"].as_str().unwrap().to_owned(), order["orderKey"].as_str().unwrap());
+        let (status, checkout) = self.order_checkout(&invoice_id, key).await;
+        assert_eq!(status, 200, "{checkout}");
+        self.pay(&checkout, APPROVED_CARD).await;
+        self.wait_for_state(&invoice_id, state).await;
+        invoice_id
+    }
+
+    /// POST /api/merchant/orders/{invoiceId}/{operation} with an Idempotency-Key.
+    pub async fn operation(&self, invoice_id: &str, operation: &str, body: Value, key: &str) -> (u16, Value) {
+        let response = self
+            .merchant(reqwest::Method::POST, &format!("/api/merchant/orders/{invoice_id}/{operation}"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// POST /api/orders/{invoiceId}/checkout, as the widget sends it.

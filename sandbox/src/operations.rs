@@ -1,0 +1,145 @@
+//! `POST /sandbox/api/operation/{transactionId}/charge|cancel|refund` behind a service token,
+//! with ePay's rules: charge and cancel only an AUTH, refund only a CHARGE (in part, at least
+//! 10 ₸, never more than was charged); an `externalID` seen before gets the answer it got then
+//! and does nothing again. Errors are HTTP 400 with `{"code", "message"}`; the status API
+//! reflects every change.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use epay_api_types::Amount;
+use serde_json::{Value, json};
+
+use super::Sandbox;
+use super::state::{Grant, Transaction};
+
+/// ePay's smallest partial refund.
+pub const MIN_PARTIAL_REFUND_MINOR: u64 = 1_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Charge,
+    Cancel,
+    Refund,
+}
+
+pub async fn charge(state: State<Arc<Sandbox>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    operate(state, path, headers, body, Kind::Charge).await
+}
+
+pub async fn cancel(state: State<Arc<Sandbox>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    operate(state, path, headers, body, Kind::Cancel).await
+}
+
+pub async fn refund(state: State<Arc<Sandbox>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    operate(state, path, headers, body, Kind::Refund).await
+}
+
+async fn operate(State(sandbox): State<Arc<Sandbox>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes, kind: Kind) -> Response {
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    if !sandbox.registry().live_token(bearer).is_some_and(|t| matches!(t.grant, Grant::Service)) {
+        return answer(401, json!({"code": 401, "message": "a valid service token is required"}));
+    }
+    let request: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };
+    if !request.is_object() {
+        return answer(400, json!({"code": 400, "message": "the body must be a JSON object"}));
+    }
+    let (fail, slow_ms) = {
+        let mut control = sandbox.control();
+        let fail = control.fail_operations > 0;
+        control.fail_operations = control.fail_operations.saturating_sub(1);
+        let slow = control.slow_operations > 0;
+        control.slow_operations = control.slow_operations.saturating_sub(1);
+        (fail, slow.then_some(control.slow_operation_ms))
+    };
+    if fail {
+        return answer(500, json!({"code": 500, "message": "internal error (sandbox control: failOperations)"}));
+    }
+    let external_id = request.get("externalID").and_then(Value::as_str).map(str::to_owned);
+    let (status, reply) = {
+        let mut registry = sandbox.registry();
+        if let Some(seen) = external_id.as_ref().and_then(|e| registry.operations.get(e)) {
+            seen.clone()
+        } else {
+            let amount = match request.get("amount") {
+                None | Some(Value::Null) => Ok(None),
+                Some(value) => parse_amount(value).map(Some).ok_or(()),
+            };
+            let outcome = match amount {
+                Err(()) => (400, json!({"code": 400, "message": "amount must be a positive number with at most 2 decimals"})),
+                Ok(amount) => match registry.transactions.values_mut().flatten().find(|t| t.id == id) {
+                    None => (400, json!({"code": 404, "message": "transaction not found"})),
+                    Some(t) => apply(t, kind, amount),
+                },
+            };
+            if let Some(external_id) = external_id {
+                registry.operations.insert(external_id, outcome.clone());
+            }
+            outcome
+        }
+    };
+    if let Some(ms) = slow_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    answer(status, reply)
+}
+
+fn answer(status: u16, body: Value) -> Response {
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(body)).into_response()
+}
+
+fn parse_amount(value: &Value) -> Option<Amount> {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => return None,
+    };
+    Amount::parse(&text).ok()
+}
+
+/// ePay's rules for one operation on transaction `t`; the answer's status and body.
+pub fn apply(t: &mut Transaction, kind: Kind, amount: Option<Amount>) -> (u16, Value) {
+    let refuse = |message: String| (400, json!({"code": 400, "message": message}));
+    let done = |t: &Transaction| (200, json!({"code": 0, "message": "OK", "id": t.id, "statusName": t.status_name}));
+    match kind {
+        Kind::Charge | Kind::Cancel if t.status_name != "AUTH" => {
+            refuse(format!("operation is possible only for AUTH transactions; this one is {}", t.status_name))
+        }
+        Kind::Charge => {
+            let charged = amount.unwrap_or(t.amount);
+            if charged > t.amount {
+                return refuse(format!("cannot charge {charged}: {} was authorized", t.amount));
+            }
+            t.amount = charged;
+            t.status_name = "CHARGE";
+            done(t)
+        }
+        Kind::Cancel => {
+            t.status_name = "CANCEL";
+            done(t)
+        }
+        Kind::Refund if t.status_name != "CHARGE" => {
+            refuse(format!("refund is possible only for CHARGE transactions; this one is {}", t.status_name))
+        }
+        Kind::Refund => {
+            let left = t.amount.minor() - t.refunded.minor();
+            let refunded = amount.map_or(left, |a| a.minor());
+            if refunded > left {
+                return refuse(format!("cannot refund {}: only {} is left", Amount::from_minor(refunded), Amount::from_minor(left)));
+            }
+            if refunded < left && refunded < MIN_PARTIAL_REFUND_MINOR {
+                return refuse(format!("a partial refund must be at least {}", Amount::from_minor(MIN_PARTIAL_REFUND_MINOR)));
+            }
+            t.refunded = Amount::from_minor(t.refunded.minor() + refunded);
+            if t.refunded == t.amount {
+                t.status_name = "REFUND";
+            }
+            done(t)
+        }
+    }
+}

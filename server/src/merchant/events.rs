@@ -1,0 +1,113 @@
+//! `GET /api/merchant/events` and `POST /api/merchant/events/{id}/resend`: the webhook events,
+//! with every delivery attempt, and sending one again (same webhook-id, same body).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use epay_api_types::{ApiError, DeliveryAttempt, ErrorCode, WebhookEvent, WebhookEventPage};
+use serde_json::value::RawValue;
+
+use super::read::{DEFAULT_PAGE, MAX_PAGE, cursor_id, cursor_of};
+use super::view::rfc3339;
+use crate::AppState;
+use crate::error::AppError;
+use crate::store::webhooks::{self, AttemptRow, EventRow};
+use crate::store::now_ms;
+
+/// Webhook events, newest first, with their delivery attempts.
+#[utoipa::path(
+    get,
+    path = "/api/merchant/events",
+    tag = "merchant",
+    security(("merchantKey" = [])),
+    params(
+        ("invoiceId" = Option<String>, Query, description = "Only this order's events"),
+        ("limit" = Option<i64>, Query, description = "1 to 100; 20 by default"),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of events", body = WebhookEventPage),
+        (status = 400, description = "`invalid_field`, `invalid_cursor`", body = ApiError),
+        (status = 401, description = "`unauthorized`", body = ApiError),
+        (status = 403, description = "`browser_origin_refused`", body = ApiError),
+    )
+)]
+pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<WebhookEventPage>, AppError> {
+    let (mut invoice_id, mut before, mut limit) = (None, None, DEFAULT_PAGE);
+    for (name, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "invoiceId" => invoice_id = Some(value.trim().to_owned()),
+            "limit" => {
+                limit = value.trim().parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
+                    AppError::bad_request(ErrorCode::InvalidField, format!("limit must be a whole number from 1 to {MAX_PAGE}"))
+                })?
+            }
+            "cursor" => {
+                before = Some(cursor_id(value.trim()).ok_or_else(|| {
+                    AppError::bad_request(ErrorCode::InvalidCursor, "cursor is not a nextCursor this API returned")
+                })?)
+            }
+            _ => {}
+        }
+    }
+    let reader = app.store.reader();
+    let mut rows = webhooks::list(reader, invoice_id.as_deref(), before, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    let attempts = webhooks::attempts(reader, &ids).await?;
+    Ok(Json(WebhookEventPage {
+        next_cursor: more.then(|| rows.last().map(|row| cursor_of(row.id))).flatten(),
+        events: rows.iter().map(|row| view(row, &attempts)).collect(),
+    }))
+}
+
+/// Sends an event again now, whatever became of it (same webhook-id and body).
+#[utoipa::path(
+    post,
+    path = "/api/merchant/events/{eventId}/resend",
+    tag = "merchant",
+    security(("merchantKey" = [])),
+    params(("eventId" = String, Path, description = "The event's id (its webhook-id)")),
+    responses(
+        (status = 202, description = "Queued; the event as it stands", body = WebhookEvent),
+        (status = 401, description = "`unauthorized`", body = ApiError),
+        (status = 403, description = "`browser_origin_refused`", body = ApiError),
+        (status = 404, description = "`not_found`", body = ApiError),
+    )
+)]
+pub async fn resend(State(app): State<Arc<AppState>>, Path(event_id): Path<String>) -> Result<(StatusCode, Json<WebhookEvent>), AppError> {
+    let id = event_id.clone();
+    let found = app.store.write(async move |tx| webhooks::resend(tx, &id, now_ms()).await).await?;
+    let Some(found) = found else { return Err(AppError::not_found(format!("no event `{event_id}`"))) };
+    tracing::info!(event = %event_id, "webhook event queued again");
+    let row = webhooks::find(app.store.reader(), &event_id).await?.ok_or_else(|| AppError::internal("a resent event vanished"))?;
+    let attempts = webhooks::attempts(app.store.reader(), &[found]).await?;
+    Ok((StatusCode::ACCEPTED, Json(view(&row, &attempts))))
+}
+
+pub fn view(row: &EventRow, attempts: &[AttemptRow]) -> WebhookEvent {
+    WebhookEvent {
+        id: row.event_id.clone(),
+        r#type: row.r#type.clone(),
+        invoice_id: row.invoice_id.clone(),
+        created_at: rfc3339(row.created_ms.div_euclid(1000)),
+        status: row.status.clone(),
+        delivered_at: row.delivered_ms.map(|ms| rfc3339(ms.div_euclid(1000))),
+        next_attempt_at: row.next_attempt_ms.map(|ms| rfc3339(ms.div_euclid(1000))),
+        payload: row.payload.clone().and_then(|text| RawValue::from_string(text).ok()),
+        attempts: attempts
+            .iter()
+            .filter(|a| a.event_id == row.id)
+            .map(|a| DeliveryAttempt {
+                at: rfc3339(a.at_ms.div_euclid(1000)),
+                status_code: a.status_code,
+                error: a.error.clone(),
+                response: a.response.clone(),
+                duration_ms: a.duration_ms,
+            })
+            .collect(),
+    }
+}

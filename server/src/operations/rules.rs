@@ -1,0 +1,151 @@
+//! Which operation an order allows, for how much. Pure: `store::operations::begin` asks this
+//! on the writer, with what refunds already hold, and stores the operation only if it passes.
+
+use epay_api_types::Amount;
+
+use crate::store::orders::{OrderRow, OrderState};
+
+/// ePay's smallest partial refund, in minor units (10 ₸).
+pub const MIN_PARTIAL_REFUND_MINOR: i64 = 1_000;
+
+/// Why an operation is refused, with what is possible instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The order's state does not allow it (409).
+    NotAllowed(String),
+    /// The amount does not fit (422).
+    Amount(String),
+}
+
+/// What the order `order` (in its state) allows.
+pub fn possible(order: &OrderRow, held_refunds: i64) -> String {
+    match order.status {
+        OrderState::Authorized => format!("it is authorized (held, not charged): capture up to {} or cancel it", order.amount()),
+        OrderState::Paid => {
+            let left = order.captured_minor.unwrap_or(order.amount_minor) - held_refunds;
+            if left > 0 {
+                format!("it is paid: refund up to {}", Amount::from_minor(left as u64))
+            } else {
+                "it is paid and its refunds take the whole amount: nothing more is possible".to_owned()
+            }
+        }
+        OrderState::Refunded => "it is fully refunded: nothing more is possible".to_owned(),
+        OrderState::Cancelled => "it was cancelled: nothing more is possible".to_owned(),
+        state => format!("it is {}: it holds no payment to capture, cancel or refund", state.name()),
+    }
+}
+
+/// The amount (minor units) the operation `kind` on `order` moves, or why it is refused.
+/// `held_refunds`: what refunds done or in flight already take; `busy`: a capture or cancel is
+/// in flight.
+pub fn check(order: &OrderRow, kind: &str, amount_minor: Option<i64>, held_refunds: i64, busy: bool) -> Result<Option<i64>, Refusal> {
+    let not_allowed = |what: &str| Refusal::NotAllowed(format!("cannot {what} order {}: {}", order.invoice_id, possible(order, held_refunds)));
+    if busy {
+        return Err(Refusal::NotAllowed(format!("order {}: a capture or cancel is in progress; retry when it has finished", order.invoice_id)));
+    }
+    if amount_minor.is_some_and(|a| a <= 0) {
+        return Err(Refusal::Amount("amount must be greater than zero".to_owned()));
+    }
+    match kind {
+        "capture" if order.status == OrderState::Authorized => {
+            let amount = amount_minor.unwrap_or(order.amount_minor);
+            if amount > order.amount_minor {
+                return Err(Refusal::Amount(format!("cannot capture {}: {} was authorized", money(amount), order.amount())));
+            }
+            Ok(Some(amount))
+        }
+        "cancel" if order.status == OrderState::Authorized => {
+            if amount_minor.is_some() {
+                return Err(Refusal::Amount("a cancel releases the whole hold: send no amount".to_owned()));
+            }
+            Ok(None)
+        }
+        "refund" if order.status == OrderState::Paid => {
+            let captured = order.captured_minor.unwrap_or(order.amount_minor);
+            let left = captured - held_refunds;
+            let amount = amount_minor.unwrap_or(left);
+            if left <= 0 || amount > left {
+                return Err(Refusal::Amount(format!(
+                    "cannot refund {}: {} was charged and refunds already take {}; at most {} is left",
+                    money(amount),
+                    money(captured),
+                    money(held_refunds),
+                    money(left.max(0))
+                )));
+            }
+            if amount < left && amount < MIN_PARTIAL_REFUND_MINOR {
+                return Err(Refusal::Amount(format!("a partial refund must be at least {} (ePay's minimum)", money(MIN_PARTIAL_REFUND_MINOR))));
+            }
+            Ok(Some(amount))
+        }
+        "capture" => Err(not_allowed("capture")),
+        "cancel" => Err(not_allowed("cancel")),
+        _ => Err(not_allowed("refund")),
+    }
+}
+
+fn money(minor: i64) -> Amount {
+    Amount::from_minor(minor.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::orders::NewOrder;
+
+    fn order(status: OrderState, captured: Option<i64>) -> OrderRow {
+        let new = NewOrder {
+            order_key: crate::secrets::new_order_key(),
+            secret_hash: crate::secrets::new_secret_hash(),
+            idempotency_key: None,
+            request_fingerprint: "F".into(),
+            amount: Amount::from_minor(150_000),
+            currency: "KZT".into(),
+            terminal: "t".into(),
+            method: epay_api_types::PaymentMethod::Pay,
+            description: String::new(),
+            account_id: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            language: Default::default(),
+            card_save: false,
+            merchant: None,
+        };
+        OrderRow { status, captured_minor: captured, ..OrderRow::created(1, "123456789012".into(), &new, 0) }
+    }
+
+    #[test]
+    fn each_state_allows_only_its_operations_and_says_what_is_possible() {
+        let authorized = order(OrderState::Authorized, None);
+        let paid = order(OrderState::Paid, Some(150_000));
+        assert_eq!(check(&authorized, "capture", None, 0, false), Ok(Some(150_000)));
+        assert_eq!(check(&authorized, "capture", Some(100_000), 0, false), Ok(Some(100_000)), "a partial capture");
+        assert_eq!(check(&authorized, "cancel", None, 0, false), Ok(None));
+        let Err(Refusal::NotAllowed(why)) = check(&authorized, "refund", None, 0, false) else { panic!() };
+        assert!(why.contains("capture up to 1500") && why.contains("cancel"), "{why}");
+        let Err(Refusal::NotAllowed(why)) = check(&paid, "capture", None, 0, false) else { panic!() };
+        assert!(why.contains("refund up to 1500"), "{why}");
+        assert!(matches!(check(&paid, "cancel", None, 0, false), Err(Refusal::NotAllowed(_))));
+        for state in [OrderState::Refunded, OrderState::Cancelled, OrderState::Pending, OrderState::Failed, OrderState::Open] {
+            for kind in ["capture", "cancel", "refund"] {
+                assert!(matches!(check(&order(state, Some(150_000)), kind, None, 0, false), Err(Refusal::NotAllowed(_))), "{state:?} {kind}");
+            }
+        }
+        assert!(matches!(check(&authorized, "capture", None, 0, true), Err(Refusal::NotAllowed(_))), "one at a time");
+    }
+
+    #[test]
+    fn refunds_never_exceed_the_charge_and_partial_ones_respect_the_minimum() {
+        let paid = order(OrderState::Paid, Some(150_000));
+        assert_eq!(check(&paid, "refund", None, 0, false), Ok(Some(150_000)), "the whole charge by default");
+        assert_eq!(check(&paid, "refund", None, 100_000, false), Ok(Some(50_000)), "what is left");
+        assert_eq!(check(&paid, "refund", Some(50_000), 100_000, false), Ok(Some(50_000)));
+        assert!(matches!(check(&paid, "refund", Some(50_001), 100_000, false), Err(Refusal::Amount(_))));
+        let Err(Refusal::Amount(why)) = check(&paid, "refund", Some(999), 0, false) else { panic!() };
+        assert!(why.contains("at least 10"), "{why}");
+        assert_eq!(check(&paid, "refund", Some(500), 149_500, false), Ok(Some(500)), "the last bit may be small");
+        assert!(matches!(check(&paid, "refund", None, 150_000, false), Err(Refusal::Amount(_))), "nothing left");
+        let captured_less = order(OrderState::Paid, Some(100_000));
+        assert!(matches!(check(&captured_less, "refund", Some(120_000), 0, false), Err(Refusal::Amount(_))), "only what was captured");
+    }
+}

@@ -1,0 +1,147 @@
+//! Webhooks (Standard Webhooks 1.0): every event of the outbox (`store::webhooks`, written by
+//! database triggers in the transaction of the change it announces) is POSTed to `WEBHOOK_URL`
+//! as `{type, timestamp, data}`, signed with `WEBHOOK_SECRET` by the `standardwebhooks` crate.
+//! A 2xx answer delivers it; anything else, a redirect or a timeout is retried with growing
+//! pauses for 3 days (`schedule.rs`), with the same `webhook-id` every time, so a receiver
+//! deduplicates. The schedule lives in the database: a restart resumes it.
+
+pub mod schedule;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use secrecy::ExposeSecret;
+use serde_json::value::RawValue;
+
+use crate::AppState;
+use crate::store::webhooks::{self, Attempt, EventRow};
+use crate::store::{StoreError, now_ms, orders};
+
+/// Deliveries in flight at once.
+const CONCURRENCY: usize = 8;
+/// The longest the worker sleeps without looking at the schedule.
+const IDLE_MS: i64 = 1_000;
+/// How much of a receiver's answer is kept.
+const RESPONSE_KEPT: usize = 1_024;
+
+/// The signer and the HTTP client, built once.
+pub struct Sender {
+    url: url::Url,
+    signer: standardwebhooks::Webhook,
+    http: reqwest::Client,
+    first_retry_ms: i64,
+}
+
+impl Sender {
+    pub fn new(settings: &crate::config::WebhookSettings) -> Option<Sender> {
+        let (url, secret) = (settings.url.clone()?, settings.secret.as_ref()?);
+        let signer = standardwebhooks::Webhook::new(secret.expose_secret()).ok()?;
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            // A redirect is not a delivery: the receiver must answer at WEBHOOK_URL itself.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .ok()?;
+        Some(Sender { url, signer, http, first_retry_ms: settings.first_retry.as_millis() as i64 })
+    }
+}
+
+/// A new signing secret: `whsec_` and base64 of 32 random bytes.
+pub fn new_secret() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+pub async fn run(app: Arc<AppState>) {
+    let Some(sender) = app.webhooks.as_ref() else { return };
+    loop {
+        match webhooks::due(app.store.reader(), now_ms(), 64).await {
+            Ok(due) if !due.is_empty() => {
+                futures::stream::iter(due).for_each_concurrent(CONCURRENCY, |event| deliver_logged(&app, sender, event)).await;
+                continue;
+            }
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = %err, "cannot read the webhook schedule"),
+        }
+        let next = webhooks::next_due_ms(app.store.reader()).await.ok().flatten();
+        let wait = next.map_or(IDLE_MS, |at| (at - now_ms()).clamp(5, IDLE_MS));
+        tokio::select! {
+            _ = app.store.committed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+        }
+    }
+}
+
+async fn deliver_logged(app: &AppState, sender: &Sender, event: EventRow) {
+    if let Err(err) = deliver(app, sender, event).await {
+        tracing::error!(error = %err, "cannot record a webhook attempt");
+    }
+}
+
+/// One attempt: fix the body (first attempt only), sign, POST, record.
+pub async fn deliver(app: &AppState, sender: &Sender, event: EventRow) -> Result<(), StoreError> {
+    let body = match &event.payload {
+        Some(body) => body.clone(),
+        None => {
+            let body = payload(app, &event).await?;
+            let id = event.id;
+            app.store.write(async move |tx| webhooks::fix_payload(tx, id, &body).await).await?
+        }
+    };
+    let timestamp = crate::store::now();
+    let signature = sender.signer.sign(&event.event_id, timestamp, body.as_bytes()).unwrap_or_default();
+    let started = Instant::now();
+    let at_ms = now_ms();
+    let sent = sender
+        .http
+        .post(sender.url.clone())
+        .header("content-type", "application/json")
+        .header(standardwebhooks::HEADER_WEBHOOK_ID, &event.event_id)
+        .header(standardwebhooks::HEADER_WEBHOOK_TIMESTAMP, timestamp.to_string())
+        .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
+        .body(body)
+        .send()
+        .await;
+    let (status_code, error, response) = match sent {
+        Ok(answer) => {
+            let status = answer.status().as_u16();
+            let text = answer.text().await.unwrap_or_default();
+            (Some(i64::from(status)), None, Some(text.chars().take(RESPONSE_KEPT).collect::<String>()))
+        }
+        Err(err) if err.is_timeout() => (None, Some("timed out".to_owned()), None),
+        Err(err) => (None, Some(format!("no answer: {}", err.without_url())), None),
+    };
+    let delivered = status_code.is_some_and(|s| (200..300).contains(&s));
+    let attempt = Attempt { at_ms, status_code, error, response, duration_ms: started.elapsed().as_millis() as i64 };
+    let next = (!delivered).then(|| schedule::next_attempt_ms(event.attempts + 1, event.created_ms, now_ms(), sender.first_retry_ms)).flatten();
+    if delivered {
+        tracing::info!(event = %event.event_id, r#type = %event.r#type, invoice_id = %event.invoice_id, "webhook delivered");
+    } else {
+        tracing::warn!(event = %event.event_id, status = ?attempt.status_code, error = ?attempt.error, gave_up = next.is_none(), "webhook not delivered");
+    }
+    let id = event.id;
+    app.store.write(async move |tx| webhooks::record_attempt(tx, id, &attempt, delivered, next).await).await
+}
+
+/// The body: `{type, timestamp, data}`, `data` being the order as the merchant API shows it.
+async fn payload(app: &AppState, event: &EventRow) -> Result<String, StoreError> {
+    let order = orders::read_by_id(app.store.reader(), event.order_id).await?.ok_or(StoreError::Vanished(event.order_id))?;
+    let data = crate::operations::order_view(app, &order).await?;
+    let data = serde_json::to_string(&data).ok().and_then(|text| RawValue::from_string(text).ok());
+    let body = serde_json::json!({
+        "type": event.r#type,
+        "timestamp": rfc3339_ms(event.created_ms),
+        "data": data,
+    });
+    Ok(body.to_string())
+}
+
+fn rfc3339_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}

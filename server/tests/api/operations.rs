@@ -1,0 +1,178 @@
+//! Capture, cancel and refund through the merchant API against the sandbox: ePay's rules,
+//! the refund limit under concurrency, answers that never come, and the events each makes.
+
+use std::time::Duration;
+
+use crate::helpers::{TestApp, eventually};
+use epay_proxy::store::orders::OrderState;
+use serde_json::{Value, json};
+
+async fn two_stage_app() -> TestApp {
+    let app = TestApp::spawn_with(&[("EPAY_TWO_STAGE", "true")]).await;
+    app.sandbox_control(json!({"twoStage": true})).await;
+    app
+}
+
+async fn events(app: &TestApp, invoice_id: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT e.type FROM webhook_events e JOIN orders o ON o.id = e.order_id WHERE o.invoice_id = ? ORDER BY e.id")
+        .bind(invoice_id)
+        .fetch_all(app.state.store.reader())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_two_stage_payment_is_authorized_then_captured_in_part() {
+    let app = two_stage_app().await;
+    let invoice_id = app.paid_merchant_order("1500", "op-1", OrderState::Authorized).await;
+    assert_eq!(events(&app, &invoice_id).await, ["order.authorized"], "AUTH is not paid");
+
+    let (status, refused) = app.operation(&invoice_id, "refunds", json!({}), "r-1").await;
+    assert_eq!((status, refused["error"].as_str()), (409, Some("operation_not_allowed")));
+    assert!(refused["message"].as_str().unwrap().contains("capture up to 1500"), "{refused}");
+    let (status, too_much) = app.operation(&invoice_id, "capture", json!({"amount": "1500.01"}), "c-0").await;
+    assert_eq!((status, too_much["error"].as_str()), (422, Some("invalid_amount")));
+
+    let (status, captured) = app.operation(&invoice_id, "capture", json!({"amount": "1000"}), "c-1").await;
+    assert_eq!(status, 201, "{captured}");
+    assert_eq!(captured["operation"]["status"], "succeeded");
+    assert_eq!(captured["order"]["status"], "paid");
+    assert_eq!(captured["order"]["capturedAmount"], "1000");
+    assert_eq!(events(&app, &invoice_id).await, ["order.authorized", "order.paid", "order.captured"]);
+
+    // The same request again is the same capture; another body under the key is refused.
+    let (status, again) = app.operation(&invoice_id, "capture", json!({"amount": "1000"}), "c-1").await;
+    assert_eq!((status, again["operation"]["id"].clone()), (201, captured["operation"]["id"].clone()));
+    let (status, reused) = app.operation(&invoice_id, "capture", json!({"amount": "900"}), "c-1").await;
+    assert_eq!((status, reused["error"].as_str()), (422, Some("idempotency_key_reused")));
+    let (status, twice) = app.operation(&invoice_id, "capture", json!({}), "c-2").await;
+    assert_eq!((status, twice["error"].as_str()), (409, Some("operation_not_allowed")), "a CHARGE is not captured");
+    let (status, cancel) = app.operation(&invoice_id, "cancel", json!({}), "x-1").await;
+    assert_eq!((status, cancel["error"].as_str()), (409, Some("operation_not_allowed")), "nor cancelled");
+
+    // Refunds come out of what was captured, not what was authorized.
+    let (status, refund) = app.operation(&invoice_id, "refunds", json!({"amount": "1100"}), "r-2").await;
+    assert_eq!((status, refund["error"].as_str()), (422, Some("invalid_amount")), "{refund}");
+    let (status, refund) = app.operation(&invoice_id, "refunds", json!({"reason": "returned"}), "r-3").await;
+    assert_eq!(status, 201, "{refund}");
+    assert_eq!((refund["operation"]["amount"].as_str(), refund["order"]["status"].as_str()), (Some("1000"), Some("refunded")));
+    assert_eq!(refund["order"]["refundedAmount"], "1000");
+    assert_eq!(events(&app, &invoice_id).await, ["order.authorized", "order.paid", "order.captured", "refund.succeeded"]);
+}
+
+#[tokio::test]
+async fn a_hold_is_cancelled_and_then_nothing_more_is_possible() {
+    let app = two_stage_app().await;
+    let invoice_id = app.paid_merchant_order("800", "op-2", OrderState::Authorized).await;
+    let (status, cancelled) = app.operation(&invoice_id, "cancel", Value::Null, "x-1").await;
+    assert_eq!(status, 201, "{cancelled}");
+    assert_eq!((cancelled["operation"]["status"].as_str(), cancelled["order"]["status"].as_str()), (Some("succeeded"), Some("cancelled")));
+    for (operation, key) in [("capture", "c-1"), ("refunds", "r-1"), ("cancel", "x-2")] {
+        let (status, body) = app.operation(&invoice_id, operation, json!({}), key).await;
+        assert_eq!((status, body["error"].as_str()), (409, Some("operation_not_allowed")), "{operation}");
+        assert!(body["message"].as_str().unwrap().contains("cancelled"), "{body}");
+    }
+    assert_eq!(events(&app, &invoice_id).await, ["order.authorized", "order.cancelled"]);
+}
+
+#[tokio::test]
+async fn partial_refunds_respect_the_minimum_and_never_exceed_the_charge() {
+    let app = TestApp::spawn().await;
+    let invoice_id = app.paid_merchant_order("1500", "op-3", OrderState::Paid).await;
+    let (status, small) = app.operation(&invoice_id, "refunds", json!({"amount": "9.99"}), "r-1").await;
+    assert_eq!((status, small["error"].as_str()), (422, Some("invalid_amount")));
+    assert!(small["message"].as_str().unwrap().contains("at least 10"), "{small}");
+    let (status, part) = app.operation(&invoice_id, "refunds", json!({"amount": "500", "reason": "one cup broken"}), "r-2").await;
+    assert_eq!(status, 201, "{part}");
+    assert_eq!((part["order"]["status"].as_str(), part["order"]["refundedAmount"].as_str()), (Some("paid"), Some("500")));
+    let (status, over) = app.operation(&invoice_id, "refunds", json!({"amount": "1000.01"}), "r-3").await;
+    assert_eq!((status, over["error"].as_str()), (422, Some("invalid_amount")));
+    assert!(over["message"].as_str().unwrap().contains("at most 1000"), "{over}");
+    let (status, rest) = app.operation(&invoice_id, "refunds", json!({}), "r-4").await;
+    assert_eq!((status, rest["operation"]["amount"].as_str(), rest["order"]["status"].as_str()), (201, Some("1000"), Some("refunded")));
+    let (status, more) = app.operation(&invoice_id, "refunds", json!({}), "r-5").await;
+    assert_eq!((status, more["error"].as_str()), (409, Some("operation_not_allowed")));
+    let refunds: Vec<&str> = rest["order"]["operations"].as_array().unwrap().iter().map(|o| o["amount"].as_str().unwrap()).collect();
+    assert_eq!(refunds, ["500", "1000"]);
+    assert_eq!(events(&app, &invoice_id).await, ["order.paid", "refund.succeeded", "refund.succeeded"]);
+}
+
+#[tokio::test]
+async fn concurrent_refunds_never_exceed_what_was_charged() {
+    let app = TestApp::spawn().await;
+    let invoice_id = app.paid_merchant_order("1500", "op-4", OrderState::Paid).await;
+    let requests = (0..10).map(|n| {
+        let (app, invoice_id) = (&app, invoice_id.clone());
+        async move { app.operation(&invoice_id, "refunds", json!({"amount": "200"}), &format!("race-{n}")).await }
+    });
+    let answers = futures::future::join_all(requests).await;
+    let succeeded = answers.iter().filter(|(status, body)| *status == 201 && body["operation"]["status"] == "succeeded").count();
+    let refused = answers.iter().filter(|(status, _)| *status == 422).count();
+    assert_eq!((succeeded, refused), (7, 3), "7 × 200 fit in 1500, the 8th would not: {answers:?}");
+    let order = app.stored_order(&invoice_id).await;
+    assert_eq!(order.refunded_minor, 140_000);
+    let held: i64 = sqlx::query_scalar("SELECT SUM(amount_minor) FROM operations WHERE kind = 'refund' AND status = 'succeeded'")
+        .fetch_one(app.state.store.reader())
+        .await
+        .unwrap();
+    assert!(held <= order.captured_minor.unwrap());
+}
+
+#[tokio::test]
+async fn a_refund_without_an_answer_is_looked_up_not_repeated_blindly() {
+    let app = TestApp::spawn().await;
+    let invoice_id = app.paid_merchant_order("1500", "op-5", OrderState::Paid).await;
+    // ePay performs the refund but answers after the proxy's 2 s timeout.
+    app.sandbox_control(json!({"slowOperations": 1, "slowOperationMs": 3000})).await;
+    let (status, pending) = app.operation(&invoice_id, "refunds", json!({}), "r-1").await;
+    assert_eq!(status, 201, "{pending}");
+    assert_eq!(pending["operation"]["status"], "unknown");
+    assert_eq!(pending["order"]["status"], "paid", "nothing assumed");
+    eventually("the lookup finds the refund", || async { app.stored_order(&invoice_id).await.status == OrderState::Refunded }).await;
+    let message: String = sqlx::query_scalar("SELECT epay_answer FROM operations").fetch_one(app.state.store.reader()).await.unwrap();
+    assert!(message.contains("the status API shows it"), "found by asking, not by sending again: {message}");
+    assert_eq!(events(&app, &invoice_id).await, ["order.paid", "refund.succeeded"]);
+}
+
+#[tokio::test]
+async fn a_5xx_is_retried_with_the_same_external_id_and_a_4xx_fails_the_refund() {
+    let app = TestApp::spawn().await;
+    let invoice_id = app.paid_merchant_order("1500", "op-6", OrderState::Paid).await;
+    app.sandbox_control(json!({"failOperations": 1})).await;
+    let (status, first) = app.operation(&invoice_id, "refunds", json!({"amount": "300"}), "r-1").await;
+    assert_eq!((status, first["operation"]["status"].as_str()), (201, Some("unknown")), "{first}");
+    eventually("the partial refund re-sent and done", || async { app.stored_order(&invoice_id).await.refunded_minor == 30_000 }).await;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT external_id FROM operations").fetch_all(app.state.store.reader()).await.unwrap();
+    assert_eq!(ids.len(), 1, "one operation, one externalID, however often it was sent");
+
+    // ePay refuses (its transaction is not the one the order names): failed, nothing moved.
+    let order_id = app.stored_order(&invoice_id).await.id;
+    app.state
+        .store
+        .write(async move |tx| Ok(sqlx::query("UPDATE orders SET transaction_id = 'no-such' WHERE id = ?").bind(order_id).execute(tx.conn()).await?))
+        .await
+        .unwrap();
+    let (status, refused) = app.operation(&invoice_id, "refunds", json!({"amount": "300"}), "r-2").await;
+    assert_eq!((status, refused["operation"]["status"].as_str()), (201, Some("failed")), "{refused}");
+    assert!(refused["operation"]["message"].as_str().unwrap().contains("ePay refused"), "{refused}");
+    assert_eq!(refused["order"]["refundedAmount"], "300");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(events(&app, &invoice_id).await, ["order.paid", "refund.succeeded", "refund.failed"]);
+}
+
+#[tokio::test]
+async fn operations_need_a_key_an_order_and_a_proper_body() {
+    let app = TestApp::spawn().await;
+    let invoice_id = app.paid_merchant_order("1500", "op-7", OrderState::Paid).await;
+    let response =
+        app.merchant(reqwest::Method::POST, &format!("/api/merchant/orders/{invoice_id}/refunds")).json(&json!({})).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let (status, body) = app.operation("999999999999", "refunds", json!({}), "k").await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    let (status, body) = app.operation(&invoice_id, "refunds", json!({"amount": "1", "extra": 1}), "k2").await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("invalid_field")));
+    let (status, body) = app.operation(&invoice_id, "refunds", json!({"amount": "abc"}), "k3").await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("invalid_amount")));
+    let response = app.http.post(app.url(&format!("/api/merchant/orders/{invoice_id}/refunds"))).header("Idempotency-Key", "k4").send().await.unwrap();
+    assert_eq!(response.status(), 401, "the merchant key is required");
+}

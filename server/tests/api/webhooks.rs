@@ -1,0 +1,145 @@
+//! Webhooks: every state change is one signed event (Standard Webhooks), written with the
+//! change, delivered until a 2xx with the same webhook-id, resumed after a restart.
+
+use std::time::Duration;
+
+use crate::helpers::receiver::{Receiver, SECRET};
+use crate::helpers::{TestApp, eventually};
+use epay_proxy::store::orders::OrderState;
+use reqwest::Method;
+use serde_json::Value;
+
+async fn app_sending_to(receiver_url: &str) -> TestApp {
+    TestApp::spawn_with(&[("WEBHOOK_URL", receiver_url), ("WEBHOOK_SECRET", SECRET), ("WEBHOOK_FIRST_RETRY_MS", "5")]).await
+}
+
+async fn event_rows(app: &TestApp, invoice_id: &str) -> Vec<(String, String, i64)> {
+    sqlx::query_as(
+        "SELECT e.type, e.status, e.attempts FROM webhook_events e JOIN orders o ON o.id = e.order_id WHERE o.invoice_id = ? ORDER BY e.id",
+    )
+    .bind(invoice_id)
+    .fetch_all(app.state.store.reader())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_paid_order_sends_one_signed_order_paid_event() {
+    let receiver = Receiver::start(&[200]).await;
+    let app = app_sending_to(&receiver.url()).await;
+    let invoice_id = app.paid_merchant_order("1500", "wh-1", OrderState::Paid).await;
+    eventually("the event delivered", || async { !receiver.of_type("order.paid").is_empty() }).await;
+
+    let delivery = &receiver.of_type("order.paid")[0];
+    // Verified by the standard's own library, with the secret the shop holds.
+    standardwebhooks::Webhook::new(SECRET).unwrap().verify(&delivery.body, &delivery.headers).expect("a valid Standard Webhooks signature");
+    assert!(delivery.header("webhook-id").starts_with("msg_"));
+    assert!(delivery.header("webhook-signature").starts_with("v1,"));
+    let body = delivery.json();
+    assert_eq!(body["type"], "order.paid");
+    assert_eq!(body["data"]["invoiceId"], invoice_id.as_str());
+    assert_eq!(body["data"]["status"], "paid");
+    assert_eq!(body["data"]["reference"], "wh-1");
+    assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
+    let wrong = standardwebhooks::Webhook::new("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
+    assert!(wrong.verify(&delivery.body, &delivery.headers).is_err(), "another secret does not verify");
+
+    eventually("recorded as delivered", || async { event_rows(&app, &invoice_id).await.iter().any(|(_, status, _)| status == "delivered") }).await;
+    assert_eq!(event_rows(&app, &invoice_id).await, [("order.paid".to_owned(), "delivered".to_owned(), 1)], "one change, one event");
+    assert_eq!(receiver.deliveries().len(), 1);
+
+    let (status, page) = {
+        let response = app.merchant(Method::GET, &format!("/api/merchant/events?invoiceId={invoice_id}")).send().await.unwrap();
+        (response.status().as_u16(), response.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["events"][0]["type"], "order.paid");
+    assert_eq!(page["events"][0]["status"], "delivered");
+    assert_eq!(page["events"][0]["attempts"][0]["statusCode"], 200);
+    assert_eq!(page["events"][0]["payload"]["data"]["invoiceId"], invoice_id.as_str());
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_the_same_event_until_it_answers_2xx() {
+    let receiver = Receiver::start(&[500, 500, 500, 200]).await;
+    let app = app_sending_to(&receiver.url()).await;
+    let invoice_id = app.paid_merchant_order("700", "wh-2", OrderState::Paid).await;
+    eventually("delivered on the fourth attempt", || async { event_rows(&app, &invoice_id).await.iter().any(|(_, s, _)| s == "delivered") })
+        .await;
+    let deliveries = receiver.of_type("order.paid");
+    assert_eq!(deliveries.len(), 4);
+    let ids: std::collections::HashSet<String> = deliveries.iter().map(|d| d.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 1, "the same webhook-id every time");
+    assert!(deliveries.iter().all(|d| d.body == deliveries[0].body), "the same body every time");
+    for delivery in &deliveries {
+        standardwebhooks::Webhook::new(SECRET).unwrap().verify(&delivery.body, &delivery.headers).unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.of_type("order.paid").len(), 4, "nothing after the 2xx");
+    assert_eq!(event_rows(&app, &invoice_id).await, [("order.paid".to_owned(), "delivered".to_owned(), 4)]);
+
+    // Resent on request: the same id and body once more.
+    let event_id = deliveries[0].header("webhook-id");
+    let response = app.merchant(Method::POST, &format!("/api/merchant/events/{event_id}/resend")).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    eventually("resent", || async { receiver.of_type("order.paid").len() == 5 }).await;
+    assert_eq!(receiver.of_type("order.paid")[4].header("webhook-id"), event_id);
+    let response = app.merchant(Method::POST, "/api/merchant/events/msg_nope/resend").send().await.unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn an_event_waits_through_a_restart_and_is_delivered_once_after_it() {
+    // A port nobody listens on yet: the receiver is down while the order is paid.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let app = app_sending_to(&format!("http://{port}/hooks")).await;
+    let invoice_id = app.paid_merchant_order("900", "wh-3", OrderState::Paid).await;
+    eventually("a failed attempt", || async { event_rows(&app, &invoice_id).await.first().is_some_and(|(_, _, attempts)| *attempts >= 1) }).await;
+    assert_eq!(event_rows(&app, &invoice_id).await[0].1, "pending");
+
+    let app = app.restart().await;
+    let receiver = Receiver::start_on(port, &[200]).await;
+    eventually("delivered after the restart", || async { !receiver.of_type("order.paid").is_empty() }).await;
+    eventually("recorded", || async { event_rows(&app, &invoice_id).await[0].1 == "delivered" }).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.of_type("order.paid").len(), 1);
+    assert_eq!(event_rows(&app, &invoice_id).await.len(), 1, "one event for one change, across the restart");
+}
+
+#[tokio::test]
+async fn no_event_is_written_for_a_change_that_does_not_commit() {
+    let app = TestApp::spawn().await;
+    let order = app.merchant_order("100", "wh-4").await;
+    let invoice_id = order["invoiceId"].as_str().unwrap().to_owned();
+    let rolled_back = app
+        .state
+        .store
+        .write({
+            let invoice_id = invoice_id.clone();
+            async move |tx| {
+                sqlx::query("UPDATE orders SET status = 'paid' WHERE invoice_id = ?").bind(&invoice_id).execute(tx.conn()).await?;
+                Err::<(), _>(epay_proxy::store::StoreError::Closed)
+            }
+        })
+        .await;
+    assert!(rolled_back.is_err());
+    assert_eq!(event_rows(&app, &invoice_id).await, []);
+    // And a change that commits has its event in the same transaction.
+    app.state
+        .store
+        .write({
+            let invoice_id = invoice_id.clone();
+            async move |tx| Ok(sqlx::query("UPDATE orders SET status = 'expired' WHERE invoice_id = ?").bind(&invoice_id).execute(tx.conn()).await?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(event_rows(&app, &invoice_id).await, [("order.expired".to_owned(), "pending".to_owned(), 0)]);
+}
+
+#[test]
+fn a_new_secret_is_one_the_standard_accepts() {
+    let secret = epay_proxy::webhooks::new_secret();
+    assert!(secret.starts_with("whsec_"));
+    assert!(standardwebhooks::Webhook::new(&secret).is_ok());
+    assert_ne!(secret, epay_proxy::webhooks::new_secret());
+}
