@@ -147,7 +147,9 @@ async fn list_events(config: Config, limit: i64) -> ExitCode {
         let rows = epay_proxy::store::webhooks::list(reader, None, None, limit).await?;
         let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
         let attempts = epay_proxy::store::webhooks::attempts(reader, &ids).await?;
-        Ok::<_, epay_proxy::store::StoreError>(rows.iter().map(|row| epay_proxy::merchant::events::view(row, &attempts)).collect::<Vec<_>>())
+        Ok::<_, epay_proxy::store::StoreError>(
+            rows.iter().map(|row| epay_proxy::merchant::events::view(row, &attempts)).collect::<Vec<_>>(),
+        )
     };
     match listed.await {
         Ok(events) => {

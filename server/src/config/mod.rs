@@ -384,7 +384,10 @@ impl WebhookSettings {
             // Checked by the library that signs with it; the message never repeats it.
             let valid = secret.starts_with("whsec_") && standardwebhooks::Webhook::new(secret).is_ok() && secret.len() >= 30;
             if !valid {
-                return Err(problem("WEBHOOK_SECRET", "must be whsec_ followed by base64 of at least 16 bytes (`epay-proxy webhooks secret` makes one)"));
+                return Err(problem(
+                    "WEBHOOK_SECRET",
+                    "must be whsec_ followed by base64 of at least 16 bytes (`epay-proxy webhooks secret` makes one)",
+                ));
             }
         }
         match (&url, &secret) {

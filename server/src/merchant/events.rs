@@ -13,8 +13,8 @@ use super::read::{DEFAULT_PAGE, MAX_PAGE, cursor_id, cursor_of};
 use super::view::rfc3339;
 use crate::AppState;
 use crate::error::AppError;
-use crate::store::webhooks::{self, AttemptRow, EventRow};
 use crate::store::now_ms;
+use crate::store::webhooks::{self, AttemptRow, EventRow};
 
 /// Webhook events, newest first, with their delivery attempts.
 #[utoipa::path(
@@ -45,9 +45,10 @@ pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -
                 })?
             }
             "cursor" => {
-                before = Some(cursor_id(value.trim()).ok_or_else(|| {
-                    AppError::bad_request(ErrorCode::InvalidCursor, "cursor is not a nextCursor this API returned")
-                })?)
+                before = Some(
+                    cursor_id(value.trim())
+                        .ok_or_else(|| AppError::bad_request(ErrorCode::InvalidCursor, "cursor is not a nextCursor this API returned"))?,
+                )
             }
             _ => {}
         }

@@ -14,11 +14,11 @@ pub use rules::Refusal;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use epay_api_types::{Amount, ApiError, ErrorCode, MerchantOperation, OperationRequest, OperationResult};
 
 use crate::AppState;
@@ -28,7 +28,7 @@ use crate::merchant::create::REPLAYED_HEADER;
 use crate::merchant::view;
 use crate::store::operations::{self, Begun, NewOperation, OperationRow};
 use crate::store::orders::{self, OrderRow};
-use crate::store::{now_ms, notifications};
+use crate::store::{notifications, now_ms};
 
 /// Looks at the schedule this often when nothing is due.
 const IDLE: Duration = Duration::from_secs(1);
@@ -120,14 +120,26 @@ async fn operate(
         None => None,
         Some(text) => Some(
             Amount::parse(text.trim())
-                .map_err(|_| AppError::unprocessable(ErrorCode::InvalidAmount, format!("amount `{text}` is not a decimal such as \"500\" or \"500.50\"")))?
+                .map_err(|_| {
+                    AppError::unprocessable(
+                        ErrorCode::InvalidAmount,
+                        format!("amount `{text}` is not a decimal such as \"500\" or \"500.50\""),
+                    )
+                })?
                 .minor() as i64,
         ),
     };
     let reason = request.reason.map(|r| r.trim().chars().take(255).collect::<String>()).filter(|r| !r.is_empty());
     let fingerprint = crate::secrets::sha256_hex(format!("{invoice_id}\u{1f}{kind}\u{1f}{amount_minor:?}\u{1f}{reason:?}").as_bytes());
     // The key is the merchant's, per operation kind and order, so one key cannot mean two things.
-    let new = NewOperation { invoice_id: invoice_id.clone(), kind, amount_minor, reason, idempotency_key: format!("{invoice_id}/{kind}/{idempotency_key}"), fingerprint };
+    let new = NewOperation {
+        invoice_id: invoice_id.clone(),
+        kind,
+        amount_minor,
+        reason,
+        idempotency_key: format!("{invoice_id}/{kind}/{idempotency_key}"),
+        fingerprint,
+    };
     let begun = app.store.write(async move |tx| operations::begin(tx, new).await).await?;
     let (op, replayed) = match begun {
         Begun::New(op, order) => {
@@ -143,7 +155,9 @@ async fn operate(
             ));
         }
         Begun::NoOrder => return Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`"))),
-        Begun::Refused(Refusal::NotAllowed(message)) => return Err(AppError::new(StatusCode::CONFLICT, ErrorCode::OperationNotAllowed, message)),
+        Begun::Refused(Refusal::NotAllowed(message)) => {
+            return Err(AppError::new(StatusCode::CONFLICT, ErrorCode::OperationNotAllowed, message));
+        }
         Begun::Refused(Refusal::Amount(message)) => return Err(AppError::unprocessable(ErrorCode::InvalidAmount, message)),
     };
     let result = result(&app, &op).await?;
@@ -280,7 +294,8 @@ async fn look_up(app: &Arc<AppState>, op: OperationRow) -> Result<(), crate::sto
     let Some(order) = orders::read_by_id(app.store.reader(), op.order_id).await? else { return Ok(()) };
     if op.attempts >= MAX_ATTEMPTS {
         let (id, order_id) = (op.id, order.id);
-        let reason = format!("{} {} has had no reliable answer from ePay after {} lookups", op.kind, format_args!("op_{}", op.id), op.attempts);
+        let reason =
+            format!("{} {} has had no reliable answer from ePay after {} lookups", op.kind, format_args!("op_{}", op.id), op.attempts);
         tracing::warn!(invoice_id = %order.invoice_id, %reason, "operation needs a human");
         return app
             .store

@@ -39,9 +39,13 @@ pub fn possible(order: &OrderRow, held_refunds: i64) -> String {
 /// `held_refunds`: what refunds done or in flight already take; `busy`: a capture or cancel is
 /// in flight.
 pub fn check(order: &OrderRow, kind: &str, amount_minor: Option<i64>, held_refunds: i64, busy: bool) -> Result<Option<i64>, Refusal> {
-    let not_allowed = |what: &str| Refusal::NotAllowed(format!("cannot {what} order {}: {}", order.invoice_id, possible(order, held_refunds)));
+    let not_allowed =
+        |what: &str| Refusal::NotAllowed(format!("cannot {what} order {}: {}", order.invoice_id, possible(order, held_refunds)));
     if busy {
-        return Err(Refusal::NotAllowed(format!("order {}: a capture or cancel is in progress; retry when it has finished", order.invoice_id)));
+        return Err(Refusal::NotAllowed(format!(
+            "order {}: a capture or cancel is in progress; retry when it has finished",
+            order.invoice_id
+        )));
     }
     if amount_minor.is_some_and(|a| a <= 0) {
         return Err(Refusal::Amount("amount must be greater than zero".to_owned()));
@@ -74,7 +78,10 @@ pub fn check(order: &OrderRow, kind: &str, amount_minor: Option<i64>, held_refun
                 )));
             }
             if amount < left && amount < MIN_PARTIAL_REFUND_MINOR {
-                return Err(Refusal::Amount(format!("a partial refund must be at least {} (ePay's minimum)", money(MIN_PARTIAL_REFUND_MINOR))));
+                return Err(Refusal::Amount(format!(
+                    "a partial refund must be at least {} (ePay's minimum)",
+                    money(MIN_PARTIAL_REFUND_MINOR)
+                )));
             }
             Ok(Some(amount))
         }
@@ -128,7 +135,10 @@ mod tests {
         assert!(matches!(check(&paid, "cancel", None, 0, false), Err(Refusal::NotAllowed(_))));
         for state in [OrderState::Refunded, OrderState::Cancelled, OrderState::Pending, OrderState::Failed, OrderState::Open] {
             for kind in ["capture", "cancel", "refund"] {
-                assert!(matches!(check(&order(state, Some(150_000)), kind, None, 0, false), Err(Refusal::NotAllowed(_))), "{state:?} {kind}");
+                assert!(
+                    matches!(check(&order(state, Some(150_000)), kind, None, 0, false), Err(Refusal::NotAllowed(_))),
+                    "{state:?} {kind}"
+                );
             }
         }
         assert!(matches!(check(&authorized, "capture", None, 0, true), Err(Refusal::NotAllowed(_))), "one at a time");

@@ -4,8 +4,8 @@
 
 pub mod notifications;
 pub mod operations;
-pub mod webhooks;
 pub mod orders;
+pub mod webhooks;
 mod writer;
 
 use std::str::FromStr;

@@ -151,9 +151,13 @@ pub async fn succeed(tx: &mut Tx, id: i64, said: &str) -> Result<bool, StoreErro
             .await?;
         }
         "cancel" => {
-            sqlx::query!("UPDATE orders SET status = 'cancelled', updated_at = ?, version = version + 1 WHERE id = ?", updated_at, op.order_id)
-                .execute(tx.conn())
-                .await?;
+            sqlx::query!(
+                "UPDATE orders SET status = 'cancelled', updated_at = ?, version = version + 1 WHERE id = ?",
+                updated_at,
+                op.order_id
+            )
+            .execute(tx.conn())
+            .await?;
         }
         _ => {
             sqlx::query!(

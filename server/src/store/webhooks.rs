@@ -55,9 +55,13 @@ macro_rules! select_events {
 
 /// Events whose next attempt is due, oldest first.
 pub async fn due(pool: &SqlitePool, now_ms: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
-    Ok(select_events!("WHERE e.next_attempt_ms IS NOT NULL AND e.next_attempt_ms <= ? ORDER BY e.next_attempt_ms, e.id LIMIT ?", now_ms, limit)
-        .fetch_all(pool)
-        .await?)
+    Ok(select_events!(
+        "WHERE e.next_attempt_ms IS NOT NULL AND e.next_attempt_ms <= ? ORDER BY e.next_attempt_ms, e.id LIMIT ?",
+        now_ms,
+        limit
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 pub async fn next_due_ms(pool: &SqlitePool) -> Result<Option<i64>, StoreError> {
@@ -76,7 +80,13 @@ pub async fn fix_payload(tx: &mut Tx, id: i64, payload: &str) -> Result<String, 
 
 /// Records an attempt and what follows: delivered, the next attempt at `next_attempt_ms`, or
 /// given up (`failed`).
-pub async fn record_attempt(tx: &mut Tx, id: i64, attempt: &Attempt, delivered: bool, next_attempt_ms: Option<i64>) -> Result<(), StoreError> {
+pub async fn record_attempt(
+    tx: &mut Tx,
+    id: i64,
+    attempt: &Attempt,
+    delivered: bool,
+    next_attempt_ms: Option<i64>,
+) -> Result<(), StoreError> {
     sqlx::query!(
         "INSERT INTO webhook_attempts (event_id, at_ms, status_code, error, response, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
         id,

@@ -116,7 +116,8 @@ pub async fn deliver(app: &AppState, sender: &Sender, event: EventRow) -> Result
     };
     let delivered = status_code.is_some_and(|s| (200..300).contains(&s));
     let attempt = Attempt { at_ms, status_code, error, response, duration_ms: started.elapsed().as_millis() as i64 };
-    let next = (!delivered).then(|| schedule::next_attempt_ms(event.attempts + 1, event.created_ms, now_ms(), sender.first_retry_ms)).flatten();
+    let next =
+        (!delivered).then(|| schedule::next_attempt_ms(event.attempts + 1, event.created_ms, now_ms(), sender.first_retry_ms)).flatten();
     if delivered {
         tracing::info!(event = %event.event_id, r#type = %event.r#type, invoice_id = %event.invoice_id, "webhook delivered");
     } else {

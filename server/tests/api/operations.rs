@@ -149,7 +149,9 @@ async fn a_5xx_is_retried_with_the_same_external_id_and_a_4xx_fails_the_refund()
     let order_id = app.stored_order(&invoice_id).await.id;
     app.state
         .store
-        .write(async move |tx| Ok(sqlx::query("UPDATE orders SET transaction_id = 'no-such' WHERE id = ?").bind(order_id).execute(tx.conn()).await?))
+        .write(async move |tx| {
+            Ok(sqlx::query("UPDATE orders SET transaction_id = 'no-such' WHERE id = ?").bind(order_id).execute(tx.conn()).await?)
+        })
         .await
         .unwrap();
     let (status, refused) = app.operation(&invoice_id, "refunds", json!({"amount": "300"}), "r-2").await;
@@ -173,6 +175,7 @@ async fn operations_need_a_key_an_order_and_a_proper_body() {
     assert_eq!((status, body["error"].as_str()), (422, Some("invalid_field")));
     let (status, body) = app.operation(&invoice_id, "refunds", json!({"amount": "abc"}), "k3").await;
     assert_eq!((status, body["error"].as_str()), (422, Some("invalid_amount")));
-    let response = app.http.post(app.url(&format!("/api/merchant/orders/{invoice_id}/refunds"))).header("Idempotency-Key", "k4").send().await.unwrap();
+    let response =
+        app.http.post(app.url(&format!("/api/merchant/orders/{invoice_id}/refunds"))).header("Idempotency-Key", "k4").send().await.unwrap();
     assert_eq!(response.status(), 401, "the merchant key is required");
 }

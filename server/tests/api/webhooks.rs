@@ -44,7 +44,10 @@ async fn a_paid_order_sends_one_signed_order_paid_event() {
     let wrong = standardwebhooks::Webhook::new("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
     assert!(wrong.verify(&delivery.body, &delivery.headers).is_err(), "another secret does not verify");
 
-    eventually("recorded as delivered", || async { event_rows(&app, &invoice_id).await.iter().any(|(_, status, _)| status == "delivered") }).await;
+    eventually("recorded as delivered", || async {
+        event_rows(&app, &invoice_id).await.iter().any(|(_, status, _)| status == "delivered")
+    })
+    .await;
     assert_eq!(event_rows(&app, &invoice_id).await, [("order.paid".to_owned(), "delivered".to_owned(), 1)], "one change, one event");
     assert_eq!(receiver.deliveries().len(), 1);
 
@@ -64,8 +67,10 @@ async fn a_failing_receiver_gets_the_same_event_until_it_answers_2xx() {
     let receiver = Receiver::start(&[500, 500, 500, 200]).await;
     let app = app_sending_to(&receiver.url()).await;
     let invoice_id = app.paid_merchant_order("700", "wh-2", OrderState::Paid).await;
-    eventually("delivered on the fourth attempt", || async { event_rows(&app, &invoice_id).await.iter().any(|(_, s, _)| s == "delivered") })
-        .await;
+    eventually("delivered on the fourth attempt", || async {
+        event_rows(&app, &invoice_id).await.iter().any(|(_, s, _)| s == "delivered")
+    })
+    .await;
     let deliveries = receiver.of_type("order.paid");
     assert_eq!(deliveries.len(), 4);
     let ids: std::collections::HashSet<String> = deliveries.iter().map(|d| d.header("webhook-id")).collect();
@@ -94,7 +99,8 @@ async fn an_event_waits_through_a_restart_and_is_delivered_once_after_it() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let app = app_sending_to(&format!("http://{port}/hooks")).await;
     let invoice_id = app.paid_merchant_order("900", "wh-3", OrderState::Paid).await;
-    eventually("a failed attempt", || async { event_rows(&app, &invoice_id).await.first().is_some_and(|(_, _, attempts)| *attempts >= 1) }).await;
+    eventually("a failed attempt", || async { event_rows(&app, &invoice_id).await.first().is_some_and(|(_, _, attempts)| *attempts >= 1) })
+        .await;
     assert_eq!(event_rows(&app, &invoice_id).await[0].1, "pending");
 
     let app = app.restart().await;
@@ -129,7 +135,9 @@ async fn no_event_is_written_for_a_change_that_does_not_commit() {
         .store
         .write({
             let invoice_id = invoice_id.clone();
-            async move |tx| Ok(sqlx::query("UPDATE orders SET status = 'expired' WHERE invoice_id = ?").bind(&invoice_id).execute(tx.conn()).await?)
+            async move |tx| {
+                Ok(sqlx::query("UPDATE orders SET status = 'expired' WHERE invoice_id = ?").bind(&invoice_id).execute(tx.conn()).await?)
+            }
         })
         .await
         .unwrap();
