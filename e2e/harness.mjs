@@ -6,12 +6,14 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, copyFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require("playwright-core");
+const { Webhook } = require("standardwebhooks");
 
 export const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const CLIENT_SECRET = "yF587AV9Ms94qN2QShFzVR3vFnWkhjbAK3sG"; // the sandbox default (seed's test merchant)
@@ -19,6 +21,8 @@ const PROXY_BIN = process.env.EPAY_PROXY_BIN ?? join(ROOT, "target/debug/epay-pr
 const SHOP_BIN = process.env.EPAY_SHOP_BIN ?? join(ROOT, "target/debug/epay-demo-shop");
 /** The merchant API key of this run: the demo shop's, never a browser's. */
 export const MERCHANT_KEY = "e2e-merchant-key-" + "0123456789abcdef".repeat(2);
+/** The webhook signing secret of this run. */
+export const WEBHOOK_SECRET = "whsec_" + Buffer.from("e2e webhook secret, 32 bytes!!!!").toString("base64");
 const DIST = join(ROOT, "dist");
 export const SCREENSHOTS = join(ROOT, "target/e2e-screenshots");
 
@@ -58,6 +62,7 @@ export class Harness {
     h.base = `http://127.0.0.1:${h.port}`;
     h.shopPort = await freePort();
     h.shopBase = `http://127.0.0.1:${h.shopPort}`;
+    await h.startWebhookRelay();
     h.env = {
       ...process.env,
       EPAY_ENV: "sandbox",
@@ -72,6 +77,8 @@ export class Harness {
       CHECKOUT_OPEN_AMOUNTS: "true",
       MERCHANT_API_KEY: MERCHANT_KEY,
       ALLOWED_ORIGINS: `${h.base},${h.shopBase}`,
+      WEBHOOK_URL: h.webhookUrl,
+      WEBHOOK_SECRET,
     };
     h.log = "";
     h.proxy = spawn(PROXY_BIN, [], { env: h.env, stdio: ["ignore", "pipe", "pipe"] });
@@ -86,6 +93,7 @@ export class Harness {
         SHOP_LISTEN: `127.0.0.1:${h.shopPort}`,
         PROXY_URL: h.base,
         MERCHANT_API_KEY: MERCHANT_KEY,
+        WEBHOOK_SECRET,
         SHOP_DATABASE_URL: `sqlite:${join(h.dir, "shop.sqlite3")}`,
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -97,6 +105,48 @@ export class Harness {
     h.received = []; // every response the browser got: url, headers, body
     mkdirSync(SCREENSHOTS, { recursive: true });
     return h;
+  }
+
+  /**
+   * Between the proxy and the shop: every webhook is verified here with the npm
+   * `standardwebhooks` package (a second implementation of the standard, besides the shop's
+   * Rust crate), recorded, and passed on to the shop, whose answer goes back to the proxy.
+   */
+  async startWebhookRelay() {
+    this.webhooks = [];
+    const verifier = new Webhook(WEBHOOK_SECRET);
+    const server = createHttpServer((request, response) => {
+      const chunks = [];
+      request.on("data", (chunk) => chunks.push(chunk));
+      request.on("end", async () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        let verified = false;
+        try {
+          verifier.verify(body, request.headers);
+          verified = true;
+        } catch {}
+        const event = JSON.parse(body);
+        this.webhooks.push({ id: request.headers["webhook-id"], type: event.type, invoiceId: event.data?.invoiceId, verified, body: event });
+        try {
+          const forwarded = await fetch(this.shopBase + "/webhooks", {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              "webhook-id": request.headers["webhook-id"],
+              "webhook-timestamp": request.headers["webhook-timestamp"],
+              "webhook-signature": request.headers["webhook-signature"],
+            },
+            body,
+          });
+          response.writeHead(forwarded.status).end();
+        } catch {
+          response.writeHead(502).end();
+        }
+      });
+    });
+    await new Promise((done) => server.listen(0, "127.0.0.1", done));
+    this.relay = server;
+    this.webhookUrl = `http://127.0.0.1:${server.address().port}/hooks`;
   }
 
   async waitFor(url, child, log) {
@@ -178,6 +228,7 @@ export class Harness {
   async stop() {
     await this.browser?.close();
     this.shop?.kill("SIGTERM");
+    this.relay?.close();
     if (this.proxy && this.proxy.exitCode === null) {
       const exited = new Promise((r) => this.proxy.once("exit", r));
       this.proxy.kill("SIGTERM");

@@ -57,16 +57,39 @@ test("f: the shop fixes the price, the buyer pays it, the shop's page and the ho
   await h.screenshot(page, "shop-paid");
   assert.deepEqual(page.errors, []);
 
+  // The proxy told the shop's backend too: one signed order.paid, verified here by the npm
+  // standardwebhooks package (and by the shop with the Rust crate).
+  const paidEvents = () => h.webhooks.filter((w) => w.type === "order.paid" && w.invoiceId === invoiceId);
+  for (let i = 0; i < 100 && paidEvents().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(paidEvents().length, 1);
+  assert.equal(paidEvents()[0].verified, true, "the signature verifies with the npm implementation");
+  assert.equal(paidEvents()[0].body.data.status, "paid");
+
+  // The shop refunds it from its own page: backend → merchant API → ePay; refund.succeeded.
+  await page.reload();
+  await page.click("[data-refund]");
+  await page.waitForURL(shopOrderUrl, { timeout: 15000 });
+  const refunds = () => h.webhooks.filter((w) => w.type === "refund.succeeded" && w.invoiceId === invoiceId);
+  for (let i = 0; i < 100 && refunds().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(refunds().length, 1);
+  assert.equal(refunds()[0].verified, true);
+  assert.equal(refunds()[0].body.data.refundedAmount, "4200.50");
+  await page.reload();
+  assert.equal((await page.textContent("[data-shop-status]")).trim(), "Деньги возвращены");
+  assert.equal(await page.isVisible("[data-refund]"), false, "nothing more to refund");
+
   // The merchant API says the same, with the history; the hosted page too.
   const response = await fetch(h.url(`/api/merchant/orders/${invoiceId}`), { headers: { authorization: `Bearer ${MERCHANT_KEY}` } });
   const order = await response.json();
-  assert.equal(order.status, "paid");
+  assert.equal(order.status, "refunded");
   assert.equal(order.amount, "4200.50");
   assert.deepEqual(JSON.parse(JSON.stringify(order.metadata)), { product: "kokpar" });
-  assert.deepEqual(order.history.map((step) => step.state), ["open", "created", "pending", "confirming", "paid"]);
+  assert.deepEqual(order.history.map((step) => step.state), ["open", "created", "pending", "confirming", "paid", "refunded"]);
+  assert.deepEqual(order.operations.map((op) => [op.kind, op.status, op.amount]), [["refund", "succeeded", "4200.50"]]);
   const hosted = await h.page();
   await hosted.goto(order.checkoutUrl);
   await hosted.waitForSelector('.epay-outcome[data-outcome="paid"]', { timeout: 15000 });
+  // For the payer the payment went through (what the shop did since is the shop's business).
   assert.match(await hosted.textContent(".epay-message"), /Оплата прошла: 4\u00a0200,50\u00a0₸/);
   assert.deepEqual(hosted.errors, []);
 });

@@ -77,10 +77,12 @@ ensure_wasm_bindgen() {
   fi
 }
 
-# wasm-opt 132 (binaryen from npm, NOT Debian's), terser and playwright-core, from package-lock.json.
+# wasm-opt 132 (binaryen from npm, NOT Debian's), terser, playwright-core and standardwebhooks
+# (the end-to-end tests verify webhook signatures with it), from package-lock.json.
 ensure_node_tools() {
-  step "Node tools: wasm-opt (binaryen 132), terser, playwright-core"
+  step "Node tools: wasm-opt (binaryen 132), terser, playwright-core, standardwebhooks"
   if [ -x node_modules/.bin/wasm-opt ] && [ -d node_modules/terser ] && [ -d node_modules/playwright-core ] &&
+    [ -d node_modules/standardwebhooks ] &&
     [ "$(node_modules/.bin/wasm-opt --version)" = "wasm-opt version 132 (version_132)" ]; then
     note "installed"
   else

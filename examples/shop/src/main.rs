@@ -1,11 +1,15 @@
 //! The demo shop: a merchant backend as small as it can be while doing it right. It keeps its
 //! own orders (SQLite), fixes the price on its server by creating the ePay order through the
 //! proxy's merchant API when the buyer presses "Buy", renders its order page with the widget
-//! (`data-order`, `data-order-key`), and marks its own order paid only when the proxy says so
-//! (`GET /api/merchant/orders/{invoiceId}`; a signed webhook will replace the asking).
+//! (`data-order`, `data-order-key`), and marks its own order paid only when the proxy says so:
+//! by a signed webhook (`POST /webhooks`, verified with the `standardwebhooks` crate and
+//! deduplicated by its webhook-id), or by asking (`GET /api/merchant/orders/{invoiceId}`)
+//! when a page is shown. A paid order has a Refund button; the shop's backend refunds it
+//! through the merchant API.
 //!
 //! Configuration: `SHOP_LISTEN` (127.0.0.1:8090), `SHOP_PUBLIC_URL`, `PROXY_URL`
-//! (http://127.0.0.1:8080), `MERCHANT_API_KEY`, `SHOP_DATABASE_URL` (sqlite:shop.sqlite3).
+//! (http://127.0.0.1:8080), `MERCHANT_API_KEY`, `WEBHOOK_SECRET` (the proxy's),
+//! `SHOP_DATABASE_URL` (sqlite:shop.sqlite3).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +19,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use epay_api_types::{MerchantOrder, MerchantOrderRequest, OrderStatus};
+use epay_api_types::{MerchantOrder, MerchantOrderRequest};
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnectOptions;
 
@@ -36,11 +40,11 @@ struct Shop {
     proxy: String,
     public_url: String,
     merchant_key: String,
+    webhooks: Option<standardwebhooks::Webhook>,
 }
 
 #[derive(sqlx::FromRow)]
 struct ShopOrder {
-    id: i64,
     product: String,
     invoice_id: String,
     order_key: String,
@@ -56,6 +60,10 @@ async fn main() {
     let merchant_key = std::env::var("MERCHANT_API_KEY").expect("MERCHANT_API_KEY: the proxy's merchant API key");
     let database: SqliteConnectOptions = env("SHOP_DATABASE_URL", "sqlite:shop.sqlite3").parse().expect("SHOP_DATABASE_URL");
     let db = SqlitePool::connect_with(database.create_if_missing(true)).await.expect("the shop's database");
+    sqlx::query("CREATE TABLE IF NOT EXISTS shop_webhooks (webhook_id TEXT PRIMARY KEY, type TEXT NOT NULL, received_at INTEGER NOT NULL)")
+        .execute(&db)
+        .await
+        .expect("the shop's webhook table");
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS shop_orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, invoice_id TEXT NOT NULL DEFAULT '',
             order_key TEXT NOT NULL DEFAULT '', paid INTEGER NOT NULL DEFAULT 0, proxy_status TEXT NOT NULL DEFAULT 'new')",
@@ -69,13 +77,15 @@ async fn main() {
         proxy: env("PROXY_URL", "http://127.0.0.1:8080").trim_end_matches('/').to_owned(),
         public_url: env("SHOP_PUBLIC_URL", &format!("http://{listen}")).trim_end_matches('/').to_owned(),
         merchant_key,
+        webhooks: std::env::var("WEBHOOK_SECRET").ok().map(|secret| standardwebhooks::Webhook::new(&secret).expect("WEBHOOK_SECRET")),
     });
-    tokio::spawn(watch_unpaid(shop.clone()));
     let app = Router::new()
         .route("/", get(catalogue))
         .route("/buy", post(buy))
         .route("/orders/{id}", get(order_page))
         .route("/orders/{id}/status", get(order_status))
+        .route("/orders/{id}/refund", post(refund))
+        .route("/webhooks", post(webhook))
         .route("/shop.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], include_str!("../static/shop.js")) }))
         .route("/shop.css", get(|| async { ([(header::CONTENT_TYPE, "text/css")], include_str!("../static/shop.css")) }))
         .with_state(shop);
@@ -166,7 +176,7 @@ async fn buy(State(shop): State<Arc<Shop>>, Form(buy): Form<Buy>) -> Result<Redi
     sqlx::query("UPDATE shop_orders SET invoice_id = ?, order_key = ?, proxy_status = ? WHERE id = ?")
         .bind(&order.invoice_id)
         .bind(&order.order_key)
-        .bind(order.status.as_str())
+        .bind(&order.status)
         .bind(id)
         .execute(&shop.db)
         .await
@@ -181,7 +191,7 @@ async fn order_page(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Resul
     let body = format!(
         "<section class=\"order\"><h1>Заказ №{id}</h1><p>{}: <span class=\"price\">{} ₸</span></p>\
          <p>Статус: <span data-shop-status data-paid=\"{}\">{}</span></p>\
-         <div data-epay-checkout data-order=\"{}\" data-order-key=\"{}\" data-method=\"pay\"></div></section>\
+         <div data-epay-checkout data-order=\"{}\" data-order-key=\"{}\" data-method=\"pay\"></div>{}</section>\
          <script type=\"module\" src=\"{}/widget.js\"></script><script src=\"/shop.js\" defer></script>",
         product.name,
         product.price,
@@ -189,6 +199,13 @@ async fn order_page(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Resul
         label(&order),
         order.invoice_id,
         order.order_key,
+        if order.paid && order.proxy_status == "paid" {
+            format!(
+                "<form method=\"post\" action=\"/orders/{id}/refund\"><button type=\"submit\" data-refund>Вернуть деньги</button></form>"
+            )
+        } else {
+            String::new()
+        },
         shop.proxy,
     );
     Ok(page(&shop, &format!("Заказ №{id}"), &body))
@@ -201,6 +218,7 @@ async fn order_status(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Res
 
 fn label(order: &ShopOrder) -> &'static str {
     match (order.paid, order.proxy_status.as_str()) {
+        (true, "refunded") => "Деньги возвращены",
         (true, _) => "Оплачен",
         (false, "failed") => "Оплата не прошла",
         (false, "expired") => "Время оплаты истекло",
@@ -210,13 +228,13 @@ fn label(order: &ShopOrder) -> &'static str {
 
 /// The shop's order, after asking the proxy what became of its ePay order (unless already paid).
 async fn refresh(shop: &Shop, id: i64) -> Result<ShopOrder, (StatusCode, String)> {
-    let order: ShopOrder = sqlx::query_as("SELECT id, product, invoice_id, order_key, paid, proxy_status FROM shop_orders WHERE id = ?")
+    let order: ShopOrder = sqlx::query_as("SELECT product, invoice_id, order_key, paid, proxy_status FROM shop_orders WHERE id = ?")
         .bind(id)
         .fetch_optional(&shop.db)
         .await
         .map_err(internal)?
         .ok_or((StatusCode::NOT_FOUND, "no such order".to_owned()))?;
-    if order.paid || order.invoice_id.is_empty() {
+    if order.proxy_status == "refunded" || order.invoice_id.is_empty() {
         return Ok(order);
     }
     let response = shop
@@ -227,36 +245,80 @@ async fn refresh(shop: &Shop, id: i64) -> Result<ShopOrder, (StatusCode, String)
         .await
         .map_err(internal)?;
     let Ok(seen) = response.error_for_status().map_err(internal)?.json::<MerchantOrder>().await else { return Ok(order) };
-    let paid = seen.status == OrderStatus::Paid;
-    sqlx::query("UPDATE shop_orders SET paid = ?, proxy_status = ? WHERE id = ?")
+    record(shop, &seen).await?;
+    let paid = order.paid || matches!(seen.status.as_str(), "paid" | "refunded");
+    Ok(ShopOrder { paid, proxy_status: seen.status.clone(), ..order })
+}
+
+/// What the proxy says of an order, into the shop's own records (paid stays paid).
+async fn record(shop: &Shop, seen: &MerchantOrder) -> Result<(), (StatusCode, String)> {
+    let paid = matches!(seen.status.as_str(), "paid" | "refunded");
+    let done = sqlx::query("UPDATE shop_orders SET paid = MAX(paid, ?), proxy_status = ? WHERE invoice_id = ? AND paid <= ?")
         .bind(paid)
-        .bind(seen.status.as_str())
-        .bind(order.id)
+        .bind(&seen.status)
+        .bind(&seen.invoice_id)
+        .bind(paid)
         .execute(&shop.db)
         .await
         .map_err(internal)?;
-    if paid {
-        tracing::info!(id, invoice_id = %order.invoice_id, "order paid: ship it");
+    if paid && done.rows_affected() > 0 && seen.status == "paid" {
+        tracing::info!(invoice_id = %seen.invoice_id, "order paid: ship it");
     }
-    Ok(ShopOrder { paid, proxy_status: seen.status.as_str().to_owned(), ..order })
+    Ok(())
 }
 
-/// Every few seconds, the unpaid orders of the last day are looked up: the shop learns of a
-/// payment even when the buyer closed the tab.
-async fn watch_unpaid(shop: Arc<Shop>) {
-    loop {
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM shop_orders WHERE paid = 0 AND invoice_id <> '' AND proxy_status IN ('open', 'pending')")
-                .fetch_all(&shop.db)
-                .await
-                .unwrap_or_default();
-        for id in ids {
-            if let Err((_, err)) = refresh(&shop, id).await {
-                tracing::warn!(id, %err, "could not ask the proxy about an order");
-            }
-        }
+/// `POST /webhooks`: an event of the proxy, verified (Standard Webhooks) and handled once per
+/// webhook-id. 2xx tells the proxy it arrived; anything else makes it send again later.
+async fn webhook(State(shop): State<Arc<Shop>>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> StatusCode {
+    let Some(verifier) = &shop.webhooks else { return StatusCode::NOT_FOUND };
+    if verifier.verify(&body, &headers).is_err() {
+        tracing::warn!("a webhook with a bad signature was refused");
+        return StatusCode::UNAUTHORIZED;
     }
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(&body) else { return StatusCode::BAD_REQUEST };
+    let webhook_id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let event_type = event["type"].as_str().unwrap_or_default().to_owned();
+    let first = sqlx::query("INSERT OR IGNORE INTO shop_webhooks (webhook_id, type, received_at) VALUES (?, ?, unixepoch())")
+        .bind(&webhook_id)
+        .bind(&event_type)
+        .execute(&shop.db)
+        .await
+        .map(|done| done.rows_affected() == 1);
+    match first {
+        Ok(false) => StatusCode::NO_CONTENT, // seen before: the same event again
+        Ok(true) => match serde_json::from_value::<MerchantOrder>(event["data"].clone()) {
+            Ok(order) => {
+                tracing::info!(%event_type, invoice_id = %order.invoice_id, "webhook");
+                match record(&shop, &order).await {
+                    Ok(()) => StatusCode::NO_CONTENT,
+                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                }
+            }
+            Err(_) => StatusCode::BAD_REQUEST,
+        },
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The Refund button: the shop's backend refunds the whole order through the merchant API
+/// (its order id makes the Idempotency-Key: a double click refunds once).
+async fn refund(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Redirect, (StatusCode, String)> {
+    let order = refresh(&shop, id).await?;
+    let response = shop
+        .http
+        .post(format!("{}/api/merchant/orders/{}/refunds", shop.proxy, order.invoice_id))
+        .bearer_auth(&shop.merchant_key)
+        .header("Idempotency-Key", format!("shop-refund-{id}"))
+        .json(&serde_json::json!({"reason": "the buyer asked"}))
+        .send()
+        .await
+        .map_err(internal)?;
+    if !response.status().is_success() {
+        let body = response.text().await.unwrap_or_default();
+        return Err((StatusCode::BAD_GATEWAY, format!("the payment service refused the refund: {body}")));
+    }
+    refresh(&shop, id).await?;
+    Ok(Redirect::to(&format!("/orders/{id}")))
 }
 
 fn internal(err: impl std::fmt::Display) -> (StatusCode, String) {

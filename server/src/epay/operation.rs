@@ -60,7 +60,7 @@ impl EpayClient {
             }
             answer => answer,
         };
-        Ok(read_operation_answer(status.as_u16(), &reply)?)
+        read_operation_answer(status.as_u16(), &reply)
     }
 }
 

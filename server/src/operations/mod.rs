@@ -144,7 +144,7 @@ async fn operate(
     let (op, replayed) = match begun {
         Begun::New(op, order) => {
             // On its own task: a merchant that disconnects must not leave it half asked.
-            let task = tokio::spawn(perform(app.clone(), op, order));
+            let task = tokio::spawn(perform(app.clone(), op, *order));
             (task.await.map_err(AppError::internal)??, false)
         }
         Begun::Replayed(op) => (op, true),
@@ -309,7 +309,7 @@ async fn look_up(app: &Arc<AppState>, op: OperationRow) -> Result<(), crate::sto
     let status = app.epay.transaction_status(StatusKind::for_method(order.method), &order.invoice_id, &order.terminal).await;
     if let Ok(answer) = &status
         && confirm::shows(&op.kind, full_refund, answer)
-        && !(op.kind == "refund" && !full_refund)
+        && (op.kind != "refund" || full_refund)
     {
         // Shown by the status API: it happened, nothing is sent again.
         let id = op.id;

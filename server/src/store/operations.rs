@@ -39,7 +39,7 @@ pub struct NewOperation {
 #[derive(Debug)]
 pub enum Begun {
     /// Stored as `pending`: ask ePay now.
-    New(OperationRow, OrderRow),
+    New(OperationRow, Box<OrderRow>),
     /// The same Idempotency-Key and request: the operation it made.
     Replayed(OperationRow),
     KeyReused,
@@ -128,7 +128,7 @@ pub async fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> 
         created_at,
         updated_at: created_at,
     };
-    Ok(Begun::New(row, order))
+    Ok(Begun::New(row, Box::new(order)))
 }
 
 /// The operation happened (ePay answered and the status API agrees): it and its order move

@@ -151,3 +151,129 @@ fn a_new_secret_is_one_the_standard_accepts() {
     assert!(standardwebhooks::Webhook::new(&secret).is_ok());
     assert_ne!(secret, epay_proxy::webhooks::new_secret());
 }
+
+/// The real binary, killed with SIGKILL after orders were paid and before their events could be
+/// delivered (the receiver was failing), then restarted: every event is delivered, one per
+/// change, with the webhook-id it had before the crash.
+#[tokio::test]
+async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_nothing() {
+    use crate::helpers::{APPROVED_CARD, MERCHANT_KEY, encode_params, payment_object};
+    let receiver = Receiver::start(&[503]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("orders.sqlite3").display().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let start = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_epay-proxy"))
+            .env("EPAY_ENV", "sandbox")
+            .env("LISTEN", format!("127.0.0.1:{port}"))
+            .env("PUBLIC_URL", &base)
+            .env("DATABASE_URL", format!("sqlite:{database}"))
+            .env("WIDGET_DIR", "/nonexistent")
+            .env("RUST_LOG", "warn")
+            .env("MERCHANT_API_KEY", MERCHANT_KEY)
+            .env("WEBHOOK_URL", receiver.url())
+            .env("WEBHOOK_SECRET", SECRET)
+            .env("WEBHOOK_FIRST_RETRY_MS", "50")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start epay-proxy")
+    };
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let healthy = async || {
+        for _ in 0..200 {
+            if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the proxy did not come up");
+    };
+    let mut proxy = start();
+    healthy().await;
+
+    let mut invoices = Vec::new();
+    for n in 0..5 {
+        let order: Value = http
+            .post(format!("{base}/api/merchant/orders"))
+            .bearer_auth(MERCHANT_KEY)
+            .header("Idempotency-Key", format!("k9-{n}"))
+            .json(&serde_json::json!({"amount": "1500", "description": "kill -9", "reference": format!("k9-{n}")}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let invoice_id = order["invoiceId"].as_str().unwrap().to_owned();
+        let checkout: Value = http
+            .post(format!("{base}/api/orders/{invoice_id}/checkout"))
+            .header("X-Order-Key", order["orderKey"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let params = lz_str::compress_to_encoded_uri_component(&encode_params(&payment_object(&checkout)));
+        let page = http.get(format!("{base}/sandbox/payform/?params={params}&isTransfer=true")).send().await.unwrap().text().await.unwrap();
+        let session = page.split("name=\"session\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
+        let paid = http
+            .post(format!("{base}/sandbox/payform/pay"))
+            .form(&[
+                ("session", session.as_str()),
+                ("card", APPROVED_CARD),
+                ("expiry", "12/30"),
+                ("cvc", "123"),
+                ("holder", "Test Payer"),
+                ("receiver", crate::helpers::RECEIVER_CARD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(paid.status().is_redirection());
+        invoices.push(invoice_id);
+    }
+    // Every order paid, every event tried and refused at least once: then SIGKILL.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.unwrap();
+    let tried = async || -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events WHERE type = 'order.paid' AND attempts >= 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    eventually("five paid orders, their events refused", || async { tried().await == 5 }).await;
+    proxy.kill().expect("SIGKILL");
+    proxy.wait().unwrap();
+    let before: Vec<(String, String)> =
+        sqlx::query_as("SELECT event_id, status FROM webhook_events ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(before.len(), 5);
+    assert!(before.iter().all(|(_, status)| status == "pending"), "{before:?}");
+
+    receiver.answer(200);
+    let mut proxy = start();
+    healthy().await;
+    let delivered = async || -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events WHERE status = 'delivered'").fetch_one(&pool).await.unwrap()
+    };
+    eventually("every event delivered after the restart", || async { delivered().await == 5 }).await;
+    proxy.kill().unwrap();
+    proxy.wait().unwrap();
+
+    let per_order: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT o.invoice_id, COUNT(e.id) FROM orders o LEFT JOIN webhook_events e ON e.order_id = o.id AND e.type = 'order.paid' GROUP BY o.id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(per_order.len(), 5);
+    assert!(per_order.iter().all(|(invoice, events)| invoices.contains(invoice) && *events == 1), "one event per change: {per_order:?}");
+    let after: Vec<String> = sqlx::query_scalar("SELECT event_id FROM webhook_events ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(after, before.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(), "the same webhook-ids across the crash");
+    for (event_id, _) in &before {
+        let received: Vec<_> = receiver.deliveries().into_iter().filter(|d| &d.header("webhook-id") == event_id).collect();
+        assert!(received.len() >= 2, "refused before the crash, delivered after: {}", received.len());
+        assert!(received.iter().all(|d| d.body == received[0].body), "the same body before and after the crash");
+    }
+}

@@ -64,6 +64,11 @@ impl Receiver {
         format!("http://{}/hooks", self.addr)
     }
 
+    /// From now on, answer `status` to every delivery.
+    pub fn answer(&self, status: u16) {
+        self.inner.lock().unwrap().answers = VecDeque::from([status]);
+    }
+
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.inner.lock().unwrap().deliveries.clone()
     }
