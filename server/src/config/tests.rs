@@ -204,3 +204,26 @@ fn secret_is_redacted_in_debug_output() {
     let config = load(&[]).unwrap();
     assert!(!format!("{config:?}").contains(TEST_CLIENT_SECRET));
 }
+
+#[test]
+fn merchant_keys_and_webhooks_are_checked_without_repeating_secrets() {
+    let config = load(&[]).unwrap();
+    assert!(config.merchant.api_keys.is_empty() && config.webhooks.url.is_none() && !config.checkout.open_amounts);
+
+    let short = load(&[("MERCHANT_API_KEY", "too-short-key")]).unwrap_err();
+    assert_eq!(short.variable, "MERCHANT_API_KEY");
+    assert!(!short.problem.contains("too-short-key"), "the key is not repeated: {}", short.problem);
+    let keys = load(&[("MERCHANT_API_KEY", &"a".repeat(32)), ("MERCHANT_API_KEYS", &format!("{},{}", "b".repeat(40), "c".repeat(33)))]).unwrap();
+    assert_eq!(keys.merchant.api_keys.len(), 3);
+    assert_eq!(load(&[("MERCHANT_API_KEYS", &format!("{},short", "b".repeat(40)))]).unwrap_err().variable, "MERCHANT_API_KEYS");
+
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let hooks = load(&[("WEBHOOK_URL", "https://shop.kz/hooks"), ("WEBHOOK_SECRET", secret)]).unwrap();
+    assert_eq!(hooks.webhooks.url.unwrap().as_str(), "https://shop.kz/hooks");
+    assert_eq!(load(&[("WEBHOOK_URL", "https://shop.kz/hooks")]).unwrap_err().variable, "WEBHOOK_SECRET", "unsigned webhooks are refused");
+    assert_eq!(load(&[("WEBHOOK_SECRET", secret)]).unwrap_err().variable, "WEBHOOK_URL");
+    let bad = load(&[("WEBHOOK_URL", "https://shop.kz/hooks"), ("WEBHOOK_SECRET", "not-a-secret")]).unwrap_err();
+    assert_eq!(bad.variable, "WEBHOOK_SECRET");
+    assert!(!bad.problem.contains("not-a-secret"));
+    assert!(load(&[("CHECKOUT_OPEN_AMOUNTS", "true")]).unwrap().checkout.open_amounts);
+}
