@@ -213,7 +213,8 @@ fn merchant_keys_and_webhooks_are_checked_without_repeating_secrets() {
     let short = load(&[("MERCHANT_API_KEY", "too-short-key")]).unwrap_err();
     assert_eq!(short.variable, "MERCHANT_API_KEY");
     assert!(!short.problem.contains("too-short-key"), "the key is not repeated: {}", short.problem);
-    let keys = load(&[("MERCHANT_API_KEY", &"a".repeat(32)), ("MERCHANT_API_KEYS", &format!("{},{}", "b".repeat(40), "c".repeat(33)))]).unwrap();
+    let keys =
+        load(&[("MERCHANT_API_KEY", &"a".repeat(32)), ("MERCHANT_API_KEYS", &format!("{},{}", "b".repeat(40), "c".repeat(33)))]).unwrap();
     assert_eq!(keys.merchant.api_keys.len(), 3);
     assert_eq!(load(&[("MERCHANT_API_KEYS", &format!("{},short", "b".repeat(40)))]).unwrap_err().variable, "MERCHANT_API_KEYS");
 
