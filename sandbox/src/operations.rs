@@ -143,3 +143,47 @@ pub fn apply(t: &mut Transaction, kind: Kind, amount: Option<Amount>) -> (u16, V
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transaction(status_name: &'static str) -> Transaction {
+        Transaction {
+            id: "t".into(),
+            invoice_id: "123456789012".into(),
+            amount: Amount::from_minor(150_000),
+            currency: "KZT".into(),
+            terminal: "t".into(),
+            status_name,
+            refunded: Amount::from_minor(0),
+            card_mask: String::new(),
+            approval_code: String::new(),
+            reference: String::new(),
+            reason: String::new(),
+            reason_code: 0,
+            created_at: String::new(),
+            fee: None,
+            receiver_mask: None,
+        }
+    }
+
+    #[test]
+    fn epays_rules_for_each_operation() {
+        let mut held = transaction("AUTH");
+        assert_eq!(apply(&mut held, Kind::Refund, None).0, 400, "no refund of a hold");
+        assert_eq!(apply(&mut held, Kind::Charge, Some(Amount::from_minor(200_000))).0, 400, "no more than authorized");
+        assert_eq!(apply(&mut held, Kind::Charge, Some(Amount::from_minor(100_000))).0, 200);
+        assert_eq!((held.status_name, held.amount.minor()), ("CHARGE", 100_000));
+        assert_eq!(apply(&mut held, Kind::Cancel, None).0, 400, "a charge is not cancelled");
+        assert_eq!(apply(&mut held, Kind::Refund, Some(Amount::from_minor(999))).0, 400, "at least 10 for a partial refund");
+        assert_eq!(apply(&mut held, Kind::Refund, Some(Amount::from_minor(40_000))).0, 200);
+        assert_eq!(held.status_name, "CHARGE", "a partial refund leaves the charge");
+        assert_eq!(apply(&mut held, Kind::Refund, Some(Amount::from_minor(60_001))).0, 400, "never more than is left");
+        assert_eq!(apply(&mut held, Kind::Refund, None).0, 200);
+        assert_eq!((held.status_name, held.refunded.minor()), ("REFUND", 100_000));
+        let mut other = transaction("AUTH");
+        assert_eq!(apply(&mut other, Kind::Cancel, None).0, 200);
+        assert_eq!(other.status_name, "CANCEL");
+    }
+}

@@ -1,14 +1,15 @@
 //! Housekeeping that keeps the store bounded, once a minute: expires merchant orders nobody
 //! started before their `expiresAt`, releases the invoice suffixes of
 //! finished orders whose token can no longer be used, deletes rejected postLinks past their
-//! retention, recounts the orders holding a suffix (`MAX_OPEN_ORDERS`), and forgets quiet
+//! retention (and the attempts of settled webhook events with them), recounts the orders
+//! holding a suffix (`MAX_OPEN_ORDERS`), and forgets quiet
 //! sources of the postLink limiter.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::AppState;
-use crate::store::{StoreError, notifications, now, orders};
+use crate::store::{StoreError, notifications, now, orders, webhooks};
 
 pub const INTERVAL: Duration = Duration::from_secs(60);
 
@@ -35,6 +36,8 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
             // between this count and its store.
             open_orders.recounted(held);
             let pruned = notifications::prune_rejected(conn, before).await?;
+            // Delivery attempts of settled events are kept as long as rejected postLinks.
+            webhooks::prune_attempts(conn, before * 1000).await?;
             Ok(Round { held, pruned, expired })
         })
         .await?;

@@ -276,4 +276,27 @@ async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_noth
         assert!(received.len() >= 2, "refused before the crash, delivered after: {}", received.len());
         assert!(received.iter().all(|d| d.body == received[0].body), "the same body before and after the crash");
     }
+
+    // The on-call view of the same events, from the command line.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_epay-proxy"))
+            .args(args)
+            .env("DATABASE_URL", format!("sqlite:{database}"))
+            .env("LISTEN", format!("127.0.0.1:{port}"))
+            .env("PUBLIC_URL", &base)
+            .output()
+            .expect("run epay-proxy")
+    };
+    let listed = cli(&["webhooks", "list", "10"]);
+    assert!(listed.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&listed.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 5);
+    assert!(lines.iter().all(|event| event["status"] == "delivered" && event["attempts"].as_array().unwrap().len() >= 2));
+    assert!(cli(&["webhooks", "resend", &before[0].0]).status.success());
+    let queued: String =
+        sqlx::query_scalar("SELECT status FROM webhook_events WHERE event_id = ?").bind(&before[0].0).fetch_one(&pool).await.unwrap();
+    assert_eq!(queued, "pending", "queued for the next running proxy");
+    assert!(!cli(&["webhooks", "resend", "msg_nope"]).status.success());
+    let secret = cli(&["webhooks", "secret"]);
+    assert!(String::from_utf8_lossy(&secret.stdout).trim().starts_with("whsec_"));
 }
