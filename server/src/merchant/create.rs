@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::checkout;
 use crate::error::AppError;
 use crate::json::JsonBody;
+use crate::openapi::MerchantAuthErrors;
 use crate::store::now;
 use crate::store::orders::{self, Created, MerchantTerms, NewOrder};
 
@@ -34,8 +35,7 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
     responses(
         (status = 201, description = "The order (new, or the one this Idempotency-Key made before)", body = MerchantOrder),
         (status = 400, description = "`invalid_json`, `idempotency_key_required`, `invalid_idempotency_key`", body = ApiError),
-        (status = 401, description = "`unauthorized`: no or a wrong merchant API key", body = ApiError),
-        (status = 403, description = "`browser_origin_refused`: the request came from a web page", body = ApiError),
+        MerchantAuthErrors,
         (status = 409, description = "`duplicate_reference`: another order has this reference; the message names its invoice", body = ApiError),
         (status = 413, description = "`body_too_large`", body = ApiError),
         (status = 415, description = "`unsupported_media_type`", body = ApiError),

@@ -13,6 +13,7 @@ use super::read::{DEFAULT_PAGE, MAX_PAGE, cursor_id, cursor_of};
 use super::view::rfc3339;
 use crate::AppState;
 use crate::error::AppError;
+use crate::openapi::MerchantAuthErrors;
 use crate::store::now_ms;
 use crate::store::webhooks::{self, AttemptRow, EventRow};
 
@@ -30,8 +31,7 @@ use crate::store::webhooks::{self, AttemptRow, EventRow};
     responses(
         (status = 200, description = "A page of events", body = WebhookEventPage),
         (status = 400, description = "`invalid_field`, `invalid_cursor`", body = ApiError),
-        (status = 401, description = "`unauthorized`", body = ApiError),
-        (status = 403, description = "`browser_origin_refused`", body = ApiError),
+        MerchantAuthErrors,
     )
 )]
 pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<WebhookEventPage>, AppError> {
@@ -74,8 +74,7 @@ pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -
     params(("eventId" = String, Path, description = "The event's id (its webhook-id)")),
     responses(
         (status = 202, description = "Queued; the event as it stands", body = WebhookEvent),
-        (status = 401, description = "`unauthorized`", body = ApiError),
-        (status = 403, description = "`browser_origin_refused`", body = ApiError),
+        MerchantAuthErrors,
         (status = 404, description = "`not_found`", body = ApiError),
     )
 )]

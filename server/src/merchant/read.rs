@@ -14,6 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use super::view;
 use crate::AppState;
 use crate::error::AppError;
+use crate::openapi::MerchantAuthErrors;
 use crate::store::orders::{self, OrderFilter, OrderState};
 
 pub const DEFAULT_PAGE: i64 = 20;
@@ -28,8 +29,7 @@ pub const MAX_PAGE: i64 = 100;
     params(("invoiceId" = String, Path, description = "The order's invoice id")),
     responses(
         (status = 200, description = "The order", body = MerchantOrder),
-        (status = 401, description = "`unauthorized`", body = ApiError),
-        (status = 403, description = "`browser_origin_refused`", body = ApiError),
+        MerchantAuthErrors,
         (status = 404, description = "`not_found`: no order with this invoice id", body = ApiError),
     )
 )]
@@ -58,8 +58,7 @@ pub async fn show(State(app): State<Arc<AppState>>, Path(invoice_id): Path<Strin
     responses(
         (status = 200, description = "A page of orders", body = MerchantOrderPage),
         (status = 400, description = "`invalid_field` (a filter), `invalid_cursor`", body = ApiError),
-        (status = 401, description = "`unauthorized`", body = ApiError),
-        (status = 403, description = "`browser_origin_refused`", body = ApiError),
+        MerchantAuthErrors,
     )
 )]
 pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<MerchantOrderPage>, AppError> {

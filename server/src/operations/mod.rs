@@ -19,13 +19,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use epay_api_types::{Amount, ApiError, ErrorCode, MerchantOperation, OperationRequest, OperationResult};
+use epay_api_types::{Amount, ErrorCode, MerchantOperation, OperationRequest, OperationResult};
 
 use crate::AppState;
 use crate::epay::{OperationAnswer, OperationKind, StatusKind};
 use crate::error::AppError;
 use crate::merchant::create::REPLAYED_HEADER;
 use crate::merchant::view;
+use crate::openapi::{MerchantAuthErrors, OperationErrors};
 use crate::store::operations::{self, Begun, NewOperation, OperationRow};
 use crate::store::orders::{self, OrderRow};
 use crate::store::{notifications, now_ms};
@@ -46,12 +47,8 @@ const MAX_ATTEMPTS: i64 = 12;
     request_body(content = OperationRequest, description = "`amount`: a partial capture (the whole authorized amount when absent)"),
     responses(
         (status = 201, description = "The capture (`succeeded`, `failed`, or `unknown` while it is looked up) and the order", body = OperationResult),
-        (status = 400, description = "`invalid_json`, `idempotency_key_required`, `invalid_idempotency_key`", body = ApiError),
-        (status = 401, description = "`unauthorized`", body = ApiError),
-        (status = 403, description = "`browser_origin_refused`", body = ApiError),
-        (status = 404, description = "`not_found`", body = ApiError),
-        (status = 409, description = "`operation_not_allowed`: the message says what the order allows", body = ApiError),
-        (status = 422, description = "`invalid_amount`, `invalid_field`, `idempotency_key_reused`", body = ApiError),
+        MerchantAuthErrors,
+        OperationErrors,
     )
 )]
 pub async fn capture(state: State<Arc<AppState>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
@@ -66,12 +63,8 @@ pub async fn capture(state: State<Arc<AppState>>, path: Path<String>, headers: H
     params(("invoiceId" = String, Path), ("Idempotency-Key" = String, Header, description = "Required")),
     responses(
         (status = 201, description = "The cancel and the order", body = OperationResult),
-        (status = 400, description = "`invalid_json`, `idempotency_key_required`, `invalid_idempotency_key`", body = ApiError),
-        (status = 401, description = "`unauthorized`", body = ApiError),
-        (status = 403, description = "`browser_origin_refused`", body = ApiError),
-        (status = 404, description = "`not_found`", body = ApiError),
-        (status = 409, description = "`operation_not_allowed`", body = ApiError),
-        (status = 422, description = "`invalid_amount`, `invalid_field`, `idempotency_key_reused`", body = ApiError),
+        MerchantAuthErrors,
+        OperationErrors,
     )
 )]
 pub async fn cancel(state: State<Arc<AppState>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
@@ -87,12 +80,8 @@ pub async fn cancel(state: State<Arc<AppState>>, path: Path<String>, headers: He
     request_body(content = OperationRequest, description = "`amount`: a partial refund, at least 10 ₸ (what is left when absent); `reason`"),
     responses(
         (status = 201, description = "The refund and the order", body = OperationResult),
-        (status = 400, description = "`invalid_json`, `idempotency_key_required`, `invalid_idempotency_key`", body = ApiError),
-        (status = 401, description = "`unauthorized`", body = ApiError),
-        (status = 403, description = "`browser_origin_refused`", body = ApiError),
-        (status = 404, description = "`not_found`", body = ApiError),
-        (status = 409, description = "`operation_not_allowed`", body = ApiError),
-        (status = 422, description = "`invalid_amount` (more than is left, or below ePay's minimum), `invalid_field`, `idempotency_key_reused`", body = ApiError),
+        MerchantAuthErrors,
+        OperationErrors,
     )
 )]
 pub async fn refund(state: State<Arc<AppState>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
