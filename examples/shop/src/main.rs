@@ -66,7 +66,8 @@ async fn main() {
         .expect("the shop's webhook table");
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS shop_orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, invoice_id TEXT NOT NULL DEFAULT '',
-            order_key TEXT NOT NULL DEFAULT '', paid INTEGER NOT NULL DEFAULT 0, proxy_status TEXT NOT NULL DEFAULT 'new')",
+            order_key TEXT NOT NULL DEFAULT '', paid INTEGER NOT NULL DEFAULT 0, proxy_status TEXT NOT NULL DEFAULT 'new',
+            number TEXT NOT NULL)",
     )
     .execute(&db)
     .await
@@ -136,16 +137,19 @@ struct Buy {
 /// catalogue (the browser only said which product).
 async fn buy(State(shop): State<Arc<Shop>>, Form(buy): Form<Buy>) -> Result<Redirect, (StatusCode, String)> {
     let product = PRODUCTS.iter().find(|p| p.id == buy.product).ok_or((StatusCode::NOT_FOUND, "no such product".to_owned()))?;
-    let id: i64 = sqlx::query_scalar("INSERT INTO shop_orders (product) VALUES (?) RETURNING id")
-        .bind(product.id)
-        .fetch_one(&shop.db)
-        .await
-        .map_err(internal)?;
+    // The shop's order number: unique for good (it is the reference and the Idempotency-Key at
+    // the proxy, which outlives this demo's database), stored so a retry reuses it.
+    let (id, number): (i64, String) =
+        sqlx::query_as("INSERT INTO shop_orders (product, number) VALUES (?, 'K-' || upper(hex(randomblob(6)))) RETURNING id, number")
+            .bind(product.id)
+            .fetch_one(&shop.db)
+            .await
+            .map_err(internal)?;
     let request = MerchantOrderRequest {
         amount: product.price.to_owned(),
         currency: None,
         description: product.name.to_owned(),
-        reference: format!("shop-{id}"),
+        reference: number.clone(),
         method: Some(epay_api_types::PaymentMethod::Pay),
         account_id: None,
         email: None,
@@ -156,12 +160,12 @@ async fn buy(State(shop): State<Arc<Shop>>, Form(buy): Form<Buy>) -> Result<Redi
         expires_in_secs: Some(3600),
         return_url: Some(format!("{}/orders/{id}", shop.public_url)),
     };
-    // The shop's own order id is the Idempotency-Key: a retry of this call cannot make two.
+    // The shop's own order number makes the Idempotency-Key: a retry of this call cannot make two.
     let response = shop
         .http
         .post(format!("{}/api/merchant/orders", shop.proxy))
         .bearer_auth(&shop.merchant_key)
-        .header("Idempotency-Key", format!("shop-order-{id}"))
+        .header("Idempotency-Key", format!("create-{number}"))
         .json(&request)
         .send()
         .await
