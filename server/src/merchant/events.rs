@@ -6,10 +6,10 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use epay_api_types::{ApiError, DeliveryAttempt, ErrorCode, WebhookEvent, WebhookEventPage};
+use epay_api_types::{ApiError, DeliveryAttempt, WebhookEvent, WebhookEventPage};
 use serde_json::value::RawValue;
 
-use super::read::{DEFAULT_PAGE, MAX_PAGE, cursor_id, cursor_of};
+use super::paging::Page;
 use super::view::rfc3339;
 use crate::AppState;
 use crate::error::AppError;
@@ -35,34 +35,18 @@ use crate::store::webhooks::{self, AttemptRow, EventRow};
     )
 )]
 pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<WebhookEventPage>, AppError> {
-    let (mut invoice_id, mut before, mut limit) = (None, None, DEFAULT_PAGE);
+    let (mut invoice_id, mut page) = (None, Page::default());
     for (name, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
-        match name.as_ref() {
-            "invoiceId" => invoice_id = Some(value.trim().to_owned()),
-            "limit" => {
-                limit = value.trim().parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
-                    AppError::bad_request(ErrorCode::InvalidField, format!("limit must be a whole number from 1 to {MAX_PAGE}"))
-                })?
-            }
-            "cursor" => {
-                before = Some(
-                    cursor_id(value.trim())
-                        .ok_or_else(|| AppError::bad_request(ErrorCode::InvalidCursor, "cursor is not a nextCursor this API returned"))?,
-                )
-            }
-            _ => {}
+        if !page.read(&name, value.trim())? && name == "invoiceId" {
+            invoice_id = Some(value.trim().to_owned());
         }
     }
     let reader = app.store.reader();
-    let mut rows = webhooks::list(reader, invoice_id.as_deref(), before, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
+    let rows = webhooks::list(reader, invoice_id.as_deref(), page.before_id, page.fetch()).await?;
+    let (rows, next_cursor) = page.cut(rows, |row| row.id);
     let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
     let attempts = webhooks::attempts(reader, &ids).await?;
-    Ok(Json(WebhookEventPage {
-        next_cursor: more.then(|| rows.last().map(|row| cursor_of(row.id))).flatten(),
-        events: rows.iter().map(|row| view(row, &attempts)).collect(),
-    }))
+    Ok(Json(WebhookEventPage { next_cursor, events: rows.iter().map(|row| view(row, &attempts)).collect() }))
 }
 
 /// Sends an event again now, whatever became of it (same webhook-id and body).

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod create;
 pub mod events;
+pub mod paging;
 pub mod read;
 pub mod validate;
 pub mod view;

@@ -5,20 +5,16 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use epay_api_types::{ApiError, ErrorCode, MerchantOrder, MerchantOrderPage};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::paging::Page;
 use super::view;
 use crate::AppState;
 use crate::error::AppError;
 use crate::openapi::MerchantAuthErrors;
 use crate::store::orders::{self, OrderFilter, OrderState};
-
-pub const DEFAULT_PAGE: i64 = 20;
-pub const MAX_PAGE: i64 = 100;
 
 /// One order, with its status history, the postLinks received and the confirmation.
 #[utoipa::path(
@@ -62,69 +58,35 @@ pub async fn show(State(app): State<Arc<AppState>>, Path(invoice_id): Path<Strin
     )
 )]
 pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<MerchantOrderPage>, AppError> {
-    let (filter, limit) = filter(query.as_deref().unwrap_or(""))?;
-    // One more than asked: whether there is a next page.
-    let mut rows = orders::list(app.store.reader(), &filter, limit + 1).await?;
-    let next_cursor = (rows.len() as i64 > limit).then(|| {
-        rows.truncate(limit as usize);
-        rows.last().map(|last| cursor(last.id))
-    });
-    Ok(Json(MerchantOrderPage {
-        orders: rows.iter().map(|order| view::summary(&app.config.server, order)).collect(),
-        next_cursor: next_cursor.flatten(),
-    }))
-}
-
-fn cursor(id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("before:{id}"))
+    let (filter, page) = filter(query.as_deref().unwrap_or(""))?;
+    let rows = orders::list(app.store.reader(), &filter, page.before_id, page.fetch()).await?;
+    let (rows, next_cursor) = page.cut(rows, |order| order.id);
+    Ok(Json(MerchantOrderPage { orders: rows.iter().map(|order| view::summary(&app.config.server, order)).collect(), next_cursor }))
 }
 
 fn bad(message: String) -> AppError {
     AppError::bad_request(ErrorCode::InvalidField, message)
 }
 
-pub(crate) fn cursor_of(id: i64) -> String {
-    cursor(id)
-}
-
-/// The id a `cursor` names.
-pub(crate) fn cursor_id(value: &str) -> Option<i64> {
-    URL_SAFE_NO_PAD
-        .decode(value)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("before:").and_then(|id| id.parse::<i64>().ok()))
-}
-
 /// The list's query string, read leniently (unknown parameters are ignored) and checked
 /// strictly (a bad value is a 400 naming it). Pure.
-pub fn filter(query: &str) -> Result<(OrderFilter, i64), AppError> {
+pub fn filter(query: &str) -> Result<(OrderFilter, Page), AppError> {
     let mut filter = OrderFilter::default();
-    let mut limit = DEFAULT_PAGE;
+    let mut page = Page::default();
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
         let value = value.trim();
+        if page.read(&name, value)? {
+            continue;
+        }
         match name.as_ref() {
             "reference" => filter.reference = Some(value.to_owned()),
             "status" => filter.status = Some(states(value)?),
             "createdFrom" => filter.created_from = Some(time(value, "createdFrom")?),
             "createdTo" => filter.created_to = Some(time(value, "createdTo")?),
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_PAGE).contains(n))
-                    .ok_or_else(|| bad(format!("limit must be a whole number from 1 to {MAX_PAGE}")))?
-            }
-            "cursor" => {
-                let Some(id) = cursor_id(value) else {
-                    return Err(AppError::bad_request(ErrorCode::InvalidCursor, "cursor is not a nextCursor this API returned"));
-                };
-                filter.before_id = Some(id);
-            }
             _ => {}
         }
     }
-    Ok((filter, limit))
+    Ok((filter, page))
 }
 
 fn time(value: &str, name: &str) -> Result<i64, AppError> {
@@ -158,16 +120,17 @@ mod tests {
 
     #[test]
     fn filters_are_read_and_bad_values_named() {
-        let (filter, limit) = filter("reference=42&status=pending,review&createdFrom=2026-11-28T00:00:00Z&limit=5&x=y").unwrap();
+        let (filter, page) = filter("reference=42&status=pending,review&createdFrom=2026-11-28T00:00:00Z&limit=5&x=y").unwrap();
         assert_eq!(filter.reference.as_deref(), Some("42"));
         assert_eq!(filter.status.unwrap(), ["created", "pending", "confirming", "review", "review"]);
         assert_eq!(filter.created_from, Some(1_795_824_000));
-        assert_eq!(limit, 5);
+        assert_eq!(page.limit, 5);
         for (query, named) in [("limit=0", "limit"), ("limit=101", "limit"), ("status=sold", "sold"), ("createdTo=yesterday", "createdTo")]
         {
             assert!(super::filter(query).unwrap_err().message.contains(named), "{query}");
         }
         assert_eq!(super::filter("cursor=bm9wZQ").unwrap_err().code, ErrorCode::InvalidCursor);
-        assert_eq!(super::filter(&format!("cursor={}", cursor(77))).unwrap().0.before_id, Some(77));
+        let (_, next) = Page { limit: 1, before_id: None }.cut(vec![78, 77], |n| *n);
+        assert_eq!(super::filter(&format!("cursor={}", next.unwrap())).unwrap().1.before_id, Some(78));
     }
 }

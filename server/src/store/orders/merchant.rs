@@ -99,19 +99,17 @@ pub async fn read_by_reference(pool: &SqlitePool, reference: &str) -> Result<Opt
     Ok(select_orders!("WHERE merchant_reference = ?", reference).fetch_optional(pool).await?)
 }
 
-/// What `GET /api/merchant/orders` filters on. `before_id` is the cursor: the page starts
-/// below it.
+/// What `GET /api/merchant/orders` filters on.
 #[derive(Clone, Debug, Default)]
 pub struct OrderFilter {
     pub reference: Option<String>,
     pub status: Option<Vec<&'static str>>,
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
-    pub before_id: Option<i64>,
 }
 
-/// One page of orders, newest first: `limit` rows at most.
-pub async fn list(pool: &SqlitePool, filter: &OrderFilter, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
+/// One page of orders below `before_id` (the cursor), newest first: `limit` rows at most.
+pub async fn list(pool: &SqlitePool, filter: &OrderFilter, before_id: Option<i64>, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
     // The states of the public status asked for, as a JSON array for `json_each` (one
     // statement, checked at compile time, whatever the filter).
     let states = filter.status.as_ref().map(|states| {
@@ -129,7 +127,7 @@ pub async fn list(pool: &SqlitePool, filter: &OrderFilter, limit: i64) -> Result
         states,
         filter.created_from,
         filter.created_to,
-        filter.before_id,
+        before_id,
         limit,
     )
     .fetch_all(pool)
