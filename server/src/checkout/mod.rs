@@ -131,6 +131,13 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, App
     Ok(Some(text.to_owned()))
 }
 
+/// Idempotency-Key where it is required (the merchant API): `why` tells the caller what a
+/// repeat with the same key is safe from.
+pub(crate) fn required_idempotency_key(headers: &HeaderMap, why: &str) -> Result<String, AppError> {
+    idempotency_key(headers)?
+        .ok_or_else(|| AppError::bad_request(ErrorCode::IdempotencyKeyRequired, format!("send an Idempotency-Key header{why}")))
+}
+
 pub(crate) fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: Option<String>) -> NewOrder {
     NewOrder {
         order_key: secrets::new_order_key(),

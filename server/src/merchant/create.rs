@@ -48,12 +48,10 @@ pub async fn create(
     headers: HeaderMap,
     JsonBody(request): JsonBody<MerchantOrderRequest>,
 ) -> Result<Response, AppError> {
-    let Some(idempotency_key) = checkout::idempotency_key(&headers)? else {
-        return Err(AppError::bad_request(
-            ErrorCode::IdempotencyKeyRequired,
-            "send an Idempotency-Key header (e.g. a UUID, or your own order id): a retry with the same key cannot create a second order",
-        ));
-    };
+    let idempotency_key = checkout::required_idempotency_key(
+        &headers,
+        " (e.g. a UUID, or your own order id): a retry with the same key cannot create a second order",
+    )?;
     let valid = validate::order(&request, &app.config.checkout)?;
     let terms = MerchantTerms {
         reference: valid.reference.clone(),

@@ -95,12 +95,8 @@ async fn operate(
     body: Bytes,
     kind: &'static str,
 ) -> Result<Response, AppError> {
-    let Some(idempotency_key) = crate::checkout::idempotency_key(&headers)? else {
-        return Err(AppError::bad_request(
-            ErrorCode::IdempotencyKeyRequired,
-            "send an Idempotency-Key header: a retry with the same key is the same operation, never a second one",
-        ));
-    };
+    let idempotency_key =
+        crate::checkout::required_idempotency_key(&headers, ": a retry with the same key is the same operation, never a second one")?;
     let request = read_request(&body)?;
     if kind == "cancel" && (request.amount.is_some() || request.reason.is_some()) {
         return Err(AppError::unprocessable(ErrorCode::InvalidField, "a cancel releases the whole hold: send no body"));
@@ -158,7 +154,7 @@ async fn operate(
 }
 
 fn read_request(body: &[u8]) -> Result<OperationRequest, AppError> {
-    if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(OperationRequest::default());
     }
     serde_json::from_slice(body).map_err(|e| {
@@ -236,8 +232,13 @@ async fn reread(app: &AppState, id: i64) -> Result<OperationRow, AppError> {
 }
 
 /// ePay took the operation: the status API must show it before the order moves.
+/// A refund of everything the order's charge still holds (the status API then says REFUND).
+fn refunds_the_rest(op: &OperationRow, order: &OrderRow) -> bool {
+    op.amount_minor == order.captured_minor.map(|captured| captured - order.refunded_minor)
+}
+
 async fn confirm_or_wait(app: &AppState, op: &OperationRow, order: &OrderRow, what: &str) -> Result<(), crate::store::StoreError> {
-    let full_refund = op.amount_minor == order.captured_minor.map(|c| c - order.refunded_minor);
+    let full_refund = refunds_the_rest(op, order);
     let status = app.epay.transaction_status(StatusKind::for_method(order.method), &order.invoice_id, &order.terminal).await;
     let id = op.id;
     match status {
@@ -294,7 +295,7 @@ async fn look_up(app: &Arc<AppState>, op: OperationRow) -> Result<(), crate::sto
             })
             .await;
     }
-    let full_refund = op.amount_minor == order.captured_minor.map(|c| c - order.refunded_minor);
+    let full_refund = refunds_the_rest(&op, &order);
     let status = app.epay.transaction_status(StatusKind::for_method(order.method), &order.invoice_id, &order.terminal).await;
     if let Ok(answer) = &status
         && confirm::shows(&op.kind, full_refund, answer)

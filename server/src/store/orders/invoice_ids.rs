@@ -4,10 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use epay_api_types::OrderSource;
-
 use super::row::{NewOrder, OrderRow};
-use super::state::OrderState;
 use crate::invoice;
 use crate::store::{StoreError, Tx, now};
 
@@ -19,10 +16,7 @@ const INVOICE_ATTEMPTS: usize = 32;
 pub async fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRow, StoreError> {
     let created_at = now();
     let amount_minor = new.amount.minor() as i64;
-    let (status, source) = match new.merchant {
-        Some(_) => (OrderState::Open, OrderSource::Merchant),
-        None => (OrderState::Created, OrderSource::Payer),
-    };
+    let (status, source) = new.first_state();
     let merchant = new.merchant.as_ref();
     let (reference, merchant_key, fingerprint) =
         (merchant.map(|m| &m.reference), merchant.map(|m| &m.idempotency_key), merchant.map(|m| &m.fingerprint));

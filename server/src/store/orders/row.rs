@@ -84,6 +84,8 @@ impl OrderRow {
     /// merchant order), without
     /// reading it back. Tests and fuzz targets build their orders with it too.
     pub fn created(id: i64, invoice_id: String, new: &NewOrder, created_at: i64) -> OrderRow {
+        let (status, source) = new.first_state();
+        let terms = new.merchant.as_ref();
         OrderRow {
             id,
             invoice_id: invoice_id.clone(),
@@ -101,7 +103,7 @@ impl OrderRow {
             phone: new.phone.clone(),
             language: new.language,
             card_save: new.card_save,
-            status: if new.merchant.is_some() { OrderState::Open } else { OrderState::Created },
+            status,
             token_response: None,
             token_expires_at: None,
             start_error: None,
@@ -123,13 +125,13 @@ impl OrderRow {
             card_id: None,
             card_type: None,
             last_hint_ms: None,
-            source: if new.merchant.is_some() { OrderSource::Merchant } else { OrderSource::Payer },
-            merchant_reference: new.merchant.as_ref().map(|m| m.reference.clone()),
-            merchant_idempotency_key: new.merchant.as_ref().map(|m| m.idempotency_key.clone()),
-            merchant_fingerprint: new.merchant.as_ref().map(|m| m.fingerprint.clone()),
-            metadata: new.merchant.as_ref().and_then(|m| m.metadata.clone()),
-            return_url: new.merchant.as_ref().and_then(|m| m.return_url.clone()),
-            expires_at: new.merchant.as_ref().map(|m| m.expires_at),
+            source,
+            merchant_reference: terms.map(|m| m.reference.clone()),
+            merchant_idempotency_key: terms.map(|m| m.idempotency_key.clone()),
+            merchant_fingerprint: terms.map(|m| m.fingerprint.clone()),
+            metadata: terms.and_then(|m| m.metadata.clone()),
+            return_url: terms.and_then(|m| m.return_url.clone()),
+            expires_at: terms.map(|m| m.expires_at),
             captured_minor: None,
             refunded_minor: 0,
         }
@@ -155,6 +157,17 @@ pub struct NewOrder {
     pub card_save: bool,
     /// Set for an order of the merchant API (stored `open`); `None` for a payer's checkout.
     pub merchant: Option<MerchantTerms>,
+}
+
+impl NewOrder {
+    /// Where a new order starts: a merchant order `open` (nobody pays it yet), a payer's checkout
+    /// `created` (its token is asked for at once).
+    pub fn first_state(&self) -> (OrderState, OrderSource) {
+        match self.merchant {
+            Some(_) => (OrderState::Open, OrderSource::Merchant),
+            None => (OrderState::Created, OrderSource::Payer),
+        }
+    }
 }
 
 /// What the merchant API fixes about an order beyond its price.

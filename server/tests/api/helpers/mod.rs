@@ -144,15 +144,15 @@ impl TestApp {
         invoice_id
     }
 
-    /// POST /api/merchant/orders/{invoiceId}/{operation} with an Idempotency-Key.
+    /// POST /api/merchant/orders/{invoiceId}/{operation} with an Idempotency-Key, and `body`
+    /// as JSON (none for `Value::Null`).
     pub async fn operation(&self, invoice_id: &str, operation: &str, body: Value, key: &str) -> (u16, Value) {
-        let response = self
-            .merchant(reqwest::Method::POST, &format!("/api/merchant/orders/{invoice_id}/{operation}"))
-            .header("Idempotency-Key", key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let mut request =
+            self.merchant(reqwest::Method::POST, &format!("/api/merchant/orders/{invoice_id}/{operation}")).header("Idempotency-Key", key);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
