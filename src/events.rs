@@ -24,7 +24,7 @@ impl<'a> Detail<'a> {
     pub fn of_view(invoice_id: &'a str, view: &'a OrderView) -> Detail<'a> {
         Detail {
             invoice_id: Some(invoice_id),
-            status: Some(status_name(view)),
+            status: Some(view.status.as_str()),
             amount: Some(&view.amount),
             currency: Some(&view.currency),
             reason: view.failure_reason.as_deref(),
@@ -32,9 +32,6 @@ impl<'a> Detail<'a> {
     }
 }
 
-fn status_name(view: &OrderView) -> &'static str {
-    view.status.as_str()
-}
 
 pub fn emit(host: &HtmlElement, name: &str, detail: Detail) {
     let object = js_sys::Object::new();
