@@ -145,6 +145,57 @@ test("the widget embedded with one element and widget.js takes a typed amount to
   assert.deepEqual(page.errors, []);
 });
 
+test("the load chain: a skeleton at once, the preloaded wasm, the settings in parallel, one button at the end", async () => {
+  for (const [path, wasm] of [
+    ["/", /^\/widget\.wasm$/], // index.html preloads the stable name (README, "Embedding")
+    ["/pay.html", /^\/epay-widget-[0-9a-f]{16}_bg\.wasm$/], // the one-element embed: the hashed file
+  ]) {
+    const page = await h.page();
+    const requested = [];
+    let lastSettingsRequest = 0;
+    let wasmArrived = 0;
+    page.on("request", (request) => {
+      requested.push(new URL(request.url()).pathname);
+      if (request.url().endsWith("/api/widget-config")) lastSettingsRequest = performance.now();
+    });
+    page.on("response", (response) => response.url().endsWith(".wasm") && (wasmArrived = performance.now()));
+    // A slow wasm, so that the skeleton is there to be seen.
+    await page.route(/\.wasm$/, async (route) => {
+      await new Promise((done) => setTimeout(done, 700));
+      await route.continue();
+    });
+    await page.goto(h.url(path));
+    const skeleton = await page.waitForSelector(".epay-skeleton .epay-pay[disabled]", { timeout: 5000 });
+    const amount = path === "/" ? "1 500 ₸" : "4 900 ₸";
+    assert.equal((await skeleton.textContent()).replace(/\s+/g, " ").trim(), amount);
+    await page.waitForSelector(".epay-pay:not([disabled])", { timeout: 15000 });
+    assert.equal(await page.locator(".epay-pay").count(), 1, `${path}: the skeleton gave way to the widget`);
+    assert.equal((await page.textContent(".epay-pay .epay-pay-amount")).replace(/\s+/g, " ").trim(), amount);
+    const wasms = requested.filter((p) => p.endsWith(".wasm"));
+    assert.equal(wasms.length, 1, `${path}: one wasm download (${wasms})`);
+    assert.match(wasms[0], wasm);
+    // The settings: once by the demo's badge script and once by widget.js, while the wasm was
+    // still on its way; the wasm asked for no copy of its own.
+    assert.equal(requested.filter((p) => p === "/api/widget-config").length, 2);
+    assert.ok(lastSettingsRequest > 0 && lastSettingsRequest < wasmArrived, "the settings did not wait for the wasm");
+    assert.deepEqual(page.errors, []);
+  }
+});
+
+test("Enter in the comment field pays, once", async () => {
+  const page = await h.page();
+  const checkouts = [];
+  page.on("request", (request) => request.url().endsWith("/api/checkout") && checkouts.push(request.url()));
+  await page.goto(h.url("/transfer.html?lang=en"));
+  await page.waitForSelector(".epay-amount:not([hidden]) input");
+  await page.fill(".epay-amount input", "700");
+  await page.fill(".epay-comment input", "Enter pays");
+  await page.press(".epay-comment input", "Enter");
+  await page.waitForURL(/\/sandbox\/payform\/\?params=.+&isTransfer=true$/, { timeout: 15000 });
+  assert.equal(checkouts.length, 1);
+  assert.deepEqual(page.errors, []);
+});
+
 test("every page survives a reload and a revisit with its widget and no CSP violation", async () => {
   const page = await h.page();
   for (const path of ["/", "/transfer.html", "/pay.html", "/overlay.html"]) {

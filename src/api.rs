@@ -12,20 +12,35 @@ use crate::wire::{self, Checkout};
 
 pub use crate::logic::failure::Failure;
 
-pub async fn widget_config(proxy: &str) -> Result<WidgetConfig, Failure> {
-    read(fetch(proxy, "/api/widget-config", &[], None).await?, wire::widget_config)
+/// The proxy's widget settings: the answer to the request widget.js already started for
+/// this element (`pending`, a fetch's promise), or a request of its own when there is none.
+pub async fn widget_config(proxy: &str, pending: JsValue) -> Result<WidgetConfig, Failure> {
+    let sent = match pending.dyn_into::<js_sys::Promise>() {
+        Ok(promise) => Ok(promise),
+        Err(_) => send(proxy, "/api/widget-config", &[], None),
+    };
+    read(receive(sent?).await?, wire::widget_config)
 }
 
-pub async fn checkout(proxy: &str, request: &CheckoutRequest, idempotency_key: &str) -> Result<Checkout, Failure> {
-    let body = serde_wasm_bindgen::to_value(request).map_err(|_| Failure::Malformed)?;
+/// A request whose `fetch` has been called: the checkout is on the wire before the widget
+/// re-renders for it (the click's hand-over time, scripts/perf-browser).
+pub type Sent = Result<js_sys::Promise, Failure>;
+
+/// Sends the payer's checkout now; `checkout_answer` reads it.
+pub fn checkout(proxy: &str, request: &CheckoutRequest, idempotency_key: &str) -> Sent {
     let headers = [("content-type", "application/json"), (IDEMPOTENCY_KEY_HEADER, idempotency_key)];
-    read(fetch(proxy, "/api/checkout", &headers, Some(dom::json_stringify(&body))).await?, wire::checkout)
+    send(proxy, "/api/checkout", &headers, Some(wire::checkout_body(request)))
 }
 
-/// Starts (or resumes) paying a merchant order: its token, for its own terms.
-pub async fn order_checkout(proxy: &str, invoice_id: &str, key: &str) -> Result<Checkout, Failure> {
+/// Sends the start (or resumption) of paying a merchant order, for its own terms, now.
+pub fn order_checkout(proxy: &str, invoice_id: &str, key: &str) -> Sent {
     let path = order_path(invoice_id) + "/checkout";
-    read(fetch(proxy, &path, &[(ORDER_KEY_HEADER, key)], Some(String::new())).await?, wire::checkout)
+    send(proxy, &path, &[(ORDER_KEY_HEADER, key)], Some(String::new()))
+}
+
+/// The token of a checkout `sent` by `checkout` or `order_checkout`.
+pub async fn checkout_answer(sent: Sent) -> Result<Checkout, Failure> {
+    read(receive(sent?).await?, wire::checkout)
 }
 
 fn order_path(invoice_id: &str) -> String {
@@ -39,6 +54,11 @@ pub async fn order(proxy: &str, invoice_id: &str, key: &str) -> Result<OrderView
 /// `GET` (no body) or `POST` (`body`) to `proxy` + `path`; the parsed body of a 2xx answer,
 /// or the failure an answer means.
 async fn fetch(proxy: &str, path: &str, headers: &[(&str, &str)], body: Option<String>) -> Result<JsValue, Failure> {
+    receive(send(proxy, path, headers, body)?).await
+}
+
+/// Calls the browser's `fetch` (the request leaves before this returns).
+fn send(proxy: &str, path: &str, headers: &[(&str, &str)], body: Option<String>) -> Sent {
     let init = RequestInit::new();
     let sent = Headers::new().map_err(|_| Failure::Network)?;
     for (name, value) in headers {
@@ -49,8 +69,11 @@ async fn fetch(proxy: &str, path: &str, headers: &[(&str, &str)], body: Option<S
         init.set_method("POST");
         init.set_body(&JsValue::from_str(&body));
     }
-    let url = String::from(proxy) + path;
-    let promise = dom::window().fetch_with_str_and_init(&url, &init);
+    Ok(dom::window().fetch_with_str_and_init(&(String::from(proxy) + path), &init))
+}
+
+/// The parsed body of a 2xx answer to `promise`, or the failure an answer means.
+async fn receive(promise: js_sys::Promise) -> Result<JsValue, Failure> {
     let response: Response = JsFuture::from(promise).await.map_err(|_| Failure::Network)?.unchecked_into();
     let status = response.status();
     // The browser's JSON parser: no JSON library in the wasm.

@@ -34,15 +34,20 @@ pub enum Start {
     Order(String, String),
 }
 
-/// Creates the checkout (a retry is safe either way), waits for payment-api.js, tells the host
-/// page (`epay:redirect`), and calls halyk. The overlay's close shows the outcome.
-pub async fn pay(widget: &Widget, start: Start) -> Stage {
-    let (proxy, texts) = (&widget.options.proxy, widget.texts);
-    let answer = match &start {
-        Start::Open(request, key) => api::checkout(proxy, request, key).await,
-        Start::Order(invoice_id, key) => api::order_checkout(proxy, invoice_id, key).await,
-    };
-    let checkout = match answer {
+/// Sends the checkout `start` names (a retry is safe either way) at once, before the widget
+/// re-renders for it; `pay` takes it from there.
+pub fn send(proxy: &str, start: &Start) -> api::Sent {
+    match start {
+        Start::Open(request, key) => api::checkout(proxy, request, key),
+        Start::Order(invoice_id, key) => api::order_checkout(proxy, invoice_id, key),
+    }
+}
+
+/// Reads the checkout `sent`, waits for payment-api.js, tells the host page
+/// (`epay:redirect`), and calls halyk. The overlay's close shows the outcome.
+pub async fn pay(widget: &Widget, start: Start, sent: api::Sent) -> Stage {
+    let texts = widget.texts;
+    let checkout = match api::checkout_answer(sent).await {
         Ok(checkout) => checkout,
         Err(failure) => {
             let invoice_id = match &start {

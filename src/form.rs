@@ -87,10 +87,17 @@ pub fn bind(widget: &Widget, nodes: &Nodes) {
         let (widget, amount_input) = (widget.clone(), nodes.amount_input.clone());
         move || pay(&widget, &amount_input)
     };
-    let retry = submit.clone();
+    let (retry, on_click) = (submit.clone(), submit.clone());
     bind::on(&nodes.form, "submit", move |event| {
         event.prevent_default();
         submit();
+    });
+    // The button's click, not the form's submit, starts paying: Chromium fires submit some
+    // milliseconds after the click (scripts/perf-browser). Enter in a field clicks the button
+    // too (implicit submission); preventing the click's default skips the submit.
+    bind::on(&nodes.pay, "click", move |event| {
+        event.prevent_default();
+        on_click();
     });
     bind::on(&nodes.retry, "click", move |_| {
         state.update(|s| s.stage = Stage::Ready);
@@ -103,13 +110,19 @@ pub fn bind(widget: &Widget, nodes: &Nodes) {
     });
 }
 
+/// The busy state (disabled button, spinner) shows this long after the click, not at once: a
+/// checkout answered sooner goes straight to the hand-over, which a re-render and a paint
+/// would otherwise delay by a frame (scripts/perf-browser). A second click meanwhile is
+/// refused by the state itself.
+const BUSY_SHOWN_AFTER_MS: i32 = 100;
+
 /// Pay: validate, take this attempt's Idempotency-Key, ask the proxy, hand over to ePay. A
 /// merchant order needs none of that: the order is its own key.
 fn pay(widget: &Widget, amount_input: &web_sys::HtmlElement) {
     let Widget { state, options, texts, .. } = widget;
     let (state, texts) = (*state, *texts);
     let merchant_order = state
-        .try_update(|s| {
+        .try_update_untracked(|s| {
             if s.stage.busy() || s.merchant_order.is_none() {
                 return None;
             }
@@ -121,7 +134,7 @@ fn pay(widget: &Widget, amount_input: &web_sys::HtmlElement) {
         return begin(widget, Start::Order(invoice_id, key));
     }
     let attempt = state
-        .try_update(|s| {
+        .try_update_untracked(|s| {
             if s.stage.busy() || s.merchant_order.is_some() {
                 return None;
             }
@@ -142,6 +155,8 @@ fn pay(widget: &Widget, amount_input: &web_sys::HtmlElement) {
         })
         .flatten();
     let Some((amount, comment, key)) = attempt else {
+        // Nothing started: show the field errors or the problem now.
+        let _ = state.try_update(|_| ());
         if !state.with_untracked(|s| s.stage.busy()) {
             let _ = amount_input.focus();
         }
@@ -152,8 +167,14 @@ fn pay(widget: &Widget, amount_input: &web_sys::HtmlElement) {
 
 fn begin(widget: &Widget, start: Start) {
     let widget = widget.clone();
+    let sent = checkout::send(&widget.options.proxy, &start);
+    let state = widget.state;
     spawn_local(async move {
-        let result = checkout::pay(&widget, start).await;
+        dom::sleep(BUSY_SHOWN_AFTER_MS).await;
+        let _ = state.try_update(|_| ());
+    });
+    spawn_local(async move {
+        let result = checkout::pay(&widget, start, sent).await;
         let _ = widget.state.try_update(|s| s.stage = s.stage.after_checkout(result));
     });
 }

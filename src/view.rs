@@ -19,7 +19,7 @@ use crate::logic::outcome::Outcome;
 use crate::logic::stage::Stage;
 use crate::nodes::{MissingNode, Nodes};
 use crate::options::Options;
-use crate::{api, form, format, loader, markup, outcome, panel};
+use crate::{api, dom, form, format, loader, markup, outcome, panel};
 
 #[derive(Clone)]
 pub struct State {
@@ -167,8 +167,9 @@ pub fn start(host: HtmlElement, root: &Element, options: Options, id: &str) -> R
         None => {}
     }
     // Limits and the script URL; payment-api.js starts loading now so a click never waits.
+    let pending = dom::get(&widget.host, "epayConfig");
     spawn_local(async move {
-        match api::widget_config(&widget.options.proxy).await {
+        match api::widget_config(&widget.options.proxy, pending).await {
             Ok(config) => {
                 loader::preload(&config.script_url);
                 if !merchant {

@@ -4,7 +4,7 @@
 //! sandbox script is covered by the end-to-end tests (e2e/).
 #![cfg(target_arch = "wasm32")]
 
-use epay_api_types::{Amount, CheckoutResponse, ErrorCode, OrderStatus, OrderView, PaymentMethod, WidgetConfig};
+use epay_api_types::{Amount, CheckoutRequest, CheckoutResponse, ErrorCode, Language, OrderStatus, OrderView, PaymentMethod, WidgetConfig};
 use epay_widget::{dom, loader, wire};
 use serde::Serialize;
 use wasm_bindgen::JsCast;
@@ -21,12 +21,15 @@ export function install_fake_fetch() {
   window.fetch = async (input, init) => {
     const request = input instanceof Request ? input : new Request(input, init);
     const url = new URL(request.url);
-    const body = request.method === "POST" ? await request.text() : null;
-    window.__requests.push({ method: request.method, path: url.pathname, headers: Object.fromEntries(request.headers), body });
+    // Recorded at the call, before any await: a test sees a request the moment it leaves.
+    const recorded = { method: request.method, path: url.pathname, headers: Object.fromEntries(request.headers), body: null };
+    window.__requests.push(recorded);
+    if (request.method === "POST") recorded.body = await request.text();
     const queue = window.__routes[request.method + " " + url.pathname];
     if (!queue) return new Response('{"error":"not_found","message":"no such route"}', { status: 404, headers: { "content-type": "application/json" } });
     const answer = queue.length > 1 ? queue.shift() : queue[0];
     if (answer === "network") throw new TypeError("Failed to fetch");
+    if (answer.delay) await new Promise((done) => setTimeout(done, answer.delay));
     return new Response(JSON.stringify(answer.body), { status: answer.status, headers: { "content-type": "application/json" } });
   };
 }
@@ -88,6 +91,13 @@ fn answer(status: u16, body: serde_json_like::Value) -> JsValue {
     dom::set(&object, "status", &JsValue::from(status));
     dom::set(&object, "body", &body.0);
     object.into()
+}
+
+/// `answer`, given after `delay_ms`.
+fn answer_after(delay_ms: u32, status: u16, body: serde_json_like::Value) -> JsValue {
+    let delayed = answer(status, body);
+    dom::set(&delayed, "delay", &JsValue::from(delay_ms));
+    delayed
 }
 
 fn answers(list: Vec<JsValue>) -> JsValue {
@@ -375,6 +385,53 @@ async fn a_double_click_sends_one_request_and_a_retry_reuses_the_key() {
     assert_eq!(keys[0], keys[1], "Retry reuses the attempt's Idempotency-Key");
 }
 
+#[wasm_bindgen_test]
+async fn the_request_leaves_at_the_click_and_the_busy_state_shows_while_it_is_out() {
+    setup(false);
+    route("POST /api/checkout", answers(vec![answer_after(600, 200, of(&checkout_response(PaymentMethod::P2p)))]));
+    let host = mount(&[("data-amount", "100")]);
+    let pay = find(&host, ".epay-pay");
+    pay.click();
+    let checkouts = || requests().iter().filter(|r| string(r, "path") == "/api/checkout").count();
+    assert_eq!(checkouts(), 1, "the checkout left within the click, before any re-render");
+    assert!(!pay.has_attribute("disabled"), "an answer within 100 ms goes straight to the hand-over");
+    until("the busy state shown while the answer is out", || {
+        pay.has_attribute("disabled") && pay.get_attribute("aria-busy").as_deref() == Some("true")
+    })
+    .await;
+    assert_eq!(halyk_calls().length(), 0);
+    pay.click();
+    until("halyk called", || halyk_calls().length() == 1).await;
+    assert_eq!(checkouts(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_form_submit_pays_too_and_only_once() {
+    setup(false);
+    route("POST /api/checkout", answers(vec![answer(200, of(&checkout_response(PaymentMethod::P2p)))]));
+    let host = mount(&[("data-amount", "100")]);
+    let form = find(&host, "form");
+    let request_submit: js_sys::Function = get(&form, "requestSubmit").unchecked_into();
+    request_submit.call0(&form).unwrap();
+    request_submit.call0(&form).unwrap();
+    until("halyk called", || halyk_calls().length() == 1).await;
+    assert_eq!(requests().iter().filter(|r| string(r, "path") == "/api/checkout").count(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn the_settings_widget_js_fetched_are_used_without_a_second_request() {
+    setup(true);
+    let host: HtmlElement = dom::document().create_element("div").unwrap().unchecked_into();
+    host.set_attribute("data-proxy", "https://pay.shop.kz").unwrap();
+    host.set_attribute("data-amount", "100").unwrap();
+    // What widget.js does: the settings' fetch is under way before the wasm mounts.
+    dom::set(&host, "epayConfig", &dom::window().fetch_with_str("https://pay.shop.kz/api/widget-config"));
+    dom::document().body().unwrap().append_child(&host).unwrap();
+    epay_widget::mount(host.clone());
+    until("the sandbox notice from the settings", || !hidden(&host, ".epay-sandbox")).await;
+    assert_eq!(requests().iter().filter(|r| string(r, "path") == "/api/widget-config").count(), 1);
+}
+
 fn serde_json_map(code: &str) -> std::collections::BTreeMap<&'static str, String> {
     std::collections::BTreeMap::from([("error", code.to_owned()), ("message", "English detail for developers".to_owned())])
 }
@@ -586,8 +643,8 @@ async fn every_language_is_complete() {
         }
     }
     // The amount is formatted by Intl for each language.
-    assert_eq!(epay_widget::format::money(Amount::from_minor(250_050), "KZT", epay_api_types::Language::En), "₸2,500.50");
-    assert_eq!(epay_widget::format::money(Amount::from_minor(250_000), "KZT", epay_api_types::Language::Kk), "2\u{a0}500\u{a0}₸");
+    assert_eq!(epay_widget::format::money(Amount::from_minor(250_050), "KZT", Language::En), "₸2,500.50");
+    assert_eq!(epay_widget::format::money(Amount::from_minor(250_000), "KZT", Language::Kk), "2\u{a0}500\u{a0}₸");
 }
 
 #[wasm_bindgen_test]
@@ -627,6 +684,30 @@ async fn the_overlay_only_triggers_an_outcome_check_and_bad_messages_are_stopped
     assert!(hidden(&host, ".epay-checkout"));
     let order_request = requests().iter().find(|r| string(r, "path") == "/api/orders/123456789012").unwrap();
     assert_eq!(string(&get(&order_request, "headers"), "x-order-key"), "K3y");
+}
+
+#[wasm_bindgen_test]
+fn the_checkout_body_is_what_serde_writes() {
+    let full = CheckoutRequest {
+        amount: "1500.50".into(),
+        currency: Some("KZT".into()),
+        description: Some("Чай «Алатау»".into()),
+        account_id: Some("a-1".into()),
+        email: Some("payer@example.kz".into()),
+        phone: Some("+77001234567".into()),
+        language: Some(Language::Kk),
+        card_save: Some(false),
+        method: Some(PaymentMethod::Widget),
+    };
+    let bare = CheckoutRequest { amount: "1".into(), ..CheckoutRequest::default() };
+    for method in [PaymentMethod::P2p, PaymentMethod::Pay, PaymentMethod::Oct, PaymentMethod::Aft, PaymentMethod::Widget] {
+        for language in [Language::Ru, Language::Kk, Language::En] {
+            let request = CheckoutRequest { method: Some(method), language: Some(language), ..full.clone() };
+            assert_eq!(wire::checkout_body(&request), dom::json_stringify(&of(&request).0));
+        }
+    }
+    assert_eq!(wire::checkout_body(&bare), dom::json_stringify(&of(&bare).0));
+    assert_eq!(wire::checkout_body(&bare), r#"{"amount":"1"}"#);
 }
 
 #[wasm_bindgen_test]

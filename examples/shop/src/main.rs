@@ -192,8 +192,11 @@ async fn buy(State(shop): State<Arc<Shop>>, Form(buy): Form<Buy>) -> Result<Redi
 async fn order_page(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Response, (StatusCode, String)> {
     let order = refresh(&shop, id).await?;
     let product = PRODUCTS.iter().find(|p| p.id == order.product).expect("a known product");
+    let proxy = &shop.proxy;
     let body = format!(
-        "<section class=\"order\"><h1>Заказ №{id}</h1><p>{}: <span class=\"price\">{} ₸</span></p>\
+        // The widget's WebAssembly starts downloading with the page (the proxy's README, "Embedding").
+        "<link rel=\"preload\" href=\"{proxy}/widget.wasm\" as=\"fetch\" type=\"application/wasm\" crossorigin>\
+         <section class=\"order\"><h1>Заказ №{id}</h1><p>{}: <span class=\"price\">{} ₸</span></p>\
          <p>Статус: <span data-shop-status data-paid=\"{}\">{}</span></p>\
          <div data-epay-checkout data-order=\"{}\" data-order-key=\"{}\" data-method=\"pay\"></div>{}</section>\
          <script type=\"module\" src=\"{}/widget.js\"></script><script src=\"/shop.js\" defer></script>",

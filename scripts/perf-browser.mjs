@@ -1,0 +1,228 @@
+// What the payer feels, measured in headless Chromium against the release widget and the
+// release proxy (sandbox mode, loopback). Run through scripts/perf-browser; not a test: it
+// prints medians side by side with their baselines from the same run.
+//
+//  1. Cold load on Lighthouse's "slow 4G" network (150 ms RTT, 1.6 Mbit/s down, 750 kbit/s
+//     up), a new browser context (empty cache) per load: when the pay button is shown
+//     (disabled skeleton) and usable (enabled, with the amount), beside the page's own
+//     DOMContentLoaded, and how many requests the page made.
+//  2. Click → the page starts leaving for ePay (the Navigation API's `navigate` event, which
+//     fires when payment-api.js assigns location.href), in-page clock, unthrottled loopback,
+//     beside one bare `POST /api/checkout` from the same page just before.
+//
+//   node scripts/perf-browser.mjs [--loads N] [--clicks N]
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require("playwright-core");
+
+const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const PROXY_BIN = process.env.EPAY_PROXY_BIN ?? join(ROOT, "target/release/epay-proxy");
+const argument = (name, fallback) => {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+};
+const LOADS = argument("--loads", 15);
+const CLICKS = argument("--clicks", 25);
+
+// Lighthouse's mobile "slow 4G" (its devtools throttling figures as the issue states them).
+const SLOW_4G = { offline: false, latency: 150, downloadThroughput: (1.6e6 / 8) | 0, uploadThroughput: (750e3 / 8) | 0 };
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const ms = (value) => `${value.toFixed(0).padStart(6)} ms`;
+const ms1 = (value) => `${value.toFixed(1).padStart(6)} ms`;
+
+async function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.on("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+async function startProxy() {
+  const dir = mkdtempSync(join(tmpdir(), "epay-perf-"));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let log = "";
+  const child = spawn(PROXY_BIN, [], {
+    env: {
+      ...process.env,
+      EPAY_ENV: "sandbox",
+      LISTEN: `127.0.0.1:${port}`,
+      PUBLIC_URL: base,
+      DATABASE_URL: `sqlite:${join(dir, "orders.sqlite3")}`,
+      WIDGET_DIR: join(ROOT, "dist"),
+      CHECKOUT_OPEN_AMOUNTS: "true",
+      ALLOWED_ORIGINS: base,
+      // Many payers from one address (this script): no per-client limit.
+      CHECKOUT_RATE_PER_MINUTE: "0",
+      RUST_LOG: "warn",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout.on("data", (chunk) => (log += chunk));
+  child.stderr.on("data", (chunk) => (log += chunk));
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(base + "/healthz")).ok) return { base, stop: () => (child.kill(), rmSync(dir, { recursive: true, force: true })) };
+    } catch {}
+    if (child.exitCode !== null) throw new Error("the proxy exited:\n" + log);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the proxy did not become healthy:\n" + log);
+}
+
+// Runs in the page before its own scripts: notes when the pay button is first shown and when
+// it is first usable (enabled, its amount filled in), on the page's clock (0 = navigation).
+function watchPayButton() {
+  const seen = (window.__payButton = { shown: 0, usable: 0 });
+  const check = () => {
+    const button = document.querySelector(".epay-pay");
+    if (!button) return;
+    seen.shown ||= performance.now();
+    const amount = button.querySelector(".epay-pay-amount");
+    if (!seen.usable && !button.disabled && amount && amount.textContent.trim()) {
+      seen.usable = performance.now();
+      observer.disconnect();
+    }
+  };
+  const observer = new MutationObserver(check);
+  observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+}
+
+async function coldLoads(browser, base, path) {
+  const rows = [];
+  for (let i = 0; i < LOADS; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", SLOW_4G);
+    await page.addInitScript(watchPayButton);
+    await page.goto(base + path, { waitUntil: "domcontentloaded" });
+    await page.waitForFunction(() => window.__payButton.usable > 0, null, { timeout: 30_000 });
+    rows.push(
+      await page.evaluate(() => {
+        const navigation = performance.getEntriesByType("navigation")[0];
+        return {
+          dcl: navigation.domContentLoadedEventStart,
+          shown: window.__payButton.shown,
+          usable: window.__payButton.usable,
+          requests: 1 + performance.getEntriesByType("resource").length,
+        };
+      }),
+    );
+    await context.close();
+  }
+  return rows;
+}
+
+// One page load per click: a bare checkout first (the baseline, same connection pool), then
+// the widget's own click, timed to the navigation payment-api.js starts.
+async function clicks(browser, base) {
+  const rows = [];
+  for (let i = 0; i < CLICKS; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(watchPayButton);
+    await page.goto(base + "/", { waitUntil: "load" });
+    // Usable, and payment-api.js loaded (the widget preloads it), as for a payer who reads first.
+    await page.waitForFunction(() => window.__payButton.usable > 0 && typeof window.halyk === "object", null, { timeout: 30_000 });
+    const row = await page.evaluate(async () => {
+      const bareStarted = performance.now();
+      const response = await fetch("/api/checkout", {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": crypto.randomUUID() },
+        body: JSON.stringify({ amount: "1500", description: "bare checkout" }),
+      });
+      await response.json();
+      const bare = performance.now() - bareStarted;
+      const leaving = new Promise((done) => {
+        navigation.addEventListener("navigate", (event) => {
+          event.preventDefault(); // the figure is taken; stay on the page
+          done(performance.now());
+        });
+      });
+      // Where the time goes, without instrumenting the widget: its request's own timing, and
+      // its epay:redirect event (sent just before it calls halyk).
+      let redirected = 0;
+      document.addEventListener("epay:redirect", () => (redirected = performance.now()), { once: true });
+      const clicked = performance.now();
+      // ePay's own part: from the call of halyk.<method> to the navigation it starts.
+      let called = 0;
+      for (const method of ["p2p", "pay", "oct", "aft"]) {
+        const handOver = window.halyk[method];
+        window.halyk[method] = function (payment) {
+          called = performance.now();
+          return handOver.call(this, payment);
+        };
+      }
+      document.querySelector(".epay-pay").click();
+      const left = await leaving;
+      const request = performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/api/checkout")).at(-1);
+      const phases = [
+        ["click → the widget's request starts", request.startTime - clicked],
+        ["the widget's request → its answer", request.responseEnd - request.startTime],
+        ["answer → epay:redirect", redirected - request.responseEnd],
+        ["epay:redirect → halyk called", called - redirected],
+        ["halyk → navigation (ePay's own)", left - called],
+      ];
+      return { bare, click: left - clicked, ours: called - clicked, phases };
+    });
+    rows.push(row);
+    await context.close();
+  }
+  return rows;
+}
+
+const proxy = await startProxy();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-dev-shm-usage"],
+});
+try {
+  // The demo storefront as the README recommends embedding (widget.wasm preloaded in <head>),
+  // and the card payment page with the one-element embed (widget.js at the end of <body>).
+  const pages = [
+    ["/", "index.html, wasm preloaded"],
+    ["/pay.html", "pay.html, widget.js alone"],
+  ];
+  const loads = [];
+  for (const [path] of pages) loads.push(await coldLoads(browser, proxy.base, path));
+  const taps = await clicks(browser, proxy.base);
+  console.log(`\nCold loads on slow 4G (150 ms RTT, 1.6 Mbit/s down, 750 kbit/s up), medians of ${LOADS}:`);
+  console.log(`  ${"".padEnd(36)} ${pages.map(([, name]) => name.padStart(28)).join("")}`);
+  const row = (what, value) => console.log(`  ${what.padEnd(36)} ${loads.map((rows) => value(rows).padStart(28)).join("")}`);
+  row("page's own DOMContentLoaded", (rows) => ms(median(rows.map((r) => r.dcl))));
+  row("pay button shown (skeleton)", (rows) => ms(median(rows.map((r) => r.shown))));
+  row("pay button usable", (rows) => ms(median(rows.map((r) => r.usable))));
+  row("  usable − DCL (goal ≤ 350 ms)", (rows) => ms(median(rows.map((r) => r.usable - r.dcl))));
+  row("requests made by the page", (rows) => String(median(rows.map((r) => r.requests))));
+  const bare = median(taps.map((r) => r.bare));
+  const click = median(taps.map((r) => r.click));
+  console.log(`\nClick → leaving for ePay, loopback, medians of ${CLICKS}:`);
+  console.log(`  one bare POST /api/checkout            ${ms1(bare)}`);
+  const ours = median(taps.map((r) => r.ours));
+  console.log(`  click → navigation starts              ${ms1(click)}   (bare + ${(click - bare).toFixed(1)} ms; goal bare + 5 ms)`);
+  console.log(`  click → halyk called (the widget's part)${ms1(ours)}   (bare + ${(ours - bare).toFixed(1)} ms)`);
+  const phases = taps[0].phases.map(([name], i) => [name, median(taps.map((r) => r.phases[i][1]))]);
+  for (const [name, value] of phases) console.log(`    ${name.padEnd(37)}${ms1(value)}`);
+} finally {
+  await browser.close();
+  proxy.stop();
+}
