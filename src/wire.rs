@@ -5,7 +5,7 @@
 //! same types and wire names; `tests/web.rs` serialises every type with serde and reads it
 //! back through here, so a renamed field cannot drift unnoticed. The one request body,
 //! `checkout_body`, is written the same way (serde-wasm-bindgen's serializer and its string
-//! cache cost NNN bytes brotli, measured); a browser test compares it with serde's.
+//! cache cost about 1 kB brotli, measured); a browser test compares it with serde's.
 
 use epay_api_types::{CheckoutRequest, CheckoutResponse, ErrorCode, OrderStatus, OrderView, PaymentMethod, WidgetConfig};
 use wasm_bindgen::JsValue;
