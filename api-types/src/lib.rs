@@ -11,7 +11,7 @@ mod merchant;
 mod method;
 mod money;
 mod order;
-#[cfg(feature = "sqlx")]
+#[cfg(any(feature = "sqlx", feature = "rusqlite"))]
 mod sql;
 mod widget_config;
 

@@ -1,14 +1,17 @@
 //! Load figures for the proxy (run through `scripts/bench`, not a test).
 //!
 //! Starts the release proxy as its own process in sandbox mode (own port, own SQLite file),
-//! then measures, in one run so the machine's noise hits all three alike:
+//! then measures, in one run so the machine's noise hits every phase alike:
 //!   1. the sandbox token endpoint alone (the baseline: what ePay costs on loopback),
 //!   2. checkouts through the proxy (validation, order stored with fsync, token from the
 //!      sandbox, order updated), and their ratio to 1,
-//!   3. postLink notifications (parse, checks, durable record, order update),
-//!   4. the webhooks those payments make (`order.paid`, to a receiver in this process):
-//!      deliveries per second and the time from the state change to the delivery,
-//!   5. refunds through the merchant API (stored, the sandbox's refund, the status API,
+//!   3. postLink notifications, closed loop, one per order (parse, checks, durable record,
+//!      order update; then the status API's confirmation by the proxy's worker),
+//!   4. the same offered at a fixed 1,000/s, open loop, latency from each one's scheduled
+//!      send time (queueing shows),
+//!   5. merchant orders paid on the sandbox page and their `order.paid` webhooks (to a
+//!      receiver in this process): deliveries per second, state change to delivery,
+//!   6. refunds through the merchant API (stored, the sandbox's refund, the status API,
 //!      `refund.succeeded` delivered).
 //!
 //!   bench [--seconds N] [--concurrency N]
@@ -41,7 +44,7 @@ impl Figures {
 
     fn print(&self, what: &str) {
         println!(
-            "{what:<34} {:>9.0} /s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests, {} errors)",
+            "{what:<40} {:>9.0} /s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests, {} errors)",
             self.per_second(),
             self.percentile(0.50).as_secs_f64() * 1000.0,
             self.percentile(0.99).as_secs_f64() * 1000.0,
@@ -58,6 +61,15 @@ where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<reqwest::Response, reqwest::Error>> + Send,
 {
+    load_at_most(concurrency, duration, u64::MAX, make_request).await
+}
+
+/// `load`, ending early once `max_requests` were sent (each postLink needs an order of its own).
+async fn load_at_most<F, Fut>(concurrency: usize, duration: Duration, max_requests: u64, make_request: F) -> Figures
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<reqwest::Response, reqwest::Error>> + Send,
+{
     let make_request = Arc::new(make_request);
     let stop = Arc::new(AtomicBool::new(false));
     let counter = Arc::new(AtomicU64::new(0));
@@ -69,6 +81,9 @@ where
                 let (mut latencies, mut errors) = (Vec::new(), 0u64);
                 while !stop.load(Ordering::Relaxed) {
                     let n = counter.fetch_add(1, Ordering::Relaxed);
+                    if n >= max_requests {
+                        break;
+                    }
                     let sent = Instant::now();
                     match make_request(n).await {
                         Ok(response) if response.status().is_success() => {
@@ -82,7 +97,13 @@ where
             })
         })
         .collect();
-    tokio::time::sleep(duration).await;
+    // Until the time is up, or every task ran out of requests.
+    let all_done = futures::future::join_all(tasks.iter().map(|t| async {
+        while !t.is_finished() {
+            tokio::time::sleep(Duration::from_millis(5)).await
+        }
+    }));
+    let _ = tokio::time::timeout(duration, all_done).await;
     stop.store(true, Ordering::Relaxed);
     let mut figures = Figures { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
     for task in tasks {
@@ -188,14 +209,8 @@ async fn main() {
 
     let receiver = Receiver::default();
     let webhook_url = receiver.start().await;
-    let proxy = start_proxy(false, &webhook_url);
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
-    for _ in 0..100 {
-        if http.get(format!("{}/healthz", proxy.base)).send().await.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let proxy = started_proxy(&http, &webhook_url).await;
     println!(
         "epay-proxy load, {} concurrent clients, {} s per phase, {} cores, client and server on one machine\n",
         concurrency,
@@ -240,35 +255,54 @@ async fn main() {
     })
     .await;
 
-    // 3. postLinks: one valid success notification per pending order.
-    let orders = pending_orders(&proxy.database).await;
-    let orders = Arc::new(orders);
+    // 3. postLinks: one valid success notification per order, each for an order of its own
+    // (accepted, recorded durably before the answer, then confirmed through the status API by
+    // the proxy's worker while the load goes on). The last OPEN_LOOP_RATE x seconds orders
+    // are kept for the open-loop phase.
+    let open_loop_count = (OPEN_LOOP_RATE * seconds.as_secs()) as usize;
+    let prepared = silently_paid_orders(&http, &proxy.base, POSTLINK_ORDERS + open_loop_count as u64, concurrency).await;
+    let orders: Vec<_> = pending_orders(&proxy.database).await.into_iter().filter(|order| prepared.contains(&order.invoice_id)).collect();
+    let open_loop_count = open_loop_count.min(orders.len() / 2);
+    let (closed_loop_orders, open_loop_orders) = orders.split_at(orders.len() - open_loop_count);
+    let (closed_loop_orders, open_loop_orders) = (Arc::new(closed_loop_orders.to_vec()), open_loop_orders.to_vec());
     let postlink_url = format!("{}/api/epay/postlink", proxy.base);
     let client = http.clone();
-    let count = orders.len() as u64;
-    let notifications = load(concurrency, seconds, move |n| {
-        let (invoice_id, secret_hash, amount) = &orders[(n % count) as usize];
-        // The first notification of an order is accepted, later ones are duplicates: both are
-        // recorded durably before the answer.
-        let body = json!({
-            "id": format!("00000000-0000-4000-8000-{:012}", n % count), "invoiceId": invoice_id,
-            "amount": amount, "currency": "KZT", "terminal": epay_proxy::config::TEST_P2P_TERMINAL_ID,
-            "code": "ok", "reason": "success", "reasonCode": 0, "cardMask": "440043...2222",
-            "approvalCode": "157911", "reference": "411111111117", "secret_hash": secret_hash,
-        });
-        client.post(postlink_url.clone()).json(&body).send()
+    let count = closed_loop_orders.len() as u64;
+    let notifications = load_at_most(concurrency, seconds, count, {
+        let postlink_url = postlink_url.clone();
+        move |n| client.post(postlink_url.clone()).json(&success(&closed_loop_orders[n as usize], n)).send()
     })
     .await;
 
-    println!("{:<34} {:>12}   {:>14}   {:>14}", "", "throughput", "latency", "");
+    // Every accepted postLink is confirmed through the status API by the proxy's worker, and
+    // its order.paid delivered: wait for both, so that the open-loop phase starts on a quiet
+    // proxy (and has its own confirmations and webhooks to do as it goes).
+    let confirmed_after = wait_until_quiet(&proxy.database).await;
+
+    // 4. The same at a fixed rate, open loop: each notification leaves at its scheduled time
+    // whether or not earlier ones were answered, and its latency counts from that time, so a
+    // queue in the proxy shows in the figures instead of slowing the client down.
+    let open_loop = open_loop(&http, &postlink_url, &open_loop_orders, OPEN_LOOP_RATE).await;
+
+    println!("{:<40} {:>12}   {:>14}   {:>14}", "", "throughput", "latency", "");
     tokens.print("sandbox token endpoint alone");
     checkouts.print("checkout through the proxy");
-    notifications.print("postLink notifications");
+    notifications.print("postLinks, closed loop");
+    open_loop.print(&format!("postLinks, {OPEN_LOOP_RATE}/s offered open loop"));
+    println!(
+        "  (an order of its own for each: {count} closed loop, {} open loop; the closed loop's were all paid through the status API, and their order.paid delivered, {:.1} s after its end)",
+        open_loop_orders.len(),
+        confirmed_after.as_secs_f64()
+    );
     println!("\nratio checkout / token endpoint: {:.2}   (goal >= 0.5)", checkouts.per_second() / tokens.per_second());
     let accepted = verdicts(&proxy.database).await;
     println!("postLinks recorded: {accepted:?}");
 
-    // 4. Merchant orders paid on the sandbox's page; their order.paid webhooks.
+    // A fresh proxy for the merchant side: nothing left over from the phases above.
+    drop(proxy);
+    let proxy = started_proxy(&http, &webhook_url).await;
+
+    // 5. Merchant orders paid on the sandbox's page; their order.paid webhooks.
     let payments = load(concurrency, seconds, {
         let (client, base) = (http.clone(), proxy.base.clone());
         move |n| pay_merchant_order(client.clone(), base.clone(), n)
@@ -279,7 +313,7 @@ async fn main() {
     payments.print("merchant orders paid (4 requests)");
     paid.print("webhooks order.paid");
 
-    // 5. Refunds of paid orders through the merchant API, and their webhooks.
+    // 6. Refunds of paid orders through the merchant API, and their webhooks.
     let paid_orders = Arc::new(paid_invoices(&proxy.database).await);
     let refund_base = proxy.base.clone();
     let client = http.clone();
@@ -384,23 +418,59 @@ async fn pay_merchant_order(http: reqwest::Client, base: String, n: u64) -> Resu
         .await?
         .json()
         .await?;
+    // The page redirects to the back link: that is its success.
+    pay_at_sandbox(&http, &base, &c, APPROVED_CARD).await
+}
+
+/// The sandbox's test card that pays (postLink sent), and the one that pays without a postLink.
+const APPROVED_CARD: &str = "4111 1111 1111 1111";
+const SILENT_CARD: &str = "5555 5555 5555 4444";
+
+/// Pays the checkout `c` (the proxy's answer) on the sandbox's payment page with `card`, as a
+/// payer would: the page, then its form.
+async fn pay_at_sandbox(http: &reqwest::Client, base: &str, c: &Value, card: &str) -> Result<reqwest::Response, reqwest::Error> {
     let object = json!({
         "invoiceId": c["invoiceId"], "backLink": c["backLink"], "failureBackLink": c["failureBackLink"],
         "postLink": c["postLink"], "failurePostLink": c["failurePostLink"], "language": c["language"],
         "description": c["description"], "accountId": c["accountId"], "terminal": c["terminal"],
-        "amount": 1500, "currency": c["currency"], "phone": c["phone"], "email": c["email"],
-        "cardSave": c["cardSave"], "auth": c["auth"],
+        "amount": c["amount"].as_str().and_then(|a| a.parse::<f64>().ok()).unwrap_or_default(), "currency": c["currency"],
+        "phone": c["phone"], "email": c["email"], "cardSave": c["cardSave"], "auth": c["auth"],
     });
     let params = lz_str::compress_to_encoded_uri_component(&encode_params(&object));
     let page = http.get(format!("{base}/sandbox/payform/?params={params}")).send().await?.text().await?;
     let session = page.split("name=\"session\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned();
-    let paid = http
-        .post(format!("{base}/sandbox/payform/pay"))
-        .form(&[("session", session.as_str()), ("card", "4111 1111 1111 1111"), ("expiry", "12/30"), ("cvc", "123"), ("holder", "Bench")])
+    http.post(format!("{base}/sandbox/payform/pay"))
+        .form(&[("session", session.as_str()), ("card", card), ("expiry", "12/30"), ("cvc", "123"), ("holder", "Bench")])
         .send()
-        .await?;
-    // The page redirects to the back link: that is its success.
-    Ok(paid)
+        .await
+}
+
+/// Orders for the postLink phases (set up, not measured): `count` card payments, each
+/// checked out and paid on the sandbox's page with the card that sends no postLink. The
+/// status API knows each payment, so the postLinks the benchmark sends for them are
+/// confirmed at the first question, as real ones are. Returns their invoice ids.
+async fn silently_paid_orders(http: &reqwest::Client, base: &str, count: u64, concurrency: usize) -> std::collections::HashSet<String> {
+    let paid = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let (client, base_url, record) = (http.clone(), base.to_owned(), paid.clone());
+    load_at_most(concurrency, Duration::from_secs(600), count, move |n| {
+        let (client, base, record) = (client.clone(), base_url.clone(), record.clone());
+        async move {
+            let c: Value = client
+                .post(format!("{base}/api/checkout"))
+                .json(&json!({"amount": (100 + n % 100_000).to_string(), "description": "bench", "method": "pay"}))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let answer = pay_at_sandbox(&client, &base, &c, SILENT_CARD).await?;
+            if let Some(invoice_id) = c["invoiceId"].as_str() {
+                record.lock().expect("the set").insert(invoice_id.to_owned());
+            }
+            Ok(answer)
+        }
+    })
+    .await;
+    std::mem::take(&mut *paid.lock().expect("the set"))
 }
 
 /// payment-api.js's encodeParams: `name=encodeURIComponent(value)`, objects encoded first.
@@ -440,14 +510,102 @@ async fn paid_invoices(database: &str) -> Vec<String> {
 }
 
 /// (invoice id, secret_hash, amount) of pending orders, read from the proxy's database.
-async fn pending_orders(database: &str) -> Vec<(String, String, Value)> {
+/// The notifications offered per second in the open-loop phase.
+const OPEN_LOOP_RATE: u64 = 1_000;
+/// Orders for the closed-loop postLink phase (it ends early when they run out).
+const POSTLINK_ORDERS: u64 = 40_000;
+
+/// A valid success postLink for `order`.
+fn success(order: &PendingOrder, n: u64) -> Value {
+    json!({
+        "id": format!("00000000-0000-4000-8000-{n:012}"), "invoiceId": order.invoice_id,
+        "amount": order.amount, "currency": "KZT", "terminal": order.terminal,
+        "code": "ok", "reason": "success", "reasonCode": 0, "cardMask": "555555...4444",
+        "approvalCode": "157911", "reference": "411111111117", "secret_hash": order.secret_hash,
+    })
+}
+
+/// Sends one postLink per order at `rate` per second, each at its scheduled time, and times
+/// each from that time to its answer.
+async fn open_loop(http: &reqwest::Client, url: &str, orders: &[PendingOrder], rate: u64) -> Figures {
+    let started = tokio::time::Instant::now();
+    let mut sent = Vec::with_capacity(orders.len());
+    for (i, order) in orders.iter().enumerate() {
+        let scheduled = started + Duration::from_micros(i as u64 * 1_000_000 / rate);
+        tokio::time::sleep_until(scheduled).await;
+        let request = http.post(url).json(&success(order, 1_000_000 + i as u64)).send();
+        sent.push(tokio::spawn(async move {
+            let answered = match request.await {
+                Ok(response) if response.status().is_success() => response.bytes().await.is_ok(),
+                _ => false,
+            };
+            (answered, scheduled.elapsed())
+        }));
+    }
+    let mut figures = Figures { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    for task in sent {
+        match task.await.expect("open-loop request") {
+            (true, latency) => {
+                figures.requests += 1;
+                figures.latencies.push(latency);
+            }
+            (false, _) => figures.errors += 1,
+        }
+    }
+    figures.elapsed = started.elapsed();
+    figures
+}
+
+/// Waits until no order is `confirming` (the proxy asked the status API about each) and no
+/// webhook is waiting to be sent; returns how long that took.
+async fn wait_until_quiet(database: &str) -> Duration {
+    let started = Instant::now();
     let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.expect("open bench database");
-    let rows: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT invoice_id, secret_hash, amount_minor FROM orders WHERE status = 'pending' LIMIT 20000")
+    loop {
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM orders WHERE status = 'confirming') + (SELECT COUNT(*) FROM webhook_events WHERE status = 'pending')",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+        if busy == 0 || started.elapsed() > Duration::from_secs(300) {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The release proxy in its own process, answering.
+async fn started_proxy(http: &reqwest::Client, webhook_url: &str) -> Proxy {
+    let proxy = start_proxy(false, webhook_url);
+    for _ in 0..100 {
+        if http.get(format!("{}/healthz", proxy.base)).send().await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    proxy
+}
+
+/// An order the benchmark sends postLinks for.
+#[derive(Clone)]
+struct PendingOrder {
+    invoice_id: String,
+    secret_hash: String,
+    amount: Value,
+    terminal: String,
+}
+
+async fn pending_orders(database: &str) -> Vec<PendingOrder> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.expect("open bench database");
+    let rows: Vec<(String, String, i64, String)> =
+        sqlx::query_as("SELECT invoice_id, secret_hash, amount_minor, terminal FROM orders WHERE status = 'pending' ORDER BY id")
             .fetch_all(&pool)
             .await
             .expect("read orders");
-    rows.into_iter().map(|(invoice, secret, minor)| (invoice, secret, json!(minor / 100))).collect()
+    rows.into_iter()
+        .map(|(invoice_id, secret_hash, minor, terminal)| PendingOrder { invoice_id, secret_hash, amount: json!(minor / 100), terminal })
+        .collect()
 }
 
 async fn verdicts(database: &str) -> HashMap<String, i64> {

@@ -80,11 +80,8 @@ impl AppState {
         let config = Arc::new(config);
         let store = Store::open(&config.store.database_url).await?;
         let check_ms = confirm::first_check_ms(&config.confirmation);
-        let (interrupted, held) = store
-            .write(async move |conn| {
-                Ok((orders::fail_interrupted_starts(conn, check_ms).await?, orders::count_holding_suffix(conn).await?))
-            })
-            .await?;
+        let (interrupted, held) =
+            store.write(move |conn| Ok((orders::fail_interrupted_starts(conn, check_ms)?, orders::count_holding_suffix(conn)?))).await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "orders whose token request a restart interrupted are now start_failed");
         }

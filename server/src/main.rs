@@ -169,7 +169,7 @@ async fn list_events(config: Config, limit: i64) -> ExitCode {
 async fn resend_event(config: Config, event_id: &str) -> ExitCode {
     let Some(store) = open_store(&config).await else { return ExitCode::FAILURE };
     let id = event_id.to_owned();
-    match store.write(async move |tx| epay_proxy::store::webhooks::resend(tx, &id, epay_proxy::store::now_ms()).await).await {
+    match store.write(move |tx| epay_proxy::store::webhooks::resend(tx, &id, epay_proxy::store::now_ms())).await {
         Ok(Some(_)) => {
             println!("event {event_id} queued again; a running proxy sends it within a second");
             ExitCode::SUCCESS

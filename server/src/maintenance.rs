@@ -29,15 +29,15 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
     let open_orders = app.open_orders.clone();
     let round = app
         .store
-        .write(async move |conn| {
-            let expired = orders::expire_open_orders(conn, now()).await?;
-            let held = orders::release_suffixes(conn, now(), grace).await?;
+        .write(move |conn| {
+            let expired = orders::expire_open_orders(conn, now())?;
+            let held = orders::release_suffixes(conn, now(), grace)?;
             // Set on the writer, where every insert counts itself too: no insert can slip in
             // between this count and its store.
             open_orders.recounted(held);
-            let pruned = notifications::prune_rejected(conn, before).await?;
+            let pruned = notifications::prune_rejected(conn, before)?;
             // Delivery attempts of settled events are kept as long as rejected postLinks.
-            webhooks::prune_attempts(conn, before * 1000).await?;
+            webhooks::prune_attempts(conn, before * 1000)?;
             Ok(Round { held, pruned, expired })
         })
         .await?;

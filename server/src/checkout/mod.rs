@@ -72,7 +72,7 @@ pub async fn create(
     let new_order = new_order(&app, &valid, idempotency_key.clone());
 
     let open = app.open_orders.clone();
-    let begin = app.store.write(async move |conn| orders::begin_checkout(conn, new_order, &open).await).await?;
+    let begin = app.store.write(move |conn| orders::begin_checkout(conn, new_order, &open)).await?;
     answer(&app, begin).await
 }
 
@@ -184,8 +184,7 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
             let first_check_ms = confirm::first_check_ms(&app.config.confirmation);
             let id = order.id;
             let recorded = raw.clone();
-            let taken =
-                app.store.write(async move |conn| orders::record_token(conn, id, &recorded, expires_at, first_check_ms).await).await?;
+            let taken = app.store.write(move |conn| orders::record_token(conn, id, &recorded, expires_at, first_check_ms)).await?;
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "payment token issued");
             if !taken {
                 // The order moved on while ePay was asked (a notification, the status API):
@@ -209,7 +208,7 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
 /// concurrent duplicate answers alike, and reconciliation looks the order up later.
 async fn record_start_failure(app: &AppState, order: &OrderRow, recorded: String) -> Result<(), AppError> {
     let (id, check_ms) = (order.id, confirm::first_check_ms(&app.config.confirmation));
-    app.store.write(async move |tx| orders::record_start_failure(tx, id, &recorded, check_ms).await).await?;
+    app.store.write(move |tx| orders::record_start_failure(tx, id, &recorded, check_ms)).await?;
     Ok(())
 }
 

@@ -60,6 +60,6 @@ pub async fn start(
         ));
     }
     let id = order.id;
-    let begin = app.store.write(async move |tx| orders::begin_order_checkout(tx, id).await).await?;
+    let begin = app.store.write(move |tx| orders::begin_order_checkout(tx, id)).await?;
     answer(&app, begin).await
 }

@@ -160,6 +160,8 @@ pub struct ConfirmationSettings {
     /// How long after its token expired an order with no transaction at ePay expires (and
     /// its invoice suffix is released).
     pub expiry_grace: Duration,
+    /// Questions to the status API in flight at once (the confirmation worker's pace).
+    pub status_concurrency: usize,
 }
 
 /// What strangers may make the proxy do.
@@ -429,6 +431,7 @@ impl ConfirmationSettings {
             two_stage: env.flag("EPAY_TWO_STAGE")?,
             reconcile_after: env.whole_seconds("RECONCILE_AFTER_SECS", 600)?,
             expiry_grace: env.whole_seconds("ORDER_EXPIRY_GRACE_SECS", 1800)?,
+            status_concurrency: env.count("STATUS_API_CONCURRENCY", 16, 1..=256)? as usize,
         })
     }
 }

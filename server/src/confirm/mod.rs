@@ -23,8 +23,9 @@ use crate::epay::StatusKind;
 use crate::store::orders::{self, OrderRow, OrderState};
 use crate::store::{StoreError, now, now_ms};
 
-/// Status questions in flight at once.
-const CONCURRENCY: usize = 8;
+/// Orders read from the schedule at a time (each round asks about them, `STATUS_API_CONCURRENCY`
+/// at once).
+const BATCH: i64 = 256;
 /// The longest the worker sleeps without looking at the schedule.
 const IDLE_MS: i64 = 2_000;
 /// Pauses for confirming orders: 1 s, doubling, at most 5 minutes.
@@ -35,10 +36,12 @@ const RECONCILE_LONGEST_MS: i64 = 1_800_000;
 
 pub async fn run(app: Arc<AppState>) {
     loop {
-        let due = orders::due_for_check(app.store.reader(), now_ms(), 64).await;
+        let due = orders::due_for_check(app.store.reader(), now_ms(), BATCH).await;
         match due {
             Ok(due) if !due.is_empty() => {
-                futures::stream::iter(due).for_each_concurrent(CONCURRENCY, |order| check(&app, order)).await;
+                futures::stream::iter(due)
+                    .for_each_concurrent(app.config.confirmation.status_concurrency, |order| check(&app, order))
+                    .await;
                 continue;
             }
             Ok(_) => {}
@@ -71,7 +74,7 @@ async fn check(app: &Arc<AppState>, order: OrderRow) {
     let (id, version) = (order.id, order.version);
     let invoice_id = order.invoice_id.clone();
     let recorded = decision.clone();
-    let result = app.store.write(async move |tx| apply(tx, id, version, &recorded, delay_ms).await).await;
+    let result = app.store.write(move |tx| apply(tx, id, version, &recorded, delay_ms)).await;
     match (result, &decision) {
         (Err(err), _) => tracing::error!(%invoice_id, error = %err, "cannot record a status answer"),
         (Ok(false), _) => tracing::info!(%invoice_id, "order changed while ePay was asked; deciding again later"),
@@ -112,26 +115,26 @@ pub fn next_delay_ms(order: &OrderRow, reconcile_after_ms: i64, now_ms: i64) -> 
 
 /// Records `decision` if the order is still the version it was made on (a postLink may have
 /// changed it meanwhile). Returns whether it did.
-pub async fn apply(tx: &mut crate::store::Tx, id: i64, version: i64, decision: &Decision, delay_ms: i64) -> Result<bool, StoreError> {
-    let Some(order) = orders::find_by_id(tx, id).await? else { return Ok(false) };
+pub fn apply(tx: &mut crate::store::Tx, id: i64, version: i64, decision: &Decision, delay_ms: i64) -> Result<bool, StoreError> {
+    let Some(order) = orders::find_by_id(tx, id)? else { return Ok(false) };
     if order.version != version {
         return Ok(false);
     }
     match decision {
-        Decision::Pay(outcome) => match orders::reclaim_suffix(tx, &order).await? {
-            Ok(()) => orders::set_outcome(tx, id, OrderState::Paid, outcome).await?,
+        Decision::Pay(outcome) => match orders::reclaim_suffix(tx, &order)? {
+            Ok(()) => orders::set_outcome(tx, id, OrderState::Paid, outcome)?,
             // Paid after its suffix went to a newer order: ePay may confuse the two.
-            Err(holder) => orders::review_late_payment(tx, id, outcome, "the status API confirmed a payment", &holder).await?,
+            Err(holder) => orders::review_late_payment(tx, id, outcome, "the status API confirmed a payment", &holder)?,
         },
-        Decision::Authorize(outcome) => match orders::reclaim_suffix(tx, &order).await? {
-            Ok(()) => orders::set_outcome(tx, id, OrderState::Authorized, outcome).await?,
-            Err(holder) => orders::review_late_payment(tx, id, outcome, "the status API confirmed a hold (AUTH)", &holder).await?,
+        Decision::Authorize(outcome) => match orders::reclaim_suffix(tx, &order)? {
+            Ok(()) => orders::set_outcome(tx, id, OrderState::Authorized, outcome)?,
+            Err(holder) => orders::review_late_payment(tx, id, outcome, "the status API confirmed a hold (AUTH)", &holder)?,
         },
-        Decision::Fail(outcome) => orders::set_outcome(tx, id, OrderState::Failed, outcome).await?,
-        Decision::Review(reason) => orders::send_to_review(tx, id, reason).await?,
-        Decision::Expire(said) => orders::expire(tx, id, said).await?,
-        Decision::AskAgain(said) => orders::schedule_check(tx, id, now_ms() + delay_ms, said).await?,
-        Decision::Stop(said) => orders::stop_checking(tx, id, said).await?,
+        Decision::Fail(outcome) => orders::set_outcome(tx, id, OrderState::Failed, outcome)?,
+        Decision::Review(reason) => orders::send_to_review(tx, id, reason)?,
+        Decision::Expire(said) => orders::expire(tx, id, said)?,
+        Decision::AskAgain(said) => orders::schedule_check(tx, id, now_ms() + delay_ms, said)?,
+        Decision::Stop(said) => orders::stop_checking(tx, id, said)?,
     }
     Ok(true)
 }

@@ -63,7 +63,7 @@ pub async fn create(
     };
     let new = NewOrder { merchant: Some(terms), ..checkout::new_order(&app, &valid.checkout, None) };
     let open = app.open_orders.clone();
-    let created = app.store.write(async move |tx| orders::create_merchant_order(tx, new, &open).await).await?;
+    let created = app.store.write(move |tx| orders::create_merchant_order(tx, new, &open)).await?;
     let (order, replayed) = match created {
         Created::New(order) => (order, false),
         Created::Replayed(order) => (order, true),

@@ -64,7 +64,7 @@ pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -
 )]
 pub async fn resend(State(app): State<Arc<AppState>>, Path(event_id): Path<String>) -> Result<(StatusCode, Json<WebhookEvent>), AppError> {
     let id = event_id.clone();
-    let found = app.store.write(async move |tx| webhooks::resend(tx, &id, now_ms()).await).await?;
+    let found = app.store.write(move |tx| webhooks::resend(tx, &id, now_ms())).await?;
     let Some(found) = found else { return Err(AppError::not_found(format!("no event `{event_id}`"))) };
     tracing::info!(event = %event_id, "webhook event queued again");
     let row = webhooks::find(app.store.reader(), &event_id).await?.ok_or_else(|| AppError::internal("a resent event vanished"))?;

@@ -125,7 +125,7 @@ async fn operate(
         idempotency_key: format!("{invoice_id}/{kind}/{idempotency_key}"),
         fingerprint,
     };
-    let begun = app.store.write(async move |tx| operations::begin(tx, new).await).await?;
+    let begun = app.store.write(move |tx| operations::begin(tx, new)).await?;
     let (op, replayed) = match begun {
         Begun::New(op, order) => {
             // On its own task: a merchant that disconnects must not leave it half asked.
@@ -200,7 +200,7 @@ pub fn operation_view(op: &OperationRow) -> MerchantOperation {
 async fn perform(app: Arc<AppState>, op: OperationRow, order: OrderRow) -> Result<OperationRow, AppError> {
     let Some(transaction_id) = order.transaction_id.clone() else {
         let id = op.id;
-        app.store.write(async move |tx| operations::fail(tx, id, "the order has no ePay transaction id").await).await?;
+        app.store.write(move |tx| operations::fail(tx, id, "the order has no ePay transaction id")).await?;
         return reread(&app, op.id).await;
     };
     let kind = match op.kind.as_str() {
@@ -216,12 +216,12 @@ async fn perform(app: Arc<AppState>, op: OperationRow, order: OrderRow) -> Resul
         Ok(OperationAnswer::Refused { status, message }) => {
             tracing::warn!(invoice_id = %order.invoice_id, kind = %op.kind, status, %message, "ePay refused an operation");
             let said = format!("ePay refused it (HTTP {status}): {message}");
-            app.store.write(async move |tx| operations::fail(tx, id, &said).await).await?;
+            app.store.write(move |tx| operations::fail(tx, id, &said)).await?;
         }
         Err(err) => {
             tracing::warn!(invoice_id = %order.invoice_id, kind = %op.kind, error = %err, "no answer from ePay; the operation will be looked up");
             let (said, at) = (format!("no answer from ePay ({err}); looking it up"), now_ms() + FIRST_CHECK_MS);
-            app.store.write(async move |tx| operations::mark_unknown(tx, id, &said, Some(at)).await).await?;
+            app.store.write(move |tx| operations::mark_unknown(tx, id, &said, Some(at))).await?;
         }
     }
     reread(&app, op.id).await
@@ -245,7 +245,7 @@ async fn confirm_or_wait(app: &AppState, op: &OperationRow, order: &OrderRow, wh
         Ok(answer) if confirm::shows(&op.kind, full_refund, &answer) => {
             let said = format!("{what}; the status API shows it ({})", answer.transaction.and_then(|t| t.status_name).unwrap_or_default());
             tracing::info!(invoice_id = %order.invoice_id, kind = %op.kind, "operation confirmed");
-            app.store.write(async move |tx| operations::succeed(tx, id, &said).await).await?;
+            app.store.write(move |tx| operations::succeed(tx, id, &said)).await?;
         }
         other => {
             let said = match other {
@@ -253,7 +253,7 @@ async fn confirm_or_wait(app: &AppState, op: &OperationRow, order: &OrderRow, wh
                 Err(err) => format!("{what}; the status API could not be asked ({err})"),
             };
             let at = now_ms() + FIRST_CHECK_MS * (1 << op.attempts.clamp(0, 10));
-            app.store.write(async move |tx| operations::mark_unknown(tx, id, &said, Some(at)).await).await?;
+            app.store.write(move |tx| operations::mark_unknown(tx, id, &said, Some(at))).await?;
         }
     }
     Ok(())
@@ -289,9 +289,9 @@ async fn look_up(app: &Arc<AppState>, op: OperationRow) -> Result<(), crate::sto
         tracing::warn!(invoice_id = %order.invoice_id, %reason, "operation needs a human");
         return app
             .store
-            .write(async move |tx| {
-                operations::mark_unknown(tx, id, "no reliable answer from ePay; a person must check", None).await?;
-                orders::flag_for_review(tx, order_id, &reason).await
+            .write(move |tx| {
+                operations::mark_unknown(tx, id, "no reliable answer from ePay; a person must check", None)?;
+                orders::flag_for_review(tx, order_id, &reason)
             })
             .await;
     }
@@ -303,7 +303,7 @@ async fn look_up(app: &Arc<AppState>, op: OperationRow) -> Result<(), crate::sto
     {
         // Shown by the status API: it happened, nothing is sent again.
         let id = op.id;
-        return app.store.write(async move |tx| operations::succeed(tx, id, "looked up: the status API shows it").await.map(|_| ())).await;
+        return app.store.write(move |tx| operations::succeed(tx, id, "looked up: the status API shows it").map(|_| ())).await;
     }
     // Not shown (or a partial refund, which the status API cannot tell apart): the same
     // externalID again, which ePay performs at most once.

@@ -78,22 +78,19 @@ async fn receive(app: &Arc<AppState>, endpoint: Endpoint, source: IpAddr, body: 
     let limiter = app.postlink_limiter.clone();
     let handled = app
         .store
-        .write(async move |tx| {
+        .write(move |tx| {
             let context = Context { endpoint, raw: &raw, source, now_ms: now_ms(), limiter: &limiter };
             match parsed {
-                Ok(n) => handle(tx, &context, &n).await,
-                Err(err) => {
-                    reject(
-                        tx,
-                        &context,
-                        None,
-                        &Notification::default(),
-                        StatusCode::BAD_REQUEST,
-                        format!("body is not a JSON object ({err:?})"),
-                        None,
-                    )
-                    .await
-                }
+                Ok(n) => handle(tx, &context, &n),
+                Err(err) => reject(
+                    tx,
+                    &context,
+                    None,
+                    &Notification::default(),
+                    StatusCode::BAD_REQUEST,
+                    format!("body is not a JSON object ({err:?})"),
+                    None,
+                ),
             }
         })
         .await?;
@@ -170,15 +167,15 @@ struct Context<'a> {
     limiter: &'a crate::rate_limit::SourceLimiter,
 }
 
-async fn handle(tx: &mut Tx, cx: &Context<'_>, n: &Notification) -> Result<Handled, StoreError> {
+fn handle(tx: &mut Tx, cx: &Context<'_>, n: &Notification) -> Result<Handled, StoreError> {
     let order = match n.invoice_id.as_deref() {
-        Some(invoice_id) => orders::find_by_invoice(tx, invoice_id.trim()).await?,
+        Some(invoice_id) => orders::find_by_invoice(tx, invoice_id.trim())?,
         None => None,
     };
     let order_id = order.as_ref().map(|o| o.id);
     let (decision, success, disagreement) = match evaluate(order.as_ref(), cx.endpoint, n, cx.now_ms) {
-        Evaluation::Reject { status, stored, answer } => return reject(tx, cx, order_id, n, status, stored, Some(answer)).await,
-        Evaluation::Hint { ask } => return hint(tx, cx, order.expect("a hint names a known order"), n, ask).await,
+        Evaluation::Reject { status, stored, answer } => return reject(tx, cx, order_id, n, status, stored, Some(answer)),
+        Evaluation::Hint { ask } => return hint(tx, cx, order.expect("a hint names a known order"), n, ask),
         Evaluation::Apply { decision, success, disagreement } => (decision, success, disagreement),
     };
     let order = order.expect("evaluate applies only to a known order");
@@ -187,23 +184,23 @@ async fn handle(tx: &mut Tx, cx: &Context<'_>, n: &Notification) -> Result<Handl
             let outcome = outcome_of(&order, n, success);
             // A success for a finished order whose suffix went to a newer order meanwhile:
             // money moved, but ePay may confuse the two; a human decides.
-            match (state, orders::reclaim_suffix(tx, &order).await?) {
+            match (state, orders::reclaim_suffix(tx, &order)?) {
                 (OrderState::Confirming, Err(holder)) => {
-                    orders::review_late_payment(tx, order.id, &outcome, "a success arrived", &holder).await?;
+                    orders::review_late_payment(tx, order.id, &outcome, "a success arrived", &holder)?;
                     tracing::warn!(invoice_id = %order.invoice_id, %holder, "late success for a released invoice suffix: review");
                 }
-                _ => orders::set_outcome(tx, order.id, state, &outcome).await?,
+                _ => orders::set_outcome(tx, order.id, state, &outcome)?,
             }
             (Verdict::Accepted, disagreement)
         }
         Decision::Duplicate => (Verdict::Duplicate, None),
         Decision::Ignore(why) => (Verdict::Ignored, Some(why.to_owned())),
         Decision::IgnoreAndFlag(why) => {
-            orders::flag_for_review(tx, order.id, why).await?;
+            orders::flag_for_review(tx, order.id, why)?;
             (Verdict::Ignored, Some(why.to_owned()))
         }
     };
-    record(tx, cx, Some(order.id), n, verdict, reason.as_deref()).await?;
+    record(tx, cx, Some(order.id), n, verdict, reason.as_deref())?;
     tracing::info!(invoice_id = %order.invoice_id, endpoint = ?cx.endpoint, ?verdict, success, reason, "postLink recorded");
     let ask = verdict == Verdict::Accepted && success;
     Ok(Handled::Done { verdict, ask })
@@ -228,21 +225,21 @@ fn outcome_of(order: &OrderRow, n: &Notification, success: bool) -> Outcome {
 
 /// A notification without secret_hash: recorded; the status API is asked when `ask` (and the
 /// hint is then not counted against its source).
-async fn hint(tx: &mut Tx, cx: &Context<'_>, order: OrderRow, n: &Notification, ask: bool) -> Result<Handled, StoreError> {
+fn hint(tx: &mut Tx, cx: &Context<'_>, order: OrderRow, n: &Notification, ask: bool) -> Result<Handled, StoreError> {
     if !ask && !cx.limiter.admits(cx.source) {
         return Ok(Handled::Limited);
     }
     if ask {
-        orders::schedule_hinted_check(tx, order.id, cx.now_ms).await?;
+        orders::schedule_hinted_check(tx, order.id, cx.now_ms)?;
     }
     let reason = if ask { "no secret_hash: the status API is asked" } else { "no secret_hash: the status API was asked moments ago" };
-    record(tx, cx, Some(order.id), n, Verdict::Hint, Some(reason)).await?;
+    record(tx, cx, Some(order.id), n, Verdict::Hint, Some(reason))?;
     tracing::info!(invoice_id = %order.invoice_id, endpoint = ?cx.endpoint, ask, "postLink without secret_hash: a hint");
     Ok(Handled::Done { verdict: Verdict::Hint, ask })
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn reject(
+fn reject(
     tx: &mut Tx,
     cx: &Context<'_>,
     order_id: Option<i64>,
@@ -254,12 +251,12 @@ async fn reject(
     if !cx.limiter.admits(cx.source) {
         return Ok(Handled::Limited);
     }
-    record(tx, cx, order_id, n, Verdict::Rejected, Some(&stored)).await?;
+    record(tx, cx, order_id, n, Verdict::Rejected, Some(&stored))?;
     tracing::warn!(invoice_id = n.invoice_id.as_deref(), endpoint = ?cx.endpoint, reason = %stored, source = %cx.source, "postLink rejected");
     Ok(Handled::Rejected { status, reason: answer.unwrap_or(stored) })
 }
 
-async fn record(
+fn record(
     tx: &mut Tx,
     cx: &Context<'_>,
     order_id: Option<i64>,
@@ -279,5 +276,5 @@ async fn record(
         raw_body: cx.raw,
         source: Some(&source),
     };
-    notifications::insert(tx, &new).await.map(|_| ())
+    notifications::insert(tx, &new).map(|_| ())
 }

@@ -28,6 +28,29 @@ pub enum Endpoint {
     FailurePostlink,
 }
 
+impl Verdict {
+    /// The stored name (sqlx's and serde's snake_case).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Accepted => "accepted",
+            Verdict::Duplicate => "duplicate",
+            Verdict::Ignored => "ignored",
+            Verdict::Rejected => "rejected",
+            Verdict::Hint => "hint",
+        }
+    }
+}
+
+impl Endpoint {
+    /// The stored name (sqlx's and serde's snake_case).
+    pub fn name(self) -> &'static str {
+        match self {
+            Endpoint::Postlink => "postlink",
+            Endpoint::FailurePostlink => "failure_postlink",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct NewNotification<'a> {
     pub order_id: Option<i64>,
@@ -59,25 +82,14 @@ pub fn stored_body(raw: &str, verdict: Verdict) -> std::borrow::Cow<'_, str> {
     format!("{}…[{} more bytes not kept]", &raw[..end], raw.len() - end).into()
 }
 
-pub async fn insert(tx: &mut Tx, n: &NewNotification<'_>) -> Result<i64, StoreError> {
+pub fn insert(tx: &mut Tx, n: &NewNotification<'_>) -> Result<i64, StoreError> {
     let (body, received_at) = (stored_body(n.raw_body, n.verdict), now());
-    let id = sqlx::query_scalar!(
-        r#"INSERT INTO notifications (order_id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
-        n.order_id,
-        n.endpoint,
-        n.invoice_id,
-        n.transaction_id,
-        n.code,
-        n.verdict,
-        n.reason,
-        body,
-        n.source,
-        received_at,
+    tx.query_one(
+        "INSERT INTO notifications (order_id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        rusqlite::params![n.order_id, n.endpoint, n.invoice_id, n.transaction_id, n.code, n.verdict, n.reason, body, n.source, received_at],
+        |row| row.get(0),
     )
-    .fetch_one(tx.conn())
-    .await?;
-    Ok(id)
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -107,14 +119,23 @@ pub async fn read_for_order(pool: &SqlitePool, order_id: i64) -> Result<Vec<Noti
 }
 
 /// Deletes rejected notifications received before `before` (unix seconds). Returns how many.
-pub async fn prune_rejected(tx: &mut Tx, before: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query!("DELETE FROM notifications WHERE verdict = 'rejected' AND received_at < ?", before).execute(tx.conn()).await?;
-    Ok(done.rows_affected())
+pub fn prune_rejected(tx: &mut Tx, before: i64) -> Result<u64, StoreError> {
+    tx.execute("DELETE FROM notifications WHERE verdict = 'rejected' AND received_at < ?", [before])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stored_names_are_serdes() {
+        for verdict in [Verdict::Accepted, Verdict::Duplicate, Verdict::Ignored, Verdict::Rejected, Verdict::Hint] {
+            assert_eq!(serde_json::to_value(verdict).unwrap(), verdict.name());
+        }
+        for endpoint in [Endpoint::Postlink, Endpoint::FailurePostlink] {
+            assert_eq!(serde_json::to_value(endpoint).unwrap(), endpoint.name());
+        }
+    }
 
     #[test]
     fn only_rejected_bodies_are_cut_and_on_a_character_boundary() {

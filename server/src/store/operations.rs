@@ -5,6 +5,7 @@
 use sqlx::SqlitePool;
 
 use super::orders::{OrderRow, find_by_invoice};
+use super::sql::columns;
 use super::{StoreError, Tx, now};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -60,58 +61,74 @@ macro_rules! select_operations {
     };
 }
 
+// The writer's reads of operations (rusqlite), the same columns as `select_operations!`.
+columns!(
+    OperationRow, OPERATION_COLUMNS, operation_from_row;
+    id, order_id, kind, amount_minor, reason, external_id, idempotency_key, fingerprint, status, epay_answer, attempts, next_check_ms,
+    created_at, updated_at,
+);
+
+/// The operation `condition` (a `WHERE` clause with one parameter) finds, read on the writer.
+fn find_where(tx: &mut Tx, condition: &'static str, value: &dyn rusqlite::ToSql) -> Result<Option<OperationRow>, StoreError> {
+    tx.query_optional(&format!("SELECT {OPERATION_COLUMNS} FROM operations {condition}"), [value], operation_from_row)
+}
+
+/// The operation `id`, read on the writer.
+pub fn find(tx: &mut Tx, id: i64) -> Result<Option<OperationRow>, StoreError> {
+    find_where(tx, "WHERE id = ?", &id)
+}
+
 /// Refunds that hold part of the charged amount: done, in flight or not yet known.
-async fn refunds_held(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT COALESCE(SUM(amount_minor), 0) AS "held!: i64" FROM operations
-           WHERE order_id = ? AND kind = 'refund' AND status IN ('pending', 'unknown', 'succeeded')"#,
-        order_id
+fn refunds_held(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
+    tx.query_one(
+        "SELECT COALESCE(SUM(amount_minor), 0) FROM operations
+           WHERE order_id = ? AND kind = 'refund' AND status IN ('pending', 'unknown', 'succeeded')",
+        [order_id],
+        |row| row.get(0),
     )
-    .fetch_one(tx.conn())
-    .await?)
 }
 
 /// Operations in flight on the order (one at a time: ePay's answers to concurrent operations
 /// on one transaction are not documented).
-async fn in_flight(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT COUNT(*) AS "n!: i64" FROM operations WHERE order_id = ? AND kind <> 'refund' AND status IN ('pending', 'unknown')"#,
-        order_id
+fn in_flight(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
+    tx.query_one(
+        "SELECT COUNT(*) FROM operations WHERE order_id = ? AND kind <> 'refund' AND status IN ('pending', 'unknown')",
+        [order_id],
+        |row| row.get(0),
     )
-    .fetch_one(tx.conn())
-    .await?)
 }
 
-pub async fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
+pub fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
     let key = new.idempotency_key.as_str();
-    if let Some(existing) = select_operations!("WHERE idempotency_key = ?", key).fetch_optional(tx.conn()).await? {
+    if let Some(existing) = find_where(tx, "WHERE idempotency_key = ?", &key)? {
         return Ok(if existing.fingerprint == new.fingerprint { Begun::Replayed(existing) } else { Begun::KeyReused });
     }
-    let Some(order) = find_by_invoice(tx, &new.invoice_id).await? else { return Ok(Begun::NoOrder) };
-    let held = refunds_held(tx, order.id).await?;
-    let busy = in_flight(tx, order.id).await? > 0;
+    let Some(order) = find_by_invoice(tx, &new.invoice_id)? else { return Ok(Begun::NoOrder) };
+    let held = refunds_held(tx, order.id)?;
+    let busy = in_flight(tx, order.id)? > 0;
     let amount_minor = match crate::operations::rules::check(&order, new.kind, new.amount_minor, held, busy) {
         Ok(amount) => amount,
         Err(refusal) => return Ok(Begun::Refused(refusal)),
     };
     let external_id = uuid::Uuid::new_v4().to_string();
     let created_at = now();
-    let id = sqlx::query_scalar!(
-        r#"INSERT INTO operations (order_id, kind, amount_minor, reason, external_id, idempotency_key, fingerprint, status,
+    let id = tx.query_one(
+        "INSERT INTO operations (order_id, kind, amount_minor, reason, external_id, idempotency_key, fingerprint, status,
             created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id AS "id!""#,
-        order.id,
-        new.kind,
-        amount_minor,
-        new.reason,
-        external_id,
-        new.idempotency_key,
-        new.fingerprint,
-        created_at,
-        created_at,
-    )
-    .fetch_one(tx.conn())
-    .await?;
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+        rusqlite::params![
+            order.id,
+            new.kind,
+            amount_minor,
+            new.reason,
+            external_id,
+            new.idempotency_key,
+            new.fingerprint,
+            created_at,
+            created_at
+        ],
+        |row| row.get(0),
+    )?;
     let row = OperationRow {
         id,
         order_id: order.id,
@@ -133,89 +150,64 @@ pub async fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> 
 
 /// The operation happened (ePay answered and the status API agrees): it and its order move
 /// on, in one transaction with the events the triggers write.
-pub async fn succeed(tx: &mut Tx, id: i64, said: &str) -> Result<bool, StoreError> {
-    let Some(op) = select_operations!("WHERE id = ?", id).fetch_optional(tx.conn()).await? else { return Ok(false) };
+pub fn succeed(tx: &mut Tx, id: i64, said: &str) -> Result<bool, StoreError> {
+    let Some(op) = find(tx, id)? else { return Ok(false) };
     if op.status == "succeeded" || op.status == "failed" {
         return Ok(false);
     }
     let updated_at = now();
     match op.kind.as_str() {
         "capture" => {
-            sqlx::query!(
+            tx.execute(
                 "UPDATE orders SET status = 'paid', captured_minor = ?, updated_at = ?, version = version + 1 WHERE id = ?",
-                op.amount_minor,
-                updated_at,
-                op.order_id
-            )
-            .execute(tx.conn())
-            .await?;
+                rusqlite::params![op.amount_minor, updated_at, op.order_id],
+            )?;
         }
         "cancel" => {
-            sqlx::query!(
+            tx.execute(
                 "UPDATE orders SET status = 'cancelled', updated_at = ?, version = version + 1 WHERE id = ?",
-                updated_at,
-                op.order_id
-            )
-            .execute(tx.conn())
-            .await?;
+                rusqlite::params![updated_at, op.order_id],
+            )?;
         }
         _ => {
-            sqlx::query!(
+            tx.execute(
                 "UPDATE orders SET refunded_minor = refunded_minor + ?,
                     status = CASE WHEN refunded_minor + ? >= captured_minor THEN 'refunded' ELSE status END,
                     updated_at = ?, version = version + 1
                  WHERE id = ?",
-                op.amount_minor,
-                op.amount_minor,
-                updated_at,
-                op.order_id
-            )
-            .execute(tx.conn())
-            .await?;
+                rusqlite::params![op.amount_minor, op.amount_minor, updated_at, op.order_id],
+            )?;
         }
     }
     // After the order: its event (order.paid) comes before the operation's (order.captured).
-    sqlx::query!(
+    tx.execute(
         "UPDATE operations SET status = 'succeeded', epay_answer = ?, next_check_ms = NULL, attempts = attempts + 1, updated_at = ?
          WHERE id = ?",
-        said,
-        updated_at,
-        id
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![said, updated_at, id],
+    )?;
     Ok(true)
 }
 
 /// ePay refused it: nothing happened.
-pub async fn fail(tx: &mut Tx, id: i64, said: &str) -> Result<(), StoreError> {
+pub fn fail(tx: &mut Tx, id: i64, said: &str) -> Result<(), StoreError> {
     let updated_at = now();
-    sqlx::query!(
+    tx.execute(
         "UPDATE operations SET status = 'failed', epay_answer = ?, next_check_ms = NULL, attempts = attempts + 1, updated_at = ?
          WHERE id = ? AND status IN ('pending', 'unknown')",
-        said,
-        updated_at,
-        id
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![said, updated_at, id],
+    )?;
     Ok(())
 }
 
 /// No answer to rely on (timeout, 5xx, the status API not agreeing yet): asked about at
 /// `next_check_ms`, never repeated blindly; `None` stops asking (a human must look).
-pub async fn mark_unknown(tx: &mut Tx, id: i64, said: &str, next_check_ms: Option<i64>) -> Result<(), StoreError> {
+pub fn mark_unknown(tx: &mut Tx, id: i64, said: &str, next_check_ms: Option<i64>) -> Result<(), StoreError> {
     let updated_at = now();
-    sqlx::query!(
+    tx.execute(
         "UPDATE operations SET status = 'unknown', epay_answer = ?, next_check_ms = ?, attempts = attempts + 1, updated_at = ?
          WHERE id = ? AND status IN ('pending', 'unknown')",
-        said,
-        next_check_ms,
-        updated_at,
-        id
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![said, next_check_ms, updated_at, id],
+    )?;
     Ok(())
 }
 

@@ -72,61 +72,40 @@ pub async fn next_due_ms(pool: &SqlitePool) -> Result<Option<i64>, StoreError> {
 
 /// Fixes the body of an event at its first attempt: every retry sends the same bytes. Returns
 /// the body that stands (an earlier one wins).
-pub async fn fix_payload(tx: &mut Tx, id: i64, payload: &str) -> Result<String, StoreError> {
-    sqlx::query!("UPDATE webhook_events SET payload = ? WHERE id = ? AND payload IS NULL", payload, id).execute(tx.conn()).await?;
-    let stored = sqlx::query_scalar!("SELECT payload FROM webhook_events WHERE id = ?", id).fetch_one(tx.conn()).await?;
+pub fn fix_payload(tx: &mut Tx, id: i64, payload: &str) -> Result<String, StoreError> {
+    tx.execute("UPDATE webhook_events SET payload = ? WHERE id = ? AND payload IS NULL", rusqlite::params![payload, id])?;
+    let stored: Option<String> = tx.query_one("SELECT payload FROM webhook_events WHERE id = ?", [id], |row| row.get(0))?;
     Ok(stored.unwrap_or_else(|| payload.to_owned()))
 }
 
 /// Records an attempt and what follows: delivered, the next attempt at `next_attempt_ms`, or
 /// given up (`failed`).
-pub async fn record_attempt(
-    tx: &mut Tx,
-    id: i64,
-    attempt: &Attempt,
-    delivered: bool,
-    next_attempt_ms: Option<i64>,
-) -> Result<(), StoreError> {
-    sqlx::query!(
+pub fn record_attempt(tx: &mut Tx, id: i64, attempt: &Attempt, delivered: bool, next_attempt_ms: Option<i64>) -> Result<(), StoreError> {
+    tx.execute(
         "INSERT INTO webhook_attempts (event_id, at_ms, status_code, error, response, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
-        id,
-        attempt.at_ms,
-        attempt.status_code,
-        attempt.error,
-        attempt.response,
-        attempt.duration_ms,
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![id, attempt.at_ms, attempt.status_code, attempt.error, attempt.response, attempt.duration_ms],
+    )?;
     let status = match (delivered, next_attempt_ms) {
         (true, _) => "delivered",
         (false, Some(_)) => "pending",
         (false, None) => "failed",
     };
     let delivered_ms = delivered.then_some(attempt.at_ms);
-    sqlx::query!(
+    tx.execute(
         "UPDATE webhook_events SET attempts = attempts + 1, status = ?, next_attempt_ms = ?, delivered_ms = COALESCE(?, delivered_ms)
          WHERE id = ?",
-        status,
-        next_attempt_ms,
-        delivered_ms,
-        id,
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![status, next_attempt_ms, delivered_ms, id],
+    )?;
     Ok(())
 }
 
 /// Sends an event again (same webhook-id, same body) at `now_ms`. `None` for an unknown id.
-pub async fn resend(tx: &mut Tx, event_id: &str, now_ms: i64) -> Result<Option<i64>, StoreError> {
-    let done = sqlx::query_scalar!(
-        r#"UPDATE webhook_events SET status = 'pending', next_attempt_ms = ? WHERE event_id = ? RETURNING id AS "id!""#,
-        now_ms,
-        event_id
+pub fn resend(tx: &mut Tx, event_id: &str, now_ms: i64) -> Result<Option<i64>, StoreError> {
+    tx.query_optional(
+        "UPDATE webhook_events SET status = 'pending', next_attempt_ms = ? WHERE event_id = ? RETURNING id",
+        rusqlite::params![now_ms, event_id],
+        |row| row.get(0),
     )
-    .fetch_optional(tx.conn())
-    .await?;
-    Ok(done)
 }
 
 pub async fn find(pool: &SqlitePool, event_id: &str) -> Result<Option<EventRow>, StoreError> {
@@ -158,12 +137,9 @@ pub async fn attempts(pool: &SqlitePool, event_ids: &[i64]) -> Result<Vec<Attemp
 }
 
 /// Deletes the attempts of events settled before `before_ms` (their bodies stay).
-pub async fn prune_attempts(tx: &mut Tx, before_ms: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query!(
+pub fn prune_attempts(tx: &mut Tx, before_ms: i64) -> Result<u64, StoreError> {
+    tx.execute(
         "DELETE FROM webhook_attempts WHERE at_ms < ? AND event_id IN (SELECT id FROM webhook_events WHERE next_attempt_ms IS NULL)",
-        before_ms
+        [before_ms],
     )
-    .execute(tx.conn())
-    .await?;
-    Ok(done.rows_affected())
 }

@@ -5,20 +5,21 @@
 //! SAVEPOINT (a failing job rolls back alone), the batch ends with one COMMIT, and only then
 //! is every caller answered. With `synchronous=FULL` that is one fsync per batch instead of
 //! one per request, and a caller that got an answer knows its write is on disk.
+//!
+//! Jobs are plain functions run on this thread: a statement is a call into SQLite, with no
+//! thread hop and no await in between.
 
 use std::panic::AssertUnwindSafe;
 
-use futures::FutureExt;
-use futures::future::LocalBoxFuture;
-use sqlx::{Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpoint::Checkpoints;
 use super::{StoreError, Tx};
 
 /// Told, after the batch's COMMIT, whether the job's writes are durable.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// Runs one job on the writer connection; `true` when its writes should be kept.
-type Job = Box<dyn for<'c> FnOnce(&'c mut Tx) -> LocalBoxFuture<'c, (bool, Completion)> + Send>;
+type Job = Box<dyn FnOnce(&mut Tx) -> (bool, Completion) + Send>;
 
 /// The most jobs one transaction carries (bounds the latency a large batch adds).
 const MAX_BATCH: usize = 256;
@@ -29,13 +30,15 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(tx: Tx, commits: std::sync::Arc<tokio::sync::Notify>) -> Writer {
+    /// Starts the writer thread; `checkpoints` stops (with a last, complete checkpoint) after
+    /// the writer's last commit.
+    pub(super) fn start(tx: Tx, commits: std::sync::Arc<tokio::sync::Notify>, checkpoints: Checkpoints) -> Writer {
         let (jobs, queue) = mpsc::channel::<Job>(4 * MAX_BATCH);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("writer runtime");
-                runtime.block_on(run(tx, queue, commits));
+                run(tx, queue, &commits);
+                drop(checkpoints);
             })
             .expect("spawn sqlite writer thread");
         Writer { jobs }
@@ -46,18 +49,16 @@ impl Writer {
     pub(super) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: AsyncFnOnce(&mut Tx) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Tx) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |tx| {
-            Box::pin(async move {
-                let result = AssertUnwindSafe(job(tx)).catch_unwind().await.unwrap_or(Err(StoreError::JobPanicked));
-                let keep = result.is_ok();
-                let done: Completion = Box::new(move |committed| {
-                    let _ = reply.send(committed.and(result));
-                });
-                (keep, done)
-            })
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| job(tx))).unwrap_or(Err(StoreError::JobPanicked));
+            let keep = result.is_ok();
+            let done: Completion = Box::new(move |committed| {
+                let _ = reply.send(committed.and(result));
+            });
+            (keep, done)
         });
         self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
         // A dropped reply means the batch never started (BEGIN failed): nothing was written.
@@ -65,42 +66,44 @@ impl Writer {
     }
 }
 
-async fn run(mut tx: Tx, mut queue: mpsc::Receiver<Job>, commits: std::sync::Arc<tokio::sync::Notify>) {
+fn run(mut tx: Tx, mut queue: mpsc::Receiver<Job>, commits: &tokio::sync::Notify) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        run_batch(&mut tx, batch.drain(..)).await;
+    while let Some(job) = queue.blocking_recv() {
+        batch.push(job);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&mut tx, batch.drain(..));
         commits.notify_one();
     }
-    let mut conn = tx.conn;
-    // Every sender is gone: the process is shutting down. Fold the WAL into the database.
-    if let Err(err) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await {
-        tracing::warn!(error = %err, "final WAL checkpoint failed");
-    }
-    let _ = conn.close().await;
+    // Every sender is gone: the process is shutting down (the caller then checkpoints).
 }
 
-async fn run_batch(tx: &mut Tx, jobs: impl Iterator<Item = Job>) {
-    if let Err(err) = tx.conn.execute("BEGIN IMMEDIATE").await {
+fn run_batch(tx: &mut Tx, jobs: impl Iterator<Item = Job>) {
+    if let Err(err) = tx.execute("BEGIN IMMEDIATE", []) {
         tracing::error!(error = %err, "cannot begin a write transaction; failing the batch");
         return;
     }
     let mut completions: Vec<(Completion, Option<StoreError>)> = Vec::with_capacity(MAX_BATCH);
     for job in jobs {
-        if let Err(err) = tx.conn.execute("SAVEPOINT job").await {
+        if let Err(err) = tx.execute("SAVEPOINT job", []) {
             tracing::error!(error = %err, "cannot open a savepoint");
             continue; // dropping the job answers its caller with StoreError::Closed
         }
-        let (keep, done) = job(tx).await;
+        let (keep, done) = job(tx);
         // A kept job's savepoint stays open: COMMIT releases them all, and a later failing job
         // rolls back to its own savepoint, the innermost one of that name.
-        let failed = if keep { None } else { tx.conn.execute("ROLLBACK TO job").await.err().map(StoreError::from) };
+        let failed = if keep { None } else { tx.execute("ROLLBACK TO job", []).err() };
         completions.push((done, failed));
     }
-    let committed = match tx.conn.execute("COMMIT").await {
+    let committed = match tx.execute("COMMIT", []) {
         Ok(_) => Ok(()),
         Err(err) => {
             tracing::error!(error = %err, "commit failed; the whole batch is rolled back");
-            let _ = tx.conn.execute("ROLLBACK").await;
+            let _ = tx.execute("ROLLBACK", []);
             Err(err.to_string())
         }
     };

@@ -88,7 +88,7 @@ pub async fn deliver(app: &AppState, sender: &Sender, event: EventRow) -> Result
         None => {
             let body = payload(app, &event).await?;
             let id = event.id;
-            app.store.write(async move |tx| webhooks::fix_payload(tx, id, &body).await).await?
+            app.store.write(move |tx| webhooks::fix_payload(tx, id, &body)).await?
         }
     };
     let timestamp = crate::store::now();
@@ -124,7 +124,7 @@ pub async fn deliver(app: &AppState, sender: &Sender, event: EventRow) -> Result
         tracing::warn!(event = %event.event_id, status = ?attempt.status_code, error = ?attempt.error, gave_up = next.is_none(), "webhook not delivered");
     }
     let id = event.id;
-    app.store.write(async move |tx| webhooks::record_attempt(tx, id, &attempt, delivered, next).await).await
+    app.store.write(move |tx| webhooks::record_attempt(tx, id, &attempt, delivered, next)).await
 }
 
 /// The body: `{type, timestamp, data}`, `data` being the order as the merchant API shows it.

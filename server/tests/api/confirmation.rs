@@ -165,19 +165,19 @@ async fn insert_with_suffix(app: &TestApp, prefix: &str, suffix: &str) -> Result
     let (invoice_id, suffix) = (format!("{prefix}{suffix}"), suffix.to_owned());
     app.state
         .store
-        .write(async move |tx| {
-            sqlx::query(
+        .write(move |tx| {
+            tx.execute(
                 "INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, amount_minor, currency,
                     terminal, method, language, status, created_at, updated_at)
                  VALUES (?, ?, ?, ?, ?, 100, 'KZT', 't', 'p2p', 'ru', 'pending', 0, 0)",
-            )
-            .bind(&invoice_id)
-            .bind(&suffix)
-            .bind(&suffix)
-            .bind(epay_proxy::secrets::new_order_key())
-            .bind(epay_proxy::secrets::new_secret_hash())
-            .execute(tx.conn())
-            .await?;
+                rusqlite::params![
+                    invoice_id,
+                    suffix,
+                    suffix,
+                    epay_proxy::secrets::new_order_key().expose(),
+                    epay_proxy::secrets::new_secret_hash().expose()
+                ],
+            )?;
             Ok(())
         })
         .await
@@ -293,13 +293,7 @@ async fn a_late_success_for_a_released_suffix_goes_to_review_and_is_never_lost()
     assert_eq!(app.stored_order(&order.invoice_id).await.status, OrderState::Failed);
     // Its token runs out; housekeeping releases the suffix; a new order draws it.
     let id = order.id;
-    app.state
-        .store
-        .write(async move |tx| {
-            Ok(sqlx::query("UPDATE orders SET token_expires_at = 1 WHERE id = ?").bind(id).execute(tx.conn()).await.map(|_| ())?)
-        })
-        .await
-        .unwrap();
+    app.state.store.write(move |tx| tx.execute("UPDATE orders SET token_expires_at = 1 WHERE id = ?", [id]).map(|_| ())).await.unwrap();
     epay_proxy::maintenance::run_once(&app.state).await.unwrap();
     let suffix = &order.invoice_id[order.invoice_id.len() - 6..];
     insert_with_suffix(&app, "800000", suffix).await.unwrap();
@@ -321,11 +315,8 @@ async fn a_success_for_an_expired_order_whose_suffix_is_free_is_confirmed_as_usu
     let id = order.id;
     app.state
         .store
-        .write(async move |tx| {
-            sqlx::query("UPDATE orders SET status = 'expired', token_expires_at = 1, next_check_ms = NULL WHERE id = ?")
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
+        .write(move |tx| {
+            tx.execute("UPDATE orders SET status = 'expired', token_expires_at = 1, next_check_ms = NULL WHERE id = ?", [id])?;
             Ok(())
         })
         .await
@@ -346,17 +337,17 @@ async fn a_stale_writer_never_moves_an_order_back() {
     app.post_raw("/api/epay/postlink", &success_for(&order).to_string()).await;
     // A token recorded late (a retry that raced the postLink) does not reopen the order.
     let id = order.id;
-    let taken = app.state.store.write(async move |tx| epay_proxy::store::orders::record_token(tx, id, "{}", 1, 0).await).await.unwrap();
+    let taken = app.state.store.write(move |tx| epay_proxy::store::orders::record_token(tx, id, "{}", 1, 0)).await.unwrap();
     assert!(!taken);
     assert_eq!(app.stored_order(&order.invoice_id).await.status, OrderState::Confirming);
 
     // A status decision made on an older version of the row is not applied.
     let stale = app.stored_order(&order.invoice_id).await;
     let reason = "flagged meanwhile";
-    app.state.store.write(async move |tx| epay_proxy::store::orders::flag_for_review(tx, id, reason).await).await.unwrap();
+    app.state.store.write(move |tx| epay_proxy::store::orders::flag_for_review(tx, id, reason)).await.unwrap();
     let decision = epay_proxy::confirm::Decision::Pay(Default::default());
     let version = stale.version;
-    let applied = app.state.store.write(async move |tx| epay_proxy::confirm::apply(tx, id, version, &decision, 1_000).await).await.unwrap();
+    let applied = app.state.store.write(move |tx| epay_proxy::confirm::apply(tx, id, version, &decision, 1_000)).await.unwrap();
     assert!(!applied);
     assert_ne!(app.stored_order(&order.invoice_id).await.status, OrderState::Paid);
 }

@@ -178,9 +178,7 @@ async fn rejected_postlinks_are_limited_per_source_capped_and_pruned() {
     assert_eq!(app.post_raw("/api/epay/postlink", &crate::helpers::success_for(&order).to_string()).await.0, 200);
     app.state
         .store
-        .write(async |tx| {
-            Ok(sqlx::query("UPDATE notifications SET received_at = received_at - 31 * 86400").execute(tx.conn()).await.map(|_| ())?)
-        })
+        .write(|tx| tx.execute("UPDATE notifications SET received_at = received_at - 31 * 86400", []).map(|_| ()))
         .await
         .unwrap();
     let round = epay_proxy::maintenance::run_once(&app.state).await.unwrap();

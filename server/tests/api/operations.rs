@@ -21,6 +21,38 @@ async fn events(app: &TestApp, invoice_id: &str) -> Vec<String> {
         .unwrap()
 }
 
+/// The writer reads rows with its own column lists (rusqlite), the readers with sqlx's checked
+/// queries: the same order and operation, read both ways, must be the same values.
+#[tokio::test]
+async fn the_writer_and_the_readers_read_the_same_rows() {
+    let app = two_stage_app().await;
+    let invoice_id = app.paid_merchant_order("1500", "rows-1", OrderState::Authorized).await;
+    let (status, captured) = app.operation(&invoice_id, "capture", json!({"amount": "1000"}), "rows-c").await;
+    assert_eq!(status, 201, "{captured}");
+    let order = app.stored_order(&invoice_id).await;
+    let operation_id: i64 = sqlx::query_scalar("SELECT id FROM operations WHERE order_id = ?")
+        .bind(order.id)
+        .fetch_one(app.state.store.reader())
+        .await
+        .unwrap();
+    let id = order.id;
+    let (written_order, written_operation) = app
+        .state
+        .store
+        .write(move |tx| {
+            Ok((epay_proxy::store::orders::find_by_id(tx, id)?.unwrap(), epay_proxy::store::operations::find(tx, operation_id)?.unwrap()))
+        })
+        .await
+        .unwrap();
+    // Every field but the secrets through Debug (which hides them), the secrets themselves apart.
+    assert_eq!(format!("{written_order:?}"), format!("{order:?}"));
+    assert_eq!(written_order.order_key.expose(), order.order_key.expose());
+    assert_eq!(written_order.secret_hash.expose(), order.secret_hash.expose());
+    assert!(order.merchant_reference.is_some() && order.captured_minor == Some(100_000) && order.transaction_id.is_some(), "{order:?}");
+    let read_operation = epay_proxy::store::operations::read(app.state.store.reader(), operation_id).await.unwrap().unwrap();
+    assert_eq!(written_operation, read_operation);
+}
+
 #[tokio::test]
 async fn a_two_stage_payment_is_authorized_then_captured_in_part() {
     let app = two_stage_app().await;
@@ -147,13 +179,7 @@ async fn a_5xx_is_retried_with_the_same_external_id_and_a_4xx_fails_the_refund()
 
     // ePay refuses (its transaction is not the one the order names): failed, nothing moved.
     let order_id = app.stored_order(&invoice_id).await.id;
-    app.state
-        .store
-        .write(async move |tx| {
-            Ok(sqlx::query("UPDATE orders SET transaction_id = 'no-such' WHERE id = ?").bind(order_id).execute(tx.conn()).await?)
-        })
-        .await
-        .unwrap();
+    app.state.store.write(move |tx| tx.execute("UPDATE orders SET transaction_id = 'no-such' WHERE id = ?", [order_id])).await.unwrap();
     let (status, refused) = app.operation(&invoice_id, "refunds", json!({"amount": "300"}), "r-2").await;
     assert_eq!((status, refused["operation"]["status"].as_str()), (201, Some("failed")), "{refused}");
     assert!(refused["operation"]["message"].as_str().unwrap().contains("ePay refused"), "{refused}");

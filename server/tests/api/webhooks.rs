@@ -122,8 +122,8 @@ async fn no_event_is_written_for_a_change_that_does_not_commit() {
         .store
         .write({
             let invoice_id = invoice_id.clone();
-            async move |tx| {
-                sqlx::query("UPDATE orders SET status = 'paid' WHERE invoice_id = ?").bind(&invoice_id).execute(tx.conn()).await?;
+            move |tx| {
+                tx.execute("UPDATE orders SET status = 'paid' WHERE invoice_id = ?", [&invoice_id])?;
                 Err::<(), _>(epay_proxy::store::StoreError::Closed)
             }
         })
@@ -135,9 +135,7 @@ async fn no_event_is_written_for_a_change_that_does_not_commit() {
         .store
         .write({
             let invoice_id = invoice_id.clone();
-            async move |tx| {
-                Ok(sqlx::query("UPDATE orders SET status = 'expired' WHERE invoice_id = ?").bind(&invoice_id).execute(tx.conn()).await?)
-            }
+            move |tx| tx.execute("UPDATE orders SET status = 'expired' WHERE invoice_id = ?", [&invoice_id])
         })
         .await
         .unwrap();

@@ -27,36 +27,33 @@ pub enum Begin {
     TooManyOpen,
 }
 
-pub async fn begin_checkout(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Result<Begin, StoreError> {
+pub fn begin_checkout(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Result<Begin, StoreError> {
     if let Some(key) = &new.idempotency_key
-        && let Some(order) = find_by_idempotency_key(tx, key).await?
+        && let Some(order) = find_by_idempotency_key(tx, key)?
     {
         return Ok(match idempotency::replay(&order, &new.request_fingerprint, now()) {
             Replay::KeyReused => Begin::KeyReused,
             Replay::Ready => Begin::Ready(order),
             Replay::InProgress => Begin::InProgress(order),
             Replay::Finished => Begin::Finished(order),
-            Replay::Restart => Begin::Start(restart(tx, order).await?),
+            Replay::Restart => Begin::Start(restart(tx, order)?),
             Replay::Expired => Begin::Expired(order),
         });
     }
     if open.is_full() {
         return Ok(Begin::TooManyOpen);
     }
-    let order = insert_with_unique_invoice(tx, &new).await?;
+    let order = insert_with_unique_invoice(tx, &new)?;
     open.added();
     Ok(Begin::Start(order))
 }
 
 /// Moves an order (back) to `created` so this request can obtain a (new) token for it.
-pub(super) async fn restart(tx: &mut Tx, order: OrderRow) -> Result<OrderRow, StoreError> {
+pub(super) fn restart(tx: &mut Tx, order: OrderRow) -> Result<OrderRow, StoreError> {
     let updated_at = now();
-    sqlx::query!(
+    tx.execute(
         "UPDATE orders SET status = 'created', start_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
-        updated_at,
-        order.id,
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![updated_at, order.id],
+    )?;
     Ok(OrderRow { status: super::OrderState::Created, start_error: None, updated_at, version: order.version + 1, ..order })
 }

@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::row::{NewOrder, OrderRow};
 use crate::invoice;
-use crate::store::{StoreError, Tx, now};
+use crate::store::{StoreError, Tx, now, unique_violation};
 
 /// Random draws before giving up on a unique invoice id (each collides with p < 1e-3).
 const INVOICE_ATTEMPTS: usize = 32;
 
 /// Stores `new` as a `created` order under a fresh random invoice id whose full number and
 /// last six digits are both unused (database constraints; a collision draws again).
-pub async fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRow, StoreError> {
+pub fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRow, StoreError> {
     let created_at = now();
     let amount_minor = new.amount.minor() as i64;
     let (status, source) = new.first_state();
@@ -25,48 +25,49 @@ pub async fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<O
     for _ in 0..INVOICE_ATTEMPTS {
         let invoice_id = invoice::new_invoice_id();
         let suffix = invoice::suffix(&invoice_id);
-        let inserted = sqlx::query_scalar!(
-            r#"INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, idempotency_key,
+        let inserted = tx.query_one(
+            "INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, idempotency_key,
                 request_fingerprint, amount_minor, currency, terminal, method, description, account_id,
                 email, phone, language, card_save, status, created_at, updated_at, source, merchant_reference,
                 merchant_idempotency_key, merchant_fingerprint, metadata, return_url, expires_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             RETURNING id AS "id!""#,
-            invoice_id,
-            suffix,
-            suffix,
-            new.order_key,
-            new.secret_hash,
-            new.idempotency_key,
-            new.request_fingerprint,
-            amount_minor,
-            new.currency,
-            new.terminal,
-            new.method,
-            new.description,
-            new.account_id,
-            new.email,
-            new.phone,
-            new.language,
-            new.card_save,
-            status,
-            created_at,
-            created_at,
-            source,
-            reference,
-            merchant_key,
-            fingerprint,
-            metadata,
-            return_url,
-            expires_at,
-        )
-        .fetch_one(tx.conn())
-        .await;
+             RETURNING id",
+            rusqlite::params![
+                invoice_id,
+                suffix,
+                suffix,
+                new.order_key,
+                new.secret_hash,
+                new.idempotency_key,
+                new.request_fingerprint,
+                amount_minor,
+                new.currency,
+                new.terminal,
+                new.method,
+                new.description,
+                new.account_id,
+                new.email,
+                new.phone,
+                new.language,
+                new.card_save,
+                status,
+                created_at,
+                created_at,
+                source,
+                reference,
+                merchant_key,
+                fingerprint,
+                metadata,
+                return_url,
+                expires_at,
+            ],
+            |row| row.get(0),
+        );
         match inserted {
             Ok(id) => return Ok(OrderRow::created(id, invoice_id, new, created_at)),
             // The invoice id or its last six digits are taken: draw again.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && !e.message().contains("merchant_") => continue,
-            Err(e) => return Err(e.into()),
+            Err(StoreError::Sqlite(e)) if unique_violation(&e).is_some_and(|message| !message.contains("merchant_")) => continue,
+            Err(e) => return Err(e),
         }
     }
     Err(StoreError::InvoiceIdsExhausted)
@@ -76,41 +77,38 @@ pub async fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<O
 /// the order's token ran out may since have gone to a newer order: then `Err` names that
 /// order's invoice, and the caller hands this one to a human instead (ePay tells orders apart
 /// by those six digits too).
-pub async fn reclaim_suffix(tx: &mut Tx, order: &OrderRow) -> Result<Result<(), String>, StoreError> {
+pub fn reclaim_suffix(tx: &mut Tx, order: &OrderRow) -> Result<Result<(), String>, StoreError> {
     if order.reserved_suffix.is_some() {
         return Ok(Ok(()));
     }
     let suffix = invoice::suffix(&order.invoice_id);
-    let holder = sqlx::query_scalar!("SELECT invoice_id FROM orders WHERE reserved_suffix = ? AND id <> ?", suffix, order.id)
-        .fetch_optional(tx.conn())
-        .await?;
+    let holder: Option<String> = tx.query_optional(
+        "SELECT invoice_id FROM orders WHERE reserved_suffix = ? AND id <> ?",
+        rusqlite::params![suffix, order.id],
+        |row| row.get(0),
+    )?;
     if let Some(holder) = holder {
         return Ok(Err(holder));
     }
-    sqlx::query!("UPDATE orders SET reserved_suffix = ?, version = version + 1 WHERE id = ?", suffix, order.id).execute(tx.conn()).await?;
+    tx.execute("UPDATE orders SET reserved_suffix = ?, version = version + 1 WHERE id = ?", rusqlite::params![suffix, order.id])?;
     Ok(Ok(()))
 }
 
 /// Releases the invoice suffixes of finished orders whose token can no longer be used
 /// (`grace_secs` after it expired), so new orders may draw them. Returns how many orders
 /// still hold one.
-pub async fn release_suffixes(tx: &mut Tx, now: i64, grace_secs: i64) -> Result<u64, StoreError> {
-    sqlx::query!(
+pub fn release_suffixes(tx: &mut Tx, now: i64, grace_secs: i64) -> Result<u64, StoreError> {
+    tx.execute(
         "UPDATE orders SET reserved_suffix = NULL
          WHERE reserved_suffix IS NOT NULL AND status IN ('paid', 'failed', 'expired', 'review', 'authorized', 'cancelled', 'refunded')
            AND COALESCE(token_expires_at, expires_at, created_at) + ? <= ?",
-        grace_secs,
-        now,
-    )
-    .execute(tx.conn())
-    .await?;
-    count_holding_suffix(tx).await
+        rusqlite::params![grace_secs, now],
+    )?;
+    count_holding_suffix(tx)
 }
 
-pub async fn count_holding_suffix(tx: &mut Tx) -> Result<u64, StoreError> {
-    let held = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "held!: i64" FROM orders WHERE reserved_suffix IS NOT NULL"#)
-        .fetch_one(tx.conn())
-        .await?;
+pub fn count_holding_suffix(tx: &mut Tx) -> Result<u64, StoreError> {
+    let held: i64 = tx.query_one("SELECT COUNT(*) FROM orders WHERE reserved_suffix IS NOT NULL", [], |row| row.get(0))?;
     Ok(held as u64)
 }
 

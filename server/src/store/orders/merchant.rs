@@ -7,7 +7,7 @@ use sqlx::SqlitePool;
 use super::begin::{Begin, restart};
 use super::idempotency::{self, Replay};
 use super::invoice_ids::{OpenOrders, insert_with_unique_invoice};
-use super::reads::{find_by_id, select_orders};
+use super::reads::{find_by_id, find_by_merchant_idempotency_key, select_orders};
 use super::row::{NewOrder, OrderRow};
 use super::state::OrderState;
 use crate::store::{StoreError, Tx, now};
@@ -26,10 +26,10 @@ pub enum Created {
     TooManyOpen,
 }
 
-pub async fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Result<Created, StoreError> {
+pub fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Result<Created, StoreError> {
     let terms = new.merchant.as_ref().expect("a merchant order has merchant terms");
     let key = terms.idempotency_key.as_str();
-    if let Some(order) = select_orders!("WHERE merchant_idempotency_key = ?", key).fetch_optional(tx.conn()).await? {
+    if let Some(order) = find_by_merchant_idempotency_key(tx, key)? {
         return Ok(if order.merchant_fingerprint.as_deref() == Some(terms.fingerprint.as_str()) {
             Created::Replayed(order)
         } else {
@@ -37,15 +37,13 @@ pub async fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders
         });
     }
     let reference = terms.reference.as_str();
-    if let Some(holder) =
-        sqlx::query_scalar!("SELECT invoice_id FROM orders WHERE merchant_reference = ?", reference).fetch_optional(tx.conn()).await?
-    {
+    if let Some(holder) = tx.query_optional("SELECT invoice_id FROM orders WHERE merchant_reference = ?", [reference], |row| row.get(0))? {
         return Ok(Created::DuplicateReference(holder));
     }
     if open.is_full() {
         return Ok(Created::TooManyOpen);
     }
-    let order = insert_with_unique_invoice(tx, &new).await?;
+    let order = insert_with_unique_invoice(tx, &new)?;
     open.added();
     Ok(Created::New(order))
 }
@@ -54,16 +52,16 @@ pub async fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders
 /// itself is the idempotency key, so a second click or a second tab gets the same order's
 /// token, or a fresh one for the same invoice, never a new invoice. An `open` order past its
 /// expiry becomes `expired` here.
-pub async fn begin_order_checkout(tx: &mut Tx, id: i64) -> Result<Begin, StoreError> {
-    let Some(order) = find_by_id(tx, id).await? else { return Err(StoreError::Vanished(id)) };
+pub fn begin_order_checkout(tx: &mut Tx, id: i64) -> Result<Begin, StoreError> {
+    let Some(order) = find_by_id(tx, id)? else { return Err(StoreError::Vanished(id)) };
     Ok(match idempotency::for_order(&order, now()) {
         Replay::Ready => Begin::Ready(order),
         Replay::InProgress => Begin::InProgress(order),
-        Replay::Restart => Begin::Start(restart(tx, order).await?),
+        Replay::Restart => Begin::Start(restart(tx, order)?),
         Replay::Finished => Begin::Finished(order),
         Replay::Expired => {
             if order.status == OrderState::Open {
-                expire_open(tx, order.id).await?;
+                expire_open(tx, order.id)?;
             }
             Begin::Expired(order)
         }
@@ -71,28 +69,22 @@ pub async fn begin_order_checkout(tx: &mut Tx, id: i64) -> Result<Begin, StoreEr
     })
 }
 
-async fn expire_open(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+fn expire_open(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
     let updated_at = now();
-    sqlx::query!(
+    tx.execute(
         "UPDATE orders SET status = 'expired', updated_at = ?, version = version + 1 WHERE id = ? AND status = 'open'",
-        updated_at,
-        id
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![updated_at, id],
+    )?;
     Ok(())
 }
 
 /// `open` orders past their expiry become `expired` (nobody ever had a token for them).
-pub async fn expire_open_orders(tx: &mut Tx, now: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query!(
+pub fn expire_open_orders(tx: &mut Tx, now: i64) -> Result<u64, StoreError> {
+    let done = tx.execute(
         "UPDATE orders SET status = 'expired', updated_at = ?, version = version + 1 WHERE status = 'open' AND expires_at <= ?",
-        now,
-        now,
-    )
-    .execute(tx.conn())
-    .await?;
-    Ok(done.rows_affected())
+        rusqlite::params![now, now],
+    )?;
+    Ok(done)
 }
 
 pub async fn read_by_reference(pool: &SqlitePool, reference: &str) -> Result<Option<OrderRow>, StoreError> {

@@ -32,40 +32,33 @@ pub async fn next_check_ms(pool: &SqlitePool) -> Result<Option<i64>, StoreError>
 }
 
 /// Asks the status API about the order again at `at_ms`, remembering what it said last.
-pub async fn schedule_check(tx: &mut Tx, id: i64, at_ms: i64, last_check: &str) -> Result<(), StoreError> {
-    sqlx::query!(
+pub fn schedule_check(tx: &mut Tx, id: i64, at_ms: i64, last_check: &str) -> Result<(), StoreError> {
+    tx.execute(
         "UPDATE orders SET next_check_ms = ?, check_attempts = check_attempts + 1, last_check = ?, version = version + 1 WHERE id = ?",
-        at_ms,
-        last_check,
-        id,
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![at_ms, last_check, id],
+    )?;
     Ok(())
 }
 
 /// Stops asking the status API about an order (a failed or expired order that a hint made the
 /// worker ask about, and that is still not paid), remembering what it said last.
-pub async fn stop_checking(tx: &mut Tx, id: i64, last_check: &str) -> Result<(), StoreError> {
-    sqlx::query!("UPDATE orders SET next_check_ms = NULL, last_check = ?, version = version + 1 WHERE id = ?", last_check, id)
-        .execute(tx.conn())
-        .await?;
+pub fn stop_checking(tx: &mut Tx, id: i64, last_check: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE orders SET next_check_ms = NULL, last_check = ?, version = version + 1 WHERE id = ?",
+        rusqlite::params![last_check, id],
+    )?;
     Ok(())
 }
 
 /// A postLink without secret_hash named this order: ask the status API now (`at_ms`), on the
 /// fast schedule of a fresh hint. Waiting orders start their pauses over; a confirming order
 /// keeps its count of questions, so hints cannot keep it from review.
-pub async fn schedule_hinted_check(tx: &mut Tx, id: i64, at_ms: i64) -> Result<(), StoreError> {
-    sqlx::query!(
+pub fn schedule_hinted_check(tx: &mut Tx, id: i64, at_ms: i64) -> Result<(), StoreError> {
+    tx.execute(
         "UPDATE orders SET next_check_ms = ?, last_hint_ms = ?, version = version + 1,
             check_attempts = CASE WHEN status = 'confirming' THEN check_attempts ELSE 0 END
          WHERE id = ?",
-        at_ms,
-        at_ms,
-        id,
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![at_ms, at_ms, id],
+    )?;
     Ok(())
 }

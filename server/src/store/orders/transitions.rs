@@ -9,65 +9,51 @@ use crate::store::{StoreError, Tx, now, now_ms};
 /// is asked about it at `first_check_ms` unless a postLink comes first. Only a `created` order
 /// takes it: one that moved on meanwhile (a postLink, the status API) never goes back to
 /// `pending`. Returns whether it did.
-pub async fn record_token(tx: &mut Tx, id: i64, raw_token: &str, expires_at: i64, first_check_ms: i64) -> Result<bool, StoreError> {
+pub fn record_token(tx: &mut Tx, id: i64, raw_token: &str, expires_at: i64, first_check_ms: i64) -> Result<bool, StoreError> {
     let updated_at = now();
-    let done = sqlx::query!(
+    let done = tx.execute(
         "UPDATE orders SET status = 'pending', token_response = ?, token_expires_at = ?, updated_at = ?,
             next_check_ms = ?, check_attempts = 0, version = version + 1
          WHERE id = ? AND status = 'created'",
-        raw_token,
-        expires_at,
-        updated_at,
-        first_check_ms,
-        id,
-    )
-    .execute(tx.conn())
-    .await?;
-    Ok(done.rows_affected() == 1)
+        rusqlite::params![raw_token, expires_at, updated_at, first_check_ms, id],
+    )?;
+    Ok(done == 1)
 }
 
 /// Records why the token request failed; the order cannot be paid until a retry. Unless one
 /// comes, reconciliation looks it up at `check_ms` (a token ePay issued after all?) and lets it
 /// expire.
-pub async fn record_start_failure(tx: &mut Tx, id: i64, error: &str, check_ms: i64) -> Result<(), StoreError> {
+pub fn record_start_failure(tx: &mut Tx, id: i64, error: &str, check_ms: i64) -> Result<(), StoreError> {
     let updated_at = now();
-    sqlx::query!(
+    tx.execute(
         "UPDATE orders SET status = 'start_failed', start_error = ?, updated_at = ?, next_check_ms = ?, check_attempts = 0,
             version = version + 1
          WHERE id = ? AND status = 'created'",
-        error,
-        updated_at,
-        check_ms,
-        id,
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![error, updated_at, check_ms, id],
+    )?;
     Ok(())
 }
 
 /// After a restart no token request is in flight: orders still `created` were interrupted.
 /// They are reconciled like any failed start.
-pub async fn fail_interrupted_starts(tx: &mut Tx, check_ms: i64) -> Result<u64, StoreError> {
+pub fn fail_interrupted_starts(tx: &mut Tx, check_ms: i64) -> Result<u64, StoreError> {
     let updated_at = now();
-    let done = sqlx::query!(
+    let done = tx.execute(
         "UPDATE orders SET status = 'start_failed', start_error = 'interrupted by a restart', updated_at = ?,
             next_check_ms = ?, check_attempts = 0, version = version + 1
          WHERE status = 'created'",
-        updated_at,
-        check_ms,
-    )
-    .execute(tx.conn())
-    .await?;
-    Ok(done.rows_affected())
+        rusqlite::params![updated_at, check_ms],
+    )?;
+    Ok(done)
 }
 
 /// Moves an order to `state`, recording what ePay said about it. A `confirming` order is due
 /// for the status API at once; every other state asks nothing more.
-pub async fn set_outcome(tx: &mut Tx, id: i64, state: OrderState, outcome: &Outcome) -> Result<(), StoreError> {
+pub fn set_outcome(tx: &mut Tx, id: i64, state: OrderState, outcome: &Outcome) -> Result<(), StoreError> {
     let next_check_ms = (state == OrderState::Confirming).then(now_ms);
     let fee_minor = outcome.fee.map(|fee| fee.minor() as i64);
     let updated_at = now();
-    sqlx::query!(
+    tx.execute(
         "UPDATE orders SET status = ?, transaction_id = COALESCE(?, transaction_id), card_mask = COALESCE(?, card_mask),
             approval_code = COALESCE(?, approval_code), reference = COALESCE(?, reference),
             failure_reason = ?, failure_code = ?, fee_minor = COALESCE(?, fee_minor), card_id = COALESCE(?, card_id),
@@ -75,67 +61,60 @@ pub async fn set_outcome(tx: &mut Tx, id: i64, state: OrderState, outcome: &Outc
             captured_minor = CASE WHEN ? = 'paid' THEN COALESCE(captured_minor, amount_minor) ELSE captured_minor END,
             version = version + 1
          WHERE id = ?",
-        state,
-        outcome.transaction_id,
-        outcome.card_mask,
-        outcome.approval_code,
-        outcome.reference,
-        outcome.failure_reason,
-        outcome.failure_code,
-        fee_minor,
-        outcome.card_id,
-        outcome.card_type,
-        updated_at,
-        next_check_ms,
-        state,
-        id,
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![
+            state,
+            outcome.transaction_id,
+            outcome.card_mask,
+            outcome.approval_code,
+            outcome.reference,
+            outcome.failure_reason,
+            outcome.failure_code,
+            fee_minor,
+            outcome.card_id,
+            outcome.card_type,
+            updated_at,
+            next_check_ms,
+            state,
+            id
+        ],
+    )?;
     Ok(())
 }
 
 /// The payment window closed with no transaction at ePay; `last_check` is what it answered.
-pub async fn expire(tx: &mut Tx, id: i64, last_check: &str) -> Result<(), StoreError> {
+pub fn expire(tx: &mut Tx, id: i64, last_check: &str) -> Result<(), StoreError> {
     let updated_at = now();
-    sqlx::query!(
+    tx.execute(
         "UPDATE orders SET status = 'expired', last_check = ?, updated_at = ?, next_check_ms = NULL, version = version + 1 WHERE id = ?",
-        last_check,
-        updated_at,
-        id,
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![last_check, updated_at, id],
+    )?;
     Ok(())
 }
 
 /// Hands an order to a human: it stops being asked about and is never paid by itself.
-pub async fn send_to_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> {
+pub fn send_to_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> {
     let updated_at = now();
-    sqlx::query!(
+    tx.execute(
         "UPDATE orders SET status = 'review', review_reason = ?, updated_at = ?, next_check_ms = NULL, version = version + 1 WHERE id = ?",
-        reason,
-        updated_at,
-        id,
-    )
-    .execute(tx.conn())
-    .await?;
+        rusqlite::params![reason, updated_at, id],
+    )?;
     Ok(())
 }
 
 /// Records what ePay said about a payment, and hands the order to a human instead of
 /// moving it on: a payment that arrived after the order's invoice suffix went to `holder`
 /// (ePay tells orders apart by those six digits too). `what` says how it arrived.
-pub async fn review_late_payment(tx: &mut Tx, id: i64, outcome: &Outcome, what: &str, holder: &str) -> Result<(), StoreError> {
-    set_outcome(tx, id, OrderState::Review, outcome).await?;
-    send_to_review(tx, id, &format!("{what} after its invoice suffix went to order {holder}")).await
+pub fn review_late_payment(tx: &mut Tx, id: i64, outcome: &Outcome, what: &str, holder: &str) -> Result<(), StoreError> {
+    set_outcome(tx, id, OrderState::Review, outcome)?;
+    send_to_review(tx, id, &format!("{what} after its invoice suffix went to order {holder}"))
 }
 
 /// Flags an order for a human, keeping its state (a paid order stays paid).
-pub async fn flag_for_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> {
+pub fn flag_for_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> {
     let updated_at = now();
-    sqlx::query!("UPDATE orders SET review_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?", reason, updated_at, id)
-        .execute(tx.conn())
-        .await?;
+    tx.execute(
+        "UPDATE orders SET review_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+        rusqlite::params![reason, updated_at, id],
+    )?;
     Ok(())
 }

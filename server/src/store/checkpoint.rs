@@ -1,0 +1,49 @@
+//! WAL checkpoints beside the writer. SQLite's automatic checkpoint runs inside the commit
+//! that crosses its threshold, so every request of that batch waits for the WAL to be copied
+//! into the database and fsynced. Here a connection of its own does it every second
+//! (`PASSIVE`: it never blocks the writer or a reader), and folds the WAL away entirely
+//! (`TRUNCATE`) when the proxy stops.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::StoreError;
+
+/// How often the WAL is copied into the database.
+const INTERVAL: Duration = Duration::from_secs(1);
+
+/// Stops the checkpoint thread when dropped, after a last, complete checkpoint.
+pub struct Checkpoints {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub fn start(path: &Path) -> Result<Checkpoints, StoreError> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    let (stop, stopped) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
+                if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %err, "WAL checkpoint failed");
+                }
+            }
+            if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                tracing::warn!(error = %err, "final WAL checkpoint failed");
+            }
+        })
+        .expect("spawn sqlite checkpoint thread");
+    Ok(Checkpoints { stop: Some(stop), thread: Some(thread) })
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
