@@ -282,13 +282,26 @@ async fn main() {
     // 4. The same at a fixed rate, open loop: each notification leaves at its scheduled time
     // whether or not earlier ones were answered, and its latency counts from that time, so a
     // queue in the proxy shows in the figures instead of slowing the client down.
-    let open_loop = open_loop(&http, &postlink_url, &open_loop_orders, OPEN_LOOP_RATE).await;
+    // Beside it, the floor of this measurement: the same rate of `GET /healthz` (one read).
+    let health_url = format!("{}/healthz", proxy.base);
+    let open_loop_floor = open_loop(open_loop_orders.len(), OPEN_LOOP_RATE, |_| http.get(&health_url)).await;
+    let open_loop = open_loop(open_loop_orders.len(), OPEN_LOOP_RATE, |i| {
+        http.post(&postlink_url).json(&success(&open_loop_orders[i], 1_000_000 + i as u64))
+    })
+    .await;
 
     println!("{:<40} {:>12}   {:>14}   {:>14}", "", "throughput", "latency", "");
     tokens.print("sandbox token endpoint alone");
     checkouts.print("checkout through the proxy");
     notifications.print("postLinks, closed loop");
+    open_loop_floor.print(&format!("GET /healthz, {OPEN_LOOP_RATE}/s open loop (floor)"));
     open_loop.print(&format!("postLinks, {OPEN_LOOP_RATE}/s offered open loop"));
+    println!(
+        "  open loop: p90 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
+        open_loop.percentile(0.90).as_secs_f64() * 1000.0,
+        open_loop.percentile(0.999).as_secs_f64() * 1000.0,
+        open_loop.percentile(1.0).as_secs_f64() * 1000.0
+    );
     println!(
         "  (an order of its own for each: {count} closed loop, {} open loop; the closed loop's were all paid through the status API, and their order.paid delivered, {:.1} s after its end)",
         open_loop_orders.len(),
@@ -525,15 +538,15 @@ fn success(order: &PendingOrder, n: u64) -> Value {
     })
 }
 
-/// Sends one postLink per order at `rate` per second, each at its scheduled time, and times
-/// each from that time to its answer.
-async fn open_loop(http: &reqwest::Client, url: &str, orders: &[PendingOrder], rate: u64) -> Figures {
+/// Sends `count` requests at `rate` per second, each at its scheduled time whatever became of
+/// the ones before, and times each from that time to its answer.
+async fn open_loop(count: usize, rate: u64, request: impl Fn(usize) -> reqwest::RequestBuilder) -> Figures {
     let started = tokio::time::Instant::now();
-    let mut sent = Vec::with_capacity(orders.len());
-    for (i, order) in orders.iter().enumerate() {
+    let mut sent = Vec::with_capacity(count);
+    for i in 0..count {
         let scheduled = started + Duration::from_micros(i as u64 * 1_000_000 / rate);
         tokio::time::sleep_until(scheduled).await;
-        let request = http.post(url).json(&success(order, 1_000_000 + i as u64)).send();
+        let request = request(i).send();
         sent.push(tokio::spawn(async move {
             let answered = match request.await {
                 Ok(response) if response.status().is_success() => response.bytes().await.is_ok(),

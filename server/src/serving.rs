@@ -73,6 +73,9 @@ pub async fn run(listener: TcpListener, router: Router, timeouts: Timeouts, shut
             },
             _ = &mut shutdown => break,
         };
+        // Answers go out as they are written: without this, Nagle's algorithm may hold a
+        // response back until the client acknowledges the previous one.
+        let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
         let service = {
             let (router, activity) = (router.clone(), activity.clone());
