@@ -26,7 +26,7 @@ export const WEBHOOK_SECRET = "whsec_" + Buffer.from("e2e webhook secret, 32 byt
 const DIST = join(ROOT, "dist");
 export const SCREENSHOTS = join(ROOT, "target/e2e-screenshots");
 
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
   "--disable-quic",
@@ -37,7 +37,8 @@ const CHROMIUM_ARGS = [
   "--disable-dev-shm-usage",
 ];
 
-async function freePort() {
+/** A port nothing listens on now, on loopback. */
+export async function freePort() {
   return new Promise((done, fail) => {
     const server = createServer();
     server.on("error", fail);

@@ -15,10 +15,11 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { CHROMIUM_ARGS, freePort } from "../e2e/harness.mjs";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require("playwright-core");
@@ -42,17 +43,6 @@ const median = (values) => {
 };
 const ms = (value) => `${value.toFixed(0).padStart(6)} ms`;
 const ms1 = (value) => `${value.toFixed(1).padStart(6)} ms`;
-
-async function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
 
 async function startProxy() {
   const dir = mkdtempSync(join(tmpdir(), "epay-perf-"));
@@ -193,7 +183,7 @@ async function clicks(browser, base) {
 const proxy = await startProxy();
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-dev-shm-usage"],
+  args: CHROMIUM_ARGS,
 });
 try {
   // The demo storefront as the README recommends embedding (widget.wasm preloaded in <head>),

@@ -145,6 +145,8 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// The first retry's pause; later ones are multiples of it (see `webhooks::schedule`).
     pub first_retry: Duration,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
 }
 
 /// The shortest merchant API key accepted.
@@ -402,6 +404,7 @@ impl WebhookSettings {
             secret: secret.map(SecretString::from),
             timeout: env.seconds("WEBHOOK_TIMEOUT_SECS", 10)?,
             first_retry: Duration::from_millis(u64::from(env.count("WEBHOOK_FIRST_RETRY_MS", 5_000, 1..=3_600_000)?)),
+            concurrency: env.count("WEBHOOK_CONCURRENCY", 16, 1..=256)? as usize,
         })
     }
 }

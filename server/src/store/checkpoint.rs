@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::StoreError;
 
 /// How often the WAL is copied into the database.
-const INTERVAL: Duration = Duration::from_secs(1);
+const INTERVAL: Duration = Duration::from_millis(200);
 
 /// Stops the checkpoint thread when dropped, after a last, complete checkpoint.
 pub struct Checkpoints {

@@ -18,8 +18,9 @@ use crate::AppState;
 use crate::store::webhooks::{self, Attempt, EventRow};
 use crate::store::{StoreError, now_ms, orders};
 
-/// Deliveries in flight at once.
-const CONCURRENCY: usize = 8;
+/// Events read from the schedule at a time (each round delivers them, `WEBHOOK_CONCURRENCY`
+/// at once).
+const BATCH: i64 = 256;
 /// The longest the worker sleeps without looking at the schedule.
 const IDLE_MS: i64 = 1_000;
 /// How much of a receiver's answer is kept.
@@ -31,6 +32,7 @@ pub struct Sender {
     signer: standardwebhooks::Webhook,
     http: reqwest::Client,
     first_retry_ms: i64,
+    concurrency: usize,
 }
 
 impl Sender {
@@ -44,7 +46,7 @@ impl Sender {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .ok()?;
-        Some(Sender { url, signer, http, first_retry_ms: settings.first_retry.as_millis() as i64 })
+        Some(Sender { url, signer, http, first_retry_ms: settings.first_retry.as_millis() as i64, concurrency: settings.concurrency })
     }
 }
 
@@ -58,9 +60,9 @@ pub fn new_secret() -> String {
 pub async fn run(app: Arc<AppState>) {
     let Some(sender) = app.webhooks.as_ref() else { return };
     loop {
-        match webhooks::due(app.store.reader(), now_ms(), 64).await {
+        match webhooks::due(app.store.reader(), now_ms(), BATCH).await {
             Ok(due) if !due.is_empty() => {
-                futures::stream::iter(due).for_each_concurrent(CONCURRENCY, |event| deliver_logged(&app, sender, event)).await;
+                futures::stream::iter(due).for_each_concurrent(sender.concurrency, |event| deliver_logged(&app, sender, event)).await;
                 continue;
             }
             Ok(_) => {}
