@@ -146,6 +146,15 @@ impl Tx {
         Ok(self.conn.prepare_cached(sql)?.query_row(params, map).optional()?)
     }
 
+    /// SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`), one step per line.
+    pub fn query_plan(&mut self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let mut statement = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let count = statement.parameter_count();
+        let nulls = vec![rusqlite::types::Null; count];
+        let steps = statement.query_map(rusqlite::params_from_iter(nulls), |row| row.get::<_, String>(3))?;
+        Ok(steps.collect::<Result<_, _>>()?)
+    }
+
     /// The row `sql` returns, mapped by `map`; an error when there is none.
     pub fn query_one<T>(
         &mut self,

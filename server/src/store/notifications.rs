@@ -120,8 +120,11 @@ pub async fn read_for_order(pool: &SqlitePool, order_id: i64) -> Result<Vec<Noti
 
 /// Deletes rejected notifications received before `before` (unix seconds). Returns how many.
 pub fn prune_rejected(tx: &mut Tx, before: i64) -> Result<u64, StoreError> {
-    tx.execute("DELETE FROM notifications WHERE verdict = 'rejected' AND received_at < ?", [before])
+    tx.execute(PRUNE_REJECTED, [before])
 }
+
+/// A maintenance statement: it reads only rejected notifications past their retention.
+pub(crate) const PRUNE_REJECTED: &str = "DELETE FROM notifications WHERE verdict = 'rejected' AND received_at < ?";
 
 #[cfg(test)]
 mod tests {

@@ -138,8 +138,9 @@ pub async fn attempts(pool: &SqlitePool, event_ids: &[i64]) -> Result<Vec<Attemp
 
 /// Deletes the attempts of events settled before `before_ms` (their bodies stay).
 pub fn prune_attempts(tx: &mut Tx, before_ms: i64) -> Result<u64, StoreError> {
-    tx.execute(
-        "DELETE FROM webhook_attempts WHERE at_ms < ? AND event_id IN (SELECT id FROM webhook_events WHERE next_attempt_ms IS NULL)",
-        [before_ms],
-    )
+    tx.execute(PRUNE_ATTEMPTS, [before_ms])
 }
+
+/// Through `webhook_attempts_age` (migration 0006): only attempts past the retention are read.
+pub(crate) const PRUNE_ATTEMPTS: &str = "DELETE FROM webhook_attempts WHERE at_ms < ?
+     AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.id = webhook_attempts.event_id AND e.next_attempt_ms IS NOT NULL)";

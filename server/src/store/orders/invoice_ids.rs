@@ -97,18 +97,23 @@ pub fn reclaim_suffix(tx: &mut Tx, order: &OrderRow) -> Result<Result<(), String
 /// Releases the invoice suffixes of finished orders whose token can no longer be used
 /// (`grace_secs` after it expired), so new orders may draw them. Returns how many orders
 /// still hold one.
+/// Through `orders_suffix_release` (migration 0006): only orders that hold a suffix and can
+/// let it go are read, however many finished orders the table holds (`+status` keeps SQLite
+/// from preferring the status index, which lists every paid order ever).
+pub(crate) const RELEASE_SUFFIXES: &str = "UPDATE orders SET reserved_suffix = NULL
+     WHERE reserved_suffix IS NOT NULL AND COALESCE(token_expires_at, expires_at, created_at) <= ?
+       AND +status IN ('paid', 'failed', 'expired', 'review', 'authorized', 'cancelled', 'refunded')";
+
 pub fn release_suffixes(tx: &mut Tx, now: i64, grace_secs: i64) -> Result<u64, StoreError> {
-    tx.execute(
-        "UPDATE orders SET reserved_suffix = NULL
-         WHERE reserved_suffix IS NOT NULL AND status IN ('paid', 'failed', 'expired', 'review', 'authorized', 'cancelled', 'refunded')
-           AND COALESCE(token_expires_at, expires_at, created_at) + ? <= ?",
-        rusqlite::params![grace_secs, now],
-    )?;
+    tx.execute(RELEASE_SUFFIXES, [now - grace_secs])?;
     count_holding_suffix(tx)
 }
 
+/// Counted on the index of the suffixes held (as many rows as orders hold one).
+pub(crate) const COUNT_HOLDING_SUFFIX: &str = "SELECT COUNT(*) FROM orders WHERE reserved_suffix IS NOT NULL";
+
 pub fn count_holding_suffix(tx: &mut Tx) -> Result<u64, StoreError> {
-    let held: i64 = tx.query_one("SELECT COUNT(*) FROM orders WHERE reserved_suffix IS NOT NULL", [], |row| row.get(0))?;
+    let held: i64 = tx.query_one(COUNT_HOLDING_SUFFIX, [], |row| row.get(0))?;
     Ok(held as u64)
 }
 

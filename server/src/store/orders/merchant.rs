@@ -80,12 +80,12 @@ fn expire_open(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
 
 /// `open` orders past their expiry become `expired` (nobody ever had a token for them).
 pub fn expire_open_orders(tx: &mut Tx, now: i64) -> Result<u64, StoreError> {
-    let done = tx.execute(
-        "UPDATE orders SET status = 'expired', updated_at = ?, version = version + 1 WHERE status = 'open' AND expires_at <= ?",
-        rusqlite::params![now, now],
-    )?;
-    Ok(done)
+    tx.execute(EXPIRE_OPEN_ORDERS, rusqlite::params![now, now])
 }
+
+/// A maintenance statement: it reads only `open` orders (`maintenance::tests` checks the plan).
+pub(crate) const EXPIRE_OPEN_ORDERS: &str =
+    "UPDATE orders SET status = 'expired', updated_at = ?, version = version + 1 WHERE status = 'open' AND expires_at <= ?";
 
 pub async fn read_by_reference(pool: &SqlitePool, reference: &str) -> Result<Option<OrderRow>, StoreError> {
     Ok(select_orders!("WHERE merchant_reference = ?", reference).fetch_optional(pool).await?)
