@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use super::StoreError;
 
+/// A checkpoint longer than this is logged.
+const SLOW: Duration = Duration::from_millis(50);
 /// How often the WAL is copied into the database.
 const INTERVAL: Duration = Duration::from_millis(200);
 
@@ -27,8 +29,14 @@ pub fn start(path: &Path) -> Result<Checkpoints, StoreError> {
         .name("sqlite-checkpoint".into())
         .spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
-                if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %err, "WAL checkpoint failed");
+                let started = std::time::Instant::now();
+                match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))) {
+                    Ok((wal_pages, copied)) if started.elapsed() > SLOW => {
+                        let ms = started.elapsed().as_millis() as u64;
+                        tracing::warn!(ms, wal_pages, copied, "a WAL checkpoint took long");
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "WAL checkpoint failed"),
                 }
             }
             if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {

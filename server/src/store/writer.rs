@@ -82,7 +82,11 @@ fn run(mut tx: Tx, mut queue: mpsc::Receiver<Job>, commits: &tokio::sync::Notify
     // Every sender is gone: the process is shutting down (the caller then checkpoints).
 }
 
+/// A batch that holds the writer longer than this is logged: every caller waits for it.
+const SLOW_BATCH_MS: u128 = 50;
+
 fn run_batch(tx: &mut Tx, jobs: impl Iterator<Item = Job>) {
+    let started = std::time::Instant::now();
     if let Err(err) = tx.execute("BEGIN IMMEDIATE", []) {
         tracing::error!(error = %err, "cannot begin a write transaction; failing the batch");
         return;
@@ -99,6 +103,7 @@ fn run_batch(tx: &mut Tx, jobs: impl Iterator<Item = Job>) {
         let failed = if keep { None } else { tx.execute("ROLLBACK TO job", []).err() };
         completions.push((done, failed));
     }
+    let jobs_done = started.elapsed();
     let committed = match tx.execute("COMMIT", []) {
         Ok(_) => Ok(()),
         Err(err) => {
@@ -107,6 +112,10 @@ fn run_batch(tx: &mut Tx, jobs: impl Iterator<Item = Job>) {
             Err(err.to_string())
         }
     };
+    if started.elapsed().as_millis() > SLOW_BATCH_MS {
+        let (jobs_ms, commit_ms) = (jobs_done.as_millis() as u64, (started.elapsed() - jobs_done).as_millis() as u64);
+        tracing::warn!(jobs = completions.len(), jobs_ms, commit_ms, "a write batch held the writer for long");
+    }
     for (done, failed) in completions {
         match (&committed, failed) {
             (Ok(()), None) => done(Ok(())),
