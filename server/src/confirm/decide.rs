@@ -138,23 +138,7 @@ mod tests {
     use epay_api_types::Amount;
 
     fn order(status: OrderState) -> OrderRow {
-        let new = NewOrder {
-            order_key: crate::secrets::SecretText::new("k".into()),
-            secret_hash: crate::secrets::SecretText::new("S".into()),
-            idempotency_key: None,
-            request_fingerprint: String::new(),
-            amount: Amount::from_minor(150_000),
-            currency: "KZT".into(),
-            terminal: "T-1".into(),
-            method: epay_api_types::PaymentMethod::P2p,
-            description: String::new(),
-            account_id: String::new(),
-            email: String::new(),
-            phone: String::new(),
-            language: epay_api_types::Language::Ru,
-            card_save: false,
-            merchant: None,
-        };
+        let new = NewOrder::example(150_000, epay_api_types::PaymentMethod::P2p);
         OrderRow { status, token_expires_at: Some(10_000), ..OrderRow::created(1, "123456789012".into(), &new, 2_800) }
     }
 

@@ -101,23 +101,7 @@ mod tests {
     use crate::store::orders::NewOrder;
 
     fn order(status: OrderState, captured: Option<i64>) -> OrderRow {
-        let new = NewOrder {
-            order_key: crate::secrets::new_order_key(),
-            secret_hash: crate::secrets::new_secret_hash(),
-            idempotency_key: None,
-            request_fingerprint: "F".into(),
-            amount: Amount::from_minor(150_000),
-            currency: "KZT".into(),
-            terminal: "t".into(),
-            method: epay_api_types::PaymentMethod::Pay,
-            description: String::new(),
-            account_id: String::new(),
-            email: String::new(),
-            phone: String::new(),
-            language: Default::default(),
-            card_save: false,
-            merchant: None,
-        };
+        let new = NewOrder::example(150_000, epay_api_types::PaymentMethod::Pay);
         OrderRow { status, captured_minor: captured, ..OrderRow::created(1, "123456789012".into(), &new, 0) }
     }
 

@@ -65,23 +65,7 @@ mod tests {
     use crate::store::orders::NewOrder;
 
     fn order(status: OrderState, token_expires_at: Option<i64>) -> OrderRow {
-        let new = NewOrder {
-            order_key: crate::secrets::new_order_key(),
-            secret_hash: crate::secrets::new_secret_hash(),
-            idempotency_key: Some("key".into()),
-            request_fingerprint: "F".into(),
-            amount: epay_api_types::Amount::from_minor(100),
-            currency: "KZT".into(),
-            terminal: "t".into(),
-            method: Default::default(),
-            description: String::new(),
-            account_id: String::new(),
-            email: String::new(),
-            phone: String::new(),
-            language: Default::default(),
-            card_save: false,
-            merchant: None,
-        };
+        let new = NewOrder { idempotency_key: Some("key".into()), ..NewOrder::example(100, Default::default()) };
         OrderRow { status, token_expires_at, ..OrderRow::created(1, "123456789012".into(), &new, 0) }
     }
 

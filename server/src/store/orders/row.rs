@@ -68,6 +68,31 @@ pub struct OrderRow {
     pub refunded_minor: i64,
 }
 
+#[cfg(test)]
+impl NewOrder {
+    /// A payer's order of `amount_minor` for `method`, for the tests of the pure rules (request
+    /// fingerprint "F", terminal "T-1").
+    pub fn example(amount_minor: u64, method: PaymentMethod) -> NewOrder {
+        NewOrder {
+            order_key: SecretText::new("k".into()),
+            secret_hash: SecretText::new("S".into()),
+            idempotency_key: None,
+            request_fingerprint: "F".into(),
+            amount: Amount::from_minor(amount_minor),
+            currency: "KZT".into(),
+            terminal: "T-1".into(),
+            method,
+            description: String::new(),
+            account_id: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            language: Language::Ru,
+            card_save: false,
+            merchant: None,
+        }
+    }
+}
+
 impl OrderRow {
     pub fn amount(&self) -> Amount {
         Amount::from_minor(self.amount_minor as u64)
