@@ -4,11 +4,8 @@
 //! (`PASSIVE`: it never blocks the writer or a reader), and folds the WAL away entirely
 //! (`TRUNCATE`) when the proxy stops.
 
-use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
-
-use super::StoreError;
 
 /// A checkpoint longer than this is logged.
 const SLOW: Duration = Duration::from_millis(50);
@@ -21,9 +18,8 @@ pub struct Checkpoints {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-pub fn start(path: &Path) -> Result<Checkpoints, StoreError> {
-    let conn = rusqlite::Connection::open(path)?;
-    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+/// Starts checkpointing through `conn`, a connection of its own to the store's file.
+pub fn start(conn: rusqlite::Connection) -> Checkpoints {
     let (stop, stopped) = mpsc::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
@@ -44,7 +40,7 @@ pub fn start(path: &Path) -> Result<Checkpoints, StoreError> {
             }
         })
         .expect("spawn sqlite checkpoint thread");
-    Ok(Checkpoints { stop: Some(stop), thread: Some(thread) })
+    Checkpoints { stop: Some(stop), thread: Some(thread) }
 }
 
 impl Drop for Checkpoints {

@@ -75,11 +75,10 @@ impl Store {
         sqlx::migrate!("./migrations").run(&mut migrator).await?;
         migrator.close().await?;
         let path = options.get_filename().to_owned();
-        let conn = {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || writer_connection(&path)).await.map_err(|_| StoreError::JobPanicked)??
-        };
-        let checkpoints = checkpoint::start(&path)?;
+        let (conn, checkpoints) =
+            tokio::task::spawn_blocking(move || Ok::<_, StoreError>((writer_connection(&path)?, checkpoint::start(connection(&path)?))))
+                .await
+                .map_err(|_| StoreError::JobPanicked)??;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
@@ -109,11 +108,18 @@ impl Store {
     }
 }
 
+/// A rusqlite connection of the store's own (the writer's, the checkpoints'), waiting for
+/// locks as long as the readers do.
+fn connection(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
 /// The writer's connection, with the settings sqlx gives the readers: WAL (already the
 /// file's mode), an fsync per commit, foreign keys, the same busy timeout.
 fn writer_connection(path: &Path) -> Result<rusqlite::Connection, StoreError> {
-    let conn = rusqlite::Connection::open(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let conn = connection(path)?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
     // The writer never checkpoints: a commit that had to copy the WAL into the database
     // first would keep every caller of its batch waiting (300 ms at p99 under load, measured).
