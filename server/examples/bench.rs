@@ -24,6 +24,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+// The payment object and payment-api.js's encodeParams, as the integration tests send them.
+#[path = "../tests/api/helpers/payment_page.rs"]
+mod payment_page;
+
 struct Figures {
     requests: u64,
     errors: u64,
@@ -442,14 +446,7 @@ const SILENT_CARD: &str = "5555 5555 5555 4444";
 /// Pays the checkout `c` (the proxy's answer) on the sandbox's payment page with `card`, as a
 /// payer would: the page, then its form.
 async fn pay_at_sandbox(http: &reqwest::Client, base: &str, c: &Value, card: &str) -> Result<reqwest::Response, reqwest::Error> {
-    let object = json!({
-        "invoiceId": c["invoiceId"], "backLink": c["backLink"], "failureBackLink": c["failureBackLink"],
-        "postLink": c["postLink"], "failurePostLink": c["failurePostLink"], "language": c["language"],
-        "description": c["description"], "accountId": c["accountId"], "terminal": c["terminal"],
-        "amount": c["amount"].as_str().and_then(|a| a.parse::<f64>().ok()).unwrap_or_default(), "currency": c["currency"],
-        "phone": c["phone"], "email": c["email"], "cardSave": c["cardSave"], "auth": c["auth"],
-    });
-    let params = lz_str::compress_to_encoded_uri_component(&encode_params(&object));
+    let params = lz_str::compress_to_encoded_uri_component(&payment_page::encode_params(&payment_page::payment_object(c)));
     let page = http.get(format!("{base}/sandbox/payform/?params={params}")).send().await?.text().await?;
     let session = page.split("name=\"session\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned();
     http.post(format!("{base}/sandbox/payform/pay"))
@@ -484,37 +481,6 @@ async fn silently_paid_orders(http: &reqwest::Client, base: &str, count: u64, co
     })
     .await;
     std::mem::take(&mut *paid.lock().expect("the set"))
-}
-
-/// payment-api.js's encodeParams: `name=encodeURIComponent(value)`, objects encoded first.
-fn encode_params(object: &Value) -> String {
-    const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'!')
-        .remove(b'~')
-        .remove(b'*')
-        .remove(b'\'')
-        .remove(b'(')
-        .remove(b')');
-    object
-        .as_object()
-        .map(|fields| {
-            fields
-                .iter()
-                .map(|(name, value)| {
-                    let text = match value {
-                        Value::Object(_) => encode_params(value),
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    format!("{name}={}", percent_encoding::utf8_percent_encode(&text, URI_COMPONENT))
-                })
-                .collect::<Vec<_>>()
-                .join("&")
-        })
-        .unwrap_or_default()
 }
 
 async fn paid_invoices(database: &str) -> Vec<String> {
