@@ -99,27 +99,46 @@ ensure_lint_tools() {
   fi
 }
 
-# sqlx-cli, for checking the proxy's compile-time query data (server/.sqlx/).
-SQLX_CLI_VERSION="$(grep -A1 '^name = "sqlx"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"$/\1/p')"
-ensure_sqlx_cli() {
-  step "sqlx-cli $SQLX_CLI_VERSION"
-  if [ "$(sqlx --version 2>/dev/null)" = "sqlx-cli $SQLX_CLI_VERSION" ]; then note "installed"; else
-    note "building from crates.io (about 4 minutes)"
-    cargo install --locked "sqlx-cli@$SQLX_CLI_VERSION" --no-default-features --features sqlite,completions
+# PostgreSQL from Debian's packages: the proxy's suite runs on it too (docs/deploy.md).
+ensure_postgres() {
+  step "PostgreSQL server (Debian's postgresql)"
+  if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
   fi
+  PG_BIN="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+  note "$("$PG_BIN/postgres" --version)"
 }
 
-# Regenerates (or with --check, verifies) server/.sqlx/, the compile-time data of the proxy's
-# checked queries, from a throwaway SQLite database with every migration applied.
-sqlx_prepare() {
-  ensure_sqlx_cli
-  step "sqlx offline query data${1:+ ($1)}"
-  local scratch
-  scratch="$(mktemp -d)"
-  DATABASE_URL="sqlite:$scratch/prepare.sqlite3" sqlx database create
-  DATABASE_URL="sqlite:$scratch/prepare.sqlite3" sqlx migrate run --source server/migrations >/dev/null
-  (cd server && DATABASE_URL="sqlite:$scratch/prepare.sqlite3" SQLX_OFFLINE=false cargo sqlx prepare "$@")
-  rm -rf "$scratch"
+# Runs a command as the `postgres` user when we are root (initdb and the server refuse root),
+# as ourselves otherwise.
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/sh -c "$(printf '%q ' "$@")"; else "$@"; fi
+}
+
+# Starts a throwaway PostgreSQL cluster on a free loopback port and exports its admin URL as
+# EPAY_TEST_POSTGRES (each test makes a database of its own on it). The cluster is stopped
+# and its directory removed when the script exits, whatever happens.
+start_throwaway_postgres() {
+  ensure_postgres
+  step "Throwaway PostgreSQL cluster"
+  PG_DIR="$(mktemp -d /tmp/epay-test-pg.XXXXXX)"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$PG_DIR"; fi
+  local port
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  trap stop_throwaway_postgres EXIT
+  as_postgres "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync >"$PG_DIR/initdb.log"
+  as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=400" start >/dev/null
+  export EPAY_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
+  note "listening on 127.0.0.1:$port ($PG_DIR)"
+}
+
+stop_throwaway_postgres() {
+  if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR" ]; then
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+  fi
 }
 
 ensure_chromium() {

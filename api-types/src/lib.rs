@@ -11,8 +11,9 @@ mod merchant;
 mod method;
 mod money;
 mod order;
-#[cfg(any(feature = "sqlx", feature = "rusqlite"))]
-mod sql;
+#[cfg(feature = "store")]
+#[doc(hidden)]
+pub mod sql;
 mod widget_config;
 
 pub use checkout::{CheckoutRequest, CheckoutResponse, DESCRIPTION_MAX_BYTES, IDEMPOTENCY_KEY_HEADER};

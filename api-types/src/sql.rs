@@ -1,62 +1,57 @@
-//! The shared enums as SQLite TEXT columns, by their wire names: a stored order reads back as
-//! the same typed value, and an unknown name is an error, not a default. For sqlx (the
-//! proxy's readers) and for rusqlite (its writer).
-
-#[cfg(feature = "sqlx")]
-use sqlx::encode::IsNull;
-#[cfg(feature = "sqlx")]
-use sqlx::error::BoxDynError;
-#[cfg(feature = "sqlx")]
-use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
-#[cfg(feature = "sqlx")]
-use sqlx::{Decode, Encode, Type};
+//! The shared enums as TEXT columns, by their wire names: a stored order reads back as the
+//! same typed value, and an unknown name is an error, not a default. For the proxy's SQLite
+//! store (rusqlite) and its PostgreSQL store (postgres). The proxy stores its own enums the
+//! same way, through the same macro.
 
 use crate::{Language, PaymentMethod};
 
+#[doc(hidden)]
+pub use {postgres_types, rusqlite};
+
+/// `text_column!(Type, to_text, from_text)`: `Type` binds as the text `to_text` gives and
+/// reads back through `from_text` (`None`: an error naming the text).
+#[macro_export]
 macro_rules! text_column {
     ($type:ty, $to_text:expr, $from_text:expr) => {
-        #[cfg(feature = "sqlx")]
-        sqlx_text_column!($type, $to_text, $from_text);
-        #[cfg(feature = "rusqlite")]
-        impl rusqlite::types::ToSql for $type {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text($to_text(*self).as_bytes())))
+        impl $crate::sql::rusqlite::types::ToSql for $type {
+            fn to_sql(&self) -> $crate::sql::rusqlite::Result<$crate::sql::rusqlite::types::ToSqlOutput<'_>> {
+                Ok($crate::sql::rusqlite::types::ToSqlOutput::Borrowed($crate::sql::rusqlite::types::ValueRef::Text(
+                    $to_text(*self).as_bytes(),
+                )))
             }
         }
-        #[cfg(feature = "rusqlite")]
-        impl rusqlite::types::FromSql for $type {
-            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        impl $crate::sql::rusqlite::types::FromSql for $type {
+            fn column_result(value: $crate::sql::rusqlite::types::ValueRef<'_>) -> $crate::sql::rusqlite::types::FromSqlResult<Self> {
                 let text = value.as_str()?;
-                $from_text(text)
-                    .ok_or_else(|| rusqlite::types::FromSqlError::Other(format!("`{text}` is not a {}", stringify!($type)).into()))
+                $from_text(text).ok_or_else(|| {
+                    $crate::sql::rusqlite::types::FromSqlError::Other(format!("`{text}` is not a {}", stringify!($type)).into())
+                })
             }
         }
-    };
-}
+        impl $crate::sql::postgres_types::ToSql for $type {
+            fn to_sql(
+                &self,
+                ty: &$crate::sql::postgres_types::Type,
+                out: &mut $crate::sql::postgres_types::private::BytesMut,
+            ) -> Result<$crate::sql::postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+                let text: &str = $to_text(*self);
+                <&str as $crate::sql::postgres_types::ToSql>::to_sql(&text, ty, out)
+            }
 
-#[cfg(feature = "sqlx")]
-macro_rules! sqlx_text_column {
-    ($type:ty, $to_text:expr, $from_text:expr) => {
-        impl Type<Sqlite> for $type {
-            fn type_info() -> SqliteTypeInfo {
-                <str as Type<Sqlite>>::type_info()
+            fn accepts(ty: &$crate::sql::postgres_types::Type) -> bool {
+                <&str as $crate::sql::postgres_types::ToSql>::accepts(ty)
             }
-            fn compatible(ty: &SqliteTypeInfo) -> bool {
-                <str as Type<Sqlite>>::compatible(ty)
-            }
+
+            $crate::sql::postgres_types::to_sql_checked!();
         }
-
-        impl<'q> Encode<'q, Sqlite> for $type {
-            fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
-                let text: &'static str = $to_text(*self);
-                <&str as Encode<'q, Sqlite>>::encode(text, buf)
-            }
-        }
-
-        impl<'r> Decode<'r, Sqlite> for $type {
-            fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-                let text = <&str as Decode<'r, Sqlite>>::decode(value)?;
+        impl<'a> $crate::sql::postgres_types::FromSql<'a> for $type {
+            fn from_sql(ty: &$crate::sql::postgres_types::Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+                let text = <&str as $crate::sql::postgres_types::FromSql>::from_sql(ty, raw)?;
                 $from_text(text).ok_or_else(|| format!("`{text}` is not a {}", stringify!($type)).into())
+            }
+
+            fn accepts(ty: &$crate::sql::postgres_types::Type) -> bool {
+                <&str as $crate::sql::postgres_types::FromSql>::accepts(ty)
             }
         }
     };

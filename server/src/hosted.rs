@@ -25,7 +25,8 @@ pub async fn page(State(app): State<Arc<AppState>>, Path(invoice_id): Path<Strin
     }
     // The widget's words (pay or transfer) follow the order's method; an unknown invoice gets
     // the card payment's, and its widget then says the order was not found.
-    let method = match orders::read_by_invoice(app.store.reader(), &invoice_id).await {
+    let invoice = invoice_id.clone();
+    let method = match app.store.read(move |db| orders::find_by_invoice(db, &invoice)).await {
         Ok(Some(order)) => order.method,
         _ => PaymentMethod::Pay,
     };

@@ -7,8 +7,15 @@ use serde_json::json;
 use crate::store::{Store, StoreError, notifications, orders};
 
 pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
-    let Some(order) = orders::read_by_invoice(store.reader(), invoice_id).await? else { return Ok(None) };
-    let received = notifications::read_for_order(store.reader(), order.id).await?;
+    let invoice_id = invoice_id.to_owned();
+    let found = store
+        .read(move |db| {
+            let Some(order) = orders::find_by_invoice(db, &invoice_id)? else { return Ok(None) };
+            let received = notifications::read_for_order(db, order.id)?;
+            Ok(Some((order, received)))
+        })
+        .await?;
+    let Some((order, received)) = found else { return Ok(None) };
     let received: Vec<_> = received
         .into_iter()
         .map(|n| {
@@ -59,7 +66,7 @@ pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_
 
 /// The `limit` most recent orders, newest first, one summary each.
 pub async fn list_orders(store: &Store, limit: i64) -> Result<Vec<serde_json::Value>, StoreError> {
-    let rows = orders::read_latest(store.reader(), limit).await?;
+    let rows = store.read(move |db| orders::latest(db, limit)).await?;
     Ok(rows
         .iter()
         .map(|order| {

@@ -72,6 +72,8 @@ pub struct AppState {
     pub open_orders: Arc<orders::OpenOrders>,
     /// Signs and sends webhooks, when `WEBHOOK_URL` is set.
     pub webhooks: Option<webhooks::Sender>,
+    /// This process among the instances sharing the store (the holder of its leases).
+    pub instance: String,
 }
 
 impl AppState {
@@ -80,11 +82,24 @@ impl AppState {
         let config = Arc::new(config);
         let store = Store::open(&config.store.database_url).await?;
         let check_ms = confirm::first_check_ms(&config.confirmation);
-        let (interrupted, held) =
-            store.write(move |conn| Ok((orders::fail_interrupted_starts(conn, check_ms)?, orders::count_holding_suffix(conn)?))).await?;
+        // One proxy on SQLite: nothing else can be asking for a token now. Several on
+        // PostgreSQL: only orders older than any token request can be were interrupted.
+        let single = store.dialect() == store::Dialect::Sqlite;
+        let started_before = if single { store::now() + 1 } else { maintenance::interrupted_before(&config, store::now()) };
+        let lease_ms = store::leases::longest_lease_ms(&config);
+        let (interrupted, held) = store
+            .write(move |tx| {
+                if single {
+                    store::leases::resume_claims(tx, store::now_ms(), lease_ms)?;
+                }
+                Ok((orders::fail_interrupted_starts(tx, started_before, check_ms)?, orders::count_holding_suffix(tx)?))
+            })
+            .await?;
         if interrupted > 0 {
-            tracing::warn!(interrupted, "orders whose token request a restart interrupted are now start_failed");
+            tracing::warn!(interrupted, "orders whose token request was interrupted (a restart) are now start_failed");
         }
+        let instance = format!("pid{}-{:08x}", std::process::id(), rand::random::<u32>());
+        tracing::info!(%instance, store = ?store.dialect(), "store open");
         if config.epay.env == EpayEnv::Sandbox && config.epay.sandbox_public {
             tracing::warn!(
                 listen = %config.server.listen,
@@ -105,6 +120,7 @@ impl AppState {
             sandbox,
             confirmations: Arc::new(tokio::sync::Notify::new()),
             checkout_limiter,
+            instance,
         }))
     }
 }
@@ -178,7 +194,7 @@ fn cors(config: &Config) -> CorsLayer {
 }
 
 async fn healthz(State(app): State<Arc<AppState>>) -> Result<&'static str, error::AppError> {
-    sqlx::query("SELECT 1").execute(app.store.reader()).await.map_err(error::AppError::internal)?;
+    app.store.read(|db| db.query_one("SELECT 1", &[], |row| row.get::<i32>(0))).await.map_err(error::AppError::internal)?;
     Ok("ok")
 }
 

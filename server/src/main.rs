@@ -1,4 +1,5 @@
 //! `epay-proxy`            serve (configuration from the environment, see README)
+//! `epay-proxy migrate`    bring the store's schema up to date, and stop (serving does it too)
 //! `epay-proxy orders show <invoiceId>`   print an order and its notifications as JSON
 //! `epay-proxy orders list [N]`           print the N (default 20) latest orders as JSON lines
 
@@ -11,7 +12,7 @@ use epay_proxy::{AppState, inspect, telemetry};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>";
+const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy migrate\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match args.as_slice() {
         [] | ["serve"] => runtime.block_on(serve(config)),
+        ["migrate"] => runtime.block_on(migrate(config)),
         ["orders", "show", invoice_id] => runtime.block_on(show_order(config, invoice_id)),
         ["orders", "list"] => runtime.block_on(list_orders(config, 20)),
         ["orders", "list", n] if n.parse::<i64>().is_ok_and(|n| n > 0) => runtime.block_on(list_orders(config, n.parse().unwrap_or(20))),
@@ -99,8 +101,24 @@ async fn open_store(config: &Config) -> Option<epay_proxy::store::Store> {
     match epay_proxy::store::Store::open(&config.store.database_url).await {
         Ok(store) => Some(store),
         Err(err) => {
-            eprintln!("epay-proxy: cannot open {}: {err}", config.store.database_url);
+            eprintln!("epay-proxy: cannot open {}: {err}", epay_proxy::store::shown_url(&config.store.database_url));
             None
+        }
+    }
+}
+
+/// Applies the migrations the store lacks (before a deploy, or from one instance while the
+/// others wait: several migrating at once are safe too).
+async fn migrate(config: Config) -> ExitCode {
+    let shown = epay_proxy::store::shown_url(&config.store.database_url);
+    match epay_proxy::store::migrate(&config.store.database_url).await {
+        Ok(()) => {
+            println!("{shown}: the schema is up to date");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("epay-proxy: cannot migrate {shown}: {err}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -142,16 +160,10 @@ async fn show_order(config: Config, invoice_id: &str) -> ExitCode {
 /// The latest webhook events with their attempts, as JSON lines (as `GET /api/merchant/events`).
 async fn list_events(config: Config, limit: i64) -> ExitCode {
     let Some(store) = open_store(&config).await else { return ExitCode::FAILURE };
-    let reader = store.reader();
-    let listed = async {
-        let rows = epay_proxy::store::webhooks::list(reader, None, None, limit).await?;
-        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-        let attempts = epay_proxy::store::webhooks::attempts(reader, &ids).await?;
-        Ok::<_, epay_proxy::store::StoreError>(
-            rows.iter().map(|row| epay_proxy::merchant::events::view(row, &attempts)).collect::<Vec<_>>(),
-        )
-    };
-    match listed.await {
+    let listed = store.read(move |db| epay_proxy::store::webhooks::page(db, None, None, limit)).await;
+    let listed =
+        listed.map(|(rows, attempts)| rows.iter().map(|row| epay_proxy::merchant::events::view(row, &attempts)).collect::<Vec<_>>());
+    match listed {
         Ok(events) => {
             for event in events {
                 println!("{}", serde_json::to_string(&event).unwrap_or_default());

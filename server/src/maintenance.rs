@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::AppState;
-use crate::store::{StoreError, notifications, now, orders, webhooks};
+use crate::store::{StoreError, leases, notifications, now, now_ms, orders, webhooks};
 
 pub const INTERVAL: Duration = Duration::from_secs(60);
 
@@ -29,30 +29,47 @@ const SLOW_ROUND_MS: u64 = 20;
 pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
     let grace = app.config.confirmation.expiry_grace.as_secs() as i64;
     let before = now() - app.config.limits.rejected_postlink_retention.as_secs() as i64;
+    let (interrupted_before, check_ms) = (interrupted_before(&app.config, now()), crate::confirm::first_check_ms(&app.config.confirmation));
     let open_orders = app.open_orders.clone();
+    let holder = app.instance.clone();
     let round = app
         .store
-        .write(move |conn| {
+        .write(move |tx| {
             let started = std::time::Instant::now();
-            let expired = orders::expire_open_orders(conn, now())?;
-            let held = orders::release_suffixes(conn, now(), grace)?;
-            // Set on the writer, where every insert counts itself too: no insert can slip in
-            // between this count and its store.
+            // Several instances on one database: the round runs where its lease is. The others
+            // only recount (each counts its own inserts in between).
+            let now_ms = now_ms();
+            if !leases::take(tx, LEASE, &holder, now_ms, now_ms + LEASE_MS)? {
+                let held = orders::count_holding_suffix(tx)?;
+                open_orders.recounted(held);
+                return Ok(Round { held, ..Round::default() });
+            }
+            let expired = orders::expire_open_orders(tx, now())?;
+            let interrupted = orders::fail_interrupted_starts(tx, interrupted_before, check_ms)?;
+            let held = orders::release_suffixes(tx, now(), grace)?;
+            // Set in the transaction that counted (on SQLite, on the writer, where every insert
+            // counts itself too: no insert can slip in between this count and its store).
             open_orders.recounted(held);
-            let pruned = notifications::prune_rejected(conn, before)?;
+            let pruned = notifications::prune_rejected(tx, before)?;
             // Delivery attempts of settled events are kept as long as rejected postLinks.
-            webhooks::prune_attempts(conn, before * 1000)?;
+            webhooks::prune_attempts(tx, before * 1000)?;
             // Every request that writes waits while this runs: it must stay short.
             let writer_ms = started.elapsed().as_millis() as u64;
             if writer_ms > SLOW_ROUND_MS {
                 tracing::warn!(writer_ms, "the maintenance round held the writer for long");
             }
-            Ok(Round { held, pruned, expired })
+            Ok(Round { held, pruned, expired, interrupted, ran: true })
         })
         .await?;
     app.postlink_limiter.forget_idle();
     if round.expired > 0 {
         tracing::info!(expired = round.expired, "merchant orders past their expiry are now expired");
+    }
+    if round.interrupted > 0 {
+        tracing::warn!(
+            interrupted = round.interrupted,
+            "orders whose token request got no answer (an instance stopped) are now start_failed"
+        );
     }
     if round.pruned > 0 {
         tracing::info!(pruned = round.pruned, "rejected postLinks past their retention deleted");
@@ -60,14 +77,30 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
     Ok(round)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The name of the round's lease, and how long it lasts: past the next round's start, so the
+/// instance that has it keeps it while it runs; when it dies another takes over within
+/// `INTERVAL` after the lease ends.
+const LEASE: &str = "maintenance";
+const LEASE_MS: i64 = INTERVAL.as_millis() as i64 + 30_000;
+
+/// Orders still `created` that were last touched before this (unix seconds) can have no
+/// token request in flight: each waits `EPAY_TIMEOUT_SECS` at most (twice, and some slack).
+pub fn interrupted_before(config: &crate::config::Config, now: i64) -> i64 {
+    now - 2 * config.epay.timeout.as_secs() as i64 - 5
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Round {
+    /// Whether this instance ran the round (it had the lease); `false`: it only recounted.
+    pub ran: bool,
     /// Orders still holding an invoice suffix.
     pub held: u64,
     /// Rejected notifications deleted.
     pub pruned: u64,
     /// Merchant orders nobody started paying before their expiry, now `expired`.
     pub expired: u64,
+    /// Orders whose token request was never answered (their instance stopped), now `start_failed`.
+    pub interrupted: u64,
 }
 
 #[cfg(test)]

@@ -28,7 +28,8 @@ pub async fn keyed_order(app: &AppState, invoice_id: &str, headers: &HeaderMap) 
             "send the order's key (the back link's `key`, or the merchant's `orderKey`) in the X-Order-Key header",
         ));
     }
-    let order = orders::read_by_invoice(app.store.reader(), invoice_id).await?;
+    let invoice_id = invoice_id.to_owned();
+    let order = app.store.read(move |db| orders::find_by_invoice(db, &invoice_id)).await?;
     order
         .filter(|order| constant_time_eq(key, order.order_key.expose()))
         .ok_or_else(|| AppError::not_found("no order with this number and key"))

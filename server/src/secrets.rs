@@ -19,8 +19,7 @@ pub fn new_order_key() -> SecretText {
 
 /// A secret the proxy stores (`secret_hash`, an order key): its `Debug` prints no content, so
 /// no `{:?}` of a row, a request or an error can put it in a log line.
-#[derive(Clone, PartialEq, Eq, sqlx::Type)]
-#[sqlx(transparent)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SecretText(String);
 
 impl SecretText {

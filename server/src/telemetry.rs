@@ -14,12 +14,23 @@ use crate::config::LogFormat;
 /// would otherwise log every statement).
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn,reqwest=warn"));
+    let filter = quiet_drivers(filter);
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi);
     let _ = match format {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// The PostgreSQL driver logs every statement with its parameters at debug level, and the
+/// parameters hold secret_hash and order keys: it says warnings and errors only, whatever
+/// `RUST_LOG` asks.
+pub fn quiet_drivers(filter: EnvFilter) -> EnvFilter {
+    ["tokio_postgres=warn", "postgres=warn"].into_iter().fold(filter, |filter, directive| match directive.parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    })
 }
 
 fn request_span(request: &Request<Body>) -> Span {

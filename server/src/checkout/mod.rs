@@ -260,7 +260,8 @@ async fn wait_for_concurrent_start(app: &Arc<AppState>, order: OrderRow) -> Resu
     let deadline = Instant::now() + app.config.epay.timeout + Duration::from_secs(2);
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let Some(order) = orders::read_by_id(app.store.reader(), order.id).await? else { break };
+        let id = order.id;
+        let Some(order) = app.store.read(move |db| orders::find_by_id(db, id)).await? else { break };
         match order.status {
             OrderState::Created => continue,
             OrderState::Pending => return respond(app, &order),

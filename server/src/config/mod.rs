@@ -242,8 +242,19 @@ fn epay_env(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<EpayEnv, Confi
 
 fn database_url(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<String, ConfigError> {
     let url = env.text("DATABASE_URL").unwrap_or_else(|| "sqlite:epay-proxy.sqlite3".to_owned());
+    if crate::store::is_postgres(&url) {
+        // Checked here so a typo fails at start with the variable named. The message never
+        // repeats the URL: it may hold a password.
+        return match url.parse::<postgres::Config>() {
+            Ok(_) => Ok(url),
+            Err(err) => Err(problem("DATABASE_URL", format!("not a PostgreSQL URL like postgres://epay@db.internal/epay ({err})"))),
+        };
+    }
     if !url.starts_with("sqlite:") {
-        return Err(problem("DATABASE_URL", "only sqlite: URLs are supported, e.g. sqlite:/var/lib/epay/orders.sqlite3"));
+        return Err(problem(
+            "DATABASE_URL",
+            "must be a SQLite file (sqlite:/var/lib/epay/orders.sqlite3) or a PostgreSQL database (postgres://epay@db.internal/epay)",
+        ));
     }
     Ok(url)
 }

@@ -20,10 +20,11 @@ use futures::StreamExt;
 
 use crate::AppState;
 use crate::epay::StatusKind;
+use crate::store::leases::{self, Due};
 use crate::store::orders::{self, OrderRow, OrderState};
 use crate::store::{StoreError, now, now_ms};
 
-/// Orders read from the schedule at a time (each round asks about them, `STATUS_API_CONCURRENCY`
+/// Orders claimed from the schedule at a time (each round asks about them, `STATUS_API_CONCURRENCY`
 /// at once).
 const BATCH: i64 = 256;
 /// The longest the worker sleeps without looking at the schedule.
@@ -35,19 +36,25 @@ const CONFIRM_LONGEST_MS: i64 = 300_000;
 const RECONCILE_LONGEST_MS: i64 = 1_800_000;
 
 pub async fn run(app: Arc<AppState>) {
+    let lease_ms = leases::lease_ms(app.config.epay.timeout);
     loop {
-        let due = orders::due_for_check(app.store.reader(), now_ms(), BATCH).await;
-        match due {
-            Ok(due) if !due.is_empty() => {
+        let due = leases::claim_if_due(&app.store, orders::next_check_ms, move |tx, now| {
+            orders::claim_due_checks(tx, now, now + lease_ms, BATCH)
+        })
+        .await;
+        let next = match due {
+            Ok(Due::Claimed(due)) => {
                 futures::stream::iter(due)
                     .for_each_concurrent(app.config.confirmation.status_concurrency, |order| check(&app, order))
                     .await;
                 continue;
             }
-            Ok(_) => {}
-            Err(err) => tracing::error!(error = %err, "cannot read the confirmation schedule"),
-        }
-        let next = orders::next_check_ms(app.store.reader()).await.ok().flatten();
+            Ok(Due::Idle { next_ms }) => next_ms,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot read the confirmation schedule");
+                None
+            }
+        };
         let wait = next.map_or(IDLE_MS, |at| (at - now_ms()).clamp(10, IDLE_MS));
         tokio::select! {
             _ = app.confirmations.notified() => {}

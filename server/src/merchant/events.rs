@@ -41,11 +41,9 @@ pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -
             invoice_id = Some(value.trim().to_owned());
         }
     }
-    let reader = app.store.reader();
-    let rows = webhooks::list(reader, invoice_id.as_deref(), page.before_id, page.fetch()).await?;
+    let (before_id, fetch) = (page.before_id, page.fetch());
+    let (rows, attempts) = app.store.read(move |db| webhooks::page(db, invoice_id.as_deref(), before_id, fetch)).await?;
     let (rows, next_cursor) = page.cut(rows, |row| row.id);
-    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-    let attempts = webhooks::attempts(reader, &ids).await?;
     Ok(Json(WebhookEventPage { next_cursor, events: rows.iter().map(|row| view(row, &attempts)).collect() }))
 }
 
@@ -67,8 +65,9 @@ pub async fn resend(State(app): State<Arc<AppState>>, Path(event_id): Path<Strin
     let found = app.store.write(move |tx| webhooks::resend(tx, &id, now_ms())).await?;
     let Some(found) = found else { return Err(AppError::not_found(format!("no event `{event_id}`"))) };
     tracing::info!(event = %event_id, "webhook event queued again");
-    let row = webhooks::find(app.store.reader(), &event_id).await?.ok_or_else(|| AppError::internal("a resent event vanished"))?;
-    let attempts = webhooks::attempts(app.store.reader(), &[found]).await?;
+    let id = event_id.clone();
+    let (row, attempts) = app.store.read(move |db| Ok((webhooks::find(db, &id)?, webhooks::attempts(db, &[found])?))).await?;
+    let row = row.ok_or_else(|| AppError::internal("a resent event vanished"))?;
     Ok((StatusCode::ACCEPTED, Json(view(&row, &attempts))))
 }
 

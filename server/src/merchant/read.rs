@@ -30,8 +30,8 @@ use crate::store::orders::{self, OrderFilter, OrderState};
     )
 )]
 pub async fn show(State(app): State<Arc<AppState>>, Path(invoice_id): Path<String>) -> Result<Json<MerchantOrder>, AppError> {
-    let reader = app.store.reader();
-    let Some(order) = orders::read_by_invoice(reader, &invoice_id).await? else {
+    let invoice = invoice_id.clone();
+    let Some(order) = app.store.read(move |db| orders::find_by_invoice(db, &invoice)).await? else {
         return Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`")));
     };
     Ok(Json(crate::operations::order_view(&app, &order).await?))
@@ -59,7 +59,8 @@ pub async fn show(State(app): State<Arc<AppState>>, Path(invoice_id): Path<Strin
 )]
 pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<MerchantOrderPage>, AppError> {
     let (filter, page) = filter(query.as_deref().unwrap_or(""))?;
-    let rows = orders::list(app.store.reader(), &filter, page.before_id, page.fetch()).await?;
+    let (before_id, fetch) = (page.before_id, page.fetch());
+    let rows = app.store.read(move |db| orders::list(db, &filter, before_id, fetch)).await?;
     let (rows, next_cursor) = page.cut(rows, |order| order.id);
     Ok(Json(MerchantOrderPage { orders: rows.iter().map(|order| view::summary(&app.config.server, order)).collect(), next_cursor }))
 }

@@ -27,6 +27,7 @@ use crate::error::AppError;
 use crate::merchant::create::REPLAYED_HEADER;
 use crate::merchant::view;
 use crate::openapi::{MerchantAuthErrors, OperationErrors};
+use crate::store::leases::{self, Due};
 use crate::store::operations::{self, Begun, NewOperation, OperationRow};
 use crate::store::orders::{self, OrderRow};
 use crate::store::{notifications, now_ms};
@@ -167,17 +168,24 @@ fn read_request(body: &[u8]) -> Result<OperationRequest, AppError> {
 }
 
 async fn result(app: &AppState, op: &OperationRow) -> Result<OperationResult, AppError> {
-    let reader = app.store.reader();
-    let order = orders::read_by_id(reader, op.order_id).await?.ok_or_else(|| AppError::internal("an operation without its order"))?;
+    let order_id = op.order_id;
+    let order = app
+        .store
+        .read(move |db| orders::find_by_id(db, order_id))
+        .await?
+        .ok_or_else(|| AppError::internal("an operation without its order"))?;
     Ok(OperationResult { operation: operation_view(op), order: order_view(app, &order).await? })
 }
 
 /// The order as the merchant API shows it, with its operations (single reads and webhooks).
 pub async fn order_view(app: &AppState, order: &OrderRow) -> Result<epay_api_types::MerchantOrder, crate::store::StoreError> {
-    let reader = app.store.reader();
-    let history = orders::history(reader, order.id).await?;
-    let post_links = notifications::read_for_order(reader, order.id).await?;
-    let ops = operations::for_order(reader, order.id).await?;
+    let order_id = order.id;
+    let (history, post_links, ops) = app
+        .store
+        .read(move |db| {
+            Ok((orders::history(db, order_id)?, notifications::read_for_order(db, order_id)?, operations::for_order(db, order_id)?))
+        })
+        .await?;
     let mut view = view::detailed(&app.config.server, order, &history, &post_links);
     view.operations = Some(ops.iter().map(operation_view).collect());
     Ok(view)
@@ -228,7 +236,7 @@ async fn perform(app: Arc<AppState>, op: OperationRow, order: OrderRow) -> Resul
 }
 
 async fn reread(app: &AppState, id: i64) -> Result<OperationRow, AppError> {
-    operations::read(app.store.reader(), id).await?.ok_or_else(|| AppError::internal("an operation vanished"))
+    app.store.read(move |db| operations::find(db, id)).await?.ok_or_else(|| AppError::internal("an operation vanished"))
 }
 
 /// ePay took the operation: the status API must show it before the order moves.
@@ -263,9 +271,12 @@ async fn confirm_or_wait(app: &AppState, op: &OperationRow, order: &OrderRow, wh
 /// and, when it does not show them, re-sent with the same externalID (ePay performs an
 /// externalID once). After `MAX_ATTEMPTS` the order is flagged for a human.
 pub async fn run(app: Arc<AppState>) {
+    let lease_ms = leases::lease_ms(app.config.epay.timeout);
     loop {
-        match operations::due(app.store.reader(), now_ms(), 16).await {
-            Ok(due) if !due.is_empty() => {
+        let due =
+            leases::claim_if_due(&app.store, operations::next_due_ms, move |tx, now| operations::claim_due(tx, now, now + lease_ms, 16));
+        match due.await {
+            Ok(Due::Claimed(due)) => {
                 for op in due {
                     if let Err(err) = look_up(&app, op).await {
                         tracing::error!(error = %err, "cannot look up an operation");
@@ -273,7 +284,7 @@ pub async fn run(app: Arc<AppState>) {
                 }
                 continue;
             }
-            Ok(_) => {}
+            Ok(Due::Idle { .. }) => {}
             Err(err) => tracing::error!(error = %err, "cannot read the operations schedule"),
         }
         tokio::time::sleep(IDLE).await;
@@ -281,7 +292,8 @@ pub async fn run(app: Arc<AppState>) {
 }
 
 async fn look_up(app: &Arc<AppState>, op: OperationRow) -> Result<(), crate::store::StoreError> {
-    let Some(order) = orders::read_by_id(app.store.reader(), op.order_id).await? else { return Ok(()) };
+    let order_id = op.order_id;
+    let Some(order) = app.store.read(move |db| orders::find_by_id(db, order_id)).await? else { return Ok(()) };
     if op.attempts >= MAX_ATTEMPTS {
         let (id, order_id) = (op.id, order.id);
         let reason =

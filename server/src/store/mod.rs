@@ -1,14 +1,17 @@
-//! The order store: SQLite in WAL mode with full fsync, one writer (group commit) and a pool
-//! of readers. Migrations run at open. Writes run only inside `Store::write`, on the writer's
-//! transaction (`Tx`), which nothing else can hand out.
+//! The order store: SQLite (the default: one file, WAL, full fsync, one writer with group
+//! commit) or PostgreSQL (several proxies sharing one database). Migrations run at open.
+//! Writes run only inside `Store::write`, on a transaction (`Tx`) nothing else can hand out;
+//! reads run on a pool of connections (`Store::read`). The statements are the same on both
+//! (`db`); where the two databases differ, `Dialect` says which one a connection talks to.
 //!
-//! The writer is a connection of its own (rusqlite) on a thread of its own: a statement there
+//! On SQLite the writer is a connection of its own on a thread of its own: a statement there
 //! is a function call. Through sqlx every statement was a message to sqlx's worker thread and
-//! an answer back, two context switches, and those switches were most of the proxy's CPU per
-//! checkout and per postLink (docs/performance.md). The readers stay on sqlx, whose queries
-//! are checked against the schema at compile time.
+//! an answer back, and those switches were most of the proxy's CPU per checkout and per
+//! postLink (docs/performance.md).
 
 mod checkpoint;
+pub mod db;
+pub mod leases;
 pub mod notifications;
 pub mod operations;
 pub mod orders;
@@ -16,25 +19,24 @@ mod sql;
 pub mod webhooks;
 mod writer;
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
 
-use rusqlite::{OptionalExtension, Params, Row};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use tokio::sync::Notify;
 
-pub(crate) use sql::unique_violation;
-use writer::Writer;
+pub use crate::params;
+pub use db::{Conn, Dialect, Param, Row, unique_violation};
+use db::{Pool, sqlite};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
-    #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] postgres::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Connect(#[from] sqlx::Error),
     #[error("commit failed: {0}")]
     Commit(String),
     #[error("the store is closed")]
@@ -45,61 +47,94 @@ pub enum StoreError {
     InvoiceIdsExhausted,
     #[error("order {0} is not in the store")]
     Vanished(i64),
+    #[error("the statement returned no row")]
+    NoRow,
+    #[error("DATABASE_URL must start with sqlite: or postgres://")]
+    UnknownDatabase,
 }
 
-/// Every connection waits this long for a lock before it gives up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections that read (and, on PostgreSQL, that write) per instance.
+const READERS: usize = 8;
+const PG_WRITERS: usize = 16;
 
 #[derive(Clone)]
 pub struct Store {
     writer: Writer,
-    reader: SqlitePool,
+    reader: Pool,
+    dialect: Dialect,
     /// Told after every commit (the webhook worker waits on it: a trigger may have written an
     /// event).
-    commits: std::sync::Arc<tokio::sync::Notify>,
+    commits: Arc<Notify>,
+}
+
+#[derive(Clone)]
+enum Writer {
+    /// SQLite: one connection, group commit (`writer.rs`).
+    GroupCommit(writer::Writer),
+    /// PostgreSQL: a transaction per job on a pool of connections; the server groups the
+    /// commits of concurrent transactions into one WAL flush itself.
+    PerJob(Pool),
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database behind `database_url`.
+    /// Opens the database behind `database_url` (`sqlite:…`, created if needed, or
+    /// `postgres://…`) and brings its schema up to date.
     pub async fn open(database_url: &str) -> Result<Store, StoreError> {
-        let options = SqliteConnectOptions::from_str(database_url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // An acknowledged postLink must survive a crash, and a power cut: fsync each
-            // commit. Group commit keeps that affordable.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-
-        let mut migrator: SqliteConnection = options.clone().connect().await?;
-        sqlx::migrate!("./migrations").run(&mut migrator).await?;
-        migrator.close().await?;
-        let path = options.get_filename().to_owned();
-        let (conn, checkpoints) =
-            tokio::task::spawn_blocking(move || Ok::<_, StoreError>((writer_connection(&path)?, checkpoint::start(connection(&path)?))))
-                .await
-                .map_err(|_| StoreError::JobPanicked)??;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.read_only(true))
-            .await?;
-        let commits = std::sync::Arc::new(tokio::sync::Notify::new());
-        Ok(Store { writer: Writer::start(Tx { conn }, commits.clone(), checkpoints), reader, commits })
+        migrate(database_url).await?;
+        let commits = Arc::new(Notify::new());
+        if is_postgres(database_url) {
+            let url = database_url.to_owned();
+            let connect = move |read_only| {
+                let url = url.clone();
+                move || Ok(Conn::Postgres(Box::new(db::postgres::PgConn::connect(&url, read_only)?)))
+            };
+            return Ok(Store {
+                writer: Writer::PerJob(Pool::new(PG_WRITERS, connect(false))),
+                reader: Pool::new(READERS, connect(true)),
+                dialect: Dialect::Postgres,
+                commits,
+            });
+        }
+        let path = sqlite::path_of(database_url).to_owned();
+        let writer_path = path.clone();
+        let (conn, checkpoints) = tokio::task::spawn_blocking(move || {
+            Ok::<_, StoreError>((sqlite::writer(&writer_path)?, checkpoint::start(sqlite::connection(&writer_path)?)))
+        })
+        .await
+        .map_err(|_| StoreError::JobPanicked)??;
+        let writer = writer::Writer::start(Conn::Sqlite(conn), commits.clone(), checkpoints);
+        let reader = Pool::new(READERS, move || Ok(Conn::Sqlite(sqlite::reader(&path)?)));
+        Ok(Store { writer: Writer::GroupCommit(writer), reader, dialect: Dialect::Sqlite, commits })
     }
 
-    /// Runs `job` on the writer connection inside the next committed transaction.
+    /// Runs `job` inside a transaction that is committed before this returns. An `Err` from
+    /// the job rolls back its writes (and only its own).
     pub async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Tx) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        self.writer.write(job).await
+        match &self.writer {
+            Writer::GroupCommit(writer) => writer.write(job).await,
+            Writer::PerJob(pool) => {
+                let result = pool.run(move |conn| transaction(conn, job)).await;
+                self.commits.notify_one();
+                result
+            }
+        }
     }
 
-    /// Connections for reads; they see every committed write.
-    pub fn reader(&self) -> &SqlitePool {
-        &self.reader
+    /// Runs `read` on a connection that sees every committed write.
+    pub async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.reader.run(read).await
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Resolves after the next commit (or at once if one happened since the last call).
@@ -108,67 +143,112 @@ impl Store {
     }
 }
 
-/// A rusqlite connection of the store's own (the writer's, the checkpoints'), waiting for
-/// locks as long as the readers do.
-fn connection(path: &Path) -> Result<rusqlite::Connection, StoreError> {
-    let conn = rusqlite::Connection::open(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    Ok(conn)
+/// Whether `database_url` names a PostgreSQL database.
+pub fn is_postgres(database_url: &str) -> bool {
+    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
 }
 
-/// The writer's connection, with the settings sqlx gives the readers: WAL (already the
-/// file's mode), an fsync per commit, foreign keys, the same busy timeout.
-fn writer_connection(path: &Path) -> Result<rusqlite::Connection, StoreError> {
-    let conn = connection(path)?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
-    // The writer never checkpoints: a commit that had to copy the WAL into the database
-    // first would keep every caller of its batch waiting (300 ms at p99 under load, measured).
-    // `checkpoint` does it beside the writer.
-    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-    // Each statement is prepared once and kept: a checkout or a postLink runs a handful.
-    conn.set_prepared_statement_cache_capacity(128);
-    Ok(conn)
+/// `database_url` as it may be shown (a log line, an error): without its password.
+pub fn shown_url(database_url: &str) -> String {
+    match url::Url::parse(database_url) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("redacted"));
+            url.to_string()
+        }
+        _ => database_url.to_owned(),
+    }
 }
 
-/// The write transaction a job of `Store::write` runs in. Only the writer makes one, so a
-/// function that takes `&mut Tx` can only run inside `Store::write`.
-pub struct Tx {
-    conn: rusqlite::Connection,
+/// Brings the schema behind `database_url` up to date (`epay-proxy migrate`, and every
+/// start). Several instances starting at once are safe: sqlx holds a lock while it migrates.
+pub async fn migrate(database_url: &str) -> Result<(), StoreError> {
+    use sqlx::{ConnectOptions, Connection};
+    if is_postgres(database_url) {
+        let mut conn: sqlx::PgConnection = database_url.parse::<sqlx::postgres::PgConnectOptions>()?.connect().await?;
+        sqlx::migrate!("./migrations/postgres").run(&mut conn).await?;
+        return Ok(conn.close().await?);
+    }
+    if !database_url.starts_with("sqlite:") {
+        return Err(StoreError::UnknownDatabase);
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(sqlite::path_of(database_url))
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .busy_timeout(sqlite::BUSY_TIMEOUT);
+    let mut conn = options.connect().await?;
+    sqlx::migrate!("./migrations/sqlite").run(&mut conn).await?;
+    Ok(conn.close().await?)
 }
 
-impl Tx {
+/// One job in a transaction of its own (PostgreSQL).
+fn transaction<T>(conn: &mut Conn, job: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    conn.batch("BEGIN")?;
+    conn.set_writing(true);
+    let result = job(&mut Tx { conn: &mut *conn });
+    conn.set_writing(false);
+    match result {
+        Ok(value) => {
+            conn.batch("COMMIT").map_err(|err| StoreError::Commit(err.to_string()))?;
+            Ok(value)
+        }
+        Err(err) => {
+            conn.batch("ROLLBACK")?;
+            Err(err)
+        }
+    }
+}
+
+/// The write transaction a job of `Store::write` runs in. Only the store makes one, so a
+/// function that takes `&mut Tx` can only run inside `Store::write`. It reads like any
+/// connection (`Deref<Target = Conn>`), so the readers' functions work inside a job too.
+pub struct Tx<'c> {
+    conn: &'c mut Conn,
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for Tx<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn
+    }
+}
+
+impl Tx<'_> {
     /// Runs one statement; how many rows it changed.
-    pub fn execute(&mut self, sql: &str, params: impl Params) -> Result<u64, StoreError> {
-        Ok(self.conn.prepare_cached(sql)?.execute(params)? as u64)
+    pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, StoreError> {
+        self.conn.execute(sql, params)
     }
 
-    /// The first row `sql` returns, mapped by `map`, if there is one.
-    pub fn query_optional<T>(
-        &mut self,
-        sql: &str,
-        params: impl Params,
-        map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Option<T>, StoreError> {
-        Ok(self.conn.prepare_cached(sql)?.query_row(params, map).optional()?)
+    /// Runs `step` so that, if it fails, its writes are undone and the transaction goes on (a
+    /// savepoint: after an error PostgreSQL refuses every statement until one is rolled back).
+    pub fn attempt<T>(&mut self, step: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.conn.batch("SAVEPOINT attempt")?;
+        match step(self) {
+            Ok(value) => {
+                self.conn.batch("RELEASE SAVEPOINT attempt")?;
+                Ok(value)
+            }
+            Err(err) => {
+                self.conn.batch("ROLLBACK TO SAVEPOINT attempt; RELEASE SAVEPOINT attempt")?;
+                Err(err)
+            }
+        }
     }
 
     /// SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`), one step per line.
+    #[cfg(test)]
     pub fn query_plan(&mut self, sql: &str) -> Result<Vec<String>, StoreError> {
-        let mut statement = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-        let count = statement.parameter_count();
-        let nulls = vec![rusqlite::types::Null; count];
+        let Conn::Sqlite(conn) = &mut *self.conn else { return Ok(Vec::new()) };
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let nulls = vec![rusqlite::types::Null; statement.parameter_count()];
         let steps = statement.query_map(rusqlite::params_from_iter(nulls), |row| row.get::<_, String>(3))?;
         Ok(steps.collect::<Result<_, _>>()?)
-    }
-
-    /// The row `sql` returns, mapped by `map`; an error when there is none.
-    pub fn query_one<T>(
-        &mut self,
-        sql: &str,
-        params: impl Params,
-        map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T, StoreError> {
-        Ok(self.conn.prepare_cached(sql)?.query_row(params, map)?)
     }
 }
 
@@ -184,20 +264,22 @@ pub fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[tokio::test]
     async fn a_failing_job_rolls_back_alone_inside_a_batch() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&format!("sqlite:{}", dir.path().join("t.sqlite3").display())).await.unwrap();
-        store.write(|tx| tx.execute("CREATE TABLE t (v TEXT)", []).map(|_| ())).await.unwrap();
+        store.write(|tx| tx.execute("CREATE TABLE t (v TEXT)", params![]).map(|_| ())).await.unwrap();
 
         let insert = |value: &'static str, fail: bool| {
             let store = store.clone();
             async move {
                 store
                     .write(move |tx| {
-                        tx.execute("INSERT INTO t (v) VALUES (?)", [value])?;
+                        tx.execute("INSERT INTO t (v) VALUES (?)", params![value])?;
                         if fail { Err(StoreError::Closed) } else { Ok(()) }
                     })
                     .await
@@ -215,7 +297,7 @@ mod tests {
         let (held, results) = tokio::join!(hold, queued);
         held.unwrap();
         assert!(results[0].is_ok() && results[1].is_err() && results[2].is_ok() && results[3].is_err());
-        let kept: Vec<String> = sqlx::query_scalar("SELECT v FROM t ORDER BY v").fetch_all(store.reader()).await.unwrap();
+        let kept = store.read(|db| db.query_all("SELECT v FROM t ORDER BY v", params![], |row| row.get::<String>(0))).await.unwrap();
         assert_eq!(kept, ["a", "c"]);
     }
 
@@ -223,18 +305,18 @@ mod tests {
     async fn a_panicking_job_fails_alone_and_the_writer_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&format!("sqlite:{}", dir.path().join("t.sqlite3").display())).await.unwrap();
-        store.write(|tx| tx.execute("CREATE TABLE t (v TEXT)", []).map(|_| ())).await.unwrap();
+        store.write(|tx| tx.execute("CREATE TABLE t (v TEXT)", params![]).map(|_| ())).await.unwrap();
         let panicked = store
             .write(|tx| {
-                tx.execute("INSERT INTO t (v) VALUES ('lost')", [])?;
+                tx.execute("INSERT INTO t (v) VALUES ('lost')", params![])?;
                 panic!("a bug in a job");
                 #[allow(unreachable_code)]
                 Ok(())
             })
             .await;
         assert!(matches!(panicked, Err(StoreError::JobPanicked)));
-        store.write(|tx| tx.execute("INSERT INTO t (v) VALUES ('kept')", []).map(|_| ())).await.unwrap();
-        let kept: Vec<String> = sqlx::query_scalar("SELECT v FROM t").fetch_all(store.reader()).await.unwrap();
+        store.write(|tx| tx.execute("INSERT INTO t (v) VALUES ('kept')", params![]).map(|_| ())).await.unwrap();
+        let kept = store.read(|db| db.query_all("SELECT v FROM t", params![], |row| row.get::<String>(0))).await.unwrap();
         assert_eq!(kept, ["kept"]);
     }
 }

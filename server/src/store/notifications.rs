@@ -1,11 +1,8 @@
 //! Every postLink and failurePostLink received, with its raw body and what was decided.
 
-use sqlx::SqlitePool;
+use super::{Conn, StoreError, Tx, now, params};
 
-use super::{StoreError, Tx, now};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type, serde::Serialize)]
-#[sqlx(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Passed every check and moved the order.
@@ -20,8 +17,7 @@ pub enum Verdict {
     Hint,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type, serde::Serialize)]
-#[sqlx(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {
     Postlink,
@@ -29,7 +25,9 @@ pub enum Endpoint {
 }
 
 impl Verdict {
-    /// The stored name (sqlx's and serde's snake_case).
+    pub const ALL: [Verdict; 5] = [Verdict::Accepted, Verdict::Duplicate, Verdict::Ignored, Verdict::Rejected, Verdict::Hint];
+
+    /// The stored name (serde's snake_case).
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Accepted => "accepted",
@@ -42,7 +40,9 @@ impl Verdict {
 }
 
 impl Endpoint {
-    /// The stored name (sqlx's and serde's snake_case).
+    pub const ALL: [Endpoint; 2] = [Endpoint::Postlink, Endpoint::FailurePostlink];
+
+    /// The stored name (serde's snake_case).
     pub fn name(self) -> &'static str {
         match self {
             Endpoint::Postlink => "postlink",
@@ -87,7 +87,7 @@ pub fn insert(tx: &mut Tx, n: &NewNotification<'_>) -> Result<i64, StoreError> {
     tx.query_one(
         "INSERT INTO notifications (order_id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        rusqlite::params![n.order_id, n.endpoint, n.invoice_id, n.transaction_id, n.code, n.verdict, n.reason, body, n.source, received_at],
+        params![n.order_id, n.endpoint, n.invoice_id, n.transaction_id, n.code, n.verdict, n.reason, body, n.source, received_at],
         |row| row.get(0),
     )
 }
@@ -106,21 +106,31 @@ pub struct NotificationRow {
     pub received_at: i64,
 }
 
-pub async fn read_for_order(pool: &SqlitePool, order_id: i64) -> Result<Vec<NotificationRow>, StoreError> {
-    Ok(sqlx::query_as!(
-        NotificationRow,
-        r#"SELECT id AS "id!", endpoint AS "endpoint: Endpoint", invoice_id, transaction_id, code, verdict AS "verdict: Verdict",
-            reason, raw_body, source, received_at
-         FROM notifications WHERE order_id = ? ORDER BY id"#,
-        order_id,
+pub fn read_for_order(db: &mut Conn, order_id: i64) -> Result<Vec<NotificationRow>, StoreError> {
+    db.query_all(
+        "SELECT id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at
+         FROM notifications WHERE order_id = ? ORDER BY id",
+        params![order_id],
+        |row| {
+            Ok(NotificationRow {
+                id: row.get(0)?,
+                endpoint: row.get(1)?,
+                invoice_id: row.get(2)?,
+                transaction_id: row.get(3)?,
+                code: row.get(4)?,
+                verdict: row.get(5)?,
+                reason: row.get(6)?,
+                raw_body: row.get(7)?,
+                source: row.get(8)?,
+                received_at: row.get(9)?,
+            })
+        },
     )
-    .fetch_all(pool)
-    .await?)
 }
 
 /// Deletes rejected notifications received before `before` (unix seconds). Returns how many.
 pub fn prune_rejected(tx: &mut Tx, before: i64) -> Result<u64, StoreError> {
-    tx.execute(PRUNE_REJECTED, [before])
+    tx.execute(PRUNE_REJECTED, params![before])
 }
 
 /// A maintenance statement: it reads only rejected notifications past their retention.
@@ -132,10 +142,10 @@ mod tests {
 
     #[test]
     fn the_stored_names_are_serdes() {
-        for verdict in [Verdict::Accepted, Verdict::Duplicate, Verdict::Ignored, Verdict::Rejected, Verdict::Hint] {
+        for verdict in Verdict::ALL {
             assert_eq!(serde_json::to_value(verdict).unwrap(), verdict.name());
         }
-        for endpoint in [Endpoint::Postlink, Endpoint::FailurePostlink] {
+        for endpoint in Endpoint::ALL {
             assert_eq!(serde_json::to_value(endpoint).unwrap(), endpoint.name());
         }
     }

@@ -2,11 +2,9 @@
 //! answered moves it (and its order) on. The refund limit is checked on the writer, so
 //! concurrent refunds cannot together exceed what was charged.
 
-use sqlx::SqlitePool;
-
 use super::orders::{OrderRow, find_by_invoice};
 use super::sql::columns;
-use super::{StoreError, Tx, now};
+use super::{Conn, Param, StoreError, Tx, now, params};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct OperationRow {
@@ -49,41 +47,33 @@ pub enum Begun {
     Refused(crate::operations::Refusal),
 }
 
-macro_rules! select_operations {
-    ($rest:literal $(, $arg:expr)* $(,)?) => {
-        sqlx::query_as!(
-            OperationRow,
-            r#"SELECT id AS "id!", order_id, kind, amount_minor, reason, external_id, idempotency_key, fingerprint, status,
-                epay_answer, attempts, next_check_ms, created_at, updated_at
-             FROM operations "# + $rest
-            $(, $arg)*
-        )
-    };
-}
-
-// The writer's reads of operations (rusqlite), the same columns as `select_operations!`.
 columns!(
     OperationRow, OPERATION_COLUMNS, operation_from_row;
     id, order_id, kind, amount_minor, reason, external_id, idempotency_key, fingerprint, status, epay_answer, attempts, next_check_ms,
     created_at, updated_at,
 );
 
-/// The operation `condition` (a `WHERE` clause with one parameter) finds, read on the writer.
-fn find_where(tx: &mut Tx, condition: &'static str, value: &dyn rusqlite::ToSql) -> Result<Option<OperationRow>, StoreError> {
-    tx.query_optional(&format!("SELECT {OPERATION_COLUMNS} FROM operations {condition}"), [value], operation_from_row)
+fn select(db: &mut Conn, rest: &str, params: &[&dyn Param]) -> Result<Vec<OperationRow>, StoreError> {
+    db.query_all(&format!("SELECT {OPERATION_COLUMNS} FROM operations {rest}"), params, operation_from_row)
 }
 
-/// The operation `id`, read on the writer.
-pub fn find(tx: &mut Tx, id: i64) -> Result<Option<OperationRow>, StoreError> {
-    find_where(tx, "WHERE id = ?", &id)
+/// The operation `id` (inside a write job, locked until it commits).
+pub fn find(db: &mut Conn, id: i64) -> Result<Option<OperationRow>, StoreError> {
+    let sql = format!("WHERE id = ? {}", db.for_update());
+    Ok(select(db, &sql, params![id])?.pop())
+}
+
+fn find_by_key(db: &mut Conn, key: &str) -> Result<Option<OperationRow>, StoreError> {
+    Ok(select(db, "WHERE idempotency_key = ?", params![key])?.pop())
 }
 
 /// Refunds that hold part of the charged amount: done, in flight or not yet known.
 fn refunds_held(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
+    // CAST: PostgreSQL sums BIGINTs as NUMERIC.
     tx.query_one(
-        "SELECT COALESCE(SUM(amount_minor), 0) FROM operations
+        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM operations
            WHERE order_id = ? AND kind = 'refund' AND status IN ('pending', 'unknown', 'succeeded')",
-        [order_id],
+        params![order_id],
         |row| row.get(0),
     )
 }
@@ -93,17 +83,24 @@ fn refunds_held(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
 fn in_flight(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
     tx.query_one(
         "SELECT COUNT(*) FROM operations WHERE order_id = ? AND kind <> 'refund' AND status IN ('pending', 'unknown')",
-        [order_id],
+        params![order_id],
         |row| row.get(0),
     )
 }
 
 pub fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
-    let key = new.idempotency_key.as_str();
-    if let Some(existing) = find_where(tx, "WHERE idempotency_key = ?", &key)? {
-        return Ok(if existing.fingerprint == new.fingerprint { Begun::Replayed(existing) } else { Begun::KeyReused });
+    let replay =
+        |existing: OperationRow| if existing.fingerprint == new.fingerprint { Begun::Replayed(existing) } else { Begun::KeyReused };
+    if let Some(existing) = find_by_key(tx, &new.idempotency_key)? {
+        return Ok(replay(existing));
     }
+    // The order is locked from here to the commit: operations on one order are decided one
+    // at a time, whichever instance takes them (the refund limit reads what the others left).
     let Some(order) = find_by_invoice(tx, &new.invoice_id)? else { return Ok(Begun::NoOrder) };
+    // The same key may have been stored meanwhile, by the job this one waited for.
+    if let Some(existing) = find_by_key(tx, &new.idempotency_key)? {
+        return Ok(replay(existing));
+    }
     let held = refunds_held(tx, order.id)?;
     let busy = in_flight(tx, order.id)? > 0;
     let amount_minor = match crate::operations::rules::check(&order, new.kind, new.amount_minor, held, busy) {
@@ -116,17 +113,7 @@ pub fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
         "INSERT INTO operations (order_id, kind, amount_minor, reason, external_id, idempotency_key, fingerprint, status,
             created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
-        rusqlite::params![
-            order.id,
-            new.kind,
-            amount_minor,
-            new.reason,
-            external_id,
-            new.idempotency_key,
-            new.fingerprint,
-            created_at,
-            created_at
-        ],
+        params![order.id, new.kind, amount_minor, new.reason, external_id, new.idempotency_key, new.fingerprint, created_at, created_at],
         |row| row.get(0),
     )?;
     let row = OperationRow {
@@ -160,13 +147,13 @@ pub fn succeed(tx: &mut Tx, id: i64, said: &str) -> Result<bool, StoreError> {
         "capture" => {
             tx.execute(
                 "UPDATE orders SET status = 'paid', captured_minor = ?, updated_at = ?, version = version + 1 WHERE id = ?",
-                rusqlite::params![op.amount_minor, updated_at, op.order_id],
+                params![op.amount_minor, updated_at, op.order_id],
             )?;
         }
         "cancel" => {
             tx.execute(
                 "UPDATE orders SET status = 'cancelled', updated_at = ?, version = version + 1 WHERE id = ?",
-                rusqlite::params![updated_at, op.order_id],
+                params![updated_at, op.order_id],
             )?;
         }
         _ => {
@@ -175,7 +162,7 @@ pub fn succeed(tx: &mut Tx, id: i64, said: &str) -> Result<bool, StoreError> {
                     status = CASE WHEN refunded_minor + ? >= captured_minor THEN 'refunded' ELSE status END,
                     updated_at = ?, version = version + 1
                  WHERE id = ?",
-                rusqlite::params![op.amount_minor, op.amount_minor, updated_at, op.order_id],
+                params![op.amount_minor, op.amount_minor, updated_at, op.order_id],
             )?;
         }
     }
@@ -183,7 +170,7 @@ pub fn succeed(tx: &mut Tx, id: i64, said: &str) -> Result<bool, StoreError> {
     tx.execute(
         "UPDATE operations SET status = 'succeeded', epay_answer = ?, next_check_ms = NULL, attempts = attempts + 1, updated_at = ?
          WHERE id = ?",
-        rusqlite::params![said, updated_at, id],
+        params![said, updated_at, id],
     )?;
     Ok(true)
 }
@@ -194,7 +181,7 @@ pub fn fail(tx: &mut Tx, id: i64, said: &str) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE operations SET status = 'failed', epay_answer = ?, next_check_ms = NULL, attempts = attempts + 1, updated_at = ?
          WHERE id = ? AND status IN ('pending', 'unknown')",
-        rusqlite::params![said, updated_at, id],
+        params![said, updated_at, id],
     )?;
     Ok(())
 }
@@ -206,21 +193,29 @@ pub fn mark_unknown(tx: &mut Tx, id: i64, said: &str, next_check_ms: Option<i64>
     tx.execute(
         "UPDATE operations SET status = 'unknown', epay_answer = ?, next_check_ms = ?, attempts = attempts + 1, updated_at = ?
          WHERE id = ? AND status IN ('pending', 'unknown')",
-        rusqlite::params![said, next_check_ms, updated_at, id],
+        params![said, next_check_ms, updated_at, id],
     )?;
     Ok(())
 }
 
-pub async fn due(pool: &SqlitePool, now_ms: i64, limit: i64) -> Result<Vec<OperationRow>, StoreError> {
-    Ok(select_operations!("WHERE next_check_ms IS NOT NULL AND next_check_ms <= ? ORDER BY next_check_ms LIMIT ?", now_ms, limit)
-        .fetch_all(pool)
-        .await?)
+/// Claims up to `limit` operations due for a lookup at `now_ms` until `lease_until_ms` (their
+/// next lookup moves there; if this instance dies, they are due again then).
+pub fn claim_due(tx: &mut Tx, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<OperationRow>, StoreError> {
+    let sql = format!(
+        "UPDATE operations SET next_check_ms = ?
+         WHERE id IN (SELECT id FROM operations WHERE next_check_ms IS NOT NULL AND next_check_ms <= ?
+                      ORDER BY next_check_ms LIMIT ? {})
+         RETURNING {OPERATION_COLUMNS}",
+        tx.skip_locked()
+    );
+    tx.query_all(&sql, params![lease_until_ms, now_ms, limit], operation_from_row)
 }
 
-pub async fn read(pool: &SqlitePool, id: i64) -> Result<Option<OperationRow>, StoreError> {
-    Ok(select_operations!("WHERE id = ?", id).fetch_optional(pool).await?)
+/// When the next lookup is due, if any.
+pub fn next_due_ms(db: &mut Conn) -> Result<Option<i64>, StoreError> {
+    db.query_one("SELECT MIN(next_check_ms) FROM operations WHERE next_check_ms IS NOT NULL", params![], |row| row.get(0))
 }
 
-pub async fn for_order(pool: &SqlitePool, order_id: i64) -> Result<Vec<OperationRow>, StoreError> {
-    Ok(select_operations!("WHERE order_id = ? ORDER BY id", order_id).fetch_all(pool).await?)
+pub fn for_order(db: &mut Conn, order_id: i64) -> Result<Vec<OperationRow>, StoreError> {
+    select(db, "WHERE order_id = ? ORDER BY id", params![order_id])
 }

@@ -1,15 +1,15 @@
-//! The proxy's own column types for the writer's connection (rusqlite), stored by the same
-//! names sqlx uses for the readers: an unknown name read back is an error, not a default.
+//! The proxy's own column types, stored as text by the names serde uses too (an unknown name
+//! read back is an error, not a default), and `columns!`, which names a row type's columns
+//! once for every statement that reads them.
 
-/// A row type's columns for the writer's own reads: `columns!(Row, COLUMNS, from_row; a, b, ...)`
-/// defines `COLUMNS` ("a, b, ...", for a SELECT) and `from_row`, which maps a row selected
-/// with them into `Row { a, b, ... }` (column names are the field names). Each column is named
-/// once; the readers' sqlx lists are checked against these by tests that read a row both ways.
+/// A row type's columns: `columns!(Row, COLUMNS, from_row; a, b, ...)` defines `COLUMNS`
+/// ("a, b, ...", for a SELECT) and `from_row`, which maps a row selected with them into
+/// `Row { a, b, ... }` (column names are the field names).
 macro_rules! columns {
     ($row:ident, $columns:ident, $from_row:ident; $first:ident $(, $field:ident)* $(,)?) => {
-        const $columns: &str = concat!(stringify!($first) $(, ", ", stringify!($field))*);
+        pub(crate) const $columns: &str = concat!(stringify!($first) $(, ", ", stringify!($field))*);
 
-        fn $from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<$row> {
+        pub(crate) fn $from_row(row: &$crate::store::Row<'_>) -> Result<$row, $crate::store::StoreError> {
             let mut column = 0..;
             let mut next = || column.next().unwrap_or_default();
             Ok($row { $first: row.get(next())?, $($field: row.get(next())?),* })
@@ -18,65 +18,84 @@ macro_rules! columns {
 }
 pub(crate) use columns;
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use epay_api_types::sql::{postgres_types, rusqlite};
+use epay_api_types::text_column;
 
 use super::notifications::{Endpoint, Verdict};
 use super::orders::OrderState;
 use crate::secrets::SecretText;
 
-/// The message of a UNIQUE (or PRIMARY KEY) constraint failure, which names the columns.
-pub fn unique_violation(err: &rusqlite::Error) -> Option<&str> {
-    match err {
-        rusqlite::Error::SqliteFailure(e, message)
-            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
-        {
-            Some(message.as_deref().unwrap_or(""))
-        }
-        _ => None,
+fn named<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str, text: &str) -> Option<T> {
+    all.iter().copied().find(|value| name(*value) == text)
+}
+
+text_column!(OrderState, OrderState::name, |text| named(&OrderState::ALL, OrderState::name, text));
+text_column!(Verdict, Verdict::name, |text| named(&Verdict::ALL, Verdict::name, text));
+text_column!(Endpoint, Endpoint::name, |text| named(&Endpoint::ALL, Endpoint::name, text));
+
+impl rusqlite::ToSql for SecretText {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        self.expose().to_sql()
     }
 }
 
-fn text(value: &'static str) -> rusqlite::Result<ToSqlOutput<'static>> {
-    Ok(ToSqlOutput::Borrowed(ValueRef::Text(value.as_bytes())))
-}
-
-impl ToSql for OrderState {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        text(self.name())
-    }
-}
-
-impl FromSql for OrderState {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        let name = value.as_str()?;
-        OrderState::ALL
-            .into_iter()
-            .find(|state| state.name() == name)
-            .ok_or_else(|| FromSqlError::Other(format!("`{name}` is not an order state").into()))
-    }
-}
-
-impl ToSql for Verdict {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        text(self.name())
-    }
-}
-
-impl ToSql for Endpoint {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        text(self.name())
-    }
-}
-
-impl ToSql for SecretText {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::Borrowed(ValueRef::Text(self.expose().as_bytes())))
-    }
-}
-
-impl FromSql for SecretText {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+impl rusqlite::types::FromSql for SecretText {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
         Ok(SecretText::new(value.as_str()?.to_owned()))
     }
+}
+
+impl postgres_types::ToSql for SecretText {
+    fn to_sql(
+        &self,
+        ty: &postgres_types::Type,
+        out: &mut postgres_types::private::BytesMut,
+    ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        self.expose().to_sql(ty, out)
+    }
+
+    fn accepts(ty: &postgres_types::Type) -> bool {
+        <&str as postgres_types::ToSql>::accepts(ty)
+    }
+
+    postgres_types::to_sql_checked!();
+}
+
+impl<'a> postgres_types::FromSql<'a> for SecretText {
+    fn from_sql(ty: &postgres_types::Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(SecretText::new(String::from_sql(ty, raw)?))
+    }
+
+    fn accepts(ty: &postgres_types::Type) -> bool {
+        <String as postgres_types::FromSql>::accepts(ty)
+    }
+}
+
+/// A list bound as one parameter: a JSON array on SQLite (read with `json_each(?)`), an array
+/// on PostgreSQL (read with `= ANY(?)`), so a statement takes any number of values and is
+/// prepared once.
+#[derive(Debug)]
+pub struct List<T>(pub Vec<T>);
+
+impl<T: serde::Serialize> rusqlite::ToSql for List<T> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        let json = serde_json::to_string(&self.0).map_err(|err| rusqlite::Error::ToSqlConversionFailure(err.into()))?;
+        Ok(rusqlite::types::ToSqlOutput::Owned(rusqlite::types::Value::Text(json)))
+    }
+}
+
+impl<T: postgres_types::ToSql + std::fmt::Debug> postgres_types::ToSql for List<T> {
+    fn to_sql(
+        &self,
+        ty: &postgres_types::Type,
+        out: &mut postgres_types::private::BytesMut,
+    ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        self.0.to_sql(ty, out)
+    }
+
+    fn accepts(ty: &postgres_types::Type) -> bool {
+        <Vec<T> as postgres_types::ToSql>::accepts(ty)
+    }
+
+    postgres_types::to_sql_checked!();
 }

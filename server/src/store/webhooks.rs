@@ -1,9 +1,12 @@
 //! The webhook outbox: events (written by database triggers with the change they announce),
 //! their delivery schedule and every attempt.
+//!
+//! An event is claimed before it is sent: its next attempt moves to the end of a lease, so no
+//! other instance sends it meanwhile, and if this one dies mid-delivery the event is due again
+//! when the lease ends (the same webhook-id: receivers drop what they already have).
 
-use sqlx::SqlitePool;
-
-use super::{StoreError, Tx};
+use super::sql::List;
+use super::{Conn, Row, StoreError, Tx, params};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventRow {
@@ -41,49 +44,74 @@ pub struct Attempt {
     pub duration_ms: i64,
 }
 
-macro_rules! select_events {
-    ($rest:literal $(, $arg:expr)* $(,)?) => {
-        sqlx::query_as!(
-            EventRow,
-            r#"SELECT e.id AS "id!", e.event_id, e.type AS "type", e.order_id, o.invoice_id, e.operation_id, e.created_ms,
-                e.payload, e.status, e.attempts, e.next_attempt_ms, e.delivered_ms
-             FROM webhook_events e JOIN orders o ON o.id = e.order_id "# + $rest
-            $(, $arg)*
-        )
-    };
+/// The columns of `EventRow`, with the order's invoice id; `webhook_events` is `e` when
+/// selecting, itself when returning.
+const EVENT_COLUMNS: &str = "id, event_id, type, order_id, (SELECT invoice_id FROM orders o WHERE o.id = order_id), operation_id,
+    created_ms, payload, status, attempts, next_attempt_ms, delivered_ms";
+
+fn event_from_row(row: &Row<'_>) -> Result<EventRow, StoreError> {
+    Ok(EventRow {
+        id: row.get(0)?,
+        event_id: row.get(1)?,
+        r#type: row.get(2)?,
+        order_id: row.get(3)?,
+        invoice_id: row.get(4)?,
+        operation_id: row.get(5)?,
+        created_ms: row.get(6)?,
+        payload: row.get(7)?,
+        status: row.get(8)?,
+        attempts: row.get(9)?,
+        next_attempt_ms: row.get(10)?,
+        delivered_ms: row.get(11)?,
+    })
 }
 
-/// Events whose next attempt is due, oldest first.
-pub async fn due(pool: &SqlitePool, now_ms: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
-    Ok(select_events!(
-        "WHERE e.next_attempt_ms IS NOT NULL AND e.next_attempt_ms <= ? ORDER BY e.next_attempt_ms, e.id LIMIT ?",
-        now_ms,
-        limit
-    )
-    .fetch_all(pool)
-    .await?)
+fn select(db: &mut Conn, rest: &str, params: &[&dyn super::Param]) -> Result<Vec<EventRow>, StoreError> {
+    db.query_all(&format!("SELECT {EVENT_COLUMNS} FROM webhook_events {rest}"), params, event_from_row)
 }
 
-pub async fn next_due_ms(pool: &SqlitePool) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar!(r#"SELECT MIN(next_attempt_ms) AS "at: i64" FROM webhook_events WHERE next_attempt_ms IS NOT NULL"#)
-        .fetch_one(pool)
-        .await?)
+/// Claims up to `limit` events due at `now_ms`, oldest first, until `lease_until_ms` (their
+/// next attempt moves there). Returns them as claimed.
+pub fn claim_due(tx: &mut Tx, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
+    let sql = format!(
+        "UPDATE webhook_events SET next_attempt_ms = ?
+         WHERE id IN (SELECT id FROM webhook_events WHERE next_attempt_ms IS NOT NULL AND next_attempt_ms <= ?
+                      ORDER BY next_attempt_ms, id LIMIT ? {})
+         RETURNING {EVENT_COLUMNS}",
+        tx.skip_locked()
+    );
+    tx.query_all(&sql, params![lease_until_ms, now_ms, limit], event_from_row)
+}
+
+/// When the next attempt is due, if any (a claimed event's lease end counts).
+pub fn next_due_ms(db: &mut Conn) -> Result<Option<i64>, StoreError> {
+    db.query_one("SELECT MIN(next_attempt_ms) FROM webhook_events WHERE next_attempt_ms IS NOT NULL", params![], |row| row.get(0))
 }
 
 /// Fixes the body of an event at its first attempt: every retry sends the same bytes. Returns
 /// the body that stands (an earlier one wins).
 pub fn fix_payload(tx: &mut Tx, id: i64, payload: &str) -> Result<String, StoreError> {
-    tx.execute("UPDATE webhook_events SET payload = ? WHERE id = ? AND payload IS NULL", rusqlite::params![payload, id])?;
-    let stored: Option<String> = tx.query_one("SELECT payload FROM webhook_events WHERE id = ?", [id], |row| row.get(0))?;
+    tx.execute("UPDATE webhook_events SET payload = ? WHERE id = ? AND payload IS NULL", params![payload, id])?;
+    let stored: Option<String> = tx.query_one("SELECT payload FROM webhook_events WHERE id = ?", params![id], |row| row.get(0))?;
     Ok(stored.unwrap_or_else(|| payload.to_owned()))
 }
 
 /// Records an attempt and what follows: delivered, the next attempt at `next_attempt_ms`, or
-/// given up (`failed`).
-pub fn record_attempt(tx: &mut Tx, id: i64, attempt: &Attempt, delivered: bool, next_attempt_ms: Option<i64>) -> Result<(), StoreError> {
+/// given up (`failed`). The event moves on only while this attempt's claim holds
+/// (`claimed_until_ms`, the lease it was claimed with): if the lease ran out and another
+/// instance took the event, or a resend was asked for meanwhile, that one decides. Returns
+/// whether the event moved.
+pub fn record_attempt(
+    tx: &mut Tx,
+    id: i64,
+    claimed_until_ms: i64,
+    attempt: &Attempt,
+    delivered: bool,
+    next_attempt_ms: Option<i64>,
+) -> Result<bool, StoreError> {
     tx.execute(
         "INSERT INTO webhook_attempts (event_id, at_ms, status_code, error, response, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
-        rusqlite::params![id, attempt.at_ms, attempt.status_code, attempt.error, attempt.response, attempt.duration_ms],
+        params![id, attempt.at_ms, attempt.status_code, attempt.error, attempt.response, attempt.duration_ms],
     )?;
     let status = match (delivered, next_attempt_ms) {
         (true, _) => "delivered",
@@ -91,54 +119,73 @@ pub fn record_attempt(tx: &mut Tx, id: i64, attempt: &Attempt, delivered: bool, 
         (false, None) => "failed",
     };
     let delivered_ms = delivered.then_some(attempt.at_ms);
-    tx.execute(
+    let moved = tx.execute(
         "UPDATE webhook_events SET attempts = attempts + 1, status = ?, next_attempt_ms = ?, delivered_ms = COALESCE(?, delivered_ms)
-         WHERE id = ?",
-        rusqlite::params![status, next_attempt_ms, delivered_ms, id],
+         WHERE id = ? AND next_attempt_ms = ?",
+        params![status, next_attempt_ms, delivered_ms, id, claimed_until_ms],
     )?;
-    Ok(())
+    Ok(moved == 1)
 }
 
 /// Sends an event again (same webhook-id, same body) at `now_ms`. `None` for an unknown id.
 pub fn resend(tx: &mut Tx, event_id: &str, now_ms: i64) -> Result<Option<i64>, StoreError> {
     tx.query_optional(
         "UPDATE webhook_events SET status = 'pending', next_attempt_ms = ? WHERE event_id = ? RETURNING id",
-        rusqlite::params![now_ms, event_id],
+        params![now_ms, event_id],
         |row| row.get(0),
     )
 }
 
-pub async fn find(pool: &SqlitePool, event_id: &str) -> Result<Option<EventRow>, StoreError> {
-    Ok(select_events!("WHERE e.event_id = ?", event_id).fetch_optional(pool).await?)
+pub fn find(db: &mut Conn, event_id: &str) -> Result<Option<EventRow>, StoreError> {
+    Ok(select(db, "WHERE event_id = ?", params![event_id])?.pop())
 }
 
 /// Events newest first, below `before_id` (the cursor), optionally of one order.
-pub async fn list(pool: &SqlitePool, invoice_id: Option<&str>, before_id: Option<i64>, limit: i64) -> Result<Vec<EventRow>, StoreError> {
-    Ok(select_events!(
-        "WHERE (?1 IS NULL OR o.invoice_id = ?1) AND (?2 IS NULL OR e.id < ?2) ORDER BY e.id DESC LIMIT ?3",
-        invoice_id,
-        before_id,
-        limit
+pub fn list(db: &mut Conn, invoice_id: Option<&str>, before_id: Option<i64>, limit: i64) -> Result<Vec<EventRow>, StoreError> {
+    select(
+        db,
+        // Each parameter's first use gives it its type (PostgreSQL cannot type `? IS NULL`).
+        "WHERE (order_id = (SELECT id FROM orders WHERE invoice_id = ?1) OR ?1 IS NULL) AND (id < ?2 OR ?2 IS NULL)
+         ORDER BY id DESC LIMIT ?3",
+        params![invoice_id, before_id, limit],
     )
-    .fetch_all(pool)
-    .await?)
 }
 
-pub async fn attempts(pool: &SqlitePool, event_ids: &[i64]) -> Result<Vec<AttemptRow>, StoreError> {
-    let ids = serde_json::to_string(event_ids).unwrap_or_else(|_| "[]".into());
-    Ok(sqlx::query_as!(
-        AttemptRow,
-        "SELECT event_id, at_ms, status_code, error, response, duration_ms FROM webhook_attempts
-         WHERE event_id IN (SELECT value FROM json_each(?)) ORDER BY id",
-        ids
-    )
-    .fetch_all(pool)
-    .await?)
+/// A page of events (as `list`) with every attempt of each.
+pub fn page(
+    db: &mut Conn,
+    invoice_id: Option<&str>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<EventRow>, Vec<AttemptRow>), StoreError> {
+    let rows = list(db, invoice_id, before_id, limit)?;
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    let attempts = attempts(db, &ids)?;
+    Ok((rows, attempts))
+}
+
+pub fn attempts(db: &mut Conn, event_ids: &[i64]) -> Result<Vec<AttemptRow>, StoreError> {
+    let in_events = match db.dialect() {
+        super::Dialect::Sqlite => "event_id IN (SELECT value FROM json_each(?))",
+        super::Dialect::Postgres => "event_id = ANY(?)",
+    };
+    let sql =
+        format!("SELECT event_id, at_ms, status_code, error, response, duration_ms FROM webhook_attempts WHERE {in_events} ORDER BY id");
+    db.query_all(&sql, params![List(event_ids.to_vec())], |row| {
+        Ok(AttemptRow {
+            event_id: row.get(0)?,
+            at_ms: row.get(1)?,
+            status_code: row.get(2)?,
+            error: row.get(3)?,
+            response: row.get(4)?,
+            duration_ms: row.get(5)?,
+        })
+    })
 }
 
 /// Deletes the attempts of events settled before `before_ms` (their bodies stay).
 pub fn prune_attempts(tx: &mut Tx, before_ms: i64) -> Result<u64, StoreError> {
-    tx.execute(PRUNE_ATTEMPTS, [before_ms])
+    tx.execute(PRUNE_ATTEMPTS, params![before_ms])
 }
 
 /// Through `webhook_attempts_age` (migration 0006): only attempts past the retention are read.

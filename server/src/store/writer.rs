@@ -14,12 +14,12 @@ use std::panic::AssertUnwindSafe;
 use tokio::sync::{mpsc, oneshot};
 
 use super::checkpoint::Checkpoints;
-use super::{StoreError, Tx};
+use super::{Conn, StoreError, Tx};
 
 /// Told, after the batch's COMMIT, whether the job's writes are durable.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// Runs one job on the writer connection; `true` when its writes should be kept.
-type Job = Box<dyn FnOnce(&mut Tx) -> (bool, Completion) + Send>;
+type Job = Box<dyn FnOnce(&mut Tx<'_>) -> (bool, Completion) + Send>;
 
 /// The most jobs one transaction carries (bounds the latency a large batch adds).
 const MAX_BATCH: usize = 256;
@@ -32,12 +32,12 @@ pub(super) struct Writer {
 impl Writer {
     /// Starts the writer thread; `checkpoints` stops (with a last, complete checkpoint) after
     /// the writer's last commit.
-    pub(super) fn start(tx: Tx, commits: std::sync::Arc<tokio::sync::Notify>, checkpoints: Checkpoints) -> Writer {
+    pub(super) fn start(conn: Conn, commits: std::sync::Arc<tokio::sync::Notify>, checkpoints: Checkpoints) -> Writer {
         let (jobs, queue) = mpsc::channel::<Job>(4 * MAX_BATCH);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                run(tx, queue, &commits);
+                run(conn, queue, &commits);
                 drop(checkpoints);
             })
             .expect("spawn sqlite writer thread");
@@ -49,7 +49,7 @@ impl Writer {
     pub(super) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Tx) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |tx| {
@@ -66,7 +66,7 @@ impl Writer {
     }
 }
 
-fn run(mut tx: Tx, mut queue: mpsc::Receiver<Job>, commits: &tokio::sync::Notify) {
+fn run(mut conn: Conn, mut queue: mpsc::Receiver<Job>, commits: &tokio::sync::Notify) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(job) = queue.blocking_recv() {
         batch.push(job);
@@ -76,7 +76,7 @@ fn run(mut tx: Tx, mut queue: mpsc::Receiver<Job>, commits: &tokio::sync::Notify
                 Err(_) => break,
             }
         }
-        run_batch(&mut tx, batch.drain(..));
+        run_batch(&mut Tx { conn: &mut conn }, batch.drain(..));
         commits.notify_one();
     }
     // Every sender is gone: the process is shutting down (the caller then checkpoints).
@@ -85,30 +85,30 @@ fn run(mut tx: Tx, mut queue: mpsc::Receiver<Job>, commits: &tokio::sync::Notify
 /// A batch that holds the writer longer than this is logged: every caller waits for it.
 const SLOW_BATCH_MS: u128 = 50;
 
-fn run_batch(tx: &mut Tx, jobs: impl Iterator<Item = Job>) {
+fn run_batch(tx: &mut Tx<'_>, jobs: impl Iterator<Item = Job>) {
     let started = std::time::Instant::now();
-    if let Err(err) = tx.execute("BEGIN IMMEDIATE", []) {
+    if let Err(err) = tx.batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %err, "cannot begin a write transaction; failing the batch");
         return;
     }
     let mut completions: Vec<(Completion, Option<StoreError>)> = Vec::with_capacity(MAX_BATCH);
     for job in jobs {
-        if let Err(err) = tx.execute("SAVEPOINT job", []) {
+        if let Err(err) = tx.batch("SAVEPOINT job") {
             tracing::error!(error = %err, "cannot open a savepoint");
             continue; // dropping the job answers its caller with StoreError::Closed
         }
         let (keep, done) = job(tx);
         // A kept job's savepoint stays open: COMMIT releases them all, and a later failing job
         // rolls back to its own savepoint, the innermost one of that name.
-        let failed = if keep { None } else { tx.execute("ROLLBACK TO job", []).err() };
+        let failed = if keep { None } else { tx.batch("ROLLBACK TO job").err() };
         completions.push((done, failed));
     }
     let jobs_done = started.elapsed();
-    let committed = match tx.execute("COMMIT", []) {
+    let committed = match tx.batch("COMMIT") {
         Ok(_) => Ok(()),
         Err(err) => {
             tracing::error!(error = %err, "commit failed; the whole batch is rolled back");
-            let _ = tx.execute("ROLLBACK", []);
+            let _ = tx.batch("ROLLBACK");
             Err(err.to_string())
         }
     };

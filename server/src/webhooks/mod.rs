@@ -15,10 +15,11 @@ use secrecy::ExposeSecret;
 use serde_json::value::RawValue;
 
 use crate::AppState;
+use crate::store::leases::{self, Due};
 use crate::store::webhooks::{self, Attempt, EventRow};
 use crate::store::{StoreError, now_ms, orders};
 
-/// Events read from the schedule at a time (each round delivers them, `WEBHOOK_CONCURRENCY`
+/// Events claimed from the schedule at a time (each round delivers them, `WEBHOOK_CONCURRENCY`
 /// at once).
 const BATCH: i64 = 256;
 /// The longest the worker sleeps without looking at the schedule.
@@ -33,6 +34,8 @@ pub struct Sender {
     http: reqwest::Client,
     first_retry_ms: i64,
     concurrency: usize,
+    /// How long a claimed event is this instance's to send (`leases::lease_ms`).
+    lease_ms: i64,
 }
 
 impl Sender {
@@ -46,7 +49,8 @@ impl Sender {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .ok()?;
-        Some(Sender { url, signer, http, first_retry_ms: settings.first_retry.as_millis() as i64, concurrency: settings.concurrency })
+        let (first_retry_ms, lease_ms) = (settings.first_retry.as_millis() as i64, leases::lease_ms(settings.timeout));
+        Some(Sender { url, signer, http, first_retry_ms, concurrency: settings.concurrency, lease_ms })
     }
 }
 
@@ -60,15 +64,20 @@ pub fn new_secret() -> String {
 pub async fn run(app: Arc<AppState>) {
     let Some(sender) = app.webhooks.as_ref() else { return };
     loop {
-        match webhooks::due(app.store.reader(), now_ms(), BATCH).await {
-            Ok(due) if !due.is_empty() => {
+        let lease_ms = sender.lease_ms;
+        let due =
+            leases::claim_if_due(&app.store, webhooks::next_due_ms, move |tx, now| webhooks::claim_due(tx, now, now + lease_ms, BATCH));
+        let next = match due.await {
+            Ok(Due::Claimed(due)) => {
                 futures::stream::iter(due).for_each_concurrent(sender.concurrency, |event| deliver_logged(&app, sender, event)).await;
                 continue;
             }
-            Ok(_) => {}
-            Err(err) => tracing::error!(error = %err, "cannot read the webhook schedule"),
-        }
-        let next = webhooks::next_due_ms(app.store.reader()).await.ok().flatten();
+            Ok(Due::Idle { next_ms }) => next_ms,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot read the webhook schedule");
+                None
+            }
+        };
         let wait = next.map_or(IDLE_MS, |at| (at - now_ms()).clamp(5, IDLE_MS));
         tokio::select! {
             _ = app.store.committed() => {}
@@ -83,7 +92,8 @@ async fn deliver_logged(app: &AppState, sender: &Sender, event: EventRow) {
     }
 }
 
-/// One attempt: fix the body (first attempt only), sign, POST, record.
+/// One attempt at an event this instance claimed: fix the body (first attempt only), sign,
+/// POST, record.
 pub async fn deliver(app: &AppState, sender: &Sender, event: EventRow) -> Result<(), StoreError> {
     let body = match &event.payload {
         Some(body) => body.clone(),
@@ -125,13 +135,18 @@ pub async fn deliver(app: &AppState, sender: &Sender, event: EventRow) -> Result
     } else {
         tracing::warn!(event = %event.event_id, status = ?attempt.status_code, error = ?attempt.error, gave_up = next.is_none(), "webhook not delivered");
     }
-    let id = event.id;
-    app.store.write(move |tx| webhooks::record_attempt(tx, id, &attempt, delivered, next)).await
+    let (id, claimed_until) = (event.id, event.next_attempt_ms.unwrap_or_default());
+    let moved = app.store.write(move |tx| webhooks::record_attempt(tx, id, claimed_until, &attempt, delivered, next)).await?;
+    if !moved {
+        tracing::warn!(event = %event.event_id, "the event was claimed again (a resend, or a lease that ran out) while this attempt ran; the attempt is recorded, the other claim decides");
+    }
+    Ok(())
 }
 
 /// The body: `{type, timestamp, data}`, `data` being the order as the merchant API shows it.
 async fn payload(app: &AppState, event: &EventRow) -> Result<String, StoreError> {
-    let order = orders::read_by_id(app.store.reader(), event.order_id).await?.ok_or(StoreError::Vanished(event.order_id))?;
+    let order_id = event.order_id;
+    let order = app.store.read(move |db| orders::find_by_id(db, order_id)).await?.ok_or(StoreError::Vanished(order_id))?;
     let data = crate::operations::order_view(app, &order).await?;
     let data = serde_json::to_string(&data).ok().and_then(|text| RawValue::from_string(text).ok());
     let body = serde_json::json!({

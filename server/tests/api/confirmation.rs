@@ -143,7 +143,7 @@ async fn a_checkout_that_never_started_expires_and_frees_its_invoice_suffix() {
     let app = app_against(&mock, &[("RECONCILE_AFTER_SECS", "1"), ("ORDER_EXPIRY_GRACE_SECS", "1")]).await;
     let (status, _) = app.checkout(&json!({"amount": "100"}), Some("never-retried")).await;
     assert_eq!(status, 502);
-    let invoice_id: String = sqlx::query_scalar("SELECT invoice_id FROM orders").fetch_one(app.state.store.reader()).await.unwrap();
+    let invoice_id: String = app.value("SELECT invoice_id FROM orders").await;
     assert_eq!(app.stored_order(&invoice_id).await.status, OrderState::StartFailed);
     let expired = app.wait_for_state(&invoice_id, OrderState::Expired).await;
     assert!(expired.last_check.unwrap().contains("102"));
@@ -170,7 +170,7 @@ async fn insert_with_suffix(app: &TestApp, prefix: &str, suffix: &str) -> Result
                 "INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, amount_minor, currency,
                     terminal, method, language, status, created_at, updated_at)
                  VALUES (?, ?, ?, ?, ?, 100, 'KZT', 't', 'p2p', 'ru', 'pending', 0, 0)",
-                rusqlite::params![
+                epay_proxy::params![
                     invoice_id,
                     suffix,
                     suffix,
@@ -197,8 +197,7 @@ async fn a_postlink_without_secret_hash_is_a_hint_that_asks_the_status_api_at_on
     let paid = app.wait_for_state(&order.invoice_id, OrderState::Paid).await;
     assert_eq!(mock.status_requests().len(), 1);
     assert_eq!(paid.approval_code.as_deref(), Some("157911"));
-    let (verdict, reason): (String, Option<String>) =
-        sqlx::query_as("SELECT verdict, reason FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+    let (verdict, reason): (String, Option<String>) = app.pairs("SELECT verdict, reason FROM notifications").await.remove(0);
     assert_eq!(verdict, "hint");
     assert!(reason.unwrap().contains("status API"));
 }
@@ -239,8 +238,7 @@ async fn a_genuine_postlink_that_disagrees_with_the_order_is_kept_and_the_status
         let (status, receipt) = app.post_raw("/api/epay/postlink", &body.to_string()).await;
         assert_eq!((status, receipt["result"].as_str()), (200, Some("accepted")), "{field}");
         app.wait_for_state(&order.invoice_id, OrderState::Paid).await;
-        let reason: Option<String> =
-            sqlx::query_scalar("SELECT reason FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+        let reason: Option<String> = app.value("SELECT reason FROM notifications").await;
         assert!(reason.unwrap().contains(field), "{field}");
 
         // The status API says what the notification said: a human looks.
@@ -293,7 +291,11 @@ async fn a_late_success_for_a_released_suffix_goes_to_review_and_is_never_lost()
     assert_eq!(app.stored_order(&order.invoice_id).await.status, OrderState::Failed);
     // Its token runs out; housekeeping releases the suffix; a new order draws it.
     let id = order.id;
-    app.state.store.write(move |tx| tx.execute("UPDATE orders SET token_expires_at = 1 WHERE id = ?", [id]).map(|_| ())).await.unwrap();
+    app.state
+        .store
+        .write(move |tx| tx.execute("UPDATE orders SET token_expires_at = 1 WHERE id = ?", epay_proxy::params![id]).map(|_| ()))
+        .await
+        .unwrap();
     epay_proxy::maintenance::run_once(&app.state).await.unwrap();
     let suffix = &order.invoice_id[order.invoice_id.len() - 6..];
     insert_with_suffix(&app, "800000", suffix).await.unwrap();
@@ -316,7 +318,10 @@ async fn a_success_for_an_expired_order_whose_suffix_is_free_is_confirmed_as_usu
     app.state
         .store
         .write(move |tx| {
-            tx.execute("UPDATE orders SET status = 'expired', token_expires_at = 1, next_check_ms = NULL WHERE id = ?", [id])?;
+            tx.execute(
+                "UPDATE orders SET status = 'expired', token_expires_at = 1, next_check_ms = NULL WHERE id = ?",
+                epay_proxy::params![id],
+            )?;
             Ok(())
         })
         .await

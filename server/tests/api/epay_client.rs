@@ -67,7 +67,7 @@ async fn assert_start_failure(reply: Reply, expected_status: u16, expected_code:
     assert!(body["message"].as_str().unwrap().contains("retry"), "{body}");
     assert_eq!(app.count("SELECT COUNT(*) FROM orders").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM orders WHERE status = 'start_failed' AND token_response IS NULL").await, 1);
-    let error: String = sqlx::query_scalar("SELECT start_error FROM orders").fetch_one(app.state.store.reader()).await.unwrap();
+    let error: String = app.value("SELECT start_error FROM orders").await;
     assert!(!error.contains(epay_proxy::config::TEST_CLIENT_SECRET));
 
     // ePay recovers; a retry with the same key starts the same order, not a second one.

@@ -169,7 +169,7 @@ async fn rejected_postlinks_are_limited_per_source_capped_and_pruned() {
     }
     assert_eq!(statuses, [403, 403, 403, 403, 403, 429, 429, 429, 429, 429]);
     assert_eq!(app.count("SELECT COUNT(*) FROM notifications").await, 5, "only what the limit admits is stored");
-    let longest = app.count("SELECT MAX(LENGTH(raw_body)) FROM notifications").await;
+    let longest = app.count("SELECT CAST(MAX(LENGTH(raw_body)) AS BIGINT) FROM notifications").await;
     assert!(longest < 4_200, "a rejected body is cut: {longest}");
     assert_eq!(app.count("SELECT COUNT(*) FROM notifications WHERE source = '127.0.0.1'").await, 5);
 
@@ -178,7 +178,7 @@ async fn rejected_postlinks_are_limited_per_source_capped_and_pruned() {
     assert_eq!(app.post_raw("/api/epay/postlink", &crate::helpers::success_for(&order).to_string()).await.0, 200);
     app.state
         .store
-        .write(|tx| tx.execute("UPDATE notifications SET received_at = received_at - 31 * 86400", []).map(|_| ()))
+        .write(|tx| tx.execute("UPDATE notifications SET received_at = received_at - 31 * 86400", epay_proxy::params![]).map(|_| ()))
         .await
         .unwrap();
     let round = epay_proxy::maintenance::run_once(&app.state).await.unwrap();

@@ -224,7 +224,7 @@ async fn an_order_past_its_expiry_cannot_be_started() {
     let app = TestApp::spawn().await;
     let (ours, theirs) = (app.merchant_order("100", "late-1").await, app.merchant_order("100", "late-2").await);
     let make_late = "UPDATE orders SET expires_at = 1";
-    app.state.store.write(move |tx| tx.execute(make_late, [])).await.unwrap();
+    app.state.store.write(move |tx| tx.execute(make_late, epay_proxy::params![])).await.unwrap();
 
     let (status, body) = app.order_checkout(ours["invoiceId"].as_str().unwrap(), ours["orderKey"].as_str().unwrap()).await;
     assert_eq!((status, body["error"].as_str()), (410, Some("order_expired")), "{body}");

@@ -14,15 +14,20 @@ async fn two_stage_app() -> TestApp {
 }
 
 async fn events(app: &TestApp, invoice_id: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT e.type FROM webhook_events e JOIN orders o ON o.id = e.order_id WHERE o.invoice_id = ? ORDER BY e.id")
-        .bind(invoice_id)
-        .fetch_all(app.state.store.reader())
-        .await
-        .unwrap()
+    let invoice_id = invoice_id.to_owned();
+    app.read(move |db| {
+        db.query_all(
+            "SELECT e.type FROM webhook_events e JOIN orders o ON o.id = e.order_id WHERE o.invoice_id = ? ORDER BY e.id",
+            epay_proxy::params![invoice_id],
+            crate::helpers::database::first,
+        )
+    })
+    .await
 }
 
-/// The writer reads rows with its own column lists (rusqlite), the readers with sqlx's checked
-/// queries: the same order and operation, read both ways, must be the same values.
+/// A write job and a reader read the same rows with the same column lists: the same order and
+/// operation, read both ways, must be the same values (on SQLite the writer and the readers
+/// are different connections, even different drivers' settings).
 #[tokio::test]
 async fn the_writer_and_the_readers_read_the_same_rows() {
     let app = two_stage_app().await;
@@ -30,12 +35,12 @@ async fn the_writer_and_the_readers_read_the_same_rows() {
     let (status, captured) = app.operation(&invoice_id, "capture", json!({"amount": "1000"}), "rows-c").await;
     assert_eq!(status, 201, "{captured}");
     let order = app.stored_order(&invoice_id).await;
-    let operation_id: i64 = sqlx::query_scalar("SELECT id FROM operations WHERE order_id = ?")
-        .bind(order.id)
-        .fetch_one(app.state.store.reader())
-        .await
-        .unwrap();
     let id = order.id;
+    let operation_id: i64 = app
+        .read(move |db| {
+            db.query_one("SELECT id FROM operations WHERE order_id = ?", epay_proxy::params![id], crate::helpers::database::first)
+        })
+        .await;
     let (written_order, written_operation) = app
         .state
         .store
@@ -49,7 +54,7 @@ async fn the_writer_and_the_readers_read_the_same_rows() {
     assert_eq!(written_order.order_key.expose(), order.order_key.expose());
     assert_eq!(written_order.secret_hash.expose(), order.secret_hash.expose());
     assert!(order.merchant_reference.is_some() && order.captured_minor == Some(100_000) && order.transaction_id.is_some(), "{order:?}");
-    let read_operation = epay_proxy::store::operations::read(app.state.store.reader(), operation_id).await.unwrap().unwrap();
+    let read_operation = app.read(move |db| epay_proxy::store::operations::find(db, operation_id)).await.unwrap();
     assert_eq!(written_operation, read_operation);
 }
 
@@ -143,10 +148,8 @@ async fn concurrent_refunds_never_exceed_what_was_charged() {
     assert_eq!((succeeded, refused), (7, 3), "7 × 200 fit in 1500, the 8th would not: {answers:?}");
     let order = app.stored_order(&invoice_id).await;
     assert_eq!(order.refunded_minor, 140_000);
-    let held: i64 = sqlx::query_scalar("SELECT SUM(amount_minor) FROM operations WHERE kind = 'refund' AND status = 'succeeded'")
-        .fetch_one(app.state.store.reader())
-        .await
-        .unwrap();
+    let held: i64 =
+        app.value("SELECT CAST(SUM(amount_minor) AS BIGINT) FROM operations WHERE kind = 'refund' AND status = 'succeeded'").await;
     assert!(held <= order.captured_minor.unwrap());
 }
 
@@ -161,7 +164,7 @@ async fn a_refund_without_an_answer_is_looked_up_not_repeated_blindly() {
     assert_eq!(pending["operation"]["status"], "unknown");
     assert_eq!(pending["order"]["status"], "paid", "nothing assumed");
     eventually("the lookup finds the refund", || async { app.stored_order(&invoice_id).await.status == OrderState::Refunded }).await;
-    let message: String = sqlx::query_scalar("SELECT epay_answer FROM operations").fetch_one(app.state.store.reader()).await.unwrap();
+    let message: String = app.value("SELECT epay_answer FROM operations").await;
     assert!(message.contains("the status API shows it"), "found by asking, not by sending again: {message}");
     assert_eq!(events(&app, &invoice_id).await, ["order.paid", "refund.succeeded"]);
 }
@@ -174,12 +177,16 @@ async fn a_5xx_is_retried_with_the_same_external_id_and_a_4xx_fails_the_refund()
     let (status, first) = app.operation(&invoice_id, "refunds", json!({"amount": "300"}), "r-1").await;
     assert_eq!((status, first["operation"]["status"].as_str()), (201, Some("unknown")), "{first}");
     eventually("the partial refund re-sent and done", || async { app.stored_order(&invoice_id).await.refunded_minor == 30_000 }).await;
-    let ids: Vec<String> = sqlx::query_scalar("SELECT external_id FROM operations").fetch_all(app.state.store.reader()).await.unwrap();
+    let ids: Vec<String> = app.column("SELECT external_id FROM operations").await;
     assert_eq!(ids.len(), 1, "one operation, one externalID, however often it was sent");
 
     // ePay refuses (its transaction is not the one the order names): failed, nothing moved.
     let order_id = app.stored_order(&invoice_id).await.id;
-    app.state.store.write(move |tx| tx.execute("UPDATE orders SET transaction_id = 'no-such' WHERE id = ?", [order_id])).await.unwrap();
+    app.state
+        .store
+        .write(move |tx| tx.execute("UPDATE orders SET transaction_id = 'no-such' WHERE id = ?", epay_proxy::params![order_id]))
+        .await
+        .unwrap();
     let (status, refused) = app.operation(&invoice_id, "refunds", json!({"amount": "300"}), "r-2").await;
     assert_eq!((status, refused["operation"]["status"].as_str()), (201, Some("failed")), "{refused}");
     assert!(refused["operation"]["message"].as_str().unwrap().contains("ePay refused"), "{refused}");

@@ -10,7 +10,7 @@ async fn notify(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
 }
 
 async fn verdicts(app: &TestApp) -> Vec<(String, Option<String>)> {
-    sqlx::query_as("SELECT verdict, reason FROM notifications ORDER BY id").fetch_all(app.state.store.reader()).await.unwrap()
+    app.pairs("SELECT verdict, reason FROM notifications ORDER BY id").await
 }
 
 const POSTLINK: &str = "/api/epay/postlink";
@@ -29,7 +29,7 @@ async fn a_valid_success_is_recorded_but_only_the_status_api_can_make_it_paid() 
     assert_eq!(confirming.status, OrderState::Confirming);
     assert_eq!(confirming.card_mask.as_deref(), Some("440043...2222"));
     assert_eq!(confirming.transaction_id.as_deref(), Some("1d1a11f1-1111-111c-1113b-e8340ce51111"));
-    let raw: String = sqlx::query_scalar("SELECT raw_body FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+    let raw: String = app.value("SELECT raw_body FROM notifications").await;
     assert_eq!(serde_json::from_str::<Value>(&raw).unwrap(), body);
 
     // The sandbox knows no such transaction (nobody paid): the order is asked about and

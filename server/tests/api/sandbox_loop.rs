@@ -19,8 +19,7 @@ async fn approved_card_pays_the_order_through_the_postlink() {
     let (status, view) = app.order_status(invoice_id, key).await;
     assert_eq!(status, 200);
     assert_eq!(view, json!({"status": "paid", "amount": "1500", "currency": "KZT", "cardMask": "411111...1111", "method": "p2p"}));
-    let notifications: Vec<(String, String)> =
-        sqlx::query_as("SELECT endpoint, verdict FROM notifications").fetch_all(app.state.store.reader()).await.unwrap();
+    let notifications: Vec<(String, String)> = app.pairs("SELECT endpoint, verdict FROM notifications").await;
     assert_eq!(notifications, [("postlink".to_owned(), "accepted".to_owned())]);
     let order = app.stored_order(invoice_id).await;
     assert!(order.transaction_id.is_some() && order.approval_code.as_deref().is_some_and(|c| c.len() == 6));
@@ -40,8 +39,7 @@ async fn declined_card_fails_the_order_with_484() {
     assert_eq!(view["status"], "failed");
     assert_eq!(view["failureCode"], 484);
     assert!(view.get("cardMask").is_none());
-    let (endpoint, verdict): (String, String) =
-        sqlx::query_as("SELECT endpoint, verdict FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+    let (endpoint, verdict): (String, String) = app.pairs("SELECT endpoint, verdict FROM notifications").await.remove(0);
     assert_eq!((endpoint.as_str(), verdict.as_str()), ("failure_postlink", "hint"));
 }
 
@@ -57,7 +55,10 @@ async fn a_refused_postlink_is_retried_until_it_lands() {
         .store
         .write(move |tx| {
             // Bound, not written into the SQL, which a log line might show.
-            tx.execute("UPDATE orders SET secret_hash = ? WHERE invoice_id = ?", ["WRONGWRONGWRONGWRONGWRONGWRO", &writer_breaks])?;
+            tx.execute(
+                "UPDATE orders SET secret_hash = ? WHERE invoice_id = ?",
+                epay_proxy::params!["WRONGWRONGWRONGWRONGWRONGWRO", writer_breaks],
+            )?;
             Ok(())
         })
         .await
@@ -234,7 +235,7 @@ async fn a_transfer_is_card_to_card_with_a_fee_and_the_order_keeps_its_amount() 
     let paid = app.wait_for_state(invoice_id, OrderState::Paid).await;
     assert_eq!(paid.amount_minor, 150_000, "the order's amount is the transfer amount");
     assert_eq!(paid.fee_minor, Some(5_000));
-    let body: String = sqlx::query_scalar("SELECT raw_body FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+    let body: String = app.value("SELECT raw_body FROM notifications").await;
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!((body["amount"].clone(), body["fee"].clone()), (json!(1500), json!(50)));
 
@@ -261,7 +262,7 @@ async fn success_postlinks_without_secret_hash_still_end_paid_through_the_status
     app.pay(&checkout, APPROVED_CARD).await;
     let invoice_id = checkout["invoiceId"].as_str().unwrap();
     app.wait_for_state(invoice_id, OrderState::Paid).await;
-    let verdict: String = sqlx::query_scalar("SELECT verdict FROM notifications").fetch_one(app.state.store.reader()).await.unwrap();
+    let verdict: String = app.value("SELECT verdict FROM notifications").await;
     assert_eq!(verdict, "hint");
 }
 

@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
+use crate::helpers::database::{self, TestDatabase, first, pair};
 use crate::helpers::receiver::{Receiver, SECRET};
 use crate::helpers::{TestApp, eventually};
+use epay_proxy::params;
 use epay_proxy::store::orders::OrderState;
 use reqwest::Method;
 use serde_json::Value;
@@ -14,13 +16,15 @@ async fn app_sending_to(receiver_url: &str) -> TestApp {
 }
 
 async fn event_rows(app: &TestApp, invoice_id: &str) -> Vec<(String, String, i64)> {
-    sqlx::query_as(
-        "SELECT e.type, e.status, e.attempts FROM webhook_events e JOIN orders o ON o.id = e.order_id WHERE o.invoice_id = ? ORDER BY e.id",
-    )
-    .bind(invoice_id)
-    .fetch_all(app.state.store.reader())
+    let invoice_id = invoice_id.to_owned();
+    app.read(move |db| {
+        db.query_all(
+            "SELECT e.type, e.status, e.attempts FROM webhook_events e JOIN orders o ON o.id = e.order_id WHERE o.invoice_id = ? ORDER BY e.id",
+            params![invoice_id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+    })
     .await
-    .unwrap()
 }
 
 #[tokio::test]
@@ -123,7 +127,7 @@ async fn no_event_is_written_for_a_change_that_does_not_commit() {
         .write({
             let invoice_id = invoice_id.clone();
             move |tx| {
-                tx.execute("UPDATE orders SET status = 'paid' WHERE invoice_id = ?", [&invoice_id])?;
+                tx.execute("UPDATE orders SET status = 'paid' WHERE invoice_id = ?", params![invoice_id])?;
                 Err::<(), _>(epay_proxy::store::StoreError::Closed)
             }
         })
@@ -135,7 +139,7 @@ async fn no_event_is_written_for_a_change_that_does_not_commit() {
         .store
         .write({
             let invoice_id = invoice_id.clone();
-            move |tx| tx.execute("UPDATE orders SET status = 'expired' WHERE invoice_id = ?", [&invoice_id])
+            move |tx| tx.execute("UPDATE orders SET status = 'expired' WHERE invoice_id = ?", params![invoice_id])
         })
         .await
         .unwrap();
@@ -158,7 +162,8 @@ async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_noth
     use crate::helpers::{APPROVED_CARD, MERCHANT_KEY, encode_params, payment_object};
     let receiver = Receiver::start(&[503]).await;
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("orders.sqlite3").display().to_string();
+    let test_database = TestDatabase::new(dir.path());
+    let database = test_database.url.clone();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let start = || {
@@ -166,8 +171,10 @@ async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_noth
             .env("EPAY_ENV", "sandbox")
             .env("LISTEN", format!("127.0.0.1:{port}"))
             .env("PUBLIC_URL", &base)
-            .env("DATABASE_URL", format!("sqlite:{database}"))
+            .env("DATABASE_URL", &database)
             .env("WIDGET_DIR", "/nonexistent")
+            // A delivery cut by the kill is this instance's for 4 s (the lease), then due again.
+            .env("WEBHOOK_TIMEOUT_SECS", "1")
             .env("RUST_LOG", "warn")
             .env("MERCHANT_API_KEY", MERCHANT_KEY)
             .env("WEBHOOK_URL", receiver.url())
@@ -234,40 +241,37 @@ async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_noth
         invoices.push(invoice_id);
     }
     // Every order paid, every event tried and refused at least once: then SIGKILL.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.unwrap();
-    let tried = async || -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events WHERE type = 'order.paid' AND attempts >= 1")
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-    };
+    let count = async |sql: &'static str| -> i64 { database::read(&database, move |db| db.query_one(sql, params![], first)).await };
+    let tried = async || count("SELECT COUNT(*) FROM webhook_events WHERE type = 'order.paid' AND attempts >= 1").await;
     eventually("five paid orders, their events refused", || async { tried().await == 5 }).await;
     proxy.kill().expect("SIGKILL");
     proxy.wait().unwrap();
     let before: Vec<(String, String)> =
-        sqlx::query_as("SELECT event_id, status FROM webhook_events ORDER BY id").fetch_all(&pool).await.unwrap();
+        database::read(&database, |db| db.query_all("SELECT event_id, status FROM webhook_events ORDER BY id", params![], pair)).await;
     assert_eq!(before.len(), 5);
     assert!(before.iter().all(|(_, status)| status == "pending"), "{before:?}");
 
     receiver.answer(200);
     let mut proxy = start();
     healthy().await;
-    let delivered = async || -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events WHERE status = 'delivered'").fetch_one(&pool).await.unwrap()
-    };
+    let delivered = async || count("SELECT COUNT(*) FROM webhook_events WHERE status = 'delivered'").await;
     eventually("every event delivered after the restart", || async { delivered().await == 5 }).await;
     proxy.kill().unwrap();
     proxy.wait().unwrap();
 
-    let per_order: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT o.invoice_id, COUNT(e.id) FROM orders o LEFT JOIN webhook_events e ON e.order_id = o.id AND e.type = 'order.paid' GROUP BY o.id",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let per_order: Vec<(String, i64)> = database::read(&database, |db| {
+        db.query_all(
+            "SELECT o.invoice_id, COUNT(e.id) FROM orders o LEFT JOIN webhook_events e ON e.order_id = o.id AND e.type = 'order.paid'
+             GROUP BY o.id, o.invoice_id",
+            params![],
+            pair,
+        )
+    })
+    .await;
     assert_eq!(per_order.len(), 5);
     assert!(per_order.iter().all(|(invoice, events)| invoices.contains(invoice) && *events == 1), "one event per change: {per_order:?}");
-    let after: Vec<String> = sqlx::query_scalar("SELECT event_id FROM webhook_events ORDER BY id").fetch_all(&pool).await.unwrap();
+    let after: Vec<String> =
+        database::read(&database, |db| db.query_all("SELECT event_id FROM webhook_events ORDER BY id", params![], first)).await;
     assert_eq!(after, before.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(), "the same webhook-ids across the crash");
     for (event_id, _) in &before {
         let received: Vec<_> = receiver.deliveries().into_iter().filter(|d| &d.header("webhook-id") == event_id).collect();
@@ -279,7 +283,7 @@ async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_noth
     let cli = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_epay-proxy"))
             .args(args)
-            .env("DATABASE_URL", format!("sqlite:{database}"))
+            .env("DATABASE_URL", &database)
             .env("LISTEN", format!("127.0.0.1:{port}"))
             .env("PUBLIC_URL", &base)
             .output()
@@ -291,8 +295,10 @@ async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_noth
     assert_eq!(lines.len(), 5);
     assert!(lines.iter().all(|event| event["status"] == "delivered" && event["attempts"].as_array().unwrap().len() >= 2));
     assert!(cli(&["webhooks", "resend", &before[0].0]).status.success());
+    let event_id = before[0].0.clone();
     let queued: String =
-        sqlx::query_scalar("SELECT status FROM webhook_events WHERE event_id = ?").bind(&before[0].0).fetch_one(&pool).await.unwrap();
+        database::read(&database, move |db| db.query_one("SELECT status FROM webhook_events WHERE event_id = ?", params![event_id], first))
+            .await;
     assert_eq!(queued, "pending", "queued for the next running proxy");
     assert!(!cli(&["webhooks", "resend", "msg_nope"]).status.success());
     let secret = cli(&["webhooks", "secret"]);

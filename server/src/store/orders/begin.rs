@@ -6,7 +6,7 @@ use super::idempotency::{self, Replay};
 use super::invoice_ids::{OpenOrders, insert_with_unique_invoice};
 use super::reads::find_by_idempotency_key;
 use super::row::{NewOrder, OrderRow};
-use crate::store::{StoreError, Tx, now};
+use crate::store::{StoreError, Tx, now, params, unique_violation};
 
 /// What `begin_checkout` decided.
 #[derive(Debug)]
@@ -28,24 +28,36 @@ pub enum Begin {
 }
 
 pub fn begin_checkout(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Result<Begin, StoreError> {
-    if let Some(key) = &new.idempotency_key
-        && let Some(order) = find_by_idempotency_key(tx, key)?
-    {
-        return Ok(match idempotency::replay(&order, &new.request_fingerprint, now()) {
-            Replay::KeyReused => Begin::KeyReused,
-            Replay::Ready => Begin::Ready(order),
-            Replay::InProgress => Begin::InProgress(order),
-            Replay::Finished => Begin::Finished(order),
-            Replay::Restart => Begin::Start(restart(tx, order)?),
-            Replay::Expired => Begin::Expired(order),
-        });
+    if let Some(begun) = replay(tx, &new)? {
+        return Ok(begun);
     }
     if open.is_full() {
         return Ok(Begin::TooManyOpen);
     }
-    let order = insert_with_unique_invoice(tx, &new)?;
-    open.added();
-    Ok(Begin::Start(order))
+    match insert_with_unique_invoice(tx, &new) {
+        Ok(order) => {
+            open.added();
+            Ok(Begin::Start(order))
+        }
+        // Another instance stored an order under the same key since the lookup (PostgreSQL
+        // made this insert wait for its commit): that order is the answer.
+        Err(err) if unique_violation(&err).is_some_and(|names| names.contains("idempotency_key")) => replay(tx, &new)?.ok_or(err),
+        Err(err) => Err(err),
+    }
+}
+
+/// What the idempotency policy says about the order already stored under `new`'s key, if any.
+fn replay(tx: &mut Tx, new: &NewOrder) -> Result<Option<Begin>, StoreError> {
+    let Some(key) = &new.idempotency_key else { return Ok(None) };
+    let Some(order) = find_by_idempotency_key(tx, key)? else { return Ok(None) };
+    Ok(Some(match idempotency::replay(&order, &new.request_fingerprint, now()) {
+        Replay::KeyReused => Begin::KeyReused,
+        Replay::Ready => Begin::Ready(order),
+        Replay::InProgress => Begin::InProgress(order),
+        Replay::Finished => Begin::Finished(order),
+        Replay::Restart => Begin::Start(restart(tx, order)?),
+        Replay::Expired => Begin::Expired(order),
+    }))
 }
 
 /// Moves an order (back) to `created` so this request can obtain a (new) token for it.
@@ -53,7 +65,7 @@ pub(super) fn restart(tx: &mut Tx, order: OrderRow) -> Result<OrderRow, StoreErr
     let updated_at = now();
     tx.execute(
         "UPDATE orders SET status = 'created', start_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
-        rusqlite::params![updated_at, order.id],
+        params![updated_at, order.id],
     )?;
     Ok(OrderRow { status: super::OrderState::Created, start_error: None, updated_at, version: order.version + 1, ..order })
 }

@@ -6,13 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::row::{NewOrder, OrderRow};
 use crate::invoice;
-use crate::store::{StoreError, Tx, now, unique_violation};
+use crate::store::{Conn, StoreError, Tx, now, params, unique_violation};
 
 /// Random draws before giving up on a unique invoice id (each collides with p < 1e-3).
 const INVOICE_ATTEMPTS: usize = 32;
 
 /// Stores `new` as a `created` order under a fresh random invoice id whose full number and
-/// last six digits are both unused (database constraints; a collision draws again).
+/// last six digits are both unused (database constraints; a collision draws again). Any other
+/// unique violation (the same Idempotency-Key or reference stored meanwhile by another
+/// instance) is the caller's to handle; the failed insert leaves nothing behind.
 pub fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRow, StoreError> {
     let created_at = now();
     let amount_minor = new.amount.minor() as i64;
@@ -25,48 +27,52 @@ pub fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRo
     for _ in 0..INVOICE_ATTEMPTS {
         let invoice_id = invoice::new_invoice_id();
         let suffix = invoice::suffix(&invoice_id);
-        let inserted = tx.query_one(
-            "INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, idempotency_key,
+        let inserted = tx.attempt(|tx| {
+            tx.query_one(
+                "INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, idempotency_key,
                 request_fingerprint, amount_minor, currency, terminal, method, description, account_id,
                 email, phone, language, card_save, status, created_at, updated_at, source, merchant_reference,
                 merchant_idempotency_key, merchant_fingerprint, metadata, return_url, expires_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              RETURNING id",
-            rusqlite::params![
-                invoice_id,
-                suffix,
-                suffix,
-                new.order_key,
-                new.secret_hash,
-                new.idempotency_key,
-                new.request_fingerprint,
-                amount_minor,
-                new.currency,
-                new.terminal,
-                new.method,
-                new.description,
-                new.account_id,
-                new.email,
-                new.phone,
-                new.language,
-                new.card_save,
-                status,
-                created_at,
-                created_at,
-                source,
-                reference,
-                merchant_key,
-                fingerprint,
-                metadata,
-                return_url,
-                expires_at,
-            ],
-            |row| row.get(0),
-        );
+                params![
+                    invoice_id,
+                    suffix,
+                    suffix,
+                    new.order_key,
+                    new.secret_hash,
+                    new.idempotency_key,
+                    new.request_fingerprint,
+                    amount_minor,
+                    new.currency,
+                    new.terminal,
+                    new.method,
+                    new.description,
+                    new.account_id,
+                    new.email,
+                    new.phone,
+                    new.language,
+                    new.card_save,
+                    status,
+                    created_at,
+                    created_at,
+                    source,
+                    reference,
+                    merchant_key,
+                    fingerprint,
+                    metadata,
+                    return_url,
+                    expires_at,
+                ],
+                |row| row.get(0),
+            )
+        });
         match inserted {
             Ok(id) => return Ok(OrderRow::created(id, invoice_id, new, created_at)),
             // The invoice id or its last six digits are taken: draw again.
-            Err(StoreError::Sqlite(e)) if unique_violation(&e).is_some_and(|message| !message.contains("merchant_")) => continue,
+            Err(e) if unique_violation(&e).is_some_and(|names| names.contains("invoice_id") || names.contains("reserved_suffix")) => {
+                continue;
+            }
             Err(e) => return Err(e),
         }
     }
@@ -82,15 +88,14 @@ pub fn reclaim_suffix(tx: &mut Tx, order: &OrderRow) -> Result<Result<(), String
         return Ok(Ok(()));
     }
     let suffix = invoice::suffix(&order.invoice_id);
-    let holder: Option<String> = tx.query_optional(
-        "SELECT invoice_id FROM orders WHERE reserved_suffix = ? AND id <> ?",
-        rusqlite::params![suffix, order.id],
-        |row| row.get(0),
-    )?;
+    let holder: Option<String> =
+        tx.query_optional("SELECT invoice_id FROM orders WHERE reserved_suffix = ? AND id <> ?", params![suffix, order.id], |row| {
+            row.get(0)
+        })?;
     if let Some(holder) = holder {
         return Ok(Err(holder));
     }
-    tx.execute("UPDATE orders SET reserved_suffix = ?, version = version + 1 WHERE id = ?", rusqlite::params![suffix, order.id])?;
+    tx.execute("UPDATE orders SET reserved_suffix = ?, version = version + 1 WHERE id = ?", params![suffix, order.id])?;
     Ok(Ok(()))
 }
 
@@ -99,27 +104,30 @@ pub fn reclaim_suffix(tx: &mut Tx, order: &OrderRow) -> Result<Result<(), String
 /// still hold one.
 /// Through `orders_suffix_release` (migration 0006): only orders that hold a suffix and can
 /// let it go are read, however many finished orders the table holds (`+status` keeps SQLite
-/// from preferring the status index, which lists every paid order ever).
+/// from preferring the status index, which lists every paid order ever; `status || ''` does
+/// the same as SQLite's `+status` and is PostgreSQL too).
 pub(crate) const RELEASE_SUFFIXES: &str = "UPDATE orders SET reserved_suffix = NULL
      WHERE reserved_suffix IS NOT NULL AND COALESCE(token_expires_at, expires_at, created_at) <= ?
-       AND +status IN ('paid', 'failed', 'expired', 'review', 'authorized', 'cancelled', 'refunded')";
+       AND status || '' IN ('paid', 'failed', 'expired', 'review', 'authorized', 'cancelled', 'refunded')";
 
 pub fn release_suffixes(tx: &mut Tx, now: i64, grace_secs: i64) -> Result<u64, StoreError> {
-    tx.execute(RELEASE_SUFFIXES, [now - grace_secs])?;
+    tx.execute(RELEASE_SUFFIXES, params![now - grace_secs])?;
     count_holding_suffix(tx)
 }
 
 /// Counted on the index of the suffixes held (as many rows as orders hold one).
 pub(crate) const COUNT_HOLDING_SUFFIX: &str = "SELECT COUNT(*) FROM orders WHERE reserved_suffix IS NOT NULL";
 
-pub fn count_holding_suffix(tx: &mut Tx) -> Result<u64, StoreError> {
-    let held: i64 = tx.query_one(COUNT_HOLDING_SUFFIX, [], |row| row.get(0))?;
+pub fn count_holding_suffix(db: &mut Conn) -> Result<u64, StoreError> {
+    let held: i64 = db.query_one(COUNT_HOLDING_SUFFIX, params![], |row| row.get(0))?;
     Ok(held as u64)
 }
 
 /// How many orders hold an invoice suffix, kept in memory so a checkout need not count them:
-/// an insert adds one, the maintenance task recounts after it releases suffixes. Both happen
-/// on the writer, so no insert slips between a count and its store.
+/// an insert adds one, the maintenance task recounts after it releases suffixes. On SQLite
+/// both happen on the writer, so no insert slips between a count and its store. Several
+/// instances on PostgreSQL each count their own inserts between recounts (docs/deploy.md has
+/// the arithmetic); the unique index on the suffixes holds whatever the count says.
 #[derive(Debug, Default)]
 pub struct OpenOrders {
     held: AtomicU64,

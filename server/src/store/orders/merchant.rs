@@ -2,15 +2,14 @@
 //! makes a new order), starting its payment from the widget, letting it expire, and listing
 //! orders for the merchant. On the writer where a decision and its write must not interleave.
 
-use sqlx::SqlitePool;
-
 use super::begin::{Begin, restart};
 use super::idempotency::{self, Replay};
 use super::invoice_ids::{OpenOrders, insert_with_unique_invoice};
-use super::reads::{find_by_id, find_by_merchant_idempotency_key, select_orders};
+use super::reads::{find_by_id, find_by_merchant_idempotency_key, select};
 use super::row::{NewOrder, OrderRow};
 use super::state::OrderState;
-use crate::store::{StoreError, Tx, now};
+use crate::store::sql::List;
+use crate::store::{Conn, Dialect, StoreError, Tx, now, params, unique_violation};
 
 /// What `create_merchant_order` decided.
 #[derive(Debug)]
@@ -27,25 +26,37 @@ pub enum Created {
 }
 
 pub fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Result<Created, StoreError> {
-    let terms = new.merchant.as_ref().expect("a merchant order has merchant terms");
-    let key = terms.idempotency_key.as_str();
-    if let Some(order) = find_by_merchant_idempotency_key(tx, key)? {
-        return Ok(if order.merchant_fingerprint.as_deref() == Some(terms.fingerprint.as_str()) {
-            Created::Replayed(order)
-        } else {
-            Created::KeyReused
-        });
-    }
-    let reference = terms.reference.as_str();
-    if let Some(holder) = tx.query_optional("SELECT invoice_id FROM orders WHERE merchant_reference = ?", [reference], |row| row.get(0))? {
-        return Ok(Created::DuplicateReference(holder));
+    if let Some(created) = existing(tx, &new)? {
+        return Ok(created);
     }
     if open.is_full() {
         return Ok(Created::TooManyOpen);
     }
-    let order = insert_with_unique_invoice(tx, &new)?;
-    open.added();
-    Ok(Created::New(order))
+    match insert_with_unique_invoice(tx, &new) {
+        Ok(order) => {
+            open.added();
+            Ok(Created::New(order))
+        }
+        // Another instance stored the same key or reference since the lookup (PostgreSQL made
+        // this insert wait for its commit): answer as if it had been there first.
+        Err(err) if unique_violation(&err).is_some_and(|names| names.contains("merchant_")) => existing(tx, &new)?.ok_or(err),
+        Err(err) => Err(err),
+    }
+}
+
+/// What an order already stored under `new`'s Idempotency-Key or reference makes of it.
+fn existing(tx: &mut Tx, new: &NewOrder) -> Result<Option<Created>, StoreError> {
+    let terms = new.merchant.as_ref().expect("a merchant order has merchant terms");
+    if let Some(order) = find_by_merchant_idempotency_key(tx, &terms.idempotency_key)? {
+        return Ok(Some(if order.merchant_fingerprint.as_deref() == Some(terms.fingerprint.as_str()) {
+            Created::Replayed(order)
+        } else {
+            Created::KeyReused
+        }));
+    }
+    let holder =
+        tx.query_optional("SELECT invoice_id FROM orders WHERE merchant_reference = ?", params![terms.reference], |row| row.get(0))?;
+    Ok(holder.map(Created::DuplicateReference))
 }
 
 /// The start of a merchant order's payment (`POST /api/orders/{id}/checkout`): the order
@@ -73,23 +84,19 @@ fn expire_open(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
     let updated_at = now();
     tx.execute(
         "UPDATE orders SET status = 'expired', updated_at = ?, version = version + 1 WHERE id = ? AND status = 'open'",
-        rusqlite::params![updated_at, id],
+        params![updated_at, id],
     )?;
     Ok(())
 }
 
 /// `open` orders past their expiry become `expired` (nobody ever had a token for them).
 pub fn expire_open_orders(tx: &mut Tx, now: i64) -> Result<u64, StoreError> {
-    tx.execute(EXPIRE_OPEN_ORDERS, rusqlite::params![now, now])
+    tx.execute(EXPIRE_OPEN_ORDERS, params![now, now])
 }
 
 /// A maintenance statement: it reads only `open` orders (`maintenance::tests` checks the plan).
 pub(crate) const EXPIRE_OPEN_ORDERS: &str =
     "UPDATE orders SET status = 'expired', updated_at = ?, version = version + 1 WHERE status = 'open' AND expires_at <= ?";
-
-pub async fn read_by_reference(pool: &SqlitePool, reference: &str) -> Result<Option<OrderRow>, StoreError> {
-    Ok(select_orders!("WHERE merchant_reference = ?", reference).fetch_optional(pool).await?)
-}
 
 /// What `GET /api/merchant/orders` filters on.
 #[derive(Clone, Debug, Default)]
@@ -101,29 +108,22 @@ pub struct OrderFilter {
 }
 
 /// One page of orders below `before_id` (the cursor), newest first: `limit` rows at most.
-pub async fn list(pool: &SqlitePool, filter: &OrderFilter, before_id: Option<i64>, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
-    // The states of the public status asked for, as a JSON array for `json_each` (one
-    // statement, checked at compile time, whatever the filter).
-    let states = filter.status.as_ref().map(|states| {
-        let quoted: Vec<String> = states.iter().map(|state| format!("\"{state}\"")).collect();
-        format!("[{}]", quoted.join(","))
-    });
-    Ok(select_orders!(
-        "WHERE (?1 IS NULL OR merchant_reference = ?1)
-           AND (?2 IS NULL OR status IN (SELECT value FROM json_each(?2)))
-           AND (?3 IS NULL OR created_at >= ?3)
-           AND (?4 IS NULL OR created_at < ?4)
-           AND (?5 IS NULL OR id < ?5)
-         ORDER BY id DESC LIMIT ?6",
-        filter.reference,
-        states,
-        filter.created_from,
-        filter.created_to,
-        before_id,
-        limit,
-    )
-    .fetch_all(pool)
-    .await?)
+pub fn list(db: &mut Conn, filter: &OrderFilter, before_id: Option<i64>, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
+    let states = filter.status.as_ref().map(|states| List(states.iter().map(|state| state.to_string()).collect::<Vec<String>>()));
+    let in_states = match db.dialect() {
+        Dialect::Sqlite => "status IN (SELECT value FROM json_each(?2))",
+        Dialect::Postgres => "status = ANY(?2)",
+    };
+    // Each parameter's first use gives it its type (PostgreSQL cannot type `? IS NULL`).
+    let rest = format!(
+        "WHERE (merchant_reference = ?1 OR ?1 IS NULL)
+           AND ({in_states} OR ?2 IS NULL)
+           AND (created_at >= ?3 OR ?3 IS NULL)
+           AND (created_at < ?4 OR ?4 IS NULL)
+           AND (id < ?5 OR ?5 IS NULL)
+         ORDER BY id DESC LIMIT ?6"
+    );
+    select(db, &rest, params![filter.reference, states, filter.created_from, filter.created_to, before_id, limit])
 }
 
 /// One status an order entered, and when (unix seconds).
@@ -133,12 +133,8 @@ pub struct HistoryRow {
     pub at: i64,
 }
 
-pub async fn history(pool: &SqlitePool, order_id: i64) -> Result<Vec<HistoryRow>, StoreError> {
-    Ok(sqlx::query_as!(
-        HistoryRow,
-        r#"SELECT status AS "status: OrderState", at FROM order_history WHERE order_id = ? ORDER BY id"#,
-        order_id
-    )
-    .fetch_all(pool)
-    .await?)
+pub fn history(db: &mut Conn, order_id: i64) -> Result<Vec<HistoryRow>, StoreError> {
+    db.query_all("SELECT status, at FROM order_history WHERE order_id = ? ORDER BY id", params![order_id], |row| {
+        Ok(HistoryRow { status: row.get(0)?, at: row.get(1)? })
+    })
 }

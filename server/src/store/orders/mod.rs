@@ -1,8 +1,7 @@
 //! Orders, one concern per file: the state machine (`state`), the row model (`row`), the
 //! idempotency policy (`idempotency`, pure), the start of a checkout (`begin`), invoice ids
 //! and their suffixes (`invoice_ids`), the statements that move an order (`transitions`), the
-//! status API's schedule (`schedule`) and reads (`reads`). Every query is checked against the
-//! schema at compile time.
+//! status API's schedule (`schedule`) and reads (`reads`).
 
 mod begin;
 pub mod idempotency;
@@ -21,12 +20,10 @@ pub(crate) use invoice_ids::{COUNT_HOLDING_SUFFIX, RELEASE_SUFFIXES};
 pub use invoice_ids::{OpenOrders, count_holding_suffix, reclaim_suffix, release_suffixes};
 #[cfg(test)]
 pub(crate) use merchant::EXPIRE_OPEN_ORDERS;
-pub use merchant::{
-    Created, HistoryRow, OrderFilter, begin_order_checkout, create_merchant_order, expire_open_orders, history, list, read_by_reference,
-};
-pub use reads::{find_by_id, find_by_invoice, read_by_id, read_by_idempotency_key, read_by_invoice, read_latest};
+pub use merchant::{Created, HistoryRow, OrderFilter, begin_order_checkout, create_merchant_order, expire_open_orders, history, list};
+pub use reads::{find_by_id, find_by_idempotency_key, find_by_invoice, find_by_reference, latest};
 pub use row::{MerchantTerms, NewOrder, OrderRow, Outcome};
-pub use schedule::{due_for_check, next_check_ms, schedule_check, schedule_hinted_check, stop_checking};
+pub use schedule::{claim_due_checks, next_check_ms, schedule_check, schedule_hinted_check, stop_checking};
 pub use state::OrderState;
 pub use transitions::{
     expire, fail_interrupted_starts, flag_for_review, record_start_failure, record_token, review_late_payment, send_to_review, set_outcome,

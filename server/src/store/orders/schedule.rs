@@ -1,41 +1,44 @@
 //! When the confirmation worker asks ePay's status API about an order: the schedule lives in
 //! the row (`next_check_ms`, `check_attempts`, `last_hint_ms`), so a restart resumes it.
+//!
+//! An order is claimed before it is asked about: its next question moves to the end of a lease,
+//! so no other instance (and no later round of this one) asks about it meanwhile, and if this
+//! instance dies before it records the answer, the order is due again when the lease ends.
 
-use sqlx::SqlitePool;
-
-use super::reads::select_orders;
+use super::reads::{ORDER_COLUMNS, order_from_row};
 use super::row::OrderRow;
-use crate::store::{StoreError, Tx};
+use crate::store::{Conn, StoreError, Tx, params};
 
-/// Orders the confirmation worker should ask about now, the longest-waiting first: open ones,
-/// and a failed or expired order a postLink without secret_hash said may have been paid.
-pub async fn due_for_check(pool: &SqlitePool, now_ms: i64, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
-    Ok(select_orders!(
-        "WHERE next_check_ms IS NOT NULL AND next_check_ms <= ?
-           AND status IN ('pending', 'start_failed', 'confirming', 'failed', 'expired')
-         ORDER BY next_check_ms LIMIT ?",
-        now_ms,
-        limit,
-    )
-    .fetch_all(pool)
-    .await?)
+/// The states the worker asks about: open ones, and a failed or expired order a postLink
+/// without secret_hash said may have been paid.
+const CHECKED: &str = "status IN ('pending', 'start_failed', 'confirming', 'failed', 'expired')";
+
+/// Claims up to `limit` orders due at `now_ms`, the longest-waiting first, until
+/// `lease_until_ms`. Each claim bumps the order's version: what is decided on it applies to
+/// the claimed row only.
+pub fn claim_due_checks(tx: &mut Tx, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
+    let sql = format!(
+        "UPDATE orders SET next_check_ms = ?, version = version + 1
+         WHERE id IN (SELECT id FROM orders WHERE next_check_ms IS NOT NULL AND next_check_ms <= ? AND {CHECKED}
+                      ORDER BY next_check_ms LIMIT ? {})
+         RETURNING {ORDER_COLUMNS}",
+        tx.skip_locked()
+    );
+    tx.query_all(&sql, params![lease_until_ms, now_ms, limit], order_from_row)
 }
 
-/// When the next question is due, if any.
-pub async fn next_check_ms(pool: &SqlitePool) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT MIN(next_check_ms) AS "next: i64" FROM orders
-           WHERE next_check_ms IS NOT NULL AND status IN ('pending', 'start_failed', 'confirming', 'failed', 'expired')"#
-    )
-    .fetch_one(pool)
-    .await?)
+/// When the next question is due, if any (a claimed order's lease end counts: if its
+/// instance dies, it is asked about then).
+pub fn next_check_ms(db: &mut Conn) -> Result<Option<i64>, StoreError> {
+    let sql = format!("SELECT MIN(next_check_ms) FROM orders WHERE next_check_ms IS NOT NULL AND {CHECKED}");
+    db.query_one(&sql, params![], |row| row.get(0))
 }
 
 /// Asks the status API about the order again at `at_ms`, remembering what it said last.
 pub fn schedule_check(tx: &mut Tx, id: i64, at_ms: i64, last_check: &str) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE orders SET next_check_ms = ?, check_attempts = check_attempts + 1, last_check = ?, version = version + 1 WHERE id = ?",
-        rusqlite::params![at_ms, last_check, id],
+        params![at_ms, last_check, id],
     )?;
     Ok(())
 }
@@ -43,10 +46,7 @@ pub fn schedule_check(tx: &mut Tx, id: i64, at_ms: i64, last_check: &str) -> Res
 /// Stops asking the status API about an order (a failed or expired order that a hint made the
 /// worker ask about, and that is still not paid), remembering what it said last.
 pub fn stop_checking(tx: &mut Tx, id: i64, last_check: &str) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE orders SET next_check_ms = NULL, last_check = ?, version = version + 1 WHERE id = ?",
-        rusqlite::params![last_check, id],
-    )?;
+    tx.execute("UPDATE orders SET next_check_ms = NULL, last_check = ?, version = version + 1 WHERE id = ?", params![last_check, id])?;
     Ok(())
 }
 
@@ -58,7 +58,7 @@ pub fn schedule_hinted_check(tx: &mut Tx, id: i64, at_ms: i64) -> Result<(), Sto
         "UPDATE orders SET next_check_ms = ?, last_hint_ms = ?, version = version + 1,
             check_attempts = CASE WHEN status = 'confirming' THEN check_attempts ELSE 0 END
          WHERE id = ?",
-        rusqlite::params![at_ms, at_ms, id],
+        params![at_ms, at_ms, id],
     )?;
     Ok(())
 }

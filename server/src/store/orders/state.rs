@@ -2,8 +2,7 @@
 
 use epay_api_types::OrderStatus;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
-#[sqlx(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderState {
     /// A merchant order stored through the merchant API; nobody has started paying it yet.
     Open,

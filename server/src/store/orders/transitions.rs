@@ -3,7 +3,7 @@
 
 use super::row::Outcome;
 use super::state::OrderState;
-use crate::store::{StoreError, Tx, now, now_ms};
+use crate::store::{StoreError, Tx, now, now_ms, params};
 
 /// Records the token ePay issued: the order is now waiting for the payer, and the status API
 /// is asked about it at `first_check_ms` unless a postLink comes first. Only a `created` order
@@ -15,7 +15,7 @@ pub fn record_token(tx: &mut Tx, id: i64, raw_token: &str, expires_at: i64, firs
         "UPDATE orders SET status = 'pending', token_response = ?, token_expires_at = ?, updated_at = ?,
             next_check_ms = ?, check_attempts = 0, version = version + 1
          WHERE id = ? AND status = 'created'",
-        rusqlite::params![raw_token, expires_at, updated_at, first_check_ms, id],
+        params![raw_token, expires_at, updated_at, first_check_ms, id],
     )?;
     Ok(done == 1)
 }
@@ -29,20 +29,23 @@ pub fn record_start_failure(tx: &mut Tx, id: i64, error: &str, check_ms: i64) ->
         "UPDATE orders SET status = 'start_failed', start_error = ?, updated_at = ?, next_check_ms = ?, check_attempts = 0,
             version = version + 1
          WHERE id = ? AND status = 'created'",
-        rusqlite::params![error, updated_at, check_ms, id],
+        params![error, updated_at, check_ms, id],
     )?;
     Ok(())
 }
 
-/// After a restart no token request is in flight: orders still `created` were interrupted.
-/// They are reconciled like any failed start.
-pub fn fail_interrupted_starts(tx: &mut Tx, check_ms: i64) -> Result<u64, StoreError> {
+/// Orders still `created` that were last touched before `started_before` (unix seconds) have
+/// no token request in flight any more: the process that asked was stopped, or died. They are
+/// reconciled like any failed start. With one proxy, a restart passes its own start time; with
+/// several sharing a database, another instance may be asking right now, so only orders older
+/// than any token request can be are taken (the maintenance round).
+pub fn fail_interrupted_starts(tx: &mut Tx, started_before: i64, check_ms: i64) -> Result<u64, StoreError> {
     let updated_at = now();
     let done = tx.execute(
-        "UPDATE orders SET status = 'start_failed', start_error = 'interrupted by a restart', updated_at = ?,
-            next_check_ms = ?, check_attempts = 0, version = version + 1
-         WHERE status = 'created'",
-        rusqlite::params![updated_at, check_ms],
+        "UPDATE orders SET status = 'start_failed', start_error = 'interrupted: no answer from the instance that asked for its token',
+            updated_at = ?, next_check_ms = ?, check_attempts = 0, version = version + 1
+         WHERE status = 'created' AND updated_at < ?",
+        params![updated_at, check_ms, started_before],
     )?;
     Ok(done)
 }
@@ -61,7 +64,7 @@ pub fn set_outcome(tx: &mut Tx, id: i64, state: OrderState, outcome: &Outcome) -
             captured_minor = CASE WHEN ? = 'paid' THEN COALESCE(captured_minor, amount_minor) ELSE captured_minor END,
             version = version + 1
          WHERE id = ?",
-        rusqlite::params![
+        params![
             state,
             outcome.transaction_id,
             outcome.card_mask,
@@ -86,7 +89,7 @@ pub fn expire(tx: &mut Tx, id: i64, last_check: &str) -> Result<(), StoreError> 
     let updated_at = now();
     tx.execute(
         "UPDATE orders SET status = 'expired', last_check = ?, updated_at = ?, next_check_ms = NULL, version = version + 1 WHERE id = ?",
-        rusqlite::params![last_check, updated_at, id],
+        params![last_check, updated_at, id],
     )?;
     Ok(())
 }
@@ -96,7 +99,7 @@ pub fn send_to_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreErr
     let updated_at = now();
     tx.execute(
         "UPDATE orders SET status = 'review', review_reason = ?, updated_at = ?, next_check_ms = NULL, version = version + 1 WHERE id = ?",
-        rusqlite::params![reason, updated_at, id],
+        params![reason, updated_at, id],
     )?;
     Ok(())
 }
@@ -112,9 +115,6 @@ pub fn review_late_payment(tx: &mut Tx, id: i64, outcome: &Outcome, what: &str, 
 /// Flags an order for a human, keeping its state (a paid order stays paid).
 pub fn flag_for_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> {
     let updated_at = now();
-    tx.execute(
-        "UPDATE orders SET review_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?",
-        rusqlite::params![reason, updated_at, id],
-    )?;
+    tx.execute("UPDATE orders SET review_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?", params![reason, updated_at, id])?;
     Ok(())
 }

@@ -28,7 +28,7 @@ impl Write for LogCapture {
 /// Captures logs at debug for every crate and trace for the proxy (more than production logs).
 pub fn capture_logs() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("debug,epay_proxy=trace"))
+        .with_env_filter(epay_proxy::telemetry::quiet_drivers(tracing_subscriber::EnvFilter::new("debug,epay_proxy=trace")))
         .with_ansi(false)
         .with_writer(|| LogCapture)
         .try_init();

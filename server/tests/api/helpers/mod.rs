@@ -2,6 +2,7 @@
 //! act like the browser and like ePay.
 
 pub mod capture;
+pub mod database;
 pub mod mock_epay;
 mod payment_page;
 pub mod receiver;
@@ -24,7 +25,9 @@ pub struct TestApp {
     pub base: String,
     pub state: Arc<AppState>,
     pub http: reqwest::Client,
-    pub db_path: std::path::PathBuf,
+    /// The store this proxy runs on (SQLite in the test's directory, or a PostgreSQL database
+    /// of its own: `database`).
+    pub database: Arc<database::TestDatabase>,
     /// Every response this proxy served (see `capture` and `Drop`).
     pub responses: capture::Responses,
     /// Where this proxy's log lines start in the binary's shared log capture.
@@ -43,8 +46,8 @@ impl TestApp {
     /// DATABASE_URL point at this test's port and file).
     pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let db_path = dir.path().join("orders.sqlite3");
-        TestApp::spawn_in(dir, db_path, vars).await
+        let database = Arc::new(database::TestDatabase::new(dir.path()));
+        TestApp::spawn_in(dir, database, vars).await
     }
 
     /// Stops this proxy and starts a new one on the same database, as a restart would.
@@ -56,10 +59,10 @@ impl TestApp {
             self.env.iter().filter(|(k, _)| !matches!(k.as_str(), "LISTEN" | "PUBLIC_URL")).map(|(k, v)| (k.clone(), v.clone())).collect();
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let dir = self.dir.take().expect("a running app has its directory");
-        TestApp::spawn_in(dir, self.db_path.clone(), &vars).await
+        TestApp::spawn_in(dir, self.database.clone(), &vars).await
     }
 
-    async fn spawn_in(dir: tempfile::TempDir, db_path: std::path::PathBuf, vars: &[(&str, &str)]) -> TestApp {
+    async fn spawn_in(dir: tempfile::TempDir, database: Arc<database::TestDatabase>, vars: &[(&str, &str)]) -> TestApp {
         capture::capture_logs();
         let log_start = capture::logs_len();
         let listener = epay_proxy::serving::bind("127.0.0.1:0".parse().unwrap()).unwrap();
@@ -68,7 +71,7 @@ impl TestApp {
         let mut env: HashMap<String, String> = HashMap::from([
             ("LISTEN".into(), addr.to_string()),
             ("PUBLIC_URL".into(), base.clone()),
-            ("DATABASE_URL".into(), format!("sqlite:{}", db_path.display())),
+            ("DATABASE_URL".into(), database.url.clone()),
             ("WIDGET_DIR".into(), dir.path().join("dist").display().to_string()),
             ("EPAY_TIMEOUT_SECS".into(), "2".into()),
             // Tests send many checkouts and forged postLinks from one address; tests/limits.rs
@@ -96,7 +99,7 @@ impl TestApp {
             let _ = stopped.await;
         }));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build().unwrap();
-        TestApp { addr, env, base, state, http, db_path, responses, log_start, dir: Some(dir), stop: Some(stop) }
+        TestApp { addr, env, base, state, http, database, responses, log_start, dir: Some(dir), stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -205,11 +208,40 @@ impl TestApp {
 
     /// The order's row as the store holds it.
     pub async fn stored_order(&self, invoice_id: &str) -> epay_proxy::store::orders::OrderRow {
-        epay_proxy::store::orders::read_by_invoice(self.state.store.reader(), invoice_id).await.unwrap().expect("order stored")
+        let invoice_id = invoice_id.to_owned();
+        self.read(move |db| epay_proxy::store::orders::find_by_invoice(db, &invoice_id)).await.expect("order stored")
     }
 
-    pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(self.state.store.reader()).await.unwrap()
+    /// Runs `read` on one of the proxy's own read connections.
+    pub async fn read<T, F>(&self, read: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut epay_proxy::store::Conn) -> Result<T, epay_proxy::store::StoreError> + Send + 'static,
+    {
+        self.state.store.read(read).await.expect("read the store")
+    }
+
+    /// Column 0 of every row `sql` selects.
+    pub async fn column<T: epay_proxy::store::db::Column + Send + 'static>(&self, sql: &'static str) -> Vec<T> {
+        self.read(move |db| db.query_all(sql, epay_proxy::params![], database::first)).await
+    }
+
+    /// Column 0 of the row `sql` selects.
+    pub async fn value<T: epay_proxy::store::db::Column + Send + 'static>(&self, sql: &'static str) -> T {
+        self.read(move |db| db.query_one(sql, epay_proxy::params![], database::first)).await
+    }
+
+    /// Columns 0 and 1 of every row `sql` selects.
+    pub async fn pairs<A, B>(&self, sql: &'static str) -> Vec<(A, B)>
+    where
+        A: epay_proxy::store::db::Column + Send + 'static,
+        B: epay_proxy::store::db::Column + Send + 'static,
+    {
+        self.read(move |db| db.query_all(sql, epay_proxy::params![], database::pair)).await
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        self.value(sql).await
     }
 
     /// Plays the payer: opens the sandbox payment page the way payment-api.js would send the
@@ -265,15 +297,11 @@ impl Drop for TestApp {
         if std::thread::panicking() {
             return;
         }
-        let database = self.db_path.clone();
-        // Drop cannot await: read the hashes on a thread with its own runtime.
+        let url = self.database.url.clone();
+        // Drop cannot await: read the hashes on a thread of their own (the driver blocks).
         let hashes: Vec<String> = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async {
-                let url = format!("sqlite:{}?mode=ro", database.display());
-                let Ok(pool) = sqlx::SqlitePool::connect(&url).await else { return Vec::new() };
-                sqlx::query_scalar("SELECT secret_hash FROM orders").fetch_all(&pool).await.unwrap_or_default()
-            })
+            let Ok(mut db) = epay_proxy::store::Conn::open_read_only(&url) else { return Vec::new() };
+            db.query_all("SELECT secret_hash FROM orders", epay_proxy::params![], database::first).unwrap_or_default()
         })
         .join()
         .unwrap();

@@ -1,0 +1,189 @@
+//! One way to run SQL on either store: SQLite (rusqlite) or PostgreSQL (postgres). The
+//! proxy's statements are written once, with `?` placeholders, and run as they are on SQLite;
+//! PostgreSQL gets them with `$1, $2…` (`postgres::numbered`). Values bind through `Param`
+//! and read back through `Column`, which both drivers implement for every type the store
+//! keeps, so a statement and its row mapping are the same code on both.
+//!
+//! Both drivers are synchronous: a connection is used on a thread of its own (SQLite's
+//! writer) or on tokio's blocking pool (`Pool`), and a statement there is a function call.
+
+mod pool;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
+pub use pool::Pool;
+
+use super::StoreError;
+
+/// A value a statement binds: both drivers can send it.
+pub trait Param: rusqlite::ToSql + ::postgres::types::ToSql + Sync {}
+impl<T: rusqlite::ToSql + ::postgres::types::ToSql + Sync> Param for T {}
+
+/// A value a row column reads back as: both drivers can decode it.
+pub trait Column: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a> {}
+impl<T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>> Column for T {}
+
+/// The values of a statement's placeholders, in order: `params![a, b, c]`.
+#[macro_export]
+macro_rules! params {
+    ($($value:expr),* $(,)?) => {
+        &[$(&$value as &dyn $crate::store::db::Param),*] as &[&dyn $crate::store::db::Param]
+    };
+}
+
+/// Which database a connection talks to, for the few statements that differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection to the store, of either kind.
+pub enum Conn {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<postgres::PgConn>),
+}
+
+/// One row of a result, of either driver.
+pub enum Row<'a> {
+    Sqlite(&'a rusqlite::Row<'a>),
+    Postgres(&'a ::postgres::Row),
+}
+
+impl Row<'_> {
+    /// Column `index` (from 0), decoded as `T`.
+    pub fn get<T: Column>(&self, index: usize) -> Result<T, StoreError> {
+        Ok(match self {
+            Row::Sqlite(row) => row.get(index)?,
+            Row::Postgres(row) => row.try_get(index)?,
+        })
+    }
+}
+
+impl Conn {
+    /// A connection of its own that only reads, to the store behind `database_url` (a tool
+    /// or a test looking at a store while a proxy runs on it). Blocks: call it off the runtime.
+    pub fn open_read_only(database_url: &str) -> Result<Conn, StoreError> {
+        if super::is_postgres(database_url) {
+            return Ok(Conn::Postgres(Box::new(postgres::PgConn::connect(database_url, true)?)));
+        }
+        Ok(Conn::Sqlite(sqlite::reader(sqlite::path_of(database_url))?))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Conn::Sqlite(_) => Dialect::Sqlite,
+            Conn::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs one statement; how many rows it changed.
+    pub(in crate::store) fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, StoreError> {
+        match self {
+            Conn::Sqlite(conn) => Ok(conn.prepare_cached(sql)?.execute(sqlite::params(params))? as u64),
+            Conn::Postgres(conn) => conn.execute(sql, params),
+        }
+    }
+
+    /// Runs statements without parameters or results (`BEGIN`, `SAVEPOINT`…).
+    pub(in crate::store) fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        match self {
+            Conn::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
+            Conn::Postgres(conn) => conn.batch(sql),
+        }
+    }
+
+    /// Every row `sql` returns, mapped by `map`.
+    pub fn query_all<T>(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        mut map: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Conn::Sqlite(conn) => {
+                let mut statement = conn.prepare_cached(sql)?;
+                let mut rows = statement.query(sqlite::params(params))?;
+                let mut mapped = Vec::new();
+                while let Some(row) = rows.next()? {
+                    mapped.push(map(&Row::Sqlite(row))?);
+                }
+                Ok(mapped)
+            }
+            Conn::Postgres(conn) => conn.query(sql, params)?.iter().map(|row| map(&Row::Postgres(row))).collect(),
+        }
+    }
+
+    /// The first row `sql` returns, mapped by `map`, if there is one.
+    pub fn query_optional<T>(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        map: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        match self {
+            Conn::Sqlite(conn) => {
+                let mut statement = conn.prepare_cached(sql)?;
+                let mut rows = statement.query(sqlite::params(params))?;
+                rows.next()?.map(|row| map(&Row::Sqlite(row))).transpose()
+            }
+            Conn::Postgres(conn) => conn.query(sql, params)?.first().map(|row| map(&Row::Postgres(row))).transpose(),
+        }
+    }
+
+    /// The row `sql` returns, mapped by `map`; an error when there is none.
+    pub fn query_one<T>(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        map: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.query_optional(sql, params, map)?.ok_or(StoreError::NoRow)
+    }
+
+    /// What a claim's subquery ends with to lock the rows it picks, skipping rows another
+    /// transaction holds: on PostgreSQL several instances claim at once; SQLite has one writer.
+    pub fn skip_locked(&self) -> &'static str {
+        match self {
+            Conn::Sqlite(_) => "",
+            Conn::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// What a `SELECT` of whole rows inside a write job ends with, so that what the job decides
+    /// on cannot change before it commits: on PostgreSQL, where transactions of several
+    /// instances run at once, `FOR UPDATE` (another job that wants the row waits for this one's
+    /// commit and then reads the row as it left it); SQLite's one writer needs nothing.
+    pub fn for_update(&self) -> &'static str {
+        match self {
+            Conn::Postgres(conn) if conn.writing => "FOR UPDATE",
+            _ => "",
+        }
+    }
+
+    /// Marks the start and the end of a write job's transaction (`for_update`).
+    pub(in crate::store) fn set_writing(&mut self, writing: bool) {
+        if let Conn::Postgres(conn) = self {
+            conn.writing = writing;
+        }
+    }
+
+    /// Whether the connection can still be used (a PostgreSQL server may have gone away).
+    pub(in crate::store) fn is_usable(&self) -> bool {
+        match self {
+            Conn::Sqlite(_) => true,
+            Conn::Postgres(conn) => !conn.is_closed(),
+        }
+    }
+}
+
+/// The constraint a failed statement violated, when it was a unique one: SQLite names the
+/// columns ("orders.invoice_id"), PostgreSQL the constraint ("orders_invoice_id_key"). Both
+/// contain the column's name.
+pub fn unique_violation(err: &StoreError) -> Option<String> {
+    match err {
+        StoreError::Sqlite(err) => sqlite::unique_violation(err),
+        StoreError::Postgres(err) => postgres::unique_violation(err),
+        _ => None,
+    }
+}

@@ -1,0 +1,134 @@
+//! PostgreSQL through the synchronous `postgres` client: the store's statements with their
+//! placeholders numbered, each prepared once per connection.
+
+use std::collections::HashMap;
+
+use postgres::{Client, NoTls, Statement};
+
+use super::Param;
+use crate::store::StoreError;
+
+/// A connection and the statements it has prepared, by their text.
+pub struct PgConn {
+    client: Option<Client>,
+    prepared: HashMap<String, Statement>,
+    /// In a write job's transaction: rows read to decide on are locked (`Conn::for_update`).
+    pub(super) writing: bool,
+}
+
+impl Drop for PgConn {
+    /// Closing a client blocks on its own runtime, which tokio forbids on a runtime's thread
+    /// (a store dropped in async code): it is closed on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            std::thread::spawn(move || drop(client));
+        }
+    }
+}
+
+/// How long a statement may wait for a row lock before it fails (a stuck instance must not
+/// stall the others for ever).
+const LOCK_TIMEOUT: &str = "10s";
+
+impl PgConn {
+    pub fn connect(url: &str, read_only: bool) -> Result<PgConn, StoreError> {
+        let mut client = Client::connect(url, NoTls)?;
+        client.batch_execute(&format!(
+            "SET lock_timeout = '{LOCK_TIMEOUT}'; SET default_transaction_read_only = {};",
+            if read_only { "on" } else { "off" }
+        ))?;
+        Ok(PgConn { client: Some(client), prepared: HashMap::new(), writing: false })
+    }
+
+    fn client(&mut self) -> &mut Client {
+        self.client.as_mut().expect("a connection has its client until it is dropped")
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(statement) = self.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client().prepare(&numbered(sql))?;
+        self.prepared.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    pub(super) fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, StoreError> {
+        let statement = self.statement(sql)?;
+        Ok(self.client().execute(&statement, &values(params))?)
+    }
+
+    pub(super) fn query(&mut self, sql: &str, params: &[&dyn Param]) -> Result<Vec<postgres::Row>, StoreError> {
+        let statement = self.statement(sql)?;
+        Ok(self.client().query(&statement, &values(params))?)
+    }
+
+    pub(super) fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.client().batch_execute(sql)?)
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.client.as_ref().is_none_or(Client::is_closed)
+    }
+}
+
+fn values<'a>(params: &'a [&'a dyn Param]) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+    params.iter().map(|param| *param as &(dyn postgres::types::ToSql + Sync)).collect()
+}
+
+/// `sql` with SQLite's placeholders as PostgreSQL's: each `?` numbered in order (`$1, $2…`),
+/// `?N` as `$N`. Quoted text and identifiers are left alone.
+pub fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut next = 0;
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), _) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (Some(_), _) => out.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (None, '?') => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                if digits.is_empty() {
+                    next += 1;
+                    digits = next.to_string();
+                }
+                out.push('$');
+                out.push_str(&digits);
+            }
+            (None, _) => out.push(c),
+        }
+    }
+    out
+}
+
+/// The constraint a unique violation (SQLSTATE 23505) names.
+pub(super) fn unique_violation(err: &postgres::Error) -> Option<String> {
+    let db = err.as_db_error()?;
+    (db.code() == &postgres::error::SqlState::UNIQUE_VIOLATION).then(|| db.constraint().unwrap_or(db.message()).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered;
+
+    #[test]
+    fn placeholders_are_numbered_outside_quotes() {
+        assert_eq!(numbered("SELECT a FROM t WHERE b = ? AND c = ?"), "SELECT a FROM t WHERE b = $1 AND c = $2");
+        assert_eq!(numbered("WHERE (?1 IS NULL OR x = ?1) AND y < ?2"), "WHERE ($1 IS NULL OR x = $1) AND y < $2");
+        assert_eq!(numbered("SELECT '?' || \"a?\" FROM t WHERE v = ?"), "SELECT '?' || \"a?\" FROM t WHERE v = $1");
+    }
+}

@@ -1,0 +1,74 @@
+//! Named leases: a periodic job that must run once across every instance sharing the store
+//! (the maintenance round) runs only where its lease was taken. A lease ends by itself, so an
+//! instance that died gives its jobs up without anyone's help.
+
+use super::{StoreError, Tx, params};
+
+/// Takes (or renews) the lease `name` for `holder` until `until_ms`, unless another holder
+/// has it past `now_ms`. Returns whether `holder` has it now.
+pub fn take(tx: &mut Tx, name: &str, holder: &str, now_ms: i64, until_ms: i64) -> Result<bool, StoreError> {
+    let taken = tx.execute(
+        "INSERT INTO leases (name, holder, until_ms) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms
+         WHERE leases.until_ms <= ? OR leases.holder = excluded.holder",
+        params![name, holder, until_ms, now_ms],
+    )?;
+    Ok(taken == 1)
+}
+
+/// What a background worker found: rows it claimed, or nothing due before `next_ms` (if ever).
+pub enum Due<T> {
+    Claimed(Vec<T>),
+    Idle { next_ms: Option<i64> },
+}
+
+/// Claims what is due now through `claim` (given `now_ms`), after a read through `next_due`
+/// says something is: an idle instance reads, it does not write.
+pub async fn claim_if_due<T, C>(
+    store: &super::Store,
+    next_due: fn(&mut super::Conn) -> Result<Option<i64>, StoreError>,
+    claim: C,
+) -> Result<Due<T>, StoreError>
+where
+    T: Send + 'static,
+    C: FnOnce(&mut Tx, i64) -> Result<Vec<T>, StoreError> + Send + 'static,
+{
+    // An idle instance reads, it does not write.
+    let next_ms = store.read(next_due).await?;
+    let now_ms = super::now_ms();
+    if next_ms.is_none_or(|at| at > now_ms) {
+        return Ok(Due::Idle { next_ms });
+    }
+    let claimed = store.write(move |tx| claim(tx, now_ms)).await?;
+    Ok(if claimed.is_empty() { Due::Idle { next_ms: None } } else { Due::Claimed(claimed) })
+}
+
+/// How long a claimed job is its instance's: long enough for every request it makes to time
+/// out (`timeout`, four times over: a token, a retry, the answer), 5 s at least. An instance
+/// that dies holds its jobs this long.
+pub fn lease_ms(timeout: std::time::Duration) -> i64 {
+    (timeout.as_millis() as i64 * 4).max(5_000)
+}
+
+/// The longest lease any worker takes (`lease_ms` of the longest timeout).
+pub fn longest_lease_ms(config: &crate::config::Config) -> i64 {
+    lease_ms(config.epay.timeout.max(config.webhooks.timeout))
+}
+
+/// A restart of the only proxy on a SQLite store: nothing else can hold a claim, so whatever
+/// the stopped process had claimed is due now instead of when its lease would have ended.
+/// Claims and schedules are the same column, so a question or a retry that was merely
+/// scheduled within `lease_ms` comes early too: harmless (one status question or one attempt
+/// sooner, once). Returns how many rows it moved.
+pub fn resume_claims(tx: &mut Tx, now_ms: i64, lease_ms: i64) -> Result<u64, StoreError> {
+    let until = now_ms + lease_ms;
+    let mut resumed = 0;
+    for sql in [
+        "UPDATE orders SET next_check_ms = ?, version = version + 1 WHERE next_check_ms > ? AND next_check_ms <= ?",
+        "UPDATE webhook_events SET next_attempt_ms = ? WHERE next_attempt_ms > ? AND next_attempt_ms <= ?",
+        "UPDATE operations SET next_check_ms = ? WHERE next_check_ms > ? AND next_check_ms <= ?",
+    ] {
+        resumed += tx.execute(sql, params![now_ms, now_ms, until])?;
+    }
+    Ok(resumed)
+}
