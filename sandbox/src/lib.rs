@@ -44,8 +44,9 @@ pub struct Merchant {
 /// What the sandbox is told about the world.
 pub struct Settings {
     pub merchant: Merchant,
-    /// The only origin postLinks may go to (the proxy's own); no request goes anywhere else.
-    pub notify_origin: String,
+    /// The only origins postLinks may go to (the proxy's own, and other proxies on this
+    /// machine it is ePay for); no request goes anywhere else.
+    pub notify_origins: Vec<String>,
     /// The only origins the payment page sends payers back to.
     pub return_origins: Vec<String>,
 }
@@ -55,9 +56,10 @@ pub struct Sandbox {
     state: SandboxState,
     /// Delivers postLinks.
     http: reqwest::Client,
-    /// The only origin postLinks go to: the proxy's own (`PUBLIC_URL`). The sandbox makes no
-    /// request to any other host.
-    notify_origin: String,
+    /// The only origins postLinks go to: the proxy's own (`PUBLIC_URL`), and the proxies on
+    /// this machine it was told of (`SANDBOX_PROXIES`). The sandbox makes no request to any
+    /// other host.
+    notify_origins: Vec<String>,
     /// The only origins the payment page sends the payer back to (`ALLOWED_ORIGINS` and
     /// `PUBLIC_URL`'s).
     return_origins: Vec<String>,
@@ -65,7 +67,7 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new(settings: Settings) -> Sandbox {
-        let Settings { mut merchant, notify_origin, return_origins } = settings;
+        let Settings { mut merchant, notify_origins, return_origins } = settings;
         merchant.terminals.dedup();
         Sandbox {
             merchant,
@@ -76,14 +78,14 @@ impl Sandbox {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("HTTP client builds with static settings"),
-            notify_origin,
+            notify_origins,
             return_origins,
         }
     }
 
-    /// Whether `link` is on the proxy's own origin (postLink, failurePostLink).
+    /// Whether `link` is on a proxy's origin (postLink, failurePostLink).
     fn notifies_the_proxy(&self, link: &str) -> bool {
-        origin_of(link).is_some_and(|origin| origin == self.notify_origin)
+        origin_of(link).is_some_and(|origin| self.notify_origins.contains(&origin))
     }
 
     /// Whether the payer may be sent back to `link`.
@@ -119,6 +121,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/payform/payform.css", get(script::stylesheet))
         .route("/api/check-status/payment/transaction/{invoice_id}", get(status_api::check))
         .route("/api/check-status/p2p/transaction/{invoice_id}", get(status_api::check))
+        .route("/status-questions", get(status_api::questions))
         .route("/api/operation/{transaction_id}/charge", post(operations::charge))
         .route("/api/operation/{transaction_id}/cancel", post(operations::cancel))
         .route("/api/operation/{transaction_id}/refund", post(operations::refund))

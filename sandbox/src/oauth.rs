@@ -112,7 +112,10 @@ fn validate(sandbox: &Sandbox, form: &FormFields) -> Result<Grant, Refusal> {
             return Err(refuse(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
-                format!("the sandbox delivers postLinks only to this proxy ({}); `{link}` is elsewhere", sandbox.notify_origin),
+                format!(
+                    "the sandbox delivers postLinks only to its proxies ({}); `{link}` is elsewhere",
+                    sandbox.notify_origins.join(", ")
+                ),
             ));
         }
     }

@@ -152,6 +152,9 @@ pub struct Registry {
     /// Operations by externalID, with the answer they got: a repeat gets the same answer and
     /// does nothing (ePay's rule: duplicates by externalID are answered once).
     pub operations: HashMap<String, (u16, Value)>,
+    /// How often the status API was asked about each invoice (`GET /sandbox/status-questions`:
+    /// several proxies on one database must ask once per question, not once each).
+    pub status_questions: HashMap<String, u32>,
     sessions: HashMap<String, PaySession>,
     /// Tokens and sessions in the order they were made. Every one lives equally long, so the
     /// oldest expires first and forgetting them is a pop from the front, not a sweep.

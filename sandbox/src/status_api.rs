@@ -12,12 +12,18 @@ use serde_json::json;
 use super::state::Grant;
 use super::{Sandbox, amount_json};
 
+/// How often the status API was asked about each invoice.
+pub async fn questions(State(sandbox): State<Arc<Sandbox>>) -> Json<std::collections::HashMap<String, u32>> {
+    Json(sandbox.registry().status_questions.clone())
+}
+
 pub async fn check(State(sandbox): State<Arc<Sandbox>>, Path(invoice_id): Path<String>, headers: HeaderMap) -> Response {
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-    let registry = sandbox.registry();
+    let mut registry = sandbox.registry();
     if !registry.live_token(bearer).is_some_and(|t| matches!(t.grant, Grant::Service)) {
         return (StatusCode::UNAUTHORIZED, Json(json!({"code": 401, "message": "a valid service token is required"}))).into_response();
     }
+    *registry.status_questions.entry(invoice_id.clone()).or_default() += 1;
     {
         let mut control = sandbox.control();
         if control.status_in_progress > 0 {

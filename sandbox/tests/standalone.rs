@@ -24,7 +24,7 @@ async fn serve() -> Served {
             client_secret: SECRET.to_owned().into(),
             terminals: vec![CARD_TERMINAL.into(), P2P_TERMINAL.into()],
         },
-        notify_origin: SHOP.into(),
+        notify_origins: vec![SHOP.into()],
         return_origins: vec![SHOP.into()],
     };
     let router = axum::Router::new().nest("/sandbox", epay_sandbox::router(Arc::new(Sandbox::new(settings))));

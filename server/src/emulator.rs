@@ -14,15 +14,17 @@ pub fn router(config: &Config) -> Option<Router> {
         return None;
     }
     let own = config.server.public_url.origin().ascii_serialization();
+    // The payer goes back to the storefronts and to the proxies this sandbox is ePay for.
     let mut return_origins = config.server.allowed_origins.clone();
     return_origins.push(own.clone());
+    return_origins.extend(config.epay.sandbox_proxies.iter().cloned());
     let settings = epay_sandbox::Settings {
         merchant: epay_sandbox::Merchant {
             client_id: config.epay.client_id.clone(),
             client_secret: config.epay.client_secret.clone(),
             terminals: vec![config.epay.terminal_id.clone(), config.epay.p2p_terminal_id.clone()],
         },
-        notify_origin: own,
+        notify_origins: std::iter::once(own).chain(config.epay.sandbox_proxies.iter().cloned()).collect(),
         return_origins,
     };
     Some(epay_sandbox::router(Arc::new(epay_sandbox::Sandbox::new(settings))))

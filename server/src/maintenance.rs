@@ -62,6 +62,9 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
         })
         .await?;
     app.postlink_limiter.forget_idle();
+    if round.ran {
+        tracing::info!(held = round.held, instance = %app.instance, "maintenance round ran here (this instance has its lease)");
+    }
     if round.expired > 0 {
         tracing::info!(expired = round.expired, "merchant orders past their expiry are now expired");
     }

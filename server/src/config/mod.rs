@@ -109,6 +109,9 @@ pub struct EpaySettings {
     pub overlay_style_hashes: Vec<String>,
     /// The sandbox may serve a non-loopback address (EPAY_SANDBOX_PUBLIC=true).
     pub sandbox_public: bool,
+    /// Other proxies on this machine that use this one's sandbox as their ePay (several
+    /// instances in development; `SANDBOX_PROXIES`): its postLinks may go to their origins.
+    pub sandbox_proxies: Vec<String>,
 }
 
 /// What a checkout may be and where the payer returns.
@@ -345,6 +348,7 @@ impl EpaySettings {
             timeout: env.seconds("EPAY_TIMEOUT_SECS", 15)?,
             overlay_style_hashes: overlay_style_hashes(env.list("EPAY_OVERLAY_STYLE_HASHES"))?,
             sandbox_public: env.flag("EPAY_SANDBOX_PUBLIC")?,
+            sandbox_proxies: sandbox_proxies(env.list("SANDBOX_PROXIES"))?,
         })
     }
 
@@ -498,6 +502,26 @@ fn overlay_style_hashes(hashes: Vec<String>) -> Result<Vec<String>, ConfigError>
 }
 
 /// The address this process can reach itself on (0.0.0.0 is not a destination).
+/// `SANDBOX_PROXIES`: origins on this machine only (the sandbox sends postLinks to them; it
+/// must not be a way to make requests anywhere else).
+fn sandbox_proxies(urls: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    urls.iter()
+        .map(|text| {
+            let url = parse_http_url("SANDBOX_PROXIES", text)?;
+            let local = match url.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(name)) => name == "localhost",
+                None => false,
+            };
+            if !local {
+                return Err(problem("SANDBOX_PROXIES", format!("`{text}` is not on this machine (127.0.0.0/8, ::1 or localhost)")));
+            }
+            Ok(url.origin().ascii_serialization())
+        })
+        .collect()
+}
+
 fn loopback(listen: SocketAddr) -> SocketAddr {
     match listen.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, listen.port())),

@@ -8,6 +8,7 @@ mod confirmation;
 mod crash;
 mod epay_client;
 mod helpers;
+mod instances;
 mod limits;
 mod merchant;
 mod operations;

@@ -5,7 +5,7 @@
 use super::begin::{Begin, restart};
 use super::idempotency::{self, Replay};
 use super::invoice_ids::{OpenOrders, insert_with_unique_invoice};
-use super::reads::{find_by_id, find_by_merchant_idempotency_key, select};
+use super::reads::{find_by_id, find_by_merchant_idempotency_key, find_by_reference, select};
 use super::row::{NewOrder, OrderRow};
 use super::state::OrderState;
 use crate::store::sql::List;
@@ -44,19 +44,22 @@ pub fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> R
     }
 }
 
-/// What an order already stored under `new`'s Idempotency-Key or reference makes of it.
+/// What an order already stored under `new`'s Idempotency-Key or reference makes of it. The
+/// order found by its reference is judged by its key too: on PostgreSQL another instance may
+/// commit the same request between the two lookups.
 fn existing(tx: &mut Tx, new: &NewOrder) -> Result<Option<Created>, StoreError> {
     let terms = new.merchant.as_ref().expect("a merchant order has merchant terms");
-    if let Some(order) = find_by_merchant_idempotency_key(tx, &terms.idempotency_key)? {
-        return Ok(Some(if order.merchant_fingerprint.as_deref() == Some(terms.fingerprint.as_str()) {
+    let found = match find_by_merchant_idempotency_key(tx, &terms.idempotency_key)? {
+        Some(order) => Some(order),
+        None => find_by_reference(tx, &terms.reference)?,
+    };
+    Ok(found.map(|order| match order.merchant_idempotency_key.as_deref() {
+        Some(key) if key == terms.idempotency_key && order.merchant_fingerprint.as_deref() == Some(terms.fingerprint.as_str()) => {
             Created::Replayed(order)
-        } else {
-            Created::KeyReused
-        }));
-    }
-    let holder =
-        tx.query_optional("SELECT invoice_id FROM orders WHERE merchant_reference = ?", params![terms.reference], |row| row.get(0))?;
-    Ok(holder.map(Created::DuplicateReference))
+        }
+        Some(key) if key == terms.idempotency_key => Created::KeyReused,
+        _ => Created::DuplicateReference(order.invoice_id),
+    }))
 }
 
 /// The start of a merchant order's payment (`POST /api/orders/{id}/checkout`): the order

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod database;
 pub mod mock_epay;
 mod payment_page;
+pub mod process;
 pub mod receiver;
 
 pub use payment_page::{encode_params, payment_object};
