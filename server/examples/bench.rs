@@ -12,9 +12,11 @@
 //!   5. merchant orders paid on the sandbox page and their `order.paid` webhooks (to a
 //!      receiver in this process): deliveries per second, state change to delivery,
 //!   6. refunds through the merchant API (stored, the sandbox's refund, the status API,
-//!      `refund.succeeded` delivered).
+//!      `refund.succeeded` delivered),
+//!   7. checkouts and postLinks on SQLite, PostgreSQL with one instance and PostgreSQL with
+//!      two (`bench/stores.rs`).
 //!
-//!   bench [--seconds N] [--concurrency N]
+//!   bench [--seconds N] [--concurrency N] [--stores (phase 7 only)]
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -22,11 +24,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use epay_proxy::params;
 use serde_json::{Value, json};
 
 // The payment object and payment-api.js's encodeParams, as the integration tests send them.
 #[path = "../tests/api/helpers/payment_page.rs"]
 mod payment_page;
+// SQLite beside PostgreSQL with one and two instances.
+#[path = "bench/stores.rs"]
+mod stores;
 
 struct Figures {
     requests: u64,
@@ -123,8 +129,9 @@ where
 struct Proxy {
     child: Child,
     base: String,
+    /// Its DATABASE_URL.
     database: String,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Proxy {
@@ -175,20 +182,34 @@ fn now_ms() -> i64 {
 /// The proxy with the default per-client checkout limit, or with none (`limited = false`).
 fn start_proxy(limited: bool, webhook_url: &str) -> Proxy {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let database = dir.path().join("bench.sqlite3").display().to_string();
+    let address = format!("127.0.0.1:{}", free_port("127.0.0.1"));
+    let database = format!("sqlite:{}", dir.path().join("bench.sqlite3").display());
+    let mut proxy =
+        spawn_proxy(&address, &database, webhook_url, &[("CHECKOUT_RATE_PER_MINUTE", if limited { "60" } else { "0" }.to_owned())]);
+    proxy._dir = Some(dir);
+    proxy
+}
+
+fn free_port(ip: &str) -> u16 {
+    std::net::TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// The release proxy on `address` with the store at `database`, sending webhooks to
+/// `webhook_url`, with `vars` on top of the benchmark's settings (no limits but `vars`').
+fn spawn_proxy(address: &str, database: &str, webhook_url: &str, vars: &[(&str, String)]) -> Proxy {
+    let base = format!("http://{address}");
     let binary = std::env::var("EPAY_PROXY_BIN").unwrap_or_else(|_| "target/release/epay-proxy".to_owned());
-    let child = Command::new(&binary)
+    let mut command = Command::new(&binary);
+    command
         .env("EPAY_ENV", "sandbox")
-        .env("LISTEN", format!("127.0.0.1:{port}"))
+        .env("LISTEN", address)
         .env("PUBLIC_URL", &base)
-        .env("DATABASE_URL", format!("sqlite:{database}"))
+        .env("DATABASE_URL", database)
         .env("RUST_LOG", "warn")
         .env("CHECKOUT_MAX_AMOUNT", "100000000")
         // One load generator is one client: the per-client checkout limit would measure itself;
         // the global caps likewise.
-        .env("CHECKOUT_RATE_PER_MINUTE", if limited { "60" } else { "0" })
+        .env("CHECKOUT_RATE_PER_MINUTE", "0")
         .env("CHECKOUT_OPEN_AMOUNTS", "true")
         .env("EPAY_TOKEN_RATE_PER_MINUTE", "0")
         .env("MAX_OPEN_ORDERS", "900000")
@@ -196,10 +217,25 @@ fn start_proxy(limited: bool, webhook_url: &str) -> Proxy {
         .env("WEBHOOK_URL", webhook_url)
         .env("WEBHOOK_SECRET", WEBHOOK_SECRET)
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e} (build it with cargo build --release -p epay-proxy)"));
-    Proxy { child, base, database, _dir: dir }
+        .stderr(Stdio::inherit());
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let child =
+        command.spawn().unwrap_or_else(|e| panic!("cannot start {binary}: {e} (build it with cargo build --release -p epay-proxy)"));
+    Proxy { child, base, database: database.to_owned(), _dir: None }
+}
+
+/// Reads from the store behind `database` (either kind) on a read-only connection of its own.
+async fn read<T: Send + 'static>(
+    database: &str,
+    read: impl FnOnce(&mut epay_proxy::store::Conn) -> Result<T, epay_proxy::store::StoreError> + Send + 'static,
+) -> T {
+    let url = database.to_owned();
+    tokio::task::spawn_blocking(move || read(&mut epay_proxy::store::Conn::open_read_only(&url)?))
+        .await
+        .expect("read thread")
+        .expect("read the bench database")
 }
 
 #[tokio::main]
@@ -214,6 +250,10 @@ async fn main() {
     let receiver = Receiver::default();
     let webhook_url = receiver.start().await;
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    if args.iter().any(|a| a == "--stores") {
+        stores::compare(&http, &webhook_url, seconds, concurrency).await;
+        return;
+    }
     let proxy = started_proxy(&http, &webhook_url).await;
     println!(
         "epay-proxy load, {} concurrent clients, {} s per phase, {} cores, client and server on one machine\n",
@@ -264,7 +304,9 @@ async fn main() {
     // the proxy's worker while the load goes on). The last OPEN_LOOP_RATE x seconds orders
     // are kept for the open-loop phase.
     let open_loop_count = (OPEN_LOOP_RATE * seconds.as_secs()) as usize;
-    let prepared = silently_paid_orders(&http, &proxy.base, POSTLINK_ORDERS + open_loop_count as u64, concurrency).await;
+    let prepared =
+        silently_paid_orders(&http, std::slice::from_ref(&proxy.base), &proxy.base, POSTLINK_ORDERS + open_loop_count as u64, concurrency)
+            .await;
     let orders: Vec<_> = pending_orders(&proxy.database).await.into_iter().filter(|order| prepared.contains(&order.invoice_id)).collect();
     let open_loop_count = open_loop_count.min(orders.len() / 2);
     let (closed_loop_orders, open_loop_orders) = orders.split_at(orders.len() - open_loop_count);
@@ -356,6 +398,9 @@ async fn main() {
     refunded.print("webhooks refund.succeeded");
     drop(proxy);
     rate_limit(&http).await;
+
+    // 7. The stores side by side.
+    stores::compare(&http, &webhook_url, seconds, concurrency).await;
 }
 
 /// One client against the default limit (60 per minute, burst 20): how many checkouts pass.
@@ -391,14 +436,15 @@ async fn rate_limit(http: &reqwest::Client) {
 /// from each state change (the event's row, written in the change's transaction) to its
 /// arrival.
 async fn wait_for_webhooks(database: &str, receiver: &Receiver, event_type: &str, expected: usize) -> Figures {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.expect("open bench database");
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let events: Vec<(String, i64)> = sqlx::query_as("SELECT event_id, created_ms FROM webhook_events WHERE type = ?")
-            .bind(event_type)
-            .fetch_all(&pool)
-            .await
-            .expect("read events");
+        let event_type = event_type.to_owned();
+        let events: Vec<(String, i64)> = read(database, move |db| {
+            db.query_all("SELECT event_id, created_ms FROM webhook_events WHERE type = ?", params![event_type], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+        })
+        .await;
         let arrivals = receiver.arrivals();
         let arrived: Vec<(i64, i64)> = events.iter().filter_map(|(id, created)| arrivals.get(id).map(|at| (*created, *at))).collect();
         if (events.len() >= expected && arrived.len() == events.len()) || Instant::now() > deadline {
@@ -459,11 +505,18 @@ async fn pay_at_sandbox(http: &reqwest::Client, base: &str, c: &Value, card: &st
 /// checked out and paid on the sandbox's page with the card that sends no postLink. The
 /// status API knows each payment, so the postLinks the benchmark sends for them are
 /// confirmed at the first question, as real ones are. Returns their invoice ids.
-async fn silently_paid_orders(http: &reqwest::Client, base: &str, count: u64, concurrency: usize) -> std::collections::HashSet<String> {
+/// The checkouts go to `proxies` in turn; `epay` is where their sandbox is.
+async fn silently_paid_orders(
+    http: &reqwest::Client,
+    proxies: &[String],
+    epay: &str,
+    count: u64,
+    concurrency: usize,
+) -> std::collections::HashSet<String> {
     let paid = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
-    let (client, base_url, record) = (http.clone(), base.to_owned(), paid.clone());
+    let (client, proxies, epay, record) = (http.clone(), Arc::new(proxies.to_vec()), epay.to_owned(), paid.clone());
     load_at_most(concurrency, Duration::from_secs(600), count, move |n| {
-        let (client, base, record) = (client.clone(), base_url.clone(), record.clone());
+        let (client, base, epay, record) = (client.clone(), proxies[n as usize % proxies.len()].clone(), epay.clone(), record.clone());
         async move {
             let c: Value = client
                 .post(format!("{base}/api/checkout"))
@@ -472,7 +525,7 @@ async fn silently_paid_orders(http: &reqwest::Client, base: &str, count: u64, co
                 .await?
                 .json()
                 .await?;
-            let answer = pay_at_sandbox(&client, &base, &c, SILENT_CARD).await?;
+            let answer = pay_at_sandbox(&client, &epay, &c, SILENT_CARD).await?;
             if let Some(invoice_id) = c["invoiceId"].as_str() {
                 record.lock().expect("the set").insert(invoice_id.to_owned());
             }
@@ -484,8 +537,7 @@ async fn silently_paid_orders(http: &reqwest::Client, base: &str, count: u64, co
 }
 
 async fn paid_invoices(database: &str) -> Vec<String> {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.expect("open bench database");
-    sqlx::query_scalar("SELECT invoice_id FROM orders WHERE status = 'paid' LIMIT 20000").fetch_all(&pool).await.expect("read orders")
+    read(database, |db| db.query_all("SELECT invoice_id FROM orders WHERE status = 'paid' LIMIT 20000", params![], |row| row.get(0))).await
 }
 
 /// (invoice id, secret_hash, amount) of pending orders, read from the proxy's database.
@@ -539,14 +591,15 @@ async fn open_loop(count: usize, rate: u64, request: impl Fn(usize) -> reqwest::
 /// webhook is waiting to be sent; returns how long that took.
 async fn wait_until_quiet(database: &str) -> Duration {
     let started = Instant::now();
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.expect("open bench database");
     loop {
-        let busy: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM orders WHERE status = 'confirming') + (SELECT COUNT(*) FROM webhook_events WHERE status = 'pending')",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+        let busy: i64 = read(database, |db| {
+            db.query_one(
+                "SELECT (SELECT COUNT(*) FROM orders WHERE status = 'confirming') + (SELECT COUNT(*) FROM webhook_events WHERE status = 'pending')",
+                params![],
+                |row| row.get(0),
+            )
+        })
+        .await;
         if busy == 0 || started.elapsed() > Duration::from_secs(300) {
             return started.elapsed();
         }
@@ -576,20 +629,23 @@ struct PendingOrder {
 }
 
 async fn pending_orders(database: &str) -> Vec<PendingOrder> {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.expect("open bench database");
-    let rows: Vec<(String, String, i64, String)> =
-        sqlx::query_as("SELECT invoice_id, secret_hash, amount_minor, terminal FROM orders WHERE status = 'pending' ORDER BY id")
-            .fetch_all(&pool)
-            .await
-            .expect("read orders");
+    let rows: Vec<(String, String, i64, String)> = read(database, |db| {
+        db.query_all(
+            "SELECT invoice_id, secret_hash, amount_minor, terminal FROM orders WHERE status = 'pending' ORDER BY id",
+            params![],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+    })
+    .await;
     rows.into_iter()
         .map(|(invoice_id, secret_hash, minor, terminal)| PendingOrder { invoice_id, secret_hash, amount: json!(minor / 100), terminal })
         .collect()
 }
 
 async fn verdicts(database: &str) -> HashMap<String, i64> {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}?mode=ro")).await.expect("open bench database");
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT verdict, COUNT(*) FROM notifications GROUP BY verdict").fetch_all(&pool).await.expect("count");
+    let rows: Vec<(String, i64)> = read(database, |db| {
+        db.query_all("SELECT verdict, COUNT(*) FROM notifications GROUP BY verdict", params![], |row| Ok((row.get(0)?, row.get(1)?)))
+    })
+    .await;
     rows.into_iter().collect()
 }
