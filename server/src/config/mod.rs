@@ -248,7 +248,7 @@ fn database_url(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<String, Co
     if crate::store::is_postgres(&url) {
         // Checked here so a typo fails at start with the variable named. The message never
         // repeats the URL: it may hold a password.
-        return match url.parse::<postgres::Config>() {
+        return match crate::store::db::postgres::without_root_cert(&url).0.parse::<postgres::Config>() {
             Ok(_) => Ok(url),
             Err(err) => Err(problem("DATABASE_URL", format!("not a PostgreSQL URL like postgres://epay@db.internal/epay ({err})"))),
         };

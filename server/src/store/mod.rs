@@ -51,6 +51,8 @@ pub enum StoreError {
     NoRow,
     #[error("DATABASE_URL must start with sqlite: or postgres://")]
     UnknownDatabase,
+    #[error("TLS to PostgreSQL: {0}")]
+    Tls(String),
 }
 
 /// Connections that read (and, on PostgreSQL, that write) per instance.
@@ -164,7 +166,12 @@ pub fn shown_url(database_url: &str) -> String {
 pub async fn migrate(database_url: &str) -> Result<(), StoreError> {
     use sqlx::{ConnectOptions, Connection};
     if is_postgres(database_url) {
-        let mut conn: sqlx::PgConnection = database_url.parse::<sqlx::postgres::PgConnectOptions>()?.connect().await?;
+        let mut options = database_url.parse::<sqlx::postgres::PgConnectOptions>()?;
+        // `require` means verified, as for the proxy's own connections (db/postgres.rs).
+        if matches!(options.get_ssl_mode(), sqlx::postgres::PgSslMode::Require) {
+            options = options.ssl_mode(sqlx::postgres::PgSslMode::VerifyFull);
+        }
+        let mut conn: sqlx::PgConnection = options.connect().await?;
         sqlx::migrate!("./migrations/postgres").run(&mut conn).await?;
         return Ok(conn.close().await?);
     }

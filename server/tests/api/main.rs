@@ -16,4 +16,5 @@ mod postlink;
 mod properties;
 mod sandbox_loop;
 mod secrets;
+mod tls;
 mod webhooks;

@@ -8,8 +8,8 @@
 //! writer) or on tokio's blocking pool (`Pool`), and a statement there is a function call.
 
 mod pool;
-pub(crate) mod postgres;
-pub(crate) mod sqlite;
+pub mod postgres;
+pub mod sqlite;
 
 pub use pool::Pool;
 

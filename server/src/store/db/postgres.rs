@@ -2,7 +2,9 @@
 //! placeholders numbered, each prepared once per connection.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use postgres::config::SslMode;
 use postgres::{Client, NoTls, Statement};
 
 use super::Param;
@@ -34,7 +36,14 @@ const LOCK_TIMEOUT: &str = "10s";
 
 impl PgConn {
     pub fn connect(url: &str, read_only: bool) -> Result<PgConn, StoreError> {
-        let mut client = Client::connect(url, NoTls)?;
+        let (url, root_cert) = without_root_cert(url);
+        let config: postgres::Config = url.parse()?;
+        let mut client = match config.get_ssl_mode() {
+            // `require`: TLS, with the server's certificate and name verified (libpq's
+            // verify-full). `prefer` (the default) and `disable`: no TLS.
+            SslMode::Require => config.connect(tls(root_cert.as_deref())?)?,
+            _ => config.connect(NoTls)?,
+        };
         client.batch_execute(&format!(
             "SET lock_timeout = '{LOCK_TIMEOUT}'; SET default_transaction_read_only = {};",
             if read_only { "on" } else { "off" }
@@ -72,6 +81,54 @@ impl PgConn {
     pub(super) fn is_closed(&self) -> bool {
         self.client.as_ref().is_none_or(Client::is_closed)
     }
+}
+
+/// The URL without its `sslrootcert` parameter (libpq's name for the CA file to trust, which
+/// the postgres client does not parse), and that file.
+pub fn without_root_cert(url: &str) -> (String, Option<String>) {
+    let Ok(mut parsed) = url::Url::parse(url) else { return (url.to_owned(), None) };
+    let mut root_cert = None;
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter_map(|(name, value)| {
+            if name == "sslrootcert" {
+                root_cert = Some(value.into_owned());
+                return None;
+            }
+            Some((name.into_owned(), value.into_owned()))
+        })
+        .collect();
+    if root_cert.is_none() {
+        return (url.to_owned(), None);
+    }
+    parsed.set_query(None);
+    if !kept.is_empty() {
+        parsed.query_pairs_mut().extend_pairs(kept);
+    }
+    (parsed.to_string(), root_cert)
+}
+
+/// A TLS connector trusting the CA certificates in `root_cert` (PEM), or else the public
+/// web's roots.
+fn tls(root_cert: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match root_cert {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|err| StoreError::Tls(format!("sslrootcert {path}: {err}")))?;
+            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+                let cert = cert.map_err(|err| StoreError::Tls(format!("sslrootcert {path}: {err}")))?;
+                roots.add(cert).map_err(|err| StoreError::Tls(format!("sslrootcert {path}: {err}")))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| StoreError::Tls(err.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 fn values<'a>(params: &'a [&'a dyn Param]) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
@@ -124,6 +181,14 @@ pub(super) fn unique_violation(err: &postgres::Error) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::numbered;
+
+    #[test]
+    fn the_root_certificate_is_taken_out_of_the_url() {
+        let (url, cert) = super::without_root_cert("postgres://u:p@db:5432/epay?sslmode=require&sslrootcert=%2Fetc%2Fca.pem");
+        assert_eq!((url.as_str(), cert.as_deref()), ("postgres://u:p@db:5432/epay?sslmode=require", Some("/etc/ca.pem")));
+        let plain = "postgres://u@db/epay";
+        assert_eq!(super::without_root_cert(plain), (plain.to_owned(), None));
+    }
 
     #[test]
     fn placeholders_are_numbered_outside_quotes() {
