@@ -40,7 +40,8 @@ const CLIENTS: usize = 12;
 struct Acknowledged {
     /// Merchant orders answered 201: Idempotency-Key → invoice id.
     orders: HashMap<String, String>,
-    /// The same key sent to two instances at once: the two invoice ids they answered.
+    /// The same key (a merchant order's, a payer checkout's) sent to two instances at once:
+    /// the two invoice ids they answered.
     same_key_twice: Vec<(String, String)>,
     /// Order checkouts answered 200: invoice id → the token's access_token.
     order_checkouts: HashMap<String, String>,
@@ -350,7 +351,27 @@ async fn one_round(
     }
 
     let amount = format!("{}", 100 + (client * 1000 + n) % 5000);
-    let answer = http.post(format!("{}/api/checkout", bases[at(2)])).json(&json!({"amount": amount})).send().await?;
+    let checkout = |base: &str| {
+        let request = http.post(format!("{base}/api/checkout")).json(&json!({"amount": amount}));
+        // Every fourth time with an Idempotency-Key, sent to two instances at once.
+        if n % 4 == 2 { request.header("Idempotency-Key", format!("pk-{client}-{n}")) } else { request }.send()
+    };
+    let answer = if n % 4 == 2 {
+        let (a, b) = tokio::join!(checkout(&bases[at(2)]), checkout(&bases[at(0)]));
+        let (a, b) = (a?, b?);
+        if a.status() != 200 || b.status() != 200 {
+            return Ok(());
+        }
+        let (a, b): (Value, Value) = (a.json().await?, b.json().await?);
+        let id = |answer: &Value| answer["invoiceId"].as_str().map_or_else(|| answer.to_string(), str::to_owned);
+        acknowledged.lock().unwrap().same_key_twice.push((id(&a), id(&b)));
+        let mut ack = acknowledged.lock().unwrap();
+        ack.payer_checkouts.insert(id(&a), a["orderKey"].as_str().unwrap_or_default().to_owned());
+        ack.per_instance[at(2)] += 1;
+        return Ok(());
+    } else {
+        checkout(&bases[at(2)]).await?
+    };
     if answer.status() == 200 {
         let body: Value = answer.json().await?;
         let (invoice, key) = (body["invoiceId"].as_str().unwrap_or_default(), body["orderKey"].as_str().unwrap_or_default());
