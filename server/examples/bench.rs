@@ -482,24 +482,12 @@ async fn pay_merchant_order(http: reqwest::Client, base: String, n: u64) -> Resu
         .json()
         .await?;
     // The page redirects to the back link: that is its success.
-    pay_at_sandbox(&http, &base, &c, APPROVED_CARD).await
+    payment_page::pay_on_payform(&http, &base, &c, APPROVED_CARD).await
 }
 
 /// The sandbox's test card that pays (postLink sent), and the one that pays without a postLink.
 const APPROVED_CARD: &str = "4111 1111 1111 1111";
 const SILENT_CARD: &str = "5555 5555 5555 4444";
-
-/// Pays the checkout `c` (the proxy's answer) on the sandbox's payment page with `card`, as a
-/// payer would: the page, then its form.
-async fn pay_at_sandbox(http: &reqwest::Client, base: &str, c: &Value, card: &str) -> Result<reqwest::Response, reqwest::Error> {
-    let params = lz_str::compress_to_encoded_uri_component(&payment_page::encode_params(&payment_page::payment_object(c)));
-    let page = http.get(format!("{base}/sandbox/payform/?params={params}")).send().await?.text().await?;
-    let session = page.split("name=\"session\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned();
-    http.post(format!("{base}/sandbox/payform/pay"))
-        .form(&[("session", session.as_str()), ("card", card), ("expiry", "12/30"), ("cvc", "123"), ("holder", "Bench")])
-        .send()
-        .await
-}
 
 /// Orders for the postLink phases (set up, not measured): `count` card payments, each
 /// checked out and paid on the sandbox's page with the card that sends no postLink. The
@@ -525,7 +513,7 @@ async fn silently_paid_orders(
                 .await?
                 .json()
                 .await?;
-            let answer = pay_at_sandbox(&client, &epay, &c, SILENT_CARD).await?;
+            let answer = payment_page::pay_on_payform(&client, &epay, &c, SILENT_CARD).await?;
             if let Some(invoice_id) = c["invoiceId"].as_str() {
                 record.lock().expect("the set").insert(invoice_id.to_owned());
             }

@@ -4,7 +4,7 @@
 //! invoice id may be handed out twice.
 
 use std::collections::HashMap;
-use std::process::{Child, Command};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use epay_proxy::params;
 use serde_json::{Value, json};
 
 use crate::helpers::database::{self, TestDatabase, first};
+use crate::helpers::process;
 
 const ROUNDS: usize = 10;
 const CLIENTS: usize = 24;
@@ -25,30 +26,13 @@ struct Acknowledged {
 }
 
 fn start(database: &str, port: u16, log: &std::path::Path) -> Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_epay-proxy"))
-        .env("EPAY_ENV", "sandbox")
-        .env("LISTEN", format!("127.0.0.1:{port}"))
-        .env("PUBLIC_URL", format!("http://127.0.0.1:{port}"))
-        .env("DATABASE_URL", database)
-        .env("CHECKOUT_RATE_PER_MINUTE", "0")
-        .env("CHECKOUT_OPEN_AMOUNTS", "true")
-        .env("RUST_LOG", "info,epay_proxy=trace")
-        .env("WIDGET_DIR", "/nonexistent")
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start epay-proxy")
-}
-
-async fn wait_healthy(http: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the proxy did not come up");
+    let vars = [
+        ("LISTEN", format!("127.0.0.1:{port}")),
+        ("PUBLIC_URL", format!("http://127.0.0.1:{port}")),
+        ("DATABASE_URL", database.to_owned()),
+        ("RUST_LOG", "info,epay_proxy=trace".to_owned()),
+    ];
+    process::start(&vars, log)
 }
 
 /// Pending orders and what a valid success postLink for each needs.
@@ -78,7 +62,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         // Orders left pending by earlier rounds get their success postLink during this one.
         let to_notify = Arc::new(Mutex::new(if round > 0 { pending_orders(&database).await } else { Vec::new() }));
         let mut proxy = start(&database, port, &log);
-        wait_healthy(&http, &base).await;
+        process::wait_healthy(&http, &base).await;
         // The previous process was killed: a restart leaves no order half-started. (On
         // PostgreSQL other instances may be asking for tokens: orders interrupted there are
         // taken by age, see tests/api/instances.rs.)

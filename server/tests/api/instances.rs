@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::database::{self, TestDatabase, pair};
 use crate::helpers::receiver::{Receiver, SECRET};
-use crate::helpers::{APPROVED_CARD, MERCHANT_KEY, RECEIVER_CARD, TestApp, encode_params, payment_object, process};
+use crate::helpers::{APPROVED_CARD, MERCHANT_KEY, TestApp, pay_on_payform, process};
 
 /// On either store: a lease is one instance's until it ends or is given up by running out;
 /// its holder renews it, nobody else takes it early.
@@ -331,21 +331,7 @@ async fn one_round(
         ack.per_instance[at(1)] += 1;
     }
 
-    let params = lz_str::compress_to_encoded_uri_component(&encode_params(&payment_object(&checkout)));
-    let page = http.get(format!("{epay}/sandbox/payform/?params={params}&isTransfer=true")).send().await?.text().await?;
-    let session = page.split("name=\"session\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned();
-    let paid = http
-        .post(format!("{epay}/sandbox/payform/pay"))
-        .form(&[
-            ("session", session.as_str()),
-            ("card", APPROVED_CARD),
-            ("expiry", "12/30"),
-            ("cvc", "123"),
-            ("holder", "Test Payer"),
-            ("receiver", RECEIVER_CARD),
-        ])
-        .send()
-        .await?;
+    let paid = pay_on_payform(http, epay, &checkout, APPROVED_CARD).await?;
     if paid.status().is_redirection() {
         acknowledged.lock().unwrap().paid_at_epay.push(invoice.to_owned());
     }

@@ -159,7 +159,7 @@ fn a_new_secret_is_one_the_standard_accepts() {
 /// change, with the webhook-id it had before the crash.
 #[tokio::test]
 async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_nothing() {
-    use crate::helpers::{APPROVED_CARD, MERCHANT_KEY, encode_params, payment_object};
+    use crate::helpers::{APPROVED_CARD, MERCHANT_KEY};
     let receiver = Receiver::start(&[503]).await;
     let dir = tempfile::tempdir().unwrap();
     let test_database = TestDatabase::new(dir.path());
@@ -221,22 +221,7 @@ async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_noth
             .json()
             .await
             .unwrap();
-        let params = lz_str::compress_to_encoded_uri_component(&encode_params(&payment_object(&checkout)));
-        let page = http.get(format!("{base}/sandbox/payform/?params={params}&isTransfer=true")).send().await.unwrap().text().await.unwrap();
-        let session = page.split("name=\"session\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
-        let paid = http
-            .post(format!("{base}/sandbox/payform/pay"))
-            .form(&[
-                ("session", session.as_str()),
-                ("card", APPROVED_CARD),
-                ("expiry", "12/30"),
-                ("cvc", "123"),
-                ("holder", "Test Payer"),
-                ("receiver", crate::helpers::RECEIVER_CARD),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let paid = crate::helpers::pay_on_payform(&http, &base, &checkout, APPROVED_CARD).await.unwrap();
         assert!(paid.status().is_redirection());
         invoices.push(invoice_id);
     }

@@ -8,7 +8,7 @@ mod payment_page;
 pub mod process;
 pub mod receiver;
 
-pub use payment_page::{encode_params, payment_object};
+pub use payment_page::{encode_params, pay_on_payform, payment_object};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -248,25 +248,7 @@ impl TestApp {
     /// Plays the payer: opens the sandbox payment page the way payment-api.js would send the
     /// browser there, and pays with `card`. Returns the redirect target.
     pub async fn pay(&self, checkout: &Value, card: &str) -> String {
-        let page_url = self.payform_url(checkout, "&isTransfer=true");
-        let page = self.http.get(&page_url).send().await.unwrap();
-        assert_eq!(page.status(), 200, "payment page refused: {}", page.text().await.unwrap());
-        let html = page.text().await.unwrap();
-        let session = html.split("name=\"session\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("session field");
-        let response = self
-            .http
-            .post(self.url("/sandbox/payform/pay"))
-            .form(&[
-                ("session", session),
-                ("card", card),
-                ("expiry", "12/30"),
-                ("cvc", "123"),
-                ("holder", "Test Payer"),
-                ("receiver", RECEIVER_CARD),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let response = pay_on_payform(&self.http, &self.base, checkout, card).await.unwrap();
         assert!(response.status().is_redirection(), "pay answered {}", response.status());
         response.headers()["location"].to_str().unwrap().to_owned()
     }
@@ -340,7 +322,6 @@ pub const MERCHANT_KEY: &str = "test-merchant-key-0123456789abcdef0123456789";
 
 pub const APPROVED_CARD: &str = "4111 1111 1111 1111";
 /// A transfer's receiving card (any 16 digits that pass the Luhn check).
-pub const RECEIVER_CARD: &str = "4400 4300 0000 0007";
 pub const DECLINED_CARD: &str = "4000 0000 0000 9995";
 pub const SILENT_CARD: &str = "5555 5555 5555 4444";
 

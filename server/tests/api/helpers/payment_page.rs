@@ -46,3 +46,31 @@ pub fn encode_params(object: &Value) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+/// The card a transfer is sent to on the sandbox's page (its transfer form asks for one).
+pub const RECEIVER_CARD: &str = "4400 4300 0000 0007";
+
+/// Plays the payer on the payment page of the sandbox at `sandbox` (a proxy's base URL): opens
+/// it the way payment-api.js sends the browser there for `checkout` (the proxy's answer), and
+/// pays with `card`. The page answers a payment with a redirect to the back link.
+pub async fn pay_on_payform(
+    http: &reqwest::Client,
+    sandbox: &str,
+    checkout: &Value,
+    card: &str,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let params = lz_str::compress_to_encoded_uri_component(&encode_params(&payment_object(checkout)));
+    let page = http.get(format!("{sandbox}/sandbox/payform/?params={params}&isTransfer=true")).send().await?.text().await?;
+    let session = page.split("name=\"session\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned();
+    http.post(format!("{sandbox}/sandbox/payform/pay"))
+        .form(&[
+            ("session", session.as_str()),
+            ("card", card),
+            ("expiry", "12/30"),
+            ("cvc", "123"),
+            ("holder", "Test Payer"),
+            ("receiver", RECEIVER_CARD),
+        ])
+        .send()
+        .await
+}
