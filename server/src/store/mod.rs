@@ -119,20 +119,32 @@ impl Store {
         match &self.writer {
             Writer::GroupCommit(writer) => writer.write(job).await,
             Writer::PerJob(pool) => {
-                let result = pool.run(move |conn| transaction(conn, job)).await;
+                let fresh = pool.clone();
+                let result = pool.run(move |conn| transaction(conn, &fresh, job)).await;
                 self.commits.notify_one();
                 result
             }
         }
     }
 
-    /// Runs `read` on a connection that sees every committed write.
+    /// Runs `read` on a connection that sees every committed write. A connection that turns
+    /// out broken (the PostgreSQL server restarted since it was last used) is replaced and the
+    /// read runs again, once.
     pub async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        self.reader.run(read).await
+        let fresh = self.reader.clone();
+        self.reader
+            .run(move |conn| match read(conn) {
+                Err(_) if !conn.is_usable() => {
+                    fresh.reconnect(conn)?;
+                    read(conn)
+                }
+                result => result,
+            })
+            .await
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -188,9 +200,16 @@ pub async fn migrate(database_url: &str) -> Result<(), StoreError> {
     Ok(conn.close().await?)
 }
 
-/// One job in a transaction of its own (PostgreSQL).
-fn transaction<T>(conn: &mut Conn, job: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
-    conn.batch("BEGIN")?;
+/// One job in a transaction of its own (PostgreSQL). A connection found broken at `BEGIN`
+/// (the server restarted since it was last used) is replaced first: nothing has run yet.
+fn transaction<T>(conn: &mut Conn, pool: &Pool, job: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    if let Err(err) = conn.batch("BEGIN") {
+        if conn.is_usable() {
+            return Err(err);
+        }
+        pool.reconnect(conn)?;
+        conn.batch("BEGIN")?;
+    }
     conn.set_writing(true);
     let result = job(&mut Tx { conn: &mut *conn });
     conn.set_writing(false);

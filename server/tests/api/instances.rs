@@ -434,3 +434,23 @@ async fn concurrent_claims_split_the_due_events() {
     let distinct: HashSet<&String> = claimed.iter().collect();
     assert_eq!((claimed.len(), distinct.len()), (200, 200), "every event claimed once");
 }
+
+/// PostgreSQL ends every connection (a restart, a failover): the next requests are served on
+/// new connections, none answered 500.
+#[tokio::test]
+async fn connections_the_server_dropped_are_replaced_without_a_failed_request() {
+    let app = TestApp::spawn().await;
+    if !app.database.is_postgres() {
+        return; // SQLite's connections are files: nothing to drop.
+    }
+    // Use every connection the requests below may take.
+    for _ in 0..4 {
+        app.checkout_ok("1500").await;
+    }
+    app.database.drop_connections();
+    for _ in 0..30 {
+        let checkout = app.checkout_ok("1500").await;
+        let (status, _) = app.order_status(checkout["invoiceId"].as_str().unwrap(), checkout["orderKey"].as_str().unwrap()).await;
+        assert_eq!(status, 200);
+    }
+}

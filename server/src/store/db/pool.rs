@@ -24,6 +24,12 @@ impl Pool {
         Pool { idle: Arc::default(), permits: Arc::new(Semaphore::new(size)), open: Arc::new(open) }
     }
 
+    /// A new connection, to replace one found broken (the server restarted, say).
+    pub fn reconnect(&self, conn: &mut Conn) -> Result<(), StoreError> {
+        *conn = (self.open)()?;
+        Ok(())
+    }
+
     /// Runs `job` with a connection of the pool, off the async threads.
     pub async fn run<T, F>(&self, job: F) -> Result<T, StoreError>
     where

@@ -35,6 +35,16 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Ends every connection to this test's PostgreSQL database (as a server restart does),
+    /// from the server's side.
+    pub fn drop_connections(&self) {
+        if let Some((server, name)) = &self.dropped {
+            admin(server, &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"));
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((server, name)) = self.dropped.take() {

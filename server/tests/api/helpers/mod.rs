@@ -217,7 +217,7 @@ impl TestApp {
     pub async fn read<T, F>(&self, read: F) -> T
     where
         T: Send + 'static,
-        F: FnOnce(&mut epay_proxy::store::Conn) -> Result<T, epay_proxy::store::StoreError> + Send + 'static,
+        F: Fn(&mut epay_proxy::store::Conn) -> Result<T, epay_proxy::store::StoreError> + Send + 'static,
     {
         self.state.store.read(read).await.expect("read the store")
     }
