@@ -50,6 +50,17 @@ pub fn encode_params(object: &Value) -> String {
 /// The card a transfer is sent to on the sandbox's page (its transfer form asks for one).
 pub const RECEIVER_CARD: &str = "4400 4300 0000 0007";
 
+/// The flag payment-api.js adds to the page's URL for the checkout's method (`halyk.p2p` sends
+/// the browser to `...&isTransfer=true`, `halyk.pay` adds none).
+fn method_flag(checkout: &Value) -> &'static str {
+    match checkout["method"].as_str() {
+        Some("p2p") => "&isTransfer=true",
+        Some("oct") => "&isOCT=true",
+        Some("aft") => "&isAFT=true",
+        _ => "",
+    }
+}
+
 /// Plays the payer on the payment page of the sandbox at `sandbox` (a proxy's base URL): opens
 /// it the way payment-api.js sends the browser there for `checkout` (the proxy's answer), and
 /// pays with `card`. The page answers a payment with a redirect to the back link.
@@ -60,7 +71,7 @@ pub async fn pay_on_payform(
     card: &str,
 ) -> Result<reqwest::Response, reqwest::Error> {
     let params = lz_str::compress_to_encoded_uri_component(&encode_params(&payment_object(checkout)));
-    let page = http.get(format!("{sandbox}/sandbox/payform/?params={params}&isTransfer=true")).send().await?.text().await?;
+    let page = http.get(format!("{sandbox}/sandbox/payform/?params={params}{}", method_flag(checkout))).send().await?.text().await?;
     let session = page.split("name=\"session\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned();
     http.post(format!("{sandbox}/sandbox/payform/pay"))
         .form(&[
