@@ -38,7 +38,7 @@ const RECONCILE_LONGEST_MS: i64 = 1_800_000;
 pub async fn run(app: Arc<AppState>) {
     let lease_ms = leases::lease_ms(app.config.epay.timeout);
     loop {
-        let due = leases::claim_if_due(&app.store, orders::next_check_ms, move |tx, now| {
+        let due = leases::claim_if_due(&app.store, &orders::STATUS_CHECKS, move |tx, now| {
             orders::claim_due_checks(tx, now, now + lease_ms, BATCH)
         })
         .await;

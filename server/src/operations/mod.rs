@@ -273,8 +273,7 @@ async fn confirm_or_wait(app: &AppState, op: &OperationRow, order: &OrderRow, wh
 pub async fn run(app: Arc<AppState>) {
     let lease_ms = leases::lease_ms(app.config.epay.timeout);
     loop {
-        let due =
-            leases::claim_if_due(&app.store, operations::next_due_ms, move |tx, now| operations::claim_due(tx, now, now + lease_ms, 16));
+        let due = leases::claim_if_due(&app.store, &operations::LOOKUPS, move |tx, now| operations::claim_due(tx, now, now + lease_ms, 16));
         match due.await {
             Ok(Due::Claimed(due)) => {
                 for op in due {

@@ -2,7 +2,7 @@
 //! (the maintenance round) runs only where its lease was taken. A lease ends by itself, so an
 //! instance that died gives its jobs up without anyone's help.
 
-use super::{StoreError, Tx, params};
+use super::{Conn, Row, StoreError, Tx, params};
 
 /// Takes (or renews) the lease `name` for `holder` until `until_ms`, unless another holder
 /// has it past `now_ms`. Returns whether `holder` has it now.
@@ -16,6 +16,56 @@ pub fn take(tx: &mut Tx, name: &str, holder: &str, now_ms: i64, until_ms: i64) -
     Ok(taken == 1)
 }
 
+/// A queue of rows a background worker takes: each row is due at the time (unix ms) in one
+/// of its columns, NULL for never. Claiming, the next due time and a restart's resume are
+/// built from it alike, so no queue is forgotten by one of them.
+pub struct Schedule {
+    pub table: &'static str,
+    /// The column that says when a row is due; a claim moves it to the end of its lease.
+    pub due: &'static str,
+    /// Which of the due rows the worker takes ("" for all of them).
+    pub only: &'static str,
+    /// What else a claim sets (an order's claim bumps its version).
+    pub also_set: &'static str,
+}
+
+/// Every queue a worker claims from: confirmations and reconciliation, webhook deliveries,
+/// capture/cancel/refund lookups.
+pub const SCHEDULES: [&Schedule; 3] = [&super::orders::STATUS_CHECKS, &super::webhooks::DELIVERIES, &super::operations::LOOKUPS];
+
+impl Schedule {
+    /// Claims up to `limit` rows due at `now_ms`, the longest-waiting first, until
+    /// `lease_until_ms`, in one statement (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+    /// instances claiming at once skip each other's rows). Returns them as claimed:
+    /// `returning` columns mapped by `map`.
+    pub fn claim<T>(
+        &self,
+        tx: &mut Tx,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: i64,
+        returning: &str,
+        map: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let Schedule { table, due, only, also_set } = self;
+        let sql = format!(
+            "UPDATE {table} SET {due} = ?{also_set}
+             WHERE id IN (SELECT id FROM {table} WHERE {due} IS NOT NULL AND {due} <= ?{only}
+                          ORDER BY {due}, id LIMIT ? {})
+             RETURNING {returning}",
+            tx.skip_locked()
+        );
+        tx.query_all(&sql, params![lease_until_ms, now_ms, limit], map)
+    }
+
+    /// When the next row is due, if any (a claimed row's lease end counts: if its instance
+    /// dies, the row is due then).
+    pub fn next_due_ms(&self, db: &mut Conn) -> Result<Option<i64>, StoreError> {
+        let Schedule { table, due, only, .. } = self;
+        db.query_one(&format!("SELECT MIN({due}) FROM {table} WHERE {due} IS NOT NULL{only}"), params![], |row| row.get(0))
+    }
+}
+
 /// What a background worker found: rows it claimed, or nothing due before `next_ms` (if ever).
 pub enum Due<T> {
     Claimed(Vec<T>),
@@ -24,17 +74,12 @@ pub enum Due<T> {
 
 /// Claims what is due now through `claim` (given `now_ms`), after a read through `next_due`
 /// says something is: an idle instance reads, it does not write.
-pub async fn claim_if_due<T, C>(
-    store: &super::Store,
-    next_due: fn(&mut super::Conn) -> Result<Option<i64>, StoreError>,
-    claim: C,
-) -> Result<Due<T>, StoreError>
+pub async fn claim_if_due<T, C>(store: &super::Store, schedule: &'static Schedule, claim: C) -> Result<Due<T>, StoreError>
 where
     T: Send + 'static,
     C: FnOnce(&mut Tx, i64) -> Result<Vec<T>, StoreError> + Send + 'static,
 {
-    // An idle instance reads, it does not write.
-    let next_ms = store.read(next_due).await?;
+    let next_ms = store.read(|db| schedule.next_due_ms(db)).await?;
     let now_ms = super::now_ms();
     if next_ms.is_none_or(|at| at > now_ms) {
         return Ok(Due::Idle { next_ms });
@@ -63,12 +108,9 @@ pub fn longest_lease_ms(config: &crate::config::Config) -> i64 {
 pub fn resume_claims(tx: &mut Tx, now_ms: i64, lease_ms: i64) -> Result<u64, StoreError> {
     let until = now_ms + lease_ms;
     let mut resumed = 0;
-    for sql in [
-        "UPDATE orders SET next_check_ms = ?, version = version + 1 WHERE next_check_ms > ? AND next_check_ms <= ?",
-        "UPDATE webhook_events SET next_attempt_ms = ? WHERE next_attempt_ms > ? AND next_attempt_ms <= ?",
-        "UPDATE operations SET next_check_ms = ? WHERE next_check_ms > ? AND next_check_ms <= ?",
-    ] {
-        resumed += tx.execute(sql, params![now_ms, now_ms, until])?;
+    for Schedule { table, due, only, also_set } in SCHEDULES {
+        let sql = format!("UPDATE {table} SET {due} = ?{also_set} WHERE {due} > ? AND {due} <= ?{only}");
+        resumed += tx.execute(&sql, params![now_ms, now_ms, until])?;
     }
     Ok(resumed)
 }

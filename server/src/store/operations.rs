@@ -2,6 +2,7 @@
 //! answered moves it (and its order) on. The refund limit is checked on the writer, so
 //! concurrent refunds cannot together exceed what was charged.
 
+use super::leases::Schedule;
 use super::orders::{OrderRow, find_by_invoice};
 use super::sql::columns;
 use super::{Conn, Param, StoreError, Tx, now, params};
@@ -198,22 +199,13 @@ pub fn mark_unknown(tx: &mut Tx, id: i64, said: &str, next_check_ms: Option<i64>
     Ok(())
 }
 
+/// Operations without a reliable answer, due for a lookup in the status API.
+pub const LOOKUPS: Schedule = Schedule { table: "operations", due: "next_check_ms", only: "", also_set: "" };
+
 /// Claims up to `limit` operations due for a lookup at `now_ms` until `lease_until_ms` (their
 /// next lookup moves there; if this instance dies, they are due again then).
 pub fn claim_due(tx: &mut Tx, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<OperationRow>, StoreError> {
-    let sql = format!(
-        "UPDATE operations SET next_check_ms = ?
-         WHERE id IN (SELECT id FROM operations WHERE next_check_ms IS NOT NULL AND next_check_ms <= ?
-                      ORDER BY next_check_ms LIMIT ? {})
-         RETURNING {OPERATION_COLUMNS}",
-        tx.skip_locked()
-    );
-    tx.query_all(&sql, params![lease_until_ms, now_ms, limit], operation_from_row)
-}
-
-/// When the next lookup is due, if any.
-pub fn next_due_ms(db: &mut Conn) -> Result<Option<i64>, StoreError> {
-    db.query_one("SELECT MIN(next_check_ms) FROM operations WHERE next_check_ms IS NOT NULL", params![], |row| row.get(0))
+    LOOKUPS.claim(tx, now_ms, lease_until_ms, limit, OPERATION_COLUMNS, operation_from_row)
 }
 
 pub fn for_order(db: &mut Conn, order_id: i64) -> Result<Vec<OperationRow>, StoreError> {

@@ -5,6 +5,7 @@
 //! other instance sends it meanwhile, and if this one dies mid-delivery the event is due again
 //! when the lease ends (the same webhook-id: receivers drop what they already have).
 
+use super::leases::Schedule;
 use super::sql::List;
 use super::{Conn, Row, StoreError, Tx, params};
 
@@ -70,22 +71,13 @@ fn select(db: &mut Conn, rest: &str, params: &[&dyn super::Param]) -> Result<Vec
     db.query_all(&format!("SELECT {EVENT_COLUMNS} FROM webhook_events {rest}"), params, event_from_row)
 }
 
+/// Events due for an attempt (delivered and given-up ones have none).
+pub const DELIVERIES: Schedule = Schedule { table: "webhook_events", due: "next_attempt_ms", only: "", also_set: "" };
+
 /// Claims up to `limit` events due at `now_ms`, oldest first, until `lease_until_ms` (their
 /// next attempt moves there). Returns them as claimed.
 pub fn claim_due(tx: &mut Tx, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
-    let sql = format!(
-        "UPDATE webhook_events SET next_attempt_ms = ?
-         WHERE id IN (SELECT id FROM webhook_events WHERE next_attempt_ms IS NOT NULL AND next_attempt_ms <= ?
-                      ORDER BY next_attempt_ms, id LIMIT ? {})
-         RETURNING {EVENT_COLUMNS}",
-        tx.skip_locked()
-    );
-    tx.query_all(&sql, params![lease_until_ms, now_ms, limit], event_from_row)
-}
-
-/// When the next attempt is due, if any (a claimed event's lease end counts).
-pub fn next_due_ms(db: &mut Conn) -> Result<Option<i64>, StoreError> {
-    db.query_one("SELECT MIN(next_attempt_ms) FROM webhook_events WHERE next_attempt_ms IS NOT NULL", params![], |row| row.get(0))
+    DELIVERIES.claim(tx, now_ms, lease_until_ms, limit, EVENT_COLUMNS, event_from_row)
 }
 
 /// Fixes the body of an event at its first attempt: every retry sends the same bytes. Returns

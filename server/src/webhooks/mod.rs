@@ -66,7 +66,7 @@ pub async fn run(app: Arc<AppState>) {
     loop {
         let lease_ms = sender.lease_ms;
         let due =
-            leases::claim_if_due(&app.store, webhooks::next_due_ms, move |tx, now| webhooks::claim_due(tx, now, now + lease_ms, BATCH));
+            leases::claim_if_due(&app.store, &webhooks::DELIVERIES, move |tx, now| webhooks::claim_due(tx, now, now + lease_ms, BATCH));
         let next = match due.await {
             Ok(Due::Claimed(due)) => {
                 futures::stream::iter(due).for_each_concurrent(sender.concurrency, |event| deliver_logged(&app, sender, event)).await;

@@ -103,9 +103,9 @@ pub fn reclaim_suffix(tx: &mut Tx, order: &OrderRow) -> Result<Result<(), String
 /// (`grace_secs` after it expired), so new orders may draw them. Returns how many orders
 /// still hold one.
 /// Through `orders_suffix_release` (migration 0006): only orders that hold a suffix and can
-/// let it go are read, however many finished orders the table holds (`+status` keeps SQLite
-/// from preferring the status index, which lists every paid order ever; `status || ''` does
-/// the same as SQLite's `+status` and is PostgreSQL too).
+/// let it go are read, however many finished orders the table holds (`status || ''` keeps
+/// SQLite from preferring the status index, which lists every paid order ever, as SQLite's
+/// `+status` would, in SQL PostgreSQL takes too).
 pub(crate) const RELEASE_SUFFIXES: &str = "UPDATE orders SET reserved_suffix = NULL
      WHERE reserved_suffix IS NOT NULL AND COALESCE(token_expires_at, expires_at, created_at) <= ?
        AND status || '' IN ('paid', 'failed', 'expired', 'review', 'authorized', 'cancelled', 'refunded')";

@@ -7,31 +7,22 @@
 
 use super::reads::{ORDER_COLUMNS, order_from_row};
 use super::row::OrderRow;
-use crate::store::{Conn, StoreError, Tx, params};
+use crate::store::leases::Schedule;
+use crate::store::{StoreError, Tx, params};
 
-/// The states the worker asks about: open ones, and a failed or expired order a postLink
-/// without secret_hash said may have been paid.
-const CHECKED: &str = "status IN ('pending', 'start_failed', 'confirming', 'failed', 'expired')";
+/// The orders the confirmation worker asks about: open ones, and a failed or expired order a
+/// postLink without secret_hash said may have been paid. A claim bumps the order's version:
+/// what is decided on it applies to the claimed row only.
+pub const STATUS_CHECKS: Schedule = Schedule {
+    table: "orders",
+    due: "next_check_ms",
+    only: " AND status IN ('pending', 'start_failed', 'confirming', 'failed', 'expired')",
+    also_set: ", version = version + 1",
+};
 
-/// Claims up to `limit` orders due at `now_ms`, the longest-waiting first, until
-/// `lease_until_ms`. Each claim bumps the order's version: what is decided on it applies to
-/// the claimed row only.
+/// Claims up to `limit` orders due at `now_ms`, the longest-waiting first, until `lease_until_ms`.
 pub fn claim_due_checks(tx: &mut Tx, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
-    let sql = format!(
-        "UPDATE orders SET next_check_ms = ?, version = version + 1
-         WHERE id IN (SELECT id FROM orders WHERE next_check_ms IS NOT NULL AND next_check_ms <= ? AND {CHECKED}
-                      ORDER BY next_check_ms LIMIT ? {})
-         RETURNING {ORDER_COLUMNS}",
-        tx.skip_locked()
-    );
-    tx.query_all(&sql, params![lease_until_ms, now_ms, limit], order_from_row)
-}
-
-/// When the next question is due, if any (a claimed order's lease end counts: if its
-/// instance dies, it is asked about then).
-pub fn next_check_ms(db: &mut Conn) -> Result<Option<i64>, StoreError> {
-    let sql = format!("SELECT MIN(next_check_ms) FROM orders WHERE next_check_ms IS NOT NULL AND {CHECKED}");
-    db.query_one(&sql, params![], |row| row.get(0))
+    STATUS_CHECKS.claim(tx, now_ms, lease_until_ms, limit, ORDER_COLUMNS, order_from_row)
 }
 
 /// Asks the status API about the order again at `at_ms`, remembering what it said last.
