@@ -102,9 +102,10 @@ ensure_lint_tools() {
 # PostgreSQL from Debian's packages: the proxy's suite runs on it too (docs/deploy.md).
 ensure_postgres() {
   step "PostgreSQL server (Debian's postgresql)"
-  if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
+  # openssl makes the test cluster's CA and certificate (the TLS test needs them).
+  if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || ! command -v openssl >/dev/null; then
     as_root apt-get update
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql openssl
   fi
   PG_BIN="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
   note "$("$PG_BIN/postgres" --version)"
@@ -129,26 +130,20 @@ start_throwaway_postgres() {
   trap stop_throwaway_postgres EXIT
   as_postgres "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync >"$PG_DIR/initdb.log"
   # TLS with a CA of its own (the proxy's test of sslmode=require verifies the certificate).
-  local tls=""
-  if command -v openssl >/dev/null; then
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=epay test CA" \
-      -keyout "$PG_DIR/ca.key" -out "$PG_DIR/ca.crt" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$PG_DIR/server.key" -out "$PG_DIR/server.csr" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$PG_DIR/server.ext"
-    openssl x509 -req -in "$PG_DIR/server.csr" -CA "$PG_DIR/ca.crt" -CAkey "$PG_DIR/ca.key" -CAcreateserial -days 2 \
-      -extfile "$PG_DIR/server.ext" -out "$PG_DIR/server.crt" 2>/dev/null
-    cp "$PG_DIR/server.crt" "$PG_DIR/server.key" "$PG_DIR/data/"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres "$PG_DIR/data/server.crt" "$PG_DIR/data/server.key"; fi
-    chmod 600 "$PG_DIR/data/server.key"
-    tls="-c ssl=on"
-    export EPAY_TEST_POSTGRES_CA="$PG_DIR/ca.crt"
-  else
-    note "no openssl: the TLS test is skipped"
-  fi
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=epay test CA" \
+    -keyout "$PG_DIR/ca.key" -out "$PG_DIR/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$PG_DIR/server.key" -out "$PG_DIR/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$PG_DIR/server.ext"
+  openssl x509 -req -in "$PG_DIR/server.csr" -CA "$PG_DIR/ca.crt" -CAkey "$PG_DIR/ca.key" -CAcreateserial -days 2 \
+    -extfile "$PG_DIR/server.ext" -out "$PG_DIR/server.crt" 2>/dev/null
+  cp "$PG_DIR/server.crt" "$PG_DIR/server.key" "$PG_DIR/data/"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$PG_DIR/data/server.crt" "$PG_DIR/data/server.key"; fi
+  chmod 600 "$PG_DIR/data/server.key"
+  export EPAY_TEST_POSTGRES_CA="$PG_DIR/ca.crt"
   as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=400 $tls" start >/dev/null
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c ssl=on" start >/dev/null
   export EPAY_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
-  note "listening on 127.0.0.1:$port ($PG_DIR)${tls:+, TLS with a CA of its own}"
+  note "listening on 127.0.0.1:$port ($PG_DIR), TLS with a CA of its own"
 }
 
 stop_throwaway_postgres() {
