@@ -121,7 +121,10 @@ impl Store {
             Writer::PerJob(pool) => {
                 let fresh = pool.clone();
                 let result = pool.run(move |conn| transaction(conn, &fresh, job)).await;
-                self.commits.notify_one();
+                // A failed job rolled back: nothing new for the webhook worker to look at.
+                if result.is_ok() {
+                    self.commits.notify_one();
+                }
                 result
             }
         }
