@@ -32,12 +32,21 @@ impl Language {
         }
     }
 
-    /// The code the seed's payment object sends in `language` ("RU", "KZ", "EN").
+    /// The code the merchant document's payment object sends in `language` ("RU", "KZ", "EN").
     pub fn epay_code(self) -> &'static str {
         match self {
             Language::Ru => "RU",
             Language::Kk => "KZ",
             Language::En => "EN",
+        }
+    }
+
+    /// The code ePay's docs and Halyk's SDK use ("rus", "kaz", "eng").
+    pub fn epay_code3(self) -> &'static str {
+        match self {
+            Language::Ru => "rus",
+            Language::Kk => "kaz",
+            Language::En => "eng",
         }
     }
 }

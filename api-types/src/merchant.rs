@@ -155,8 +155,11 @@ pub struct MerchantOperation {
     pub id: String,
     /// `capture`, `cancel` or `refund`.
     pub kind: String,
-    /// `pending` (ePay is being asked), `succeeded`, `failed` (ePay refused: nothing happened)
-    /// or `unknown` (no reliable answer yet: it is being looked up, never repeated blindly).
+    /// `pending` (ePay is being asked), `succeeded` (ePay's status API shows it), `failed` (ePay
+    /// refused it the first time: nothing happened), `accepted` (ePay took it; the status API
+    /// does not show it yet), `unknown` (no reliable answer: it is being looked up, sent again
+    /// only when the status API proves it did not happen) or `review` (nobody can tell whether
+    /// it happened: a person decides; the order is in `review`).
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<String>,
@@ -260,6 +263,15 @@ pub struct PaymentDetails {
     /// A transfer's fee, beside the amount.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee: Option<String>,
+    /// The part of the price Halyk bonuses paid (ePay's `amountBonus`); the card paid the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_bonus: Option<String>,
+    /// The transaction's original amount as ePay reported it (`orgAmount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_amount: Option<String>,
+    /// ePay's `payoutAmount`, as reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout_amount: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,8 +1,8 @@
 //! Sends postLink / failurePostLink notifications in the JSON shapes of the seed's samples.
 //! Success notifications carry the secret_hash the token was issued with (the seed says ePay
 //! returns it to the postLink); failure notifications carry none, like the seed's failure
-//! sample (and `omitSecretHash` leaves it out of successes too). Transfers carry their `fee`
-//! beside the amount. The first attempt happens before the payer is redirected; failed
+//! sample (and `omitSecretHash` leaves it out of successes too). Like the samples, no `fee`:
+//! with `feeInAmount` a transfer's amount includes it. The first attempt happens before the payer is redirected; failed
 //! attempts are retried in the background with doubling delays. Only the proxy's own origin
 //! is ever notified.
 
@@ -31,10 +31,8 @@ pub async fn notify(sandbox: &Arc<Sandbox>, session: &PaySession, transaction: &
     if control.omit_secret_hash {
         body.as_object_mut().expect("a JSON object").remove("secret_hash");
     }
-    if let Some(fee) = transaction.fee {
-        body["fee"] = amount_json(fee);
-        body["amount"] = amount_json(transaction.reported_amount(control.fee_in_amount));
-    }
+    // The merchant document's samples carry no fee: with `feeInAmount` the amount includes it.
+    body["amount"] = amount_json(transaction.reported_amount(control.fee_in_amount));
     let first_retry = control.delivery_retry_ms.map_or(FIRST_RETRY, Duration::from_millis);
 
     if deliver(sandbox, url, &body).await {
@@ -75,7 +73,7 @@ fn success_body(session: &PaySession, t: &Transaction, holder: &str) -> Value {
         "approvalCode": t.approval_code,
         "cardId": uuid::Uuid::new_v4().to_string(),
         "cardMask": t.card_mask,
-        "cardType": card_type(&t.card_mask),
+        "cardType": super::status_api::card_type(&t.card_mask),
         "code": "ok",
         "currency": t.currency,
         "dateTime": t.created_at,
@@ -109,7 +107,6 @@ fn failure_body(session: &PaySession, t: &Transaction, holder: &str) -> Value {
         "id": t.id,
         "dateTime": t.created_at,
         "invoiceId": t.invoice_id,
-        "invoiceIdAlt": "",
         "amount": amount_json(t.amount),
         "currency": t.currency,
         "terminal": t.terminal,
@@ -117,7 +114,7 @@ fn failure_body(session: &PaySession, t: &Transaction, holder: &str) -> Value {
         "description": session.description,
         "language": session.language,
         "cardMask": t.card_mask,
-        "cardType": card_type(&t.card_mask),
+        "cardType": super::status_api::card_type(&t.card_mask),
         "issuer": "HALYK BANK (SANDBOX)",
         "reference": "",
         "secure": "no",
@@ -137,12 +134,4 @@ fn failure_body(session: &PaySession, t: &Transaction, holder: &str) -> Value {
         "ipLongitude": 0,
         "ipLatitude": 0,
     })
-}
-
-fn card_type(mask: &str) -> &'static str {
-    match mask.as_bytes().first() {
-        Some(b'4') => "VISA",
-        Some(b'5') => "MASTERCARD",
-        _ => "",
-    }
 }

@@ -122,6 +122,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/api/check-status/payment/transaction/{invoice_id}", get(status_api::check))
         .route("/api/check-status/p2p/transaction/{invoice_id}", get(status_api::check))
         .route("/status-questions", get(status_api::questions))
+        .route("/operations-performed", get(operations::performed))
         .route("/api/operation/{transaction_id}/charge", post(operations::charge))
         .route("/api/operation/{transaction_id}/cancel", post(operations::cancel))
         .route("/api/operation/{transaction_id}/refund", post(operations::refund))

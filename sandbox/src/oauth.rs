@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::form::FormFields;
-use super::state::{Grant, InvoiceTerms, IssuedToken, TOKEN_LIFETIME};
+use super::state::{Grant, IssuedToken, TOKEN_LIFETIME, TokenTerms};
 use super::{Sandbox, oauth_error};
 use epay_api_types::is_valid_invoice_id;
 use subtle::ConstantTimeEq;
@@ -90,24 +90,31 @@ fn validate(sandbox: &Sandbox, form: &FormFields) -> Result<Grant, Refusal> {
     let Some(terminal) = terminal else {
         return Err(refuse(StatusCode::BAD_REQUEST, "invalid_request", "terminal is required"));
     };
-    let invoice_id = form.get("invoiceID").or_else(|| form.get("invoiceId")).unwrap_or("");
-    if !is_valid_invoice_id(invoice_id) {
+    // A transfer token may name no invoice at all (the merchant document's does not): the
+    // payment object supplies it. Whatever the token names must be valid.
+    let transfer = scope == "transfer";
+    let named = |name: &str| form.get(name).filter(|v| !v.is_empty());
+    let invoice_id = named("invoiceID").or_else(|| named("invoiceId"));
+    if invoice_id.is_none_or(|id| !is_valid_invoice_id(id)) && !(transfer && invoice_id.is_none()) {
         return Err(refuse(StatusCode::BAD_REQUEST, "invalid_request", "invoiceID must be 6 to 15 digits"));
     }
-    let amount = form
-        .get("amount")
-        .and_then(|a| Amount::parse(a).ok())
-        .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, "invalid_request", "amount must be a positive number with at most 2 decimals"))?;
-    let currency = form.get("currency").unwrap_or("");
-    if currency != "KZT" {
+    let amount = match named("amount") {
+        None if transfer => None,
+        given => Some(given.and_then(|a| Amount::parse(a).ok()).ok_or_else(|| {
+            refuse(StatusCode::BAD_REQUEST, "invalid_request", "amount must be a positive number with at most 2 decimals")
+        })?),
+    };
+    let currency = named("currency");
+    if currency.is_some_and(|c| c != "KZT") || (currency.is_none() && !transfer) {
+        let currency = currency.unwrap_or("");
         return Err(refuse(StatusCode::BAD_REQUEST, "invalid_request", format!("currency `{currency}` is not supported (KZT)")));
     }
-    let post_link = form.get("postLink").unwrap_or("");
-    if url::Url::parse(post_link).is_err() {
+    let post_link = named("postLink");
+    if post_link.is_some_and(|link| url::Url::parse(link).is_err()) || (post_link.is_none() && !transfer) {
         return Err(refuse(StatusCode::BAD_REQUEST, "invalid_request", "postLink must be an absolute URL"));
     }
     let failure_post_link = form.get("failurePostLink").unwrap_or("");
-    for link in [post_link, failure_post_link].into_iter().filter(|l| !l.is_empty()) {
+    for link in post_link.into_iter().chain([failure_post_link]).filter(|l| !l.is_empty()) {
         if !sandbox.notifies_the_proxy(link) {
             return Err(refuse(
                 StatusCode::BAD_REQUEST,
@@ -119,15 +126,17 @@ fn validate(sandbox: &Sandbox, form: &FormFields) -> Result<Grant, Refusal> {
             ));
         }
     }
-    if sandbox.registry().is_paid(invoice_id) {
+    if let Some(invoice_id) = invoice_id
+        && sandbox.registry().is_paid(invoice_id)
+    {
         return Err(refuse(StatusCode::BAD_REQUEST, "invalid_request", format!("invoice {invoice_id} is already paid")));
     }
-    Ok(Grant::Payment(InvoiceTerms {
-        invoice_id: invoice_id.to_owned(),
+    Ok(Grant::Payment(TokenTerms {
+        invoice_id: invoice_id.map(str::to_owned),
         amount,
-        currency: currency.to_owned(),
+        currency: currency.map(str::to_owned),
         terminal: terminal.to_owned(),
-        post_link: post_link.to_owned(),
+        post_link: post_link.map(str::to_owned),
         failure_post_link: failure_post_link.to_owned(),
         secret_hash: form.get("secret_hash").unwrap_or("").to_owned(),
     }))

@@ -1,15 +1,19 @@
 //! `POST /sandbox/api/operation/{transactionId}/charge|cancel|refund` behind a service token,
-//! with ePay's rules: charge and cancel only an AUTH, refund only a CHARGE (in part, at least
-//! 10 ₸, never more than was charged); an `externalID` seen before gets the answer it got then
-//! and does nothing again. Errors are HTTP 400 with `{"code", "message"}`; the status API
-//! reflects every change.
+//! reading each request where ePay's page puts it (docs/epay-contract.md, "Operations"):
+//! charge takes `amount` in the query or a JSON body (the same in both when both are sent),
+//! refund takes `amount` and `externalID` in the query and, without `amount`, refunds the
+//! whole charge that is left. ePay's rules: charge and cancel only an AUTH, refund only a
+//! CHARGE, every refund at least 10 ₸, never more than was charged. Every request is
+//! performed: ePay's pages do not promise that a repeated `externalID` is answered once, so
+//! the sandbox does not either. Success is HTTP 200 with no body, errors HTTP 400 with
+//! `{"code", "message"}`, as the pages print them; the status API reflects every change.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use epay_api_types::Amount;
@@ -18,8 +22,8 @@ use serde_json::{Value, json};
 use super::Sandbox;
 use super::state::{Grant, Transaction};
 
-/// ePay's smallest partial refund.
-pub const MIN_PARTIAL_REFUND_MINOR: u64 = 1_000;
+/// ePay's smallest refund ("The minimum refund amount is 10 tenge").
+pub const MIN_REFUND_MINOR: u64 = 1_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -28,19 +32,55 @@ pub enum Kind {
     Refund,
 }
 
-pub async fn charge(state: State<Arc<Sandbox>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    operate(state, path, headers, body, Kind::Charge).await
+/// How many charge, cancel and refund requests the sandbox performed.
+pub async fn performed(State(sandbox): State<Arc<Sandbox>>) -> Json<u32> {
+    Json(sandbox.registry().operations_performed)
 }
 
-pub async fn cancel(state: State<Arc<Sandbox>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    operate(state, path, headers, body, Kind::Cancel).await
+type QueryString = Query<std::collections::HashMap<String, String>>;
+
+pub async fn charge(state: State<Arc<Sandbox>>, path: Path<String>, query: QueryString, headers: HeaderMap, body: Bytes) -> Response {
+    operate(state, path, query, headers, body, Kind::Charge).await
 }
 
-pub async fn refund(state: State<Arc<Sandbox>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    operate(state, path, headers, body, Kind::Refund).await
+pub async fn cancel(state: State<Arc<Sandbox>>, path: Path<String>, query: QueryString, headers: HeaderMap, body: Bytes) -> Response {
+    operate(state, path, query, headers, body, Kind::Cancel).await
 }
 
-async fn operate(State(sandbox): State<Arc<Sandbox>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes, kind: Kind) -> Response {
+pub async fn refund(state: State<Arc<Sandbox>>, path: Path<String>, query: QueryString, headers: HeaderMap, body: Bytes) -> Response {
+    operate(state, path, query, headers, body, Kind::Refund).await
+}
+
+/// The amount the request asks for, read where `kind`'s page puts it. `Err`: a refusal.
+fn requested_amount(kind: Kind, query: &std::collections::HashMap<String, String>, body: &Value) -> Result<Option<Amount>, String> {
+    let bad = || "amount must be a positive number with at most 2 decimals".to_owned();
+    let in_query = query.get("amount").map(|a| Amount::parse(a.trim()).map_err(|_| bad())).transpose()?;
+    match kind {
+        // The refund page: query only (a JSON body is not read: without `amount` in the query
+        // the whole charge is refunded).
+        Kind::Refund => Ok(in_query),
+        Kind::Cancel => Ok(None),
+        Kind::Charge => {
+            let in_body = match body.get("amount") {
+                None | Some(Value::Null) => None,
+                Some(value) => Some(parse_amount(value).ok_or_else(bad)?),
+            };
+            match (in_query, in_body) {
+                (Some(q), Some(b)) if q != b => Err(format!("amount {q} in the query and {b} in the body differ")),
+                (q, b) => Ok(q.or(b)),
+            }
+        }
+    }
+}
+
+async fn operate(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    Query(query): QueryString,
+    headers: HeaderMap,
+    body: Bytes,
+    kind: Kind,
+) -> Response {
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
     if !sandbox.registry().live_token(bearer).is_some_and(|t| matches!(t.grant, Grant::Service)) {
         return answer(401, json!({"code": 401, "message": "a valid service token is required"}));
@@ -49,38 +89,31 @@ async fn operate(State(sandbox): State<Arc<Sandbox>>, Path(id): Path<String>, he
     if !request.is_object() {
         return answer(400, json!({"code": 400, "message": "the body must be a JSON object"}));
     }
-    let (fail, slow_ms) = {
+    let (fail, refuse, slow_ms) = {
         let mut control = sandbox.control();
         let fail = control.fail_operations > 0;
         control.fail_operations = control.fail_operations.saturating_sub(1);
+        let refuse = !fail && control.refuse_operations > 0;
+        control.refuse_operations = control.refuse_operations.saturating_sub(u32::from(refuse));
         let slow = control.slow_operations > 0;
         control.slow_operations = control.slow_operations.saturating_sub(1);
-        (fail, slow.then_some(control.slow_operation_ms))
+        (fail, refuse, slow.then_some(control.slow_operation_ms))
     };
     if fail {
         return answer(500, json!({"code": 500, "message": "internal error (sandbox control: failOperations)"}));
     }
-    let external_id = request.get("externalID").and_then(Value::as_str).map(str::to_owned);
-    let (status, reply) = {
-        let mut registry = sandbox.registry();
-        if let Some(seen) = external_id.as_ref().and_then(|e| registry.operations.get(e)) {
-            seen.clone()
-        } else {
-            let amount = match request.get("amount") {
-                None | Some(Value::Null) => Ok(None),
-                Some(value) => parse_amount(value).map(Some).ok_or(()),
-            };
-            let outcome = match amount {
-                Err(()) => (400, json!({"code": 400, "message": "amount must be a positive number with at most 2 decimals"})),
-                Ok(amount) => match registry.transactions.values_mut().flatten().find(|t| t.id == id) {
-                    None => (400, json!({"code": 404, "message": "transaction not found"})),
-                    Some(t) => apply(t, kind, amount),
-                },
-            };
-            if let Some(external_id) = external_id {
-                registry.operations.insert(external_id, outcome.clone());
+    if refuse {
+        return answer(400, json!({"code": 100, "message": ""}));
+    }
+    let (status, reply) = match requested_amount(kind, &query, &request) {
+        Err(message) => (400, json!({"code": 400, "message": message})),
+        Ok(amount) => {
+            let mut registry = sandbox.registry();
+            registry.operations_performed += 1;
+            match registry.transactions.values_mut().flatten().find(|t| t.id == id) {
+                None => (400, json!({"code": 404, "message": "transaction not found"})),
+                Some(t) => apply(t, kind, amount),
             }
-            outcome
         }
     };
     if let Some(ms) = slow_ms {
@@ -89,8 +122,10 @@ async fn operate(State(sandbox): State<Arc<Sandbox>>, Path(id): Path<String>, he
     answer(status, reply)
 }
 
+/// HTTP 200 with no body (as the pages print it), or the error JSON.
 fn answer(status: u16, body: Value) -> Response {
-    (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(body)).into_response()
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_success() { status.into_response() } else { (status, Json(body)).into_response() }
 }
 
 fn parse_amount(value: &Value) -> Option<Amount> {
@@ -105,7 +140,7 @@ fn parse_amount(value: &Value) -> Option<Amount> {
 /// ePay's rules for one operation on transaction `t`; the answer's status and body.
 pub fn apply(t: &mut Transaction, kind: Kind, amount: Option<Amount>) -> (u16, Value) {
     let refuse = |message: String| (400, json!({"code": 400, "message": message}));
-    let done = |t: &Transaction| (200, json!({"code": 0, "message": "OK", "id": t.id, "statusName": t.status_name}));
+    let done = |_: &Transaction| (200, Value::Null);
     match kind {
         Kind::Charge | Kind::Cancel if t.status_name != "AUTH" => {
             refuse(format!("operation is possible only for AUTH transactions; this one is {}", t.status_name))
@@ -132,8 +167,8 @@ pub fn apply(t: &mut Transaction, kind: Kind, amount: Option<Amount>) -> (u16, V
             if refunded > left {
                 return refuse(format!("cannot refund {}: only {} is left", Amount::from_minor(refunded), Amount::from_minor(left)));
             }
-            if refunded < left && refunded < MIN_PARTIAL_REFUND_MINOR {
-                return refuse(format!("a partial refund must be at least {}", Amount::from_minor(MIN_PARTIAL_REFUND_MINOR)));
+            if refunded < MIN_REFUND_MINOR {
+                return refuse(format!("the minimum refund amount is {}", Amount::from_minor(MIN_REFUND_MINOR)));
             }
             t.refunded = Amount::from_minor(t.refunded.minor() + refunded);
             if t.refunded == t.amount {
@@ -164,6 +199,7 @@ mod tests {
             reason_code: 0,
             created_at: String::new(),
             fee: None,
+            bonus: Amount::from_minor(0),
             receiver_mask: None,
         }
     }

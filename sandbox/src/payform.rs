@@ -10,7 +10,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use epay_api_types::{Amount, Language};
+use epay_api_types::{Amount, Language, is_valid_invoice_id};
 use rand::Rng;
 use serde::Deserialize;
 
@@ -19,7 +19,7 @@ use super::cards::{self, CardOutcome, TEST_CARDS};
 use super::delivery;
 use super::page::{display_amount, error_page, escape, layout};
 use super::params;
-use super::state::{Grant, MethodFlag, PaySession, Registry, TOKEN_LIFETIME, Transaction};
+use super::state::{Grant, InvoiceTerms, MethodFlag, PaySession, Registry, TOKEN_LIFETIME, TokenTerms, Transaction};
 
 pub async fn page(State(sandbox): State<Arc<Sandbox>>, Query(query): Query<HashMap<String, String>>) -> Response {
     let flag = method_flag(&query);
@@ -65,22 +65,8 @@ fn open_session(sandbox: &Sandbox, params: &params::Params, flag: MethodFlag) ->
     if token.scope != flag.scope() {
         return Err(format!("a `{}` token cannot pay with this method (needs `{}`)", token.scope, flag.scope()));
     }
-    let Grant::Payment(terms) = &token.grant else { return Err("a service token cannot pay".into()) };
-    if field("invoiceId") != terms.invoice_id {
-        return Err(format!("invoiceId `{}` is not the token's invoice", field("invoiceId")));
-    }
-    if Amount::parse(field("amount")).ok() != Some(terms.amount) {
-        return Err(format!("amount `{}` is not the token's amount {}", field("amount"), terms.amount));
-    }
-    if field("currency") != terms.currency {
-        return Err(format!("currency `{}` is not the token's {}", field("currency"), terms.currency));
-    }
-    if field("terminal") != terms.terminal {
-        return Err("terminal is not the token's terminal".into());
-    }
-    if !field("postLink").is_empty() && field("postLink") != terms.post_link {
-        return Err("postLink differs from the one the token was issued with".into());
-    }
+    let Grant::Payment(token_terms) = &token.grant else { return Err("a service token cannot pay".into()) };
+    let terms = resolve_terms(sandbox, token_terms, params)?;
     if !matches!(field("cardSave"), "true" | "false") {
         return Err(format!("cardSave must be a Boolean, got `{}`", field("cardSave")));
     }
@@ -97,7 +83,7 @@ fn open_session(sandbox: &Sandbox, params: &params::Params, flag: MethodFlag) ->
         return Err(format!("invoice {} is already paid", terms.invoice_id));
     }
     let failure_back_link = Some(field("failureBackLink")).filter(|l| !l.is_empty()).unwrap_or(back_link);
-    let mut terms = terms.clone();
+    let mut terms = terms;
     if !field("failurePostLink").is_empty() {
         terms.failure_post_link = field("failurePostLink").to_owned();
     }
@@ -112,6 +98,52 @@ fn open_session(sandbox: &Sandbox, params: &params::Params, flag: MethodFlag) ->
         back_link: back_link.to_owned(),
         failure_back_link: failure_back_link.to_owned(),
         expires_at: Instant::now() + TOKEN_LIFETIME,
+    })
+}
+
+/// The invoice the page is for: every part the token names must be the payment object's; the
+/// parts a transfer token leaves out come from the payment object, checked as the token
+/// endpoint checks them.
+fn resolve_terms(sandbox: &Sandbox, token: &TokenTerms, params: &params::Params) -> Result<InvoiceTerms, String> {
+    let field = |name: &str| params.get(name).map(String::as_str).unwrap_or("").trim().to_owned();
+    let invoice_id = field("invoiceId");
+    match &token.invoice_id {
+        Some(issued) if *issued != invoice_id => return Err(format!("invoiceId `{invoice_id}` is not the token's invoice")),
+        None if !is_valid_invoice_id(&invoice_id) => return Err("invoiceId must be 6 to 15 digits".into()),
+        _ => {}
+    }
+    let amount = Amount::parse(&field("amount")).ok();
+    let amount = match token.amount {
+        Some(issued) if amount != Some(issued) => return Err(format!("amount `{}` is not the token's amount {issued}", field("amount"))),
+        Some(issued) => issued,
+        None => amount.ok_or_else(|| format!("amount `{}` is not a positive amount", field("amount")))?,
+    };
+    let currency = field("currency");
+    match token.currency.as_deref() {
+        Some(issued) if issued != currency => return Err(format!("currency `{currency}` is not the token's {issued}")),
+        None if currency != "KZT" => return Err(format!("currency `{currency}` is not supported (KZT)")),
+        _ => {}
+    }
+    if field("terminal") != token.terminal {
+        return Err("terminal is not the token's terminal".into());
+    }
+    let post_link = match token.post_link.as_deref() {
+        Some(issued) if !field("postLink").is_empty() && field("postLink") != issued => {
+            return Err("postLink differs from the one the token was issued with".into());
+        }
+        Some(issued) => issued.to_owned(),
+        None if url::Url::parse(&field("postLink")).is_err() => return Err("postLink must be an absolute URL".into()),
+        None if !sandbox.notifies_the_proxy(&field("postLink")) => return Err("the sandbox delivers postLinks only to its proxies".into()),
+        None => field("postLink"),
+    };
+    Ok(InvoiceTerms {
+        invoice_id,
+        amount,
+        currency,
+        terminal: token.terminal.clone(),
+        post_link,
+        failure_post_link: token.failure_post_link.clone(),
+        secret_hash: token.secret_hash.clone(),
     })
 }
 
@@ -298,7 +330,10 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
         },
     };
 
-    let two_stage = sandbox.control().two_stage;
+    let (two_stage, bonus_minor) = {
+        let control = sandbox.control();
+        (control.two_stage, control.bonus_minor)
+    };
     let transaction = {
         let mut registry = sandbox.registry();
         if registry.is_paid(&session.terms.invoice_id) {
@@ -306,7 +341,7 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
             return error_page(StatusCode::CONFLICT, "this invoice is already paid");
         }
         registry.close_session(&form.session);
-        let transaction = charge(&session, card.number, card.outcome, receiver.as_deref(), two_stage);
+        let transaction = charge(&session, card.number, card.outcome, receiver.as_deref(), two_stage, bonus_minor);
         registry.transactions.entry(transaction.invoice_id.clone()).or_default().push(transaction.clone());
         transaction
     };
@@ -325,7 +360,14 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
     Redirect::to(target).into_response()
 }
 
-fn charge(session: &PaySession, card_number: &str, outcome: CardOutcome, receiver: Option<&str>, two_stage: bool) -> Transaction {
+fn charge(
+    session: &PaySession,
+    card_number: &str,
+    outcome: CardOutcome,
+    receiver: Option<&str>,
+    two_stage: bool,
+    bonus_minor: u64,
+) -> Transaction {
     // A two-stage terminal holds the money (AUTH) until the merchant charges or cancels it.
     let approved = if two_stage { "AUTH" } else { "CHARGE" };
     let (status_name, reason, reason_code) = match outcome {
@@ -349,6 +391,7 @@ fn charge(session: &PaySession, card_number: &str, outcome: CardOutcome, receive
         reason_code,
         created_at: now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         fee: receiver.map(|_| Registry::transfer_fee(session.terms.amount)),
+        bonus: Amount::from_minor(if success { bonus_minor.min(session.terms.amount.minor()) } else { 0 }),
         receiver_mask: receiver.map(cards::mask),
     }
 }

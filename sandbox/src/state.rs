@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use epay_api_types::Amount;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// Tokens live 7200 s, as ePay's do.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
@@ -18,8 +17,8 @@ const REMEMBERED: usize = 200_000;
 
 #[derive(Clone, Debug)]
 pub enum Grant {
-    /// A payment token, bound to one invoice.
-    Payment(InvoiceTerms),
+    /// A payment (or transfer) token, and what it was issued for.
+    Payment(TokenTerms),
     /// A service token for the status API.
     Service,
 }
@@ -31,7 +30,22 @@ pub struct IssuedToken {
     pub expires_at: Instant,
 }
 
-/// What a payment token was issued for; the payment page must match it exactly.
+/// What a payment token was issued for; the payment object must match every part it names.
+/// A card payment's token names them all; the merchant document's transfer token carries only
+/// `terminal` and `secret_hash` (no invoiceID, amount, currency or postLink): the payment object
+/// then supplies them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenTerms {
+    pub invoice_id: Option<String>,
+    pub amount: Option<Amount>,
+    pub currency: Option<String>,
+    pub terminal: String,
+    pub post_link: Option<String>,
+    pub failure_post_link: String,
+    pub secret_hash: String,
+}
+
+/// The invoice a payment page is open for: the token's terms completed by the payment object.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InvoiceTerms {
     pub invoice_id: String,
@@ -63,6 +77,8 @@ pub struct Transaction {
     pub created_at: String,
     /// A transfer's fee, charged to the sender on top of the amount.
     pub fee: Option<Amount>,
+    /// The part Halyk bonuses paid (ePay's `amountBonus`).
+    pub bonus: Amount,
     /// A transfer's receiving card, masked.
     pub receiver_mask: Option<String>,
 }
@@ -139,19 +155,24 @@ pub struct Control {
     pub two_stage: bool,
     /// The next N operation calls (charge, cancel, refund) answer 500 without doing anything.
     pub fail_operations: u32,
+    /// The next N operation calls answer 400 `{"code": 100, "message": ""}` without doing
+    /// anything (as ePay's pages print an error).
+    pub refuse_operations: u32,
     /// The next N operation calls do their work but answer only after this many ms (a
     /// client's timeout then hides an operation that happened).
     pub slow_operations: u32,
     pub slow_operation_ms: u64,
+    /// Payments from now on are paid partly with Halyk bonuses: this many minor units.
+    pub bonus_minor: u64,
 }
 
 #[derive(Default)]
 pub struct Registry {
     pub tokens: HashMap<String, IssuedToken>,
     pub transactions: HashMap<String, Vec<Transaction>>,
-    /// Operations by externalID, with the answer they got: a repeat gets the same answer and
-    /// does nothing (ePay's rule: duplicates by externalID are answered once).
-    pub operations: HashMap<String, (u16, Value)>,
+    /// Charge, cancel and refund requests performed (`GET /sandbox/status-questions` tells
+    /// the tests how many; each request is performed, whatever its externalID).
+    pub operations_performed: u32,
     /// How often the status API was asked about each invoice (`GET /sandbox/status-questions`:
     /// several proxies on one database must ask once per question, not once each).
     pub status_questions: HashMap<String, u32>,

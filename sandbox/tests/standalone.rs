@@ -78,7 +78,7 @@ async fn the_token_endpoint_is_as_strict_as_epay() {
         (with("terminal", "00000000-0000-0000-0000-000000000000"), 400),
         (with("grant_type", "password"), 400),
         (with("scope", "everything"), 400),
-        (with("postLink", ""), 400),
+        (with("postLink", "not a url"), 400),
         // The sandbox notifies nobody but the shop it serves.
         (with("postLink", "https://example.kz/"), 400),
         (with("failurePostLink", "http://10.0.0.1/hook"), 400),
@@ -89,6 +89,21 @@ async fn the_token_endpoint_is_as_strict_as_epay() {
     }
     // The card terminal belongs to the merchant too.
     assert_eq!(sandbox.token(&with("terminal", CARD_TERMINAL)).await.0, 200);
+    // The merchant document's transfer token names no invoice, amount, currency or postLink
+    // (the payment object does); a card payment's token must name them.
+    let seed = [
+        ("grant_type", "client_credentials"),
+        ("scope", "transfer"),
+        ("client_id", "test"),
+        ("client_secret", SECRET),
+        ("terminal", P2P_TERMINAL),
+        ("secret_hash", "JDKCNDDGGDTPSKJD"),
+    ];
+    let (status, body) = sandbox.token(&seed).await;
+    assert_eq!(status, 200, "{body}");
+    let mut card = seed.to_vec();
+    card[1] = ("scope", "payment");
+    assert_eq!(sandbox.token(&card).await.0, 400);
     // Multipart works too, and a service token needs no invoice.
     let form = reqwest::multipart::Form::new()
         .text("grant_type", "client_credentials")

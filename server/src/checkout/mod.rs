@@ -307,7 +307,7 @@ fn respond(app: &AppState, order: &OrderRow) -> Result<Json<CheckoutBody>, AppEr
         currency: order.currency.clone(),
         terminal: order.terminal.clone(),
         description: order.description.clone(),
-        language: language.epay_code().to_owned(),
+        language: config.epay.language_codes.code(language).to_owned(),
         account_id: order.account_id.clone(),
         email: order.email.clone(),
         phone: order.phone.clone(),

@@ -112,6 +112,28 @@ pub struct EpaySettings {
     /// Other proxies on this machine that use this one's sandbox as their ePay (several
     /// instances in development; `SANDBOX_PROXIES`): its postLinks may go to their origins.
     pub sandbox_proxies: Vec<String>,
+    /// How the payment object names its language (`EPAY_LANGUAGE_CODES`).
+    pub language_codes: LanguageCodes,
+}
+
+/// The payment object's `language`: the merchant document sends `RU` (and Kazakh as `KZ`);
+/// ePay's docs and Halyk's SDK use `rus`/`kaz`/`eng`. Which Kazakh code the payment page
+/// takes is not published (docs/epay-contract.md, "unconfirmed").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LanguageCodes {
+    /// `RU`, `KZ`, `EN` (the merchant document's).
+    TwoLetter,
+    /// `rus`, `kaz`, `eng`.
+    ThreeLetter,
+}
+
+impl LanguageCodes {
+    pub fn code(self, language: epay_api_types::Language) -> &'static str {
+        match self {
+            LanguageCodes::TwoLetter => language.epay_code(),
+            LanguageCodes::ThreeLetter => language.epay_code3(),
+        }
+    }
 }
 
 /// What a checkout may be and where the payer returns.
@@ -349,6 +371,11 @@ impl EpaySettings {
             overlay_style_hashes: overlay_style_hashes(env.list("EPAY_OVERLAY_STYLE_HASHES"))?,
             sandbox_public: env.flag("EPAY_SANDBOX_PUBLIC")?,
             sandbox_proxies: sandbox_proxies(env.list("SANDBOX_PROXIES"))?,
+            language_codes: env.choice(
+                "EPAY_LANGUAGE_CODES",
+                LanguageCodes::TwoLetter,
+                &[("two-letter", LanguageCodes::TwoLetter), ("three-letter", LanguageCodes::ThreeLetter)],
+            )?,
         })
     }
 

@@ -91,6 +91,7 @@ fn bad_values_name_their_variable() {
         (vec![("EPAY_TIMEOUT_SECS", "0")], "EPAY_TIMEOUT_SECS"),
         (vec![("ALLOWED_ORIGINS", "shop.kz")], "ALLOWED_ORIGINS"),
         (vec![("EPAY_TWO_STAGE", "maybe")], "EPAY_TWO_STAGE"),
+        (vec![("EPAY_LANGUAGE_CODES", "iso")], "EPAY_LANGUAGE_CODES"),
         (vec![("RECONCILE_AFTER_SECS", "0")], "RECONCILE_AFTER_SECS"),
         (vec![("CHECKOUT_RATE_PER_MINUTE", "lots")], "CHECKOUT_RATE_PER_MINUTE"),
         (vec![("CHECKOUT_RATE_BURST", "0")], "CHECKOUT_RATE_BURST"),

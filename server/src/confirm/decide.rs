@@ -6,7 +6,7 @@
 //! that it may have been paid after all: a confirmed payment still pays it, anything else
 //! leaves it as it was.
 
-use crate::epay::{StatusAnswer, TransactionInfo};
+use crate::epay::{ResultCode, StatusAnswer, TransactionInfo, TransactionStatus};
 use crate::store::orders::{OrderRow, OrderState, Outcome};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -40,34 +40,35 @@ pub struct Policy {
 pub fn decide(order: &OrderRow, answer: &StatusAnswer, policy: &Policy) -> Decision {
     let confirming = order.status == OrderState::Confirming;
     let settled = matches!(order.status, OrderState::Failed | OrderState::Expired);
-    let said = format!("resultCode {} ({})", answer.result_code, answer.result_message);
-    match answer.result_code.as_str() {
-        "100" => {
+    let said = answer.said();
+    match &answer.result {
+        ResultCode::Found => {
             let Some(t) = &answer.transaction else {
                 return Decision::Review(format!("{said} without a transaction"));
             };
             if let Some(mismatch) = mismatch(order, t) {
                 return Decision::Review(format!("status API disagrees with the order: {mismatch}"));
             }
-            let status = t.status_name.as_deref().unwrap_or("").to_ascii_uppercase();
-            match status.as_str() {
-                "CHARGE" => Decision::Pay(outcome(t, false)),
-                "AUTH" if policy.two_stage => Decision::Authorize(outcome(t, false)),
+            match &t.status {
+                Some(TransactionStatus::Charge) => Decision::Pay(outcome(t, false)),
+                Some(TransactionStatus::Auth) if policy.two_stage => Decision::Authorize(outcome(t, false)),
                 // Held but not charged on a one-stage terminal, or still being processed.
-                "AUTH" | "NEW" | "3D" | "VERIFIED" | "FINGERPRINT" => ask_again(order, policy, format!("{said}, statusName {status}")),
-                _ if settled => Decision::Stop(format!("{said}, statusName {status}")),
-                "FAILED" | "REJECT" | "CANCEL" | "CANCEL_OLD" if !confirming => Decision::Fail(outcome(t, true)),
-                // A success postLink, but ePay says this: money must not be assumed.
-                _ => {
-                    Decision::Review(format!("{said}, statusName {status:?}{}", if confirming { " after a success postLink" } else { "" }))
-                }
+                Some(TransactionStatus::Auth) => ask_again(order, policy, said),
+                Some(status) if status.in_progress() => ask_again(order, policy, said),
+                // A value ePay's pages do not list, or none at all: never paid, never failed.
+                Some(TransactionStatus::Other(raw)) => Decision::Review(format!("{said}: statusName {raw:?} is not one ePay documents")),
+                None => Decision::Review(format!("{said} without a statusName")),
+                _ if settled => Decision::Stop(said),
+                Some(status) if status.unsuccessful() && !confirming => Decision::Fail(outcome(t, true)),
+                // A success postLink, but ePay says this (or REFUND): money must not be assumed.
+                Some(_) => Decision::Review(format!("{said}{}", if confirming { " after a success postLink" } else { "" })),
             }
         }
-        "107" => ask_again(order, policy, said),
-        _ if settled && matches!(answer.result_code.as_str(), "101" | "102") => Decision::Stop(said),
-        "101" if confirming => Decision::Review(format!("{said} after a success postLink")),
-        "101" => Decision::Fail(answer.transaction.as_ref().map(|t| outcome(t, true)).unwrap_or_default()),
-        "102" if !confirming && token_long_expired(order, policy) => Decision::Expire(said),
+        ResultCode::InProgress => ask_again(order, policy, said),
+        ResultCode::Rejected | ResultCode::NotFound if settled => Decision::Stop(said),
+        ResultCode::Rejected if confirming => Decision::Review(format!("{said} after a success postLink")),
+        ResultCode::Rejected => Decision::Fail(answer.transaction.as_ref().map(|t| outcome(t, true)).unwrap_or_default()),
+        ResultCode::NotFound if !confirming && token_long_expired(order, policy) => Decision::Expire(said),
         _ => ask_again(order, policy, said),
     }
 }
@@ -101,21 +102,47 @@ fn token_long_expired(order: &OrderRow, policy: &Policy) -> bool {
 }
 
 fn mismatch(order: &OrderRow, t: &TransactionInfo) -> Option<String> {
-    // The transfer amount is the order's; a fee ePay reports beside it is the payer's cost.
-    // Whether ePay's amount includes the fee is not documented: both are accepted.
-    if !crate::postlink::amount_agrees(order.amount(), t.amount, t.fee) {
-        return Some(format!("amount {:?} (fee {:?}), order {}", t.amount_text, t.fee.map(|f| f.to_string()), order.amount()));
+    if let Some(mismatch) = amount_mismatch(order, t) {
+        return Some(mismatch);
     }
     if !t.currency.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&order.currency)) {
         return Some(format!("currency {:?}, order {}", t.currency, order.currency));
     }
-    if !t.terminal.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&order.terminal)) {
-        return Some(format!("terminal {:?}, order {}", t.terminal, order.terminal));
+    // The UUID the token was issued for (`terminalID`); `terminal` is ePay's short number. An
+    // answer without the UUID (older samples) was asked for with this terminal's own token.
+    if t.terminal_id.as_deref().is_some_and(|id| !id.eq_ignore_ascii_case(&order.terminal)) {
+        return Some(format!("terminalID {:?}, order {}", t.terminal_id, order.terminal));
     }
     if t.invoice_id.as_deref().is_some_and(|i| i != order.invoice_id) {
         return Some(format!("invoice {:?}, order {}", t.invoice_id, order.invoice_id));
     }
     None
+}
+
+/// The order's amount must be what the transaction holds: `amount` plus the bonus part
+/// (`amountBonus`), and the original amount (`orgAmount`) when ePay reports one.
+fn amount_mismatch(order: &OrderRow, t: &TransactionInfo) -> Option<String> {
+    // The transfer amount is the order's; a fee ePay reports beside it is the payer's cost.
+    // Whether ePay's amount includes the fee is not documented: both are accepted.
+    let agrees = |amount: Option<epay_api_types::Amount>| crate::postlink::amount_agrees(order.amount(), amount, t.fee);
+    let bonus = t.amount_bonus.filter(|b| b.minor() > 0).map(|b| format!(" + bonus {b}")).unwrap_or_default();
+    // Whether orgAmount counts the bonus part is not published: either is accepted.
+    let with_bonus = |a: epay_api_types::Amount| epay_api_types::Amount::from_minor(a.minor() + t.amount_bonus.map_or(0, |b| b.minor()));
+    if let Some(original) = t.org_amount
+        && !agrees(Some(original))
+        && !agrees(Some(with_bonus(original)))
+    {
+        return Some(format!("orgAmount {original}, order {}", order.amount()));
+    }
+    if agrees(t.paid_total()) {
+        return None;
+    }
+    Some(match t.org_amount {
+        // The transaction was for the order's amount and holds less now: reduced (refunded or
+        // partly captured) outside the proxy, before it confirmed the payment.
+        Some(original) => format!("amount {:?}{bonus} of orgAmount {original}: reduced outside the proxy", t.amount_text),
+        None => format!("amount {:?}{bonus} (fee {:?}), order {}", t.amount_text, t.fee.map(|f| f.to_string()), order.amount()),
+    })
 }
 
 fn outcome(t: &TransactionInfo, failed: bool) -> Outcome {
@@ -127,6 +154,9 @@ fn outcome(t: &TransactionInfo, failed: bool) -> Outcome {
         failure_reason: if failed { t.reason.clone() } else { None },
         failure_code: if failed { t.reason_code } else { None },
         fee: t.fee,
+        amount_bonus: t.amount_bonus.filter(|b| b.minor() > 0),
+        org_amount: t.org_amount,
+        payout_amount: t.payout_amount,
         ..Outcome::default()
     }
 }
@@ -144,7 +174,7 @@ mod tests {
 
     fn answer(code: &str, status_name: &str) -> StatusAnswer {
         StatusAnswer {
-            result_code: code.into(),
+            result: ResultCode::parse(code),
             result_message: "m".into(),
             transaction: Some(TransactionInfo {
                 id: Some("tx".into()),
@@ -152,8 +182,9 @@ mod tests {
                 amount_text: Some("1500".into()),
                 amount: Some(Amount::from_minor(150_000)),
                 currency: Some("KZT".into()),
-                terminal: Some("T-1".into()),
-                status_name: Some(status_name.into()),
+                terminal_id: Some("T-1".into()),
+                terminal_number: Some("98120001".into()),
+                status: (!status_name.is_empty()).then(|| TransactionStatus::parse(status_name)),
                 card_mask: Some("440043...2222".into()),
                 reason: Some("Недостаточно средств".into()),
                 reason_code: Some(484),
@@ -179,7 +210,7 @@ mod tests {
             match broken {
                 0 => t.amount = Some(Amount::from_minor(100)),
                 1 => t.currency = Some("USD".into()),
-                2 => t.terminal = Some("other".into()),
+                2 => t.terminal_id = Some("other".into()),
                 _ => t.invoice_id = Some("999999".into()),
             }
             assert!(matches!(decide(&confirming, &a, &POLICY), Decision::Review(r) if r.contains(field)), "{field}");
@@ -204,6 +235,38 @@ mod tests {
         assert!(matches!(decide(&confirming, &answer("100", "REFUND"), &POLICY), Decision::Review(_)));
         let tired = OrderRow { check_attempts: 11, ..order(OrderState::Confirming) };
         assert!(matches!(decide(&tired, &answer("107", ""), &POLICY), Decision::Review(r) if r.contains("12 questions")));
+    }
+
+    #[test]
+    fn bonuses_count_toward_the_amount_and_a_reduced_charge_goes_to_a_person() {
+        let confirming = order(OrderState::Confirming);
+        let mut with_bonus = answer("100", "CHARGE");
+        let t = with_bonus.transaction.as_mut().unwrap();
+        (t.amount, t.amount_bonus, t.org_amount) =
+            (Some(Amount::from_minor(120_000)), Some(Amount::from_minor(30_000)), Some(Amount::from_minor(150_000)));
+        assert!(
+            matches!(decide(&confirming, &with_bonus, &POLICY), Decision::Pay(o) if o.amount_bonus == Some(Amount::from_minor(30_000)))
+        );
+        let mut reduced = answer("100", "CHARGE");
+        let t = reduced.transaction.as_mut().unwrap();
+        (t.amount, t.org_amount) = (Some(Amount::from_minor(100_000)), Some(Amount::from_minor(150_000)));
+        assert!(matches!(decide(&confirming, &reduced, &POLICY), Decision::Review(r) if r.contains("reduced")));
+        let mut other_original = answer("100", "CHARGE");
+        other_original.transaction.as_mut().unwrap().org_amount = Some(Amount::from_minor(200_000));
+        assert!(matches!(decide(&confirming, &other_original, &POLICY), Decision::Review(r) if r.contains("orgAmount")));
+    }
+
+    #[test]
+    fn unknown_or_missing_status_names_go_to_a_person_never_to_paid_or_failed() {
+        for state in [OrderState::Confirming, OrderState::Pending, OrderState::Failed] {
+            assert!(
+                matches!(decide(&order(state), &answer("100", "SETTLED"), &POLICY), Decision::Review(r) if r.contains("SETTLED")),
+                "{state:?}"
+            );
+            assert!(matches!(decide(&order(state), &answer("100", ""), &POLICY), Decision::Review(_)), "{state:?}");
+        }
+        assert!(matches!(decide(&order(OrderState::Confirming), &answer("100", "3D"), &POLICY), Decision::AskAgain(_)));
+        assert!(matches!(decide(&order(OrderState::Confirming), &answer("104", ""), &POLICY), Decision::AskAgain(_)));
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! Talking to ePay: the OAuth token endpoint (and, for confirmation, the status API).
 
 mod client;
-mod operation;
+#[cfg(test)]
+mod conformance;
+pub(crate) mod operation;
 mod status;
-mod token;
+pub(crate) mod token;
 
 pub use client::{EpayClient, EpayError};
 pub use operation::{OperationAnswer, OperationKind, read_operation_answer};
-pub use status::{StatusAnswer, StatusKind, TransactionInfo};
+#[cfg(test)]
+pub(crate) use status::read_status_answer;
+pub use status::{ResultCode, StatusAnswer, StatusKind, TransactionInfo, TransactionStatus};
 pub use token::{PaymentTokenRequest, SERVICE_SCOPE, Token};
 
 /// An amount as ePay's JSON takes it: a number (1500, 1500.5), exact for two decimals.

@@ -1,24 +1,51 @@
-//! ePay's operations on a transaction: `POST {EPAY_API_URL}/operation/{transactionId}/charge`
-//! (capture an AUTH), `/cancel` (release an AUTH), `/refund` (a CHARGE, in whole or in part),
-//! with the terminal's service token and the `externalID` the proxy generated for the
-//! operation, so a repeat after a timeout is the same operation at ePay.
+//! ePay's operations on a transaction, each as its page prints the request
+//! (docs/epay-contract.md, "Operations"):
+//! - capture: `POST {API}/operation/{id}/charge`, a partial amount in a JSON body `{"amount"}`;
+//! - cancel: `POST {API}/operation/{id}/cancel`, nothing else;
+//! - refund: `POST {API}/operation/{id}/refund?amount=…&externalID=…`, in the query string
+//!   (without `amount` ePay refunds the whole charge, so the proxy always sends it).
+//!
+//! Each with a fresh service token of the terminal. ePay's pages do not promise that a repeated
+//! `externalID` is performed once: the proxy never relies on it (see `crate::operations`).
 
 use serde_json::{Value, json};
 
 use super::{EpayClient, EpayError};
 use epay_api_types::Amount;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Capture, cancel or refund: one vocabulary from the merchant API (`/capture`, `/cancel`,
+/// `/refunds`) through the store (`operations.kind`) to ePay's endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OperationKind {
-    Charge,
+    /// ePay's `charge` of an AUTH.
+    Capture,
     Cancel,
     Refund,
 }
 
 impl OperationKind {
-    fn path(self) -> &'static str {
+    /// The name the store and the merchant API use.
+    pub fn as_str(self) -> &'static str {
         match self {
-            OperationKind::Charge => "charge",
+            OperationKind::Capture => "capture",
+            OperationKind::Cancel => "cancel",
+            OperationKind::Refund => "refund",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<OperationKind> {
+        match name {
+            "capture" => Some(OperationKind::Capture),
+            "cancel" => Some(OperationKind::Cancel),
+            "refund" => Some(OperationKind::Refund),
+            _ => None,
+        }
+    }
+
+    /// ePay's path segment.
+    fn endpoint(self) -> &'static str {
+        match self {
+            OperationKind::Capture => "charge",
             OperationKind::Cancel => "cancel",
             OperationKind::Refund => "refund",
         }
@@ -28,10 +55,36 @@ impl OperationKind {
 /// What ePay answered.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OperationAnswer {
-    /// 2xx: ePay took it (the status API confirms what it did).
+    /// 2xx: ePay took it (the status API must still show it).
     Accepted(String),
-    /// 4xx with ePay's `{"code", "message"}`: refused; nothing happened.
+    /// 4xx with ePay's `{"code", "message"}`.
     Refused { status: u16, message: String },
+}
+
+/// One operation's HTTP request: the path and query after the API base, and the JSON body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OperationRequest {
+    pub path_and_query: String,
+    pub body: Option<Value>,
+}
+
+/// The request ePay's page for `kind` prints. Pure.
+pub fn operation_request(kind: OperationKind, transaction_id: &str, amount: Option<Amount>, external_id: &str) -> OperationRequest {
+    let path = format!("/operation/{transaction_id}/{}", kind.endpoint());
+    match kind {
+        OperationKind::Capture => {
+            OperationRequest { path_and_query: path, body: amount.map(|a| json!({ "amount": super::amount_number(a) })) }
+        }
+        OperationKind::Cancel => OperationRequest { path_and_query: path, body: None },
+        OperationKind::Refund => {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(amount) = amount {
+                query.append_pair("amount", &super::amount_number(amount).to_string());
+            }
+            query.append_pair("externalID", external_id);
+            OperationRequest { path_and_query: format!("{path}?{}", query.finish()), body: None }
+        }
+    }
 }
 
 impl EpayClient {
@@ -46,20 +99,19 @@ impl EpayClient {
         amount: Option<Amount>,
         external_id: &str,
     ) -> Result<OperationAnswer, EpayError> {
-        let url = self.settings.api_endpoint(&format!("/operation/{transaction_id}/{}", kind.path()));
-        let mut body = json!({ "externalID": external_id });
-        if let Some(amount) = amount {
-            body["amount"] = super::amount_number(amount);
-        }
-        let token = self.cached_service_token(terminal).await?;
-        let (status, reply) = match self.exchange(self.http.post(&url).bearer_auth(&token).json(&body)).await? {
-            (reqwest::StatusCode::UNAUTHORIZED, _) => {
-                self.forget_service_token(terminal).await;
-                let token = self.cached_service_token(terminal).await?;
-                self.exchange(self.http.post(&url).bearer_auth(&token).json(&body)).await?
+        let request = operation_request(kind, transaction_id, amount, external_id);
+        let url = self.settings.api_endpoint(&request.path_and_query);
+        let build = |token: &str| {
+            let post = self.http.post(&url).bearer_auth(token);
+            match &request.body {
+                Some(body) => post.json(body),
+                None => post,
             }
-            answer => answer,
         };
+        // A fresh service token for each operation, as ePay's pages ask ("for each operation,
+        // you need to get and use the original token"); status questions reuse theirs.
+        let token = self.service_token(terminal).await?;
+        let (status, reply) = self.exchange(build(&token.access_token)).await?;
         read_operation_answer(status.as_u16(), &reply)
     }
 }
@@ -70,11 +122,17 @@ pub fn read_operation_answer(status: u16, body: &[u8]) -> Result<OperationAnswer
     match status {
         200..=299 => Ok(OperationAnswer::Accepted(text)),
         400..=499 => {
-            let message = serde_json::from_slice::<Value>(body)
-                .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-                .unwrap_or(text);
-            Ok(OperationAnswer::Refused { status, message })
+            let message = serde_json::from_slice::<Value>(body).ok().map(|v| {
+                let code = v.get("code").map(|c| c.to_string()).unwrap_or_default();
+                let message = v.get("message").and_then(Value::as_str).unwrap_or_default();
+                match (code.is_empty(), message.is_empty()) {
+                    (_, false) if !code.is_empty() => format!("{message} (code {code})"),
+                    (_, false) => message.to_owned(),
+                    (false, true) => format!("code {code}"),
+                    (true, true) => text.clone(),
+                }
+            });
+            Ok(OperationAnswer::Refused { status, message: message.unwrap_or(text) })
         }
         _ => Err(EpayError::Status { status, body: text }),
     }
@@ -86,12 +144,37 @@ mod tests {
 
     #[test]
     fn only_a_4xx_is_a_refusal_and_a_5xx_is_no_answer() {
-        assert!(matches!(read_operation_answer(200, b"{\"code\":0}"), Ok(OperationAnswer::Accepted(_))));
+        assert!(matches!(read_operation_answer(200, b""), Ok(OperationAnswer::Accepted(_))));
         assert_eq!(
             read_operation_answer(400, br#"{"code":400,"message":"refund is possible only for CHARGE transactions"}"#).unwrap(),
-            OperationAnswer::Refused { status: 400, message: "refund is possible only for CHARGE transactions".into() }
+            OperationAnswer::Refused { status: 400, message: "refund is possible only for CHARGE transactions (code 400)".into() }
+        );
+        assert_eq!(
+            read_operation_answer(400, br#"{"code":100,"message":""}"#).unwrap(),
+            OperationAnswer::Refused { status: 400, message: "code 100".into() }
         );
         assert_eq!(read_operation_answer(404, b"not json").unwrap(), OperationAnswer::Refused { status: 404, message: "not json".into() });
         assert!(read_operation_answer(502, b"bad gateway").is_err(), "a 5xx says nothing about whether it happened");
+    }
+
+    #[test]
+    fn each_request_is_the_one_its_page_prints() {
+        let partial = Some(Amount::from_minor(30_000));
+        assert_eq!(
+            operation_request(OperationKind::Refund, "tx-1", partial, "ext-1"),
+            OperationRequest { path_and_query: "/operation/tx-1/refund?amount=300&externalID=ext-1".into(), body: None }
+        );
+        assert_eq!(
+            operation_request(OperationKind::Refund, "tx-1", Some(Amount::from_minor(30_050)), "e").path_and_query,
+            "/operation/tx-1/refund?amount=300.5&externalID=e"
+        );
+        assert_eq!(
+            operation_request(OperationKind::Capture, "tx-1", Some(Amount::from_minor(240_000)), "e"),
+            OperationRequest { path_and_query: "/operation/tx-1/charge".into(), body: Some(json!({"amount": 2400})) }
+        );
+        assert_eq!(
+            operation_request(OperationKind::Cancel, "tx-1", None, "e"),
+            OperationRequest { path_and_query: "/operation/tx-1/cancel".into(), body: None }
+        );
     }
 }

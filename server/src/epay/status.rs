@@ -1,6 +1,9 @@
 //! ePay's status API (`GET {API}/check-status/{payment|p2p}/transaction/{invoiceId}`) behind a
-//! service token. Read leniently: `resultCode` is the string "100" in ePay's answers and a
-//! number in some integrations' tests; amounts come as numbers or strings.
+//! service token, read into one typed answer. ePay prints two shapes (docs/epay-contract.md,
+//! "Status API"): card payments answer `{"resultCode", "resultMessage", "transaction": {…}}`,
+//! transfers `{"result": {"code", "message"}, "transaction": {"p2p": {…}}}`. Both are read
+//! leniently: codes as strings or numbers, amounts as numbers or strings. In both, `terminal`
+//! is ePay's short terminal number and `terminalID` the UUID the token was issued for.
 
 use std::time::{Duration, Instant};
 
@@ -30,32 +33,182 @@ impl StatusKind {
     }
 }
 
+/// `resultCode` (card payments) or `result.code` (transfers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResultCode {
+    /// "100": the transaction exists; its `statusName` says what became of it.
+    Found,
+    /// "101".
+    Rejected,
+    /// "102".
+    NotFound,
+    /// "103".
+    Error,
+    /// "107".
+    InProgress,
+    /// "104", "106", "109": a problem with the terminal (the raw code kept).
+    TerminalProblem(String),
+    /// Anything else, kept as sent.
+    Other(String),
+}
+
+impl ResultCode {
+    pub fn parse(code: &str) -> ResultCode {
+        match code.trim() {
+            "100" => ResultCode::Found,
+            "101" => ResultCode::Rejected,
+            "102" => ResultCode::NotFound,
+            "103" => ResultCode::Error,
+            "107" => ResultCode::InProgress,
+            code @ ("104" | "106" | "109") => ResultCode::TerminalProblem(code.to_owned()),
+            other => ResultCode::Other(other.to_owned()),
+        }
+    }
+
+    /// The code as ePay sent it.
+    pub fn code(&self) -> &str {
+        match self {
+            ResultCode::Found => "100",
+            ResultCode::Rejected => "101",
+            ResultCode::NotFound => "102",
+            ResultCode::Error => "103",
+            ResultCode::InProgress => "107",
+            ResultCode::TerminalProblem(code) | ResultCode::Other(code) => code,
+        }
+    }
+}
+
+/// A transaction's `statusName`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransactionStatus {
+    New,
+    /// Held (two-stage terminals), not charged.
+    Auth,
+    /// Charged: the money is the merchant's.
+    Charge,
+    Cancel,
+    CancelOld,
+    Refund,
+    Failed,
+    Reject,
+    /// A 3-D Secure check under way.
+    ThreeD,
+    Verified,
+    Fingerprint,
+    /// Anything else, kept as sent: never paid, never failed; a person looks.
+    Other(String),
+}
+
+impl TransactionStatus {
+    pub fn parse(name: &str) -> TransactionStatus {
+        match name.trim().to_ascii_uppercase().as_str() {
+            "NEW" => TransactionStatus::New,
+            "AUTH" => TransactionStatus::Auth,
+            "CHARGE" => TransactionStatus::Charge,
+            "CANCEL" => TransactionStatus::Cancel,
+            "CANCEL_OLD" => TransactionStatus::CancelOld,
+            "REFUND" => TransactionStatus::Refund,
+            "FAILED" => TransactionStatus::Failed,
+            "REJECT" => TransactionStatus::Reject,
+            "3D" => TransactionStatus::ThreeD,
+            "VERIFIED" => TransactionStatus::Verified,
+            "FINGERPRINT" => TransactionStatus::Fingerprint,
+            _ => TransactionStatus::Other(name.to_owned()),
+        }
+    }
+
+    /// The name as ePay writes it.
+    pub fn name(&self) -> &str {
+        match self {
+            TransactionStatus::New => "NEW",
+            TransactionStatus::Auth => "AUTH",
+            TransactionStatus::Charge => "CHARGE",
+            TransactionStatus::Cancel => "CANCEL",
+            TransactionStatus::CancelOld => "CANCEL_OLD",
+            TransactionStatus::Refund => "REFUND",
+            TransactionStatus::Failed => "FAILED",
+            TransactionStatus::Reject => "REJECT",
+            TransactionStatus::ThreeD => "3D",
+            TransactionStatus::Verified => "VERIFIED",
+            TransactionStatus::Fingerprint => "FINGERPRINT",
+            TransactionStatus::Other(raw) => raw,
+        }
+    }
+
+    /// Not final yet: the payer or ePay is still at it.
+    pub fn in_progress(&self) -> bool {
+        matches!(self, TransactionStatus::New | TransactionStatus::ThreeD | TransactionStatus::Verified | TransactionStatus::Fingerprint)
+    }
+
+    /// Ended without money moving to the merchant.
+    pub fn unsuccessful(&self) -> bool {
+        matches!(self, TransactionStatus::Failed | TransactionStatus::Reject | TransactionStatus::Cancel | TransactionStatus::CancelOld)
+    }
+}
+
 /// What the status API said about an invoice.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StatusAnswer {
-    /// "100" found, "101" rejected, "102" not found, "107" in progress, others: errors.
-    pub result_code: String,
+    pub result: ResultCode,
     pub result_message: String,
     pub transaction: Option<TransactionInfo>,
+}
+
+impl StatusAnswer {
+    /// The transaction's status when ePay found one.
+    pub fn found_status(&self) -> Option<&TransactionStatus> {
+        (self.result == ResultCode::Found).then_some(())?;
+        self.transaction.as_ref()?.status.as_ref()
+    }
+
+    /// "resultCode 100 (SUCCESS), statusName CHARGE": what ePay said, for logs and history.
+    pub fn said(&self) -> String {
+        let status = self.transaction.as_ref().and_then(|t| t.status.as_ref());
+        match status {
+            Some(status) => format!("resultCode {} ({}), statusName {}", self.result.code(), self.result_message, status.name()),
+            None => format!("resultCode {} ({})", self.result.code(), self.result_message),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TransactionInfo {
     pub id: Option<String>,
     pub invoice_id: Option<String>,
-    /// The amount as sent (kept to report a mismatch), and parsed exactly.
+    /// The amount as sent (kept to report a mismatch), and parsed exactly: what the
+    /// transaction holds now (less what was refunded, see `org_amount`).
     pub amount_text: Option<String>,
     pub amount: Option<Amount>,
+    /// The part Halyk bonuses paid (`amountBonus`), beside `amount`.
+    pub amount_bonus: Option<Amount>,
+    /// The transaction's original amount (`orgAmount`, card payments).
+    pub org_amount: Option<Amount>,
+    /// `payoutAmount`: what was paid back out (refunded), as far as the samples show.
+    pub payout_amount: Option<Amount>,
     pub currency: Option<String>,
-    pub terminal: Option<String>,
-    pub status_name: Option<String>,
+    /// The UUID the token was issued for (`terminalID`; `terminal` when that is a UUID).
+    pub terminal_id: Option<String>,
+    /// ePay's short terminal number (`terminal`, "98120001").
+    pub terminal_number: Option<String>,
+    /// `statusName`; `None` when the answer has none.
+    pub status: Option<TransactionStatus>,
     pub card_mask: Option<String>,
+    pub card_type: Option<String>,
     pub approval_code: Option<String>,
     pub reference: Option<String>,
     pub reason: Option<String>,
     pub reason_code: Option<i64>,
-    /// A transfer's fee, when ePay reports one (Halyk's SDK has `fee` beside `amount`).
+    /// A transfer's fee, when ePay reports one (Halyk's SDK has `fee` beside `amount`; the
+    /// status pages print none).
     pub fee: Option<Amount>,
+}
+
+impl TransactionInfo {
+    /// What the payment covers: the amount plus the bonus part.
+    pub fn paid_total(&self) -> Option<Amount> {
+        let bonus = self.amount_bonus.map_or(0, Amount::minor);
+        self.amount.map(|a| Amount::from_minor(a.minor() + bonus))
+    }
 }
 
 /// A service token is reused until shortly before it expires (unlike payment tokens, which
@@ -116,36 +269,63 @@ pub(crate) fn read_status_answer(status: reqwest::StatusCode, body: &[u8]) -> Re
 
 pub(crate) fn parse_status(body: &[u8]) -> Result<StatusAnswer, EpayError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| EpayError::Malformed(format!("status answer is not JSON ({e})")))?;
-    let text = |v: &Value, names: &[&str]| {
-        names.iter().find_map(|n| v.get(*n)).and_then(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
+    // Card payments: top-level resultCode; transfers: result.code.
+    let (code, message) = match value.get("result").filter(|r| r.is_object()) {
+        Some(result) => (text(result, &["code"]), text(result, &["message"])),
+        None => (text(&value, &["resultCode"]), text(&value, &["resultMessage"])),
     };
-    let result_code = text(&value, &["resultCode"]).ok_or_else(|| EpayError::Malformed("status answer has no resultCode".into()))?;
+    let code = code.ok_or_else(|| EpayError::Malformed("status answer has neither resultCode nor result.code".into()))?;
     let transaction = value.get("transaction").filter(|t| t.is_object()).map(|t| {
-        let amount_text = text(t, &["amount"]);
-        TransactionInfo {
-            id: text(t, &["id"]),
-            invoice_id: text(t, &["invoiceID", "invoiceId"]),
-            amount: amount_text.as_deref().and_then(|a| Amount::parse(a.trim()).ok()),
-            amount_text,
-            currency: text(t, &["currency"]),
-            terminal: text(t, &["terminal", "terminalID"]),
-            status_name: text(t, &["statusName"]),
-            card_mask: text(t, &["cardMask"]),
-            approval_code: text(t, &["approvalCode"]),
-            reference: text(t, &["reference"]),
-            reason: text(t, &["reason"]),
-            reason_code: text(t, &["reasonCode"]).and_then(|c| c.trim().parse().ok()),
-            fee: text(t, &["fee", "commission"]).and_then(|f| Amount::parse(f.trim()).ok()),
-        }
+        // Transfers nest the transaction once more: transaction.p2p.
+        let t = t.get("p2p").filter(|p| p.is_object()).unwrap_or(t);
+        read_transaction(t)
     });
-    Ok(StatusAnswer {
-        result_code: result_code.trim().to_owned(),
-        result_message: text(&value, &["resultMessage"]).unwrap_or_default(),
-        transaction,
+    Ok(StatusAnswer { result: ResultCode::parse(&code), result_message: message.unwrap_or_default(), transaction })
+}
+
+fn read_transaction(t: &Value) -> TransactionInfo {
+    let amount_text = text(t, &["amount"]);
+    let reported = |names: &[&str]| text(t, names).and_then(|a| money(&a));
+    let terminal = text(t, &["terminal"]).filter(|s| !s.is_empty());
+    let is_uuid = |s: &String| uuid::Uuid::parse_str(s).is_ok();
+    TransactionInfo {
+        id: text(t, &["id"]),
+        invoice_id: text(t, &["invoiceID", "invoiceId"]),
+        amount: amount_text.as_deref().and_then(money),
+        amount_text,
+        amount_bonus: reported(&["amountBonus"]),
+        org_amount: reported(&["orgAmount"]),
+        payout_amount: reported(&["payoutAmount"]),
+        currency: text(t, &["currency"]),
+        // Older answers carry only `terminal`; it counts as the UUID only when it is one.
+        terminal_id: text(t, &["terminalID", "terminalId"]).filter(|s| !s.is_empty()).or_else(|| terminal.clone().filter(is_uuid)),
+        terminal_number: terminal.filter(|s| !is_uuid(s)),
+        status: text(t, &["statusName"]).filter(|s| !s.trim().is_empty()).map(|s| TransactionStatus::parse(&s)),
+        card_mask: text(t, &["cardMask"]),
+        card_type: text(t, &["cardType"]),
+        approval_code: text(t, &["approvalCode"]),
+        reference: text(t, &["reference"]),
+        reason: text(t, &["reason"]),
+        reason_code: text(t, &["reasonCode"]).and_then(|c| c.trim().parse().ok()),
+        fee: text(t, &["fee", "commission"]).and_then(|f| Amount::parse(f.trim()).ok()),
+    }
+}
+
+/// An amount as ePay reports it; 0 too (a bonus part of nothing, a charge refunded in full).
+fn money(text: &str) -> Option<Amount> {
+    match Amount::parse(text.trim()) {
+        Ok(amount) => Some(amount),
+        Err(epay_api_types::AmountError::NotPositive) => Some(Amount::from_minor(0)),
+        Err(_) => None,
+    }
+}
+
+/// The first of `names` present as a string or a number, as text.
+fn text(v: &Value, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| v.get(*n)).and_then(|v| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     })
 }
 
@@ -156,26 +336,57 @@ mod tests {
     #[test]
     fn reads_the_result_code_as_text_whatever_its_json_type() {
         let a = parse_status(br#"{"resultCode":"100","resultMessage":"ok","transaction":{"amount":1500,"statusName":"CHARGE","invoiceID":"123456","reasonCode":"0"}}"#).unwrap();
-        assert_eq!(a.result_code, "100");
+        assert_eq!(a.result, ResultCode::Found);
         let t = a.transaction.unwrap();
         assert_eq!(
-            (t.amount, t.status_name.as_deref(), t.invoice_id.as_deref(), t.reason_code),
-            (Some(Amount::from_minor(150_000)), Some("CHARGE"), Some("123456"), Some(0))
+            (t.amount, t.status, t.invoice_id.as_deref(), t.reason_code),
+            (Some(Amount::from_minor(150_000)), Some(TransactionStatus::Charge), Some("123456"), Some(0))
         );
         let b = parse_status(br#"{"resultCode":102,"resultMessage":"not found"}"#).unwrap();
-        assert_eq!((b.result_code.as_str(), b.transaction), ("102", None));
+        assert_eq!((b.result, b.transaction), (ResultCode::NotFound, None));
         assert!(parse_status(b"<html>").is_err());
         assert!(parse_status(br#"{"resultMessage":"?"}"#).is_err());
+    }
+
+    #[test]
+    fn reads_the_transfer_shape_nested_under_result_and_p2p() {
+        let a = parse_status(
+            br#"{"result":{"code":"100","message":"SUCCESS"},"transaction":{"p2p":{"id":"x","amount":200,"amountBonus":0,"terminal":"98151552","terminalID":"c36b282f-6819-4d4f-85df-a4bdc8a8f703","statusName":"CHARGE"}}}"#,
+        )
+        .unwrap();
+        assert_eq!((a.result.clone(), a.result_message.as_str()), (ResultCode::Found, "SUCCESS"));
+        let t = a.transaction.unwrap();
+        assert_eq!(t.terminal_id.as_deref(), Some("c36b282f-6819-4d4f-85df-a4bdc8a8f703"));
+        assert_eq!(t.terminal_number.as_deref(), Some("98151552"));
+        assert_eq!(t.amount, Some(Amount::from_minor(20_000)));
+    }
+
+    #[test]
+    fn the_terminal_uuid_comes_from_terminal_id_and_a_short_number_is_never_taken_for_it() {
+        let short_only = parse_status(br#"{"resultCode":"100","transaction":{"terminal":"98458031"}}"#).unwrap();
+        let t = short_only.transaction.unwrap();
+        assert_eq!((t.terminal_id, t.terminal_number.as_deref()), (None, Some("98458031")));
+        let uuid_only = parse_status(br#"{"resultCode":"100","transaction":{"terminal":"67e34d63-102f-4bd1-898e-370781d0074d"}}"#).unwrap();
+        assert_eq!(uuid_only.transaction.unwrap().terminal_id.as_deref(), Some("67e34d63-102f-4bd1-898e-370781d0074d"));
+    }
+
+    #[test]
+    fn unknown_codes_and_statuses_are_kept_as_sent() {
+        let a = parse_status(br#"{"resultCode":"555","transaction":{"statusName":"SETTLED"}}"#).unwrap();
+        assert_eq!(a.result, ResultCode::Other("555".into()));
+        assert_eq!(a.transaction.unwrap().status, Some(TransactionStatus::Other("SETTLED".into())));
+        assert_eq!(ResultCode::parse("104"), ResultCode::TerminalProblem("104".into()));
+        assert_eq!(TransactionStatus::parse("3D"), TransactionStatus::ThreeD);
     }
 
     #[test]
     fn answers_with_4xx_are_answers_and_5xx_are_outages() {
         use reqwest::StatusCode;
         let not_found = br#"{"resultCode":"102","resultMessage":"not found"}"#;
-        assert_eq!(read_status_answer(StatusCode::BAD_REQUEST, not_found).unwrap().result_code, "102");
+        assert_eq!(read_status_answer(StatusCode::BAD_REQUEST, not_found).unwrap().result, ResultCode::NotFound);
         assert_eq!(
-            read_status_answer(StatusCode::NOT_FOUND, br#"{"resultCode":101,"resultMessage":"rejected"}"#).unwrap().result_code,
-            "101"
+            read_status_answer(StatusCode::NOT_FOUND, br#"{"result":{"code":101,"message":"rejected"}}"#).unwrap().result,
+            ResultCode::Rejected
         );
         assert!(matches!(read_status_answer(StatusCode::SERVICE_UNAVAILABLE, not_found), Err(EpayError::Status { status: 503, .. })));
         assert!(matches!(
@@ -186,9 +397,17 @@ mod tests {
     }
 
     #[test]
-    fn reads_a_transfer_fee_beside_the_amount() {
-        let a = parse_status(br#"{"resultCode":"100","transaction":{"amount":"1500","fee":"45.50","statusName":"CHARGE"}}"#).unwrap();
+    fn reads_bonus_original_and_payout_amounts_and_a_fee_beside_the_amount() {
+        let a = parse_status(
+            br#"{"resultCode":"100","transaction":{"amount":"1500","amountBonus":300,"orgAmount":1800,"payoutAmount":"0","fee":"45.50"}}"#,
+        )
+        .unwrap();
         let t = a.transaction.unwrap();
         assert_eq!((t.amount, t.fee), (Some(Amount::from_minor(150_000)), Some(Amount::from_minor(4_550))));
+        assert_eq!(
+            (t.amount_bonus, t.org_amount, t.payout_amount),
+            (Some(Amount::from_minor(30_000)), Some(Amount::from_minor(180_000)), Some(Amount::from_minor(0)))
+        );
+        assert_eq!(t.paid_total(), Some(Amount::from_minor(180_000)));
     }
 }

@@ -51,11 +51,14 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
             card_mask: order.card_mask.clone(),
             approval_code: order.approval_code.clone(),
             epay_reference: order.reference.clone(),
-            fee: order.fee_minor.map(|fee| Amount::from_minor(fee as u64).to_string()),
+            fee: money(order.fee_minor),
+            amount_bonus: money(order.amount_bonus_minor),
+            org_amount: money(order.org_amount_minor),
+            payout_amount: money(order.payout_amount_minor),
             failure_reason: order.failure_reason.clone(),
             failure_code: order.failure_code,
         }),
-        captured_amount: order.captured_minor.map(|minor| Amount::from_minor(minor as u64).to_string()),
+        captured_amount: money(order.captured_minor),
         refunded_amount: Amount::from_minor(order.refunded_minor as u64).to_string(),
         operations: None,
         review_reason: order.review_reason.clone(),
@@ -103,4 +106,9 @@ pub fn detailed(server: &ServerSettings, order: &OrderRow, history: &[HistoryRow
 /// A unit enum's serde name.
 fn serde_plain(value: &impl serde::Serialize) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// An amount in minor units as the merchant API writes amounts ("1500.50").
+fn money(minor: Option<i64>) -> Option<String> {
+    minor.map(|minor| Amount::from_minor(minor as u64).to_string())
 }

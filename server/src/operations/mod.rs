@@ -1,10 +1,17 @@
 //! Capture, cancel and refund through the merchant API:
 //! `POST /api/merchant/orders/{invoiceId}/capture|cancel|refunds`, each with an
-//! Idempotency-Key. An operation is stored (with the externalID ePay will get) before ePay is
-//! asked; ePay's answer is confirmed through the status API; an answer that never came (a
-//! timeout, a 5xx) is looked up by the background task here, and re-sent only with the same
-//! externalID, which ePay answers once. The rules are `rules.rs`, what the status API must show
-//! is `confirm.rs`; both pure.
+//! Idempotency-Key. An operation is stored (claimed by the request, due for a lookup the
+//! moment its claim ends) before ePay is asked, and settles only when ePay's status API shows
+//! it (`confirm.rs`):
+//!
+//! - ePay took it (2xx): looked up until the status API shows it;
+//! - no answer (timeout, 5xx), or a 4xx to a repeat: looked up; sent again only when the status
+//!   API proves it did not happen; when the status API cannot tell, a person decides (the
+//!   operation and its order go to `review`);
+//! - refused (4xx) the first time: failed, nothing happened.
+//!
+//! ePay's pages do not promise that a repeated `externalID` is performed once, so nothing here
+//! relies on it. The rules are `rules.rs`; both it and `confirm.rs` are pure.
 
 pub mod confirm;
 pub mod rules;
@@ -28,15 +35,17 @@ use crate::merchant::create::REPLAYED_HEADER;
 use crate::merchant::view;
 use crate::openapi::{MerchantAuthErrors, OperationErrors};
 use crate::store::leases::{self, Due};
-use crate::store::operations::{self, Begun, NewOperation, OperationRow};
+use crate::store::operations::{self, Begun, NewOperation, OperationRow, OperationStatus};
 use crate::store::orders::{self, OrderRow};
 use crate::store::{notifications, now_ms};
+use confirm::Seen;
+use futures::StreamExt;
 
 /// Looks at the schedule this often when nothing is due.
 const IDLE: Duration = Duration::from_secs(1);
 /// An unknown operation is looked up after this, doubling.
 const FIRST_CHECK_MS: i64 = 2_000;
-/// Lookups before a human is asked to look (about an hour of doubling pauses).
+/// Lookups before a person is asked to look (about an hour of doubling pauses).
 const MAX_ATTEMPTS: i64 = 12;
 
 #[utoipa::path(
@@ -47,13 +56,13 @@ const MAX_ATTEMPTS: i64 = 12;
     params(("invoiceId" = String, Path), ("Idempotency-Key" = String, Header, description = "Required")),
     request_body(content = OperationRequest, description = "`amount`: a partial capture (the whole authorized amount when absent)"),
     responses(
-        (status = 201, description = "The capture (`succeeded`, `failed`, or `unknown` while it is looked up) and the order", body = OperationResult),
+        (status = 201, description = "The capture (`succeeded`, `failed`, or `accepted`/`unknown` while it is looked up) and the order", body = OperationResult),
         MerchantAuthErrors,
         OperationErrors,
     )
 )]
 pub async fn capture(state: State<Arc<AppState>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
-    operate(state, path, headers, body, "capture").await
+    operate(state, path, headers, body, OperationKind::Capture).await
 }
 
 #[utoipa::path(
@@ -69,7 +78,7 @@ pub async fn capture(state: State<Arc<AppState>>, path: Path<String>, headers: H
     )
 )]
 pub async fn cancel(state: State<Arc<AppState>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
-    operate(state, path, headers, body, "cancel").await
+    operate(state, path, headers, body, OperationKind::Cancel).await
 }
 
 #[utoipa::path(
@@ -86,7 +95,7 @@ pub async fn cancel(state: State<Arc<AppState>>, path: Path<String>, headers: He
     )
 )]
 pub async fn refund(state: State<Arc<AppState>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
-    operate(state, path, headers, body, "refund").await
+    operate(state, path, headers, body, OperationKind::Refund).await
 }
 
 async fn operate(
@@ -94,12 +103,12 @@ async fn operate(
     Path(invoice_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-    kind: &'static str,
+    kind: OperationKind,
 ) -> Result<Response, AppError> {
     let idempotency_key =
         crate::checkout::required_idempotency_key(&headers, ": a retry with the same key is the same operation, never a second one")?;
     let request = read_request(&body)?;
-    if kind == "cancel" && (request.amount.is_some() || request.reason.is_some()) {
+    if kind == OperationKind::Cancel && (request.amount.is_some() || request.reason.is_some()) {
         return Err(AppError::unprocessable(ErrorCode::InvalidField, "a cancel releases the whole hold: send no body"));
     }
     let amount_minor = match request.amount.as_deref() {
@@ -116,21 +125,23 @@ async fn operate(
         ),
     };
     let reason = request.reason.map(|r| r.trim().chars().take(255).collect::<String>()).filter(|r| !r.is_empty());
-    let fingerprint = crate::secrets::sha256_hex(format!("{invoice_id}\u{1f}{kind}\u{1f}{amount_minor:?}\u{1f}{reason:?}").as_bytes());
+    let fingerprint =
+        crate::secrets::sha256_hex(format!("{invoice_id}\u{1f}{}\u{1f}{amount_minor:?}\u{1f}{reason:?}", kind.as_str()).as_bytes());
     // The key is the merchant's, per operation kind and order, so one key cannot mean two things.
     let new = NewOperation {
         invoice_id: invoice_id.clone(),
         kind,
         amount_minor,
         reason,
-        idempotency_key: format!("{invoice_id}/{kind}/{idempotency_key}"),
+        idempotency_key: format!("{invoice_id}/{}/{idempotency_key}", kind.as_str()),
         fingerprint,
+        claim_until_ms: now_ms() + lease_ms(&app),
     };
     let begun = app.store.write(move |tx| operations::begin(tx, new)).await?;
     let (op, replayed) = match begun {
         Begun::New(op, order) => {
             // On its own task: a merchant that disconnects must not leave it half asked.
-            let task = tokio::spawn(perform(app.clone(), op, *order));
+            let task = tokio::spawn(perform(app.clone(), op, *order, false));
             (task.await.map_err(AppError::internal)??, false)
         }
         Begun::Replayed(op) => (op, true),
@@ -194,8 +205,8 @@ pub async fn order_view(app: &AppState, order: &OrderRow) -> Result<epay_api_typ
 pub fn operation_view(op: &OperationRow) -> MerchantOperation {
     MerchantOperation {
         id: format!("op_{}", op.id),
-        kind: op.kind.clone(),
-        status: op.status.clone(),
+        kind: op.kind.as_str().to_owned(),
+        status: op.status.name().to_owned(),
         amount: op.amount_minor.map(|minor| Amount::from_minor(minor as u64).to_string()),
         reason: op.reason.clone(),
         message: op.epay_answer.clone(),
@@ -203,84 +214,99 @@ pub fn operation_view(op: &OperationRow) -> MerchantOperation {
     }
 }
 
-/// Asks ePay to perform `op` on `order`'s transaction and records what follows. Returns the
-/// operation as it then stands.
-async fn perform(app: Arc<AppState>, op: OperationRow, order: OrderRow) -> Result<OperationRow, AppError> {
+/// How long a worker holds an operation: long enough for every request of one step (a
+/// service token, the operation or a status question, a retry after a 401).
+fn lease_ms(app: &AppState) -> i64 {
+    leases::lease_ms(app.config.epay.timeout)
+}
+
+/// Asks ePay to perform `op` on `order`'s transaction and records what follows. `op`'s
+/// `next_check_ms` is the caller's claim; `repeat`: it was sent before without an answer.
+/// Returns the operation as it then stands.
+async fn perform(app: Arc<AppState>, op: OperationRow, order: OrderRow, repeat: bool) -> Result<OperationRow, AppError> {
+    let claim = op.next_check_ms.ok_or_else(|| AppError::internal("an operation performed without a claim"))?;
+    let id = op.id;
     let Some(transaction_id) = order.transaction_id.clone() else {
-        let id = op.id;
-        app.store.write(move |tx| operations::fail(tx, id, "the order has no ePay transaction id")).await?;
-        return reread(&app, op.id).await;
-    };
-    let kind = match op.kind.as_str() {
-        "capture" => OperationKind::Charge,
-        "cancel" => OperationKind::Cancel,
-        _ => OperationKind::Refund,
+        app.store.write(move |tx| operations::fail(tx, id, claim, "the order has no ePay transaction id")).await?;
+        return reread(&app, id).await;
     };
     let amount = op.amount_minor.map(|minor| Amount::from_minor(minor as u64));
-    let answer = app.epay.operation(kind, &transaction_id, &order.terminal, amount, &op.external_id).await;
-    let id = op.id;
-    match answer {
-        Ok(OperationAnswer::Accepted(_)) => confirm_or_wait(&app, &op, &order, "ePay accepted it").await?,
-        Ok(OperationAnswer::Refused { status, message }) => {
-            tracing::warn!(invoice_id = %order.invoice_id, kind = %op.kind, status, %message, "ePay refused an operation");
+    let kind = op.kind.as_str();
+    match app.epay.operation(op.kind, &transaction_id, &order.terminal, amount, &op.external_id).await {
+        Ok(OperationAnswer::Accepted(_)) => {
+            // A fresh claim for the status question.
+            let until = now_ms() + lease_ms(&app);
+            if app.store.write(move |tx| operations::renew(tx, id, claim, until)).await? {
+                confirm_accepted(&app, &op, &order, until).await?;
+            }
+        }
+        Ok(OperationAnswer::Refused { status, message }) if !repeat => {
+            tracing::warn!(invoice_id = %order.invoice_id, kind, status, %message, "ePay refused an operation");
             let said = format!("ePay refused it (HTTP {status}): {message}");
-            app.store.write(move |tx| operations::fail(tx, id, &said)).await?;
+            app.store.write(move |tx| operations::fail(tx, id, claim, &said)).await?;
+        }
+        // A refusal of a repeat may mean "already done": only the status API can say.
+        Ok(OperationAnswer::Refused { status, message }) => {
+            tracing::warn!(invoice_id = %order.invoice_id, kind, status, %message, "ePay refused a repeated operation; looking it up");
+            let said = format!("ePay refused the repeat (HTTP {status}: {message}); looking it up");
+            let at = now_ms() + FIRST_CHECK_MS;
+            app.store.write(move |tx| operations::wait(tx, id, claim, OperationStatus::Unknown, &said, at)).await?;
         }
         Err(err) => {
-            tracing::warn!(invoice_id = %order.invoice_id, kind = %op.kind, error = %err, "no answer from ePay; the operation will be looked up");
+            tracing::warn!(invoice_id = %order.invoice_id, kind, error = %err, "no answer from ePay; the operation will be looked up");
             let (said, at) = (format!("no answer from ePay ({err}); looking it up"), now_ms() + FIRST_CHECK_MS);
-            app.store.write(move |tx| operations::mark_unknown(tx, id, &said, Some(at))).await?;
+            app.store.write(move |tx| operations::wait(tx, id, claim, OperationStatus::Unknown, &said, at)).await?;
         }
     }
-    reread(&app, op.id).await
+    reread(&app, id).await
 }
 
 async fn reread(app: &AppState, id: i64) -> Result<OperationRow, AppError> {
     app.store.read(move |db| operations::find(db, id)).await?.ok_or_else(|| AppError::internal("an operation vanished"))
 }
 
-/// ePay took the operation: the status API must show it before the order moves.
-/// A refund of everything the order's charge still holds (the status API then says REFUND).
-fn refunds_the_rest(op: &OperationRow, order: &OrderRow) -> bool {
-    op.amount_minor == order.captured_minor.map(|captured| captured - order.refunded_minor)
+/// The pause before the next lookup of `op`: 2 s, doubling with every answer it got.
+fn next_lookup_ms(op: &OperationRow) -> i64 {
+    now_ms() + FIRST_CHECK_MS * (1 << op.attempts.clamp(0, 10))
 }
 
-async fn confirm_or_wait(app: &AppState, op: &OperationRow, order: &OrderRow, what: &str) -> Result<(), crate::store::StoreError> {
-    let full_refund = refunds_the_rest(op, order);
+/// ePay took the operation: it settles when the status API shows it, and is looked up until then.
+async fn confirm_accepted(app: &AppState, op: &OperationRow, order: &OrderRow, claim: i64) -> Result<(), crate::store::StoreError> {
     let status = app.epay.transaction_status(StatusKind::for_method(order.method), &order.invoice_id, &order.terminal).await;
     let id = op.id;
-    match status {
-        Ok(answer) if confirm::shows(&op.kind, full_refund, &answer) => {
-            let said = format!("{what}; the status API shows it ({})", answer.transaction.and_then(|t| t.status_name).unwrap_or_default());
-            tracing::info!(invoice_id = %order.invoice_id, kind = %op.kind, "operation confirmed");
-            app.store.write(move |tx| operations::succeed(tx, id, &said)).await?;
+    match status.as_ref().map(|answer| (confirm::seen(op, order, answer), answer)) {
+        Ok((Seen::Done, answer)) => {
+            tracing::info!(invoice_id = %order.invoice_id, kind = op.kind.as_str(), "operation confirmed by the status API");
+            let said = format!("ePay accepted it; the status API shows it ({})", answer.said());
+            app.store.write(move |tx| operations::succeed(tx, id, claim, &said)).await?;
         }
         other => {
             let said = match other {
-                Ok(answer) => format!("{what}; the status API does not show it yet (resultCode {})", answer.result_code),
-                Err(err) => format!("{what}; the status API could not be asked ({err})"),
+                Ok((_, answer)) => format!("ePay accepted it; the status API does not show it yet ({})", answer.said()),
+                Err(err) => format!("ePay accepted it; the status API could not be asked ({err})"),
             };
-            let at = now_ms() + FIRST_CHECK_MS * (1 << op.attempts.clamp(0, 10));
-            app.store.write(move |tx| operations::mark_unknown(tx, id, &said, Some(at))).await?;
+            let at = next_lookup_ms(op);
+            app.store.write(move |tx| operations::wait(tx, id, claim, OperationStatus::Accepted, &said, at)).await?;
         }
     }
     Ok(())
 }
 
-/// The background task: operations without a reliable answer are looked up in the status API
-/// and, when it does not show them, re-sent with the same externalID (ePay performs an
-/// externalID once). After `MAX_ATTEMPTS` the order is flagged for a human.
+/// The background task: operations without a settled answer (and those whose claim ran out)
+/// are looked up in the status API, several at once; each is re-claimed before its work starts.
 pub async fn run(app: Arc<AppState>) {
-    let lease_ms = leases::lease_ms(app.config.epay.timeout);
     loop {
-        let due = leases::claim_if_due(&app.store, &operations::LOOKUPS, move |tx, now| operations::claim_due(tx, now, now + lease_ms, 16));
+        let lease = lease_ms(&app);
+        let due = leases::claim_if_due(&app.store, &operations::LOOKUPS, move |tx, now| operations::claim_due(tx, now, now + lease, 16));
         match due.await {
             Ok(Due::Claimed(due)) => {
-                for op in due {
-                    if let Err(err) = look_up(&app, op).await {
-                        tracing::error!(error = %err, "cannot look up an operation");
-                    }
-                }
+                futures::stream::iter(due)
+                    .for_each_concurrent(app.config.confirmation.status_concurrency, |op| async {
+                        if let Err(err) = look_up(&app, op).await {
+                            tracing::error!(error = %err, "cannot look up an operation");
+                        }
+                    })
+                    .await;
                 continue;
             }
             Ok(Due::Idle { .. }) => {}
@@ -290,36 +316,65 @@ pub async fn run(app: Arc<AppState>) {
     }
 }
 
+/// What one lookup does with what the status API shows (`op` as claimed by this worker).
 async fn look_up(app: &Arc<AppState>, op: OperationRow) -> Result<(), crate::store::StoreError> {
-    let order_id = op.order_id;
+    let Some(claimed) = op.next_check_ms else { return Ok(()) };
+    let (id, order_id) = (op.id, op.order_id);
+    // A fresh lease for this step: the claim may have waited behind others of the batch.
+    let claim = now_ms() + lease_ms(app);
+    if !app.store.write(move |tx| operations::renew(tx, id, claimed, claim)).await? {
+        return Ok(());
+    }
     let Some(order) = app.store.read(move |db| orders::find_by_id(db, order_id)).await? else { return Ok(()) };
+    let kind = op.kind.as_str();
     if op.attempts >= MAX_ATTEMPTS {
-        let (id, order_id) = (op.id, order.id);
-        let reason =
-            format!("{} {} has had no reliable answer from ePay after {} lookups", op.kind, format_args!("op_{}", op.id), op.attempts);
-        tracing::warn!(invoice_id = %order.invoice_id, %reason, "operation needs a human");
-        return app
-            .store
-            .write(move |tx| {
-                operations::mark_unknown(tx, id, "no reliable answer from ePay; a person must check", None)?;
-                orders::flag_for_review(tx, order_id, &reason)
-            })
-            .await;
+        let said = format!("no settled answer from ePay after {} lookups; a person must check", op.attempts);
+        tracing::warn!(invoice_id = %order.invoice_id, kind, %said, "operation needs a person: review");
+        return app.store.write(move |tx| operations::send_to_review(tx, id, claim, &said).map(|_| ())).await;
     }
-    let full_refund = refunds_the_rest(&op, &order);
     let status = app.epay.transaction_status(StatusKind::for_method(order.method), &order.invoice_id, &order.terminal).await;
-    if let Ok(answer) = &status
-        && confirm::shows(&op.kind, full_refund, answer)
-        && (op.kind != "refund" || full_refund)
-    {
-        // Shown by the status API: it happened, nothing is sent again.
-        let id = op.id;
-        return app.store.write(move |tx| operations::succeed(tx, id, "looked up: the status API shows it").map(|_| ())).await;
+    let seen = match &status {
+        Ok(answer) => confirm::seen(&op, &order, answer),
+        Err(err) => Seen::NoAnswer(format!("the status API could not be asked ({err})")),
+    };
+    let waiting = if op.status == OperationStatus::Accepted { OperationStatus::Accepted } else { OperationStatus::Unknown };
+    match seen {
+        Seen::Done => {
+            tracing::info!(invoice_id = %order.invoice_id, kind, "operation confirmed by a lookup");
+            let said = format!("looked up: the status API shows it ({})", status.map(|a| a.said()).unwrap_or_default());
+            app.store.write(move |tx| operations::succeed(tx, id, claim, &said).map(|_| ())).await
+        }
+        // Proven not to have happened (and ePay never said it took it): send it again.
+        Seen::NotDone if waiting == OperationStatus::Unknown => {
+            tracing::info!(invoice_id = %order.invoice_id, kind, "the status API shows the operation did not happen; sending it again");
+            let op = OperationRow { next_check_ms: Some(claim), ..op };
+            if let Err(err) = perform(app.clone(), op, order, true).await {
+                tracing::warn!(error = ?err, "sending an operation again failed");
+            }
+            Ok(())
+        }
+        // No answer was ever had, and the status API shows something that fits neither.
+        Seen::CannotTell(why) if waiting == OperationStatus::Unknown => {
+            let said = format!("the status API cannot tell whether it happened: {why}");
+            tracing::warn!(invoice_id = %order.invoice_id, kind, %said, "operation needs a person: review");
+            app.store.write(move |tx| operations::send_to_review(tx, id, claim, &said).map(|_| ())).await
+        }
+        // ePay took it but the status API does not show it yet, or it said nothing: ask again.
+        other => {
+            let said = match waiting {
+                OperationStatus::Accepted => format!("ePay accepted it; the status API does not show it yet ({})", describe(&other)),
+                _ => describe(&other),
+            };
+            let at = next_lookup_ms(&op);
+            app.store.write(move |tx| operations::wait(tx, id, claim, waiting, &said, at).map(|_| ())).await
+        }
     }
-    // Not shown (or a partial refund, which the status API cannot tell apart): the same
-    // externalID again, which ePay performs at most once.
-    if let Err(err) = perform(app.clone(), op, order).await {
-        tracing::warn!(error = ?err, "re-sending an operation failed");
+}
+
+fn describe(seen: &Seen) -> String {
+    match seen {
+        Seen::Done => "the status API shows it".to_owned(),
+        Seen::NotDone => "the status API shows no change yet".to_owned(),
+        Seen::CannotTell(said) | Seen::NoAnswer(said) => said.clone(),
     }
-    Ok(())
 }

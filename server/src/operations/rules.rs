@@ -3,10 +3,12 @@
 
 use epay_api_types::Amount;
 
+use crate::epay::OperationKind;
 use crate::store::orders::{OrderRow, OrderState};
 
-/// ePay's smallest partial refund, in minor units (10 ₸).
-pub const MIN_PARTIAL_REFUND_MINOR: i64 = 1_000;
+/// ePay's smallest refund, in minor units: "The minimum refund amount is 10 tenge" (ePay's
+/// refund page, docs/epay-contract.md "Operations"), for every refund, the last one too.
+pub const MIN_REFUND_MINOR: i64 = 1_000;
 
 /// Why an operation is refused, with what is possible instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,12 +40,18 @@ pub fn possible(order: &OrderRow, held_refunds: i64) -> String {
 /// The amount (minor units) the operation `kind` on `order` moves, or why it is refused.
 /// `held_refunds`: what refunds done or in flight already take; `busy`: a capture or cancel is
 /// in flight.
-pub fn check(order: &OrderRow, kind: &str, amount_minor: Option<i64>, held_refunds: i64, busy: bool) -> Result<Option<i64>, Refusal> {
+pub fn check(
+    order: &OrderRow,
+    kind: OperationKind,
+    amount_minor: Option<i64>,
+    held_refunds: i64,
+    busy: bool,
+) -> Result<Option<i64>, Refusal> {
     let not_allowed =
         |what: &str| Refusal::NotAllowed(format!("cannot {what} order {}: {}", order.invoice_id, possible(order, held_refunds)));
     if busy {
         return Err(Refusal::NotAllowed(format!(
-            "order {}: a capture or cancel is in progress; retry when it has finished",
+            "order {}: another operation on it is in progress; retry when it has finished",
             order.invoice_id
         )));
     }
@@ -51,20 +59,20 @@ pub fn check(order: &OrderRow, kind: &str, amount_minor: Option<i64>, held_refun
         return Err(Refusal::Amount("amount must be greater than zero".to_owned()));
     }
     match kind {
-        "capture" if order.status == OrderState::Authorized => {
+        OperationKind::Capture if order.status == OrderState::Authorized => {
             let amount = amount_minor.unwrap_or(order.amount_minor);
             if amount > order.amount_minor {
                 return Err(Refusal::Amount(format!("cannot capture {}: {} was authorized", money(amount), order.amount())));
             }
             Ok(Some(amount))
         }
-        "cancel" if order.status == OrderState::Authorized => {
+        OperationKind::Cancel if order.status == OrderState::Authorized => {
             if amount_minor.is_some() {
                 return Err(Refusal::Amount("a cancel releases the whole hold: send no amount".to_owned()));
             }
             Ok(None)
         }
-        "refund" if order.status == OrderState::Paid => {
+        OperationKind::Refund if order.status == OrderState::Paid => {
             let captured = order.captured_minor.unwrap_or(order.amount_minor);
             let left = captured - held_refunds;
             let amount = amount_minor.unwrap_or(left);
@@ -77,17 +85,18 @@ pub fn check(order: &OrderRow, kind: &str, amount_minor: Option<i64>, held_refun
                     money(left.max(0))
                 )));
             }
-            if amount < left && amount < MIN_PARTIAL_REFUND_MINOR {
+            if amount < MIN_REFUND_MINOR {
                 return Err(Refusal::Amount(format!(
-                    "a partial refund must be at least {} (ePay's minimum)",
-                    money(MIN_PARTIAL_REFUND_MINOR)
+                    "a refund must be at least {} (ePay's minimum, the last one too); {} is left",
+                    money(MIN_REFUND_MINOR),
+                    money(left)
                 )));
             }
             Ok(Some(amount))
         }
-        "capture" => Err(not_allowed("capture")),
-        "cancel" => Err(not_allowed("cancel")),
-        _ => Err(not_allowed("refund")),
+        OperationKind::Capture => Err(not_allowed("capture")),
+        OperationKind::Cancel => Err(not_allowed("cancel")),
+        OperationKind::Refund => Err(not_allowed("refund")),
     }
 }
 
@@ -99,6 +108,7 @@ fn money(minor: i64) -> Amount {
 mod tests {
     use super::*;
     use crate::store::orders::NewOrder;
+    use OperationKind::{Cancel, Capture, Refund};
 
     fn order(status: OrderState, captured: Option<i64>) -> OrderRow {
         let new = NewOrder::example(150_000, epay_api_types::PaymentMethod::Pay);
@@ -109,37 +119,38 @@ mod tests {
     fn each_state_allows_only_its_operations_and_says_what_is_possible() {
         let authorized = order(OrderState::Authorized, None);
         let paid = order(OrderState::Paid, Some(150_000));
-        assert_eq!(check(&authorized, "capture", None, 0, false), Ok(Some(150_000)));
-        assert_eq!(check(&authorized, "capture", Some(100_000), 0, false), Ok(Some(100_000)), "a partial capture");
-        assert_eq!(check(&authorized, "cancel", None, 0, false), Ok(None));
-        let Err(Refusal::NotAllowed(why)) = check(&authorized, "refund", None, 0, false) else { panic!() };
+        assert_eq!(check(&authorized, Capture, None, 0, false), Ok(Some(150_000)));
+        assert_eq!(check(&authorized, Capture, Some(100_000), 0, false), Ok(Some(100_000)), "a partial capture");
+        assert_eq!(check(&authorized, Cancel, None, 0, false), Ok(None));
+        let Err(Refusal::NotAllowed(why)) = check(&authorized, Refund, None, 0, false) else { panic!() };
         assert!(why.contains("capture up to 1500") && why.contains("cancel"), "{why}");
-        let Err(Refusal::NotAllowed(why)) = check(&paid, "capture", None, 0, false) else { panic!() };
+        let Err(Refusal::NotAllowed(why)) = check(&paid, Capture, None, 0, false) else { panic!() };
         assert!(why.contains("refund up to 1500"), "{why}");
-        assert!(matches!(check(&paid, "cancel", None, 0, false), Err(Refusal::NotAllowed(_))));
+        assert!(matches!(check(&paid, Cancel, None, 0, false), Err(Refusal::NotAllowed(_))));
         for state in [OrderState::Refunded, OrderState::Cancelled, OrderState::Pending, OrderState::Failed, OrderState::Open] {
-            for kind in ["capture", "cancel", "refund"] {
+            for kind in [Capture, Cancel, Refund] {
                 assert!(
                     matches!(check(&order(state, Some(150_000)), kind, None, 0, false), Err(Refusal::NotAllowed(_))),
-                    "{state:?} {kind}"
+                    "{state:?} {kind:?}"
                 );
             }
         }
-        assert!(matches!(check(&authorized, "capture", None, 0, true), Err(Refusal::NotAllowed(_))), "one at a time");
+        assert!(matches!(check(&authorized, Capture, None, 0, true), Err(Refusal::NotAllowed(_))), "one at a time");
     }
 
     #[test]
     fn refunds_never_exceed_the_charge_and_partial_ones_respect_the_minimum() {
         let paid = order(OrderState::Paid, Some(150_000));
-        assert_eq!(check(&paid, "refund", None, 0, false), Ok(Some(150_000)), "the whole charge by default");
-        assert_eq!(check(&paid, "refund", None, 100_000, false), Ok(Some(50_000)), "what is left");
-        assert_eq!(check(&paid, "refund", Some(50_000), 100_000, false), Ok(Some(50_000)));
-        assert!(matches!(check(&paid, "refund", Some(50_001), 100_000, false), Err(Refusal::Amount(_))));
-        let Err(Refusal::Amount(why)) = check(&paid, "refund", Some(999), 0, false) else { panic!() };
+        assert_eq!(check(&paid, Refund, None, 0, false), Ok(Some(150_000)), "the whole charge by default");
+        assert_eq!(check(&paid, Refund, None, 100_000, false), Ok(Some(50_000)), "what is left");
+        assert_eq!(check(&paid, Refund, Some(50_000), 100_000, false), Ok(Some(50_000)));
+        assert!(matches!(check(&paid, Refund, Some(50_001), 100_000, false), Err(Refusal::Amount(_))));
+        let Err(Refusal::Amount(why)) = check(&paid, Refund, Some(999), 0, false) else { panic!() };
         assert!(why.contains("at least 10"), "{why}");
-        assert_eq!(check(&paid, "refund", Some(500), 149_500, false), Ok(Some(500)), "the last bit may be small");
-        assert!(matches!(check(&paid, "refund", None, 150_000, false), Err(Refusal::Amount(_))), "nothing left");
+        assert!(matches!(check(&paid, Refund, Some(500), 149_500, false), Err(Refusal::Amount(_))), "the last refund too is at least 10");
+        assert_eq!(check(&paid, Refund, None, 149_000, false), Ok(Some(1_000)));
+        assert!(matches!(check(&paid, Refund, None, 150_000, false), Err(Refusal::Amount(_))), "nothing left");
         let captured_less = order(OrderState::Paid, Some(100_000));
-        assert!(matches!(check(&captured_less, "refund", Some(120_000), 0, false), Err(Refusal::Amount(_))), "only what was captured");
+        assert!(matches!(check(&captured_less, Refund, Some(120_000), 0, false), Err(Refusal::Amount(_))), "only what was captured");
     }
 }

@@ -220,6 +220,8 @@ fn outcome_of(order: &OrderRow, n: &Notification, success: bool) -> Outcome {
         fee: n.fee(),
         card_id: n.card_id.clone().filter(|_| saved),
         card_type: n.card_type.clone().filter(|_| saved),
+        // A postLink reports none of these; the status API does.
+        ..Outcome::default()
     }
 }
 

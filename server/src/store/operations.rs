@@ -1,25 +1,75 @@
 //! Capture, cancel and refund as stored: each is written before ePay is asked, and what ePay
-//! answered moves it (and its order) on. The refund limit is checked on the writer, so
-//! concurrent refunds cannot together exceed what was charged.
+//! and its status API showed moves it (and its order) on. One operation at a time per order,
+//! decided on the writer, so refunds cannot together exceed what was charged and a refund is
+//! confirmed by the charge shrinking by exactly its amount.
+//!
+//! An operation is claimed from the moment it is stored: `next_check_ms` is both when it is
+//! due for a lookup and the claim of whoever is working on it (until then). Whoever holds it
+//! records the result; a worker whose claim was taken over (its lease ran out) records nothing.
 
 use super::leases::Schedule;
 use super::orders::{OrderRow, find_by_invoice};
 use super::sql::columns;
 use super::{Conn, Param, StoreError, Tx, now, params};
+use crate::epay::OperationKind;
+
+/// Where an operation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperationStatus {
+    /// Stored; ePay is being asked (or was, by an instance that died: looked up).
+    Pending,
+    /// ePay took it (2xx); the status API does not show it yet.
+    Accepted,
+    /// No answer to rely on (timeout, 5xx, a 4xx to a repeat): looked up before anything else.
+    Unknown,
+    Succeeded,
+    /// ePay refused it the first time it was sent: nothing happened.
+    Failed,
+    /// Lookups could not tell whether it happened: a person must check (the order is in review).
+    Review,
+}
+
+impl OperationStatus {
+    pub const ALL: [OperationStatus; 6] = [
+        OperationStatus::Pending,
+        OperationStatus::Accepted,
+        OperationStatus::Unknown,
+        OperationStatus::Succeeded,
+        OperationStatus::Failed,
+        OperationStatus::Review,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OperationStatus::Pending => "pending",
+            OperationStatus::Accepted => "accepted",
+            OperationStatus::Unknown => "unknown",
+            OperationStatus::Succeeded => "succeeded",
+            OperationStatus::Failed => "failed",
+            OperationStatus::Review => "review",
+        }
+    }
+
+    /// Not finished: it holds its amount and blocks other operations on the order.
+    pub fn in_flight(self) -> bool {
+        !matches!(self, OperationStatus::Succeeded | OperationStatus::Failed)
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct OperationRow {
     pub id: i64,
     pub order_id: i64,
-    pub kind: String,
+    pub kind: OperationKind,
     pub amount_minor: Option<i64>,
     pub reason: Option<String>,
     pub external_id: String,
     pub idempotency_key: String,
     pub fingerprint: String,
-    pub status: String,
+    pub status: OperationStatus,
     pub epay_answer: Option<String>,
     pub attempts: i64,
+    /// When it is due for a lookup, and the claim of whoever works on it until then.
     pub next_check_ms: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -29,16 +79,19 @@ pub struct OperationRow {
 #[derive(Clone, Debug)]
 pub struct NewOperation {
     pub invoice_id: String,
-    pub kind: &'static str,
+    pub kind: OperationKind,
     pub amount_minor: Option<i64>,
     pub reason: Option<String>,
     pub idempotency_key: String,
     pub fingerprint: String,
+    /// The claim of the request that stores it (unix ms): it performs the operation now, and
+    /// if it dies, the lookup worker takes it over then.
+    pub claim_until_ms: i64,
 }
 
 #[derive(Debug)]
 pub enum Begun {
-    /// Stored as `pending`: ask ePay now.
+    /// Stored as `pending`, claimed by the caller: ask ePay now.
     New(OperationRow, Box<OrderRow>),
     /// The same Idempotency-Key and request: the operation it made.
     Replayed(OperationRow),
@@ -68,25 +121,24 @@ fn find_by_key(db: &mut Conn, key: &str) -> Result<Option<OperationRow>, StoreEr
     Ok(select(db, "WHERE idempotency_key = ?", params![key])?.pop())
 }
 
-/// Refunds that hold part of the charged amount: done, in flight or not yet known.
+/// What refunds hold of the charged amount: done, in flight or in doubt.
 fn refunds_held(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
     // CAST: PostgreSQL sums BIGINTs as NUMERIC.
     tx.query_one(
         "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM operations
-           WHERE order_id = ? AND kind = 'refund' AND status IN ('pending', 'unknown', 'succeeded')",
+           WHERE order_id = ? AND kind = 'refund' AND status <> 'failed'",
         params![order_id],
         |row| row.get(0),
     )
 }
 
-/// Operations in flight on the order (one at a time: ePay's answers to concurrent operations
-/// on one transaction are not documented).
+/// Operations on the order not finished yet (one at a time: ePay's answers to concurrent
+/// operations on one transaction are not documented, and a refund is confirmed by the charge
+/// shrinking by exactly its amount).
 fn in_flight(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
-    tx.query_one(
-        "SELECT COUNT(*) FROM operations WHERE order_id = ? AND kind <> 'refund' AND status IN ('pending', 'unknown')",
-        params![order_id],
-        |row| row.get(0),
-    )
+    tx.query_one("SELECT COUNT(*) FROM operations WHERE order_id = ? AND status NOT IN ('succeeded', 'failed')", params![order_id], |row| {
+        row.get(0)
+    })
 }
 
 pub fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
@@ -112,52 +164,74 @@ pub fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
     let created_at = now();
     let id = tx.query_one(
         "INSERT INTO operations (order_id, kind, amount_minor, reason, external_id, idempotency_key, fingerprint, status,
-            created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
-        params![order.id, new.kind, amount_minor, new.reason, external_id, new.idempotency_key, new.fingerprint, created_at, created_at],
+            next_check_ms, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id",
+        params![
+            order.id,
+            new.kind,
+            amount_minor,
+            new.reason,
+            external_id,
+            new.idempotency_key,
+            new.fingerprint,
+            new.claim_until_ms,
+            created_at,
+            created_at
+        ],
         |row| row.get(0),
     )?;
     let row = OperationRow {
         id,
         order_id: order.id,
-        kind: new.kind.to_owned(),
+        kind: new.kind,
         amount_minor,
         reason: new.reason,
         external_id,
         idempotency_key: new.idempotency_key,
         fingerprint: new.fingerprint,
-        status: "pending".into(),
+        status: OperationStatus::Pending,
         epay_answer: None,
         attempts: 0,
-        next_check_ms: None,
+        next_check_ms: Some(new.claim_until_ms),
         created_at,
         updated_at: created_at,
     };
     Ok(Begun::New(row, Box::new(order)))
 }
 
-/// The operation happened (ePay answered and the status API agrees): it and its order move
-/// on, in one transaction with the events the triggers write.
-pub fn succeed(tx: &mut Tx, id: i64, said: &str) -> Result<bool, StoreError> {
-    let Some(op) = find(tx, id)? else { return Ok(false) };
-    if op.status == "succeeded" || op.status == "failed" {
-        return Ok(false);
-    }
+/// The operation `id` if `claim` is still its claim (locked until the job commits).
+fn claimed(tx: &mut Tx, id: i64, claim: i64) -> Result<Option<OperationRow>, StoreError> {
+    Ok(find(tx, id)?.filter(|op| op.status.in_flight() && op.next_check_ms == Some(claim)))
+}
+
+/// Extends the claim `claim` on `id` to `until_ms`. Returns whether the caller still holds it.
+pub fn renew(tx: &mut Tx, id: i64, claim: i64, until_ms: i64) -> Result<bool, StoreError> {
+    let renewed = tx.execute(
+        "UPDATE operations SET next_check_ms = ? WHERE id = ? AND next_check_ms = ? AND status NOT IN ('succeeded', 'failed')",
+        params![until_ms, id, claim],
+    )?;
+    Ok(renewed == 1)
+}
+
+/// The operation happened (the status API shows it): it and its order move on, in one
+/// transaction with the events the triggers write. Only the claim's holder records it.
+pub fn succeed(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, StoreError> {
+    let Some(op) = claimed(tx, id, claim)? else { return Ok(false) };
     let updated_at = now();
-    match op.kind.as_str() {
-        "capture" => {
+    match op.kind {
+        OperationKind::Capture => {
             tx.execute(
                 "UPDATE orders SET status = 'paid', captured_minor = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                 params![op.amount_minor, updated_at, op.order_id],
             )?;
         }
-        "cancel" => {
+        OperationKind::Cancel => {
             tx.execute(
                 "UPDATE orders SET status = 'cancelled', updated_at = ?, version = version + 1 WHERE id = ?",
                 params![updated_at, op.order_id],
             )?;
         }
-        _ => {
+        OperationKind::Refund => {
             tx.execute(
                 "UPDATE orders SET refunded_minor = refunded_minor + ?,
                     status = CASE WHEN refunded_minor + ? >= captured_minor THEN 'refunded' ELSE status END,
@@ -168,38 +242,50 @@ pub fn succeed(tx: &mut Tx, id: i64, said: &str) -> Result<bool, StoreError> {
         }
     }
     // After the order: its event (order.paid) comes before the operation's (order.captured).
-    tx.execute(
-        "UPDATE operations SET status = 'succeeded', epay_answer = ?, next_check_ms = NULL, attempts = attempts + 1, updated_at = ?
-         WHERE id = ?",
-        params![said, updated_at, id],
-    )?;
+    set_status(tx, id, OperationStatus::Succeeded, said, None)?;
     Ok(true)
 }
 
-/// ePay refused it: nothing happened.
-pub fn fail(tx: &mut Tx, id: i64, said: &str) -> Result<(), StoreError> {
-    let updated_at = now();
+/// ePay refused it the first time: nothing happened.
+pub fn fail(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, StoreError> {
+    if claimed(tx, id, claim)?.is_none() {
+        return Ok(false);
+    }
+    set_status(tx, id, OperationStatus::Failed, said, None)?;
+    Ok(true)
+}
+
+/// Not settled yet (`Accepted`: ePay took it; `Unknown`: no answer to rely on): looked up at
+/// `next_check_ms`, which ends the caller's claim.
+pub fn wait(tx: &mut Tx, id: i64, claim: i64, status: OperationStatus, said: &str, next_check_ms: i64) -> Result<bool, StoreError> {
+    if claimed(tx, id, claim)?.is_none() {
+        return Ok(false);
+    }
+    set_status(tx, id, status, said, Some(next_check_ms))?;
+    Ok(true)
+}
+
+/// Nobody can tell whether it happened: a person must check. The operation stops being looked
+/// up and keeps holding its amount; the order goes to `review` (and `order.review` to the shop),
+/// which also stops every other operation on it until the person has decided.
+pub fn send_to_review(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, StoreError> {
+    let Some(op) = claimed(tx, id, claim)? else { return Ok(false) };
+    set_status(tx, id, OperationStatus::Review, said, None)?;
+    let reason = format!("{} op_{}: {said}", op.kind.as_str(), op.id);
+    super::orders::send_to_review(tx, op.order_id, &reason)?;
+    Ok(true)
+}
+
+fn set_status(tx: &mut Tx, id: i64, status: OperationStatus, said: &str, next_check_ms: Option<i64>) -> Result<(), StoreError> {
     tx.execute(
-        "UPDATE operations SET status = 'failed', epay_answer = ?, next_check_ms = NULL, attempts = attempts + 1, updated_at = ?
-         WHERE id = ? AND status IN ('pending', 'unknown')",
-        params![said, updated_at, id],
+        "UPDATE operations SET status = ?, epay_answer = ?, next_check_ms = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
+        params![status, said, next_check_ms, now(), id],
     )?;
     Ok(())
 }
 
-/// No answer to rely on (timeout, 5xx, the status API not agreeing yet): asked about at
-/// `next_check_ms`, never repeated blindly; `None` stops asking (a human must look).
-pub fn mark_unknown(tx: &mut Tx, id: i64, said: &str, next_check_ms: Option<i64>) -> Result<(), StoreError> {
-    let updated_at = now();
-    tx.execute(
-        "UPDATE operations SET status = 'unknown', epay_answer = ?, next_check_ms = ?, attempts = attempts + 1, updated_at = ?
-         WHERE id = ? AND status IN ('pending', 'unknown')",
-        params![said, next_check_ms, updated_at, id],
-    )?;
-    Ok(())
-}
-
-/// Operations without a reliable answer, due for a lookup in the status API.
+/// Operations due for a lookup in the status API: unsettled ones, and those whose claim ran
+/// out (their instance died or took too long).
 pub const LOOKUPS: Schedule = Schedule { table: "operations", due: "next_check_ms", only: "", also_set: "" };
 
 /// Claims up to `limit` operations due for a lookup at `now_ms` until `lease_until_ms` (their

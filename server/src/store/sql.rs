@@ -22,6 +22,7 @@ use epay_api_types::sql::{postgres_types, rusqlite};
 use epay_api_types::text_column;
 
 use super::notifications::{Endpoint, Verdict};
+use super::operations::OperationStatus;
 use super::orders::OrderState;
 use crate::secrets::SecretText;
 
@@ -32,6 +33,8 @@ fn named<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str, text: &str) -> Op
 text_column!(OrderState, OrderState::name, |text| named(&OrderState::ALL, OrderState::name, text));
 text_column!(Verdict, Verdict::name, |text| named(&Verdict::ALL, Verdict::name, text));
 text_column!(Endpoint, Endpoint::name, |text| named(&Endpoint::ALL, Endpoint::name, text));
+text_column!(crate::epay::OperationKind, crate::epay::OperationKind::as_str, crate::epay::OperationKind::parse);
+text_column!(OperationStatus, OperationStatus::name, |text| named(&OperationStatus::ALL, OperationStatus::name, text));
 
 impl rusqlite::ToSql for SecretText {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {

@@ -454,3 +454,120 @@ async fn connections_the_server_dropped_are_replaced_without_a_failed_request() 
         assert_eq!(status, 200);
     }
 }
+
+/// Refunds across two instances with a slow ePay: it performs each refund at once but answers
+/// after the proxies' timeout, and the instance that sent the first one is killed while it
+/// waits. The other instance takes the operation over when its claim ends, finds it done in
+/// the status API and sends nothing again; the second refund, cut short by the timeout, is
+/// found the same way. ePay is asked to refund exactly twice, and the order holds both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refunds_are_performed_once_across_instances_with_a_slow_epay_and_a_killed_instance() {
+    if database::postgres_server().is_none() {
+        eprintln!("needs PostgreSQL (EPAY_TEST_POSTGRES): scripts/test runs it there");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let test_database = TestDatabase::new(dir.path());
+    let receiver = Receiver::start(&[200]).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build().unwrap();
+    let addresses: Vec<String> = (1..=2).map(|n| format!("127.0.0.{n}:{}", process::free_port(&format!("127.0.0.{n}")))).collect();
+    let epay_base = format!("http://127.0.0.4:{}", process::free_port("127.0.0.4"));
+    let epay_vars = [
+        ("LISTEN", epay_base.trim_start_matches("http://").to_owned()),
+        ("PUBLIC_URL", epay_base.clone()),
+        ("DATABASE_URL", format!("sqlite:{}", dir.path().join("epay.sqlite3").display())),
+        ("SANDBOX_PROXIES", addresses.iter().map(|a| format!("http://{a}")).collect::<Vec<_>>().join(",")),
+    ];
+    let mut epay = process::start(&epay_vars, &dir.path().join("epay.log"));
+    process::wait_healthy(&http, &epay_base).await;
+    let mut instances: Vec<Instance> = addresses
+        .iter()
+        .enumerate()
+        .map(|(i, address)| Instance::start(i + 1, address, &test_database.url, &epay_base, &receiver.url(), dir.path()))
+        .collect();
+    for instance in &instances {
+        process::wait_healthy(&http, &instance.base).await;
+    }
+    let (first, second) = (instances[0].base.clone(), instances[1].base.clone());
+
+    // A merchant order, paid through the sandbox.
+    let order: Value = http
+        .post(format!("{first}/api/merchant/orders"))
+        .bearer_auth(MERCHANT_KEY)
+        .header("Idempotency-Key", "slow-1")
+        .json(&json!({"amount": "1500", "description": "slow ePay", "reference": "slow-epay"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (invoice, order_key) = (order["invoiceId"].as_str().unwrap().to_owned(), order["orderKey"].as_str().unwrap().to_owned());
+    let checkout: Value = http
+        .post(format!("{first}/api/orders/{invoice}/checkout"))
+        .header("X-Order-Key", &order_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(pay_on_payform(&http, &epay_base, &checkout, APPROVED_CARD).await.unwrap().status().is_redirection());
+    let view = |base: String| {
+        let (http, invoice) = (http.clone(), invoice.clone());
+        async move {
+            let response = http.get(format!("{base}/api/merchant/orders/{invoice}")).bearer_auth(MERCHANT_KEY).send().await.unwrap();
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let until = |what: &'static str, base: String, done: fn(&Value) -> bool| {
+        let view = &view;
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(40);
+            loop {
+                let order = view(base.clone()).await;
+                if done(&order) {
+                    return order;
+                }
+                assert!(std::time::Instant::now() < deadline, "{what}: {order:#}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    until("paid", second.clone(), |o| o["status"] == "paid").await;
+
+    // ePay performs each refund at once and answers after 5 s; the proxies give up after 2 s.
+    let control = json!({"slowOperations": 2, "slowOperationMs": 5000});
+    assert!(http.post(format!("{epay_base}/sandbox/control")).json(&control).send().await.unwrap().status().is_success());
+    let refund = |base: String, key: &'static str, amount: &'static str| {
+        let http = http.clone();
+        let url = format!("{base}/api/merchant/orders/{invoice}/refunds");
+        tokio::spawn(async move {
+            http.post(url).bearer_auth(MERCHANT_KEY).header("Idempotency-Key", key).json(&json!({"amount": amount})).send().await
+        })
+    };
+    // The first instance sends the refund and dies while ePay has not answered.
+    let cut = refund(first.clone(), "slow-r1", "300");
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    instances[0].kill();
+    assert!(cut.await.unwrap().is_err(), "the merchant saw the connection drop");
+    // The second takes it over when its claim ends, and finds it done.
+    let order = until("the first refund taken over", second.clone(), |o| o["refundedAmount"] == "300").await;
+    assert!(order["operations"][0]["message"].as_str().unwrap().contains("looked up"), "{order:#}");
+
+    // The second refund times out on the second instance, and is found the same way.
+    instances[0].restart();
+    process::wait_healthy(&http, &first).await;
+    let answer: Value = refund(second.clone(), "slow-r2", "500").await.unwrap().unwrap().json().await.unwrap();
+    assert_eq!(answer["operation"]["status"], "unknown", "{answer:#}");
+    let order = until("the second refund found", first.clone(), |o| o["refundedAmount"] == "800").await;
+    assert!(order["operations"].as_array().unwrap().iter().all(|op| op["status"] == "succeeded"), "{order:#}");
+
+    let performed: u32 = http.get(format!("{epay_base}/sandbox/operations-performed")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(performed, 2, "ePay was asked to refund once per refund");
+    for instance in &mut instances {
+        instance.kill();
+    }
+    epay.kill().unwrap();
+    epay.wait().unwrap();
+}

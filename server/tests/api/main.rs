@@ -15,6 +15,7 @@ mod operations;
 mod postlink;
 mod properties;
 mod sandbox_loop;
+mod sandbox_shapes;
 mod secrets;
 mod tls;
 mod webhooks;

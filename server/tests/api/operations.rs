@@ -134,6 +134,8 @@ async fn partial_refunds_respect_the_minimum_and_never_exceed_the_charge() {
     assert_eq!(events(&app, &invoice_id).await, ["order.paid", "refund.succeeded", "refund.succeeded"]);
 }
 
+/// One operation at a time per order: of refunds sent at once, one is taken and the others are
+/// told to retry (409); retried one after another, they stop where the charge ends.
 #[tokio::test]
 async fn concurrent_refunds_never_exceed_what_was_charged() {
     let app = TestApp::spawn().await;
@@ -144,8 +146,18 @@ async fn concurrent_refunds_never_exceed_what_was_charged() {
     });
     let answers = futures::future::join_all(requests).await;
     let succeeded = answers.iter().filter(|(status, body)| *status == 201 && body["operation"]["status"] == "succeeded").count();
-    let refused = answers.iter().filter(|(status, _)| *status == 422).count();
-    assert_eq!((succeeded, refused), (7, 3), "7 × 200 fit in 1500, the 8th would not: {answers:?}");
+    let busy = answers.iter().filter(|(status, body)| *status == 409 && body["message"].as_str().unwrap().contains("in progress")).count();
+    assert_eq!(succeeded + busy, 10, "{answers:?}");
+    assert!(succeeded >= 1, "{answers:?}");
+    // The merchant retries each refused one with its own key, one after another.
+    let mut outcomes = Vec::new();
+    for n in 0..10 {
+        let (status, body) = app.operation(&invoice_id, "refunds", json!({"amount": "200"}), &format!("retry-{n}")).await;
+        outcomes.push((status, body["error"].as_str().map(str::to_owned)));
+    }
+    let taken = outcomes.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(succeeded + taken, 7, "7 × 200 fit in 1500, the 8th would not: {outcomes:?}");
+    assert!(outcomes[taken..].iter().all(|(status, error)| *status == 422 && error.as_deref() == Some("invalid_amount")), "{outcomes:?}");
     let order = app.stored_order(&invoice_id).await;
     assert_eq!(order.refunded_minor, 140_000);
     let held: i64 =
@@ -167,10 +179,13 @@ async fn a_refund_without_an_answer_is_looked_up_not_repeated_blindly() {
     let message: String = app.value("SELECT epay_answer FROM operations").await;
     assert!(message.contains("the status API shows it"), "found by asking, not by sending again: {message}");
     assert_eq!(events(&app, &invoice_id).await, ["order.paid", "refund.succeeded"]);
+    assert_eq!(performed(&app).await, 1, "ePay was asked to refund once");
 }
 
+/// A 5xx is no answer: the status API shows the charge untouched, so the refund is sent again
+/// (the same operation, the same externalID), and done once.
 #[tokio::test]
-async fn a_5xx_is_retried_with_the_same_external_id_and_a_4xx_fails_the_refund() {
+async fn a_5xx_is_sent_again_once_the_status_api_shows_nothing_happened_and_a_first_4xx_fails_the_refund() {
     let app = TestApp::spawn().await;
     let invoice_id = app.paid_merchant_order("1500", "op-6", OrderState::Paid).await;
     app.sandbox_control(json!({"failOperations": 1})).await;
@@ -179,6 +194,7 @@ async fn a_5xx_is_retried_with_the_same_external_id_and_a_4xx_fails_the_refund()
     eventually("the partial refund re-sent and done", || async { app.stored_order(&invoice_id).await.refunded_minor == 30_000 }).await;
     let ids: Vec<String> = app.column("SELECT external_id FROM operations").await;
     assert_eq!(ids.len(), 1, "one operation, one externalID, however often it was sent");
+    assert_eq!(performed(&app).await, 1);
 
     // ePay refuses (its transaction is not the one the order names): failed, nothing moved.
     let order_id = app.stored_order(&invoice_id).await.id;
@@ -211,4 +227,128 @@ async fn operations_need_a_key_an_order_and_a_proper_body() {
     let response =
         app.http.post(app.url(&format!("/api/merchant/orders/{invoice_id}/refunds"))).header("Idempotency-Key", "k4").send().await.unwrap();
     assert_eq!(response.status(), 401, "the merchant key is required");
+}
+
+/// How many charge, cancel and refund requests the sandbox performed.
+async fn performed(app: &TestApp) -> u32 {
+    app.http.get(app.url("/sandbox/operations-performed")).send().await.unwrap().json().await.unwrap()
+}
+
+/// A 4xx to a repeat may mean "already done": it is looked up like no answer, never taken as
+/// "failed" (a failed refund that happened would let the merchant refund twice).
+#[tokio::test]
+async fn a_refused_repeat_is_looked_up_not_failed() {
+    let app = TestApp::spawn().await;
+    let invoice_id = app.paid_merchant_order("1500", "op-8", OrderState::Paid).await;
+    // No answer; then the repeat is refused; then the next repeat goes through.
+    app.sandbox_control(json!({"failOperations": 1, "refuseOperations": 1})).await;
+    let (status, first) = app.operation(&invoice_id, "refunds", json!({"amount": "300"}), "r-1").await;
+    assert_eq!((status, first["operation"]["status"].as_str()), (201, Some("unknown")), "{first}");
+    eventually("the refund done after a refused repeat", || async { app.stored_order(&invoice_id).await.refunded_minor == 30_000 }).await;
+    let (status, attempts): (String, i64) =
+        app.read(|db| db.query_one("SELECT status, attempts FROM operations", epay_proxy::params![], crate::helpers::database::pair)).await;
+    assert_eq!(status, "succeeded");
+    assert!(attempts >= 3, "no answer, a refused repeat, then done: {attempts}");
+    assert_eq!(performed(&app).await, 1);
+    assert_eq!(events(&app, &invoice_id).await, ["order.paid", "refund.succeeded"], "no refund.failed on the way");
+}
+
+/// No answer, and then the status API shows the charge reduced by something else (a refund in
+/// ePay's cabinet): nobody can tell whether this refund happened. A person decides: the
+/// operation and its order go to review (order.review to the shop), nothing is sent again, and
+/// no other operation is taken until then.
+#[tokio::test]
+async fn a_refund_the_status_api_cannot_account_for_goes_to_a_person() {
+    let app = TestApp::spawn().await;
+    let invoice_id = app.paid_merchant_order("1500", "op-9", OrderState::Paid).await;
+    app.sandbox_control(json!({"failOperations": 1})).await;
+    let (status, first) = app.operation(&invoice_id, "refunds", json!({"amount": "300"}), "r-1").await;
+    assert_eq!((status, first["operation"]["status"].as_str()), (201, Some("unknown")), "{first}");
+    // Meanwhile someone refunds 500 in ePay's cabinet.
+    let transaction_id = app.stored_order(&invoice_id).await.transaction_id.unwrap();
+    let service = app.state.epay.service_token(&app.state.config.epay.p2p_terminal_id).await.unwrap();
+    let cabinet = app
+        .http
+        .post(app.url(&format!("/sandbox/api/operation/{transaction_id}/refund?amount=500&externalID=cabinet")))
+        .bearer_auth(service.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cabinet.status(), 200);
+    let order = app.wait_for_state(&invoice_id, OrderState::Review).await;
+    assert!(order.review_reason.as_deref().is_some_and(|r| r.contains("cannot tell")), "{:?}", order.review_reason);
+    let status: String = app.value("SELECT status FROM operations").await;
+    assert_eq!(status, "review");
+    assert_eq!(performed(&app).await, 1, "only the cabinet's refund: the proxy's was not sent again");
+    let (status, second) = app.operation(&invoice_id, "refunds", json!({"amount": "100"}), "r-2").await;
+    assert_eq!((status, second["error"].as_str()), (409, Some("operation_not_allowed")), "{second}");
+    eventually("order.review sent", || async { events(&app, &invoice_id).await.contains(&"order.review".to_owned()) }).await;
+}
+
+/// A crash between storing an operation and ePay's answer: the stored operation's claim ends
+/// and the lookup worker takes it over (the order is not stuck answering 409).
+#[tokio::test]
+async fn an_operation_whose_request_died_is_taken_over_by_the_lookup_worker() {
+    let app = TestApp::spawn().await;
+    let invoice_id = app.paid_merchant_order("1500", "op-10", OrderState::Paid).await;
+    let order_id = app.stored_order(&invoice_id).await.id;
+    // What the request stored before it died: pending, claimed until a moment ago.
+    let past = epay_proxy::store::now_ms() - 1;
+    app.state
+        .store
+        .write(move |tx| {
+            tx.execute(
+                "INSERT INTO operations (order_id, kind, amount_minor, external_id, idempotency_key, fingerprint, status, next_check_ms,
+                    created_at, updated_at)
+                 VALUES (?, 'refund', 40000, 'ext-died', 'died', 'f', 'pending', ?, 0, 0)",
+                epay_proxy::params![order_id, past],
+            )
+        })
+        .await
+        .unwrap();
+    eventually("the worker finishes it", || async { app.stored_order(&invoice_id).await.refunded_minor == 40_000 }).await;
+    assert_eq!(performed(&app).await, 1);
+    let (status, next) = app.operation(&invoice_id, "refunds", json!({"amount": "100"}), "r-next").await;
+    assert_eq!((status, next["operation"]["status"].as_str()), (201, Some("succeeded")), "{next}");
+}
+
+type WriteJob = dyn FnOnce(&mut epay_proxy::store::Tx) -> Result<bool, epay_proxy::store::StoreError> + Send;
+
+/// Only the holder of an operation's claim records its result: a worker whose claim was taken
+/// over (its lease ended) records nothing, and cannot renew it.
+#[tokio::test]
+async fn only_the_claims_holder_records_an_operation() {
+    use epay_proxy::store::operations;
+    let app = TestApp::spawn().await;
+    let invoice_id = app.paid_merchant_order("1500", "op-11", OrderState::Paid).await;
+    let order_id = app.stored_order(&invoice_id).await.id;
+    let now = epay_proxy::store::now_ms();
+    app.state
+        .store
+        .write(move |tx| {
+            tx.execute(
+                "INSERT INTO operations (order_id, kind, amount_minor, external_id, idempotency_key, fingerprint, status, next_check_ms,
+                    created_at, updated_at)
+                 VALUES (?, 'refund', 40000, 'ext-held', 'held', 'f', 'unknown', ?, 0, 0)",
+                epay_proxy::params![order_id, now + 600_000],
+            )
+        })
+        .await
+        .unwrap();
+    let store = app.state.store.clone();
+    let write = |job: Box<WriteJob>| {
+        let store = store.clone();
+        async move { store.write(job).await.unwrap() }
+    };
+    let id: i64 = app.value("SELECT id FROM operations WHERE external_id = 'ext-held'").await;
+    // Instance A holds it until +600 s; its lease ends and instance B claims it.
+    let (a, b) = (now + 600_000, now + 700_000);
+    let taken = app.state.store.write(move |tx| operations::claim_due(tx, a, b, 10)).await.unwrap();
+    assert_eq!(taken.iter().map(|op| op.id).collect::<Vec<_>>(), [id]);
+    assert!(!write(Box::new(move |tx| operations::renew(tx, id, a, a + 1))).await, "A cannot renew what B holds");
+    assert!(!write(Box::new(move |tx| operations::succeed(tx, id, a, "late"))).await, "A's late answer is ignored");
+    assert_eq!(app.stored_order(&invoice_id).await.refunded_minor, 0);
+    assert!(write(Box::new(move |tx| operations::succeed(tx, id, b, "looked up"))).await, "B records it");
+    assert_eq!(app.stored_order(&invoice_id).await.refunded_minor, 40_000);
+    assert!(!write(Box::new(move |tx| operations::succeed(tx, id, b, "again"))).await, "once");
 }

@@ -5,7 +5,7 @@ use epay_api_types::{Amount, CheckoutRequest};
 use epay_proxy::checkout::validate;
 use epay_proxy::config::Config;
 use epay_proxy::confirm::{self, Policy};
-use epay_proxy::epay::{StatusAnswer, TransactionInfo};
+use epay_proxy::epay::{ResultCode, StatusAnswer, TransactionInfo, TransactionStatus};
 use epay_proxy::postlink::{Endpoint, Notification, evaluate, invariants};
 use epay_proxy::secrets::SecretText;
 use epay_proxy::store::orders::{NewOrder, OrderRow, OrderState};
@@ -151,29 +151,38 @@ proptest! {
         status_name in prop::sample::select(vec!["CHARGE", "AUTH", "REJECT", "REFUND", "NEW", "charge", ""]),
         amount_minor in prop::sample::select(vec![150_000u64, 149_999, 150_001, 1, 154_500]),
         fee_minor in proptest::option::of(prop::sample::select(vec![4_500u64, 1])),
+        bonus_minor in proptest::option::of(prop::sample::select(vec![0u64, 30_000])),
+        org_minor in proptest::option::of(prop::sample::select(vec![150_000u64, 120_000, 100_000])),
+        own_terminal in proptest::option::of(any::<bool>()),
         two_stage in any::<bool>(),
         state in prop::sample::select(vec![OrderState::Pending, OrderState::StartFailed, OrderState::Confirming, OrderState::Failed, OrderState::Expired]),
         attempts in 0i64..20,
     ) {
         let order = OrderRow { check_attempts: attempts, ..order(state) };
         let answer = StatusAnswer {
-            result_code: code.into(),
+            result: ResultCode::parse(code),
             result_message: String::new(),
             transaction: Some(TransactionInfo {
                 invoice_id: Some(order.invoice_id.clone()),
                 amount: Some(Amount::from_minor(amount_minor)),
+                amount_bonus: bonus_minor.map(Amount::from_minor),
+                org_amount: org_minor.map(Amount::from_minor),
                 fee: fee_minor.map(Amount::from_minor),
                 currency: Some("KZT".into()),
-                terminal: Some(order.terminal.clone()),
-                status_name: Some(status_name.into()),
+                terminal_id: own_terminal.map(|own| if own { order.terminal.clone() } else { "c36b282f-6819-4d4f-85df-a4bdc8a8f703".into() }),
+                terminal_number: Some("98151552".into()),
+                status: (!status_name.is_empty()).then(|| TransactionStatus::parse(status_name)),
                 ..Default::default()
             }),
         };
         let policy = Policy { two_stage, now: 10_000, expiry_grace_secs: 1_800, max_confirm_attempts: 14 };
         if let confirm::Decision::Pay(_) = confirm::decide(&order, &answer, &policy) {
             let charged = status_name.eq_ignore_ascii_case("CHARGE") || (two_stage && status_name.eq_ignore_ascii_case("AUTH"));
-            let own_amount = amount_minor == 150_000 || fee_minor.is_some_and(|fee| amount_minor == 150_000 + fee);
-            prop_assert!(code == "100" && charged && own_amount, "paid on {} {} {} {:?}", code, status_name, amount_minor, fee_minor);
+            let paid = amount_minor + bonus_minor.unwrap_or(0);
+            let own_amount = paid == 150_000 || fee_minor.is_some_and(|fee| paid == 150_000 + fee);
+            let original = org_minor.is_none_or(|org| org == 150_000 || org + bonus_minor.unwrap_or(0) == 150_000 || fee_minor.is_some_and(|fee| org == 150_000 + fee));
+            prop_assert!(code == "100" && charged && own_amount && original && own_terminal != Some(false),
+                "paid on {} {} {} {:?} bonus {:?} org {:?} terminal {:?}", code, status_name, amount_minor, fee_minor, bonus_minor, org_minor, own_terminal);
         }
     }
 

@@ -12,6 +12,7 @@ columns!(
     approval_code, reference, failure_reason, failure_code, review_reason, created_at, updated_at, next_check_ms, check_attempts,
     last_check, version, reserved_suffix, fee_minor, card_id, card_type, last_hint_ms, source, merchant_reference, merchant_idempotency_key,
     merchant_fingerprint, metadata, return_url, expires_at, captured_minor, refunded_minor,
+    amount_bonus_minor, org_amount_minor, payout_amount_minor,
 );
 
 /// Every order `rest` (a `WHERE`/`ORDER BY`/`LIMIT` tail) selects.

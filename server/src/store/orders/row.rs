@@ -66,6 +66,12 @@ pub struct OrderRow {
     pub captured_minor: Option<i64>,
     /// What refunds returned so far.
     pub refunded_minor: i64,
+    /// ePay's `amountBonus`: the part of the price Halyk bonuses paid.
+    pub amount_bonus_minor: Option<i64>,
+    /// ePay's `orgAmount`: the transaction's original amount.
+    pub org_amount_minor: Option<i64>,
+    /// ePay's `payoutAmount`.
+    pub payout_amount_minor: Option<i64>,
 }
 
 #[cfg(test)]
@@ -159,6 +165,9 @@ impl OrderRow {
             expires_at: terms.map(|m| m.expires_at),
             captured_minor: None,
             refunded_minor: 0,
+            amount_bonus_minor: None,
+            org_amount_minor: None,
+            payout_amount_minor: None,
         }
     }
 }
@@ -218,6 +227,10 @@ pub struct Outcome {
     pub failure_reason: Option<String>,
     pub failure_code: Option<i64>,
     pub fee: Option<Amount>,
+    /// `amountBonus`, `orgAmount`, `payoutAmount` as the status API reported them.
+    pub amount_bonus: Option<Amount>,
+    pub org_amount: Option<Amount>,
+    pub payout_amount: Option<Amount>,
     /// A saved card's id and type (only when the order asked for cardSave).
     pub card_id: Option<String>,
     pub card_type: Option<String>,

@@ -54,13 +54,15 @@ pub fn fail_interrupted_starts(tx: &mut Tx, started_before: i64, check_ms: i64) 
 /// for the status API at once; every other state asks nothing more.
 pub fn set_outcome(tx: &mut Tx, id: i64, state: OrderState, outcome: &Outcome) -> Result<(), StoreError> {
     let next_check_ms = (state == OrderState::Confirming).then(now_ms);
-    let fee_minor = outcome.fee.map(|fee| fee.minor() as i64);
+    let fee_minor = minor(outcome.fee);
     let updated_at = now();
     tx.execute(
         "UPDATE orders SET status = ?, transaction_id = COALESCE(?, transaction_id), card_mask = COALESCE(?, card_mask),
             approval_code = COALESCE(?, approval_code), reference = COALESCE(?, reference),
             failure_reason = ?, failure_code = ?, fee_minor = COALESCE(?, fee_minor), card_id = COALESCE(?, card_id),
-            card_type = COALESCE(?, card_type), updated_at = ?, next_check_ms = ?, check_attempts = 0,
+            card_type = COALESCE(?, card_type), amount_bonus_minor = COALESCE(?, amount_bonus_minor),
+            org_amount_minor = COALESCE(?, org_amount_minor), payout_amount_minor = COALESCE(?, payout_amount_minor),
+            updated_at = ?, next_check_ms = ?, check_attempts = 0,
             captured_minor = CASE WHEN ? = 'paid' THEN COALESCE(captured_minor, amount_minor) ELSE captured_minor END,
             version = version + 1
          WHERE id = ?",
@@ -75,6 +77,9 @@ pub fn set_outcome(tx: &mut Tx, id: i64, state: OrderState, outcome: &Outcome) -
             fee_minor,
             outcome.card_id,
             outcome.card_type,
+            minor(outcome.amount_bonus),
+            minor(outcome.org_amount),
+            minor(outcome.payout_amount),
             updated_at,
             next_check_ms,
             state,
@@ -117,4 +122,8 @@ pub fn flag_for_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreEr
     let updated_at = now();
     tx.execute("UPDATE orders SET review_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?", params![reason, updated_at, id])?;
     Ok(())
+}
+
+fn minor(amount: Option<epay_api_types::Amount>) -> Option<i64> {
+    amount.map(|a| a.minor() as i64)
 }
