@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use crate::merchant::view;
 use crate::store::{Store, StoreError, notifications, orders};
 
 pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
@@ -46,7 +47,10 @@ pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_
         "cardMask": order.card_mask,
         "cardSave": order.card_save,
         "savedCard": order.card_id.as_ref().map(|id| json!({ "cardId": id, "cardMask": order.card_mask, "cardType": order.card_type })),
-        "fee": order.fee_minor.map(|fee| epay_api_types::Amount::from_minor(fee as u64).to_string()),
+        "fee": view::money(order.fee_minor),
+        "amountBonus": view::money(order.amount_bonus_minor),
+        "orgAmount": view::money(order.org_amount_minor),
+        "payoutAmount": view::money(order.payout_amount_minor),
         "approvalCode": order.approval_code,
         "reference": order.reference,
         "failureReason": order.failure_reason,

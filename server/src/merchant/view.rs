@@ -109,6 +109,6 @@ fn serde_plain(value: &impl serde::Serialize) -> String {
 }
 
 /// An amount in minor units as the merchant API writes amounts ("1500.50").
-fn money(minor: Option<i64>) -> Option<String> {
+pub fn money(minor: Option<i64>) -> Option<String> {
     minor.map(|minor| Amount::from_minor(minor as u64).to_string())
 }
