@@ -65,6 +65,8 @@ pub fn decide(order: &OrderRow, answer: &StatusAnswer, policy: &Policy) -> Decis
             }
         }
         ResultCode::InProgress => ask_again(order, policy, said),
+        // A code ePay's pages do not list: a person looks, with the code as sent.
+        ResultCode::Other(raw) => Decision::Review(format!("{said}: resultCode {raw:?} is not one ePay documents")),
         ResultCode::Rejected | ResultCode::NotFound if settled => Decision::Stop(said),
         ResultCode::Rejected if confirming => Decision::Review(format!("{said} after a success postLink")),
         ResultCode::Rejected => Decision::Fail(answer.transaction.as_ref().map(|t| outcome(t, true)).unwrap_or_default()),
@@ -267,6 +269,12 @@ mod tests {
         }
         assert!(matches!(decide(&order(OrderState::Confirming), &answer("100", "3D"), &POLICY), Decision::AskAgain(_)));
         assert!(matches!(decide(&order(OrderState::Confirming), &answer("104", ""), &POLICY), Decision::AskAgain(_)));
+        for state in [OrderState::Confirming, OrderState::Pending, OrderState::Expired] {
+            assert!(
+                matches!(decide(&order(state), &answer("555", "CHARGE"), &POLICY), Decision::Review(r) if r.contains("\"555\"")),
+                "{state:?}"
+            );
+        }
     }
 
     #[test]

@@ -94,6 +94,34 @@ impl Instance {
     }
 }
 
+/// `count` proxies on 127.0.0.1, .2, … sharing the database `database_url`, and their ePay:
+/// the sandbox of a proxy of its own on 127.0.0.4, which sends postLinks to them. Returns
+/// ePay's process and base URL, and the instances, all healthy.
+async fn start_cluster(
+    count: usize,
+    http: &reqwest::Client,
+    database_url: &str,
+    webhooks: &str,
+    dir: &std::path::Path,
+) -> (std::process::Child, String, Vec<Instance>) {
+    let addresses: Vec<String> = (1..=count).map(|n| format!("127.0.0.{n}:{}", process::free_port(&format!("127.0.0.{n}")))).collect();
+    let epay_base = format!("http://127.0.0.4:{}", process::free_port("127.0.0.4"));
+    let epay_vars = [
+        ("LISTEN", epay_base.trim_start_matches("http://").to_owned()),
+        ("PUBLIC_URL", epay_base.clone()),
+        ("DATABASE_URL", format!("sqlite:{}", dir.join("epay.sqlite3").display())),
+        ("SANDBOX_PROXIES", addresses.iter().map(|a| format!("http://{a}")).collect::<Vec<_>>().join(",")),
+    ];
+    let epay = process::start(&epay_vars, &dir.join("epay.log"));
+    process::wait_healthy(http, &epay_base).await;
+    let instances: Vec<Instance> =
+        addresses.iter().enumerate().map(|(i, address)| Instance::start(i + 1, address, database_url, &epay_base, webhooks, dir)).collect();
+    for instance in &instances {
+        process::wait_healthy(http, &instance.base).await;
+    }
+    (epay, epay_base, instances)
+}
+
 /// Three proxies on 127.0.0.1-3 share one PostgreSQL database and one ePay; clients spread
 /// merchant orders, checkouts, payments and the same Idempotency-Key at two instances over all
 /// three; one instance is killed with SIGKILL mid-load and restarted. Nothing acknowledged is
@@ -110,27 +138,7 @@ async fn three_instances_share_the_work_and_survive_one_killed_mid_load() {
     let receiver = Receiver::start(&[200]).await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(10)).build().unwrap();
 
-    // Where each instance will listen, and ePay: the sandbox of a proxy of its own, which
-    // sends postLinks to the three.
-    let addresses: Vec<String> = (1..=3).map(|n| format!("127.0.0.{n}:{}", process::free_port(&format!("127.0.0.{n}")))).collect();
-    let epay_base = format!("http://127.0.0.4:{}", process::free_port("127.0.0.4"));
-    let epay_vars = [
-        ("LISTEN", epay_base.trim_start_matches("http://").to_owned()),
-        ("PUBLIC_URL", epay_base.clone()),
-        ("DATABASE_URL", format!("sqlite:{}", dir.path().join("epay.sqlite3").display())),
-        ("SANDBOX_PROXIES", addresses.iter().map(|a| format!("http://{a}")).collect::<Vec<_>>().join(",")),
-    ];
-    let mut epay = process::start(&epay_vars, &dir.path().join("epay.log"));
-    process::wait_healthy(&http, &epay_base).await;
-
-    let mut instances: Vec<Instance> = addresses
-        .iter()
-        .enumerate()
-        .map(|(i, address)| Instance::start(i + 1, address, &test_database.url, &epay_base, &receiver.url(), dir.path()))
-        .collect();
-    for instance in &instances {
-        process::wait_healthy(&http, &instance.base).await;
-    }
+    let (mut epay, epay_base, mut instances) = start_cluster(3, &http, &test_database.url, &receiver.url(), dir.path()).await;
     let bases: Arc<Vec<String>> = Arc::new(instances.iter().map(|i| i.base.clone()).collect());
 
     let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
@@ -470,24 +478,7 @@ async fn refunds_are_performed_once_across_instances_with_a_slow_epay_and_a_kill
     let test_database = TestDatabase::new(dir.path());
     let receiver = Receiver::start(&[200]).await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build().unwrap();
-    let addresses: Vec<String> = (1..=2).map(|n| format!("127.0.0.{n}:{}", process::free_port(&format!("127.0.0.{n}")))).collect();
-    let epay_base = format!("http://127.0.0.4:{}", process::free_port("127.0.0.4"));
-    let epay_vars = [
-        ("LISTEN", epay_base.trim_start_matches("http://").to_owned()),
-        ("PUBLIC_URL", epay_base.clone()),
-        ("DATABASE_URL", format!("sqlite:{}", dir.path().join("epay.sqlite3").display())),
-        ("SANDBOX_PROXIES", addresses.iter().map(|a| format!("http://{a}")).collect::<Vec<_>>().join(",")),
-    ];
-    let mut epay = process::start(&epay_vars, &dir.path().join("epay.log"));
-    process::wait_healthy(&http, &epay_base).await;
-    let mut instances: Vec<Instance> = addresses
-        .iter()
-        .enumerate()
-        .map(|(i, address)| Instance::start(i + 1, address, &test_database.url, &epay_base, &receiver.url(), dir.path()))
-        .collect();
-    for instance in &instances {
-        process::wait_healthy(&http, &instance.base).await;
-    }
+    let (mut epay, epay_base, mut instances) = start_cluster(2, &http, &test_database.url, &receiver.url(), dir.path()).await;
     let (first, second) = (instances[0].base.clone(), instances[1].base.clone());
 
     // A merchant order, paid through the sandbox.

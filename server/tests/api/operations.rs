@@ -293,23 +293,29 @@ async fn an_operation_whose_request_died_is_taken_over_by_the_lookup_worker() {
     let invoice_id = app.paid_merchant_order("1500", "op-10", OrderState::Paid).await;
     let order_id = app.stored_order(&invoice_id).await.id;
     // What the request stored before it died: pending, claimed until a moment ago.
-    let past = epay_proxy::store::now_ms() - 1;
-    app.state
-        .store
-        .write(move |tx| {
-            tx.execute(
-                "INSERT INTO operations (order_id, kind, amount_minor, external_id, idempotency_key, fingerprint, status, next_check_ms,
-                    created_at, updated_at)
-                 VALUES (?, 'refund', 40000, 'ext-died', 'died', 'f', 'pending', ?, 0, 0)",
-                epay_proxy::params![order_id, past],
-            )
-        })
-        .await
-        .unwrap();
+    store_refund(&app, order_id, "pending", epay_proxy::store::now_ms() - 1).await;
     eventually("the worker finishes it", || async { app.stored_order(&invoice_id).await.refunded_minor == 40_000 }).await;
     assert_eq!(performed(&app).await, 1);
     let (status, next) = app.operation(&invoice_id, "refunds", json!({"amount": "100"}), "r-next").await;
     assert_eq!((status, next["operation"]["status"].as_str()), (201, Some("succeeded")), "{next}");
+}
+
+/// Stores a refund of 400 ₸ on `order_id` as a request or a worker left it: `status`, claimed
+/// (due) until `next_check_ms`. Returns its id.
+async fn store_refund(app: &TestApp, order_id: i64, status: &'static str, next_check_ms: i64) -> i64 {
+    app.state
+        .store
+        .write(move |tx| {
+            tx.query_one(
+                "INSERT INTO operations (order_id, kind, amount_minor, external_id, idempotency_key, fingerprint, status, next_check_ms,
+                    created_at, updated_at)
+                 VALUES (?, 'refund', 40000, 'ext-stored', 'stored', 'f', ?, ?, 0, 0) RETURNING id",
+                epay_proxy::params![order_id, status, next_check_ms],
+                |row| row.get(0),
+            )
+        })
+        .await
+        .unwrap()
 }
 
 type WriteJob = dyn FnOnce(&mut epay_proxy::store::Tx) -> Result<bool, epay_proxy::store::StoreError> + Send;
@@ -323,24 +329,12 @@ async fn only_the_claims_holder_records_an_operation() {
     let invoice_id = app.paid_merchant_order("1500", "op-11", OrderState::Paid).await;
     let order_id = app.stored_order(&invoice_id).await.id;
     let now = epay_proxy::store::now_ms();
-    app.state
-        .store
-        .write(move |tx| {
-            tx.execute(
-                "INSERT INTO operations (order_id, kind, amount_minor, external_id, idempotency_key, fingerprint, status, next_check_ms,
-                    created_at, updated_at)
-                 VALUES (?, 'refund', 40000, 'ext-held', 'held', 'f', 'unknown', ?, 0, 0)",
-                epay_proxy::params![order_id, now + 600_000],
-            )
-        })
-        .await
-        .unwrap();
+    let id = store_refund(&app, order_id, "unknown", now + 600_000).await;
     let store = app.state.store.clone();
     let write = |job: Box<WriteJob>| {
         let store = store.clone();
         async move { store.write(job).await.unwrap() }
     };
-    let id: i64 = app.value("SELECT id FROM operations WHERE external_id = 'ext-held'").await;
     // Instance A holds it until +600 s; its lease ends and instance B claims it.
     let (a, b) = (now + 600_000, now + 700_000);
     let taken = app.state.store.write(move |tx| operations::claim_due(tx, a, b, 10)).await.unwrap();
