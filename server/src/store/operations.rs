@@ -234,7 +234,7 @@ pub fn succeed(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, Sto
         OperationKind::Refund => {
             tx.execute(
                 "UPDATE orders SET refunded_minor = refunded_minor + ?,
-                    status = CASE WHEN refunded_minor + ? >= captured_minor THEN 'refunded' ELSE status END,
+                    status = CASE WHEN refunded_minor + ? >= COALESCE(captured_minor, amount_minor) THEN 'refunded' ELSE status END,
                     updated_at = ?, version = version + 1
                  WHERE id = ?",
                 params![op.amount_minor, op.amount_minor, updated_at, op.order_id],

@@ -10,6 +10,7 @@ mod epay_client;
 mod helpers;
 mod instances;
 mod limits;
+mod migrations;
 mod merchant;
 mod operations;
 mod postlink;
