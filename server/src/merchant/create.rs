@@ -52,7 +52,8 @@ pub async fn create(
         &headers,
         " (e.g. a UUID, or your own order id): a retry with the same key cannot create a second order",
     )?;
-    let valid = validate::order(&request, &app.config.checkout)?;
+    let production = app.config.epay.env == crate::config::EpayEnv::Prod;
+    let valid = validate::order(&request, &app.config.checkout, production)?;
     let terms = MerchantTerms {
         reference: valid.reference.clone(),
         idempotency_key,

@@ -41,7 +41,8 @@ fn invalid(message: impl Into<String>) -> AppError {
     AppError::unprocessable(ErrorCode::InvalidField, message)
 }
 
-pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings) -> Result<ValidOrder, AppError> {
+/// `https_only`: production (`EPAY_ENV=prod`), where every URL the proxy is given is https.
+pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, https_only: bool) -> Result<ValidOrder, AppError> {
     let as_checkout = CheckoutRequest {
         amount: request.amount.clone(),
         currency: request.currency.clone(),
@@ -84,6 +85,9 @@ pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings) -> Result
     let return_url = match request.return_url.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => match url::Url::parse(text) {
+            Ok(url) if url.scheme() == "http" && https_only => {
+                return Err(invalid(format!("returnUrl `{text}` must be https:// in production (EPAY_ENV=prod)")));
+            }
             Ok(url) if matches!(url.scheme(), "https" | "http") && url.host().is_some() && url.fragment().is_none() => {
                 Some(url.to_string())
             }
@@ -107,9 +111,12 @@ mod tests {
 
     #[test]
     fn a_valid_order_keeps_its_metadata_byte_for_byte() {
-        let valid =
-            order(&request(r#"{"amount":"1500.50","description":"Order 42","reference":"42","metadata":{"b":1, "a":[true]}}"#), &rules())
-                .unwrap();
+        let valid = order(
+            &request(r#"{"amount":"1500.50","description":"Order 42","reference":"42","metadata":{"b":1, "a":[true]}}"#),
+            &rules(),
+            false,
+        )
+        .unwrap();
         assert_eq!(valid.metadata.as_deref(), Some(r#"{"b":1, "a":[true]}"#));
         assert_eq!(valid.expires_in_secs, DEFAULT_EXPIRY_SECS);
         assert_eq!(valid.checkout.amount.to_string(), "1500.50");
@@ -125,16 +132,26 @@ mod tests {
             (r#"{"amount":"1","description":"x","reference":"1","returnUrl":"javascript:alert(1)"}"#, "returnUrl"),
         ];
         for (json, field) in cases {
-            let err = order(&request(json), &rules()).unwrap_err();
+            let err = order(&request(json), &rules(), false).unwrap_err();
             assert!(err.message.contains(field), "{json}: {}", err.message);
         }
         let big = format!(r#"{{"amount":"1","description":"x","reference":"1","metadata":{{"a":"{}"}}}}"#, "x".repeat(4100));
-        assert!(order(&request(&big), &rules()).unwrap_err().message.contains("metadata"));
+        assert!(order(&request(&big), &rules(), false).unwrap_err().message.contains("metadata"));
+    }
+
+    #[test]
+    fn production_refuses_an_http_return_url_as_it_does_every_other_url() {
+        let http = request(r#"{"amount":"1","description":"x","reference":"1","returnUrl":"http://shop.kz/thanks"}"#);
+        assert!(order(&http, &rules(), false).is_ok(), "test and sandbox take http (a shop on a developer's machine)");
+        let err = order(&http, &rules(), true).unwrap_err();
+        assert!(err.message.contains("returnUrl") && err.message.contains("https"), "{}", err.message);
+        let https = request(r#"{"amount":"1","description":"x","reference":"1","returnUrl":"https://shop.kz/thanks"}"#);
+        assert!(order(&https, &rules(), true).is_ok());
     }
 
     #[test]
     fn the_fingerprint_covers_every_term() {
-        let base = order(&request(r#"{"amount":"1","description":"x","reference":"1"}"#), &rules()).unwrap();
+        let base = order(&request(r#"{"amount":"1","description":"x","reference":"1"}"#), &rules(), false).unwrap();
         for other in [
             r#"{"amount":"2","description":"x","reference":"1"}"#,
             r#"{"amount":"1","description":"y","reference":"1"}"#,
@@ -142,7 +159,7 @@ mod tests {
             r#"{"amount":"1","description":"x","reference":"1","metadata":{}}"#,
             r#"{"amount":"1","description":"x","reference":"1","expiresInSecs":600}"#,
         ] {
-            assert_ne!(order(&request(other), &rules()).unwrap().fingerprint(), base.fingerprint(), "{other}");
+            assert_ne!(order(&request(other), &rules(), false).unwrap().fingerprint(), base.fingerprint(), "{other}");
         }
     }
 }
