@@ -10,7 +10,6 @@ pub mod schedule;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use secrecy::ExposeSecret;
 use serde_json::value::RawValue;
 
@@ -19,8 +18,7 @@ use crate::store::leases::{self, Due};
 use crate::store::webhooks::{self, Attempt, EventRow};
 use crate::store::{StoreError, now_ms, orders};
 
-/// Events claimed from the schedule at a time (each round delivers them, `WEBHOOK_CONCURRENCY`
-/// at once).
+/// The most events claimed from the schedule at a time (never more than there are free slots).
 const BATCH: i64 = 256;
 /// The longest the worker sleeps without looking at the schedule.
 const IDLE_MS: i64 = 1_000;
@@ -61,15 +59,34 @@ pub fn new_secret() -> String {
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
+/// Delivers due events, each attempt on its own task: at most `WEBHOOK_CONCURRENCY` in flight,
+/// and a request the receiver holds open delays only its own event; the others are claimed and
+/// sent meanwhile.
 pub async fn run(app: Arc<AppState>) {
     let Some(sender) = app.webhooks.as_ref() else { return };
+    let slots = Arc::new(tokio::sync::Semaphore::new(sender.concurrency));
     loop {
-        let lease_ms = sender.lease_ms;
+        let free = slots.available_permits();
+        if free == 0 {
+            // Every slot busy: wait for one to end.
+            drop(slots.acquire().await);
+            continue;
+        }
+        let (lease_ms, limit) = (sender.lease_ms, (free as i64).min(BATCH));
         let due =
-            leases::claim_if_due(&app.store, &webhooks::DELIVERIES, move |tx, now| webhooks::claim_due(tx, now, now + lease_ms, BATCH));
+            leases::claim_if_due(&app.store, &webhooks::DELIVERIES, move |tx, now| webhooks::claim_due(tx, now, now + lease_ms, limit));
         let next = match due.await {
             Ok(Due::Claimed(due)) => {
-                futures::stream::iter(due).for_each_concurrent(sender.concurrency, |event| deliver_logged(&app, sender, event)).await;
+                for event in due {
+                    let slot = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+                    let app = app.clone();
+                    tokio::spawn(async move {
+                        if let Some(sender) = app.webhooks.as_ref() {
+                            deliver_logged(&app, sender, event).await;
+                        }
+                        drop(slot);
+                    });
+                }
                 continue;
             }
             Ok(Due::Idle { next_ms }) => next_ms,

@@ -289,3 +289,31 @@ async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_noth
     let secret = cli(&["webhooks", "secret"]);
     assert!(String::from_utf8_lossy(&secret.stdout).trim().starts_with("whsec_"));
 }
+
+/// One slow delivery holds up only its own event: with the receiver holding one request open
+/// (until the proxy's timeout), an event made after it is delivered at once, while the first
+/// has not even recorded its attempt yet (issue 20, item 5).
+#[tokio::test]
+async fn a_stuck_delivery_does_not_hold_up_the_next_event() {
+    let receiver = Receiver::start(&[200]).await;
+    let app = TestApp::spawn_with(&[
+        ("WEBHOOK_URL", &receiver.url()),
+        ("WEBHOOK_SECRET", SECRET),
+        ("WEBHOOK_FIRST_RETRY_MS", "5"),
+        ("WEBHOOK_TIMEOUT_SECS", "4"),
+    ])
+    .await;
+    receiver.hang_next(Duration::from_secs(30));
+    let stuck = app.paid_merchant_order("1500", "stuck-1", OrderState::Paid).await;
+    eventually("the stuck delivery reaches the receiver", || async { receiver.deliveries().len() == 1 }).await;
+    let started = std::time::Instant::now();
+    let next = app.paid_merchant_order("1600", "stuck-2", OrderState::Paid).await;
+    eventually("the next event is delivered", || async {
+        event_rows(&app, &next).await.iter().any(|(kind, status, _)| kind == "order.paid" && status == "delivered")
+    })
+    .await;
+    let waited = started.elapsed();
+    let first = event_rows(&app, &stuck).await;
+    assert_eq!(first, [("order.paid".to_owned(), "pending".to_owned(), 0)], "the stuck one is still in flight");
+    assert!(waited < Duration::from_secs(4), "delivered before the stuck request timed out: {waited:?}");
+}

@@ -31,6 +31,8 @@ impl Delivery {
 struct Inner {
     answers: VecDeque<u16>,
     deliveries: Vec<Delivery>,
+    /// Hold the next delivery's request open this long before answering.
+    hang_next: Option<std::time::Duration>,
 }
 
 #[derive(Clone)]
@@ -54,7 +56,7 @@ impl Receiver {
 
     fn serve(listener: tokio::net::TcpListener, answers: &[u16]) -> Receiver {
         let addr = listener.local_addr().unwrap();
-        let inner = Arc::new(Mutex::new(Inner { answers: answers.iter().copied().collect(), deliveries: Vec::new() }));
+        let inner = Arc::new(Mutex::new(Inner { answers: answers.iter().copied().collect(), ..Inner::default() }));
         let app = Router::new().route("/hooks", post(receive)).with_state(inner.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Receiver { addr, inner }
@@ -69,6 +71,12 @@ impl Receiver {
         self.inner.lock().unwrap().answers = VecDeque::from([status]);
     }
 
+    /// Holds the next delivery open for `how_long` before answering it (a receiver stuck on one
+    /// message); the ones after it are answered at once.
+    pub fn hang_next(&self, how_long: std::time::Duration) {
+        self.inner.lock().unwrap().hang_next = Some(how_long);
+    }
+
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.inner.lock().unwrap().deliveries.clone()
     }
@@ -80,9 +88,15 @@ impl Receiver {
 }
 
 async fn receive(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let mut inner = inner.lock().unwrap();
-    inner.deliveries.push(Delivery { headers, body });
-    let status = if inner.answers.len() > 1 { inner.answers.pop_front() } else { inner.answers.front().copied() };
+    let (status, hang) = {
+        let mut inner = inner.lock().unwrap();
+        inner.deliveries.push(Delivery { headers, body });
+        let status = if inner.answers.len() > 1 { inner.answers.pop_front() } else { inner.answers.front().copied() };
+        (status, inner.hang_next.take())
+    };
+    if let Some(how_long) = hang {
+        tokio::time::sleep(how_long).await;
+    }
     StatusCode::from_u16(status.unwrap_or(200)).unwrap()
 }
 
