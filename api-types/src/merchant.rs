@@ -94,6 +94,9 @@ pub struct MerchantOrder {
     pub status: String,
     /// The proxy's own state (`created`, `confirming`, `review`...), for people on call.
     pub state: String,
+    /// Grows with every change of the order: of two views (or two webhook events) of one order,
+    /// the one with the higher version is the newer.
+    pub version: i64,
     pub amount: String,
     pub currency: String,
     pub description: String,
@@ -132,6 +135,14 @@ pub struct MerchantOrder {
     /// Captures, cancels and refunds, oldest first (single-order reads and webhooks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operations: Option<Vec<MerchantOperation>>,
+    /// Webhooks only: when the event was made (RFC 3339, milliseconds); `data` is the order as
+    /// it stood then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_created_at: Option<String>,
+    /// Webhooks of an operation (`refund.succeeded`, `refund.failed`, `order.captured`) only:
+    /// the operation the event is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<MerchantOperation>,
     /// Why the order needs a person (state `review`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_reason: Option<String>,
@@ -168,6 +179,8 @@ pub struct MerchantOperation {
     /// What ePay said last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The Idempotency-Key the merchant sent with it.
+    pub idempotency_key: String,
     /// RFC 3339.
     pub created_at: String,
 }

@@ -190,14 +190,28 @@ async fn result(app: &AppState, op: &OperationRow) -> Result<OperationResult, Ap
 
 /// The order as the merchant API shows it, with its operations (single reads and webhooks).
 pub async fn order_view(app: &AppState, order: &OrderRow) -> Result<epay_api_types::MerchantOrder, crate::store::StoreError> {
-    let order_id = order.id;
+    order_view_as_it_stood(app, order, None).await
+}
+
+/// The same, as it stood when `snapshot` was taken (a webhook event's), from the order as it
+/// is now (`current`).
+pub async fn order_view_as_it_stood(
+    app: &AppState,
+    current: &OrderRow,
+    snapshot: Option<&crate::webhooks::snapshot::OrderSnapshot>,
+) -> Result<epay_api_types::MerchantOrder, crate::store::StoreError> {
+    let order_id = current.id;
     let (history, post_links, ops) = app
         .store
         .read(move |db| {
             Ok((orders::history(db, order_id)?, notifications::read_for_order(db, order_id)?, operations::for_order(db, order_id)?))
         })
         .await?;
-    let mut view = view::detailed(&app.config.server, order, &history, &post_links);
+    let (order, history, post_links, ops) = match snapshot {
+        Some(snapshot) => snapshot.as_it_stood(current, history, post_links, ops),
+        None => (current.clone(), history, post_links, ops),
+    };
+    let mut view = view::detailed(&app.config.server, &order, &history, &post_links);
     view.operations = Some(ops.iter().map(operation_view).collect());
     Ok(view)
 }
@@ -210,6 +224,8 @@ pub fn operation_view(op: &OperationRow) -> MerchantOperation {
         amount: op.amount_minor.map(|minor| Amount::from_minor(minor as u64).to_string()),
         reason: op.reason.clone(),
         message: op.epay_answer.clone(),
+        // Stored as `{invoiceId}/{kind}/{key}`, so that a key means one thing per order and kind.
+        idempotency_key: op.idempotency_key.splitn(3, '/').nth(2).unwrap_or(&op.idempotency_key).to_owned(),
         created_at: view::rfc3339(op.created_at),
     }
 }

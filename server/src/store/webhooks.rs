@@ -23,6 +23,8 @@ pub struct EventRow {
     pub attempts: i64,
     pub next_attempt_ms: Option<i64>,
     pub delivered_ms: Option<i64>,
+    /// The order as it stood when the event was made (JSON; `webhooks::snapshot`).
+    pub snapshot: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -48,7 +50,7 @@ pub struct Attempt {
 /// The columns of `EventRow`, with the order's invoice id; `webhook_events` is `e` when
 /// selecting, itself when returning.
 const EVENT_COLUMNS: &str = "id, event_id, type, order_id, (SELECT invoice_id FROM orders o WHERE o.id = order_id), operation_id,
-    created_ms, payload, status, attempts, next_attempt_ms, delivered_ms";
+    created_ms, payload, status, attempts, next_attempt_ms, delivered_ms, snapshot";
 
 fn event_from_row(row: &Row<'_>) -> Result<EventRow, StoreError> {
     Ok(EventRow {
@@ -64,6 +66,7 @@ fn event_from_row(row: &Row<'_>) -> Result<EventRow, StoreError> {
         attempts: row.get(9)?,
         next_attempt_ms: row.get(10)?,
         delivered_ms: row.get(11)?,
+        snapshot: row.get(12)?,
     })
 }
 

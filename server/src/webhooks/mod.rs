@@ -6,6 +6,7 @@
 //! deduplicates. The schedule lives in the database: a restart resumes it.
 
 pub mod schedule;
+pub mod snapshot;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,15 +62,16 @@ pub fn new_secret() -> String {
 
 /// Delivers due events, each attempt on its own task: at most `WEBHOOK_CONCURRENCY` in flight,
 /// and a request the receiver holds open delays only its own event; the others are claimed and
-/// sent meanwhile.
+/// sent meanwhile. The attempts belong to this worker: when it stops, they stop with it.
 pub async fn run(app: Arc<AppState>) {
     let Some(sender) = app.webhooks.as_ref() else { return };
-    let slots = Arc::new(tokio::sync::Semaphore::new(sender.concurrency));
+    let mut in_flight = tokio::task::JoinSet::new();
     loop {
-        let free = slots.available_permits();
+        while in_flight.try_join_next().is_some() {}
+        let free = sender.concurrency.saturating_sub(in_flight.len());
         if free == 0 {
-            // Every slot busy: wait for one to end.
-            drop(slots.acquire().await);
+            // Every slot busy: wait for one attempt to end.
+            in_flight.join_next().await;
             continue;
         }
         let (lease_ms, limit) = (sender.lease_ms, (free as i64).min(BATCH));
@@ -78,13 +80,11 @@ pub async fn run(app: Arc<AppState>) {
         let next = match due.await {
             Ok(Due::Claimed(due)) => {
                 for event in due {
-                    let slot = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
                     let app = app.clone();
-                    tokio::spawn(async move {
+                    in_flight.spawn(async move {
                         if let Some(sender) = app.webhooks.as_ref() {
                             deliver_logged(&app, sender, event).await;
                         }
-                        drop(slot);
                     });
                 }
                 continue;
@@ -99,6 +99,8 @@ pub async fn run(app: Arc<AppState>) {
         tokio::select! {
             _ = app.store.committed() => {}
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+            // A slot came free: something due may be waiting for it.
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
         }
     }
 }
@@ -160,11 +162,23 @@ pub async fn deliver(app: &AppState, sender: &Sender, event: EventRow) -> Result
     Ok(())
 }
 
-/// The body: `{type, timestamp, data}`, `data` being the order as the merchant API shows it.
+/// The body: `{type, timestamp, data}`, `data` being the order as the merchant API shows it,
+/// as it stood when the event was made (with its version and the event's time), and for an
+/// operation's event the operation.
 async fn payload(app: &AppState, event: &EventRow) -> Result<String, StoreError> {
-    let order_id = event.order_id;
-    let order = app.store.read(move |db| orders::find_by_id(db, order_id)).await?.ok_or(StoreError::Vanished(order_id))?;
-    let data = crate::operations::order_view(app, &order).await?;
+    let (order_id, operation_id) = (event.order_id, event.operation_id);
+    let (order, operation) = app
+        .store
+        .read(move |db| {
+            let operation = operation_id.map(|id| crate::store::operations::find(db, id)).transpose()?.flatten();
+            Ok((orders::find_by_id(db, order_id)?, operation))
+        })
+        .await?;
+    let order = order.ok_or(StoreError::Vanished(order_id))?;
+    let snapshot = snapshot::OrderSnapshot::read(event.snapshot.as_deref());
+    let mut data = crate::operations::order_view_as_it_stood(app, &order, snapshot.as_ref()).await?;
+    data.event_created_at = Some(rfc3339_ms(event.created_ms));
+    data.operation = operation.as_ref().map(crate::operations::operation_view);
     let data = serde_json::to_string(&data).ok().and_then(|text| RawValue::from_string(text).ok());
     let body = serde_json::json!({
         "type": event.r#type,

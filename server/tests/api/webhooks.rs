@@ -317,3 +317,47 @@ async fn a_stuck_delivery_does_not_hold_up_the_next_event() {
     assert_eq!(first, [("order.paid".to_owned(), "pending".to_owned(), 0)], "the stuck one is still in flight");
     assert!(waited < Duration::from_secs(4), "delivered before the stuck request timed out: {waited:?}");
 }
+
+/// An event's `data` is the order as it stood when the event was made, with the order's
+/// version and the event's own creation time, however late it is first sent; a refund's event
+/// names the refund (issue 20, items 4 and 6). Here the only delivery slot is held by another
+/// order's event while the order is paid and then refunded: both its events go out after the
+/// refund.
+#[tokio::test]
+async fn an_event_carries_the_order_as_it_stood_with_its_version_and_a_refund_names_its_operation() {
+    let receiver = Receiver::start(&[200]).await;
+    let app = TestApp::spawn_with(&[
+        ("WEBHOOK_URL", &receiver.url()),
+        ("WEBHOOK_SECRET", SECRET),
+        ("WEBHOOK_FIRST_RETRY_MS", "5"),
+        ("WEBHOOK_CONCURRENCY", "1"),
+        ("WEBHOOK_TIMEOUT_SECS", "3"),
+    ])
+    .await;
+    receiver.hang_next(Duration::from_secs(30));
+    app.paid_merchant_order("1000", "hold-the-slot", OrderState::Paid).await;
+    eventually("the slot is taken", || async { receiver.deliveries().len() == 1 }).await;
+    let invoice_id = app.paid_merchant_order("1500", "late-events", OrderState::Paid).await;
+    let (status, refund) = app.operation(&invoice_id, "refunds", serde_json::json!({"amount": "1500"}), "refund-key-1").await;
+    assert_eq!(status, 201, "{refund}");
+    eventually("both events delivered", || async {
+        receiver.deliveries().iter().filter(|d| d.json()["data"]["invoiceId"] == invoice_id.as_str()).count() == 2
+    })
+    .await;
+    let events: Vec<Value> =
+        receiver.deliveries().iter().map(|d| d.json()).filter(|e| e["data"]["invoiceId"] == invoice_id.as_str()).collect();
+    let paid = events.iter().find(|e| e["type"] == "order.paid").unwrap();
+    let refunded = events.iter().find(|e| e["type"] == "refund.succeeded").unwrap();
+    assert_eq!((paid["data"]["status"].as_str(), paid["data"]["refundedAmount"].as_str()), (Some("paid"), Some("0")), "{paid:#}");
+    assert_eq!(refunded["data"]["status"], "refunded", "{refunded:#}");
+    let (v1, v2) = (paid["data"]["version"].as_i64().unwrap(), refunded["data"]["version"].as_i64().unwrap());
+    assert!(v1 < v2, "versions grow: {v1} then {v2}");
+    assert_eq!(paid["data"]["eventCreatedAt"], paid["timestamp"]);
+    assert!(paid["data"]["operations"].as_array().is_none_or(|ops| ops.is_empty()), "no refund yet when it was paid: {paid:#}");
+    let operation = &refunded["data"]["operation"];
+    assert_eq!(
+        (operation["kind"].as_str(), operation["amount"].as_str(), operation["idempotencyKey"].as_str(), operation["status"].as_str()),
+        (Some("refund"), Some("1500"), Some("refund-key-1"), Some("succeeded")),
+        "{refunded:#}"
+    );
+}
