@@ -231,7 +231,10 @@ pub async fn serve_router(
 ) -> std::io::Result<()> {
     let worker = tokio::spawn(confirm::run(state.clone()));
     let housekeeping = tokio::spawn(maintenance::run(state.clone()));
-    let deliveries = tokio::spawn(webhooks::run(state.clone()));
+    let (stop_deliveries, deliveries_stop) = tokio::sync::oneshot::channel::<()>();
+    let deliveries = tokio::spawn(webhooks::run(state.clone(), async move {
+        let _ = deliveries_stop.await;
+    }));
     let lookups = tokio::spawn(operations::run(state.clone()));
     let forget_clients = state.checkout_limiter.clone().map(|limiter| {
         // The limiter keeps a bucket per client address; drop the idle ones now and then.
@@ -246,8 +249,14 @@ pub async fn serve_router(
     let served = serving::run(listener, router, timeouts, shutdown).await;
     worker.abort();
     housekeeping.abort();
-    deliveries.abort();
     lookups.abort();
+    // The deliveries in flight are cut short and their events handed back (due now), so
+    // another instance, or this one restarted, sends them without waiting for their leases.
+    let _ = stop_deliveries.send(());
+    let handed_back = tokio::time::timeout(Duration::from_secs(5), deliveries).await;
+    if handed_back.is_err() {
+        tracing::warn!("webhook deliveries in flight were not handed back within 5 s; they wait for their leases");
+    }
     if let Some(task) = forget_clients {
         task.abort();
     }

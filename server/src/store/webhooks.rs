@@ -83,6 +83,18 @@ pub fn claim_due(tx: &mut Tx, now_ms: i64, lease_until_ms: i64, limit: i64) -> R
     DELIVERIES.claim(tx, now_ms, lease_until_ms, limit, EVENT_COLUMNS, event_from_row)
 }
 
+/// Makes the events of `claims` (id, claimed until) due at `now_ms` again, those still so claimed
+/// (an attempt that was cut short records nothing).
+pub fn hand_back(tx: &mut Tx, claims: &[(i64, i64)], now_ms: i64) -> Result<(), StoreError> {
+    for (id, claimed_until) in claims {
+        tx.execute(
+            "UPDATE webhook_events SET next_attempt_ms = ? WHERE id = ? AND next_attempt_ms = ?",
+            params![now_ms, id, claimed_until],
+        )?;
+    }
+    Ok(())
+}
+
 /// Fixes the body of an event at its first attempt: every retry sends the same bytes. Returns
 /// the body that stands (an earlier one wins).
 pub fn fix_payload(tx: &mut Tx, id: i64, payload: &str) -> Result<String, StoreError> {

@@ -62,45 +62,64 @@ pub fn new_secret() -> String {
 
 /// Delivers due events, each attempt on its own task: at most `WEBHOOK_CONCURRENCY` in flight,
 /// and a request the receiver holds open delays only its own event; the others are claimed and
-/// sent meanwhile. The attempts belong to this worker: when it stops, they stop with it.
-pub async fn run(app: Arc<AppState>) {
+/// sent meanwhile. When `stop` resolves, the attempts in flight are cut short and their events
+/// handed back, due at once, instead of staying claimed until their leases end.
+pub async fn run(app: Arc<AppState>, stop: impl Future<Output = ()>) {
     let Some(sender) = app.webhooks.as_ref() else { return };
+    let mut stop = std::pin::pin!(stop);
     let mut in_flight = tokio::task::JoinSet::new();
+    // The claim (event id, claimed until) of every attempt not finished yet.
+    let mut claims = std::collections::HashMap::new();
     loop {
-        while in_flight.try_join_next().is_some() {}
-        let free = sender.concurrency.saturating_sub(in_flight.len());
-        if free == 0 {
-            // Every slot busy: wait for one attempt to end.
-            in_flight.join_next().await;
-            continue;
+        while let Some(done) = in_flight.try_join_next_with_id() {
+            claims.remove(&done.map_or_else(|err| err.id(), |(id, ())| id));
         }
-        let (lease_ms, limit) = (sender.lease_ms, (free as i64).min(BATCH));
-        let due =
-            leases::claim_if_due(&app.store, &webhooks::DELIVERIES, move |tx, now| webhooks::claim_due(tx, now, now + lease_ms, limit));
-        let next = match due.await {
-            Ok(Due::Claimed(due)) => {
-                for event in due {
-                    let app = app.clone();
-                    in_flight.spawn(async move {
-                        if let Some(sender) = app.webhooks.as_ref() {
-                            deliver_logged(&app, sender, event).await;
-                        }
-                    });
+        let free = sender.concurrency.saturating_sub(in_flight.len());
+        let next = if free == 0 {
+            None
+        } else {
+            let (lease_ms, limit) = (sender.lease_ms, (free as i64).min(BATCH));
+            let due =
+                leases::claim_if_due(&app.store, &webhooks::DELIVERIES, move |tx, now| webhooks::claim_due(tx, now, now + lease_ms, limit));
+            match due.await {
+                Ok(Due::Claimed(due)) => {
+                    for event in due {
+                        let claim = (event.id, event.next_attempt_ms.unwrap_or_default());
+                        let app = app.clone();
+                        let task = in_flight.spawn(async move {
+                            if let Some(sender) = app.webhooks.as_ref() {
+                                deliver_logged(&app, sender, event).await;
+                            }
+                        });
+                        claims.insert(task.id(), claim);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            Ok(Due::Idle { next_ms }) => next_ms,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot read the webhook schedule");
-                None
+                Ok(Due::Idle { next_ms }) => next_ms,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot read the webhook schedule");
+                    None
+                }
             }
         };
         let wait = next.map_or(IDLE_MS, |at| (at - now_ms()).clamp(5, IDLE_MS));
         tokio::select! {
-            _ = app.store.committed() => {}
-            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
-            // A slot came free: something due may be waiting for it.
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            _ = &mut stop => break,
+            _ = app.store.committed(), if free > 0 => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)), if free > 0 => {}
+            // An attempt ended: its slot is free.
+            Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                claims.remove(&done.map_or_else(|err| err.id(), |(id, ())| id));
+            }
+        }
+    }
+    in_flight.shutdown().await;
+    let claims: Vec<(i64, i64)> = claims.into_values().collect();
+    if !claims.is_empty() {
+        let count = claims.len();
+        match app.store.write(move |tx| webhooks::hand_back(tx, &claims, now_ms())).await {
+            Ok(()) => tracing::info!(count, "webhook deliveries in flight handed back"),
+            Err(err) => tracing::warn!(error = %err, "cannot hand back the webhook deliveries in flight; they wait for their leases"),
         }
     }
 }

@@ -361,3 +361,30 @@ async fn an_event_carries_the_order_as_it_stood_with_its_version_and_a_refund_na
         "{refunded:#}"
     );
 }
+
+/// A graceful stop hands back the deliveries in flight: the event is due at once, not when its
+/// lease (four timeouts) ends, so a restarted instance (or another one) sends it right away.
+/// On SQLite a restart resumes every claim anyway; on PostgreSQL, before the hand-back, the
+/// event waited for the lease.
+#[tokio::test]
+async fn a_stop_hands_back_the_deliveries_in_flight() {
+    let receiver = Receiver::start(&[200]).await;
+    let app = TestApp::spawn_with(&[
+        ("WEBHOOK_URL", &receiver.url()),
+        ("WEBHOOK_SECRET", SECRET),
+        ("WEBHOOK_FIRST_RETRY_MS", "5"),
+        ("WEBHOOK_TIMEOUT_SECS", "10"),
+    ])
+    .await;
+    receiver.hang_next(Duration::from_secs(60));
+    let invoice_id = app.paid_merchant_order("1500", "handed-back", OrderState::Paid).await;
+    eventually("the delivery is in flight", || async { receiver.deliveries().len() == 1 }).await;
+    let app = app.restart().await;
+    let restarted = std::time::Instant::now();
+    eventually("delivered after the restart", || async {
+        event_rows(&app, &invoice_id).await.first().is_some_and(|(_, status, _)| status == "delivered")
+    })
+    .await;
+    assert!(restarted.elapsed() < Duration::from_secs(10), "not after the 40 s lease: {:?}", restarted.elapsed());
+    assert_eq!(receiver.of_type("order.paid").len(), 2, "the cut-short attempt and the one that delivered");
+}
