@@ -1,0 +1,360 @@
+//! The demo shop: a merchant backend as small as it can be while doing it right. It keeps its
+//! own orders (SQLite), fixes the price on its server by creating the ePay order through the
+//! proxy's merchant API when the buyer presses "Buy", renders its order page with the widget
+//! (`data-order`, `data-order-key`), and marks its own order paid only when the proxy says so:
+//! by a signed webhook (`POST /webhooks`, verified with the `standardwebhooks` crate and
+//! deduplicated by its webhook-id), or by asking (`GET /api/merchant/orders/{invoiceId}`)
+//! when a page is shown. A paid order has a Refund button; the shop's backend refunds it
+//! through the merchant API.
+//!
+//! Configuration: `SHOP_LISTEN` (127.0.0.1:8090), `SHOP_PUBLIC_URL`, `PROXY_URL`
+//! (http://127.0.0.1:8080), `MERCHANT_API_KEY`, `WEBHOOK_SECRET` (the proxy's),
+//! `SHOP_DATABASE_URL` (sqlite:shop.sqlite3).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use epay_api_types::{MerchantOrder, MerchantOrderRequest};
+use sqlx::SqlitePool;
+use sqlx::sqlite::SqliteConnectOptions;
+
+struct Product {
+    id: &'static str,
+    name: &'static str,
+    price: &'static str,
+}
+
+const PRODUCTS: [Product; 2] = [
+    Product { id: "alatau", name: "Чайный набор «Алатау»", price: "1500" },
+    Product { id: "kokpar", name: "Пиала ручной работы", price: "4200.50" },
+];
+
+pub struct Shop {
+    pub db: SqlitePool,
+    http: reqwest::Client,
+    proxy: String,
+    public_url: String,
+    merchant_key: String,
+    webhooks: Option<standardwebhooks::Webhook>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ShopOrder {
+    product: String,
+    invoice_id: String,
+    order_key: String,
+    paid: bool,
+    proxy_status: String,
+}
+
+/// Where the shop listens and what it talks to (the binary reads them from the environment).
+pub struct Settings {
+    pub listen: String,
+    pub public_url: String,
+    pub proxy: String,
+    pub merchant_key: String,
+    pub webhook_secret: Option<String>,
+    pub database: SqliteConnectOptions,
+}
+
+/// Opens (and creates) the shop's database.
+pub async fn open(settings: Settings) -> Arc<Shop> {
+    let db = SqlitePool::connect_with(settings.database.create_if_missing(true)).await.expect("the shop's database");
+    sqlx::query("CREATE TABLE IF NOT EXISTS shop_webhooks (webhook_id TEXT PRIMARY KEY, type TEXT NOT NULL, received_at INTEGER NOT NULL)")
+        .execute(&db)
+        .await
+        .expect("the shop's webhook table");
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS shop_orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, invoice_id TEXT NOT NULL DEFAULT '',
+            order_key TEXT NOT NULL DEFAULT '', paid INTEGER NOT NULL DEFAULT 0, proxy_status TEXT NOT NULL DEFAULT 'new',
+            number TEXT NOT NULL, epay_version INTEGER NOT NULL DEFAULT -1)",
+    )
+    .execute(&db)
+    .await
+    .expect("the shop's table");
+    // A database of an older demo: the version of the proxy's order it last applied.
+    let _ = sqlx::query("ALTER TABLE shop_orders ADD COLUMN epay_version INTEGER NOT NULL DEFAULT -1").execute(&db).await;
+    Arc::new(Shop {
+        db,
+        http: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("http client"),
+        proxy: settings.proxy.trim_end_matches('/').to_owned(),
+        public_url: settings.public_url.trim_end_matches('/').to_owned(),
+        merchant_key: settings.merchant_key,
+        webhooks: settings.webhook_secret.map(|secret| standardwebhooks::Webhook::new(&secret).expect("WEBHOOK_SECRET")),
+    })
+}
+
+pub fn router(shop: Arc<Shop>) -> Router {
+    Router::new()
+        .route("/", get(catalogue))
+        .route("/buy", post(buy))
+        .route("/orders/{id}", get(order_page))
+        .route("/orders/{id}/status", get(order_status))
+        .route("/orders/{id}/refund", post(refund))
+        .route("/webhooks", post(webhook))
+        .route("/shop.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], include_str!("../static/shop.js")) }))
+        .route("/shop.css", get(|| async { ([(header::CONTENT_TYPE, "text/css")], include_str!("../static/shop.css")) }))
+        .with_state(shop)
+}
+
+fn page(shop: &Shop, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · Kóktem Tea</title><link rel=\"stylesheet\" href=\"/shop.css\"></head>\
+         <body><header><a href=\"/\">Kóktem Tea</a></header><main>{body}</main></body></html>"
+    );
+    let mut response = Html(html).into_response();
+    // The widget, its WebAssembly and ePay's script come from the proxy (the sandbox serves
+    // ePay's script there too); nothing inline.
+    let proxy = &shop.proxy;
+    let csp = format!(
+        "default-src 'self'; script-src 'self' {proxy} 'wasm-unsafe-eval'; connect-src 'self' {proxy}; style-src 'self' {proxy}; \
+         img-src 'self' data:; frame-src {proxy}; form-action 'self'"
+    );
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("a header value"));
+    response
+}
+
+async fn catalogue(State(shop): State<Arc<Shop>>) -> Response {
+    let items: String = PRODUCTS
+        .iter()
+        .map(|p| {
+            format!(
+                "<section class=\"product\"><h2>{}</h2><p class=\"price\">{} ₸</p>\
+                 <form method=\"post\" action=\"/buy\"><input type=\"hidden\" name=\"product\" value=\"{}\">\
+                 <button type=\"submit\" data-buy=\"{}\">Купить</button></form></section>",
+                p.name, p.price, p.id, p.id
+            )
+        })
+        .collect();
+    page(&shop, "Каталог", &items)
+}
+
+#[derive(serde::Deserialize)]
+struct Buy {
+    product: String,
+}
+
+/// "Buy": the shop stores its order, then creates the ePay order with the price from its own
+/// catalogue (the browser only said which product).
+async fn buy(State(shop): State<Arc<Shop>>, Form(buy): Form<Buy>) -> Result<Redirect, (StatusCode, String)> {
+    let product = PRODUCTS.iter().find(|p| p.id == buy.product).ok_or((StatusCode::NOT_FOUND, "no such product".to_owned()))?;
+    // The shop's order number: unique for good (it is the reference and the Idempotency-Key at
+    // the proxy, which outlives this demo's database), stored so a retry reuses it.
+    let (id, number): (i64, String) =
+        sqlx::query_as("INSERT INTO shop_orders (product, number) VALUES (?, 'K-' || upper(hex(randomblob(6)))) RETURNING id, number")
+            .bind(product.id)
+            .fetch_one(&shop.db)
+            .await
+            .map_err(internal)?;
+    let request = MerchantOrderRequest {
+        amount: product.price.to_owned(),
+        currency: None,
+        description: product.name.to_owned(),
+        reference: number.clone(),
+        method: Some(epay_api_types::PaymentMethod::Pay),
+        account_id: None,
+        email: None,
+        phone: None,
+        language: None,
+        card_save: None,
+        metadata: serde_json::value::to_raw_value(&serde_json::json!({"product": product.id})).ok(),
+        expires_in_secs: Some(3600),
+        return_url: Some(format!("{}/orders/{id}", shop.public_url)),
+    };
+    // The shop's own order number makes the Idempotency-Key: a retry of this call cannot make two.
+    let response = shop
+        .http
+        .post(format!("{}/api/merchant/orders", shop.proxy))
+        .bearer_auth(&shop.merchant_key)
+        .header("Idempotency-Key", format!("create-{number}"))
+        .json(&request)
+        .send()
+        .await
+        .map_err(internal)?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        tracing::error!(%status, %body, "the proxy refused the order");
+        return Err((StatusCode::BAD_GATEWAY, format!("the payment service refused the order: {body}")));
+    }
+    let order: MerchantOrder = response.json().await.map_err(internal)?;
+    sqlx::query("UPDATE shop_orders SET invoice_id = ?, order_key = ?, proxy_status = ? WHERE id = ?")
+        .bind(&order.invoice_id)
+        .bind(&order.order_key)
+        .bind(&order.status)
+        .bind(id)
+        .execute(&shop.db)
+        .await
+        .map_err(internal)?;
+    tracing::info!(id, invoice_id = %order.invoice_id, "order created");
+    Ok(Redirect::to(&format!("/orders/{id}")))
+}
+
+async fn order_page(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Response, (StatusCode, String)> {
+    let order = refresh(&shop, id).await?;
+    let product = PRODUCTS.iter().find(|p| p.id == order.product).expect("a known product");
+    let proxy = &shop.proxy;
+    let body = format!(
+        // The widget's WebAssembly starts downloading with the page (the proxy's README, "Embedding").
+        "<link rel=\"preload\" href=\"{proxy}/widget.wasm\" as=\"fetch\" type=\"application/wasm\" crossorigin>\
+         <section class=\"order\"><h1>Заказ №{id}</h1><p>{}: <span class=\"price\">{} ₸</span></p>\
+         <p>Статус: <span data-shop-status data-paid=\"{}\">{}</span></p>\
+         <div data-epay-checkout data-order=\"{}\" data-order-key=\"{}\" data-method=\"pay\"></div>{}</section>\
+         <script type=\"module\" src=\"{}/widget.js\"></script><script src=\"/shop.js\" defer></script>",
+        product.name,
+        product.price,
+        order.paid,
+        label(&order),
+        order.invoice_id,
+        order.order_key,
+        if order.paid && order.proxy_status == "paid" {
+            format!(
+                "<form method=\"post\" action=\"/orders/{id}/refund\"><button type=\"submit\" data-refund>Вернуть деньги</button></form>"
+            )
+        } else {
+            String::new()
+        },
+        shop.proxy,
+    );
+    Ok(page(&shop, &format!("Заказ №{id}"), &body))
+}
+
+async fn order_status(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, (StatusCode, String)> {
+    let order = refresh(&shop, id).await?;
+    Ok(Json(serde_json::json!({"paid": order.paid, "label": label(&order), "status": order.proxy_status})))
+}
+
+fn label(order: &ShopOrder) -> &'static str {
+    match (order.paid, order.proxy_status.as_str()) {
+        (true, "refunded") => "Деньги возвращены",
+        (true, _) => "Оплачен",
+        (false, "failed") => "Оплата не прошла",
+        (false, "expired") => "Время оплаты истекло",
+        _ => "Ожидает оплаты",
+    }
+}
+
+/// The shop's order, after asking the proxy what became of its ePay order (unless already paid).
+async fn refresh(shop: &Shop, id: i64) -> Result<ShopOrder, (StatusCode, String)> {
+    let order: ShopOrder = sqlx::query_as("SELECT product, invoice_id, order_key, paid, proxy_status FROM shop_orders WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&shop.db)
+        .await
+        .map_err(internal)?
+        .ok_or((StatusCode::NOT_FOUND, "no such order".to_owned()))?;
+    if order.proxy_status == "refunded" || order.invoice_id.is_empty() {
+        return Ok(order);
+    }
+    let response = shop
+        .http
+        .get(format!("{}/api/merchant/orders/{}", shop.proxy, order.invoice_id))
+        .bearer_auth(&shop.merchant_key)
+        .send()
+        .await
+        .map_err(internal)?;
+    let Ok(seen) = response.error_for_status().map_err(internal)?.json::<MerchantOrder>().await else { return Ok(order) };
+    let mut db = shop.db.acquire().await.map_err(internal)?;
+    record(&mut db, &seen).await.map_err(internal)?;
+    // What the shop holds now: the newer of what it had and what it was just told.
+    let order: ShopOrder = sqlx::query_as("SELECT product, invoice_id, order_key, paid, proxy_status FROM shop_orders WHERE id = ?")
+        .bind(id)
+        .fetch_one(&mut *db)
+        .await
+        .map_err(internal)?;
+    Ok(order)
+}
+
+/// What the proxy says of an order, into the shop's own records, if it is newer than what the
+/// shop holds (`version`: events can arrive out of order, and a poll can cross an event): an
+/// older view changes nothing, so a late `order.paid` never turns a refunded order back. Paid
+/// stays paid.
+async fn record(db: &mut sqlx::SqliteConnection, seen: &MerchantOrder) -> Result<bool, sqlx::Error> {
+    let paid = matches!(seen.status.as_str(), "paid" | "refunded");
+    let done = sqlx::query(
+        "UPDATE shop_orders SET paid = MAX(paid, ?), proxy_status = ?, epay_version = ? WHERE invoice_id = ? AND epay_version < ?",
+    )
+    .bind(paid)
+    .bind(&seen.status)
+    .bind(seen.version)
+    .bind(&seen.invoice_id)
+    .bind(seen.version)
+    .execute(db)
+    .await?;
+    if done.rows_affected() > 0 && seen.status == "paid" {
+        tracing::info!(invoice_id = %seen.invoice_id, "order paid: ship it");
+    }
+    Ok(done.rows_affected() > 0)
+}
+
+/// One event, once: its webhook-id is recorded in the same transaction as what it changes, so
+/// an event that fails is not marked seen (the proxy sends it again, and it is applied then),
+/// and one that was applied is never applied twice. Returns whether it was new.
+pub async fn apply_event(db: &SqlitePool, webhook_id: &str, event_type: &str, order: &MerchantOrder) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let first = sqlx::query("INSERT OR IGNORE INTO shop_webhooks (webhook_id, type, received_at) VALUES (?, ?, unixepoch())")
+        .bind(webhook_id)
+        .bind(event_type)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if first {
+        tracing::info!(%event_type, invoice_id = %order.invoice_id, version = order.version, "webhook");
+        record(&mut tx, order).await?;
+    }
+    tx.commit().await?;
+    Ok(first)
+}
+
+/// `POST /webhooks`: an event of the proxy, verified (Standard Webhooks) and handled once per
+/// webhook-id. 2xx tells the proxy it arrived; anything else makes it send again later.
+async fn webhook(State(shop): State<Arc<Shop>>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> StatusCode {
+    let Some(verifier) = &shop.webhooks else { return StatusCode::NOT_FOUND };
+    if verifier.verify(&body, &headers).is_err() {
+        tracing::warn!("a webhook with a bad signature was refused");
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(&body) else { return StatusCode::BAD_REQUEST };
+    let webhook_id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let event_type = event["type"].as_str().unwrap_or_default().to_owned();
+    let Ok(order) = serde_json::from_value::<MerchantOrder>(event["data"].clone()) else { return StatusCode::BAD_REQUEST };
+    match apply_event(&shop.db, &webhook_id, &event_type, &order).await {
+        Ok(_) => StatusCode::NO_CONTENT,
+        Err(err) => {
+            tracing::error!(error = %err, %webhook_id, "a webhook could not be applied; the proxy will send it again");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
+/// The Refund button: the shop's backend refunds the whole order through the merchant API
+/// (its order id makes the Idempotency-Key: a double click refunds once).
+async fn refund(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Redirect, (StatusCode, String)> {
+    let order = refresh(&shop, id).await?;
+    let response = shop
+        .http
+        .post(format!("{}/api/merchant/orders/{}/refunds", shop.proxy, order.invoice_id))
+        .bearer_auth(&shop.merchant_key)
+        .header("Idempotency-Key", format!("shop-refund-{id}"))
+        .json(&serde_json::json!({"reason": "the buyer asked"}))
+        .send()
+        .await
+        .map_err(internal)?;
+    if !response.status().is_success() {
+        let body = response.text().await.unwrap_or_default();
+        return Err((StatusCode::BAD_GATEWAY, format!("the payment service refused the refund: {body}")));
+    }
+    refresh(&shop, id).await?;
+    Ok(Redirect::to(&format!("/orders/{id}")))
+}
+
+fn internal(err: impl std::fmt::Display) -> (StatusCode, String) {
+    tracing::error!(error = %err, "shop error");
+    (StatusCode::INTERNAL_SERVER_ERROR, "the shop hit an error; it has been logged".to_owned())
+}

@@ -1,0 +1,104 @@
+//! The shop's webhook handler, as a merchant would copy it: an event that fails is not marked
+//! seen (the proxy's retry applies it), and an event older than what the shop holds changes
+//! nothing (issue 20, item 2).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const INVOICE: &str = "100000000001";
+
+struct Running {
+    shop: Arc<epay_demo_shop::Shop>,
+    url: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("shop.sqlite3").display()).parse().unwrap();
+    let settings = epay_demo_shop::Settings {
+        listen: "127.0.0.1:0".into(),
+        public_url: "http://127.0.0.1".into(),
+        proxy: "http://127.0.0.1:9".into(),
+        merchant_key: "unused-in-these-tests-0123456789".into(),
+        webhook_secret: Some(SECRET.into()),
+        database,
+    };
+    let shop = epay_demo_shop::open(settings).await;
+    sqlx::query("INSERT INTO shop_orders (product, invoice_id, order_key, number) VALUES ('alatau', ?, 'k', 'K-1')")
+        .bind(INVOICE)
+        .execute(&shop.db)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
+    tokio::spawn(axum::serve(listener, epay_demo_shop::router(shop.clone())).into_future());
+    Running { shop, url, http: reqwest::Client::new(), _dir: dir }
+}
+
+/// The order as the proxy's event shows it.
+fn order(status: &str, version: i64) -> Value {
+    json!({
+        "invoiceId": INVOICE, "orderKey": "k", "source": "merchant", "status": status, "state": status, "version": version,
+        "amount": "1500", "currency": "KZT", "description": "Чайный набор", "method": "pay", "accountId": "", "email": "",
+        "phone": "", "language": "ru", "cardSave": false, "createdAt": "2026-12-03T10:00:00Z", "refundedAmount": "0",
+    })
+}
+
+impl Running {
+    /// Sends one signed event; returns the shop's answer.
+    async fn send(&self, webhook_id: &str, event_type: &str, data: Value) -> u16 {
+        let body = json!({"type": event_type, "timestamp": "2026-12-03T10:00:00Z", "data": data}).to_string();
+        let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let signature = standardwebhooks::Webhook::new(SECRET).unwrap().sign(webhook_id, timestamp, body.as_bytes()).unwrap();
+        let response = self
+            .http
+            .post(&self.url)
+            .header("webhook-id", webhook_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    }
+
+    async fn held(&self) -> (String, i64, bool) {
+        sqlx::query_as("SELECT proxy_status, epay_version, paid FROM shop_orders WHERE invoice_id = ?")
+            .bind(INVOICE)
+            .fetch_one(&self.shop.db)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_late_order_paid_never_turns_a_refunded_order_back() {
+    let shop = start().await;
+    assert_eq!(shop.send("msg_refunded", "refund.succeeded", order("refunded", 7)).await, 204);
+    assert_eq!(shop.held().await, ("refunded".to_owned(), 7, true));
+    // order.paid was made before the refund but arrives after it.
+    assert_eq!(shop.send("msg_paid", "order.paid", order("paid", 5)).await, 204);
+    assert_eq!(shop.held().await, ("refunded".to_owned(), 7, true), "an older event changes nothing");
+}
+
+#[tokio::test]
+async fn an_event_that_fails_is_applied_when_the_proxy_sends_it_again() {
+    let shop = start().await;
+    // The shop's database refuses the change (here: its table is gone for a moment).
+    sqlx::query("ALTER TABLE shop_orders RENAME TO shop_orders_away").execute(&shop.shop.db).await.unwrap();
+    assert_eq!(shop.send("msg_paid", "order.paid", order("paid", 5)).await, 500);
+    sqlx::query("ALTER TABLE shop_orders_away RENAME TO shop_orders").execute(&shop.shop.db).await.unwrap();
+    // The proxy retries with the same webhook-id: applied now, not swallowed as a duplicate.
+    assert_eq!(shop.send("msg_paid", "order.paid", order("paid", 5)).await, 204);
+    assert_eq!(shop.held().await, ("paid".to_owned(), 5, true));
+    // And once: the same event again changes nothing.
+    assert_eq!(shop.send("msg_paid", "order.paid", order("paid", 5)).await, 204);
+    let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shop_webhooks").fetch_one(&shop.shop.db).await.unwrap();
+    assert_eq!(seen, 1);
+}
