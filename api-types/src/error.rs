@@ -28,6 +28,7 @@ pub enum ErrorCode {
     NotFound,
     RateLimited,
     TooManyOpenOrders,
+    TooManyOpenMerchantOrders,
     TokenRateExceeded,
     UpstreamError,
     UpstreamTimeout,
@@ -49,7 +50,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 31] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::BodyTooLarge,
@@ -65,6 +66,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::RateLimited,
         ErrorCode::TooManyOpenOrders,
+        ErrorCode::TooManyOpenMerchantOrders,
         ErrorCode::TokenRateExceeded,
         ErrorCode::UpstreamError,
         ErrorCode::UpstreamTimeout,
@@ -100,6 +102,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::TooManyOpenOrders => "too_many_open_orders",
+            ErrorCode::TooManyOpenMerchantOrders => "too_many_open_merchant_orders",
             ErrorCode::TokenRateExceeded => "token_rate_exceeded",
             ErrorCode::UpstreamError => "upstream_error",
             ErrorCode::UpstreamTimeout => "upstream_timeout",

@@ -70,6 +70,8 @@ pub struct AppState {
     pub token_budget: rate_limit::TokenBudget,
     /// Orders holding an invoice suffix (`MAX_OPEN_ORDERS`).
     pub open_orders: Arc<orders::OpenOrders>,
+    /// Merchant orders holding an invoice suffix (their own quota).
+    pub merchant_open_orders: Arc<orders::OpenOrders>,
     /// Signs and sends webhooks, when `WEBHOOK_URL` is set.
     pub webhooks: Option<webhooks::Sender>,
     /// This process among the instances sharing the store (the holder of its leases).
@@ -87,12 +89,16 @@ impl AppState {
         let single = store.dialect() == store::Dialect::Sqlite;
         let started_before = if single { store::now() + 1 } else { maintenance::interrupted_before(&config, store::now()) };
         let lease_ms = store::leases::longest_lease_ms(&config);
-        let (interrupted, held) = store
+        let (interrupted, held, merchant_held) = store
             .write(move |tx| {
                 if single {
                     store::leases::resume_claims(tx, store::now_ms(), lease_ms)?;
                 }
-                Ok((orders::fail_interrupted_starts(tx, started_before, check_ms)?, orders::count_holding_suffix(tx)?))
+                Ok((
+                    orders::fail_interrupted_starts(tx, started_before, check_ms)?,
+                    orders::count_holding_suffix(tx)?,
+                    orders::count_merchant_holding_suffix(tx)?,
+                ))
             })
             .await?;
         if interrupted > 0 {
@@ -114,6 +120,7 @@ impl AppState {
             postlink_limiter: rate_limit::SourceLimiter::new(config.limits.rejected_postlink_rate_per_minute),
             token_budget: rate_limit::TokenBudget::new(config.limits.token_rate_per_minute),
             open_orders: Arc::new(orders::OpenOrders::new(held, config.limits.max_open_orders)),
+            merchant_open_orders: Arc::new(orders::OpenOrders::new(merchant_held, config.limits.max_open_merchant_orders)),
             webhooks: webhooks::Sender::new(&config.webhooks),
             config,
             store,

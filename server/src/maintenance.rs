@@ -30,7 +30,7 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
     let grace = app.config.confirmation.expiry_grace.as_secs() as i64;
     let before = now() - app.config.limits.rejected_postlink_retention.as_secs() as i64;
     let (interrupted_before, check_ms) = (interrupted_before(&app.config, now()), crate::confirm::first_check_ms(&app.config.confirmation));
-    let open_orders = app.open_orders.clone();
+    let (open_orders, merchant_open_orders) = (app.open_orders.clone(), app.merchant_open_orders.clone());
     let holder = app.instance.clone();
     let round = app
         .store
@@ -42,6 +42,7 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
             if !leases::take(tx, LEASE, &holder, now_ms, now_ms + LEASE_MS)? {
                 let held = orders::count_holding_suffix(tx)?;
                 open_orders.recounted(held);
+                merchant_open_orders.recounted(orders::count_merchant_holding_suffix(tx)?);
                 return Ok(Round { held, ..Round::default() });
             }
             let expired = orders::expire_open_orders(tx, now())?;
@@ -50,6 +51,7 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
             // Set in the transaction that counted (on SQLite, on the writer, where every insert
             // counts itself too: no insert can slip in between this count and its store).
             open_orders.recounted(held);
+            merchant_open_orders.recounted(orders::count_merchant_holding_suffix(tx)?);
             let pruned = notifications::prune_rejected(tx, before)?;
             // Delivery attempts of settled events are kept as long as rejected postLinks.
             webhooks::prune_attempts(tx, before * 1000)?;
@@ -122,6 +124,7 @@ mod tests {
             (orders::EXPIRE_OPEN_ORDERS, "(status=?)"),
             (orders::RELEASE_SUFFIXES, "orders_suffix_release"),
             (orders::COUNT_HOLDING_SUFFIX, "orders_reserved_suffix"),
+            (orders::COUNT_MERCHANT_HOLDING_SUFFIX, "orders_merchant_suffix"),
             (notifications::PRUNE_REJECTED, "notifications_pruning"),
             (webhooks::PRUNE_ATTEMPTS, "webhook_attempts_age"),
         ];

@@ -201,6 +201,9 @@ pub struct LimitSettings {
     pub client_address: ClientAddressRule,
     /// Orders holding an invoice suffix at once, at most (ePay's suffixes are 1,000,000).
     pub max_open_orders: u64,
+    /// Of those, how many merchant orders may hold one (`MAX_OPEN_MERCHANT_ORDERS`): the rest is
+    /// the payers' (checkouts on the storefront).
+    pub max_open_merchant_orders: u64,
     /// Payment tokens the proxy may request from ePay per minute, all clients together (0: no cap).
     pub token_rate_per_minute: u32,
     /// Rejected postLinks one source may make the proxy store per minute.
@@ -483,6 +486,12 @@ impl ConfirmationSettings {
 
 impl LimitSettings {
     fn load(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<LimitSettings, ConfigError> {
+        // ePay has 1,000,000 invoice suffixes: leave room for new draws.
+        let max_open_orders = u64::from(env.count("MAX_OPEN_ORDERS", 100_000, 1..=900_000)?);
+        let max_open_merchant_orders = u64::from(env.count("MAX_OPEN_MERCHANT_ORDERS", (max_open_orders / 2) as u32, 1..=900_000)?);
+        if max_open_merchant_orders > max_open_orders {
+            return Err(problem("MAX_OPEN_MERCHANT_ORDERS", "must not be more than MAX_OPEN_ORDERS (merchant orders hold suffixes too)"));
+        }
         let retention_days = env.count("REJECTED_POSTLINK_RETENTION_DAYS", 30, 1..=3650)?;
         Ok(LimitSettings {
             checkout_rate_per_minute: env.count("CHECKOUT_RATE_PER_MINUTE", 60, 0..=u32::MAX)?,
@@ -491,8 +500,8 @@ impl LimitSettings {
                 trust_forwarded_for: env.flag("TRUST_FORWARDED_FOR")?,
                 trusted_hops: env.count("TRUSTED_PROXY_HOPS", 1, 1..=16)?,
             },
-            // ePay has 1,000,000 invoice suffixes: leave room for new draws.
-            max_open_orders: u64::from(env.count("MAX_OPEN_ORDERS", 100_000, 1..=900_000)?),
+            max_open_orders,
+            max_open_merchant_orders,
             token_rate_per_minute: env.count("EPAY_TOKEN_RATE_PER_MINUTE", 3_000, 0..=u32::MAX)?,
             rejected_postlink_rate_per_minute: env.count("REJECTED_POSTLINK_RATE_PER_MINUTE", 60, 1..=u32::MAX)?,
             rejected_postlink_retention: Duration::from_secs(86_400 * u64::from(retention_days)),

@@ -40,6 +40,7 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
         (status = 413, description = "`body_too_large`", body = ApiError),
         (status = 415, description = "`unsupported_media_type`", body = ApiError),
         (status = 422, description = "`invalid_amount`, `amount_too_small`, `amount_too_large`, `invalid_field`, `idempotency_key_reused`", body = ApiError),
+        (status = 429, description = "`too_many_open_merchant_orders` (`Retry-After`)", body = ApiError),
         (status = 503, description = "`too_many_open_orders`, `timeout`", body = ApiError),
     )
 )]
@@ -63,8 +64,8 @@ pub async fn create(
         expires_at: now() + valid.expires_in_secs as i64,
     };
     let new = NewOrder { merchant: Some(terms), ..checkout::new_order(&app, &valid.checkout, None) };
-    let open = app.open_orders.clone();
-    let created = app.store.write(move |tx| orders::create_merchant_order(tx, new, &open)).await?;
+    let (open, merchant_open) = (app.open_orders.clone(), app.merchant_open_orders.clone());
+    let created = app.store.write(move |tx| orders::create_merchant_order(tx, new, &open, &merchant_open)).await?;
     let (order, replayed) = match created {
         Created::New(order) => (order, false),
         Created::Replayed(order) => (order, true),
@@ -82,6 +83,22 @@ pub async fn create(
             ));
         }
         Created::TooManyOpen => return Err(checkout::too_many_open(&app)),
+        Created::TooManyOpenMerchant => {
+            tracing::warn!(
+                held = app.merchant_open_orders.held(),
+                max = app.config.limits.max_open_merchant_orders,
+                "merchant order refused: MAX_OPEN_MERCHANT_ORDERS reached"
+            );
+            return Err(AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyOpenMerchantOrders,
+                format!(
+                    "{} merchant orders are open (MAX_OPEN_MERCHANT_ORDERS): wait until some are paid or expire (shorter expiresInSecs frees them sooner), then retry",
+                    app.config.limits.max_open_merchant_orders
+                ),
+            )
+            .retry_after(60));
+        }
     };
     tracing::info!(invoice_id = %order.invoice_id, replayed, "merchant order created");
     let body = view::summary(&app.config.server, &order);

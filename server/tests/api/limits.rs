@@ -159,6 +159,37 @@ async fn global_caps_on_open_orders_and_token_requests_answer_503() {
     assert_eq!(app.count("SELECT COUNT(*) FROM notifications").await, 0);
 }
 
+/// Merchant orders have a quota of their own (issue 20, item 7): a shop's bug or a flood
+/// through a shop stops at MAX_OPEN_MERCHANT_ORDERS with a 429 the shop can act on, and the
+/// payers' checkouts go on.
+#[tokio::test]
+async fn merchant_orders_are_bounded_apart_from_payer_checkouts() {
+    let app = TestApp::spawn_with(&[("MAX_OPEN_ORDERS", "4"), ("MAX_OPEN_MERCHANT_ORDERS", "2")]).await;
+    let body = |n: usize| json!({"amount": "100", "description": "flood", "reference": format!("flood-{n}")});
+    for n in 0..2 {
+        assert_eq!(app.create_order(&body(n), &format!("flood-{n}")).await.0, 201);
+    }
+    let response = app
+        .merchant(reqwest::Method::POST, "/api/merchant/orders")
+        .header("Idempotency-Key", "flood-2")
+        .json(&body(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "60");
+    let refused: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(refused["error"], "too_many_open_merchant_orders");
+    assert!(refused["message"].as_str().unwrap().contains("MAX_OPEN_MERCHANT_ORDERS"), "{refused}");
+    // A replay of an order that was made is still answered.
+    assert_eq!(app.create_order(&body(1), "flood-1").await.0, 201);
+    // The payers keep the rest.
+    for _ in 0..2 {
+        assert_eq!(app.checkout(&json!({"amount": "100"}), None).await.0, 200);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM orders WHERE source = 'merchant'").await, 2);
+}
+
 #[tokio::test]
 async fn rejected_postlinks_are_limited_per_source_capped_and_pruned() {
     let app = TestApp::spawn_with(&[("REJECTED_POSTLINK_RATE_PER_MINUTE", "5")]).await;

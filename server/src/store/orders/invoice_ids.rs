@@ -123,6 +123,15 @@ pub fn count_holding_suffix(db: &mut Conn) -> Result<u64, StoreError> {
     Ok(held as u64)
 }
 
+/// Merchant orders holding a suffix (their own index, migration 0011).
+pub(crate) const COUNT_MERCHANT_HOLDING_SUFFIX: &str =
+    "SELECT COUNT(*) FROM orders WHERE reserved_suffix IS NOT NULL AND source = 'merchant'";
+
+pub fn count_merchant_holding_suffix(db: &mut Conn) -> Result<u64, StoreError> {
+    let held: i64 = db.query_one(COUNT_MERCHANT_HOLDING_SUFFIX, params![], |row| row.get(0))?;
+    Ok(held as u64)
+}
+
 /// How many orders hold an invoice suffix, kept in memory so a checkout need not count them:
 /// an insert adds one, the maintenance task recounts after it releases suffixes. On SQLite
 /// both happen on the writer, so no insert slips between a count and its store. Several

@@ -22,12 +22,20 @@ pub enum Created {
     KeyReused,
     /// Another order already has this reference (its invoice id).
     DuplicateReference(String),
+    /// `MAX_OPEN_ORDERS` orders hold a suffix.
     TooManyOpen,
+    /// `MAX_OPEN_MERCHANT_ORDERS` merchant orders hold a suffix.
+    TooManyOpenMerchant,
 }
 
-pub fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Result<Created, StoreError> {
+/// `open` counts every order holding a suffix, `merchant_open` the merchant orders among them
+/// (their own quota, so that a shop cannot take every suffix from the payers).
+pub fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders, merchant_open: &OpenOrders) -> Result<Created, StoreError> {
     if let Some(created) = existing(tx, &new)? {
         return Ok(created);
+    }
+    if merchant_open.is_full() {
+        return Ok(Created::TooManyOpenMerchant);
     }
     if open.is_full() {
         return Ok(Created::TooManyOpen);
@@ -35,6 +43,7 @@ pub fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> R
     match insert_with_unique_invoice(tx, &new) {
         Ok(order) => {
             open.added();
+            merchant_open.added();
             Ok(Created::New(order))
         }
         // Another instance stored the same key or reference since the lookup (PostgreSQL made

@@ -16,8 +16,8 @@ mod transitions;
 pub use begin::{Begin, begin_checkout};
 // The maintenance statements, for the test of their query plans.
 #[cfg(test)]
-pub(crate) use invoice_ids::{COUNT_HOLDING_SUFFIX, RELEASE_SUFFIXES};
-pub use invoice_ids::{OpenOrders, count_holding_suffix, reclaim_suffix, release_suffixes};
+pub(crate) use invoice_ids::{COUNT_HOLDING_SUFFIX, COUNT_MERCHANT_HOLDING_SUFFIX, RELEASE_SUFFIXES};
+pub use invoice_ids::{OpenOrders, count_holding_suffix, count_merchant_holding_suffix, reclaim_suffix, release_suffixes};
 #[cfg(test)]
 pub(crate) use merchant::EXPIRE_OPEN_ORDERS;
 pub use merchant::{Created, HistoryRow, OrderFilter, begin_order_checkout, create_merchant_order, expire_open_orders, history, list};
