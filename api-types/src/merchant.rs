@@ -149,9 +149,13 @@ pub struct MerchantOrder {
     /// Every status the order went through (single-order reads only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<StatusChange>>,
-    /// Every postLink received for it, accepted or not (single-order reads only).
+    /// The newest postLinks received for it (20 at most), accepted or not, oldest first
+    /// (single-order reads only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_links: Option<Vec<ReceivedPostLink>>,
+    /// How many postLinks it received in all (single-order reads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_links_count: Option<i64>,
     /// The proxy's questions to ePay's status API (single-order reads only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmation: Option<Confirmation>,

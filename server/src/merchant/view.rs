@@ -67,12 +67,21 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
         review_reason: order.review_reason.clone(),
         history: None,
         post_links: None,
+        post_links_count: None,
         confirmation: None,
     }
 }
 
-pub fn detailed(server: &ServerSettings, order: &OrderRow, history: &[HistoryRow], post_links: &[NotificationRow]) -> MerchantOrder {
+/// The order with its history and its newest postLinks (`post_links`, of `post_links_count`).
+pub fn detailed(
+    server: &ServerSettings,
+    order: &OrderRow,
+    history: &[HistoryRow],
+    post_links: &[NotificationRow],
+    post_links_count: i64,
+) -> MerchantOrder {
     MerchantOrder {
+        post_links_count: Some(post_links_count),
         history: Some(
             history
                 .iter()

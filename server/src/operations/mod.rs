@@ -201,17 +201,24 @@ pub async fn order_view_as_it_stood(
     snapshot: Option<&crate::webhooks::snapshot::OrderSnapshot>,
 ) -> Result<epay_api_types::MerchantOrder, crate::store::StoreError> {
     let order_id = current.id;
-    let (history, post_links, ops) = app
+    // As it stood: the postLinks it had received then.
+    let up_to = snapshot.map_or(i64::MAX, |s| s.post_links_up_to.unwrap_or(0));
+    let (history, post_links, post_links_count, ops) = app
         .store
         .read(move |db| {
-            Ok((orders::history(db, order_id)?, notifications::read_for_order(db, order_id)?, operations::for_order(db, order_id)?))
+            Ok((
+                orders::history(db, order_id)?,
+                notifications::read_for_order(db, order_id)?,
+                notifications::count_for_order(db, order_id, up_to)?,
+                operations::for_order(db, order_id)?,
+            ))
         })
         .await?;
     let (order, history, post_links, ops) = match snapshot {
         Some(snapshot) => snapshot.as_it_stood(current, history, post_links, ops),
         None => (current.clone(), history, post_links, ops),
     };
-    let mut view = view::detailed(&app.config.server, &order, &history, &post_links);
+    let mut view = view::detailed(&app.config.server, &order, &history, &post_links, post_links_count);
     view.operations = Some(ops.iter().map(operation_view).collect());
     Ok(view)
 }

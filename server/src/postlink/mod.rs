@@ -105,7 +105,7 @@ async fn receive(app: &Arc<AppState>, endpoint: Endpoint, source: IpAddr, body: 
         Handled::Limited => Err(AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::RateLimited,
-            "too many notifications from this address that match no order; they are no longer stored",
+            "too many notifications without a valid secret_hash from this address (or for this order); they are no longer stored",
         )),
     }
 }
@@ -230,6 +230,13 @@ fn outcome_of(order: &OrderRow, n: &Notification, success: bool) -> Outcome {
 fn hint(tx: &mut Tx, cx: &Context<'_>, order: OrderRow, n: &Notification, ask: bool) -> Result<Handled, StoreError> {
     if !ask && !cx.limiter.admits(cx.source) {
         return Ok(Handled::Limited);
+    }
+    // An order keeps a bounded number of hints: beyond, they only make the status API be asked.
+    if notifications::hints_for_order(tx, order.id)? >= notifications::HINTS_PER_ORDER {
+        if ask {
+            orders::schedule_hinted_check(tx, order.id, cx.now_ms)?;
+        }
+        return Ok(if ask { Handled::Done { verdict: Verdict::Hint, ask } } else { Handled::Limited });
     }
     if ask {
         orders::schedule_hinted_check(tx, order.id, cx.now_ms)?;

@@ -65,14 +65,20 @@ pub struct NewNotification<'a> {
     pub source: Option<&'a str>,
 }
 
-/// A rejected notification keeps at most this much of its body: enough to see what it was,
-/// too little for a stranger to fill the disk with.
+/// A notification nobody signed (rejected, or a hint: no secret_hash) keeps at most this much of
+/// its body: enough to see what it was, too little for a stranger to fill the disk with.
 pub const REJECTED_BODY_LIMIT: usize = 4096;
 
-/// The body as stored: whole, or for a rejected notification cut at `REJECTED_BODY_LIMIT`
-/// bytes (on a character boundary) with a note of how much was dropped.
+/// Hints (postLinks without secret_hash) one order keeps; beyond, they are not stored.
+pub const HINTS_PER_ORDER: i64 = 20;
+
+/// The postLinks an order's view shows: the newest.
+pub const SHOWN_PER_ORDER: i64 = 20;
+
+/// The body as stored: whole, or for an unsigned notification (rejected, hint) cut at
+/// `REJECTED_BODY_LIMIT` bytes (on a character boundary) with a note of how much was dropped.
 pub fn stored_body(raw: &str, verdict: Verdict) -> std::borrow::Cow<'_, str> {
-    if verdict != Verdict::Rejected || raw.len() <= REJECTED_BODY_LIMIT {
+    if !matches!(verdict, Verdict::Rejected | Verdict::Hint) || raw.len() <= REJECTED_BODY_LIMIT {
         return raw.into();
     }
     let mut end = REJECTED_BODY_LIMIT;
@@ -106,11 +112,28 @@ pub struct NotificationRow {
     pub received_at: i64,
 }
 
+/// The newest `SHOWN_PER_ORDER` notifications of an order, oldest first.
 pub fn read_for_order(db: &mut Conn, order_id: i64) -> Result<Vec<NotificationRow>, StoreError> {
+    let mut newest = read_newest(db, order_id, SHOWN_PER_ORDER)?;
+    newest.reverse();
+    Ok(newest)
+}
+
+/// How many notifications an order has, up to the one `up_to` (`i64::MAX`: all).
+pub fn count_for_order(db: &mut Conn, order_id: i64, up_to: i64) -> Result<i64, StoreError> {
+    db.query_one("SELECT COUNT(*) FROM notifications WHERE order_id = ? AND id <= ?", params![order_id, up_to], |row| row.get(0))
+}
+
+/// How many hints an order has stored.
+pub fn hints_for_order(db: &mut Conn, order_id: i64) -> Result<i64, StoreError> {
+    db.query_one("SELECT COUNT(*) FROM notifications WHERE order_id = ? AND verdict = 'hint'", params![order_id], |row| row.get(0))
+}
+
+fn read_newest(db: &mut Conn, order_id: i64, limit: i64) -> Result<Vec<NotificationRow>, StoreError> {
     db.query_all(
         "SELECT id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at
-         FROM notifications WHERE order_id = ? ORDER BY id",
-        params![order_id],
+         FROM notifications WHERE order_id = ? ORDER BY id DESC LIMIT ?",
+        params![order_id, limit],
         |row| {
             Ok(NotificationRow {
                 id: row.get(0)?,
@@ -128,13 +151,14 @@ pub fn read_for_order(db: &mut Conn, order_id: i64) -> Result<Vec<NotificationRo
     )
 }
 
-/// Deletes rejected notifications received before `before` (unix seconds). Returns how many.
+/// Deletes unsigned notifications (rejected, hints) received before `before` (unix seconds).
+/// Returns how many.
 pub fn prune_rejected(tx: &mut Tx, before: i64) -> Result<u64, StoreError> {
     tx.execute(PRUNE_REJECTED, params![before])
 }
 
-/// A maintenance statement: it reads only rejected notifications past their retention.
-pub(crate) const PRUNE_REJECTED: &str = "DELETE FROM notifications WHERE verdict = 'rejected' AND received_at < ?";
+/// A maintenance statement: it reads only unsigned notifications past their retention.
+pub(crate) const PRUNE_REJECTED: &str = "DELETE FROM notifications WHERE verdict IN ('rejected', 'hint') AND received_at < ?";
 
 #[cfg(test)]
 mod tests {

@@ -190,6 +190,51 @@ async fn merchant_orders_are_bounded_apart_from_payer_checkouts() {
     assert_eq!(app.count("SELECT COUNT(*) FROM orders WHERE source = 'merchant'").await, 2);
 }
 
+/// postLinks without secret_hash (hints) are bounded like rejected ones (issue 20, item 8):
+/// bodies cut to 4 KiB, at most 20 kept per order (more only make the status API be asked, or
+/// are refused with 429), pruned after the retention; an order's view shows its newest
+/// postLinks with their count, not every one ever received.
+#[tokio::test]
+async fn unsigned_postlinks_are_bounded_cut_pruned_and_an_order_shows_its_newest() {
+    let app = TestApp::spawn().await;
+    let order = app.pending_order("1500").await;
+    let mut hint = crate::helpers::success_for(&order);
+    hint.as_object_mut().unwrap().remove("secret_hash");
+    hint["padding"] = "x".repeat(20_000).into();
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        statuses.push(app.post_raw("/api/epay/postlink", &hint.to_string()).await.0);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM notifications WHERE verdict = 'hint'").await, 20, "{statuses:?}");
+    assert!(statuses[..20].iter().all(|s| *s == 200) && statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
+    let longest = app.count("SELECT CAST(MAX(LENGTH(raw_body)) AS BIGINT) FROM notifications").await;
+    assert!(longest < 4_200, "a hint's body is cut: {longest}");
+
+    // A forged one for the same order makes 21; the order shows the newest 20 and the count.
+    let mut forged = crate::helpers::success_for(&order);
+    forged["secret_hash"] = "FORGED".into();
+    assert_eq!(app.post_raw("/api/epay/postlink", &forged.to_string()).await.0, 403);
+    let all = app.count("SELECT COUNT(*) FROM notifications WHERE order_id IS NOT NULL").await;
+    let view: serde_json::Value = app
+        .merchant(reqwest::Method::GET, &format!("/api/merchant/orders/{}", order.invoice_id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shown = view["postLinks"].as_array().unwrap();
+    assert_eq!((shown.len(), view["postLinksCount"].as_i64()), (20, Some(all)), "{view:#}");
+    if all > 20 {
+        assert_eq!(shown.last().unwrap()["verdict"], "rejected", "the newest is shown last");
+    }
+
+    // After the retention, hints go as rejected ones do.
+    app.state.store.write(|tx| tx.execute("UPDATE notifications SET received_at = 0", epay_proxy::params![])).await.unwrap();
+    epay_proxy::maintenance::run_once(&app.state).await.unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM notifications WHERE verdict IN ('hint', 'rejected')").await, 0);
+}
+
 #[tokio::test]
 async fn rejected_postlinks_are_limited_per_source_capped_and_pruned() {
     let app = TestApp::spawn_with(&[("REJECTED_POSTLINK_RATE_PER_MINUTE", "5")]).await;
