@@ -2,19 +2,23 @@
 //! own orders (SQLite), fixes the price on its server by creating the ePay order through the
 //! proxy's merchant API when the buyer presses "Buy", renders its order page with the widget
 //! (`data-order`, `data-order-key`), and marks its own order paid only when the proxy says so:
-//! by a signed webhook (`POST /webhooks`, verified with the `standardwebhooks` crate and
-//! deduplicated by its webhook-id), or by asking (`GET /api/merchant/orders/{invoiceId}`)
-//! when a page is shown. A paid order has a Refund button; the shop's backend refunds it
-//! through the merchant API.
+//! by a signed webhook (`POST /webhooks`, verified with the `standardwebhooks` crate, applied in
+//! one transaction with its webhook-id and only when its `data.version` is newer than what the
+//! shop holds), or by asking (`GET /api/merchant/orders/{invoiceId}`) when a page is shown. A
+//! paid order has a Refund button; the shop's backend refunds it through the merchant API.
+//! "Buy" is limited per client address.
 //!
 //! Configuration: `SHOP_LISTEN` (127.0.0.1:8090), `SHOP_PUBLIC_URL`, `PROXY_URL`
 //! (http://127.0.0.1:8080), `MERCHANT_API_KEY`, `WEBHOOK_SECRET` (the proxy's),
-//! `SHOP_DATABASE_URL` (sqlite:shop.sqlite3).
+//! `SHOP_DATABASE_URL` (sqlite:shop.sqlite3), `SHOP_BUY_RATE_PER_MINUTE` (10).
+//!
+//! Not yet a model for staff: its order pages and the Refund button are open to anyone who
+//! has an order's address (issue 20, item 1 is open).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -41,6 +45,7 @@ pub struct Shop {
     public_url: String,
     merchant_key: String,
     webhooks: Option<standardwebhooks::Webhook>,
+    buy_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -55,6 +60,9 @@ struct ShopOrder {
 /// Where the shop listens and what it talks to (the binary reads them from the environment).
 pub struct Settings {
     pub listen: String,
+    /// Orders one client (address) may create per minute (`SHOP_BUY_RATE_PER_MINUTE`): each is
+    /// an ePay invoice holding a suffix until it expires.
+    pub buy_rate_per_minute: u32,
     pub public_url: String,
     pub proxy: String,
     pub merchant_key: String,
@@ -86,6 +94,10 @@ pub async fn open(settings: Settings) -> Arc<Shop> {
         public_url: settings.public_url.trim_end_matches('/').to_owned(),
         merchant_key: settings.merchant_key,
         webhooks: settings.webhook_secret.map(|secret| standardwebhooks::Webhook::new(&secret).expect("WEBHOOK_SECRET")),
+        buy_limiter: governor::RateLimiter::keyed(
+            governor::Quota::per_minute(std::num::NonZeroU32::new(settings.buy_rate_per_minute.max(1)).expect("not zero"))
+                .allow_burst(std::num::NonZeroU32::new(settings.buy_rate_per_minute.clamp(1, 5)).expect("not zero")),
+        ),
     })
 }
 
@@ -141,8 +153,22 @@ struct Buy {
 }
 
 /// "Buy": the shop stores its order, then creates the ePay order with the price from its own
-/// catalogue (the browser only said which product).
-async fn buy(State(shop): State<Arc<Shop>>, Form(buy): Form<Buy>) -> Result<Redirect, (StatusCode, String)> {
+/// catalogue (the browser only said which product). Limited per client address: every order
+/// is an ePay invoice (behind a reverse proxy, key it by the address the proxy reports).
+async fn buy(
+    State(shop): State<Arc<Shop>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Form(buy): Form<Buy>,
+) -> Result<Redirect, Response> {
+    if shop.buy_limiter.check_key(&peer.ip()).is_err() {
+        tracing::warn!(client = %peer.ip(), "too many orders from one client");
+        let body = "Слишком много заказов подряд: попробуйте через минуту.";
+        return Err((StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "60")], body).into_response());
+    }
+    create_order(&shop, &buy).await.map_err(IntoResponse::into_response)
+}
+
+async fn create_order(shop: &Shop, buy: &Buy) -> Result<Redirect, (StatusCode, String)> {
     let product = PRODUCTS.iter().find(|p| p.id == buy.product).ok_or((StatusCode::NOT_FOUND, "no such product".to_owned()))?;
     // The shop's order number: unique for good (it is the reference and the Idempotency-Key at
     // the proxy, which outlives this demo's database), stored so a retry reuses it.
@@ -176,7 +202,7 @@ async fn buy(State(shop): State<Arc<Shop>>, Form(buy): Form<Buy>) -> Result<Redi
         .json(&request)
         .send()
         .await
-        .map_err(internal)?;
+        .map_err(unreachable)?;
     if !response.status().is_success() {
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
@@ -257,7 +283,7 @@ async fn refresh(shop: &Shop, id: i64) -> Result<ShopOrder, (StatusCode, String)
         .bearer_auth(&shop.merchant_key)
         .send()
         .await
-        .map_err(internal)?;
+        .map_err(unreachable)?;
     let Ok(seen) = response.error_for_status().map_err(internal)?.json::<MerchantOrder>().await else { return Ok(order) };
     let mut db = shop.db.acquire().await.map_err(internal)?;
     record(&mut db, &seen).await.map_err(internal)?;
@@ -345,13 +371,19 @@ async fn refund(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Re
         .json(&serde_json::json!({"reason": "the buyer asked"}))
         .send()
         .await
-        .map_err(internal)?;
+        .map_err(unreachable)?;
     if !response.status().is_success() {
         let body = response.text().await.unwrap_or_default();
         return Err((StatusCode::BAD_GATEWAY, format!("the payment service refused the refund: {body}")));
     }
     refresh(&shop, id).await?;
     Ok(Redirect::to(&format!("/orders/{id}")))
+}
+
+/// The payment service (the proxy) did not answer.
+fn unreachable(err: reqwest::Error) -> (StatusCode, String) {
+    tracing::error!(error = %err.without_url(), "the payment service did not answer");
+    (StatusCode::BAD_GATEWAY, "the payment service did not answer; try again in a moment".to_owned())
 }
 
 fn internal(err: impl std::fmt::Display) -> (StatusCode, String) {

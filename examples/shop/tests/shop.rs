@@ -1,6 +1,6 @@
-//! The shop's webhook handler, as a merchant would copy it: an event that fails is not marked
-//! seen (the proxy's retry applies it), and an event older than what the shop holds changes
-//! nothing (issue 20, item 2).
+//! The shop as a merchant would copy it: its webhook handler (an event that fails is not marked
+//! seen, so the proxy's retry applies it; an event older than what the shop holds changes
+//! nothing: issue 20, item 2) and its limit on orders per client (item 3).
 
 use std::sync::Arc;
 
@@ -25,6 +25,7 @@ async fn start() -> Running {
         proxy: "http://127.0.0.1:9".into(),
         merchant_key: "unused-in-these-tests-0123456789".into(),
         webhook_secret: Some(SECRET.into()),
+        buy_rate_per_minute: 3,
         database,
     };
     let shop = epay_demo_shop::open(settings).await;
@@ -35,7 +36,8 @@ async fn start() -> Running {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
-    tokio::spawn(axum::serve(listener, epay_demo_shop::router(shop.clone())).into_future());
+    let app = epay_demo_shop::router(shop.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(axum::serve(listener, app).into_future());
     Running { shop, url, http: reqwest::Client::new(), _dir: dir }
 }
 
@@ -101,4 +103,24 @@ async fn an_event_that_fails_is_applied_when_the_proxy_sends_it_again() {
     assert_eq!(shop.send("msg_paid", "order.paid", order("paid", 5)).await, 204);
     let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shop_webhooks").fetch_one(&shop.shop.db).await.unwrap();
     assert_eq!(seen, 1);
+}
+
+/// Every "Buy" is an ePay invoice: one client gets a few (here 3 at once), then 429 with
+/// Retry-After, before the shop stores anything or calls the proxy (issue 20, item 3).
+#[tokio::test]
+async fn one_client_cannot_create_orders_without_limit() {
+    let shop = start().await;
+    let buy = shop.url.replace("/webhooks", "/buy");
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let response = shop.http.post(&buy).form(&[("product", "alatau")]).send().await.unwrap();
+        if response.status() == 429 {
+            assert_eq!(response.headers()["retry-after"], "60");
+        }
+        statuses.push(response.status().as_u16());
+    }
+    // The proxy is not running here: the admitted ones fail after the shop stored its order.
+    assert_eq!(statuses, [502, 502, 502, 429, 429, 429]);
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shop_orders WHERE number <> 'K-1'").fetch_one(&shop.shop.db).await.unwrap();
+    assert_eq!(stored, 3, "refused ones stored nothing");
 }
