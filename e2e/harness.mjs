@@ -19,6 +19,9 @@ export const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const CLIENT_SECRET = "yF587AV9Ms94qN2QShFzVR3vFnWkhjbAK3sG"; // the sandbox default (seed's test merchant)
 const PROXY_BIN = process.env.EPAY_PROXY_BIN ?? join(ROOT, "target/debug/epay-proxy");
 const SHOP_BIN = process.env.EPAY_SHOP_BIN ?? join(ROOT, "target/debug/epay-demo-shop");
+/** The demo shop's staff account for this run. */
+export const STAFF_USER = "anna";
+export const STAFF_PASSWORD = "e2e staff password";
 /** The merchant API key of this run: the demo shop's, never a browser's. */
 export const MERCHANT_KEY = "e2e-merchant-key-" + "0123456789abcdef".repeat(2);
 /** The webhook signing secret of this run. */
@@ -88,6 +91,8 @@ export class Harness {
     await h.waitForHealth();
     if (!existsSync(SHOP_BIN)) throw new Error(`no shop binary at ${SHOP_BIN}: run cargo build -p epay-demo-shop`);
     h.shopLog = "";
+    // The shop's staff account, hashed by the shop itself (its password on standard input).
+    const staffHash = execFileSync(SHOP_BIN, ["hash-password"], { input: STAFF_PASSWORD + "\n" }).toString().trim();
     h.shop = spawn(SHOP_BIN, [], {
       env: {
         ...process.env,
@@ -96,6 +101,7 @@ export class Harness {
         MERCHANT_API_KEY: MERCHANT_KEY,
         WEBHOOK_SECRET,
         SHOP_DATABASE_URL: `sqlite:${join(h.dir, "shop.sqlite3")}`,
+        SHOP_STAFF_USERS: `${STAFF_USER}:${staffHash}`,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

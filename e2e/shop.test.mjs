@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { Harness, MERCHANT_KEY } from "./harness.mjs";
+import { Harness, MERCHANT_KEY, STAFF_PASSWORD, STAFF_USER } from "./harness.mjs";
 
 let h;
 before(async () => {
@@ -22,7 +22,8 @@ test("f: the shop fixes the price, the buyer pays it, the shop's page and the ho
   const page = await h.page();
   await page.goto(h.shopBase + "/");
   await page.click('[data-buy="kokpar"]');
-  await page.waitForURL(/\/orders\/\d+$/);
+  // The customer's own link: unguessable, not the shop's sequential order number.
+  await page.waitForURL(/\/orders\/[0-9a-f]{32}$/);
   const shopOrderUrl = page.url();
   // The widget shows the order's amount and description from the proxy, not the page's.
   await page.waitForSelector(".epay-what:not(:empty)", { timeout: 15000 });
@@ -65,10 +66,19 @@ test("f: the shop fixes the price, the buyer pays it, the shop's page and the ho
   assert.equal(paidEvents()[0].verified, true, "the signature verifies with the npm implementation");
   assert.equal(paidEvents()[0].body.data.status, "paid");
 
-  // The shop refunds it from its own page: backend → merchant API → ePay; refund.succeeded.
-  await page.reload();
-  await page.click("[data-refund]");
-  await page.waitForURL(shopOrderUrl, { timeout: 15000 });
+  // The customer's page has no money actions.
+  assert.equal(await page.isVisible("[data-refund]"), false, "customers cannot refund");
+
+  // Staff sign in and refund it: backend → merchant API → ePay; refund.succeeded.
+  const staff = await h.page();
+  await staff.goto(h.shopBase + "/staff/login");
+  await staff.fill('input[name="user"]', STAFF_USER);
+  await staff.fill('input[name="password"]', STAFF_PASSWORD);
+  await staff.click('button[type="submit"]');
+  await staff.waitForURL(h.shopBase + "/staff", { timeout: 15000 });
+  const row = `tr:has(td:text-is("${invoiceId}"))`;
+  await staff.click(`${row} [data-refund]`);
+  await staff.waitForURL(h.shopBase + "/staff", { timeout: 15000 });
   const refunds = () => h.webhooks.filter((w) => w.type === "refund.succeeded" && w.invoiceId === invoiceId);
   for (let i = 0; i < 100 && refunds().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(refunds().length, 1);
@@ -76,7 +86,9 @@ test("f: the shop fixes the price, the buyer pays it, the shop's page and the ho
   assert.equal(refunds()[0].body.data.refundedAmount, "4200.50");
   await page.reload();
   assert.equal((await page.textContent("[data-shop-status]")).trim(), "Деньги возвращены");
-  assert.equal(await page.isVisible("[data-refund]"), false, "nothing more to refund");
+  await staff.reload();
+  assert.equal(await staff.isVisible(`${row} [data-refund]`), false, "nothing more to refund");
+  assert.deepEqual(staff.errors, []);
 
   // The merchant API says the same, with the history; the hosted page too.
   const response = await fetch(h.url(`/api/merchant/orders/${invoiceId}`), { headers: { authorization: `Bearer ${MERCHANT_KEY}` } });

@@ -10,10 +10,16 @@
 //!
 //! Configuration: `SHOP_LISTEN` (127.0.0.1:8090), `SHOP_PUBLIC_URL`, `PROXY_URL`
 //! (http://127.0.0.1:8080), `MERCHANT_API_KEY`, `WEBHOOK_SECRET` (the proxy's),
-//! `SHOP_DATABASE_URL` (sqlite:shop.sqlite3), `SHOP_BUY_RATE_PER_MINUTE` (10).
+//! `SHOP_DATABASE_URL` (sqlite:shop.sqlite3), `SHOP_BUY_RATE_PER_MINUTE` (10),
+//! `SHOP_STAFF_USERS` (`name:argon2-hash;…`; `epay-demo-shop hash-password` reads a password on
+//! its standard input and prints its hash).
 //!
-//! Not yet a model for staff: its order pages and the Refund button are open to anyone who
-//! has an order's address (issue 20, item 1 is open).
+//! Customers reach their order by an unguessable link (`/orders/{token}`); money actions are
+//! the staff's (`/staff`, a sign-in from `SHOP_STAFF_USERS`, see `staff.rs`).
+
+mod staff;
+
+pub use staff::hash_password;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +52,8 @@ pub struct Shop {
     merchant_key: String,
     webhooks: Option<standardwebhooks::Webhook>,
     buy_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    /// Staff names and their password hashes.
+    staff: Vec<(String, String)>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -67,6 +75,8 @@ pub struct Settings {
     pub proxy: String,
     pub merchant_key: String,
     pub webhook_secret: Option<String>,
+    /// `SHOP_STAFF_USERS`: `name:argon2-hash` entries separated by `;`.
+    pub staff_users: String,
     pub database: SqliteConnectOptions,
 }
 
@@ -80,13 +90,26 @@ pub async fn open(settings: Settings) -> Arc<Shop> {
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS shop_orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, invoice_id TEXT NOT NULL DEFAULT '',
             order_key TEXT NOT NULL DEFAULT '', paid INTEGER NOT NULL DEFAULT 0, proxy_status TEXT NOT NULL DEFAULT 'new',
-            number TEXT NOT NULL, epay_version INTEGER NOT NULL DEFAULT -1)",
+            number TEXT NOT NULL, epay_version INTEGER NOT NULL DEFAULT -1, public_token TEXT)",
     )
     .execute(&db)
     .await
     .expect("the shop's table");
     // A database of an older demo: the version of the proxy's order it last applied.
     let _ = sqlx::query("ALTER TABLE shop_orders ADD COLUMN epay_version INTEGER NOT NULL DEFAULT -1").execute(&db).await;
+    // The customer's link to an order: unguessable (the order ids are sequential).
+    let _ = sqlx::query("ALTER TABLE shop_orders ADD COLUMN public_token TEXT").execute(&db).await;
+    for statement in [
+        "CREATE UNIQUE INDEX IF NOT EXISTS shop_orders_public_token ON shop_orders (public_token)",
+        "CREATE TABLE IF NOT EXISTS shop_sessions (id_digest TEXT PRIMARY KEY, user_name TEXT NOT NULL, csrf TEXT NOT NULL,
+            expires_at INTEGER NOT NULL)",
+    ] {
+        sqlx::query(statement).execute(&db).await.expect("the shop's tables");
+    }
+    let staff = staff::parse_users(&settings.staff_users);
+    if staff.is_empty() {
+        tracing::warn!("SHOP_STAFF_USERS names nobody: no one can sign in to refund (epay-demo-shop hash-password makes a hash)");
+    }
     Arc::new(Shop {
         db,
         http: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("http client"),
@@ -94,6 +117,7 @@ pub async fn open(settings: Settings) -> Arc<Shop> {
         public_url: settings.public_url.trim_end_matches('/').to_owned(),
         merchant_key: settings.merchant_key,
         webhooks: settings.webhook_secret.map(|secret| standardwebhooks::Webhook::new(&secret).expect("WEBHOOK_SECRET")),
+        staff,
         buy_limiter: governor::RateLimiter::keyed(
             governor::Quota::per_minute(std::num::NonZeroU32::new(settings.buy_rate_per_minute.max(1)).expect("not zero"))
                 .allow_burst(std::num::NonZeroU32::new(settings.buy_rate_per_minute.clamp(1, 5)).expect("not zero")),
@@ -105,9 +129,12 @@ pub fn router(shop: Arc<Shop>) -> Router {
     Router::new()
         .route("/", get(catalogue))
         .route("/buy", post(buy))
-        .route("/orders/{id}", get(order_page))
-        .route("/orders/{id}/status", get(order_status))
-        .route("/orders/{id}/refund", post(refund))
+        .route("/orders/{token}", get(order_page))
+        .route("/orders/{token}/status", get(order_status))
+        .route("/staff", get(staff::orders))
+        .route("/staff/login", get(staff::login_page).post(staff::login))
+        .route("/staff/logout", post(staff::logout))
+        .route("/staff/orders/{id}/refund", post(staff::refund))
         .route("/webhooks", post(webhook))
         .route("/shop.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], include_str!("../static/shop.js")) }))
         .route("/shop.css", get(|| async { ([(header::CONTENT_TYPE, "text/css")], include_str!("../static/shop.css")) }))
@@ -172,12 +199,14 @@ async fn create_order(shop: &Shop, buy: &Buy) -> Result<Redirect, (StatusCode, S
     let product = PRODUCTS.iter().find(|p| p.id == buy.product).ok_or((StatusCode::NOT_FOUND, "no such product".to_owned()))?;
     // The shop's order number: unique for good (it is the reference and the Idempotency-Key at
     // the proxy, which outlives this demo's database), stored so a retry reuses it.
-    let (id, number): (i64, String) =
-        sqlx::query_as("INSERT INTO shop_orders (product, number) VALUES (?, 'K-' || upper(hex(randomblob(6)))) RETURNING id, number")
-            .bind(product.id)
-            .fetch_one(&shop.db)
-            .await
-            .map_err(internal)?;
+    let (id, number, token): (i64, String, String) = sqlx::query_as(
+        "INSERT INTO shop_orders (product, number, public_token) VALUES (?, 'K-' || upper(hex(randomblob(6))), lower(hex(randomblob(16))))
+         RETURNING id, number, public_token",
+    )
+    .bind(product.id)
+    .fetch_one(&shop.db)
+    .await
+    .map_err(internal)?;
     let request = MerchantOrderRequest {
         amount: product.price.to_owned(),
         currency: None,
@@ -191,7 +220,7 @@ async fn create_order(shop: &Shop, buy: &Buy) -> Result<Redirect, (StatusCode, S
         card_save: None,
         metadata: serde_json::value::to_raw_value(&serde_json::json!({"product": product.id})).ok(),
         expires_in_secs: Some(3600),
-        return_url: Some(format!("{}/orders/{id}", shop.public_url)),
+        return_url: Some(format!("{}/orders/{token}", shop.public_url)),
     };
     // The shop's own order number makes the Idempotency-Key: a retry of this call cannot make two.
     let response = shop
@@ -219,10 +248,23 @@ async fn create_order(shop: &Shop, buy: &Buy) -> Result<Redirect, (StatusCode, S
         .await
         .map_err(internal)?;
     tracing::info!(id, invoice_id = %order.invoice_id, "order created");
-    Ok(Redirect::to(&format!("/orders/{id}")))
+    Ok(Redirect::to(&format!("/orders/{token}")))
 }
 
-async fn order_page(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Response, (StatusCode, String)> {
+/// The shop's order behind a customer's link.
+async fn by_token(shop: &Shop, token: &str) -> Result<i64, (StatusCode, String)> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM shop_orders WHERE public_token = ?")
+        .bind(token)
+        .fetch_optional(&shop.db)
+        .await
+        .map_err(internal)?;
+    id.ok_or((StatusCode::NOT_FOUND, "no such order".to_owned()))
+}
+
+/// The customer's page of their order (reached by its unguessable link): what they pay, the
+/// widget, what became of it. No money actions: those are the staff's.
+async fn order_page(State(shop): State<Arc<Shop>>, Path(token): Path<String>) -> Result<Response, (StatusCode, String)> {
+    let id = by_token(&shop, &token).await?;
     let order = refresh(&shop, id).await?;
     let product = PRODUCTS.iter().find(|p| p.id == order.product).expect("a known product");
     let proxy = &shop.proxy;
@@ -231,7 +273,7 @@ async fn order_page(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Resul
         "<link rel=\"preload\" href=\"{proxy}/widget.wasm\" as=\"fetch\" type=\"application/wasm\" crossorigin>\
          <section class=\"order\"><h1>Заказ №{id}</h1><p>{}: <span class=\"price\">{} ₸</span></p>\
          <p>Статус: <span data-shop-status data-paid=\"{}\">{}</span></p>\
-         <div data-epay-checkout data-order=\"{}\" data-order-key=\"{}\" data-method=\"pay\"></div>{}</section>\
+         <div data-epay-checkout data-order=\"{}\" data-order-key=\"{}\" data-method=\"pay\"></div></section>\
          <script type=\"module\" src=\"{}/widget.js\"></script><script src=\"/shop.js\" defer></script>",
         product.name,
         product.price,
@@ -239,19 +281,13 @@ async fn order_page(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Resul
         label(&order),
         order.invoice_id,
         order.order_key,
-        if order.paid && order.proxy_status == "paid" {
-            format!(
-                "<form method=\"post\" action=\"/orders/{id}/refund\"><button type=\"submit\" data-refund>Вернуть деньги</button></form>"
-            )
-        } else {
-            String::new()
-        },
         shop.proxy,
     );
     Ok(page(&shop, &format!("Заказ №{id}"), &body))
 }
 
-async fn order_status(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, (StatusCode, String)> {
+async fn order_status(State(shop): State<Arc<Shop>>, Path(token): Path<String>) -> Result<Json<serde_json::Value>, (StatusCode, String)> {
+    let id = by_token(&shop, &token).await?;
     let order = refresh(&shop, id).await?;
     Ok(Json(serde_json::json!({"paid": order.paid, "label": label(&order), "status": order.proxy_status})))
 }
@@ -359,10 +395,10 @@ async fn webhook(State(shop): State<Arc<Shop>>, headers: axum::http::HeaderMap, 
     }
 }
 
-/// The Refund button: the shop's backend refunds the whole order through the merchant API
-/// (its order id makes the Idempotency-Key: a double click refunds once).
-async fn refund(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Redirect, (StatusCode, String)> {
-    let order = refresh(&shop, id).await?;
+/// Refunds the whole order `id` through the merchant API (its order id makes the
+/// Idempotency-Key: a double click refunds once). Staff only (`staff::refund`).
+async fn refund_order(shop: &Shop, id: i64) -> Result<(), (StatusCode, String)> {
+    let order = refresh(shop, id).await?;
     let response = shop
         .http
         .post(format!("{}/api/merchant/orders/{}/refunds", shop.proxy, order.invoice_id))
@@ -376,8 +412,13 @@ async fn refund(State(shop): State<Arc<Shop>>, Path(id): Path<i64>) -> Result<Re
         let body = response.text().await.unwrap_or_default();
         return Err((StatusCode::BAD_GATEWAY, format!("the payment service refused the refund: {body}")));
     }
-    refresh(&shop, id).await?;
-    Ok(Redirect::to(&format!("/orders/{id}")))
+    refresh(shop, id).await?;
+    Ok(())
+}
+
+/// Text for HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 /// The payment service (the proxy) did not answer.

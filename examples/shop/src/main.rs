@@ -2,6 +2,14 @@
 
 #[tokio::main]
 async fn main() {
+    // `epay-demo-shop hash-password`: a hash for SHOP_STAFF_USERS, from a password on standard
+    // input (never an argument: those show in process lists and shell history).
+    if std::env::args().nth(1).as_deref() == Some("hash-password") {
+        let mut password = String::new();
+        std::io::stdin().read_line(&mut password).expect("a password on standard input");
+        println!("{}", epay_demo_shop::hash_password(password.trim_end_matches(['\r', '\n'])));
+        return;
+    }
     tracing_subscriber::fmt().with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())).init();
     let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
     let listen = env("SHOP_LISTEN", "127.0.0.1:8090");
@@ -10,6 +18,7 @@ async fn main() {
         proxy: env("PROXY_URL", "http://127.0.0.1:8080"),
         merchant_key: std::env::var("MERCHANT_API_KEY").expect("MERCHANT_API_KEY: the proxy's merchant API key"),
         webhook_secret: std::env::var("WEBHOOK_SECRET").ok(),
+        staff_users: std::env::var("SHOP_STAFF_USERS").unwrap_or_default(),
         buy_rate_per_minute: env("SHOP_BUY_RATE_PER_MINUTE", "10").parse().expect("SHOP_BUY_RATE_PER_MINUTE: a number"),
         database: env("SHOP_DATABASE_URL", "sqlite:shop.sqlite3").parse().expect("SHOP_DATABASE_URL"),
         listen,

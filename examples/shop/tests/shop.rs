@@ -25,20 +25,31 @@ async fn start() -> Running {
         proxy: "http://127.0.0.1:9".into(),
         merchant_key: "unused-in-these-tests-0123456789".into(),
         webhook_secret: Some(SECRET.into()),
+        staff_users: format!("anna:{}", staff_hash()),
         buy_rate_per_minute: 3,
         database,
     };
     let shop = epay_demo_shop::open(settings).await;
-    sqlx::query("INSERT INTO shop_orders (product, invoice_id, order_key, number) VALUES ('alatau', ?, 'k', 'K-1')")
-        .bind(INVOICE)
-        .execute(&shop.db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO shop_orders (product, invoice_id, order_key, number, public_token, paid, proxy_status)
+         VALUES ('alatau', ?, 'k', 'K-1', 'the-customers-own-link', 1, 'paid')",
+    )
+    .bind(INVOICE)
+    .execute(&shop.db)
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
     let app = epay_demo_shop::router(shop.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(axum::serve(listener, app).into_future());
-    Running { shop, url, http: reqwest::Client::new(), _dir: dir }
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Running { shop, url, http, _dir: dir }
+}
+
+/// The staff password's hash, made once (argon2 takes a moment in a debug build).
+fn staff_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| epay_demo_shop::hash_password("correct horse"))
 }
 
 /// The order as the proxy's event shows it.
@@ -82,6 +93,7 @@ impl Running {
 #[tokio::test]
 async fn a_late_order_paid_never_turns_a_refunded_order_back() {
     let shop = start().await;
+    sqlx::query("UPDATE shop_orders SET paid = 0, proxy_status = 'new'").execute(&shop.shop.db).await.unwrap();
     assert_eq!(shop.send("msg_refunded", "refund.succeeded", order("refunded", 7)).await, 204);
     assert_eq!(shop.held().await, ("refunded".to_owned(), 7, true));
     // order.paid was made before the refund but arrives after it.
@@ -92,6 +104,7 @@ async fn a_late_order_paid_never_turns_a_refunded_order_back() {
 #[tokio::test]
 async fn an_event_that_fails_is_applied_when_the_proxy_sends_it_again() {
     let shop = start().await;
+    sqlx::query("UPDATE shop_orders SET paid = 0, proxy_status = 'new'").execute(&shop.shop.db).await.unwrap();
     // The shop's database refuses the change (here: its table is gone for a moment).
     sqlx::query("ALTER TABLE shop_orders RENAME TO shop_orders_away").execute(&shop.shop.db).await.unwrap();
     assert_eq!(shop.send("msg_paid", "order.paid", order("paid", 5)).await, 500);
@@ -123,4 +136,62 @@ async fn one_client_cannot_create_orders_without_limit() {
     assert_eq!(statuses, [502, 502, 502, 429, 429, 429]);
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shop_orders WHERE number <> 'K-1'").fetch_one(&shop.shop.db).await.unwrap();
     assert_eq!(stored, 3, "refused ones stored nothing");
+}
+
+/// Customers reach their own order by its unguessable link, never another's by counting, and
+/// have no money actions; refunds are the staff's, behind a sign-in (argon2), a session cookie
+/// (HttpOnly, SameSite=Strict) and a CSRF token on every form (issue 20, item 1).
+#[tokio::test]
+async fn only_signed_in_staff_refund_and_customers_see_only_their_own_order() {
+    let shop = start().await;
+    let base = shop.url.replace("/webhooks", "");
+    let get = |path: &str, cookie: Option<&str>| {
+        let mut request = shop.http.get(format!("{base}{path}"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    let post = |path: &str, form: Vec<(&'static str, String)>, cookie: Option<String>| {
+        let mut request = shop.http.post(format!("{base}{path}")).form(&form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    // A customer: by number, nothing; by their link, their order and no refund button.
+    assert_eq!(get("/orders/1", None).await.unwrap().status(), 404);
+    // (The proxy is not running here: the page, which asks it, says so.)
+    assert_eq!(get("/orders/the-customers-own-link/status", None).await.unwrap().status(), 502);
+    assert_eq!(post("/orders/1/refund", vec![], None).await.unwrap().status(), 404, "the old open refund route is gone");
+
+    // A stranger's refund goes to the sign-in, and nothing is asked of the proxy.
+    let anonymous = post("/staff/orders/1/refund", vec![("csrf", "x".into())], None).await.unwrap();
+    assert_eq!((anonymous.status().as_u16(), anonymous.headers()["location"].to_str().unwrap()), (303, "/staff/login"));
+    assert_eq!(get("/staff", None).await.unwrap().status(), 303);
+    let wrong = post("/staff/login", vec![("user", "anna".into()), ("password", "wrong".into())], None).await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+
+    // Staff sign in: a session cookie the page's scripts cannot read and other sites cannot send.
+    let signed_in = post("/staff/login", vec![("user", "anna".into()), ("password", "correct horse".into())], None).await.unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let set_cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    assert!(!set_cookie.contains("Secure"), "plain http in development: {set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let list = get("/staff", Some(&cookie)).await.unwrap().text().await.unwrap();
+    let csrf = list.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(list.contains("data-refund=\"1\""), "{list}");
+
+    // A form without the session's token (a forged one) changes nothing.
+    let forged = post("/staff/orders/1/refund", vec![("csrf", "forged".into())], Some(cookie.clone())).await.unwrap();
+    assert_eq!(forged.status(), 403);
+    // With it, the refund goes on to the payment service (not running here: 502).
+    let refund = post("/staff/orders/1/refund", vec![("csrf", csrf.clone())], Some(cookie.clone())).await.unwrap();
+    assert_eq!(refund.status(), 502);
+
+    // Signing out ends the session.
+    assert_eq!(post("/staff/logout", vec![("csrf", csrf)], Some(cookie.clone())).await.unwrap().status(), 303);
+    assert_eq!(get("/staff", Some(&cookie)).await.unwrap().status(), 303);
 }
