@@ -132,6 +132,11 @@ pub struct MerchantOrder {
     pub captured_amount: Option<String>,
     /// What refunds returned so far.
     pub refunded_amount: String,
+    /// A paid merchant order: whether the payment came after `expiresAt` (a token handed out
+    /// before it stays usable at ePay for up to two hours). The money arrived either way: ship
+    /// the order, or refund it (single-order reads and webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_after_expiry: Option<bool>,
     /// Captures, cancels and refunds, oldest first (single-order reads and webhooks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operations: Option<Vec<MerchantOperation>>,

@@ -68,6 +68,7 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
         history: None,
         post_links: None,
         post_links_count: None,
+        paid_after_expiry: None,
         confirmation: None,
     }
 }
@@ -82,6 +83,7 @@ pub fn detailed(
 ) -> MerchantOrder {
     MerchantOrder {
         post_links_count: Some(post_links_count),
+        paid_after_expiry: paid_after_expiry(order, history),
         history: Some(
             history
                 .iter()
@@ -123,4 +125,11 @@ fn serde_plain(value: &impl serde::Serialize) -> String {
 /// An amount in minor units as the merchant API writes amounts ("1500.50").
 pub fn money(minor: Option<i64>) -> Option<String> {
     minor.map(|minor| Amount::from_minor(minor as u64).to_string())
+}
+
+/// For a paid merchant order: whether it became paid after its `expiresAt`. Pure.
+pub fn paid_after_expiry(order: &OrderRow, history: &[HistoryRow]) -> Option<bool> {
+    let expires_at = order.expires_at?;
+    let paid_at = history.iter().find(|step| step.status == crate::store::orders::OrderState::Paid)?.at;
+    Some(paid_at > expires_at)
 }

@@ -330,3 +330,35 @@ async fn the_openapi_document_describes_every_route_and_error_code() {
     }
     assert!(document["components"]["securitySchemes"]["merchantKey"].is_object());
 }
+
+/// A token handed out just before `expiresAt` stays usable at ePay afterwards: the money that
+/// arrives is never lost or hidden, the order ends `paid` with `paidAfterExpiry: true` (issue
+/// 20, item 9); an order paid in time says `false`.
+#[tokio::test]
+async fn a_payment_after_the_order_expired_is_paid_and_says_so() {
+    let app = TestApp::spawn().await;
+    let on_time = app.paid_merchant_order("1500", "on-time", OrderState::Paid).await;
+    let order = app.merchant_order("1500", "late-payer").await;
+    let (invoice_id, key) = (order["invoiceId"].as_str().unwrap().to_owned(), order["orderKey"].as_str().unwrap());
+    let (status, checkout) = app.order_checkout(&invoice_id, key).await;
+    assert_eq!(status, 200, "{checkout}");
+    // The payer takes their time: the order's expiry passes with the payment page open.
+    let late = invoice_id.clone();
+    app.state
+        .store
+        .write(move |tx| {
+            tx.execute("UPDATE orders SET expires_at = ? WHERE invoice_id = ?", epay_proxy::params![epay_proxy::store::now() - 10, late])
+        })
+        .await
+        .unwrap();
+    app.pay(&checkout, APPROVED_CARD).await;
+    app.wait_for_state(&invoice_id, OrderState::Paid).await;
+    let app = &app;
+    let view = |invoice_id: String| async move {
+        let response = app.merchant(Method::GET, &format!("/api/merchant/orders/{invoice_id}")).send().await.unwrap();
+        response.json::<Value>().await.unwrap()
+    };
+    let paid_late = view(invoice_id).await;
+    assert_eq!((paid_late["status"].as_str(), paid_late["paidAfterExpiry"].as_bool()), (Some("paid"), Some(true)), "{paid_late:#}");
+    assert_eq!(view(on_time).await["paidAfterExpiry"], false);
+}
