@@ -79,9 +79,28 @@ if (![...document.styleSheets].some((s) => s.href === stylesheet)) {
 }
 // Each proxy's settings, fetched once; every widget reads its own copy of the answer.
 const settings = {};
+// The order's key (#key=, from a back link or a hosted page's link) leaves the address bar at
+// once, so it is not bookmarked, shared or shown; this tab keeps it for a reload.
+const query = new URLSearchParams(location.search);
+const fragment = new URLSearchParams(location.hash.slice(1));
+const linkedKey = fragment.get("key");
+if (linkedKey) {
+  fragment.delete("key");
+  history.replaceState(history.state, "", location.pathname + location.search + (fragment.size ? "#" + fragment : ""));
+}
+const kept = (order, key) => {
+  try {
+    return key ? (sessionStorage.setItem("epay-key:" + order, key), key) : sessionStorage.getItem("epay-key:" + order);
+  } catch {
+    return key;
+  }
+};
 // The widget talks to the proxy that served this file unless the element says otherwise.
 const prepared = (host) => {
   if (!host.hasAttribute("data-proxy")) host.setAttribute("data-proxy", own);
+  const order = host.dataset.order || query.get("order");
+  const key = order && !host.dataset.orderKey && !query.has("key") && kept(order, linkedKey);
+  if (key) host.dataset.orderKey = key;
   const proxy = host.getAttribute("data-proxy");
   host.epayConfig = (settings[proxy] ??= fetch(proxy + "/api/widget-config")).then((answer) => answer.clone());
   return host;
