@@ -86,7 +86,8 @@ const fragment = new URLSearchParams(location.hash.slice(1));
 const linkedKey = fragment.get("key");
 if (linkedKey) {
   fragment.delete("key");
-  history.replaceState(history.state, "", location.pathname + location.search + (fragment.size ? "#" + fragment : ""));
+  const rest = String(fragment);
+  history.replaceState(history.state, "", location.pathname + location.search + (rest && "#" + rest));
 }
 const kept = (order, key) => {
   try {
