@@ -140,7 +140,8 @@ fn parse_amount(value: &Value) -> Option<Amount> {
 /// ePay's rules for one operation on transaction `t`; the answer's status and body.
 pub fn apply(t: &mut Transaction, kind: Kind, amount: Option<Amount>) -> (u16, Value) {
     let refuse = |message: String| (400, json!({"code": 400, "message": message}));
-    let done = |_: &Transaction| (200, Value::Null);
+    // ePay's pages print no body for a success.
+    const DONE: (u16, Value) = (200, Value::Null);
     match kind {
         Kind::Charge | Kind::Cancel if t.status_name != "AUTH" => {
             refuse(format!("operation is possible only for AUTH transactions; this one is {}", t.status_name))
@@ -152,11 +153,11 @@ pub fn apply(t: &mut Transaction, kind: Kind, amount: Option<Amount>) -> (u16, V
             }
             t.amount = charged;
             t.status_name = "CHARGE";
-            done(t)
+            DONE
         }
         Kind::Cancel => {
             t.status_name = "CANCEL";
-            done(t)
+            DONE
         }
         Kind::Refund if t.status_name != "CHARGE" => {
             refuse(format!("refund is possible only for CHARGE transactions; this one is {}", t.status_name))
@@ -174,7 +175,7 @@ pub fn apply(t: &mut Transaction, kind: Kind, amount: Option<Amount>) -> (u16, V
             if t.refunded == t.amount {
                 t.status_name = "REFUND";
             }
-            done(t)
+            DONE
         }
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! Anything else (another status, amounts that fit neither) cannot tell.
 
+use super::rules::money;
 use crate::epay::{OperationKind, ResultCode, StatusAnswer, TransactionStatus};
 use crate::store::operations::OperationRow;
 use crate::store::orders::OrderRow;
@@ -67,10 +68,6 @@ pub fn seen(op: &OperationRow, order: &OrderRow, answer: &StatusAnswer) -> Seen 
             }
         }
     }
-}
-
-fn money(minor: i64) -> epay_api_types::Amount {
-    epay_api_types::Amount::from_minor(minor.max(0) as u64)
 }
 
 #[cfg(test)]

@@ -100,7 +100,8 @@ pub fn check(
     }
 }
 
-fn money(minor: i64) -> Amount {
+/// An amount in minor units, never below zero, for messages.
+pub(super) fn money(minor: i64) -> Amount {
     Amount::from_minor(minor.max(0) as u64)
 }
 

@@ -231,15 +231,12 @@ fn hint(tx: &mut Tx, cx: &Context<'_>, order: OrderRow, n: &Notification, ask: b
     if !ask && !cx.limiter.admits(cx.source) {
         return Ok(Handled::Limited);
     }
-    // An order keeps a bounded number of hints: beyond, they only make the status API be asked.
-    if notifications::hints_for_order(tx, order.id)? >= notifications::HINTS_PER_ORDER {
-        if ask {
-            orders::schedule_hinted_check(tx, order.id, cx.now_ms)?;
-        }
-        return Ok(if ask { Handled::Done { verdict: Verdict::Hint, ask } } else { Handled::Limited });
-    }
     if ask {
         orders::schedule_hinted_check(tx, order.id, cx.now_ms)?;
+    }
+    // An order keeps a bounded number of hints: beyond, they only make the status API be asked.
+    if notifications::hints_for_order(tx, order.id)? >= notifications::HINTS_PER_ORDER {
+        return Ok(if ask { Handled::Done { verdict: Verdict::Hint, ask } } else { Handled::Limited });
     }
     let reason = if ask { "no secret_hash: the status API is asked" } else { "no secret_hash: the status API was asked moments ago" };
     record(tx, cx, Some(order.id), n, Verdict::Hint, Some(reason))?;

@@ -112,13 +112,6 @@ pub struct NotificationRow {
     pub received_at: i64,
 }
 
-/// The newest `SHOWN_PER_ORDER` notifications of an order, oldest first.
-pub fn read_for_order(db: &mut Conn, order_id: i64) -> Result<Vec<NotificationRow>, StoreError> {
-    let mut newest = read_newest(db, order_id, SHOWN_PER_ORDER)?;
-    newest.reverse();
-    Ok(newest)
-}
-
 /// How many notifications an order has, up to the one `up_to` (`i64::MAX`: all).
 pub fn count_for_order(db: &mut Conn, order_id: i64, up_to: i64) -> Result<i64, StoreError> {
     db.query_one("SELECT COUNT(*) FROM notifications WHERE order_id = ? AND id <= ?", params![order_id, up_to], |row| row.get(0))
@@ -129,11 +122,12 @@ pub fn hints_for_order(db: &mut Conn, order_id: i64) -> Result<i64, StoreError> 
     db.query_one("SELECT COUNT(*) FROM notifications WHERE order_id = ? AND verdict = 'hint'", params![order_id], |row| row.get(0))
 }
 
-fn read_newest(db: &mut Conn, order_id: i64, limit: i64) -> Result<Vec<NotificationRow>, StoreError> {
-    db.query_all(
+/// The newest `SHOWN_PER_ORDER` notifications of an order, oldest first.
+pub fn read_for_order(db: &mut Conn, order_id: i64) -> Result<Vec<NotificationRow>, StoreError> {
+    let mut newest = db.query_all(
         "SELECT id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at
          FROM notifications WHERE order_id = ? ORDER BY id DESC LIMIT ?",
-        params![order_id, limit],
+        params![order_id, SHOWN_PER_ORDER],
         |row| {
             Ok(NotificationRow {
                 id: row.get(0)?,
@@ -148,7 +142,9 @@ fn read_newest(db: &mut Conn, order_id: i64, limit: i64) -> Result<Vec<Notificat
                 received_at: row.get(9)?,
             })
         },
-    )
+    )?;
+    newest.reverse();
+    Ok(newest)
 }
 
 /// Deletes unsigned notifications (rejected, hints) received before `before` (unix seconds).

@@ -26,7 +26,8 @@ use super::operations::OperationStatus;
 use super::orders::OrderState;
 use crate::secrets::SecretText;
 
-fn named<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str, text: &str) -> Option<T> {
+/// The value of `all` whose name is `text` (stored enums, and snapshots of them).
+pub(crate) fn named<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str, text: &str) -> Option<T> {
     all.iter().copied().find(|value| name(*value) == text)
 }
 

@@ -72,7 +72,7 @@ pub async fn run(app: Arc<AppState>, stop: impl Future<Output = ()>) {
     let mut claims = std::collections::HashMap::new();
     loop {
         while let Some(done) = in_flight.try_join_next_with_id() {
-            claims.remove(&done.map_or_else(|err| err.id(), |(id, ())| id));
+            claims.remove(&task_of(done));
         }
         let free = sender.concurrency.saturating_sub(in_flight.len());
         let next = if free == 0 {
@@ -109,7 +109,7 @@ pub async fn run(app: Arc<AppState>, stop: impl Future<Output = ()>) {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)), if free > 0 => {}
             // An attempt ended: its slot is free.
             Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
-                claims.remove(&done.map_or_else(|err| err.id(), |(id, ())| id));
+                claims.remove(&task_of(done));
             }
         }
     }
@@ -122,6 +122,11 @@ pub async fn run(app: Arc<AppState>, stop: impl Future<Output = ()>) {
             Err(err) => tracing::warn!(error = %err, "cannot hand back the webhook deliveries in flight; they wait for their leases"),
         }
     }
+}
+
+/// The task an attempt ran on, whether it finished or was cut short.
+fn task_of(done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) -> tokio::task::Id {
+    done.map_or_else(|err| err.id(), |(id, ())| id)
 }
 
 async fn deliver_logged(app: &AppState, sender: &Sender, event: EventRow) {

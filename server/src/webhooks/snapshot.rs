@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use crate::store::named;
 use crate::store::notifications::NotificationRow;
 use crate::store::operations::{OperationRow, OperationStatus};
 use crate::store::orders::{HistoryRow, OrderRow, OrderState};
@@ -62,7 +63,7 @@ impl OrderSnapshot {
         post_links: Vec<NotificationRow>,
         operations: Vec<OperationRow>,
     ) -> (OrderRow, Vec<HistoryRow>, Vec<NotificationRow>, Vec<OperationRow>) {
-        let status = OrderState::ALL.into_iter().find(|s| s.name() == self.status).unwrap_or(current.status);
+        let status = named(&OrderState::ALL, OrderState::name, &self.status).unwrap_or(current.status);
         let order = OrderRow {
             version: self.version,
             status,
@@ -93,7 +94,7 @@ impl OrderSnapshot {
             .into_iter()
             .filter_map(|op| {
                 let then = self.operations.iter().find(|s| s.id == op.id)?;
-                let status = OperationStatus::ALL.into_iter().find(|s| s.name() == then.status).unwrap_or(op.status);
+                let status = named(&OperationStatus::ALL, OperationStatus::name, &then.status).unwrap_or(op.status);
                 Some(OperationRow { status, epay_answer: then.epay_answer.clone(), ..op })
             })
             .collect();
