@@ -45,9 +45,11 @@ pub struct MerchantOrderRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<Box<RawValue>>,
-    /// How long the order may be paid, from now (60 s to 30 days; 24 hours when absent).
+    /// How long the order lives, from now: no payment completes after it (7,260 s to 30 days;
+    /// 24 hours when absent). A payment can be started until `expiresAt` minus the 7,200 s
+    /// an ePay token lives (`payableUntil`), so the minimum leaves one minute to start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 2592000))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 7260, maximum = 2592000))]
     pub expires_in_secs: Option<u64>,
     /// Where ePay sends the payer back (the shop's own order page; `order={invoiceId}` is
     /// added to its query). The hosted payment page when absent.
@@ -118,9 +120,13 @@ pub struct MerchantOrder {
     pub return_url: Option<String>,
     /// RFC 3339.
     pub created_at: String,
-    /// RFC 3339; after it the order can no longer be started (merchant orders).
+    /// RFC 3339; the order's end (merchant orders): a token handed out for it expires by then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// RFC 3339; the last moment a payment can be started: `expiresAt` minus the lifetime of
+    /// an ePay token, so no token outlives the order (merchant orders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payable_until: Option<String>,
     /// `expiresAt` as the request gave it: seconds after `createdAt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_secs: Option<i64>,
@@ -132,9 +138,10 @@ pub struct MerchantOrder {
     pub captured_amount: Option<String>,
     /// What refunds returned so far.
     pub refunded_amount: String,
-    /// A paid merchant order: whether the payment came after `expiresAt` (a token handed out
-    /// before it stays usable at ePay for up to two hours). The money arrived either way: ship
-    /// the order, or refund it (single-order reads and webhooks).
+    /// A paid merchant order: whether the payment came after `expiresAt`. Tokens are handed out
+    /// only until `payableUntil`, so this is rare (an order made before that rule, ePay's clock,
+    /// a slow notification). The money arrived either way: ship the order, or refund it
+    /// (single-order reads and webhooks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_after_expiry: Option<bool>,
     /// Captures, cancels and refunds, oldest first (single-order reads and webhooks).

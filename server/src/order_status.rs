@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use epay_api_types::{ApiError, ErrorCode, ORDER_KEY_HEADER, OrderSource, OrderView};
+use epay_api_types::{ApiError, ErrorCode, ORDER_KEY_HEADER, OrderSource, OrderStatus, OrderView};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -56,7 +56,12 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Result<Json<OrderView>, AppError> {
     let order = keyed_order(&app, &invoice_id, &headers).await?;
-    let status = order.status.public();
+    let payable = order.payable(now());
+    // An order past its `payableUntil` that nobody started is over for its payer, though it
+    // stays `open` for the shop until `expiresAt`.
+    let never_started = matches!(order.status, OrderState::Open | OrderState::StartFailed);
+    let status =
+        if order.source == OrderSource::Merchant && never_started && !payable { OrderStatus::Expired } else { order.status.public() };
     let (failure_reason, failure_code) = match order.status {
         OrderState::Failed => (order.failure_reason.clone(), order.failure_code),
         OrderState::StartFailed => (Some(NOT_STARTED.to_owned()), None),
@@ -71,6 +76,6 @@ pub async fn show(
         failure_code,
         method: Some(order.method),
         description: (order.source == OrderSource::Merchant).then(|| order.description.clone()),
-        payable: order.payable(now()),
+        payable,
     }))
 }

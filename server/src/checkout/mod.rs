@@ -19,6 +19,7 @@ use crate::confirm;
 use crate::epay::PaymentTokenRequest;
 use crate::error::AppError;
 use crate::json::JsonBody;
+use crate::merchant::view::rfc3339;
 use crate::secrets;
 use crate::store::now;
 use crate::store::orders::{self, Begin, NewOrder, OrderRow, OrderState};
@@ -30,6 +31,7 @@ pub type CheckoutBody = CheckoutResponse<Box<RawValue>>;
 const TIMEOUT_PREFIX: &str = "upstream_timeout: ";
 const UPSTREAM_PREFIX: &str = "upstream_error: ";
 const TOKEN_RATE_PREFIX: &str = "token_rate: ";
+const OUTLIVES_PREFIX: &str = "token_outlives_order: ";
 
 /// Start a payment of an amount the payer chose.
 ///
@@ -96,11 +98,7 @@ pub(crate) async fn answer(app: &Arc<AppState>, begin: Begin) -> Result<Json<Che
             ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was already used with a different request; use a new key for a new payment",
         )),
-        Begin::Expired(order) => Err(AppError::new(
-            StatusCode::GONE,
-            ErrorCode::OrderExpired,
-            format!("order {} can no longer be paid: its time ran out; the shop can create a new one", order.invoice_id),
-        )),
+        Begin::Expired(order) => Err(expired(&order)),
         Begin::TooManyOpen => Err(too_many_open(app)),
     }
 }
@@ -180,6 +178,13 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
         Ok(token) => {
             let raw = token.raw.get().to_owned();
             let expires_at = now() + token.expires_in as i64;
+            if order.expires_at.is_some_and(|order_end| expires_at > order_end) {
+                // ePay gave a token that would still work after the order ended: the payer
+                // never sees it, so no payment can complete after `expiresAt`.
+                tracing::warn!(expires_in = token.expires_in, "the payment token would outlive its order; not handed out");
+                record_start_failure(app, &order, format!("{OUTLIVES_PREFIX}the token lives {} s", token.expires_in)).await?;
+                return Err(expired(&order));
+            }
             // Without a postLink by then, the status API is asked (reconciliation).
             let first_check_ms = confirm::first_check_ms(&app.config.confirmation);
             let id = order.id;
@@ -222,12 +227,28 @@ fn token_rate_error() -> AppError {
 
 /// The answer a request gets for a failed start it did not make itself, from the order's
 /// recorded `start_error`.
-fn start_failure_answer(start_error: Option<&str>) -> AppError {
-    match start_error {
+fn start_failure_answer(order: &OrderRow) -> AppError {
+    match order.start_error.as_deref() {
+        Some(e) if e.starts_with(OUTLIVES_PREFIX) => expired(order),
         Some(e) if e.starts_with(TOKEN_RATE_PREFIX) => token_rate_error().retry_after(60),
         Some(e) if e.starts_with(TIMEOUT_PREFIX) => upstream_error(true),
         _ => upstream_error(false),
     }
+}
+
+/// A merchant order that hands out no new token: it ended, or a token would outlive it.
+fn expired(order: &OrderRow) -> AppError {
+    let message = match (order.expires_at, order.payable_until()) {
+        (Some(end), Some(until)) if now() < end => format!(
+            "order {} can no longer be started: payments could start until {} (an ePay token lives two hours and the order \
+             ends at {}); the shop can create a new one",
+            order.invoice_id,
+            rfc3339(until),
+            rfc3339(end)
+        ),
+        _ => format!("order {} can no longer be paid: its time ran out; the shop can create a new one", order.invoice_id),
+    };
+    AppError::new(StatusCode::GONE, ErrorCode::OrderExpired, message)
 }
 
 fn finished(order: &OrderRow) -> AppError {
@@ -265,7 +286,7 @@ async fn wait_for_concurrent_start(app: &Arc<AppState>, order: OrderRow) -> Resu
         match order.status {
             OrderState::Created => continue,
             OrderState::Pending => return respond(app, &order),
-            OrderState::StartFailed => return Err(start_failure_answer(order.start_error.as_deref())),
+            OrderState::StartFailed => return Err(start_failure_answer(&order)),
             _ => break,
         }
     }

@@ -5,11 +5,13 @@ use epay_api_types::{CheckoutRequest, ErrorCode, METADATA_MAX_BYTES, MerchantOrd
 
 use crate::checkout::validate::{self, ValidCheckout, is_direction_control};
 use crate::config::CheckoutSettings;
+use crate::epay::token::DOCUMENTED_LIFETIME_SECS;
 use crate::error::AppError;
 
-/// How long a merchant order may be paid when the request does not say.
+/// How long a merchant order lives when the request does not say.
 pub const DEFAULT_EXPIRY_SECS: u64 = 86_400;
-pub const MIN_EXPIRY_SECS: u64 = 60;
+/// One token's lifetime and a minute to start paying: no token outlives its order.
+pub const MIN_EXPIRY_SECS: u64 = DOCUMENTED_LIFETIME_SECS as u64 + 60;
 pub const MAX_EXPIRY_SECS: u64 = 30 * 86_400;
 
 /// A request that passed every rule.
@@ -80,7 +82,10 @@ pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, https_onl
     };
     let expires_in_secs = request.expires_in_secs.unwrap_or(DEFAULT_EXPIRY_SECS);
     if !(MIN_EXPIRY_SECS..=MAX_EXPIRY_SECS).contains(&expires_in_secs) {
-        return Err(invalid(format!("expiresInSecs must be between {MIN_EXPIRY_SECS} and {MAX_EXPIRY_SECS} (30 days)")));
+        return Err(invalid(format!(
+            "expiresInSecs must be between {MIN_EXPIRY_SECS} and {MAX_EXPIRY_SECS} (30 days): an ePay payment token lives \
+             {DOCUMENTED_LIFETIME_SECS} s and cannot be shortened, and no token is handed out that would outlive the order"
+        )));
     }
     let return_url = match request.return_url.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -157,7 +162,7 @@ mod tests {
             r#"{"amount":"1","description":"y","reference":"1"}"#,
             r#"{"amount":"1","description":"x","reference":"2"}"#,
             r#"{"amount":"1","description":"x","reference":"1","metadata":{}}"#,
-            r#"{"amount":"1","description":"x","reference":"1","expiresInSecs":600}"#,
+            r#"{"amount":"1","description":"x","reference":"1","expiresInSecs":9000}"#,
         ] {
             assert_ne!(order(&request(other), &rules(), false).unwrap().fingerprint(), base.fingerprint(), "{other}");
         }

@@ -46,6 +46,7 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
         return_url: order.return_url.clone(),
         created_at: rfc3339(order.created_at),
         expires_at: order.expires_at.map(rfc3339),
+        payable_until: order.payable_until().map(rfc3339),
         expires_in_secs: order.expires_at.map(|at| at - order.created_at),
         payment: reported.then(|| PaymentDetails {
             transaction_id: order.transaction_id.clone(),

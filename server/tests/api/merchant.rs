@@ -1,6 +1,7 @@
 //! The merchant API and the payment of merchant orders, through the router over TCP: who may
 //! call it, what an order fixes, how the widget starts paying it, what the merchant reads back.
 
+use crate::helpers::mock_epay::{MockEpay, Reply};
 use crate::helpers::{APPROVED_CARD, MERCHANT_KEY, TestApp};
 use epay_proxy::store::orders::OrderState;
 use reqwest::Method;
@@ -236,6 +237,48 @@ async fn an_order_past_its_expiry_cannot_be_started() {
     let round = epay_proxy::maintenance::run_once(&app.state).await.unwrap();
     assert_eq!(round.expired, 1);
     assert_eq!(app.stored_order(theirs["invoiceId"].as_str().unwrap()).await.status, OrderState::Expired);
+}
+
+/// "Do not hand out a token for an order that expires before the token would" (issue 20,
+/// item 9): an ePay token lives 7200 s, so an order must live longer, stops handing out new
+/// tokens 7200 s before its end, and a token that comes back longer than the order is kept
+/// from the payer. Before: 3600 s was accepted and both orders below got a token.
+#[tokio::test]
+async fn no_token_is_handed_out_that_would_outlive_its_order() {
+    let app = TestApp::spawn().await;
+    let short = json!({"amount": "100", "description": "x", "reference": "short", "expiresInSecs": 3600});
+    let (status, error) = app.create_order(&short, "short").await;
+    assert_eq!((status, error["error"].as_str()), (422, Some("invalid_field")), "{error}");
+    assert!(error["message"].as_str().unwrap().contains("7200 s"), "{error}");
+
+    let order = app.merchant_order("100", "closing").await;
+    let (invoice_id, key) = (order["invoiceId"].as_str().unwrap().to_owned(), order["orderKey"].as_str().unwrap());
+    let (created, expires, until) = (&order["createdAt"], &order["expiresAt"], &order["payableUntil"]);
+    assert!(until.as_str().unwrap() < expires.as_str().unwrap() && until.as_str().unwrap() > created.as_str().unwrap(), "{order}");
+    // Its end is nearer than one token's lifetime: it is not payable any more, though not over.
+    let closing = invoice_id.clone();
+    let end = epay_proxy::store::now() + 7_000;
+    let sql = "UPDATE orders SET expires_at = ? WHERE invoice_id = ?";
+    app.state.store.write(move |tx| tx.execute(sql, epay_proxy::params![end, closing])).await.unwrap();
+    let (status, body) = app.order_checkout(&invoice_id, key).await;
+    assert_eq!((status, body["error"].as_str()), (410, Some("order_expired")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("could start until"), "{body}");
+    assert_eq!(app.stored_order(&invoice_id).await.status, OrderState::Open, "it ends at its expiresAt, not before");
+    let (_, view) = app.order_status(&invoice_id, key).await;
+    assert_eq!((view["status"].as_str(), view.get("payable")), (Some("expired"), None), "over for the payer: {view}");
+
+    // ePay answers with a token that would outlive the order: the payer never gets it.
+    let long = r#"{"access_token":"LONG","expires_in":99999,"refresh_token":"","scope":"payment","token_type":"Bearer"}"#;
+    let mock = MockEpay::start(Reply::ok(long)).await;
+    let app = TestApp::spawn_with(&[("EPAY_ENV", "test"), ("EPAY_OAUTH_URL", &mock.token_url())]).await;
+    let order = app.merchant_order("100", "long-token").await;
+    let (invoice_id, key) = (order["invoiceId"].as_str().unwrap(), order["orderKey"].as_str().unwrap());
+    for attempt in 0..2 {
+        let (status, body) = app.order_checkout(invoice_id, key).await;
+        assert_eq!((status, body["error"].as_str()), (410, Some("order_expired")), "attempt {attempt}: {body}");
+        assert!(!body.to_string().contains("LONG"), "{body}");
+    }
+    assert!(app.stored_order(invoice_id).await.token_response.is_none());
 }
 
 #[tokio::test]

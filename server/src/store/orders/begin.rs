@@ -56,7 +56,7 @@ fn replay(tx: &mut Tx, new: &NewOrder) -> Result<Option<Begin>, StoreError> {
         Replay::InProgress => Begin::InProgress(order),
         Replay::Finished => Begin::Finished(order),
         Replay::Restart => Begin::Start(restart(tx, order)?),
-        Replay::Expired => Begin::Expired(order),
+        Replay::Expired | Replay::TooLateToStart => Begin::Expired(order),
     }))
 }
 

@@ -21,6 +21,9 @@ pub enum Replay {
     Finished,
     /// A merchant order past its `expires_at` that nobody paid: it cannot be started.
     Expired,
+    /// A merchant order past its `payable_until`: a new token would outlive it, so none is
+    /// handed out (one already handed out stays usable).
+    TooLateToStart,
 }
 
 /// What to do with `existing`, the order of a key, for a request with `fingerprint` at `now`
@@ -39,7 +42,10 @@ pub fn for_order(existing: &OrderRow, now: i64) -> Replay {
     if before_payment && existing.expires_at.is_some_and(|at| now >= at) {
         return Replay::Expired;
     }
-    by_state(existing, now)
+    match by_state(existing, now) {
+        Replay::Restart if existing.payable_until().is_some_and(|until| now >= until) => Replay::TooLateToStart,
+        replay => replay,
+    }
 }
 
 fn by_state(existing: &OrderRow, now: i64) -> Replay {
@@ -80,6 +86,21 @@ mod tests {
         for finished in [OrderState::Confirming, OrderState::Paid, OrderState::Failed, OrderState::Review, OrderState::Expired] {
             assert_eq!(replay(&order(finished, Some(now + 7_200)), "F", now), Replay::Finished, "{finished:?}");
         }
+    }
+
+    #[test]
+    fn a_merchant_order_hands_out_no_new_token_that_would_outlive_it() {
+        let expires_at = 100_000;
+        let merchant = |status, token_expires_at| OrderRow { expires_at: Some(expires_at), ..order(status, token_expires_at) };
+        let until = expires_at - crate::epay::token::DOCUMENTED_LIFETIME_SECS;
+        assert_eq!(for_order(&merchant(OrderState::Open, None), until - 1), Replay::Restart);
+        assert_eq!(for_order(&merchant(OrderState::Open, None), until), Replay::TooLateToStart);
+        assert_eq!(for_order(&merchant(OrderState::StartFailed, None), until + 10), Replay::TooLateToStart);
+        assert_eq!(for_order(&merchant(OrderState::Pending, Some(until + 60)), until + 10), Replay::TooLateToStart, "too near its end");
+        assert_eq!(for_order(&merchant(OrderState::Pending, Some(until - 1)), until + 10), Replay::TooLateToStart, "expired");
+        assert_eq!(for_order(&merchant(OrderState::Pending, Some(expires_at)), until + 10), Replay::Ready, "handed out before");
+        assert_eq!(for_order(&merchant(OrderState::Open, None), expires_at), Replay::Expired);
+        assert_eq!(for_order(&merchant(OrderState::Paid, None), expires_at + 1), Replay::Finished);
     }
 
     #[test]

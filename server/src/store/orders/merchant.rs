@@ -82,6 +82,7 @@ pub fn begin_order_checkout(tx: &mut Tx, id: i64) -> Result<Begin, StoreError> {
         Replay::InProgress => Begin::InProgress(order),
         Replay::Restart => Begin::Start(restart(tx, order)?),
         Replay::Finished => Begin::Finished(order),
+        Replay::TooLateToStart => Begin::Expired(order),
         Replay::Expired => {
             if order.status == OrderState::Open {
                 expire_open(tx, order.id)?;

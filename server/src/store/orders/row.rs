@@ -4,6 +4,7 @@
 use epay_api_types::{Amount, Language, OrderSource, PaymentMethod};
 
 use super::state::OrderState;
+use crate::epay::token::DOCUMENTED_LIFETIME_SECS;
 use crate::invoice;
 use crate::secrets::SecretText;
 
@@ -108,7 +109,13 @@ impl OrderRow {
     pub fn payable(&self, now: i64) -> bool {
         self.source == OrderSource::Merchant
             && matches!(self.status, OrderState::Open | OrderState::Created | OrderState::Pending | OrderState::StartFailed)
-            && self.expires_at.is_none_or(|at| now < at)
+            && self.payable_until().is_none_or(|until| now < until)
+    }
+
+    /// The last moment a new token may be handed out for the order: one token's lifetime
+    /// before it expires, so a payment cannot complete after `expires_at`.
+    pub fn payable_until(&self) -> Option<i64> {
+        self.expires_at.map(|at| at - DOCUMENTED_LIFETIME_SECS)
     }
 
     /// The row of a new order as `begin_checkout` writes it (state `created`, or `open` for a
