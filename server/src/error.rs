@@ -38,6 +38,11 @@ impl AppError {
         AppError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
+    /// 401 with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(message: impl Into<String>) -> AppError {
+        AppError { www_authenticate: true, ..AppError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message) }
+    }
+
     /// Logs `detail` (never shown to the client) and answers 500.
     pub fn internal(detail: impl std::fmt::Display) -> AppError {
         tracing::error!(error = %detail, "internal error");

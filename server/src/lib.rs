@@ -14,6 +14,7 @@ pub mod invoice;
 pub mod json;
 pub mod maintenance;
 pub mod merchant;
+pub mod monitoring;
 pub mod openapi;
 pub mod operations;
 pub mod order_status;
@@ -82,6 +83,8 @@ impl AppState {
     /// Opens the store, recovers from an interrupted previous run, and builds the clients.
     pub async fn new(config: Config) -> Result<Arc<AppState>, StoreError> {
         let config = Arc::new(config);
+        // Installed before anything is recorded, so nothing counted is lost.
+        monitoring::handle();
         let store = Store::open(&config.store.database_url).await?;
         let check_ms = confirm::first_check_ms(&config.confirmation);
         // One proxy on SQLite: nothing else can be asking for a token now. Several on
@@ -162,10 +165,12 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/openapi.json", get(openapi::serve))
         .route("/pay/{invoice_id}", get(hosted::page))
         .route("/healthz", get(healthz))
+        .merge(monitoring::routes(&state))
         .with_state(state.clone());
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox", sandbox.clone());
     }
+    let router = router.route_layer(axum::middleware::from_fn(monitoring::http::mark_route));
     // No request may run longer than two ePay timeouts (a checkout waiting for a concurrent
     // one with the same key) and a margin; none may trickle its body (a 4xx, so the body
     // timeout must fire first).
@@ -189,6 +194,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(policies, security::headers))
         .layer(CompressionLayer::new())
         .layer(telemetry::http_trace_layer())
+        .layer(axum::middleware::from_fn(monitoring::http::track))
 }
 
 fn cors(config: &Config) -> CorsLayer {
@@ -243,6 +249,10 @@ pub async fn serve_router(
         let _ = deliveries_stop.await;
     }));
     let lookups = tokio::spawn(operations::run(state.clone()));
+    let metrics_listener = match state.config.metrics.listen {
+        Some(addr) => Some(monitoring::serve_privately(addr, state.clone()).await?),
+        None => None,
+    };
     let forget_clients = state.checkout_limiter.clone().map(|limiter| {
         // The limiter keeps a bucket per client address; drop the idle ones now and then.
         tokio::spawn(async move {
@@ -265,6 +275,9 @@ pub async fn serve_router(
         tracing::warn!("webhook deliveries in flight were not handed back within 5 s; they wait for their leases");
     }
     if let Some(task) = forget_clients {
+        task.abort();
+    }
+    if let Some(task) = metrics_listener {
         task.abort();
     }
     served

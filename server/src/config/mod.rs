@@ -58,6 +58,7 @@ pub struct Config {
     pub limits: LimitSettings,
     pub merchant: MerchantSettings,
     pub webhooks: WebhookSettings,
+    pub metrics: MetricsSettings,
 }
 
 /// Where and how the proxy serves.
@@ -160,6 +161,14 @@ pub struct MerchantSettings {
     pub api_keys: Vec<SecretString>,
 }
 
+/// Who may read `/metrics`: the bearer of `METRICS_TOKEN` on the main listener, and anyone
+/// who reaches `METRICS_LISTEN` (an address of its own; keep it private). Neither: no metrics.
+#[derive(Clone, Debug, Default)]
+pub struct MetricsSettings {
+    pub token: Option<SecretString>,
+    pub listen: Option<SocketAddr>,
+}
+
 /// Where and how order events are sent (Standard Webhooks): both URL and secret, or neither.
 #[derive(Clone, Debug)]
 pub struct WebhookSettings {
@@ -252,6 +261,7 @@ impl Config {
             limits: LimitSettings::load(&env)?,
             merchant: MerchantSettings::load(&env)?,
             webhooks: WebhookSettings::load(&env, epay_env)?,
+            metrics: MetricsSettings::load(&env, server.listen)?,
             server,
         };
         rules::check(&config)?;
@@ -470,6 +480,30 @@ impl MerchantSettings {
             api_keys.push(SecretString::from(key));
         }
         Ok(MerchantSettings { api_keys })
+    }
+}
+
+impl MetricsSettings {
+    fn load(env: &Env<impl Fn(&str) -> Option<String>>, main_listen: SocketAddr) -> Result<MetricsSettings, ConfigError> {
+        let token = env.text("METRICS_TOKEN");
+        if token.as_ref().is_some_and(|token| token.len() < MERCHANT_KEY_MIN_LEN || !token.bytes().all(|b| b.is_ascii_graphic())) {
+            return Err(problem(
+                "METRICS_TOKEN",
+                format!("must be at least {MERCHANT_KEY_MIN_LEN} visible ASCII characters (e.g. `openssl rand -hex 32`)"),
+            ));
+        }
+        let listen = match env.text("METRICS_LISTEN") {
+            None => None,
+            Some(text) => {
+                let addr: SocketAddr =
+                    text.parse().map_err(|_| problem("METRICS_LISTEN", format!("`{text}` is not an address like 127.0.0.1:9464")))?;
+                if addr == main_listen {
+                    return Err(problem("METRICS_LISTEN", "must differ from LISTEN (it serves /metrics without a token)"));
+                }
+                Some(addr)
+            }
+        };
+        Ok(MetricsSettings { token: token.map(SecretString::from), listen })
     }
 }
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::EpaySettings;
+use crate::monitoring;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EpayError {
@@ -55,10 +56,22 @@ impl EpayClient {
     /// Sends `request` and returns whatever HTTP answer came back; only transport failures
     /// and timeouts are errors.
     pub(super) async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<(reqwest::StatusCode, bytes::Bytes), EpayError> {
-        let response = request.send().await.map_err(|e| self.transport_error(e))?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| self.transport_error(e))?;
-        Ok((status, body))
+        let (http, request) = request.build_split();
+        let request = request.map_err(|e| self.transport_error(e))?;
+        let endpoint = monitoring::epay_endpoint(request.url().path());
+        let started = std::time::Instant::now();
+        let answered = async {
+            let response = http.execute(request).await?;
+            let status = response.status();
+            Ok::<_, reqwest::Error>((status, response.bytes().await?))
+        }
+        .await;
+        let outcome = match &answered {
+            Ok((status, _)) => monitoring::epay_outcome(Some(status.as_u16()), false),
+            Err(err) => monitoring::epay_outcome(err.status().map(|s| s.as_u16()), err.is_timeout()),
+        };
+        monitoring::record_epay_call(endpoint, outcome, started.elapsed());
+        answered.map_err(|e| self.transport_error(e))
     }
 
     fn transport_error(&self, err: reqwest::Error) -> EpayError {

@@ -121,7 +121,14 @@ impl Store {
             Writer::GroupCommit(writer) => writer.write(job).await,
             Writer::PerJob(pool) => {
                 let fresh = pool.clone();
-                let result = pool.run(move |conn| transaction(conn, &fresh, job)).await;
+                let result = pool
+                    .run(move |conn| {
+                        let started = std::time::Instant::now();
+                        let result = transaction(conn, &fresh, job);
+                        metrics::histogram!(crate::monitoring::STORE_WRITE, "store" => "postgres").record(started.elapsed().as_secs_f64());
+                        result
+                    })
+                    .await;
                 // A failed job rolled back: nothing new for the webhook worker to look at.
                 if result.is_ok() {
                     self.commits.notify_one();

@@ -11,6 +11,7 @@ mod helpers;
 mod instances;
 mod limits;
 mod merchant;
+mod metrics;
 mod migrations;
 mod operations;
 mod postlink;

@@ -291,7 +291,9 @@ impl Drop for TestApp {
         let secret = secrecy::ExposeSecret::expose_secret(&self.state.config.epay.client_secret).to_owned();
         let merchant_keys = self.state.config.merchant.api_keys.iter().map(|key| secrecy::ExposeSecret::expose_secret(key).to_owned());
         let webhook_secret = self.state.config.webhooks.secret.iter().map(|s| secrecy::ExposeSecret::expose_secret(s).to_owned());
-        let secrets: Vec<String> = std::iter::once(secret).chain(merchant_keys).chain(webhook_secret).chain(hashes).collect();
+        let metrics_token = self.state.config.metrics.token.iter().map(|s| secrecy::ExposeSecret::expose_secret(s).to_owned());
+        let secrets: Vec<String> =
+            std::iter::once(secret).chain(merchant_keys).chain(webhook_secret).chain(metrics_token).chain(hashes).collect();
         let responses = self.responses.lock().unwrap().clone();
         if let Some(found) = capture::leaked(&responses, &secrets) {
             panic!("a response leaked a secret ({}…)", found.chars().take(4).collect::<String>());

@@ -1,0 +1,176 @@
+//! Prometheus metrics for whoever runs the proxy (README, "Metrics"; docs/metrics.md).
+//!
+//! Counters and histograms are recorded where things happen (`http`, the ePay client, the
+//! store's writer) through the `metrics` facade; the state of the store (orders by state,
+//! backlogs and the age of their oldest entry) is read when scraped (`backlog`). `/metrics`
+//! is served on the main listener behind `METRICS_TOKEN`, and/or on `METRICS_LISTEN` (an
+//! address of its own, meant to be private).
+
+pub mod backlog;
+pub mod http;
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::secrets::constant_time_eq;
+
+/// Latency buckets in seconds: a loopback request takes well under a millisecond, an ePay
+/// call up to its timeout.
+const SECONDS_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const JOBS_BUCKETS: [f64; 8] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 256.0];
+
+/// The process's recorder, installed on first use. Several proxies in one process (tests)
+/// share it: counters add up across them, and each scrape sets the store gauges afresh.
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
+            .and_then(|builder| builder.set_buckets_for_metric(Matcher::Suffix("_jobs".into()), &JOBS_BUCKETS))
+            .expect("bucket lists are not empty");
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("another metrics recorder was installed first; /metrics shows only the store's state");
+        }
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_histogram};
+    describe_counter!(http::REQUESTS, "HTTP requests answered, by route pattern, method and status");
+    describe_histogram!(http::DURATION, Unit::Seconds, "Time to answer an HTTP request, by route pattern and method");
+    describe_counter!(EPAY_REQUESTS, "Requests to ePay, by endpoint and outcome (ok, http_4xx, http_5xx, timeout, unreachable)");
+    describe_histogram!(EPAY_DURATION, Unit::Seconds, "Time ePay took to answer, by endpoint");
+    describe_histogram!(STORE_WRITE, Unit::Seconds, "Time a write transaction held the store (SQLite: one batch)");
+    describe_histogram!(STORE_BATCH_JOBS, "Writes committed together in one SQLite batch");
+    backlog::describe();
+}
+
+pub const EPAY_REQUESTS: &str = "epay_proxy_epay_requests_total";
+pub const EPAY_DURATION: &str = "epay_proxy_epay_request_duration_seconds";
+pub const STORE_WRITE: &str = "epay_proxy_store_write_seconds";
+pub const STORE_BATCH_JOBS: &str = "epay_proxy_store_write_batch_jobs";
+
+/// Records one call to ePay: `endpoint` from `epay_endpoint`, `outcome` from its answer.
+pub fn record_epay_call(endpoint: &'static str, outcome: &'static str, elapsed: std::time::Duration) {
+    metrics::counter!(EPAY_REQUESTS, "endpoint" => endpoint, "outcome" => outcome).increment(1);
+    metrics::histogram!(EPAY_DURATION, "endpoint" => endpoint).record(elapsed.as_secs_f64());
+}
+
+/// The ePay endpoint a request path names, without the ids in it (a label must have few
+/// values): `/operation/{id}/refund` is `refund`.
+pub fn epay_endpoint(path: &str) -> &'static str {
+    let path = path.trim_end_matches('/');
+    if path.ends_with("/oauth2/token") {
+        "token"
+    } else if path.contains("/check-status/p2p/") {
+        "status_p2p"
+    } else if path.contains("/check-status/") {
+        "status_payment"
+    } else if path.contains("/operation/") {
+        match path.rsplit('/').next() {
+            Some("refund") => "refund",
+            Some("charge") => "charge",
+            Some("cancel") => "cancel",
+            _ => "operation_other",
+        }
+    } else {
+        "other"
+    }
+}
+
+/// An ePay answer's outcome label.
+pub fn epay_outcome(status: Option<u16>, timed_out: bool) -> &'static str {
+    match (status, timed_out) {
+        (_, true) => "timeout",
+        (None, false) => "unreachable",
+        (Some(200..=299), _) => "ok",
+        (Some(400..=499), _) => "http_4xx",
+        (Some(_), _) => "http_5xx",
+    }
+}
+
+/// `/metrics` for the main listener: only with `METRICS_TOKEN`, and only for its bearer.
+pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    if state.config.metrics.token.is_none() {
+        return Router::new();
+    }
+    Router::new().route("/metrics", get(scrape_with_token))
+}
+
+/// The router of `METRICS_LISTEN`: `/metrics`, open to whoever reaches that address.
+pub fn private_router(state: Arc<AppState>) -> Router {
+    Router::new().route("/metrics", get(scrape)).with_state(state)
+}
+
+/// Serves `private_router` on `addr` until the task is aborted (the proxy stops).
+pub async fn serve_privately(addr: std::net::SocketAddr, state: Arc<AppState>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "metrics served on METRICS_LISTEN");
+    Ok(tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, private_router(state)).await {
+            tracing::error!(error = %err, "the metrics listener stopped");
+        }
+    }))
+}
+
+async fn scrape_with_token(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, AppError> {
+    let expected = app.config.metrics.token.as_ref().map(|token| token.expose_secret().to_owned()).unwrap_or_default();
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if !given.is_some_and(|given| !expected.is_empty() && constant_time_eq(given, &expected)) {
+        return Err(AppError::unauthorized("send `Authorization: Bearer <METRICS_TOKEN>` to read /metrics"));
+    }
+    scrape(State(app)).await
+}
+
+async fn scrape(State(app): State<Arc<AppState>>) -> Result<Response, AppError> {
+    let handle = handle();
+    let backlog = app.store.read(backlog::read_now).await.map_err(AppError::internal)?;
+    backlog.publish();
+    handle.run_upkeep();
+    let body = handle.render();
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epay_endpoints_are_named_without_their_ids() {
+        let cases = [
+            ("/oauth2/token", "token"),
+            ("/sandbox/oauth2/token", "token"),
+            ("/check-status/payment/transaction/000000123456", "status_payment"),
+            ("/check-status/p2p/transaction/000000123456", "status_p2p"),
+            ("/operation/7f0c-11/refund", "refund"),
+            ("/operation/7f0c-11/charge", "charge"),
+            ("/operation/7f0c-11/cancel", "cancel"),
+            ("/somewhere", "other"),
+        ];
+        for (path, endpoint) in cases {
+            assert_eq!(epay_endpoint(path), endpoint, "{path}");
+        }
+    }
+
+    #[test]
+    fn outcomes_say_what_came_back() {
+        assert_eq!(epay_outcome(Some(200), false), "ok");
+        assert_eq!(epay_outcome(Some(400), false), "http_4xx");
+        assert_eq!(epay_outcome(Some(502), false), "http_5xx");
+        assert_eq!(epay_outcome(None, true), "timeout");
+        assert_eq!(epay_outcome(None, false), "unreachable");
+    }
+}
