@@ -22,6 +22,10 @@ const SHOP_BIN = process.env.EPAY_SHOP_BIN ?? join(ROOT, "target/debug/epay-demo
 /** The demo shop's staff account for this run. */
 export const STAFF_USER = "anna";
 export const STAFF_PASSWORD = "e2e staff password";
+/** The console's people of this run: an operator and a viewer, one password. */
+export const ADMIN_OPERATOR = "aigerim";
+export const ADMIN_VIEWER = "dana";
+export const ADMIN_PASSWORD = "e2e console password";
 /** The merchant API key of this run: the demo shop's, never a browser's. */
 export const MERCHANT_KEY = "e2e-merchant-key-" + "0123456789abcdef".repeat(2);
 /** The webhook signing secret of this run. */
@@ -67,6 +71,8 @@ export class Harness {
     h.shopPort = await freePort();
     h.shopBase = `http://127.0.0.1:${h.shopPort}`;
     await h.startWebhookRelay();
+    // The console's accounts, hashed by the proxy itself (the password on standard input).
+    const adminHash = execFileSync(PROXY_BIN, ["admin", "hash-password"], { input: ADMIN_PASSWORD + "\n" }).toString().trim();
     h.env = {
       ...process.env,
       EPAY_ENV: "sandbox",
@@ -83,6 +89,7 @@ export class Harness {
       ALLOWED_ORIGINS: `${h.base},${h.shopBase}`,
       WEBHOOK_URL: h.webhookUrl,
       WEBHOOK_SECRET,
+      ADMIN_USERS: `${ADMIN_OPERATOR}:operator:${adminHash};${ADMIN_VIEWER}:viewer:${adminHash}`,
     };
     h.log = "";
     h.proxy = spawn(PROXY_BIN, [], { env: h.env, stdio: ["ignore", "pipe", "pipe"] });
@@ -180,8 +187,8 @@ export class Harness {
   }
 
   /** A fresh browser page (own context) whose every response is recorded. */
-  async page({ width = 1100, height = 800 } = {}) {
-    const context = await this.browser.newContext({ viewport: { width, height } });
+  async page({ width = 1100, height = 800, locale } = {}) {
+    const context = await this.browser.newContext({ viewport: { width, height }, ...(locale ? { locale } : {}) });
     context.on("response", async (response) => {
       const record = { url: response.url(), headers: JSON.stringify(await response.allHeaders()), body: "" };
       this.received.push(record);

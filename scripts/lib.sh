@@ -186,4 +186,13 @@ build_widget_release() {
     RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
     trunk build --release
   note "$(ls dist | grep -v '\.\(br\|gz\)$' | tr '\n' ' ')"
+  build_console_release
+}
+
+# The merchant's console (console/), into dist/admin/: after the widget, whose build empties
+# dist/. Built without the widget's size tricks (it has no size budget).
+build_console_release() {
+  step "Build the console (release) into dist/admin/"
+  (cd "$ROOT/console" && trunk build --release)
+  note "$(ls "$ROOT/dist/admin" | tr '\n' ' ')"
 }

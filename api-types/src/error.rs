@@ -44,13 +44,16 @@ pub enum ErrorCode {
     NotAMerchantOrder,
     InvalidCursor,
     OperationNotAllowed,
+    /// Signed in, but not allowed: a change without the session's CSRF token, or a money
+    /// action by a `viewer` (the console).
+    Forbidden,
     /// A code this build does not know (a newer proxy).
     #[serde(other)]
     Unknown,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 31] = [
+    pub const ALL: [ErrorCode; 32] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::BodyTooLarge,
@@ -82,6 +85,7 @@ impl ErrorCode {
         ErrorCode::NotAMerchantOrder,
         ErrorCode::InvalidCursor,
         ErrorCode::OperationNotAllowed,
+        ErrorCode::Forbidden,
     ];
 
     /// The wire name (what serde writes), for readers that do without serde.
@@ -118,6 +122,7 @@ impl ErrorCode {
             ErrorCode::NotAMerchantOrder => "not_a_merchant_order",
             ErrorCode::InvalidCursor => "invalid_cursor",
             ErrorCode::OperationNotAllowed => "operation_not_allowed",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::Unknown => "unknown",
         }
     }

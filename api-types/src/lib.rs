@@ -3,6 +3,8 @@
 //! Only `serde` derives live here: the widget turns these into JS values with
 //! serde-wasm-bindgen, the proxy with serde_json, so no JSON library reaches the wasm.
 
+#[cfg(feature = "admin")]
+mod admin;
 mod checkout;
 mod error;
 mod language;
@@ -16,14 +18,16 @@ mod order;
 pub mod sql;
 mod widget_config;
 
+#[cfg(feature = "admin")]
+pub use admin::{AdminOrder, AdminSession, AdminSignIn, AdminSummary, CSRF_HEADER, Figure, PeriodFigures, ReviewDecision, TimelineEntry};
 pub use checkout::{CheckoutRequest, CheckoutResponse, DESCRIPTION_MAX_BYTES, IDEMPOTENCY_KEY_HEADER};
 pub use error::{ApiError, ErrorCode};
 pub use language::Language;
 #[cfg(feature = "merchant")]
 pub use merchant::{
     Confirmation, DeliveryAttempt, METADATA_MAX_BYTES, MerchantOperation, MerchantOrder, MerchantOrderPage, MerchantOrderRequest,
-    OperationRequest, OperationResult, OrderSource, PaymentDetails, REFERENCE_MAX_BYTES, ReceivedPostLink, StatusChange, WebhookEvent,
-    WebhookEventPage,
+    OperationRequest, OperationResult, OrderSource, PaymentDetails, REFERENCE_MAX_BYTES, ReceivedPostLink, ReviewResolution, StatusChange,
+    WebhookEvent, WebhookEventPage,
 };
 pub use method::PaymentMethod;
 pub use money::{Amount, AmountError};

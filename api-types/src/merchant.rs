@@ -158,6 +158,10 @@ pub struct MerchantOrder {
     /// Why the order needs a person (state `review`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_reason: Option<String>,
+    /// What a person decided about the order's review, in the console (single-order reads
+    /// and webhooks, once decided).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_resolution: Option<ReviewResolution>,
     /// Every status the order went through (single-order reads only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<StatusChange>>,
@@ -171,6 +175,24 @@ pub struct MerchantOrder {
     /// The proxy's questions to ePay's status API (single-order reads only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmation: Option<Confirmation>,
+}
+
+/// A person's decision about an order in `review` (`order.review_resolved`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewResolution {
+    /// `paid`, `failed` or `refund` (a full refund through ePay; the order becomes `refunded`
+    /// when ePay's status API shows it).
+    pub decision: String,
+    /// What the person checked.
+    pub checked: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Who decided.
+    pub by: String,
+    /// RFC 3339.
+    pub at: String,
 }
 
 /// A capture, cancel or refund.
@@ -286,6 +308,12 @@ pub struct PaymentDetails {
     pub card_mask: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_code: Option<String>,
+    /// The card's scheme as ePay reported it (`VISA`, `MC`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_type: Option<String>,
+    /// The bank that issued the card, from the accepted postLink (single-order reads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     /// ePay's retrieval reference number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epay_reference: Option<String>,

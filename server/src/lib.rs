@@ -1,6 +1,7 @@
 //! epay-proxy: keeps the merchant's ePay secret, mints one token per payment, receives
 //! ePay's postLinks, tells the widget what really happened, and serves the widget.
 
+pub mod admin;
 pub mod assets;
 pub mod checkout;
 pub mod config;
@@ -166,6 +167,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/pay/{invoice_id}", get(hosted::page))
         .route("/healthz", get(healthz))
         .merge(monitoring::routes(&state))
+        .merge(admin::routes(&state))
         .with_state(state.clone());
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox", sandbox.clone());

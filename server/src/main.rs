@@ -2,6 +2,7 @@
 //! `epay-proxy migrate`    bring the store's schema up to date, and stop (serving does it too)
 //! `epay-proxy orders show <invoiceId>`   print an order and its notifications as JSON
 //! `epay-proxy orders list [N]`           print the N (default 20) latest orders as JSON lines
+//! `epay-proxy admin hash-password`       a hash for ADMIN_USERS, from a password on standard input
 
 use std::process::ExitCode;
 
@@ -12,7 +13,7 @@ use epay_proxy::{AppState, inspect, telemetry};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy migrate\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>";
+const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy migrate\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>\n       epay-proxy admin hash-password   (reads the password on standard input)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +21,17 @@ fn main() -> ExitCode {
     // Needs no configuration: prints a new WEBHOOK_SECRET.
     if args.as_slice() == ["webhooks", "secret"] {
         println!("{}", epay_proxy::webhooks::new_secret());
+        return ExitCode::SUCCESS;
+    }
+    // Needs no configuration: a hash for ADMIN_USERS from a password on standard input (never
+    // an argument: those show in process lists and shell history).
+    if args.as_slice() == ["admin", "hash-password"] {
+        let mut password = String::new();
+        if std::io::stdin().read_line(&mut password).is_err() || password.trim_end_matches(['\r', '\n']).is_empty() {
+            eprintln!("epay-proxy: type the password on standard input (e.g. `read -rs P; echo \"$P\" | epay-proxy admin hash-password`)");
+            return ExitCode::from(2);
+        }
+        println!("{}", epay_proxy::admin::auth::hash_password(password.trim_end_matches(['\r', '\n'])));
         return ExitCode::SUCCESS;
     }
     let config = match Config::from_env() {

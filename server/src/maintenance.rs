@@ -32,6 +32,7 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
     let (interrupted_before, check_ms) = (interrupted_before(&app.config, now()), crate::confirm::first_check_ms(&app.config.confirmation));
     let (open_orders, merchant_open_orders) = (app.open_orders.clone(), app.merchant_open_orders.clone());
     let holder = app.instance.clone();
+    let admin_idle = app.config.admin.idle.as_secs() as i64;
     let round = app
         .store
         .write(move |tx| {
@@ -55,6 +56,7 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
             let pruned = notifications::prune_rejected(tx, before)?;
             // Delivery attempts of settled events are kept as long as rejected postLinks.
             webhooks::prune_attempts(tx, before * 1000)?;
+            crate::store::admin::prune_sessions(tx, now(), admin_idle)?;
             // Every request that writes waits while this runs: it must stay short.
             let writer_ms = started.elapsed().as_millis() as u64;
             if writer_ms > SLOW_ROUND_MS {

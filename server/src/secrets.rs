@@ -17,6 +17,11 @@ pub fn new_order_key() -> SecretText {
     SecretText(rand::rng().sample_iter(Alphanumeric).take(32).map(char::from).collect())
 }
 
+/// `bytes` random bytes as lower-case hex: the console's session ids and CSRF tokens.
+pub fn random_hex(bytes: usize) -> String {
+    (0..bytes).map(|_| format!("{:02x}", rand::rng().random::<u8>())).collect()
+}
+
 /// A secret the proxy stores (`secret_hash`, an order key): its `Debug` prints no content, so
 /// no `{:?}` of a row, a request or an error can put it in a log line.
 #[derive(Clone, PartialEq, Eq)]

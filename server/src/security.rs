@@ -19,6 +19,8 @@ use crate::config::{EpaySettings, ServerSettings};
 pub struct Policies {
     /// The demo storefront (and any page served from WIDGET_DIR).
     storefront: HeaderValue,
+    /// The console (`/admin/`): its own scripts and styles, its own API, nothing from ePay.
+    console: HeaderValue,
     /// JSON, scripts, styles, wasm.
     resource: HeaderValue,
     hsts: Option<HeaderValue>,
@@ -36,6 +38,10 @@ impl Policies {
         );
         Policies {
             storefront: HeaderValue::from_str(&storefront).expect("URL origins are valid header text"),
+            console: HeaderValue::from_static(
+                "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+                 connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'",
+            ),
             resource: HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
             hsts: (server.public_url.scheme() == "https").then(|| HeaderValue::from_static("max-age=31536000")),
         }
@@ -69,7 +75,11 @@ pub async fn headers(State(policies): State<Arc<Policies>>, request: Request, ne
     // Back links carry the order number: never send a page's address to another site.
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin"));
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        let policy = if html { &policies.storefront } else { &policies.resource };
+        let policy = match (html, path.starts_with("/admin/")) {
+            (true, true) => &policies.console,
+            (true, false) => &policies.storefront,
+            (false, _) => &policies.resource,
+        };
         headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }

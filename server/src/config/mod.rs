@@ -4,6 +4,7 @@
 //! `EPAY_ENV` picks a preset of hosts and credentials; every host can be overridden. Invalid,
 //! missing or insecure values stop the process with a message naming the variable.
 
+pub mod admin;
 mod env;
 mod rules;
 #[cfg(test)]
@@ -59,6 +60,7 @@ pub struct Config {
     pub merchant: MerchantSettings,
     pub webhooks: WebhookSettings,
     pub metrics: MetricsSettings,
+    pub admin: admin::AdminSettings,
 }
 
 /// Where and how the proxy serves.
@@ -262,6 +264,7 @@ impl Config {
             merchant: MerchantSettings::load(&env)?,
             webhooks: WebhookSettings::load(&env, epay_env)?,
             metrics: MetricsSettings::load(&env, server.listen)?,
+            admin: admin::AdminSettings::load(&env)?,
             server,
         };
         rules::check(&config)?;

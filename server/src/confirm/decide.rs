@@ -142,9 +142,17 @@ fn amount_mismatch(order: &OrderRow, t: &TransactionInfo) -> Option<String> {
     Some(match t.org_amount {
         // The transaction was for the order's amount and holds less now: reduced (refunded or
         // partly captured) outside the proxy, before it confirmed the payment.
-        Some(original) => format!("amount {:?}{bonus} of orgAmount {original}: reduced outside the proxy", t.amount_text),
-        None => format!("amount {:?}{bonus} (fee {:?}), order {}", t.amount_text, t.fee.map(|f| f.to_string()), order.amount()),
+        Some(original) => format!("amount {}{bonus} of orgAmount {original}: reduced outside the proxy", shown(&t.amount_text)),
+        None => {
+            let fee = t.fee.map_or_else(|| "no fee reported".to_owned(), |fee| format!("fee {fee}"));
+            format!("amount {}{bonus} ({fee}), order {}", shown(&t.amount_text), order.amount())
+        }
     })
+}
+
+/// A reported value as a person reads it: the value, or "none".
+pub(crate) fn shown(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("none")
 }
 
 fn outcome(t: &TransactionInfo, failed: bool) -> Outcome {

@@ -9,7 +9,7 @@
 //! Everything the worker needs is in the orders table (`next_check_ms`, `check_attempts`),
 //! so a restart picks up where the last process stopped. A postLink wakes it at once.
 
-mod decide;
+pub(crate) mod decide;
 
 pub use decide::{Decision, Policy, decide, unavailable};
 

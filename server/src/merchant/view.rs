@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::ServerSettings;
-use crate::store::notifications::NotificationRow;
+use crate::store::notifications::{NotificationRow, Verdict};
 use crate::store::orders::{HistoryRow, OrderRow};
 
 /// Unix seconds as RFC 3339 (UTC).
@@ -52,6 +52,8 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
             transaction_id: order.transaction_id.clone(),
             card_mask: order.card_mask.clone(),
             approval_code: order.approval_code.clone(),
+            card_type: order.card_type.clone(),
+            issuer: None,
             epay_reference: order.reference.clone(),
             fee: money(order.fee_minor),
             amount_bonus: money(order.amount_bonus_minor),
@@ -66,6 +68,7 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
         event_created_at: None,
         operation: None,
         review_reason: order.review_reason.clone(),
+        review_resolution: None,
         history: None,
         post_links: None,
         post_links_count: None,
@@ -82,7 +85,12 @@ pub fn detailed(
     post_links: &[NotificationRow],
     post_links_count: i64,
 ) -> MerchantOrder {
+    let mut payment = summary(server, order).payment;
+    if let Some(payment) = payment.as_mut() {
+        payment.issuer = post_links.iter().rev().filter(|n| n.verdict == Verdict::Accepted).find_map(|n| issuer(&n.raw_body));
+    }
     MerchantOrder {
+        payment,
         post_links_count: Some(post_links_count),
         paid_after_expiry: paid_after_expiry(order, history),
         history: Some(
@@ -118,8 +126,17 @@ pub fn detailed(
     }
 }
 
+/// The `issuer` of a postLink body, and nothing else of it (the body holds secret_hash).
+fn issuer(raw_body: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Issuer {
+        issuer: Option<String>,
+    }
+    serde_json::from_str::<Issuer>(raw_body).ok()?.issuer.map(|i| i.trim().chars().take(100).collect::<String>()).filter(|i| !i.is_empty())
+}
+
 /// A unit enum's serde name.
-fn serde_plain(value: &impl serde::Serialize) -> String {
+pub(crate) fn serde_plain(value: &impl serde::Serialize) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 

@@ -108,6 +108,40 @@ async fn operate(
     let idempotency_key =
         crate::checkout::required_idempotency_key(&headers, ": a retry with the same key is the same operation, never a second one")?;
     let request = read_request(&body)?;
+    let (result, replayed) = request_operation(&app, Requested { invoice_id, kind, request, idempotency_key, by: None }).await?;
+    Ok(created(result, replayed))
+}
+
+/// 201 with the operation and its order; `Idempotent-Replayed: true` for a repeat.
+pub fn created(result: OperationResult, replayed: bool) -> Response {
+    let mut response = (StatusCode::CREATED, Json(result)).into_response();
+    if replayed {
+        response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// An operation someone asked for: the merchant's backend, or a person in the console (`by`).
+pub struct Requested {
+    pub invoice_id: String,
+    pub kind: OperationKind,
+    pub request: OperationRequest,
+    /// The caller's key: a retry with it is the same operation.
+    pub idempotency_key: String,
+    pub by: Option<ByPerson>,
+}
+
+/// A person's operation: recorded in the order's history, in the transaction that stores it.
+pub struct ByPerson {
+    pub actor: String,
+    /// The refund a review's resolution decided: allowed on an order in `review`.
+    pub resolving_review: Option<crate::store::admin::ActionRow>,
+}
+
+/// Checks `requested`, stores it and asks ePay (or finds the operation its key made before:
+/// `true`). The merchant API and the console both come here.
+pub async fn request_operation(app: &Arc<AppState>, requested: Requested) -> Result<(OperationResult, bool), AppError> {
+    let Requested { invoice_id, kind, request, idempotency_key, by } = requested;
     if kind == OperationKind::Cancel && (request.amount.is_some() || request.reason.is_some()) {
         return Err(AppError::unprocessable(ErrorCode::InvalidField, "a cancel releases the whole hold: send no body"));
     }
@@ -127,17 +161,29 @@ async fn operate(
     let reason = request.reason.map(|r| r.trim().chars().take(255).collect::<String>()).filter(|r| !r.is_empty());
     let fingerprint =
         crate::secrets::sha256_hex(format!("{invoice_id}\u{1f}{}\u{1f}{amount_minor:?}\u{1f}{reason:?}", kind.as_str()).as_bytes());
-    // The key is the merchant's, per operation kind and order, so one key cannot mean two things.
+    // The key is the merchant's, per operation kind and order, so one key cannot mean two
+    // things; a person's keys live apart from the merchant's.
+    let scope = if by.is_some() { "console:" } else { "" };
     let new = NewOperation {
         invoice_id: invoice_id.clone(),
         kind,
         amount_minor,
         reason,
-        idempotency_key: format!("{invoice_id}/{}/{idempotency_key}", kind.as_str()),
+        idempotency_key: format!("{invoice_id}/{}/{scope}{idempotency_key}", kind.as_str()),
         fingerprint,
-        claim_until_ms: now_ms() + lease_ms(&app),
+        claim_until_ms: now_ms() + lease_ms(app),
+        from_review: by.as_ref().is_some_and(|by| by.resolving_review.is_some()),
     };
-    let begun = app.store.write(move |tx| operations::begin(tx, new)).await?;
+    let begun = app
+        .store
+        .write(move |tx| {
+            let begun = operations::begin(tx, new)?;
+            if let (Begun::New(op, _), Some(by)) = (&begun, &by) {
+                crate::admin::actions::record_operation(tx, by, op)?;
+            }
+            Ok(begun)
+        })
+        .await?;
     let (op, replayed) = match begun {
         Begun::New(op, order) => {
             // On its own task: a merchant that disconnects must not leave it half asked.
@@ -157,15 +203,10 @@ async fn operate(
         }
         Begun::Refused(Refusal::Amount(message)) => return Err(AppError::unprocessable(ErrorCode::InvalidAmount, message)),
     };
-    let result = result(&app, &op).await?;
-    let mut response = (StatusCode::CREATED, Json(result)).into_response();
-    if replayed {
-        response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    Ok((result(app, &op).await?, replayed))
 }
 
-fn read_request(body: &[u8]) -> Result<OperationRequest, AppError> {
+pub(crate) fn read_request(body: &[u8]) -> Result<OperationRequest, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(OperationRequest::default());
     }
@@ -203,7 +244,7 @@ pub async fn order_view_as_it_stood(
     let order_id = current.id;
     // As it stood: the postLinks it had received then.
     let up_to = snapshot.map_or(i64::MAX, |s| s.post_links_up_to.unwrap_or(0));
-    let (history, post_links, post_links_count, ops) = app
+    let (history, post_links, post_links_count, ops, actions) = app
         .store
         .read(move |db| {
             Ok((
@@ -211,6 +252,7 @@ pub async fn order_view_as_it_stood(
                 notifications::read_for_order(db, order_id)?,
                 notifications::count_for_order(db, order_id, up_to)?,
                 operations::for_order(db, order_id)?,
+                crate::store::admin::actions_for_order(db, order_id)?,
             ))
         })
         .await?;
@@ -220,6 +262,9 @@ pub async fn order_view_as_it_stood(
     };
     let mut view = view::detailed(&app.config.server, &order, &history, &post_links, post_links_count);
     view.operations = Some(ops.iter().map(operation_view).collect());
+    // As it stood: a decision made after the snapshot is not part of it.
+    let as_of = snapshot.map_or(i64::MAX, |_| order.updated_at);
+    view.review_resolution = crate::admin::actions::resolution(&actions, as_of);
     Ok(view)
 }
 

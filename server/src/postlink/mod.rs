@@ -206,8 +206,8 @@ fn handle(tx: &mut Tx, cx: &Context<'_>, n: &Notification) -> Result<Handled, St
     Ok(Handled::Done { verdict, ask })
 }
 
-/// The fields a notification sets on its order. The saved card only when the order asked
-/// ePay to save it.
+/// The fields a notification sets on its order. The saved card's id only when the order asked
+/// ePay to save it; the card's scheme always (support staff read it in the console).
 fn outcome_of(order: &OrderRow, n: &Notification, success: bool) -> Outcome {
     let saved = success && order.card_save;
     Outcome {
@@ -219,7 +219,7 @@ fn outcome_of(order: &OrderRow, n: &Notification, success: bool) -> Outcome {
         failure_code: if success { None } else { n.reason_code },
         fee: n.fee(),
         card_id: n.card_id.clone().filter(|_| saved),
-        card_type: n.card_type.clone().filter(|_| saved),
+        card_type: n.card_type.clone(),
         // A postLink reports none of these; the status API does.
         ..Outcome::default()
     }

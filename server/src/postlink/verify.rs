@@ -6,6 +6,7 @@
 use epay_api_types::Amount;
 
 use super::parse::Notification;
+use crate::confirm::decide::shown;
 use crate::secrets::constant_time_eq;
 use crate::store::orders::OrderRow;
 
@@ -36,13 +37,13 @@ pub fn secret(order: &OrderRow, n: &Notification) -> Secret {
 pub fn disagreements(order: &OrderRow, n: &Notification) -> Vec<String> {
     let mut found = Vec::new();
     if !n.terminal.as_deref().is_some_and(|t| t.trim().eq_ignore_ascii_case(&order.terminal)) {
-        found.push(format!("terminal {:?} is not the order's {}", n.terminal, order.terminal));
+        found.push(format!("terminal {} is not the order's {}", shown(&n.terminal), order.terminal));
     }
     if !n.currency.as_deref().is_some_and(|c| c.trim().eq_ignore_ascii_case(&order.currency)) {
-        found.push(format!("currency {:?} is not the order's {}", n.currency, order.currency));
+        found.push(format!("currency {} is not the order's {}", shown(&n.currency), order.currency));
     }
     if !amount_agrees(order.amount(), n.amount(), n.fee()) {
-        found.push(format!("amount {:?} is not the order's {}", n.amount, order.amount()));
+        found.push(format!("amount {} is not the order's {}", shown(&n.amount), order.amount()));
     }
     found
 }

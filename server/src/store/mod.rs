@@ -9,6 +9,7 @@
 //! an answer back, and those switches were most of the proxy's CPU per checkout and per
 //! postLink (docs/performance.md).
 
+pub mod admin;
 mod checkpoint;
 pub mod db;
 pub mod leases;

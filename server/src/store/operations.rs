@@ -8,7 +8,7 @@
 //! records the result; a worker whose claim was taken over (its lease ran out) records nothing.
 
 use super::leases::Schedule;
-use super::orders::{OrderRow, find_by_invoice};
+use super::orders::{OrderRow, OrderState, find_by_invoice};
 use super::sql::columns;
 use super::{Conn, Param, StoreError, Tx, now, params};
 use crate::epay::OperationKind;
@@ -87,6 +87,9 @@ pub struct NewOperation {
     /// The claim of the request that stores it (unix ms): it performs the operation now, and
     /// if it dies, the lookup worker takes it over then.
     pub claim_until_ms: i64,
+    /// A refund a person decided when resolving a review: the order, in `review`, is checked
+    /// as the paid order the person found it to be.
+    pub from_review: bool,
 }
 
 #[derive(Debug)]
@@ -156,7 +159,13 @@ pub fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
     }
     let held = refunds_held(tx, order.id)?;
     let busy = in_flight(tx, order.id)? > 0;
-    let amount_minor = match crate::operations::rules::check(&order, new.kind, new.amount_minor, held, busy) {
+    let checked_as = match order.status {
+        OrderState::Review if new.from_review && new.kind == OperationKind::Refund => {
+            OrderRow { status: OrderState::Paid, ..order.clone() }
+        }
+        _ => order.clone(),
+    };
+    let amount_minor = match crate::operations::rules::check(&checked_as, new.kind, new.amount_minor, held, busy) {
         Ok(amount) => amount,
         Err(refusal) => return Ok(Begun::Refused(refusal)),
     };

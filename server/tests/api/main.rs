@@ -2,6 +2,7 @@
 //! shared harness in `helpers` (zero2prod's layout). Every test that runs a proxy checks, when
 //! its `TestApp` is dropped, that no response and no log line held a secret.
 
+mod admin;
 mod checkout;
 mod concurrency;
 mod confirmation;

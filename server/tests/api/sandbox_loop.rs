@@ -335,11 +335,11 @@ async fn a_saved_card_is_stored_and_shown_to_whoever_is_on_call() {
     let shown = epay_proxy::inspect::show_order(&app.state.store, &paid.invoice_id).await.unwrap().unwrap();
     assert_eq!(shown["savedCard"], json!({"cardId": card_id, "cardMask": "411111...1111", "cardType": "VISA"}));
 
-    // Without cardSave, ePay's cardId is not kept.
+    // Without cardSave, ePay's cardId is not kept (its scheme is: it identifies nobody).
     let plain = app.checkout_ok("1500").await;
     app.pay(&plain, APPROVED_CARD).await;
     let paid = app.wait_for_state(plain["invoiceId"].as_str().unwrap(), OrderState::Paid).await;
-    assert_eq!((paid.card_id, paid.card_type), (None, None));
+    assert_eq!((paid.card_id, paid.card_type.as_deref()), (None, Some("VISA")));
     let shown = epay_proxy::inspect::show_order(&app.state.store, &paid.invoice_id).await.unwrap().unwrap();
     assert_eq!(shown["savedCard"], json!(null));
 }

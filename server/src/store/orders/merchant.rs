@@ -118,6 +118,9 @@ pub struct OrderFilter {
     pub status: Option<Vec<&'static str>>,
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
+    /// The console's search: an invoice id, a reference, an e-mail (any case) or a phone, or
+    /// a part of a card mask or a phone (`4111`, `1111`, `7701`).
+    pub search: Option<String>,
 }
 
 /// One page of orders below `before_id` (the cursor), newest first: `limit` rows at most.
@@ -134,9 +137,17 @@ pub fn list(db: &mut Conn, filter: &OrderFilter, before_id: Option<i64>, limit: 
            AND (created_at >= ?3 OR ?3 IS NULL)
            AND (created_at < ?4 OR ?4 IS NULL)
            AND (id < ?5 OR ?5 IS NULL)
+           AND (invoice_id = ?7 OR merchant_reference = ?7 OR LOWER(email) = LOWER(?7) OR phone = ?7
+                OR card_mask LIKE ?8 ESCAPE '!' OR phone LIKE ?8 ESCAPE '!' OR ?7 IS NULL)
          ORDER BY id DESC LIMIT ?6"
     );
-    select(db, &rest, params![filter.reference, states, filter.created_from, filter.created_to, before_id, limit])
+    let contains = filter.search.as_ref().map(|text| format!("%{}%", like_escaped(text)));
+    select(db, &rest, params![filter.reference, states, filter.created_from, filter.created_to, before_id, limit, filter.search, contains])
+}
+
+/// `text` with LIKE's wildcards taken literally (`!` is the escape).
+fn like_escaped(text: &str) -> String {
+    text.replace('!', "!!").replace('%', "!%").replace('_', "!_")
 }
 
 /// One status an order entered, and when (unix seconds).

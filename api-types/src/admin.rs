@@ -1,0 +1,122 @@
+//! The console's API (`/api/admin/*`): what the proxy's own back office reads and sends.
+//! Orders are the merchant API's `MerchantOrder`: one implementation, two doors.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{MerchantOrder, WebhookEvent};
+
+/// The header every change carries: the session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// `POST /api/admin/session`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdminSignIn {
+    pub user: String,
+    pub password: String,
+}
+
+/// Who is signed in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminSession {
+    pub user: String,
+    /// `viewer` (reads) or `operator` (also moves money, resends, resolves reviews).
+    pub role: String,
+    /// Send it as `X-CSRF-Token` with every change.
+    pub csrf_token: String,
+    /// RFC 3339: the session ends then at the latest (sooner after idling).
+    pub expires_at: String,
+}
+
+/// A count and the amount of its orders.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Figure {
+    pub count: i64,
+    /// Tenge, as the merchant API writes amounts ("1500.50").
+    pub amount: String,
+}
+
+/// Orders created in a period, by what became of them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeriodFigures {
+    /// RFC 3339: the period's start (midnight in Almaty, UTC+5).
+    pub from: String,
+    /// Paid, authorized or refunded later: the payment went through.
+    pub paid: Figure,
+    /// Declined, never started, or a hold released.
+    pub failed: Figure,
+    /// What refunds returned (amount), on how many orders (count).
+    pub refunded: Figure,
+    /// Not paid yet: open, at ePay's page, or being confirmed.
+    pub waiting: Figure,
+    pub review: Figure,
+    pub expired: Figure,
+}
+
+/// `GET /api/admin/summary`: the home page.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminSummary {
+    pub today: PeriodFigures,
+    /// Since Monday.
+    pub week: PeriodFigures,
+    /// Orders in review now, whenever created.
+    pub reviews_open: i64,
+    /// Webhook events not delivered yet.
+    pub webhook_backlog: i64,
+    /// Seconds the oldest of them has waited (0 when none).
+    pub oldest_undelivered_secs: i64,
+}
+
+/// One line of an order's timeline.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineEntry {
+    /// RFC 3339.
+    pub at: String,
+    /// `state`, `postlink`, `check`, `operation`, `action` or `webhook`.
+    pub kind: String,
+    /// The state entered, the postLink's verdict, the operation, the action...
+    pub title: String,
+    /// Why, or what was said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The person, for what a person did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+}
+
+/// `GET /api/admin/orders/{invoiceId}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminOrder {
+    pub order: MerchantOrder,
+    /// Everything that happened to it, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+    /// Its webhook events with every delivery attempt, oldest first.
+    pub events: Vec<WebhookEvent>,
+}
+
+/// `POST /api/admin/orders/{invoiceId}/review`: what a person decided about an order in review.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReviewDecision {
+    /// `paid` (the payment is there: the order is paid), `failed` (no money arrived), or
+    /// `refund` (the money goes back: a full refund through ePay, which confirms it).
+    pub decision: String,
+    /// What the person checked, e.g. "ePay cabinet: transaction 123, CHARGE 1500".
+    pub checked: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}

@@ -1,0 +1,177 @@
+//! The console's frame: who is signed in, the language, the route (the address's fragment),
+//! the header and the page the route names.
+
+use epay_api_types::AdminSession;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{self, ApiError};
+use crate::i18n::{self, Lang, Texts};
+use crate::pages;
+use crate::route::Route;
+
+const LANG_KEY: &str = "epay-console-lang";
+
+/// What every page reads.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub lang: RwSignal<Lang>,
+    /// `None` until the proxy said; then `Some(None)` when nobody is signed in.
+    pub session: RwSignal<Option<Option<AdminSession>>>,
+    pub route: RwSignal<Route>,
+    /// Why the sign-in shows (the session ended...).
+    pub notice: RwSignal<Option<&'static str>>,
+}
+
+impl Ctx {
+    pub fn texts(&self) -> &'static Texts {
+        i18n::texts(self.lang.get())
+    }
+
+    pub fn csrf(&self) -> String {
+        self.session.get_untracked().flatten().map(|s| s.csrf_token).unwrap_or_default()
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.session.get().flatten().is_some_and(|s| s.role == "operator")
+    }
+
+    /// Whatever a call says, a 401 means the session ended: back to the sign-in.
+    pub fn seen(&self, error: &ApiError) {
+        if *error == ApiError::SignedOut {
+            self.notice.set(Some(self.texts().session_ended));
+            self.session.set(Some(None));
+        }
+    }
+
+    /// The text a failed call shows: a translated headline and the proxy's words.
+    pub fn problem(&self, error: &ApiError) -> String {
+        self.seen(error);
+        let t = self.texts();
+        let headline = match error {
+            ApiError::Forbidden(_) => t.forbidden,
+            ApiError::Locked(minutes) => return t.locked.replace("{n}", &minutes.to_string()),
+            _ => t.failed_to_load,
+        };
+        let detail = error.detail();
+        if detail.is_empty() { headline.to_owned() } else { format!("{headline} {detail}") }
+    }
+}
+
+pub fn go(route: &Route) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_hash(&route.hash());
+    }
+}
+
+fn current_route() -> Route {
+    Route::parse(&web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default())
+}
+
+fn stored_lang() -> Lang {
+    let window = web_sys::window();
+    let stored = window.as_ref().and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(LANG_KEY).ok().flatten());
+    let browser = window.and_then(|w| w.navigator().language());
+    Lang::from_code(&stored.or(browser).unwrap_or_default())
+}
+
+pub fn mount() {
+    mount_to_body(App);
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let ctx = Ctx {
+        lang: RwSignal::new(stored_lang()),
+        session: RwSignal::new(None),
+        route: RwSignal::new(current_route()),
+        notice: RwSignal::new(None),
+    };
+    provide_context(ctx);
+    let listener = window_event_listener(leptos::ev::hashchange, move |_| ctx.route.set(current_route()));
+    on_cleanup(move || listener.remove());
+    Effect::new(move |_| {
+        let lang = ctx.lang.get();
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            if let Some(root) = document.document_element() {
+                let _ = root.set_attribute("lang", lang.code());
+            }
+            document.set_title(i18n::texts(lang).title);
+        }
+    });
+    spawn_local(async move {
+        let session = api::get::<AdminSession>("/api/admin/session").await.ok();
+        ctx.session.set(Some(session));
+    });
+    view! {
+        <div class="console">
+            {move || match ctx.session.get() {
+                None => view! { <p class="loading">{ctx.texts().loading}</p> }.into_any(),
+                Some(None) => view! { <Languages/><pages::signin::SignIn/> }.into_any(),
+                Some(Some(_)) => view! {
+                    <Header/>
+                    <main>
+                        {move || match ctx.route.get() {
+                            Route::Home => view! { <pages::home::Home/> }.into_any(),
+                            Route::Orders(filter) => view! { <pages::orders::Orders filter=filter/> }.into_any(),
+                            Route::Order(invoice_id) => view! { <pages::order::Order invoice_id=invoice_id/> }.into_any(),
+                        }}
+                    </main>
+                }.into_any(),
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn Languages() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    view! {
+        <nav class="langs" aria-label="Language / Язык / Тіл">
+            {Lang::ALL.into_iter().map(|lang| view! {
+                <button type="button" class="lang" lang=lang.code()
+                    aria-pressed=move || (ctx.lang.get() == lang).to_string()
+                    on:click=move |_| {
+                        ctx.lang.set(lang);
+                        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+                            let _ = storage.set_item(LANG_KEY, lang.code());
+                        }
+                    }>{lang.label()}</button>
+            }).collect_view()}
+        </nav>
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let sign_out = move |_| {
+        let csrf = ctx.csrf();
+        spawn_local(async move {
+            let _ = api::send("DELETE", "/api/admin/session", &csrf).await;
+            ctx.notice.set(None);
+            ctx.session.set(Some(None));
+        });
+    };
+    let who = move || {
+        let session = ctx.session.get().flatten();
+        let t = ctx.texts();
+        session.map(|s| format!("{} · {}", s.user, if s.role == "operator" { t.role_operator } else { t.role_viewer })).unwrap_or_default()
+    };
+    let here = move |home: bool| {
+        let on_home = matches!(ctx.route.get(), Route::Home);
+        if on_home == home { "page" } else { "false" }
+    };
+    view! {
+        <header class="bar">
+            <strong class="brand">{move || ctx.texts().title}</strong>
+            <nav class="main-nav">
+                <a href="#/" aria-current=move || here(true)>{move || ctx.texts().nav_home}</a>
+                <a href="#/orders" aria-current=move || here(false)>{move || ctx.texts().nav_orders}</a>
+            </nav>
+            <Languages/>
+            <span class="who" data-who>{who}</span>
+            <button type="button" class="quiet" data-sign-out on:click=sign_out>{move || ctx.texts().sign_out}</button>
+        </header>
+    }
+}

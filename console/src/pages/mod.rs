@@ -1,0 +1,6 @@
+//! The console's pages.
+
+pub mod home;
+pub mod order;
+pub mod orders;
+pub mod signin;

@@ -1,0 +1,164 @@
+// The merchant's console end to end in headless Chromium, under the proxy's CSP: a viewer
+// signs in and reads; an operator finds a paid order by its card, refunds part of it after a
+// confirmation, resolves a review, resends a webhook; sessions end on sign-out; Kazakh and
+// English read alike. No secret reaches the browser.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { ADMIN_OPERATOR, ADMIN_PASSWORD, ADMIN_VIEWER, CLIENT_SECRET, Harness, MERCHANT_KEY } from "./harness.mjs";
+
+let h;
+before(async () => {
+  h = await Harness.start();
+});
+after(async () => {
+  await h?.stop();
+});
+
+const APPROVED = "4111 1111 1111 1111";
+
+/** A merchant order paid on the sandbox through its hosted page, once the proxy has it in
+ * `state`. Its invoice id. */
+async function paidOrder(reference, amount, method = "pay", state = "paid") {
+  const response = await fetch(h.url("/api/merchant/orders"), {
+    method: "POST",
+    headers: { authorization: `Bearer ${MERCHANT_KEY}`, "content-type": "application/json", "idempotency-key": reference },
+    body: JSON.stringify({ amount, description: "Пиала ручной работы", reference, email: "buyer@example.kz", method }),
+  });
+  const order = await response.json();
+  assert.equal(response.status, 201, JSON.stringify(order));
+  const page = await h.page();
+  await page.goto(order.checkoutUrl);
+  await page.click(".epay-pay");
+  await page.waitForURL(/\/sandbox\/payform\//, { timeout: 15000 });
+  await page.fill("#card", APPROVED);
+  await page.click("#pay");
+  await page.waitForURL(/[?&]order=\d+/, { timeout: 15000 });
+  await page.context().close();
+  for (let i = 0; i < 100; i++) {
+    if (h.orders("show", order.invoiceId).status === state) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return order.invoiceId;
+}
+
+async function signIn(page, user) {
+  await page.goto(h.url("/admin/"));
+  await page.waitForSelector('input[name="user"]', { timeout: 15000 });
+  await page.fill('input[name="user"]', user);
+  await page.fill('input[name="password"]', ADMIN_PASSWORD);
+  await page.click('button[type="submit"]');
+  await page.waitForSelector("[data-who]", { timeout: 15000 });
+}
+
+test("i: a viewer reads, an operator refunds and resolves a review, and both languages read", async () => {
+  const invoiceId = await paidOrder("console-1", "1500");
+  // A review as the proxy makes one: ePay reports a transfer's amount with its fee inside and
+  // nothing to tell them apart.
+  await h.sandbox({ feeInAmount: true });
+  const reviewed = await paidOrder("console-2", "2400", "p2p", "review");
+  await h.sandbox({});
+
+  // A wrong password, then the viewer: the home figures, no money actions.
+  const viewer = await h.page({ locale: "ru-RU" });
+  await viewer.goto(h.url("/admin/"));
+  await viewer.waitForSelector('input[name="user"]', { timeout: 15000 });
+  await viewer.fill('input[name="user"]', ADMIN_VIEWER);
+  await viewer.fill('input[name="password"]', "wrong");
+  await viewer.click('button[type="submit"]');
+  await viewer.waitForSelector(".problem:not(:empty)");
+  assert.equal((await viewer.textContent(".problem")).trim(), "Неверное имя или пароль.");
+  await signIn(viewer, ADMIN_VIEWER);
+  assert.match(await viewer.textContent("[data-who]"), /dana · наблюдатель/);
+  await viewer.waitForSelector('[data-figure="paid"] strong');
+  assert.equal((await viewer.textContent('[data-figure="paid"] strong')).trim(), "1", "one paid today (the other is in review)");
+  assert.equal((await viewer.textContent("[data-reviews] strong")).trim(), "1");
+  assert.equal(await viewer.getAttribute("[data-reviews]", "data-alert"), "on");
+  await viewer.goto(h.url(`/admin/#/orders/${invoiceId}`));
+  await viewer.waitForSelector("[data-payment]");
+  assert.equal(await viewer.isVisible("[data-refund]"), false, "a viewer has no refund button");
+  assert.match(await viewer.textContent(".note"), /наблюдатель/);
+  assert.deepEqual(viewer.errors, []);
+
+  // The operator: search by the card's last digits, open the order, refund 500 ₸ after confirming.
+  const page = await h.page({ width: 1280, height: 900, locale: "ru-RU" });
+  await signIn(page, ADMIN_OPERATOR);
+  await page.waitForSelector('[data-figure="paid"]');
+  await h.screenshot(page, "console-home");
+  await page.click('a[href="#/orders"]');
+  await page.waitForSelector("table.list tbody tr");
+  await page.fill('input[name="q"]', "buyer@example.kz");
+  await page.click('.filters button[type="submit"]');
+  await page.waitForFunction(() => location.hash.includes("q=buyer"));
+  await page.waitForFunction(() => document.querySelectorAll("table.list tbody tr").length === 2);
+  await h.screenshot(page, "console-orders");
+  await page.click(`tr[data-invoice="${invoiceId}"] a`);
+  await page.waitForSelector("[data-payment]");
+  assert.match(await page.textContent("[data-payment]"), /411111\.\.\.1111/);
+  assert.match(await page.textContent("[data-payment]"), /VISA/);
+  assert.match(await page.textContent("[data-payment]"), /HALYK BANK \(SANDBOX\)/);
+  await page.fill('[data-actions] input[name="amount"]', "500");
+  await page.fill('[data-actions] input[name="reason"]', "Скол на пиале");
+  await page.click("[data-refund]");
+  await page.waitForSelector("[data-confirm]");
+  assert.match(await page.textContent("[data-confirm]"), /Вернуть деньги: 500\u00a0₸/);
+  await page.click("[data-confirm-yes]");
+  await page.waitForSelector(".said:not(:empty)", { timeout: 15000 });
+  await page.waitForSelector('.timeline li[data-kind="action"]');
+  assert.match(await page.textContent('.timeline li[data-kind="action"]'), /refund.*aigerim.*Скол на пиале/s);
+  assert.match(await page.textContent(".facts"), /500\u00a0₸/, "the refunded amount shows");
+  await h.screenshot(page, "console-order");
+
+  // Reload: the same order page (the route lives in the address).
+  await page.reload();
+  await page.waitForSelector('.timeline li[data-kind="action"]');
+
+  // The review: what was checked, the decision, confirmed; the shop hears order.review_resolved.
+  await page.goto(h.url(`/admin/#/orders/${reviewed}`));
+  await page.waitForSelector("[data-review]");
+  await h.screenshot(page, "console-review");
+  await page.fill('[data-review] input[name="checked"]', "Кабинет ePay: CHARGE 2 400 ₸, терминал 98120001");
+  await page.click('[data-review] button[type="submit"]');
+  await page.click("[data-confirm-yes]");
+  await page.waitForSelector("[data-resolution]", { timeout: 15000 });
+  assert.match(await page.textContent("[data-resolution]"), /paid.*aigerim/s);
+  for (let i = 0; i < 100 && !h.webhooks.some((w) => w.type === "order.review_resolved" && w.invoiceId === reviewed); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const resolved = h.webhooks.find((w) => w.type === "order.review_resolved" && w.invoiceId === reviewed);
+  assert.ok(resolved?.verified, "order.review_resolved reached the shop, signed");
+  assert.equal(resolved.body.data.reviewResolution.by, ADMIN_OPERATOR);
+
+  // Resend a webhook: recorded in the timeline with who.
+  await page.click("tr[data-event] [data-resend]");
+  await page.click("[data-confirm-yes]");
+  await page.waitForSelector('.timeline li[data-kind="action"]:has-text("resend")', { timeout: 15000 });
+
+  // Kazakh and English.
+  await page.click('button.lang[lang="kk"]');
+  assert.equal((await page.textContent('.main-nav a[href="#/orders"]')).trim(), "Тапсырыстар");
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "kk");
+  await page.goto(h.url("/admin/#/"));
+  await page.waitForSelector('[data-figure="paid"]');
+  await h.screenshot(page, "console-home-kk");
+  await page.click('button.lang[lang="en"]');
+  assert.equal((await page.textContent('.main-nav a[href="#/orders"]')).trim(), "Orders");
+  await page.click('button.lang[lang="ru"]');
+
+  // Signing out ends the session: the API refuses its cookie from then on.
+  await page.click("[data-sign-out]");
+  await page.waitForSelector('input[name="user"]');
+  const status = await page.evaluate(async () => (await fetch("/api/admin/summary")).status);
+  assert.equal(status, 401);
+  assert.deepEqual(page.errors, [], "no script error and no CSP violation");
+
+  // Nothing the browser received holds a secret; the console's page has the strict CSP.
+  const secrets = [CLIENT_SECRET, MERCHANT_KEY, ...h.secretHashes()];
+  for (const record of h.received) {
+    for (const secret of secrets) assert.ok(!record.body.includes(secret) && !record.headers.includes(secret), record.url);
+  }
+  const csp = (await fetch(h.url("/admin/"))).headers.get("content-security-policy");
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
+  assert.doesNotMatch(csp, /unsafe-inline|homebank/);
+});

@@ -1,0 +1,268 @@
+//! What operators do from the console, each recorded with who and when in the order's
+//! history (`admin_actions`), in the transaction of the change: refunds, captures and cancels
+//! (the merchant API's own code, `operations::request_operation`), resending a webhook, and
+//! resolving a review.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use epay_api_types::{ErrorCode, OperationRequest, ReviewDecision, ReviewResolution};
+
+use super::auth::Staff;
+use crate::AppState;
+use crate::epay::OperationKind;
+use crate::error::AppError;
+use crate::json::JsonBody;
+use crate::merchant::view::rfc3339;
+use crate::operations::{ByPerson, Requested, request_operation};
+use crate::store::admin::{self, ActionRow};
+use crate::store::operations::OperationRow;
+use crate::store::orders::{self, OrderState};
+use crate::store::{Dialect, StoreError, Tx, now, now_ms, webhooks};
+
+pub const RESOLVE_REVIEW: &str = "resolve_review";
+const CHECKED_MAX: usize = 500;
+const NOTE_MAX: usize = 1000;
+
+/// Stores what `by` asked for, beside the operation `op` it made (in `op`'s transaction); a
+/// review's refund also makes `order.review_resolved`.
+pub fn record_operation(tx: &mut Tx, by: &ByPerson, op: &OperationRow) -> Result<(), StoreError> {
+    let action = match &by.resolving_review {
+        Some(resolution) => ActionRow { operation_id: Some(op.id), ..resolution.clone() },
+        None => ActionRow {
+            order_id: Some(op.order_id),
+            actor: by.actor.clone(),
+            action: op.kind.as_str().to_owned(),
+            note: op.reason.clone(),
+            operation_id: Some(op.id),
+            at: now(),
+            ..ActionRow::default()
+        },
+    };
+    admin::record_action(tx, &action)?;
+    if action.action == RESOLVE_REVIEW {
+        make_event(tx, op.order_id, "order.review_resolved")?;
+    }
+    Ok(())
+}
+
+/// The latest review decision made by `as_of` (unix seconds), for the order's view. Pure.
+pub fn resolution(actions: &[ActionRow], as_of: i64) -> Option<ReviewResolution> {
+    actions.iter().rev().find(|a| a.action == RESOLVE_REVIEW && a.at <= as_of).map(|a| ReviewResolution {
+        decision: a.decision.clone().unwrap_or_default(),
+        checked: a.checked.clone().unwrap_or_default(),
+        note: a.note.clone(),
+        by: a.actor.clone(),
+        at: rfc3339(a.at),
+    })
+}
+
+/// An event the status triggers do not make, with the order's snapshot, like theirs.
+fn make_event(tx: &mut Tx, order_id: i64, kind: &str) -> Result<(), StoreError> {
+    let sql = match tx.dialect() {
+        Dialect::Sqlite => {
+            "INSERT INTO webhook_events (event_id, type, order_id, created_ms, next_attempt_ms, snapshot)
+             VALUES ('msg_' || lower(hex(randomblob(16))), ?1, ?2, ?3, ?3, (SELECT snapshot FROM order_snapshots WHERE order_id = ?2))"
+        }
+        Dialect::Postgres => {
+            "INSERT INTO webhook_events (event_id, type, order_id, created_ms, next_attempt_ms, snapshot)
+             VALUES (webhook_event_id(), ?1, ?2, ?3, ?3, webhook_order_snapshot(?2))"
+        }
+    };
+    tx.execute(sql, crate::params![kind, order_id, now_ms()])?;
+    Ok(())
+}
+
+fn operation_body(body: &Bytes) -> Result<OperationRequest, AppError> {
+    crate::operations::read_request(body)
+}
+
+async fn operate(
+    app: &Arc<AppState>,
+    staff: &Staff,
+    invoice_id: String,
+    headers: &HeaderMap,
+    body: &Bytes,
+    kind: OperationKind,
+) -> Result<Response, AppError> {
+    staff.require_operator()?;
+    let idempotency_key =
+        crate::checkout::required_idempotency_key(headers, ": the console sends one per confirmation, so a double click is one operation")?;
+    let request = operation_body(body)?;
+    let by = ByPerson { actor: staff.name.clone(), resolving_review: None };
+    tracing::info!(user = %staff.name, invoice_id = %invoice_id, kind = kind.as_str(), "operation asked in the console");
+    let (result, replayed) = request_operation(app, Requested { invoice_id, kind, request, idempotency_key, by: Some(by) }).await?;
+    Ok(crate::operations::created(result, replayed))
+}
+
+pub async fn refund(
+    State(app): State<Arc<AppState>>,
+    Extension(staff): Extension<Staff>,
+    Path(invoice_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    operate(&app, &staff, invoice_id, &headers, &body, OperationKind::Refund).await
+}
+
+pub async fn capture(
+    State(app): State<Arc<AppState>>,
+    Extension(staff): Extension<Staff>,
+    Path(invoice_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    operate(&app, &staff, invoice_id, &headers, &body, OperationKind::Capture).await
+}
+
+pub async fn cancel(
+    State(app): State<Arc<AppState>>,
+    Extension(staff): Extension<Staff>,
+    Path(invoice_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    operate(&app, &staff, invoice_id, &headers, &body, OperationKind::Cancel).await
+}
+
+/// `POST /api/admin/events/{eventId}/resend`: the event goes again now (same id and body).
+pub async fn resend(
+    State(app): State<Arc<AppState>>,
+    Extension(staff): Extension<Staff>,
+    Path(event_id): Path<String>,
+) -> Result<Response, AppError> {
+    staff.require_operator()?;
+    let (id, actor) = (event_id.clone(), staff.name.clone());
+    let found = app
+        .store
+        .write(move |tx| {
+            let Some(event) = webhooks::find(tx, &id)? else { return Ok(false) };
+            webhooks::resend(tx, &id, now_ms())?;
+            let action = ActionRow {
+                order_id: Some(event.order_id),
+                actor,
+                action: "resend".into(),
+                event_id: Some(id),
+                at: now(),
+                ..ActionRow::default()
+            };
+            admin::record_action(tx, &action)?;
+            Ok(true)
+        })
+        .await?;
+    if !found {
+        return Err(AppError::not_found(format!("no event `{event_id}`")));
+    }
+    tracing::info!(user = %staff.name, event = %event_id, "webhook event queued again from the console");
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// The decision as the rules allow it: a known decision, what was checked, a short note. Pure.
+pub fn read_decision(decision: &ReviewDecision) -> Result<(&'static str, String, Option<String>), AppError> {
+    let kind = match decision.decision.trim() {
+        "paid" => "paid",
+        "failed" => "failed",
+        "refund" => "refund",
+        other => {
+            return Err(AppError::unprocessable(ErrorCode::InvalidField, format!("decision `{other}` is none of paid, failed, refund")));
+        }
+    };
+    let checked: String = decision.checked.trim().to_owned();
+    if checked.is_empty() || checked.chars().count() > CHECKED_MAX {
+        return Err(AppError::unprocessable(
+            ErrorCode::InvalidField,
+            format!("checked: say what you looked at (1 to {CHECKED_MAX} characters), e.g. \"ePay cabinet: CHARGE 1500, transaction 123\""),
+        ));
+    }
+    let note = decision.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+    if note.as_ref().is_some_and(|n| n.chars().count() > NOTE_MAX) {
+        return Err(AppError::unprocessable(ErrorCode::InvalidField, format!("note: at most {NOTE_MAX} characters")));
+    }
+    Ok((kind, checked, note))
+}
+
+/// `POST /api/admin/orders/{invoiceId}/review`: a person records what they checked and
+/// decides. `paid` and `failed` set the order (the shop gets `order.review_resolved`, then
+/// `order.paid` or `order.failed`); `refund` asks ePay for a full refund, which ePay's status
+/// API confirms like any other (the order stays in review until then).
+pub async fn resolve_review(
+    State(app): State<Arc<AppState>>,
+    Extension(staff): Extension<Staff>,
+    Path(invoice_id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ReviewDecision>,
+) -> Result<Response, AppError> {
+    staff.require_operator()?;
+    let (decision, checked, note) = read_decision(&body)?;
+    let at = now();
+    let resolution = ActionRow {
+        order_id: None,
+        actor: staff.name.clone(),
+        action: RESOLVE_REVIEW.into(),
+        decision: Some(decision.into()),
+        checked: Some(checked),
+        note,
+        at,
+        ..ActionRow::default()
+    };
+    tracing::info!(user = %staff.name, invoice_id = %invoice_id, decision, "review resolved in the console");
+    if decision == "refund" {
+        let invoice = invoice_id.clone();
+        let order = app.store.read(move |db| orders::find_by_invoice(db, &invoice)).await?;
+        let order = order.ok_or_else(|| AppError::not_found(format!("no order with invoice id `{invoice_id}`")))?;
+        if order.status != OrderState::Review {
+            return Err(not_in_review(&invoice_id, order.status));
+        }
+        let idempotency_key = crate::checkout::required_idempotency_key(&headers, ": one per decision, so a double click refunds once")?;
+        let by = ByPerson { actor: staff.name.clone(), resolving_review: Some(ActionRow { order_id: Some(order.id), ..resolution }) };
+        let request = OperationRequest { amount: None, reason: Some("review resolved: refund".into()) };
+        let requested = Requested { invoice_id, kind: OperationKind::Refund, request, idempotency_key, by: Some(by) };
+        let (result, replayed) = request_operation(&app, requested).await?;
+        return Ok(crate::operations::created(result, replayed));
+    }
+    let invoice = invoice_id.clone();
+    let settled = app
+        .store
+        .write(move |tx| {
+            let Some(order) = orders::find_by_invoice(tx, &invoice)? else { return Ok(Err(None)) };
+            if order.status != OrderState::Review {
+                return Ok(Err(Some(order.status)));
+            }
+            let changed = tx.execute(
+                "UPDATE orders SET status = ?, captured_minor = CASE WHEN ? = 'paid' THEN COALESCE(captured_minor, amount_minor) ELSE captured_minor END,
+                    failure_reason = CASE WHEN ? = 'failed' THEN 'a person decided after review' ELSE failure_reason END,
+                    next_check_ms = NULL, updated_at = ?, version = version + 1
+                 WHERE id = ? AND status = 'review'",
+                crate::params![decision, decision, decision, at, order.id],
+            )?;
+            if changed == 0 {
+                return Ok(Err(Some(order.status)));
+            }
+            admin::record_action(tx, &ActionRow { order_id: Some(order.id), ..resolution })?;
+            make_event(tx, order.id, "order.review_resolved")?;
+            Ok(Ok(order.id))
+        })
+        .await?;
+    match settled {
+        Ok(_) => {
+            let invoice = invoice_id.clone();
+            let order =
+                app.store.read(move |db| orders::find_by_invoice(db, &invoice)).await?.ok_or_else(|| AppError::internal("vanished"))?;
+            Ok(axum::Json(crate::operations::order_view(&app, &order).await?).into_response())
+        }
+        Err(None) => Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`"))),
+        Err(Some(state)) => Err(not_in_review(&invoice_id, state)),
+    }
+}
+
+fn not_in_review(invoice_id: &str, state: OrderState) -> AppError {
+    AppError::new(
+        StatusCode::CONFLICT,
+        ErrorCode::OperationNotAllowed,
+        format!("order {invoice_id} is not in review (it is {}): there is nothing to resolve", state.name()),
+    )
+}

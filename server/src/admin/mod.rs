@@ -1,0 +1,40 @@
+//! The merchant's console: a Leptos app (the `console/` crate, served at `/admin/`) and its
+//! API, `/api/admin/*`, for people signed in with a name and a password (`auth.rs`). The
+//! routes reuse the merchant API's code (orders, views, operations): one implementation, two
+//! doors. Money actions, resends and review decisions are for operators (`actions.rs`).
+
+pub mod actions;
+pub mod auth;
+pub mod export;
+pub mod orders;
+pub mod summary;
+pub mod timeline;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+/// Sign-in and decisions are short JSON objects.
+const BODY_LIMIT: usize = 16 * 1024;
+
+pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    let signed_in = Router::new()
+        .route("/api/admin/summary", get(summary::show))
+        .route("/api/admin/orders", get(orders::list))
+        .route("/api/admin/orders/{invoice_id}", get(orders::show))
+        .route("/api/admin/orders/{invoice_id}/refunds", post(actions::refund))
+        .route("/api/admin/orders/{invoice_id}/capture", post(actions::capture))
+        .route("/api/admin/orders/{invoice_id}/cancel", post(actions::cancel))
+        .route("/api/admin/orders/{invoice_id}/review", post(actions::resolve_review))
+        .route("/api/admin/events/{event_id}/resend", post(actions::resend))
+        .route("/api/admin/export.csv", get(export::csv))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_staff));
+    Router::new()
+        .route("/api/admin/session", get(auth::current).post(auth::sign_in).delete(auth::sign_out))
+        .merge(signed_in)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
