@@ -120,6 +120,10 @@ pub struct Texts {
     pub viewer_note: &'static str,
     pub nothing: &'static str,
     pub resolution: &'static str,
+    pub status_checks: &'static str,
+    pub received: &'static str,
+    pub verdict: &'static str,
+    pub message: &'static str,
 }
 
 const RU: Texts = Texts {
@@ -203,6 +207,10 @@ const RU: Texts = Texts {
     viewer_note: "Вы наблюдатель: возвраты, списания и решения доступны операторам.",
     nothing: "Нет.",
     resolution: "Решение",
+    status_checks: "Запросы статуса в ePay",
+    received: "Получено",
+    verdict: "Вердикт",
+    message: "Ответ ePay",
 };
 
 const KK: Texts = Texts {
@@ -286,6 +294,10 @@ const KK: Texts = Texts {
     viewer_note: "Сіз бақылаушысыз: қайтару, есептен шығару және шешімдер операторларға қолжетімді.",
     nothing: "Жоқ.",
     resolution: "Шешім",
+    status_checks: "ePay-дағы күй сұраулары",
+    received: "Алынды",
+    verdict: "Шешім",
+    message: "ePay жауабы",
 };
 
 const EN: Texts = Texts {
@@ -369,6 +381,10 @@ const EN: Texts = Texts {
     viewer_note: "You are a viewer: refunds, captures and decisions are for operators.",
     nothing: "None.",
     resolution: "Decision",
+    status_checks: "ePay status questions",
+    received: "Received",
+    verdict: "Verdict",
+    message: "ePay's answer",
 };
 
 pub fn texts(lang: Lang) -> &'static Texts {

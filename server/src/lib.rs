@@ -68,6 +68,8 @@ pub struct AppState {
     pub checkout_limiter: Option<rate_limit::CheckoutLimiter>,
     /// Per source: postLinks that change nothing and would still be stored.
     pub postlink_limiter: rate_limit::SourceLimiter,
+    /// Console sign-in attempts per client (`ADMIN_SIGN_IN_RATE_PER_MINUTE`).
+    pub admin_sign_ins: rate_limit::SourceLimiter,
     /// Payment tokens per minute, all clients together.
     pub token_budget: rate_limit::TokenBudget,
     /// Orders holding an invoice suffix (`MAX_OPEN_ORDERS`).
@@ -123,6 +125,7 @@ impl AppState {
             epay: EpayClient::new(Arc::new(config.epay.clone())),
             postlink_limiter: rate_limit::SourceLimiter::new(config.limits.rejected_postlink_rate_per_minute),
             token_budget: rate_limit::TokenBudget::new(config.limits.token_rate_per_minute),
+            admin_sign_ins: rate_limit::SourceLimiter::new(config.admin.sign_in_rate_per_minute),
             open_orders: Arc::new(orders::OpenOrders::new(held, config.limits.max_open_orders)),
             merchant_open_orders: Arc::new(orders::OpenOrders::new(merchant_held, config.limits.max_open_merchant_orders)),
             webhooks: webhooks::Sender::new(&config.webhooks),

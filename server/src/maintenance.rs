@@ -66,6 +66,7 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
         })
         .await?;
     app.postlink_limiter.forget_idle();
+    app.admin_sign_ins.forget_idle();
     if round.ran {
         tracing::info!(held = round.held, instance = %app.instance, "maintenance round ran here (this instance has its lease)");
     }

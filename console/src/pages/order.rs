@@ -110,6 +110,7 @@ fn Detail(detail: AdminOrder, pending: RwSignal<Option<Pending>>) -> impl IntoVi
                 {fact(t.contacts, Some([order.email.clone(), order.phone.clone()].into_iter().filter(|c| !c.is_empty()).collect::<Vec<_>>().join(", ")))}
                 {fact(t.captured, order.captured_amount.as_deref().map(&money))}
                 {fact(t.refunded_amount, Some(money(&order.refunded_amount)).filter(|_| order.refunded_amount != "0"))}
+                {fact(t.status_checks, order.confirmation.as_ref().filter(|c| c.attempts > 0).map(|c| format!("{} · {}", c.attempts, c.last_answer.clone().unwrap_or_default())))}
             </dl>
             <dl class="facts card" data-payment>
                 <h2>{t.payment}</h2>
@@ -126,6 +127,10 @@ fn Detail(detail: AdminOrder, pending: RwSignal<Option<Pending>>) -> impl IntoVi
         {actions}
         <h2>{t.timeline}</h2>
         <Timeline entries=detail.timeline.clone()/>
+        <h2>{t.post_links}</h2>
+        <PostLinks order=detail.order.clone()/>
+        <h2>{t.operations}</h2>
+        <Operations order=detail.order.clone()/>
         <h2>{t.webhooks}</h2>
         <Webhooks events=detail.events.clone() pending=pending/>
     }
@@ -245,6 +250,60 @@ fn Timeline(entries: Vec<TimelineEntry>) -> impl IntoView {
             }).collect_view()}
         </ol>
     }
+}
+
+#[component]
+fn PostLinks(order: MerchantOrder) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.texts();
+    let links = order.post_links.unwrap_or_default();
+    if links.is_empty() {
+        return view! { <p class="empty">{t.nothing}</p> }.into_any();
+    }
+    view! {
+        <table class="list" data-post-links>
+            <thead><tr><th>{t.received}</th><th>{t.verdict}</th><th>{t.transaction}</th><th>{t.reason}</th></tr></thead>
+            <tbody>
+                {links.into_iter().map(|n| view! {
+                    <tr>
+                        <td>{format::local_time(&n.received_at)}</td>
+                        <td><span class="status" data-status=n.verdict.clone()>{format!("{} {}", n.endpoint, n.verdict)}</span></td>
+                        <td class="mono">{[n.code.clone(), n.transaction_id.clone()].into_iter().flatten().collect::<Vec<_>>().join(" · ")}</td>
+                        <td class="detail">{n.reason.clone().unwrap_or_default()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn Operations(order: MerchantOrder) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.texts();
+    let lang = ctx.lang.get();
+    let operations = order.operations.unwrap_or_default();
+    if operations.is_empty() {
+        return view! { <p class="empty">{t.nothing}</p> }.into_any();
+    }
+    view! {
+        <table class="list" data-operations>
+            <thead><tr><th>{t.created}</th><th>{t.operations}</th><th class="num">{t.amount}</th><th>{t.status}</th><th>{t.message}</th></tr></thead>
+            <tbody>
+                {operations.into_iter().map(|op| view! {
+                    <tr data-operation=op.id.clone()>
+                        <td>{format::local_time(&op.created_at)}</td>
+                        <td>{format!("{} {}", op.kind, op.id)}{op.reason.clone().map(|r| view! { <span class="detail">" · " {r}</span> })}</td>
+                        <td class="num">{op.amount.as_deref().map(|a| format::money(a, &order.currency, lang)).unwrap_or_default()}</td>
+                        <td><span class="status" data-status=op.status.clone()>{op.status.clone()}</span></td>
+                        <td class="detail">{op.message.clone().unwrap_or_default()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }
 
 #[component]

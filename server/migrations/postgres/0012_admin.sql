@@ -3,6 +3,7 @@ CREATE TABLE admin_sessions (
     id_digest     TEXT    PRIMARY KEY,
     user_name     TEXT    NOT NULL,
     role          TEXT    NOT NULL,
+    credential    TEXT    NOT NULL,
     csrf          TEXT    NOT NULL,
     created_at    BIGINT  NOT NULL,
     last_seen_at  BIGINT  NOT NULL,

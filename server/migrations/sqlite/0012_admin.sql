@@ -7,6 +7,8 @@ CREATE TABLE admin_sessions (
     id_digest     TEXT    PRIMARY KEY,
     user_name     TEXT    NOT NULL,
     role          TEXT    NOT NULL,             -- viewer | operator
+    credential    TEXT    NOT NULL,             -- SHA-256 of the password hash signed in with:
+                                                -- a new password in ADMIN_USERS ends the session
     csrf          TEXT    NOT NULL,             -- sent back in X-CSRF-Token on every change
     created_at    INTEGER NOT NULL,
     last_seen_at  INTEGER NOT NULL,

@@ -21,6 +21,7 @@ use crate::config::admin::{AdminUser, Role};
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::merchant::view::rfc3339;
+use crate::rate_limit::{self, ClientAddr};
 use crate::secrets::{constant_time_eq, sha256_hex};
 use crate::store::admin::{self, SessionRow};
 use crate::store::now;
@@ -97,8 +98,22 @@ fn refused() -> AppError {
 }
 
 /// `POST /api/admin/session`: signs a person in.
-pub async fn sign_in(State(app): State<Arc<AppState>>, JsonBody(body): JsonBody<AdminSignIn>) -> Result<Response, AppError> {
+pub async fn sign_in(
+    State(app): State<Arc<AppState>>,
+    ClientAddr(client): ClientAddr,
+    JsonBody(body): JsonBody<AdminSignIn>,
+) -> Result<Response, AppError> {
     let settings = &app.config.admin;
+    // Many names from one address (guessing, or locking people out): slowed down per client.
+    if !app.admin_sign_ins.admits(rate_limit::bucket(client)) {
+        tracing::warn!(client = %client, "console sign-ins refused: ADMIN_SIGN_IN_RATE_PER_MINUTE reached");
+        return Err(AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            "too many sign-in attempts from this address; wait a minute",
+        )
+        .retry_after(60));
+    }
     let name: String = body.user.trim().chars().take(64).collect();
     let at = now();
     let locked_name = name.clone();
@@ -123,6 +138,7 @@ pub async fn sign_in(State(app): State<Arc<AppState>>, JsonBody(body): JsonBody<
     let row = SessionRow {
         user_name: user.name.clone(),
         role: user.role.name().to_owned(),
+        credential: sha256_hex(user.password_hash.as_bytes()),
         csrf: crate::secrets::random_hex(32),
         expires_at: at + settings.lifetime.as_secs() as i64,
         last_seen_at: at,
@@ -167,8 +183,9 @@ pub async fn sign_out(State(app): State<Arc<AppState>>, headers: HeaderMap) -> R
     Ok(response)
 }
 
-/// The session the cookie names, alive, of a person `ADMIN_USERS` still has (with the role it
-/// gives them now): removing a person or changing their role takes effect at once.
+/// The session the cookie names, alive, of a person `ADMIN_USERS` still has with the same
+/// password (and the role it gives them now): removing a person, changing their password or
+/// their role takes effect at their next request.
 async fn live(app: &AppState, headers: &HeaderMap) -> Result<(AdminUser, SessionRow), AppError> {
     let no_session = || AppError::unauthorized("sign in to the console (POST /api/admin/session)");
     let id = session_cookie(headers).ok_or_else(no_session)?;
@@ -176,7 +193,9 @@ async fn live(app: &AppState, headers: &HeaderMap) -> Result<(AdminUser, Session
     let (at, idle) = (now(), app.config.admin.idle.as_secs() as i64);
     let looked_up = digest.clone();
     let row = app.store.read(move |db| admin::live_session(db, &looked_up, at, idle)).await?.ok_or_else(no_session)?;
-    let user = app.config.admin.users.iter().find(|u| u.name == row.user_name).cloned().ok_or_else(no_session)?;
+    // The person must still be in ADMIN_USERS with the password they signed in with.
+    let user = app.config.admin.users.iter().find(|u| u.name == row.user_name && sha256_hex(u.password_hash.as_bytes()) == row.credential);
+    let user = user.cloned().ok_or_else(no_session)?;
     if at - row.last_seen_at >= TOUCH_EVERY_SECS {
         app.store.write(move |tx| admin::touch_session(tx, &digest, at)).await?;
     }

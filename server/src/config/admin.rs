@@ -60,6 +60,8 @@ pub struct AdminSettings {
     pub lockout_after: u32,
     /// ...for this long.
     pub lockout: Duration,
+    /// Sign-in attempts per minute from one client address, whatever the names.
+    pub sign_in_rate_per_minute: u32,
 }
 
 impl Default for AdminSettings {
@@ -70,6 +72,7 @@ impl Default for AdminSettings {
             lifetime: Duration::from_secs(8 * 3600),
             lockout_after: 5,
             lockout: Duration::from_secs(15 * 60),
+            sign_in_rate_per_minute: 10,
         }
     }
 }
@@ -83,6 +86,7 @@ impl AdminSettings {
             lifetime: Duration::from_secs(3600 * u64::from(env.count("ADMIN_SESSION_HOURS", 8, 1..=24 * 7)?)),
             lockout_after: env.count("ADMIN_LOCKOUT_AFTER", defaults.lockout_after, 1..=100)?,
             lockout: Duration::from_secs(60 * u64::from(env.count("ADMIN_LOCKOUT_MINUTES", 15, 1..=24 * 60)?)),
+            sign_in_rate_per_minute: env.count("ADMIN_SIGN_IN_RATE_PER_MINUTE", defaults.sign_in_rate_per_minute, 1..=10_000)?,
         })
     }
 }

@@ -8,6 +8,8 @@ use crate::params;
 pub struct SessionRow {
     pub user_name: String,
     pub role: String,
+    /// SHA-256 of the password hash the person signed in with.
+    pub credential: String,
     pub csrf: String,
     pub expires_at: i64,
     pub last_seen_at: i64,
@@ -15,8 +17,9 @@ pub struct SessionRow {
 
 pub fn create_session(tx: &mut Tx, digest: &str, row: &SessionRow, now: i64) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO admin_sessions (id_digest, user_name, role, csrf, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        params![digest, row.user_name, row.role, row.csrf, now, now, row.expires_at],
+        "INSERT INTO admin_sessions (id_digest, user_name, role, credential, csrf, created_at, last_seen_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        params![digest, row.user_name, row.role, row.credential, row.csrf, now, now, row.expires_at],
     )?;
     Ok(())
 }
@@ -24,16 +27,17 @@ pub fn create_session(tx: &mut Tx, digest: &str, row: &SessionRow, now: i64) -> 
 /// The session whose cookie hashes to `digest`, if it has neither expired nor idled out.
 pub fn live_session(db: &mut Conn, digest: &str, now: i64, idle_secs: i64) -> Result<Option<SessionRow>, StoreError> {
     db.query_optional(
-        "SELECT user_name, role, csrf, expires_at, last_seen_at FROM admin_sessions
+        "SELECT user_name, role, credential, csrf, expires_at, last_seen_at FROM admin_sessions
          WHERE id_digest = ? AND expires_at > ? AND last_seen_at > ?",
         params![digest, now, now - idle_secs],
         |row| {
             Ok(SessionRow {
                 user_name: row.get(0)?,
                 role: row.get(1)?,
-                csrf: row.get(2)?,
-                expires_at: row.get(3)?,
-                last_seen_at: row.get(4)?,
+                credential: row.get(2)?,
+                csrf: row.get(3)?,
+                expires_at: row.get(4)?,
+                last_seen_at: row.get(5)?,
             })
         },
     )

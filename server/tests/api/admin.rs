@@ -120,6 +120,29 @@ async fn people_sign_in_with_a_password_a_cookie_and_a_csrf_token_and_are_locked
     assert!(!app.logs().contains(PASSWORD) && !app.logs().contains(hash()), "no password or hash in the log");
 }
 
+/// A new ADMIN_USERS (a deploy) takes effect at the next request: a changed password ends
+/// the sessions made with the old one, a changed role applies at once, and the sessions of
+/// everyone else survive the restart. Many names from one address are slowed down.
+#[tokio::test]
+async fn a_new_password_ends_old_sessions_and_one_address_cannot_try_names_fast() {
+    let app = console().await;
+    let (aigerim, dana) = (person(&app, "aigerim").await, person(&app, "dana").await);
+    let other = epay_proxy::admin::auth::hash_password("a new password for aigerim");
+    let users = format!("aigerim:operator:{other};dana:operator:{h}", h = hash());
+    let app = app.restart_with(&[("ADMIN_USERS", &users)]).await;
+    assert_eq!(aigerim.get(&app, "/api/admin/summary").await.0, 401, "signed in with the old password");
+    let (status, session) = dana.get(&app, "/api/admin/session").await;
+    assert_eq!((status, session["role"].as_str()), (200, Some("operator")), "the new role, the same session");
+    assert_eq!(sign_in(&app, "aigerim", PASSWORD).await.0, 401);
+
+    let app = app.restart_with(&[("ADMIN_SIGN_IN_RATE_PER_MINUTE", "3")]).await;
+    for name in ["a", "b", "c"] {
+        assert_eq!(sign_in(&app, name, "x").await.0, 401, "{name}");
+    }
+    let (status, body, _) = sign_in(&app, "dana", PASSWORD).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("rate_limited")), "{body}");
+}
+
 #[tokio::test]
 async fn a_viewer_reads_and_an_operator_refunds_with_who_and_when_in_the_orders_history() {
     let app = console().await;

@@ -52,9 +52,17 @@ impl TestApp {
     }
 
     /// Stops this proxy and starts a new one on the same database, as a restart would.
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(&[]).await
+    }
+
+    /// A restart with some settings changed (a new deploy's configuration).
+    pub async fn restart_with(mut self, changes: &[(&str, &str)]) -> TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        for (name, value) in changes {
+            self.env.insert(name.to_string(), value.to_string());
         }
         let vars: Vec<(String, String)> =
             self.env.iter().filter(|(k, _)| !matches!(k.as_str(), "LISTEN" | "PUBLIC_URL")).map(|(k, v)| (k.clone(), v.clone())).collect();
