@@ -142,6 +142,8 @@ impl Drop for Proxy {
 }
 
 const MERCHANT_KEY: &str = "bench-merchant-key-0123456789abcdef0123";
+/// `/metrics` of the benchmark's proxies (printed after the merchant phases).
+const METRICS_TOKEN: &str = "bench-metrics-token-0123456789abcdef0123";
 const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// A webhook receiver in this process: when each webhook-id first arrived (unix ms).
@@ -216,6 +218,7 @@ fn spawn_proxy(address: &str, database: &str, webhook_url: &str, vars: &[(&str, 
         .env("MERCHANT_API_KEY", MERCHANT_KEY)
         .env("WEBHOOK_URL", webhook_url)
         .env("WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .env("METRICS_TOKEN", METRICS_TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     for (name, value) in vars {
@@ -396,11 +399,23 @@ async fn main() {
     println!();
     refunds.print("refunds (merchant API; replays)");
     refunded.print("webhooks refund.succeeded");
+    print_metrics(&http, &proxy.base).await;
     drop(proxy);
     rate_limit(&http).await;
 
     // 7. The stores side by side.
     stores::compare(&http, &webhook_url, seconds, concurrency).await;
+}
+
+/// `/metrics` as Prometheus would scrape it from the proxy under this load, without the
+/// histogram buckets (their counts and sums stay), and each route's mean latency.
+async fn print_metrics(http: &reqwest::Client, base: &str) {
+    let Ok(response) = http.get(format!("{base}/metrics")).bearer_auth(METRICS_TOKEN).send().await else { return };
+    let text = response.text().await.unwrap_or_default();
+    println!("\n/metrics scraped from the proxy of phases 5 and 6 ({} lines; buckets left out):", text.lines().count());
+    for line in text.lines().filter(|l| l.starts_with("epay_proxy_") && !l.contains("_bucket{")) {
+        println!("  {line}");
+    }
 }
 
 /// One client against the default limit (60 per minute, burst 20): how many checkouts pass.

@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use epay_api_types::{ErrorCode, OperationRequest, ReviewDecision, ReviewResolution};
 
 use super::auth::Staff;
@@ -99,34 +100,15 @@ async fn operate(
     Ok(crate::operations::created(result, replayed))
 }
 
-pub async fn refund(
-    State(app): State<Arc<AppState>>,
-    Extension(staff): Extension<Staff>,
-    Path(invoice_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    operate(&app, &staff, invoice_id, &headers, &body, OperationKind::Refund).await
-}
-
-pub async fn capture(
-    State(app): State<Arc<AppState>>,
-    Extension(staff): Extension<Staff>,
-    Path(invoice_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    operate(&app, &staff, invoice_id, &headers, &body, OperationKind::Capture).await
-}
-
-pub async fn cancel(
-    State(app): State<Arc<AppState>>,
-    Extension(staff): Extension<Staff>,
-    Path(invoice_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    operate(&app, &staff, invoice_id, &headers, &body, OperationKind::Cancel).await
+/// `POST /api/admin/orders/{invoiceId}/refunds|capture|cancel`: `kind`, for operators.
+pub fn operation(kind: OperationKind) -> MethodRouter<Arc<AppState>> {
+    post(
+        move |State(app): State<Arc<AppState>>,
+              Extension(staff): Extension<Staff>,
+              Path(invoice_id): Path<String>,
+              headers: HeaderMap,
+              body: Bytes| async move { operate(&app, &staff, invoice_id, &headers, &body, kind).await },
+    )
 }
 
 /// `POST /api/admin/events/{eventId}/resend`: the event goes again now (same id and body).

@@ -77,10 +77,18 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// `Secure` everywhere but plain-http loopback (development, the sandbox).
 fn secure(app: &AppState) -> &'static str {
-    let url = &app.config.server.public_url;
-    let loopback = url.host_str().is_some_and(|h| h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()));
+    secure_flag(&app.config.server.public_url)
+}
+
+/// `; Secure` everywhere but plain-http loopback (development, the sandbox). Pure.
+pub fn secure_flag(url: &url::Url) -> &'static str {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
     if url.scheme() == "http" && loopback { "" } else { "; Secure" }
 }
 
@@ -229,4 +237,23 @@ pub async fn require_staff(State(app): State<Arc<AppState>>, mut request: Reques
     }
     request.extensions_mut().insert(Staff { name: user.name, role: user.role });
     Ok(next.run(request).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_secure_outside_plain_http_loopback() {
+        for (url, flag) in [
+            ("http://127.0.0.1:8080/", ""),
+            ("http://localhost:8080/", ""),
+            ("http://[::1]:8080/", ""),
+            ("https://pay.shop.kz/", "; Secure"),
+            ("http://192.168.1.10:9000/", "; Secure"),
+            ("https://127.0.0.1/", "; Secure"),
+        ] {
+            assert_eq!(secure_flag(&url.parse().unwrap()), flag, "{url}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::AppState;
+use crate::epay::OperationKind;
 
 /// Sign-in and decisions are short JSON objects.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -26,9 +27,9 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/admin/summary", get(summary::show))
         .route("/api/admin/orders", get(orders::list))
         .route("/api/admin/orders/{invoice_id}", get(orders::show))
-        .route("/api/admin/orders/{invoice_id}/refunds", post(actions::refund))
-        .route("/api/admin/orders/{invoice_id}/capture", post(actions::capture))
-        .route("/api/admin/orders/{invoice_id}/cancel", post(actions::cancel))
+        .route("/api/admin/orders/{invoice_id}/refunds", actions::operation(OperationKind::Refund))
+        .route("/api/admin/orders/{invoice_id}/capture", actions::operation(OperationKind::Capture))
+        .route("/api/admin/orders/{invoice_id}/cancel", actions::operation(OperationKind::Cancel))
         .route("/api/admin/orders/{invoice_id}/review", post(actions::resolve_review))
         .route("/api/admin/events/{event_id}/resend", post(actions::resend))
         .route("/api/admin/export.csv", get(export::csv))
