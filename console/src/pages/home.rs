@@ -17,7 +17,10 @@ pub fn Home() -> impl IntoView {
         <section class="home">
             {move || match summary.get() {
                 None => view! { <p class="loading">{ctx.texts().loading}</p> }.into_any(),
-                Some(Err(error)) => view! { <p class="problem" role="alert">{ctx.problem(&error)}</p> }.into_any(),
+                Some(Err(error)) => view! {
+                    <p class="problem" role="alert">{ctx.problem(&error)}</p>
+                    <button type="button" class="quiet" data-retry on:click=move |_| summary.refetch()>{ctx.texts().retry}</button>
+                }.into_any(),
                 Some(Ok(summary)) => {
                     let t = ctx.texts();
                     let review_link = Route::Orders(OrderFilter { status: "review".into(), ..OrderFilter::default() }).hash();

@@ -74,7 +74,10 @@ pub fn Order(invoice_id: String) -> impl IntoView {
             <p class="problem" role="alert">{move || problem.get().unwrap_or_default()}</p>
             {move || match order.get() {
                 None => view! { <p class="loading">{ctx.texts().loading}</p> }.into_any(),
-                Some(Err(error)) => view! { <p class="problem" role="alert">{ctx.problem(&error)}</p> }.into_any(),
+                Some(Err(error)) => view! {
+                    <p class="problem" role="alert">{ctx.problem(&error)}</p>
+                    <button type="button" class="quiet" data-retry on:click=move |_| version.update(|v| *v += 1)>{ctx.texts().retry}</button>
+                }.into_any(),
                 Some(Ok(detail)) => view! { <Detail detail=detail pending=pending/> }.into_any(),
             }}
         </section>
