@@ -12,11 +12,13 @@
 //!   5. merchant orders paid on the sandbox page and their `order.paid` webhooks (to a
 //!      receiver in this process): deliveries per second, state change to delivery,
 //!   6. refunds through the merchant API (stored, the sandbox's refund, the status API,
-//!      `refund.succeeded` delivered),
-//!   7. checkouts and postLinks on SQLite, PostgreSQL with one instance and PostgreSQL with
+//!      `refund.succeeded` delivered), then `/metrics` as scraped from that proxy,
+//!   7. checkouts and `GET /api/widget-config` with metrics recorded and without, in
+//!      alternating rounds (`bench/metrics_cost.rs`),
+//!   8. checkouts and postLinks on SQLite, PostgreSQL with one instance and PostgreSQL with
 //!      two (`bench/stores.rs`).
 //!
-//!   bench [--seconds N] [--concurrency N] [--stores (phase 7 only)]
+//!   bench [--seconds N] [--concurrency N] [--stores (phase 8 only)] [--metrics-cost (phase 7 only)]
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -30,6 +32,9 @@ use serde_json::{Value, json};
 // The payment object and payment-api.js's encodeParams, as the integration tests send them.
 #[path = "../tests/api/helpers/payment_page.rs"]
 mod payment_page;
+// Metrics recorded beside none.
+#[path = "bench/metrics_cost.rs"]
+mod metrics_cost;
 // SQLite beside PostgreSQL with one and two instances.
 #[path = "bench/stores.rs"]
 mod stores;
@@ -257,6 +262,10 @@ async fn main() {
         stores::compare(&http, &webhook_url, seconds, concurrency).await;
         return;
     }
+    if args.iter().any(|a| a == "--metrics-cost") {
+        metrics_cost::compare(&http, &webhook_url, seconds, concurrency).await;
+        return;
+    }
     let proxy = started_proxy(&http, &webhook_url).await;
     println!(
         "epay-proxy load, {} concurrent clients, {} s per phase, {} cores, client and server on one machine\n",
@@ -403,7 +412,10 @@ async fn main() {
     drop(proxy);
     rate_limit(&http).await;
 
-    // 7. The stores side by side.
+    // 7. What recording metrics costs.
+    metrics_cost::compare(&http, &webhook_url, seconds, concurrency).await;
+
+    // 8. The stores side by side.
     stores::compare(&http, &webhook_url, seconds, concurrency).await;
 }
 

@@ -86,8 +86,11 @@ impl AppState {
     /// Opens the store, recovers from an interrupted previous run, and builds the clients.
     pub async fn new(config: Config) -> Result<Arc<AppState>, StoreError> {
         let config = Arc::new(config);
-        // Installed before anything is recorded, so nothing counted is lost.
-        monitoring::handle();
+        // Installed before anything is recorded, so nothing counted is lost; without a reader
+        // nothing is recorded (the facade's no-op recorder).
+        if config.metrics.enabled() {
+            monitoring::handle();
+        }
         let store = Store::open(&config.store.database_url).await?;
         let check_ms = confirm::first_check_ms(&config.confirmation);
         // One proxy on SQLite: nothing else can be asking for a token now. Several on
@@ -175,14 +178,19 @@ pub fn app(state: Arc<AppState>) -> Router {
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox", sandbox.clone());
     }
-    let router = router.route_layer(axum::middleware::from_fn(monitoring::http::mark_route));
+    let metered = state.config.metrics.enabled();
+    let mut files = assets::router(&state.config.server);
+    if metered {
+        router = router.route_layer(axum::middleware::from_fn(monitoring::http::track_route));
+        files = files.layer(axum::middleware::from_fn(monitoring::http::track_files));
+    }
     // No request may run longer than two ePay timeouts (a checkout waiting for a concurrent
     // one with the same key) and a margin; none may trickle its body (a 4xx, so the body
     // timeout must fire first).
     let route_timeout = (state.config.epay.timeout * 2).max(BODY_READ_TIMEOUT) + Duration::from_secs(5);
     let policies = Arc::new(security::Policies::new(&state.config.server, &state.config.epay));
     router
-        .merge(assets::router(&state.config.server))
+        .merge(files)
         .layer(DefaultBodyLimit::max(POSTLINK_BODY_LIMIT))
         .layer(
             ServiceBuilder::new()
@@ -199,7 +207,6 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(policies, security::headers))
         .layer(CompressionLayer::new())
         .layer(telemetry::http_trace_layer())
-        .layer(axum::middleware::from_fn(monitoring::http::track))
 }
 
 fn cors(config: &Config) -> CorsLayer {

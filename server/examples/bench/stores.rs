@@ -120,7 +120,7 @@ async fn measure(http: &reqwest::Client, webhook_url: &str, setup: &Setup, secon
     (checkouts, postlinks)
 }
 
-async fn healthy(http: &reqwest::Client, base: &str) {
+pub(super) async fn healthy(http: &reqwest::Client, base: &str) {
     for _ in 0..200 {
         if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
             return;

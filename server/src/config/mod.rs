@@ -171,6 +171,13 @@ pub struct MetricsSettings {
     pub listen: Option<SocketAddr>,
 }
 
+impl MetricsSettings {
+    /// Someone may read `/metrics`: only then is anything recorded.
+    pub fn enabled(&self) -> bool {
+        self.token.is_some() || self.listen.is_some()
+    }
+}
+
 /// Where and how order events are sent (Standard Webhooks): both URL and secret, or neither.
 #[derive(Clone, Debug)]
 pub struct WebhookSettings {

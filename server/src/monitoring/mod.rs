@@ -28,8 +28,13 @@ use crate::secrets::constant_time_eq;
 const SECONDS_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 const JOBS_BUCKETS: [f64; 8] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 256.0];
 
-/// The process's recorder, installed on first use. Several proxies in one process (tests)
-/// share it: counters add up across them, and each scrape sets the store gauges afresh.
+/// How often histograms' samples are folded into their buckets between scrapes (without it
+/// they would pile up in memory while nobody scrapes).
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The process's recorder, installed on first use, with a thread that keeps its histograms
+/// folded. Several proxies in one process (tests) share it: counters add up across them, and
+/// each scrape sets the store gauges afresh.
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
@@ -43,6 +48,13 @@ pub fn handle() -> &'static PrometheusHandle {
             tracing::warn!("another metrics recorder was installed first; /metrics shows only the store's state");
         }
         describe();
+        let upkept = handle.clone();
+        let _ = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkept.run_upkeep();
+            }
+        });
         handle
     })
 }

@@ -61,8 +61,10 @@ async fn metrics_show_requests_epay_calls_and_what_waits_in_the_store() {
     let _waiting = app.checkout_ok("700").await;
     eventually("a delivery was tried", || async { !receiver.deliveries().is_empty() }).await;
 
+    app.http.get(app.url("/no-such-file-42")).send().await.unwrap();
     let (status, text) = scrape(&app, Some(TOKEN)).await;
     assert_eq!(status, 200, "{text}");
+    assert!(text.contains(r#"epay_proxy_http_requests_total{route="unmatched",method="GET""#) && !text.contains("no-such-file"), "{text}");
     let checkouts = r#"epay_proxy_http_requests_total{route="/api/checkout",method="POST",status="200"}"#;
     assert!(value(&text, checkouts).is_some_and(|n| n >= 2.0), "{text}");
     assert!(!text.contains(&invoice_id), "no series per order");
