@@ -63,18 +63,6 @@ async fn put_in_review(app: &TestApp, invoice_id: &str) {
     app.state.store.write(move |tx| tx.execute(sql, epay_proxy::params![invoice])).await.unwrap();
 }
 
-async fn event_types(app: &TestApp, invoice_id: &str) -> Vec<String> {
-    let invoice = invoice_id.to_owned();
-    app.read(move |db| {
-        db.query_all(
-            "SELECT e.type FROM webhook_events e JOIN orders o ON o.id = e.order_id WHERE o.invoice_id = ? ORDER BY e.id",
-            epay_proxy::params![invoice],
-            crate::helpers::database::first,
-        )
-    })
-    .await
-}
-
 #[tokio::test]
 async fn people_sign_in_with_a_password_a_cookie_and_a_csrf_token_and_are_locked_out_after_failures() {
     let app = console().await;
@@ -212,7 +200,7 @@ async fn an_operator_resolves_a_review_and_the_shop_hears_of_it() {
     assert_eq!((status, order["state"].as_str()), (200, Some("paid")), "{order}");
     assert_eq!((order["reviewResolution"]["by"].as_str(), order["reviewResolution"]["decision"].as_str()), (Some("aigerim"), Some("paid")));
     assert_eq!(operator.post(&app, &path, decide("paid"), "r3").await.0, 409, "nothing left to resolve");
-    let types = event_types(&app, &paid).await;
+    let types = app.event_types(&paid).await;
     assert_eq!(types[types.len() - 2..], ["order.paid", "order.review_resolved"], "{types:?}");
 
     let failed = app.paid_merchant_order("700", "review-failed", OrderState::Paid).await;
@@ -231,7 +219,7 @@ async fn an_operator_resolves_a_review_and_the_shop_hears_of_it() {
     );
     assert_eq!(result["order"]["state"], "refunded");
     assert_eq!(result["order"]["reviewResolution"]["decision"], "refund");
-    let types = event_types(&app, &refunded).await;
+    let types = app.event_types(&refunded).await;
     assert!(types.contains(&"order.review_resolved".to_owned()) && types.contains(&"refund.succeeded".to_owned()), "{types:?}");
     let (_, detail) = viewer.get(&app, &format!("/api/admin/orders/{refunded}")).await;
     let resolved = detail["timeline"].as_array().unwrap().iter().find(|e| e["kind"] == "action").unwrap().clone();

@@ -13,18 +13,6 @@ async fn two_stage_app() -> TestApp {
     app
 }
 
-async fn events(app: &TestApp, invoice_id: &str) -> Vec<String> {
-    let invoice_id = invoice_id.to_owned();
-    app.read(move |db| {
-        db.query_all(
-            "SELECT e.type FROM webhook_events e JOIN orders o ON o.id = e.order_id WHERE o.invoice_id = ? ORDER BY e.id",
-            epay_proxy::params![invoice_id],
-            crate::helpers::database::first,
-        )
-    })
-    .await
-}
-
 /// A write job and a reader read the same rows with the same column lists: the same order and
 /// operation, read both ways, must be the same values (on SQLite the writer and the readers
 /// are different connections, even different drivers' settings).
@@ -62,7 +50,7 @@ async fn the_writer_and_the_readers_read_the_same_rows() {
 async fn a_two_stage_payment_is_authorized_then_captured_in_part() {
     let app = two_stage_app().await;
     let invoice_id = app.paid_merchant_order("1500", "op-1", OrderState::Authorized).await;
-    assert_eq!(events(&app, &invoice_id).await, ["order.authorized"], "AUTH is not paid");
+    assert_eq!(app.event_types(&invoice_id).await, ["order.authorized"], "AUTH is not paid");
 
     let (status, refused) = app.operation(&invoice_id, "refunds", json!({}), "r-1").await;
     assert_eq!((status, refused["error"].as_str()), (409, Some("operation_not_allowed")));
@@ -75,7 +63,7 @@ async fn a_two_stage_payment_is_authorized_then_captured_in_part() {
     assert_eq!(captured["operation"]["status"], "succeeded");
     assert_eq!(captured["order"]["status"], "paid");
     assert_eq!(captured["order"]["capturedAmount"], "1000");
-    assert_eq!(events(&app, &invoice_id).await, ["order.authorized", "order.paid", "order.captured"]);
+    assert_eq!(app.event_types(&invoice_id).await, ["order.authorized", "order.paid", "order.captured"]);
 
     // The same request again is the same capture; another body under the key is refused.
     let (status, again) = app.operation(&invoice_id, "capture", json!({"amount": "1000"}), "c-1").await;
@@ -94,7 +82,7 @@ async fn a_two_stage_payment_is_authorized_then_captured_in_part() {
     assert_eq!(status, 201, "{refund}");
     assert_eq!((refund["operation"]["amount"].as_str(), refund["order"]["status"].as_str()), (Some("1000"), Some("refunded")));
     assert_eq!(refund["order"]["refundedAmount"], "1000");
-    assert_eq!(events(&app, &invoice_id).await, ["order.authorized", "order.paid", "order.captured", "refund.succeeded"]);
+    assert_eq!(app.event_types(&invoice_id).await, ["order.authorized", "order.paid", "order.captured", "refund.succeeded"]);
 }
 
 #[tokio::test]
@@ -109,7 +97,7 @@ async fn a_hold_is_cancelled_and_then_nothing_more_is_possible() {
         assert_eq!((status, body["error"].as_str()), (409, Some("operation_not_allowed")), "{operation}");
         assert!(body["message"].as_str().unwrap().contains("cancelled"), "{body}");
     }
-    assert_eq!(events(&app, &invoice_id).await, ["order.authorized", "order.cancelled"]);
+    assert_eq!(app.event_types(&invoice_id).await, ["order.authorized", "order.cancelled"]);
 }
 
 #[tokio::test]
@@ -131,7 +119,7 @@ async fn partial_refunds_respect_the_minimum_and_never_exceed_the_charge() {
     assert_eq!((status, more["error"].as_str()), (409, Some("operation_not_allowed")));
     let refunds: Vec<&str> = rest["order"]["operations"].as_array().unwrap().iter().map(|o| o["amount"].as_str().unwrap()).collect();
     assert_eq!(refunds, ["500", "1000"]);
-    assert_eq!(events(&app, &invoice_id).await, ["order.paid", "refund.succeeded", "refund.succeeded"]);
+    assert_eq!(app.event_types(&invoice_id).await, ["order.paid", "refund.succeeded", "refund.succeeded"]);
 }
 
 /// One operation at a time per order: of refunds sent at once, one is taken and the others are
@@ -178,7 +166,7 @@ async fn a_refund_without_an_answer_is_looked_up_not_repeated_blindly() {
     eventually("the lookup finds the refund", || async { app.stored_order(&invoice_id).await.status == OrderState::Refunded }).await;
     let message: String = app.value("SELECT epay_answer FROM operations").await;
     assert!(message.contains("the status API shows it"), "found by asking, not by sending again: {message}");
-    assert_eq!(events(&app, &invoice_id).await, ["order.paid", "refund.succeeded"]);
+    assert_eq!(app.event_types(&invoice_id).await, ["order.paid", "refund.succeeded"]);
     assert_eq!(performed(&app).await, 1, "ePay was asked to refund once");
 }
 
@@ -208,7 +196,7 @@ async fn a_5xx_is_sent_again_once_the_status_api_shows_nothing_happened_and_a_fi
     assert!(refused["operation"]["message"].as_str().unwrap().contains("ePay refused"), "{refused}");
     assert_eq!(refused["order"]["refundedAmount"], "300");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(events(&app, &invoice_id).await, ["order.paid", "refund.succeeded", "refund.failed"]);
+    assert_eq!(app.event_types(&invoice_id).await, ["order.paid", "refund.succeeded", "refund.failed"]);
 }
 
 #[tokio::test]
@@ -250,7 +238,7 @@ async fn a_refused_repeat_is_looked_up_not_failed() {
     assert_eq!(status, "succeeded");
     assert!(attempts >= 3, "no answer, a refused repeat, then done: {attempts}");
     assert_eq!(performed(&app).await, 1);
-    assert_eq!(events(&app, &invoice_id).await, ["order.paid", "refund.succeeded"], "no refund.failed on the way");
+    assert_eq!(app.event_types(&invoice_id).await, ["order.paid", "refund.succeeded"], "no refund.failed on the way");
 }
 
 /// No answer, and then the status API shows the charge reduced by something else (a refund in
@@ -282,7 +270,7 @@ async fn a_refund_the_status_api_cannot_account_for_goes_to_a_person() {
     assert_eq!(performed(&app).await, 1, "only the cabinet's refund: the proxy's was not sent again");
     let (status, second) = app.operation(&invoice_id, "refunds", json!({"amount": "100"}), "r-2").await;
     assert_eq!((status, second["error"].as_str()), (409, Some("operation_not_allowed")), "{second}");
-    eventually("order.review sent", || async { events(&app, &invoice_id).await.contains(&"order.review".to_owned()) }).await;
+    eventually("order.review sent", || async { app.event_types(&invoice_id).await.contains(&"order.review".to_owned()) }).await;
 }
 
 /// A crash between storing an operation and ePay's answer: the stored operation's claim ends

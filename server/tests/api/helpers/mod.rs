@@ -249,6 +249,19 @@ impl TestApp {
         self.read(move |db| db.query_all(sql, epay_proxy::params![], database::pair)).await
     }
 
+    /// The types of an order's webhook events, oldest first.
+    pub async fn event_types(&self, invoice_id: &str) -> Vec<String> {
+        let invoice_id = invoice_id.to_owned();
+        self.read(move |db| {
+            db.query_all(
+                "SELECT e.type FROM webhook_events e JOIN orders o ON o.id = e.order_id WHERE o.invoice_id = ? ORDER BY e.id",
+                epay_proxy::params![invoice_id],
+                database::first,
+            )
+        })
+        .await
+    }
+
     pub async fn count(&self, sql: &'static str) -> i64 {
         self.value(sql).await
     }
