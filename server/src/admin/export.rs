@@ -65,11 +65,7 @@ pub fn range(query: &str) -> Result<(i64, i64), AppError> {
 
 fn read(db: &mut Conn, from: i64, to: i64) -> Result<(Vec<OrderRow>, Vec<OperationRow>), StoreError> {
     let orders = select_where(db, "WHERE created_at >= ? AND created_at < ? ORDER BY id", params![from, to])?;
-    let mut ops = Vec::new();
-    for order in &orders {
-        ops.extend(operations::for_order(db, order.id)?);
-    }
-    Ok((orders, ops))
+    Ok((orders, operations::for_orders_created(db, from, to)?))
 }
 
 fn local_time(unix: i64) -> String {
@@ -87,6 +83,10 @@ fn money(minor: Option<i64>) -> String {
 
 /// The file's bytes: BOM, header, a row per order and one per operation after it. Pure.
 pub fn write(orders: &[OrderRow], ops: &[OperationRow]) -> Vec<u8> {
+    let mut by_order: std::collections::HashMap<i64, Vec<&OperationRow>> = std::collections::HashMap::new();
+    for op in ops {
+        by_order.entry(op.order_id).or_default().push(op);
+    }
     let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = out.write_record(HEADER);
     for order in orders {
@@ -119,7 +119,7 @@ pub fn write(orders: &[OrderRow], ops: &[OperationRow]) -> Vec<u8> {
         ];
         record.extend(payment);
         let _ = out.write_record(&record);
-        for op in ops.iter().filter(|op| op.order_id == order.id) {
+        for op in by_order.get(&order.id).into_iter().flatten() {
             let mut record = base("operation", order.status.merchant_status().to_owned());
             record.extend([
                 op.kind.as_str().to_owned(),

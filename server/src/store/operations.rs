@@ -306,3 +306,13 @@ pub fn claim_due(tx: &mut Tx, now_ms: i64, lease_until_ms: i64, limit: i64) -> R
 pub fn for_order(db: &mut Conn, order_id: i64) -> Result<Vec<OperationRow>, StoreError> {
     select(db, "WHERE order_id = ? ORDER BY id", params![order_id])
 }
+
+/// The operations of the orders created in [from, to) (unix seconds), in one query (the
+/// console's export).
+pub fn for_orders_created(db: &mut Conn, from: i64, to: i64) -> Result<Vec<OperationRow>, StoreError> {
+    select(
+        db,
+        "WHERE order_id IN (SELECT id FROM orders WHERE created_at >= ? AND created_at < ?) ORDER BY order_id, id",
+        params![from, to],
+    )
+}
