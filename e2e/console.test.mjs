@@ -162,3 +162,35 @@ test("i: a viewer reads, an operator refunds and resolves a review, and both lan
   assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
   assert.doesNotMatch(csp, /unsafe-inline|homebank/);
 });
+
+test("j: an operator captures part of a hold and releases another, each after confirming", async () => {
+  await h.sandbox({ twoStage: true });
+  const held = await paidOrder("console-hold-1", "3000", "pay", "authorized");
+  const released = await paidOrder("console-hold-2", "1200", "pay", "authorized");
+  await h.sandbox({});
+  const page = await h.page({ locale: "ru-RU" });
+  await signIn(page, ADMIN_OPERATOR);
+
+  await page.goto(h.url(`/admin/#/orders/${held}`));
+  await page.waitForSelector("[data-capture]");
+  assert.match(await page.textContent(".order-head .status"), /Заблокирован/);
+  await page.fill('[data-actions] input[name="amount"]', "2500");
+  await page.click("[data-capture]");
+  assert.match(await page.textContent("[data-confirm]"), /Списать: 2\u00a0500\u00a0₸/);
+  await page.click("[data-confirm-yes]");
+  await page.waitForSelector('.order-head .status[data-status="paid"]', { timeout: 15000 });
+  assert.match(await page.textContent(".facts"), /Списано2\u00a0500\u00a0₸/, "what was charged");
+  assert.match(await page.textContent('.timeline li[data-kind="action"]'), /capture.*aigerim/s);
+
+  await page.goto(h.url(`/admin/#/orders/${released}`));
+  await page.waitForSelector("[data-cancel]");
+  await page.click("[data-cancel]");
+  await page.click('button.quiet:has-text("Отмена")');
+  assert.equal(await page.isVisible("[data-confirm]"), false, "dismissed: nothing sent");
+  assert.equal(h.orders("show", released).status, "authorized");
+  await page.click("[data-cancel]");
+  await page.click("[data-confirm-yes]");
+  await page.waitForSelector('.order-head .status[data-status="cancelled"]', { timeout: 15000 });
+  assert.equal(h.orders("show", released).status, "cancelled");
+  assert.deepEqual(page.errors, []);
+});
