@@ -78,10 +78,6 @@ fn make_event(tx: &mut Tx, order_id: i64, kind: &str) -> Result<(), StoreError> 
     Ok(())
 }
 
-fn operation_body(body: &Bytes) -> Result<OperationRequest, AppError> {
-    crate::operations::read_request(body)
-}
-
 async fn operate(
     app: &Arc<AppState>,
     staff: &Staff,
@@ -93,7 +89,7 @@ async fn operate(
     staff.require_operator()?;
     let idempotency_key =
         crate::checkout::required_idempotency_key(headers, ": the console sends one per confirmation, so a double click is one operation")?;
-    let request = operation_body(body)?;
+    let request = crate::operations::read_request(body)?;
     let by = ByPerson { actor: staff.name.clone(), resolving_review: None };
     tracing::info!(user = %staff.name, invoice_id = %invoice_id, kind = kind.as_str(), "operation asked in the console");
     let (result, replayed) = request_operation(app, Requested { invoice_id, kind, request, idempotency_key, by: Some(by) }).await?;

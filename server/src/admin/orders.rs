@@ -11,7 +11,8 @@ use super::timeline::{self, OrderRecords};
 use crate::AppState;
 use crate::error::AppError;
 use crate::merchant::{events, read, view};
-use crate::store::{admin, notifications, operations, orders, webhooks};
+use crate::operations::OrderRows;
+use crate::store::{orders, webhooks};
 
 /// Every event of one order (a long life has a few dozen at most).
 const EVENTS_PER_ORDER: i64 = 200;
@@ -39,29 +40,21 @@ pub async fn show(State(app): State<Arc<AppState>>, Path(invoice_id): Path<Strin
         return Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`")));
     };
     let (id, invoice) = (order.id, order.invoice_id.clone());
-    let (history, post_links, ops, actions, (mut events, attempts)) = app
+    let (rows, (mut events, attempts)) = app
         .store
-        .read(move |db| {
-            Ok((
-                orders::history(db, id)?,
-                notifications::read_for_order(db, id)?,
-                operations::for_order(db, id)?,
-                admin::actions_for_order(db, id)?,
-                webhooks::page(db, Some(&invoice), None, EVENTS_PER_ORDER)?,
-            ))
-        })
+        .read(move |db| Ok((OrderRows::read(db, id, i64::MAX)?, webhooks::page(db, Some(&invoice), None, EVENTS_PER_ORDER)?)))
         .await?;
     events.reverse();
     let records = OrderRecords {
         order: &order,
-        history: &history,
-        post_links: &post_links,
-        operations: &ops,
-        actions: &actions,
+        history: &rows.history,
+        post_links: &rows.post_links,
+        operations: &rows.operations,
+        actions: &rows.actions,
         events: &events,
         attempts: &attempts,
     };
     let timeline = timeline::build(&records);
-    let view = crate::operations::order_view(&app, &order).await?;
+    let view = rows.view(&app.config.server, &order, i64::MAX);
     Ok(Json(AdminOrder { order: view, timeline, events: events.iter().map(|row| events::view(row, &attempts)).collect() }))
 }

@@ -480,28 +480,27 @@ impl MerchantSettings {
         let rotated = env.list("MERCHANT_API_KEYS").into_iter().map(|key| ("MERCHANT_API_KEYS", key));
         let mut api_keys = Vec::new();
         for (variable, key) in single.into_iter().chain(rotated) {
-            // The message never repeats the key: configuration errors end up in logs.
-            if key.len() < MERCHANT_KEY_MIN_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(problem(
-                    variable,
-                    format!("a key must be at least {MERCHANT_KEY_MIN_LEN} visible ASCII characters (e.g. `openssl rand -hex 32`)"),
-                ));
-            }
-            api_keys.push(SecretString::from(key));
+            api_keys.push(bearer_key(variable, key)?);
         }
         Ok(MerchantSettings { api_keys })
     }
 }
 
+/// A bearer key from `variable` (merchant API keys, METRICS_TOKEN): long and visible enough.
+/// The message never repeats the key: configuration errors end up in logs.
+fn bearer_key(variable: &'static str, key: String) -> Result<SecretString, ConfigError> {
+    if key.len() < MERCHANT_KEY_MIN_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(problem(
+            variable,
+            format!("a key must be at least {MERCHANT_KEY_MIN_LEN} visible ASCII characters (e.g. `openssl rand -hex 32`)"),
+        ));
+    }
+    Ok(SecretString::from(key))
+}
+
 impl MetricsSettings {
     fn load(env: &Env<impl Fn(&str) -> Option<String>>, main_listen: SocketAddr) -> Result<MetricsSettings, ConfigError> {
-        let token = env.text("METRICS_TOKEN");
-        if token.as_ref().is_some_and(|token| token.len() < MERCHANT_KEY_MIN_LEN || !token.bytes().all(|b| b.is_ascii_graphic())) {
-            return Err(problem(
-                "METRICS_TOKEN",
-                format!("must be at least {MERCHANT_KEY_MIN_LEN} visible ASCII characters (e.g. `openssl rand -hex 32`)"),
-            ));
-        }
+        let token = env.text("METRICS_TOKEN").map(|token| bearer_key("METRICS_TOKEN", token)).transpose()?;
         let listen = match env.text("METRICS_LISTEN") {
             None => None,
             Some(text) => {
@@ -513,7 +512,7 @@ impl MetricsSettings {
                 Some(addr)
             }
         };
-        Ok(MetricsSettings { token: token.map(SecretString::from), listen })
+        Ok(MetricsSettings { token, listen })
     }
 }
 

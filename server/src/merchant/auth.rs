@@ -31,12 +31,21 @@ pub fn identify(headers: &HeaderMap, keys: &[secrecy::SecretString]) -> Caller {
     if headers.contains_key(header::ORIGIN) {
         return Caller::Browser;
     }
-    let Some(presented) = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()) else { return Caller::NoKey };
-    let Some(presented) = presented.strip_prefix("Bearer ").map(str::trim) else { return Caller::NoKey };
-    let presented = Sha256::digest(presented.as_bytes());
+    match bearer_matches(headers, keys) {
+        None => Caller::NoKey,
+        Some(true) => Caller::Merchant,
+        Some(false) => Caller::WrongKey,
+    }
+}
+
+/// Pure: whether `Authorization: Bearer <key>` names one of `keys` (`None`: no bearer key),
+/// compared in constant time through SHA-256. The merchant API and `/metrics` both ask this.
+pub fn bearer_matches(headers: &HeaderMap, keys: &[secrecy::SecretString]) -> Option<bool> {
+    let presented = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok())?;
+    let presented = Sha256::digest(presented.strip_prefix("Bearer ")?.trim().as_bytes());
     // Every key is compared, whichever matches: the time does not say which one did.
     let matched = keys.iter().fold(0u8, |found, key| found | presented.ct_eq(&Sha256::digest(key.expose_secret().as_bytes())).unwrap_u8());
-    if matched == 1 { Caller::Merchant } else { Caller::WrongKey }
+    Some(matched == 1)
 }
 
 pub async fn require_merchant(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Result<Response, AppError> {

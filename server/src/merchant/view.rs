@@ -85,12 +85,11 @@ pub fn detailed(
     post_links: &[NotificationRow],
     post_links_count: i64,
 ) -> MerchantOrder {
-    let mut payment = summary(server, order).payment;
-    if let Some(payment) = payment.as_mut() {
+    let mut base = summary(server, order);
+    if let Some(payment) = base.payment.as_mut() {
         payment.issuer = post_links.iter().rev().filter(|n| n.verdict == Verdict::Accepted).find_map(|n| issuer(&n.raw_body));
     }
     MerchantOrder {
-        payment,
         post_links_count: Some(post_links_count),
         paid_after_expiry: paid_after_expiry(order, history),
         history: Some(
@@ -122,7 +121,7 @@ pub fn detailed(
             last_answer: order.last_check.clone(),
             next_check_at: order.next_check_ms.map(|ms| rfc3339(ms.div_euclid(1000))),
         }),
-        ..summary(server, order)
+        ..base
     }
 }
 

@@ -17,11 +17,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use secrecy::ExposeSecret;
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::secrets::constant_time_eq;
 
 /// Latency buckets in seconds: a loopback request takes well under a millisecond, an ePay
 /// call up to its timeout.
@@ -139,9 +137,8 @@ pub async fn serve_privately(addr: std::net::SocketAddr, state: Arc<AppState>) -
 }
 
 async fn scrape_with_token(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, AppError> {
-    let expected = app.config.metrics.token.as_ref().map(|token| token.expose_secret().to_owned()).unwrap_or_default();
-    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if !given.is_some_and(|given| !expected.is_empty() && constant_time_eq(given, &expected)) {
+    let token = app.config.metrics.token.as_slice();
+    if token.is_empty() || crate::merchant::auth::bearer_matches(&headers, token) != Some(true) {
         return Err(AppError::unauthorized("send `Authorization: Bearer <METRICS_TOKEN>` to read /metrics"));
     }
     scrape(State(app)).await

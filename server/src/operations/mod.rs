@@ -234,6 +234,38 @@ pub async fn order_view(app: &AppState, order: &OrderRow) -> Result<epay_api_typ
     order_view_as_it_stood(app, order, None).await
 }
 
+/// What an order's single view is made of, besides the order itself.
+pub struct OrderRows {
+    pub history: Vec<orders::HistoryRow>,
+    pub post_links: Vec<notifications::NotificationRow>,
+    /// How many postLinks it had received, up to the one asked for.
+    pub post_links_count: i64,
+    pub operations: Vec<OperationRow>,
+    pub actions: Vec<crate::store::admin::ActionRow>,
+}
+
+impl OrderRows {
+    /// The rows of order `order_id`, counting its postLinks up to the one `up_to`.
+    pub fn read(db: &mut crate::store::Conn, order_id: i64, up_to: i64) -> Result<OrderRows, crate::store::StoreError> {
+        Ok(OrderRows {
+            history: orders::history(db, order_id)?,
+            post_links: notifications::read_for_order(db, order_id)?,
+            post_links_count: notifications::count_for_order(db, order_id, up_to)?,
+            operations: operations::for_order(db, order_id)?,
+            actions: crate::store::admin::actions_for_order(db, order_id)?,
+        })
+    }
+
+    /// The order as the merchant API shows it on its own (the console too), with the review
+    /// decisions made by `as_of` (unix seconds). Pure.
+    pub fn view(&self, server: &crate::config::ServerSettings, order: &OrderRow, as_of: i64) -> epay_api_types::MerchantOrder {
+        let mut view = view::detailed(server, order, &self.history, &self.post_links, self.post_links_count);
+        view.operations = Some(self.operations.iter().map(operation_view).collect());
+        view.review_resolution = crate::admin::actions::resolution(&self.actions, as_of);
+        view
+    }
+}
+
 /// The same, as it stood when `snapshot` was taken (a webhook event's), from the order as it
 /// is now (`current`).
 pub async fn order_view_as_it_stood(
@@ -244,28 +276,13 @@ pub async fn order_view_as_it_stood(
     let order_id = current.id;
     // As it stood: the postLinks it had received then.
     let up_to = snapshot.map_or(i64::MAX, |s| s.post_links_up_to.unwrap_or(0));
-    let (history, post_links, post_links_count, ops, actions) = app
-        .store
-        .read(move |db| {
-            Ok((
-                orders::history(db, order_id)?,
-                notifications::read_for_order(db, order_id)?,
-                notifications::count_for_order(db, order_id, up_to)?,
-                operations::for_order(db, order_id)?,
-                crate::store::admin::actions_for_order(db, order_id)?,
-            ))
-        })
-        .await?;
-    let (order, history, post_links, ops) = match snapshot {
-        Some(snapshot) => snapshot.as_it_stood(current, history, post_links, ops),
-        None => (current.clone(), history, post_links, ops),
-    };
-    let mut view = view::detailed(&app.config.server, &order, &history, &post_links, post_links_count);
-    view.operations = Some(ops.iter().map(operation_view).collect());
+    let rows = app.store.read(move |db| OrderRows::read(db, order_id, up_to)).await?;
+    let Some(snapshot) = snapshot else { return Ok(rows.view(&app.config.server, current, i64::MAX)) };
+    let OrderRows { history, post_links, post_links_count, operations, actions } = rows;
+    let (order, history, post_links, operations) = snapshot.as_it_stood(current, history, post_links, operations);
+    let rows = OrderRows { history, post_links, post_links_count, operations, actions };
     // As it stood: a decision made after the snapshot is not part of it.
-    let as_of = snapshot.map_or(i64::MAX, |_| order.updated_at);
-    view.review_resolution = crate::admin::actions::resolution(&actions, as_of);
-    Ok(view)
+    Ok(rows.view(&app.config.server, &order, order.updated_at))
 }
 
 pub fn operation_view(op: &OperationRow) -> MerchantOperation {
