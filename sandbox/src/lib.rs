@@ -20,7 +20,7 @@ mod status_api;
 
 pub use cards::TEST_CARDS;
 pub use script::overlay_style_hash;
-pub use state::Control;
+pub use state::{Control, OperationFault};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -123,6 +123,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/api/check-status/p2p/transaction/{invoice_id}", get(status_api::check))
         .route("/status-questions", get(status_api::questions))
         .route("/operations-performed", get(operations::performed))
+        .route("/operations", get(operations::list))
         .route("/api/operation/{transaction_id}/charge", post(operations::charge))
         .route("/api/operation/{transaction_id}/cancel", post(operations::cancel))
         .route("/api/operation/{transaction_id}/refund", post(operations::refund))

@@ -6,7 +6,9 @@
 //! CHARGE, every refund at least 10 ₸, never more than was charged. Every request is
 //! performed: ePay's pages do not promise that a repeated `externalID` is answered once, so
 //! the sandbox does not either. Success is HTTP 200 with no body, errors HTTP 400 with
-//! `{"code", "message"}`, as the pages print them; the status API reflects every change.
+//! `{"code", "message"}`, as the pages print them; the status API reflects every change
+//! (after `statusLagMs`, when a test asks for a lagging status API). `operationFaults` make
+//! the next requests misbehave as gateways do (`state::OperationFault`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +22,10 @@ use epay_api_types::Amount;
 use serde_json::{Value, json};
 
 use super::Sandbox;
-use super::state::{Grant, Transaction};
+use super::state::{Grant, OperationFault, Performed, Transaction};
+
+/// How long a request that "never answers" is held open: far past any client's timeout.
+const HANG: Duration = Duration::from_secs(600);
 
 /// ePay's smallest refund ("The minimum refund amount is 10 tenge").
 pub const MIN_REFUND_MINOR: u64 = 1_000;
@@ -32,9 +37,24 @@ pub enum Kind {
     Refund,
 }
 
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Charge => "charge",
+            Kind::Cancel => "cancel",
+            Kind::Refund => "refund",
+        }
+    }
+}
+
 /// How many charge, cancel and refund requests the sandbox performed.
 pub async fn performed(State(sandbox): State<Arc<Sandbox>>) -> Json<u32> {
     Json(sandbox.registry().operations_performed)
+}
+
+/// Every operation the sandbox performed, in order (`GET /sandbox/operations`).
+pub async fn list(State(sandbox): State<Arc<Sandbox>>) -> Json<Vec<Performed>> {
+    Json(sandbox.registry().performed.clone())
 }
 
 type QueryString = Query<std::collections::HashMap<String, String>>;
@@ -89,7 +109,7 @@ async fn operate(
     if !request.is_object() {
         return answer(400, json!({"code": 400, "message": "the body must be a JSON object"}));
     }
-    let (fail, refuse, slow_ms) = {
+    let (fail, refuse, slow_ms, fault, lag_ms, refund_label) = {
         let mut control = sandbox.control();
         let fail = control.fail_operations > 0;
         control.fail_operations = control.fail_operations.saturating_sub(1);
@@ -97,7 +117,9 @@ async fn operate(
         control.refuse_operations = control.refuse_operations.saturating_sub(u32::from(refuse));
         let slow = control.slow_operations > 0;
         control.slow_operations = control.slow_operations.saturating_sub(1);
-        (fail, refuse, slow.then_some(control.slow_operation_ms))
+        let fault = control.operation_faults.pop_front();
+        let refund_label = if control.partly_refunded_as_refund { "REFUND" } else { "CHARGE" };
+        (fail, refuse, slow.then_some(control.slow_operation_ms), fault, control.status_lag_ms, refund_label)
     };
     if fail {
         return answer(500, json!({"code": 500, "message": "internal error (sandbox control: failOperations)"}));
@@ -105,21 +127,66 @@ async fn operate(
     if refuse {
         return answer(400, json!({"code": 100, "message": ""}));
     }
+    match fault {
+        Some(OperationFault::Hang) => {
+            tokio::time::sleep(HANG).await;
+            return answer(504, json!({"code": 504, "message": "sandbox control: hang"}));
+        }
+        Some(OperationFault::LateThenPerform { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        _ => {}
+    }
     let (status, reply) = match requested_amount(kind, &query, &request) {
         Err(message) => (400, json!({"code": 400, "message": message})),
         Ok(amount) => {
             let mut registry = sandbox.registry();
-            registry.operations_performed += 1;
+            let registry = &mut *registry;
             match registry.transactions.values_mut().flatten().find(|t| t.id == id) {
                 None => (400, json!({"code": 404, "message": "transaction not found"})),
-                Some(t) => apply(t, kind, amount),
+                Some(t) => {
+                    let before = t.clone();
+                    let (status, reply) = apply(t, kind, amount, refund_label);
+                    if status == 200 {
+                        registry.operations_performed += 1;
+                        registry.performed.push(Performed {
+                            invoice_id: t.invoice_id.clone(),
+                            transaction_id: t.id.clone(),
+                            kind: kind.name(),
+                            amount_minor: moved(&before, t, kind),
+                            external_id: query.get("externalID").cloned(),
+                        });
+                        if lag_ms > 0 {
+                            let shown = Box::new(Transaction { lagging: None, ..before });
+                            t.lagging = Some((std::time::Instant::now() + Duration::from_millis(lag_ms), shown));
+                        }
+                    }
+                    (status, reply)
+                }
             }
         }
     };
+    match fault {
+        Some(OperationFault::PerformThenHang) => {
+            tokio::time::sleep(HANG).await;
+            return answer(504, json!({"code": 504, "message": "sandbox control: performThenHang"}));
+        }
+        Some(OperationFault::PerformThen500) => {
+            return answer(500, json!({"code": 500, "message": "internal error (sandbox control: performThen500)"}));
+        }
+        _ => {}
+    }
     if let Some(ms) = slow_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     answer(status, reply)
+}
+
+/// What an operation moved, in minor units: a refund's or a capture's amount, 0 for a cancel.
+fn moved(before: &Transaction, after: &Transaction, kind: Kind) -> u64 {
+    match kind {
+        Kind::Refund => after.refunded.minor() - before.refunded.minor(),
+        Kind::Charge => after.amount.minor(),
+        Kind::Cancel => 0,
+    }
 }
 
 /// HTTP 200 with no body (as the pages print it), or the error JSON.
@@ -137,8 +204,10 @@ fn parse_amount(value: &Value) -> Option<Amount> {
     Amount::parse(&text).ok()
 }
 
-/// ePay's rules for one operation on transaction `t`; the answer's status and body.
-pub fn apply(t: &mut Transaction, kind: Kind, amount: Option<Amount>) -> (u16, Value) {
+/// ePay's rules for one operation on transaction `t`; the answer's status and body. A partly
+/// refunded charge keeps `partly_refunded` as its `statusName` (ePay's pages show `CHARGE`
+/// and `REFUND` both).
+pub fn apply(t: &mut Transaction, kind: Kind, amount: Option<Amount>, partly_refunded: &'static str) -> (u16, Value) {
     let refuse = |message: String| (400, json!({"code": 400, "message": message}));
     // ePay's pages print no body for a success.
     const DONE: (u16, Value) = (200, Value::Null);
@@ -159,7 +228,7 @@ pub fn apply(t: &mut Transaction, kind: Kind, amount: Option<Amount>) -> (u16, V
             t.status_name = "CANCEL";
             DONE
         }
-        Kind::Refund if t.status_name != "CHARGE" => {
+        Kind::Refund if !(t.status_name == "CHARGE" || (t.status_name == "REFUND" && t.refunded < t.amount)) => {
             refuse(format!("refund is possible only for CHARGE transactions; this one is {}", t.status_name))
         }
         Kind::Refund => {
@@ -172,9 +241,7 @@ pub fn apply(t: &mut Transaction, kind: Kind, amount: Option<Amount>) -> (u16, V
                 return refuse(format!("the minimum refund amount is {}", Amount::from_minor(MIN_REFUND_MINOR)));
             }
             t.refunded = Amount::from_minor(t.refunded.minor() + refunded);
-            if t.refunded == t.amount {
-                t.status_name = "REFUND";
-            }
+            t.status_name = if t.refunded == t.amount { "REFUND" } else { partly_refunded };
             DONE
         }
     }
@@ -202,25 +269,41 @@ mod tests {
             fee: None,
             bonus: Amount::from_minor(0),
             receiver_mask: None,
+            lagging: None,
         }
+    }
+
+    fn apply_as_charge(t: &mut Transaction, kind: Kind, amount: Option<Amount>) -> (u16, Value) {
+        apply(t, kind, amount, "CHARGE")
+    }
+
+    #[test]
+    fn a_partly_refunded_charge_may_be_labelled_refund_and_refunded_further() {
+        let mut charged = transaction("CHARGE");
+        assert_eq!(apply(&mut charged, Kind::Refund, Some(Amount::from_minor(50_000)), "REFUND").0, 200);
+        assert_eq!(charged.status_name, "REFUND");
+        assert_eq!(apply(&mut charged, Kind::Refund, Some(Amount::from_minor(50_000)), "REFUND").0, 200, "still refundable");
+        assert_eq!(apply(&mut charged, Kind::Refund, None, "REFUND").0, 200);
+        assert_eq!(charged.refunded.minor(), 150_000);
+        assert_eq!(apply(&mut charged, Kind::Refund, None, "REFUND").0, 400, "nothing left");
     }
 
     #[test]
     fn epays_rules_for_each_operation() {
         let mut held = transaction("AUTH");
-        assert_eq!(apply(&mut held, Kind::Refund, None).0, 400, "no refund of a hold");
-        assert_eq!(apply(&mut held, Kind::Charge, Some(Amount::from_minor(200_000))).0, 400, "no more than authorized");
-        assert_eq!(apply(&mut held, Kind::Charge, Some(Amount::from_minor(100_000))).0, 200);
+        assert_eq!(apply_as_charge(&mut held, Kind::Refund, None).0, 400, "no refund of a hold");
+        assert_eq!(apply_as_charge(&mut held, Kind::Charge, Some(Amount::from_minor(200_000))).0, 400, "no more than authorized");
+        assert_eq!(apply_as_charge(&mut held, Kind::Charge, Some(Amount::from_minor(100_000))).0, 200);
         assert_eq!((held.status_name, held.amount.minor()), ("CHARGE", 100_000));
-        assert_eq!(apply(&mut held, Kind::Cancel, None).0, 400, "a charge is not cancelled");
-        assert_eq!(apply(&mut held, Kind::Refund, Some(Amount::from_minor(999))).0, 400, "at least 10 for a partial refund");
-        assert_eq!(apply(&mut held, Kind::Refund, Some(Amount::from_minor(40_000))).0, 200);
+        assert_eq!(apply_as_charge(&mut held, Kind::Cancel, None).0, 400, "a charge is not cancelled");
+        assert_eq!(apply_as_charge(&mut held, Kind::Refund, Some(Amount::from_minor(999))).0, 400, "at least 10 for a partial refund");
+        assert_eq!(apply_as_charge(&mut held, Kind::Refund, Some(Amount::from_minor(40_000))).0, 200);
         assert_eq!(held.status_name, "CHARGE", "a partial refund leaves the charge");
-        assert_eq!(apply(&mut held, Kind::Refund, Some(Amount::from_minor(60_001))).0, 400, "never more than is left");
-        assert_eq!(apply(&mut held, Kind::Refund, None).0, 200);
+        assert_eq!(apply_as_charge(&mut held, Kind::Refund, Some(Amount::from_minor(60_001))).0, 400, "never more than is left");
+        assert_eq!(apply_as_charge(&mut held, Kind::Refund, None).0, 200);
         assert_eq!((held.status_name, held.refunded.minor()), ("REFUND", 100_000));
         let mut other = transaction("AUTH");
-        assert_eq!(apply(&mut other, Kind::Cancel, None).0, 200);
+        assert_eq!(apply_as_charge(&mut other, Kind::Cancel, None).0, 200);
         assert_eq!(other.status_name, "CANCEL");
     }
 }

@@ -392,6 +392,7 @@ fn charge(
         created_at: now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         fee: receiver.map(|_| Registry::transfer_fee(session.terms.amount)),
         bonus: Amount::from_minor(if success { bonus_minor.min(session.terms.amount.minor()) } else { 0 }),
+        lagging: None,
         receiver_mask: receiver.map(cards::mask),
     }
 }

@@ -81,6 +81,9 @@ pub struct Transaction {
     pub bonus: Amount,
     /// A transfer's receiving card, masked.
     pub receiver_mask: Option<String>,
+    /// What the status API shows until the given moment instead (`Control::status_lag_ms`):
+    /// the transaction as it was before its latest operation.
+    pub lagging: Option<(Instant, Box<Transaction>)>,
 }
 
 /// A payment page the payer has open.
@@ -109,6 +112,14 @@ pub enum MethodFlag {
 }
 
 impl Transaction {
+    /// The transaction as the status API shows it now (an operation's result may lag).
+    pub fn as_seen(&self) -> &Transaction {
+        match &self.lagging {
+            Some((until, before)) if Instant::now() < *until => before,
+            _ => self,
+        }
+    }
+
     /// The amount ePay reports: the transfer amount, or with `fee_in_amount` the amount plus
     /// the fee (whether ePay includes it is unconfirmed: the sandbox can do both).
     pub fn reported_amount(&self, fee_in_amount: bool) -> Amount {
@@ -164,6 +175,39 @@ pub struct Control {
     pub slow_operation_ms: u64,
     /// Payments from now on are paid partly with Halyk bonuses: this many minor units.
     pub bonus_minor: u64,
+    /// What the next operation requests meet, one each, in order (then they behave).
+    pub operation_faults: VecDeque<OperationFault>,
+    /// After an operation, the status API shows the transaction as it was before for this
+    /// long (ms).
+    pub status_lag_ms: u64,
+    /// A partly refunded charge is labelled `REFUND` (not `CHARGE`).
+    pub partly_refunded_as_refund: bool,
+}
+
+/// How one operation request misbehaves: the ways a payment gateway does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fault", rename_all = "camelCase", deny_unknown_fields)]
+pub enum OperationFault {
+    /// Performs it, then never answers (the client times out).
+    PerformThenHang,
+    /// Performs it, then answers 500.
+    PerformThen500,
+    /// Answers only after `ms`, and performs it then (a slow bank: after the client's timeout).
+    LateThenPerform { ms: u64 },
+    /// Never performs it, never answers.
+    Hang,
+}
+
+/// An operation the sandbox performed.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Performed {
+    pub invoice_id: String,
+    pub transaction_id: String,
+    pub kind: &'static str,
+    /// Minor units moved (a refund's, a capture's); 0 for a cancel.
+    pub amount_minor: u64,
+    pub external_id: Option<String>,
 }
 
 #[derive(Default)]
@@ -173,6 +217,8 @@ pub struct Registry {
     /// Charge, cancel and refund requests performed (`GET /sandbox/status-questions` tells
     /// the tests how many; each request is performed, whatever its externalID).
     pub operations_performed: u32,
+    /// Each operation performed (`GET /sandbox/operations`).
+    pub performed: Vec<Performed>,
     /// How often the status API was asked about each invoice (`GET /sandbox/status-questions`:
     /// several proxies on one database must ask once per question, not once each).
     pub status_questions: HashMap<String, u32>,

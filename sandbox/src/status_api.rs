@@ -45,7 +45,7 @@ pub async fn check(State(sandbox): State<Arc<Sandbox>>, Path(invoice_id): Path<S
             return Json(result(shape, "107", "Операция в обработке")).into_response();
         }
     }
-    let Some(t) = registry.settled(&invoice_id) else {
+    let Some(t) = registry.settled(&invoice_id).map(Transaction::as_seen) else {
         return Json(result(shape, "102", "Транзакция не найдена")).into_response();
     };
     let fee_in_amount = sandbox.control().fee_in_amount;
@@ -73,13 +73,18 @@ struct Amounts {
     bonus: Value,
 }
 
+/// Refunds come out of the card part first, then the bonus part (which of the two ePay returns
+/// first is not published: the proxy counts both together). `orgAmount` is the whole original
+/// amount, bonus part included.
 fn amounts(t: &Transaction, fee_in_amount: bool) -> Amounts {
-    let original = t.reported_amount(fee_in_amount).minor().saturating_sub(t.bonus.minor());
+    let whole = t.reported_amount(fee_in_amount).minor();
+    let card = whole.saturating_sub(t.bonus.minor());
+    let refunded = t.refunded.minor();
     Amounts {
-        amount: amount_json(Amount::from_minor(original.saturating_sub(t.refunded.minor()))),
-        original: amount_json(Amount::from_minor(original)),
+        amount: amount_json(Amount::from_minor(card.saturating_sub(refunded))),
+        original: amount_json(Amount::from_minor(whole)),
         refunded: amount_json(t.refunded),
-        bonus: amount_json(t.bonus),
+        bonus: amount_json(Amount::from_minor(t.bonus.minor().saturating_sub(refunded.saturating_sub(card)))),
     }
 }
 

@@ -3,6 +3,8 @@
 //! `epay-proxy orders show <invoiceId>`   print an order and its notifications as JSON
 //! `epay-proxy orders list [N]`           print the N (default 20) latest orders as JSON lines
 //! `epay-proxy admin hash-password`       a hash for ADMIN_USERS, from a password on standard input
+//! `epay-proxy operations resolve <invoiceId> done|not-done|send-again --checked TEXT`
+//!                                         a person's decision on a capture, cancel or refund in review
 
 use std::process::ExitCode;
 
@@ -13,7 +15,7 @@ use epay_proxy::{AppState, inspect, telemetry};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy migrate\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>\n       epay-proxy admin hash-password   (reads the password on standard input)";
+const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy migrate\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>\n       epay-proxy admin hash-password   (reads the password on standard input)\n       epay-proxy operations resolve <invoiceId> done|not-done|send-again --checked TEXT [--by NAME] [--note TEXT]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         ["webhooks", "list"] => runtime.block_on(list_events(config, 20)),
         ["webhooks", "list", n] if n.parse::<i64>().is_ok_and(|n| n > 0) => runtime.block_on(list_events(config, n.parse().unwrap_or(20))),
         ["webhooks", "resend", event_id] => runtime.block_on(resend_event(config, event_id)),
+        ["operations", "resolve", rest @ ..] => runtime.block_on(resolve_operation(config, rest)),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -204,6 +207,21 @@ async fn resend_event(config: Config, event_id: &str) -> ExitCode {
         }
         Err(err) => {
             eprintln!("cannot queue the event: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A person's decision on the capture, cancel or refund in review on an order.
+async fn resolve_operation(config: Config, args: &[&str]) -> ExitCode {
+    let Some(store) = open_store(&config).await else { return ExitCode::FAILURE };
+    match epay_proxy::operations::review::from_cli(&store, args).await {
+        Ok(done) => {
+            println!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("epay-proxy: {why}");
             ExitCode::FAILURE
         }
     }

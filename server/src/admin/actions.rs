@@ -19,9 +19,9 @@ use crate::epay::OperationKind;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::merchant::view::rfc3339;
-use crate::operations::{ByPerson, Requested, request_operation};
+use crate::operations::{ByPerson, Requested, request_operation, review};
 use crate::store::admin::{self, ActionRow};
-use crate::store::operations::OperationRow;
+use crate::store::operations::{self, OperationRow};
 use crate::store::orders::{self, OrderState};
 use crate::store::{Dialect, StoreError, Tx, now, now_ms, webhooks};
 
@@ -63,7 +63,7 @@ pub fn resolution(actions: &[ActionRow], as_of: i64) -> Option<ReviewResolution>
 }
 
 /// An event the status triggers do not make, with the order's snapshot, like theirs.
-fn make_event(tx: &mut Tx, order_id: i64, kind: &str) -> Result<(), StoreError> {
+pub(crate) fn make_event(tx: &mut Tx, order_id: i64, kind: &str) -> Result<(), StoreError> {
     let sql = match tx.dialect() {
         Dialect::Sqlite => {
             "INSERT INTO webhook_events (event_id, type, order_id, created_ms, next_attempt_ms, snapshot)
@@ -145,8 +145,16 @@ pub fn read_decision(decision: &ReviewDecision) -> Result<(&'static str, String,
         "paid" => "paid",
         "failed" => "failed",
         "refund" => "refund",
+        "done" => "done",
+        "not_done" => "not_done",
+        "send_again" => "send_again",
         other => {
-            return Err(AppError::unprocessable(ErrorCode::InvalidField, format!("decision `{other}` is none of paid, failed, refund")));
+            return Err(AppError::unprocessable(
+                ErrorCode::InvalidField,
+                format!(
+                    "decision `{other}` is none of paid, failed, refund (a payment in review) or done, not_done, send_again (a capture, cancel or refund in review)"
+                ),
+            ));
         }
     };
     let checked: String = decision.checked.trim().to_owned();
@@ -164,9 +172,11 @@ pub fn read_decision(decision: &ReviewDecision) -> Result<(&'static str, String,
 }
 
 /// `POST /api/admin/orders/{invoiceId}/review`: a person records what they checked and
-/// decides. `paid` and `failed` set the order (the shop gets `order.review_resolved`, then
-/// `order.paid` or `order.failed`); `refund` asks ePay for a full refund, which ePay's status
-/// API confirms like any other (the order stays in review until then).
+/// decides. For a payment in review, `paid` and `failed` set the order (the shop gets
+/// `order.review_resolved`, then `order.paid` or `order.failed`); `refund` asks ePay for a
+/// full refund, which ePay's status API confirms like any other (the order stays in review
+/// until then). For a capture, cancel or refund in review, `done`, `not_done` or `send_again`
+/// settle it (`crate::operations::review`).
 pub async fn resolve_review(
     State(app): State<Arc<AppState>>,
     Extension(staff): Extension<Staff>,
@@ -188,6 +198,29 @@ pub async fn resolve_review(
         ..ActionRow::default()
     };
     tracing::info!(user = %staff.name, invoice_id = %invoice_id, decision, "review resolved in the console");
+    if let Some(decision) = review::Decision::parse(decision) {
+        let order = review::decide(&app, &invoice_id, decision, resolution).await?;
+        return Ok(axum::Json(crate::operations::order_view(&app, &order).await?).into_response());
+    }
+    let invoice = invoice_id.clone();
+    let in_review = app
+        .store
+        .read(move |db| match orders::find_by_invoice(db, &invoice)? {
+            Some(order) => operations::in_review(db, order.id),
+            None => Ok(None),
+        })
+        .await?;
+    if let Some(op) = in_review {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::OperationNotAllowed,
+            format!(
+                "order {invoice_id} is in review for its {} op_{}: decide done (ePay did it), not_done (ePay did not) or send_again",
+                op.kind.as_str(),
+                op.id
+            ),
+        ));
+    }
     if decision == "refund" {
         let invoice = invoice_id.clone();
         let order = app.store.read(move |db| orders::find_by_invoice(db, &invoice)).await?;

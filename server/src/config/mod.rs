@@ -56,6 +56,7 @@ pub struct Config {
     pub epay: EpaySettings,
     pub checkout: CheckoutSettings,
     pub confirmation: ConfirmationSettings,
+    pub operations: OperationSettings,
     pub limits: LimitSettings,
     pub merchant: MerchantSettings,
     pub webhooks: WebhookSettings,
@@ -209,6 +210,21 @@ pub struct ConfirmationSettings {
     pub status_concurrency: usize,
 }
 
+/// How capture, cancel and refund are sent and settled (docs/reliability.md, "Operations").
+#[derive(Clone, Copy, Debug)]
+pub struct OperationSettings {
+    /// How long an operation whose outcome is unknown (a timeout, a reset, a 5xx) is looked
+    /// up in the status API before a person is asked (`EPAY_OPERATION_SETTLE_SECS`, 15 min):
+    /// long enough for a slow bank to finish and for the status API to catch up, short enough
+    /// that a refund that never happened is noticed the same hour.
+    pub settle_window: Duration,
+    /// How long a worker holds an operation it works on (`EPAY_OPERATION_LEASE_SECS`; by
+    /// default four times `EPAY_TIMEOUT_SECS`, 5 s at least). A shorter lease only makes
+    /// another instance take over sooner: every request is preceded by a compare-and-set of
+    /// the claim, so no operation is ever sent by two.
+    pub lease: Option<Duration>,
+}
+
 /// What strangers may make the proxy do.
 #[derive(Clone, Copy, Debug)]
 pub struct LimitSettings {
@@ -267,6 +283,7 @@ impl Config {
             epay: EpaySettings::load(&env, epay_env, &server)?,
             checkout: CheckoutSettings::load(&env, &server.public_url)?,
             confirmation: ConfirmationSettings::load(&env)?,
+            operations: OperationSettings::load(&env)?,
             limits: LimitSettings::load(&env)?,
             merchant: MerchantSettings::load(&env)?,
             webhooks: WebhookSettings::load(&env, epay_env)?,
@@ -524,6 +541,17 @@ impl ConfirmationSettings {
             expiry_grace: env.whole_seconds("ORDER_EXPIRY_GRACE_SECS", 1800)?,
             status_concurrency: env.count("STATUS_API_CONCURRENCY", 16, 1..=256)? as usize,
         })
+    }
+}
+
+impl OperationSettings {
+    fn load(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<OperationSettings, ConfigError> {
+        let settle_window = env.whole_seconds("EPAY_OPERATION_SETTLE_SECS", 900)?;
+        if settle_window > Duration::from_secs(86_400) {
+            return Err(problem("EPAY_OPERATION_SETTLE_SECS", "at most 86400 (a day): an unsettled refund must reach a person"));
+        }
+        let lease = env.text("EPAY_OPERATION_LEASE_SECS").map(|_| env.seconds("EPAY_OPERATION_LEASE_SECS", 0)).transpose()?;
+        Ok(OperationSettings { settle_window, lease })
     }
 }
 

@@ -9,6 +9,10 @@ use crate::monitoring;
 pub enum EpayError {
     #[error("ePay did not answer within {0:?}")]
     Timeout(std::time::Duration),
+    /// The connection could not be made (DNS, TCP or TLS): nothing of the request reached ePay.
+    #[error("could not connect to ePay (nothing was sent): {0}")]
+    NotSent(String),
+    /// The request may have reached ePay (a reset after it was written, say).
     #[error("could not reach ePay: {0}")]
     Unreachable(String),
     #[error("ePay answered HTTP {status}: {body}")]
@@ -20,6 +24,12 @@ pub enum EpayError {
 impl EpayError {
     pub fn is_timeout(&self) -> bool {
         matches!(self, EpayError::Timeout(_))
+    }
+
+    /// Whether ePay provably never saw the request: the connection was never made. Only then
+    /// may a request that moves money be sent again without asking ePay first.
+    pub fn never_sent(&self) -> bool {
+        matches!(self, EpayError::NotSent(_))
     }
 }
 
@@ -75,22 +85,30 @@ impl EpayClient {
     }
 
     fn transport_error(&self, err: reqwest::Error) -> EpayError {
-        if err.is_timeout() {
+        if err.is_connect() || err.is_builder() {
+            // Connecting (DNS, TCP, TLS; a connect timeout too) comes before a byte of the
+            // request is written.
+            EpayError::NotSent(causes(err))
+        } else if err.is_timeout() {
             EpayError::Timeout(self.settings.timeout)
         } else {
-            // Without the URL (it is ours, not news), with every cause: "error sending request"
-            // alone does not tell a refused connection from a reset one.
-            let err = err.without_url();
-            let mut text = err.to_string();
-            let mut cause = std::error::Error::source(&err);
-            while let Some(inner) = cause {
-                text.push_str(": ");
-                text.push_str(&inner.to_string());
-                cause = inner.source();
-            }
-            EpayError::Unreachable(text)
+            EpayError::Unreachable(causes(err))
         }
     }
+}
+
+/// The error without the URL (it is ours, not news), with every cause: "error sending
+/// request" alone does not tell a refused connection from a reset one.
+fn causes(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 /// An HTTP answer that is not what was asked for. The body is cut short: it goes to logs.

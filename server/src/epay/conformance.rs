@@ -73,40 +73,29 @@ fn a_card_payment_that_the_status_page_shows_is_paid_whatever_its_short_terminal
 }
 
 /// The page's own sample: 22.22 charged, 12.22 left. Reduced before the proxy confirmed it:
-/// a person looks; after a refund of 10 through the proxy, the refund is shown.
+/// a person looks, and a refund is not sent while ePay shows it so; measured against the
+/// untouched charge, it shows a refund of 10 done.
 #[test]
 fn the_pages_partly_refunded_charge_confirms_a_refund_of_its_difference() {
-    use crate::operations::confirm::{Seen, seen};
-    use crate::store::operations::{OperationRow, OperationStatus};
+    use crate::operations::confirm::{Ledger, Ready, Seen, ready, seen};
+    use crate::store::operations::OperationRow;
     let verdict = decision("status-payment-partly-refunded.200.json", &card(2_222));
     assert!(verdict.contains("reduced outside the proxy"), "{verdict}");
     let (_, body) = sample("status-payment-partly-refunded.200.json");
     let answer = read_status_answer(reqwest::StatusCode::OK, &body).unwrap();
     let paid = OrderRow { status: OrderState::Paid, captured_minor: Some(2_222), ..card(2_222) };
-    let refund = |minor| OperationRow {
-        id: 1,
-        order_id: 1,
-        kind: super::OperationKind::Refund,
-        amount_minor: Some(minor),
-        reason: None,
-        external_id: "e".into(),
-        idempotency_key: "k".into(),
-        fingerprint: "f".into(),
-        status: OperationStatus::Unknown,
-        epay_answer: None,
-        attempts: 1,
-        next_check_ms: Some(1),
-        created_at: 0,
-        updated_at: 0,
-    };
-    assert_eq!(seen(&refund(1_000), &paid, &answer), Seen::Done);
-    assert!(matches!(seen(&refund(1_100), &paid, &answer), Seen::CannotTell(_)));
+    let refund = |minor| OperationRow::stored(1, 1, super::OperationKind::Refund, Some(minor), Some(1), 0);
+    assert!(matches!(ready(&refund(1_000), &paid, &answer), Ready::Disagrees(_)), "not sent while ePay shows another ledger");
+    let before = Ledger::recorded(&refund(1_000), &paid);
+    assert_eq!(seen(&refund(1_000), &before, &answer), Seen::Done);
+    assert!(matches!(seen(&refund(1_100), &before, &answer), Seen::CannotTell(_)));
     let (_, body) = sample("status-payment-charge.200.json");
     let untouched = read_status_answer(reqwest::StatusCode::OK, &body).unwrap();
-    assert_eq!(seen(&refund(1_000), &paid, &untouched), Seen::NotDone);
+    assert!(matches!(ready(&refund(1_000), &paid, &untouched), Ready::Send(_)));
+    assert_eq!(seen(&refund(1_000), &before, &untouched), Seen::NotDone);
     let (_, body) = sample("status-payment-refund.200.json");
     let refunded = read_status_answer(reqwest::StatusCode::OK, &body).unwrap();
-    assert_eq!(seen(&refund(2_222), &paid, &refunded), Seen::Done);
+    assert_eq!(seen(&refund(2_222), &before, &refunded), Seen::Done);
 }
 
 #[test]

@@ -88,30 +88,27 @@ pub fn operation_request(kind: OperationKind, transaction_id: &str, amount: Opti
 }
 
 impl EpayClient {
-    /// Asks ePay to perform one operation. `Err` when there is no answer to read (timeout,
-    /// transport, 5xx): the operation may or may not have happened, and must be looked up
-    /// before anything is repeated.
+    /// Asks ePay to perform one operation with `token`, a fresh service token of the
+    /// transaction's terminal (ePay's pages: "for each operation, you need to get and use the
+    /// original token"). The caller gets the token first: a request that fails for want of one
+    /// was never sent. `Err` when there is no answer to read: `EpayError::never_sent` tells the
+    /// only case in which ePay cannot have performed it; after any other error (a timeout, a
+    /// reset, a 5xx) it may or may not have happened, and must be looked up.
     pub async fn operation(
         &self,
+        token: &super::Token,
         kind: OperationKind,
         transaction_id: &str,
-        terminal: &str,
         amount: Option<Amount>,
         external_id: &str,
     ) -> Result<OperationAnswer, EpayError> {
         let request = operation_request(kind, transaction_id, amount, external_id);
         let url = self.settings.api_endpoint(&request.path_and_query);
-        let build = |token: &str| {
-            let post = self.http.post(&url).bearer_auth(token);
-            match &request.body {
-                Some(body) => post.json(body),
-                None => post,
-            }
-        };
-        // A fresh service token for each operation, as ePay's pages ask ("for each operation,
-        // you need to get and use the original token"); status questions reuse theirs.
-        let token = self.service_token(terminal).await?;
-        let (status, reply) = self.exchange(build(&token.access_token)).await?;
+        let mut post = self.http.post(&url).bearer_auth(&token.access_token);
+        if let Some(body) = &request.body {
+            post = post.json(body);
+        }
+        let (status, reply) = self.exchange(post).await?;
         read_operation_answer(status.as_u16(), &reply)
     }
 }

@@ -240,16 +240,19 @@ impl EpayClient {
         self.service_tokens.lock().await.remove(terminal);
     }
 
+    /// The terminal's service token, from the cache while it is valid. The cache is locked
+    /// only to read and to store: a hanging OAuth endpoint holds up the questions that need a
+    /// new token, never the ones that have one.
     pub(super) async fn cached_service_token(&self, terminal: &str) -> Result<String, EpayError> {
-        let mut cached = self.service_tokens.lock().await;
-        if let Some((token, valid_until)) = cached.get(terminal)
-            && Instant::now() < *valid_until
+        let cached = self.service_tokens.lock().await.get(terminal).cloned();
+        if let Some((token, valid_until)) = cached
+            && Instant::now() < valid_until
         {
-            return Ok(token.clone());
+            return Ok(token);
         }
         let token = self.service_token(terminal).await?;
         let lifetime = Duration::from_secs(token.expires_in).saturating_sub(SERVICE_TOKEN_MARGIN);
-        cached.insert(terminal.to_owned(), (token.access_token.clone(), Instant::now() + lifetime));
+        self.service_tokens.lock().await.insert(terminal.to_owned(), (token.access_token.clone(), Instant::now() + lifetime));
         Ok(token.access_token)
     }
 }

@@ -14,6 +14,7 @@
 //! relies on it. The rules are `rules.rs`; both it and `confirm.rs` are pure.
 
 pub mod confirm;
+pub mod review;
 pub mod rules;
 
 pub use rules::Refusal;
@@ -38,15 +39,11 @@ use crate::store::leases::{self, Due};
 use crate::store::operations::{self, Begun, NewOperation, OperationRow, OperationStatus};
 use crate::store::orders::{self, OrderRow};
 use crate::store::{notifications, now_ms};
-use confirm::Seen;
+use confirm::{Ledger, Ready, Seen, Settling, Step};
 use futures::StreamExt;
 
 /// Looks at the schedule this often when nothing is due.
 const IDLE: Duration = Duration::from_secs(1);
-/// An unknown operation is looked up after this, doubling.
-const FIRST_CHECK_MS: i64 = 2_000;
-/// Lookups before a person is asked to look (about an hour of doubling pauses).
-const MAX_ATTEMPTS: i64 = 12;
 
 #[utoipa::path(
     post,
@@ -187,7 +184,7 @@ pub async fn request_operation(app: &Arc<AppState>, requested: Requested) -> Res
     let (op, replayed) = match begun {
         Begun::New(op, order) => {
             // On its own task: a merchant that disconnects must not leave it half asked.
-            let task = tokio::spawn(perform(app.clone(), op, *order, false));
+            let task = tokio::spawn(perform(app.clone(), op, *order));
             (task.await.map_err(AppError::internal)??, false)
         }
         Begun::Replayed(op) => (op, true),
@@ -300,81 +297,157 @@ pub fn operation_view(op: &OperationRow) -> MerchantOperation {
 }
 
 /// How long a worker holds an operation: long enough for every request of one step (a
-/// service token, the operation or a status question, a retry after a 401).
+/// service token, the operation or a status question, a retry after a 401), unless
+/// `EPAY_OPERATION_LEASE_SECS` says otherwise.
 fn lease_ms(app: &AppState) -> i64 {
-    leases::lease_ms(app.config.epay.timeout)
+    match app.config.operations.lease {
+        Some(lease) => lease.as_millis() as i64,
+        None => leases::lease_ms(app.config.epay.timeout),
+    }
 }
 
-/// Asks ePay to perform `op` on `order`'s transaction and records what follows. `op`'s
-/// `next_check_ms` is the caller's claim; `repeat`: it was sent before without an answer.
+fn settling(app: &AppState) -> Settling {
+    Settling { window_ms: app.config.operations.settle_window.as_millis() as i64 }
+}
+
+/// Sends `op` (claimed by `claim`, with no request outstanding) to ePay and records what
+/// follows. Nothing is sent unless the claim is still this worker's just before the request
+/// (`operations::start_sending`), with the transaction as the status API then shows it.
 /// Returns the operation as it then stands.
-async fn perform(app: Arc<AppState>, op: OperationRow, order: OrderRow, repeat: bool) -> Result<OperationRow, AppError> {
+async fn perform(app: Arc<AppState>, op: OperationRow, order: OrderRow) -> Result<OperationRow, AppError> {
     let claim = op.next_check_ms.ok_or_else(|| AppError::internal("an operation performed without a claim"))?;
-    let id = op.id;
+    send(&app, &op, &order, claim).await?;
+    reread(&app, op.id).await
+}
+
+async fn send(app: &Arc<AppState>, op: &OperationRow, order: &OrderRow, claim: i64) -> Result<(), crate::store::StoreError> {
+    let (id, kind) = (op.id, op.kind.as_str());
     let Some(transaction_id) = order.transaction_id.clone() else {
-        app.store.write(move |tx| operations::fail(tx, id, claim, "the order has no ePay transaction id")).await?;
-        return reread(&app, id).await;
+        return app.store.write(move |tx| operations::fail(tx, id, claim, "the order has no ePay transaction id").map(|_| ())).await;
     };
-    let amount = op.amount_minor.map(|minor| Amount::from_minor(minor as u64));
-    let kind = op.kind.as_str();
-    match app.epay.operation(op.kind, &transaction_id, &order.terminal, amount, &op.external_id).await {
-        Ok(OperationAnswer::Accepted(_)) => {
-            // A fresh claim for the status question.
-            let until = now_ms() + lease_ms(&app);
-            if app.store.write(move |tx| operations::renew(tx, id, claim, until)).await? {
-                confirm_accepted(&app, &op, &order, until).await?;
+    // Everything that can fail before the request is done first: a failure there sends nothing.
+    let token = match app.epay.service_token(&order.terminal).await {
+        Ok(token) => token,
+        Err(err) => return not_sent(app, op, claim, format!("no service token from ePay ({err})"), false).await,
+    };
+    let before = match app.epay.transaction_status(StatusKind::for_method(order.method), &order.invoice_id, &order.terminal).await {
+        Err(err) => return not_sent(app, op, claim, format!("the status API could not be asked before sending ({err})"), false).await,
+        Ok(answer) => match confirm::ready(op, order, &answer) {
+            Ready::Send(ledger) => ledger,
+            Ready::NoAnswer(said) => {
+                return not_sent(app, op, claim, format!("the status API did not show the transaction ({said})"), false).await;
             }
+            Ready::Disagrees(why) => {
+                tracing::warn!(invoice_id = %order.invoice_id, kind, %why, "ePay's ledger is not the proxy's: review before sending");
+                return app.store.write(move |tx| operations::send_to_review(tx, id, claim, &why).map(|_| ())).await;
+            }
+        },
+    };
+    let until = now_ms() + lease_ms(app);
+    let ledger = before.clone();
+    if !app.store.write(move |tx| operations::start_sending(tx, id, claim, until, &ledger)).await? {
+        tracing::info!(invoice_id = %order.invoice_id, kind, "the operation's claim was taken over: not sent");
+        return Ok(());
+    }
+    let sent = OperationRow { sends: op.sends + 1, sent_ms: Some(now_ms()), next_check_ms: Some(until), ..op.clone() };
+    let amount = op.amount_minor.map(|minor| Amount::from_minor(minor as u64));
+    match app.epay.operation(&token, op.kind, &transaction_id, amount, &op.external_id).await {
+        Ok(OperationAnswer::Accepted(_)) => {
+            // `accepted` together with a fresh claim for the status question.
+            let claim = now_ms() + lease_ms(app);
+            let said = "ePay accepted it; waiting for the status API to show it";
+            if app.store.write(move |tx| operations::accept(tx, id, until, said, claim)).await? {
+                let accepted = OperationRow { status: OperationStatus::Accepted, next_check_ms: Some(claim), ..sent };
+                settle(app, &accepted, order, &before, claim).await?;
+            }
+            Ok(())
         }
-        Ok(OperationAnswer::Refused { status, message }) if !repeat => {
+        // The first request refused: nothing happened.
+        Ok(OperationAnswer::Refused { status, message }) if sent.sends == 1 => {
             tracing::warn!(invoice_id = %order.invoice_id, kind, status, %message, "ePay refused an operation");
             let said = format!("ePay refused it (HTTP {status}): {message}");
-            app.store.write(move |tx| operations::fail(tx, id, claim, &said)).await?;
+            app.store.write(move |tx| operations::fail(tx, id, until, &said).map(|_| ())).await
         }
         // A refusal of a repeat may mean "already done": only the status API can say.
         Ok(OperationAnswer::Refused { status, message }) => {
             tracing::warn!(invoice_id = %order.invoice_id, kind, status, %message, "ePay refused a repeated operation; looking it up");
             let said = format!("ePay refused the repeat (HTTP {status}: {message}); looking it up");
-            let at = now_ms() + FIRST_CHECK_MS;
-            app.store.write(move |tx| operations::wait(tx, id, claim, OperationStatus::Unknown, &said, at)).await?;
+            let at = now_ms() + settling(app).pause_ms(0);
+            app.store.write(move |tx| operations::wait(tx, id, until, OperationStatus::Unknown, &said, at, None).map(|_| ())).await
+        }
+        Err(err) if err.never_sent() => {
+            tracing::warn!(invoice_id = %order.invoice_id, kind, error = %err, "ePay could not be reached; nothing was sent");
+            not_sent(app, &sent, until, format!("{err}"), true).await
         }
         Err(err) => {
-            tracing::warn!(invoice_id = %order.invoice_id, kind, error = %err, "no answer from ePay; the operation will be looked up");
-            let (said, at) = (format!("no answer from ePay ({err}); looking it up"), now_ms() + FIRST_CHECK_MS);
-            app.store.write(move |tx| operations::wait(tx, id, claim, OperationStatus::Unknown, &said, at)).await?;
+            tracing::warn!(invoice_id = %order.invoice_id, kind, error = %err, "no answer from ePay; the operation will be looked up, never sent again on a guess");
+            let said = format!("sent, outcome unknown ({err}); looking it up");
+            let at = now_ms() + settling(app).pause_ms(0);
+            app.store.write(move |tx| operations::wait(tx, id, until, OperationStatus::Unknown, &said, at, None).map(|_| ())).await
         }
     }
-    reread(&app, id).await
+}
+
+/// Nothing of `op` reached ePay: it is sent again later; after the settle window of trying, a
+/// first request is given up (failed: nothing moved, the shop may ask again), a person's
+/// "send again" goes back to that person.
+async fn not_sent(
+    app: &Arc<AppState>,
+    op: &OperationRow,
+    claim: i64,
+    why: String,
+    took_back: bool,
+) -> Result<(), crate::store::StoreError> {
+    let (id, now) = (op.id, now_ms());
+    let waiting_since = op.waiting_since_ms.filter(|_| op.status == OperationStatus::Pending).unwrap_or(now);
+    let settling = settling(app);
+    if now - waiting_since < settling.window_ms {
+        let said = format!("not sent: {why}; trying again");
+        let at = now + settling.pause_ms(op.attempts);
+        return app.store.write(move |tx| operations::not_sent(tx, id, claim, &said, at, waiting_since, took_back).map(|_| ())).await;
+    }
+    let said = format!("could not be sent for {} s, nothing reached ePay: {why}", (now - waiting_since) / 1000);
+    tracing::warn!(op = id, %said, "an operation could not be sent");
+    let sends = op.sends - i64::from(took_back);
+    app.store
+        .write(move |tx| {
+            if sends > 0 { operations::send_to_review(tx, id, claim, &said) } else { operations::fail(tx, id, claim, &said) }.map(|_| ())
+        })
+        .await
 }
 
 async fn reread(app: &AppState, id: i64) -> Result<OperationRow, AppError> {
     app.store.read(move |db| operations::find(db, id)).await?.ok_or_else(|| AppError::internal("an operation vanished"))
 }
 
-/// The pause before the next lookup of `op`: 2 s, doubling with every answer it got.
-fn next_lookup_ms(op: &OperationRow) -> i64 {
-    now_ms() + FIRST_CHECK_MS * (1 << op.attempts.clamp(0, 10))
-}
-
-/// ePay took the operation: it settles when the status API shows it, and is looked up until then.
-async fn confirm_accepted(app: &AppState, op: &OperationRow, order: &OrderRow, claim: i64) -> Result<(), crate::store::StoreError> {
+/// Asks the status API about `op` (which may have reached ePay; claimed until `claim`),
+/// measured against `before`, and records what follows: done, a person, or another lookup.
+async fn settle(app: &AppState, op: &OperationRow, order: &OrderRow, before: &Ledger, claim: i64) -> Result<(), crate::store::StoreError> {
     let status = app.epay.transaction_status(StatusKind::for_method(order.method), &order.invoice_id, &order.terminal).await;
-    let id = op.id;
-    match status.as_ref().map(|answer| (confirm::seen(op, order, answer), answer)) {
-        Ok((Seen::Done, answer)) => {
-            tracing::info!(invoice_id = %order.invoice_id, kind = op.kind.as_str(), "operation confirmed by the status API");
-            let said = format!("ePay accepted it; the status API shows it ({})", answer.said());
-            app.store.write(move |tx| operations::succeed(tx, id, claim, &said)).await?;
+    let seen = match &status {
+        Ok(answer) => confirm::seen(op, before, answer),
+        Err(err) => Seen::NoAnswer(format!("the status API could not be asked ({err})")),
+    };
+    let (id, kind) = (op.id, op.kind.as_str());
+    match confirm::next_step(op, &seen, settling(app), now_ms()) {
+        Step::Succeed => {
+            tracing::info!(invoice_id = %order.invoice_id, kind, "operation confirmed by the status API");
+            let said = format!("the status API shows it ({})", status.map(|a| a.said()).unwrap_or_default());
+            app.store.write(move |tx| operations::succeed(tx, id, claim, &said).map(|_| ())).await
         }
-        other => {
-            let said = match other {
-                Ok((_, answer)) => format!("ePay accepted it; the status API does not show it yet ({})", answer.said()),
-                Err(err) => format!("ePay accepted it; the status API could not be asked ({err})"),
+        Step::Review(why) => {
+            tracing::warn!(invoice_id = %order.invoice_id, kind, %why, "operation needs a person: review");
+            app.store.write(move |tx| operations::send_to_review(tx, id, claim, &why).map(|_| ())).await
+        }
+        Step::Wait { at_ms, waiting_since_ms } => {
+            let waiting = if op.status == OperationStatus::Accepted { OperationStatus::Accepted } else { OperationStatus::Unknown };
+            let said = match waiting {
+                OperationStatus::Accepted => format!("ePay accepted it; the status API does not show it yet ({})", describe(&seen)),
+                _ => format!("sent, outcome unknown; {}", describe(&seen)),
             };
-            let at = next_lookup_ms(op);
-            app.store.write(move |tx| operations::wait(tx, id, claim, OperationStatus::Accepted, &said, at)).await?;
+            app.store.write(move |tx| operations::wait(tx, id, claim, waiting, &said, at_ms, waiting_since_ms).map(|_| ())).await
         }
     }
-    Ok(())
 }
 
 /// The background task: operations without a settled answer (and those whose claim ran out)
@@ -401,7 +474,8 @@ pub async fn run(app: Arc<AppState>) {
     }
 }
 
-/// What one lookup does with what the status API shows (`op` as claimed by this worker).
+/// What one lookup does (`op` as claimed by this worker): an operation that never reached ePay
+/// is sent; one that may have is looked up, never sent again.
 async fn look_up(app: &Arc<AppState>, op: OperationRow) -> Result<(), crate::store::StoreError> {
     let Some(claimed) = op.next_check_ms else { return Ok(()) };
     let (id, order_id) = (op.id, op.order_id);
@@ -411,55 +485,19 @@ async fn look_up(app: &Arc<AppState>, op: OperationRow) -> Result<(), crate::sto
         return Ok(());
     }
     let Some(order) = app.store.read(move |db| orders::find_by_id(db, order_id)).await? else { return Ok(()) };
-    let kind = op.kind.as_str();
-    if op.attempts >= MAX_ATTEMPTS {
-        let said = format!("no settled answer from ePay after {} lookups; a person must check", op.attempts);
-        tracing::warn!(invoice_id = %order.invoice_id, kind, %said, "operation needs a person: review");
-        return app.store.write(move |tx| operations::send_to_review(tx, id, claim, &said).map(|_| ())).await;
+    let op = OperationRow { next_check_ms: Some(claim), ..op };
+    if op.status == OperationStatus::Pending && !op.maybe_sent() {
+        return send(app, &op, &order, claim).await;
     }
-    let status = app.epay.transaction_status(StatusKind::for_method(order.method), &order.invoice_id, &order.terminal).await;
-    let seen = match &status {
-        Ok(answer) => confirm::seen(&op, &order, answer),
-        Err(err) => Seen::NoAnswer(format!("the status API could not be asked ({err})")),
-    };
-    let waiting = if op.status == OperationStatus::Accepted { OperationStatus::Accepted } else { OperationStatus::Unknown };
-    match seen {
-        Seen::Done => {
-            tracing::info!(invoice_id = %order.invoice_id, kind, "operation confirmed by a lookup");
-            let said = format!("looked up: the status API shows it ({})", status.map(|a| a.said()).unwrap_or_default());
-            app.store.write(move |tx| operations::succeed(tx, id, claim, &said).map(|_| ())).await
-        }
-        // Proven not to have happened (and ePay never said it took it): send it again.
-        Seen::NotDone if waiting == OperationStatus::Unknown => {
-            tracing::info!(invoice_id = %order.invoice_id, kind, "the status API shows the operation did not happen; sending it again");
-            let op = OperationRow { next_check_ms: Some(claim), ..op };
-            if let Err(err) = perform(app.clone(), op, order, true).await {
-                tracing::warn!(error = ?err, "sending an operation again failed");
-            }
-            Ok(())
-        }
-        // No answer was ever had, and the status API shows something that fits neither.
-        Seen::CannotTell(why) if waiting == OperationStatus::Unknown => {
-            let said = format!("the status API cannot tell whether it happened: {why}");
-            tracing::warn!(invoice_id = %order.invoice_id, kind, %said, "operation needs a person: review");
-            app.store.write(move |tx| operations::send_to_review(tx, id, claim, &said).map(|_| ())).await
-        }
-        // ePay took it but the status API does not show it yet, or it said nothing: ask again.
-        other => {
-            let said = match waiting {
-                OperationStatus::Accepted => format!("ePay accepted it; the status API does not show it yet ({})", describe(&other)),
-                _ => describe(&other),
-            };
-            let at = next_lookup_ms(&op);
-            app.store.write(move |tx| operations::wait(tx, id, claim, waiting, &said, at).map(|_| ())).await
-        }
-    }
+    // Stored before ledgers were: measured against the proxy's own records.
+    let before = op.before().unwrap_or_else(|| Ledger::recorded(&op, &order));
+    settle(app, &op, &order, &before, claim).await
 }
 
 fn describe(seen: &Seen) -> String {
     match seen {
         Seen::Done => "the status API shows it".to_owned(),
-        Seen::NotDone => "the status API shows no change yet".to_owned(),
-        Seen::CannotTell(said) | Seen::NoAnswer(said) => said.clone(),
+        Seen::NotDone => "the status API shows no trace of it yet".to_owned(),
+        Seen::MoreThanAsked(said) | Seen::CannotTell(said) | Seen::NoAnswer(said) => said.clone(),
     }
 }

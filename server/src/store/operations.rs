@@ -6,6 +6,10 @@
 //! An operation is claimed from the moment it is stored: `next_check_ms` is both when it is
 //! due for a lookup and the claim of whoever is working on it (until then). Whoever holds it
 //! records the result; a worker whose claim was taken over (its lease ran out) records nothing.
+//! Every request to ePay is preceded by `start_sending`, a compare-and-set of the claim that
+//! also counts the request (`sends`, `sent_ms`): a worker that lost its claim sends nothing,
+//! and an operation whose request may have reached ePay is never sent again by a worker, only
+//! looked up (`crate::operations::confirm`).
 
 use super::leases::Schedule;
 use super::orders::{OrderRow, OrderState, find_by_invoice};
@@ -16,16 +20,19 @@ use crate::epay::OperationKind;
 /// Where an operation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OperationStatus {
-    /// Stored; ePay is being asked (or was, by an instance that died: looked up).
+    /// Stored; not sent yet, or its request is being sent (`sent_ms`; an instance that died
+    /// then leaves it to be looked up, never sent again).
     Pending,
     /// ePay took it (2xx); the status API does not show it yet.
     Accepted,
-    /// No answer to rely on (timeout, 5xx, a 4xx to a repeat): looked up before anything else.
+    /// Sent, outcome unknown (timeout, reset, 5xx, a 4xx to a repeat): looked up for the
+    /// settle window; never sent again but by a person's decision.
     Unknown,
     Succeeded,
     /// ePay refused it the first time it was sent: nothing happened.
     Failed,
-    /// Lookups could not tell whether it happened: a person must check (the order is in review).
+    /// Lookups could not tell whether it happened, or ePay shows something else than the
+    /// proxy recorded: a person decides (the order is in review; `resolve_review`).
     Review,
 }
 
@@ -73,6 +80,64 @@ pub struct OperationRow {
     pub next_check_ms: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Requests that may have reached ePay.
+    pub sends: i64,
+    /// When the latest of them started (unix ms); `None`: none may have since it was stored
+    /// (or since a person decided to send it again), so it may be sent.
+    pub sent_ms: Option<i64>,
+    /// The transaction as the status API showed it just before the latest request.
+    pub before_amount_minor: Option<i64>,
+    pub before_bonus_minor: Option<i64>,
+    pub before_org_minor: Option<i64>,
+    pub before_status: Option<String>,
+    /// Since when it has waited for the same thing (unix ms): to be sent at all (its requests
+    /// could not leave), or, once sent, for a trace at ePay (the first lookup that showed none).
+    pub waiting_since_ms: Option<i64>,
+}
+
+impl OperationRow {
+    /// The transaction as it stood before the latest request, if it was recorded.
+    pub fn before(&self) -> Option<crate::operations::confirm::Ledger> {
+        Some(crate::operations::confirm::Ledger {
+            amount_minor: self.before_amount_minor?,
+            bonus_minor: self.before_bonus_minor.unwrap_or(0),
+            org_minor: self.before_org_minor,
+            status: self.before_status.clone()?,
+        })
+    }
+
+    /// Whether a request of it may have reached ePay and its outcome is not known: it is
+    /// looked up, never sent again by a worker.
+    pub fn maybe_sent(&self) -> bool {
+        self.sent_ms.is_some()
+    }
+
+    /// A row as `begin` stores it (tests build others from it).
+    pub fn stored(id: i64, order_id: i64, kind: OperationKind, amount_minor: Option<i64>, claim: Option<i64>, at: i64) -> OperationRow {
+        OperationRow {
+            id,
+            order_id,
+            kind,
+            amount_minor,
+            reason: None,
+            external_id: String::new(),
+            idempotency_key: String::new(),
+            fingerprint: String::new(),
+            status: OperationStatus::Pending,
+            epay_answer: None,
+            attempts: 0,
+            next_check_ms: claim,
+            created_at: at,
+            updated_at: at,
+            sends: 0,
+            sent_ms: None,
+            before_amount_minor: None,
+            before_bonus_minor: None,
+            before_org_minor: None,
+            before_status: None,
+            waiting_since_ms: None,
+        }
+    }
 }
 
 /// A request for an operation, before the rules are applied.
@@ -107,7 +172,7 @@ pub enum Begun {
 columns!(
     OperationRow, OPERATION_COLUMNS, operation_from_row;
     id, order_id, kind, amount_minor, reason, external_id, idempotency_key, fingerprint, status, epay_answer, attempts, next_check_ms,
-    created_at, updated_at,
+    created_at, updated_at, sends, sent_ms, before_amount_minor, before_bonus_minor, before_org_minor, before_status, waiting_since_ms,
 );
 
 fn select(db: &mut Conn, rest: &str, params: &[&dyn Param]) -> Result<Vec<OperationRow>, StoreError> {
@@ -190,20 +255,11 @@ pub fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
         |row| row.get(0),
     )?;
     let row = OperationRow {
-        id,
-        order_id: order.id,
-        kind: new.kind,
-        amount_minor,
         reason: new.reason,
         external_id,
         idempotency_key: new.idempotency_key,
         fingerprint: new.fingerprint,
-        status: OperationStatus::Pending,
-        epay_answer: None,
-        attempts: 0,
-        next_check_ms: Some(new.claim_until_ms),
-        created_at,
-        updated_at: created_at,
+        ..OperationRow::stored(id, order.id, new.kind, amount_minor, Some(new.claim_until_ms), created_at)
     };
     Ok(Begun::New(row, Box::new(order)))
 }
@@ -222,10 +278,64 @@ pub fn renew(tx: &mut Tx, id: i64, claim: i64, until_ms: i64) -> Result<bool, St
     Ok(renewed == 1)
 }
 
-/// The operation happened (the status API shows it): it and its order move on, in one
-/// transaction with the events the triggers write. Only the claim's holder records it.
-pub fn succeed(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, StoreError> {
-    let Some(op) = claimed(tx, id, claim)? else { return Ok(false) };
+/// Just before a request to ePay: the claim `claim` is renewed to `until_ms` (compare-and-set:
+/// a worker that lost its claim sends nothing) and the request is counted, with the
+/// transaction as the status API showed it (`before`). Only an operation that may be sent
+/// (`pending`, no request outstanding) takes it. Returns whether the caller may send.
+pub fn start_sending(
+    tx: &mut Tx,
+    id: i64,
+    claim: i64,
+    until_ms: i64,
+    before: &crate::operations::confirm::Ledger,
+) -> Result<bool, StoreError> {
+    let started = tx.execute(
+        "UPDATE operations SET next_check_ms = ?, sends = sends + 1, sent_ms = ?, before_amount_minor = ?, before_bonus_minor = ?,
+            before_org_minor = ?, before_status = ?, waiting_since_ms = NULL, updated_at = ?
+         WHERE id = ? AND next_check_ms = ? AND status = 'pending' AND sent_ms IS NULL",
+        params![until_ms, super::now_ms(), before.amount_minor, before.bonus_minor, before.org_minor, before.status, now(), id, claim],
+    )?;
+    Ok(started == 1)
+}
+
+/// Nothing reached ePay (no service token, no snapshot, a refused connection): the operation
+/// stays `pending`, to be sent at `retry_at_ms`; it has waited to be sent since
+/// `waiting_since_ms`. `took_back`: a counted request never left (its connection was
+/// refused), so it is uncounted.
+pub fn not_sent(
+    tx: &mut Tx,
+    id: i64,
+    claim: i64,
+    said: &str,
+    retry_at_ms: i64,
+    waiting_since_ms: i64,
+    took_back: bool,
+) -> Result<bool, StoreError> {
+    if claimed(tx, id, claim)?.is_none() {
+        return Ok(false);
+    }
+    let taken_back = i64::from(took_back);
+    tx.execute(
+        "UPDATE operations SET sends = sends - ?, sent_ms = CASE WHEN ? = 1 THEN NULL ELSE sent_ms END, waiting_since_ms = ? WHERE id = ?",
+        params![taken_back, taken_back, waiting_since_ms, id],
+    )?;
+    set_status(tx, id, OperationStatus::Pending, said, Some(retry_at_ms))?;
+    Ok(true)
+}
+
+/// ePay took it (2xx): `accepted`, written with the renewal of the claim to `until_ms` for the
+/// status question that follows. Returns whether the caller still holds it.
+pub fn accept(tx: &mut Tx, id: i64, claim: i64, said: &str, until_ms: i64) -> Result<bool, StoreError> {
+    if claimed(tx, id, claim)?.is_none() {
+        return Ok(false);
+    }
+    set_status(tx, id, OperationStatus::Accepted, said, Some(until_ms))?;
+    Ok(true)
+}
+
+/// The operation happened (the status API shows it, or a person says so): it and its order
+/// move on, in one transaction with the events the triggers write.
+fn apply_done(tx: &mut Tx, op: &OperationRow, said: &str) -> Result<(), StoreError> {
     let updated_at = now();
     match op.kind {
         OperationKind::Capture => {
@@ -241,9 +351,11 @@ pub fn succeed(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, Sto
             )?;
         }
         OperationKind::Refund => {
+            // An order in review for this refund is paid again, unless the refund took the rest.
             tx.execute(
                 "UPDATE orders SET refunded_minor = refunded_minor + ?,
-                    status = CASE WHEN refunded_minor + ? >= COALESCE(captured_minor, amount_minor) THEN 'refunded' ELSE status END,
+                    status = CASE WHEN refunded_minor + ? >= COALESCE(captured_minor, amount_minor) THEN 'refunded'
+                                  WHEN status = 'review' THEN 'paid' ELSE status END,
                     updated_at = ?, version = version + 1
                  WHERE id = ?",
                 params![op.amount_minor, op.amount_minor, updated_at, op.order_id],
@@ -251,7 +363,13 @@ pub fn succeed(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, Sto
         }
     }
     // After the order: its event (order.paid) comes before the operation's (order.captured).
-    set_status(tx, id, OperationStatus::Succeeded, said, None)?;
+    set_status(tx, op.id, OperationStatus::Succeeded, said, None)
+}
+
+/// The status API shows it: it and its order move on. Only the claim's holder records it.
+pub fn succeed(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, StoreError> {
+    let Some(op) = claimed(tx, id, claim)? else { return Ok(false) };
+    apply_done(tx, &op, said)?;
     Ok(true)
 }
 
@@ -264,25 +382,87 @@ pub fn fail(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, StoreE
     Ok(true)
 }
 
-/// Not settled yet (`Accepted`: ePay took it; `Unknown`: no answer to rely on): looked up at
-/// `next_check_ms`, which ends the caller's claim.
-pub fn wait(tx: &mut Tx, id: i64, claim: i64, status: OperationStatus, said: &str, next_check_ms: i64) -> Result<bool, StoreError> {
+/// Not settled yet (`Accepted`: ePay took it; `Unknown`: sent, outcome unknown): looked up at
+/// `next_check_ms`, which ends the caller's claim. `waiting_since_ms`: the first lookup that
+/// showed no trace of it, if one did.
+pub fn wait(
+    tx: &mut Tx,
+    id: i64,
+    claim: i64,
+    status: OperationStatus,
+    said: &str,
+    next_check_ms: i64,
+    waiting_since_ms: Option<i64>,
+) -> Result<bool, StoreError> {
     if claimed(tx, id, claim)?.is_none() {
         return Ok(false);
     }
+    tx.execute("UPDATE operations SET waiting_since_ms = ? WHERE id = ?", params![waiting_since_ms, id])?;
     set_status(tx, id, status, said, Some(next_check_ms))?;
     Ok(true)
 }
 
-/// Nobody can tell whether it happened: a person must check. The operation stops being looked
-/// up and keeps holding its amount; the order goes to `review` (and `order.review` to the shop),
-/// which also stops every other operation on it until the person has decided.
+/// Nobody can tell whether it happened, or ePay shows something else: a person must check.
+/// The operation stops being looked up and keeps holding its amount; the order goes to
+/// `review` (and `order.review` to the shop), which also stops every other operation on it
+/// until the person has decided (`resolve_review`).
 pub fn send_to_review(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, StoreError> {
     let Some(op) = claimed(tx, id, claim)? else { return Ok(false) };
     set_status(tx, id, OperationStatus::Review, said, None)?;
     let reason = format!("{} op_{}: {said}", op.kind.as_str(), op.id);
     super::orders::send_to_review(tx, op.order_id, &reason)?;
     Ok(true)
+}
+
+/// What a person decided about an operation in review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// ePay did it (its cabinet shows it): applied as if the status API had shown it.
+    Done,
+    /// ePay did not, and it is not to be sent again: failed; nothing moved.
+    NotDone,
+    /// ePay shows no trace: sent again, with the same externalID, claimed until the given
+    /// time by the caller, who sends it.
+    SendAgain(i64),
+}
+
+/// Settles the operation `id` in review as a person decided, with its order (back to what it
+/// was before the operation, or moved on by it), in one transaction with their events. Returns
+/// the operation as it was, or `None` when it is not in review.
+pub fn resolve_review(tx: &mut Tx, id: i64, resolution: Resolution, said: &str) -> Result<Option<OperationRow>, StoreError> {
+    let Some(op) = find(tx, id)?.filter(|op| op.status == OperationStatus::Review) else { return Ok(None) };
+    match resolution {
+        Resolution::Done => apply_done(tx, &op, said)?,
+        Resolution::NotDone => {
+            restore_order(tx, &op)?;
+            set_status(tx, id, OperationStatus::Failed, said, None)?;
+        }
+        Resolution::SendAgain(claim_until_ms) => {
+            restore_order(tx, &op)?;
+            tx.execute("UPDATE operations SET sent_ms = NULL, waiting_since_ms = NULL WHERE id = ?", params![id])?;
+            set_status(tx, id, OperationStatus::Pending, said, Some(claim_until_ms))?;
+        }
+    }
+    Ok(Some(op))
+}
+
+/// The order of `op`, in review for it, back where it stood before `op`: paid (a refund) or
+/// authorized (a capture or cancel).
+fn restore_order(tx: &mut Tx, op: &OperationRow) -> Result<(), StoreError> {
+    let before = match op.kind {
+        OperationKind::Refund => OrderState::Paid,
+        OperationKind::Capture | OperationKind::Cancel => OrderState::Authorized,
+    };
+    tx.execute(
+        "UPDATE orders SET status = ?, updated_at = ?, version = version + 1 WHERE id = ? AND status = 'review'",
+        params![before, now(), op.order_id],
+    )?;
+    Ok(())
+}
+
+/// The operation in review on `order_id`, if one is (at most one: one at a time per order).
+pub fn in_review(db: &mut Conn, order_id: i64) -> Result<Option<OperationRow>, StoreError> {
+    Ok(select(db, "WHERE order_id = ? AND status = 'review' ORDER BY id DESC", params![order_id])?.into_iter().next())
 }
 
 fn set_status(tx: &mut Tx, id: i64, status: OperationStatus, said: &str, next_check_ms: Option<i64>) -> Result<(), StoreError> {

@@ -170,19 +170,28 @@ async fn a_refund_without_an_answer_is_looked_up_not_repeated_blindly() {
     assert_eq!(performed(&app).await, 1, "ePay was asked to refund once");
 }
 
-/// A 5xx is no answer: the status API shows the charge untouched, so the refund is sent again
-/// (the same operation, the same externalID), and done once.
+/// A 5xx is no answer: ePay may have done it. The status API shows the charge untouched for the
+/// settle window, so a person is asked; nothing is sent again before they say so, and then it
+/// is the same operation (the same externalID), done once. A first 4xx fails the refund.
 #[tokio::test]
-async fn a_5xx_is_sent_again_once_the_status_api_shows_nothing_happened_and_a_first_4xx_fails_the_refund() {
-    let app = TestApp::spawn().await;
+async fn a_5xx_is_never_sent_again_on_a_guess_and_a_first_4xx_fails_the_refund() {
+    let app = TestApp::spawn_with(&[("EPAY_OPERATION_SETTLE_SECS", "2")]).await;
     let invoice_id = app.paid_merchant_order("1500", "op-6", OrderState::Paid).await;
     app.sandbox_control(json!({"failOperations": 1})).await;
     let (status, first) = app.operation(&invoice_id, "refunds", json!({"amount": "300"}), "r-1").await;
     assert_eq!((status, first["operation"]["status"].as_str()), (201, Some("unknown")), "{first}");
-    eventually("the partial refund re-sent and done", || async { app.stored_order(&invoice_id).await.refunded_minor == 30_000 }).await;
+    let order = app.wait_for_state(&invoice_id, OrderState::Review).await;
+    assert!(order.review_reason.as_deref().is_some_and(|r| r.contains("no trace")), "{:?}", order.review_reason);
+    assert_eq!(performed(&app).await, 0, "not sent again by itself");
+    let said = epay_proxy::operations::review::from_cli(&app.state.store, &[&invoice_id, "send-again", "--checked", "cabinet: no refund"])
+        .await
+        .unwrap();
+    assert!(said.contains("sent again"), "{said}");
+    eventually("the partial refund sent again and done", || async { app.stored_order(&invoice_id).await.refunded_minor == 30_000 }).await;
     let ids: Vec<String> = app.column("SELECT external_id FROM operations").await;
     assert_eq!(ids.len(), 1, "one operation, one externalID, however often it was sent");
     assert_eq!(performed(&app).await, 1);
+    assert_eq!(app.stored_order(&invoice_id).await.status, OrderState::Paid, "out of review");
 
     // ePay refuses (its transaction is not the one the order names): failed, nothing moved.
     let order_id = app.stored_order(&invoice_id).await.id;
@@ -196,7 +205,8 @@ async fn a_5xx_is_sent_again_once_the_status_api_shows_nothing_happened_and_a_fi
     assert!(refused["operation"]["message"].as_str().unwrap().contains("ePay refused"), "{refused}");
     assert_eq!(refused["order"]["refundedAmount"], "300");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(app.event_types(&invoice_id).await, ["order.paid", "refund.succeeded", "refund.failed"]);
+    let events = app.event_types(&invoice_id).await;
+    assert_eq!(events, ["order.paid", "order.review", "order.review_resolved", "order.paid", "refund.succeeded", "refund.failed"]);
 }
 
 #[tokio::test]
@@ -226,25 +236,37 @@ async fn performed(app: &TestApp) -> u32 {
 /// "failed" (a failed refund that happened would let the merchant refund twice).
 #[tokio::test]
 async fn a_refused_repeat_is_looked_up_not_failed() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&[("EPAY_OPERATION_SETTLE_SECS", "2")]).await;
     let invoice_id = app.paid_merchant_order("1500", "op-8", OrderState::Paid).await;
-    // No answer; then the repeat is refused; then the next repeat goes through.
+    // No answer; then, sent again by a person, the repeat is refused; then sent again, done.
     app.sandbox_control(json!({"failOperations": 1, "refuseOperations": 1})).await;
     let (status, first) = app.operation(&invoice_id, "refunds", json!({"amount": "300"}), "r-1").await;
     assert_eq!((status, first["operation"]["status"].as_str()), (201, Some("unknown")), "{first}");
+    let args = [invoice_id.as_str(), "send-again", "--checked", "cabinet: none"];
+    for round in 0..2 {
+        app.wait_for_state(&invoice_id, OrderState::Review).await;
+        epay_proxy::operations::review::from_cli(&app.state.store, &args).await.unwrap();
+        if round == 0 {
+            eventually("the repeat refused and looked up", || async {
+                app.value::<String>("SELECT status FROM operations").await == "unknown"
+            })
+            .await;
+            let said: String = app.value("SELECT epay_answer FROM operations").await;
+            assert!(said.contains("refused the repeat"), "{said}");
+        }
+    }
     eventually("the refund done after a refused repeat", || async { app.stored_order(&invoice_id).await.refunded_minor == 30_000 }).await;
-    let (status, attempts): (String, i64) =
-        app.read(|db| db.query_one("SELECT status, attempts FROM operations", epay_proxy::params![], crate::helpers::database::pair)).await;
-    assert_eq!(status, "succeeded");
-    assert!(attempts >= 3, "no answer, a refused repeat, then done: {attempts}");
+    let (status, sends): (String, i64) =
+        app.read(|db| db.query_one("SELECT status, sends FROM operations", epay_proxy::params![], crate::helpers::database::pair)).await;
+    assert_eq!((status.as_str(), sends), ("succeeded", 3), "no answer, a refused repeat, then done");
     assert_eq!(performed(&app).await, 1);
-    assert_eq!(app.event_types(&invoice_id).await, ["order.paid", "refund.succeeded"], "no refund.failed on the way");
+    assert!(!app.event_types(&invoice_id).await.contains(&"refund.failed".to_owned()), "no refund.failed on the way");
 }
 
-/// No answer, and then the status API shows the charge reduced by something else (a refund in
-/// ePay's cabinet): nobody can tell whether this refund happened. A person decides: the
-/// operation and its order go to review (order.review to the shop), nothing is sent again, and
-/// no other operation is taken until then.
+/// No answer, and then the status API shows the charge reduced by more than was asked (a refund
+/// in ePay's cabinet): the proxy never silently disagrees with ePay's ledger. A person decides:
+/// the operation and its order go to review (order.review to the shop, with both figures),
+/// nothing is sent again, and no other operation is taken until then.
 #[tokio::test]
 async fn a_refund_the_status_api_cannot_account_for_goes_to_a_person() {
     let app = TestApp::spawn().await;
@@ -264,7 +286,8 @@ async fn a_refund_the_status_api_cannot_account_for_goes_to_a_person() {
         .unwrap();
     assert_eq!(cabinet.status(), 200);
     let order = app.wait_for_state(&invoice_id, OrderState::Review).await;
-    assert!(order.review_reason.as_deref().is_some_and(|r| r.contains("cannot tell")), "{:?}", order.review_reason);
+    let reason = order.review_reason.unwrap_or_default();
+    assert!(reason.contains("500 returned") && reason.contains("asked for 300"), "both figures: {reason}");
     let status: String = app.value("SELECT status FROM operations").await;
     assert_eq!(status, "review");
     assert_eq!(performed(&app).await, 1, "only the cabinet's refund: the proxy's was not sent again");
