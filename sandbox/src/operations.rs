@@ -127,15 +127,54 @@ async fn operate(
     if refuse {
         return answer(400, json!({"code": 100, "message": ""}));
     }
-    match fault {
+    let sandbox = sandbox.clone();
+    let work = Work { kind, query, request, refund_label, lag_ms };
+    let (status, reply) = match fault {
         Some(OperationFault::Hang) => {
             tokio::time::sleep(HANG).await;
             return answer(504, json!({"code": 504, "message": "sandbox control: hang"}));
         }
-        Some(OperationFault::LateThenPerform { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        // On a task of its own: the bank performs it even after the client gave up waiting.
+        Some(OperationFault::LateThenPerform { ms }) => {
+            let late = async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                perform(&sandbox, &id, &work)
+            };
+            tokio::spawn(late).await.unwrap_or((500, json!({"code": 500, "message": "sandbox: the late operation failed"})))
+        }
+        _ => perform(&sandbox, &id, &work),
+    };
+    match fault {
+        Some(OperationFault::PerformThenHang) => {
+            tokio::time::sleep(HANG).await;
+            return answer(504, json!({"code": 504, "message": "sandbox control: performThenHang"}));
+        }
+        Some(OperationFault::PerformThen500) => {
+            return answer(500, json!({"code": 500, "message": "internal error (sandbox control: performThen500)"}));
+        }
         _ => {}
     }
-    let (status, reply) = match requested_amount(kind, &query, &request) {
+    if let Some(ms) = slow_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    answer(status, reply)
+}
+
+/// One operation request as read, and how the sandbox is told to perform it.
+struct Work {
+    kind: Kind,
+    query: std::collections::HashMap<String, String>,
+    request: Value,
+    refund_label: &'static str,
+    lag_ms: u64,
+}
+
+/// Performs one operation request on the transaction `id` as ePay's rules allow it, and
+/// records it; the answer's status and body.
+fn perform(sandbox: &Sandbox, id: &str, work: &Work) -> (u16, Value) {
+    let Work { kind, query, request, refund_label, lag_ms } = work;
+    let (kind, lag_ms) = (*kind, *lag_ms);
+    match requested_amount(kind, query, request) {
         Err(message) => (400, json!({"code": 400, "message": message})),
         Ok(amount) => {
             let mut registry = sandbox.registry();
@@ -163,21 +202,7 @@ async fn operate(
                 }
             }
         }
-    };
-    match fault {
-        Some(OperationFault::PerformThenHang) => {
-            tokio::time::sleep(HANG).await;
-            return answer(504, json!({"code": 504, "message": "sandbox control: performThenHang"}));
-        }
-        Some(OperationFault::PerformThen500) => {
-            return answer(500, json!({"code": 500, "message": "internal error (sandbox control: performThen500)"}));
-        }
-        _ => {}
     }
-    if let Some(ms) = slow_ms {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-    }
-    answer(status, reply)
 }
 
 /// What an operation moved, in minor units: a refund's or a capture's amount, 0 for a cancel.

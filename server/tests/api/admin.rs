@@ -2,60 +2,11 @@
 //! and a CSRF token; viewers read, operators move money, resend webhooks and resolve reviews,
 //! each recorded with who and when; the home figures, search and the CSV export.
 
-use std::sync::OnceLock;
-
 use crate::helpers::TestApp;
+use crate::helpers::console::{PASSWORD, Person, console, hash, person, sign_in};
 use epay_proxy::store::orders::OrderState;
 use reqwest::Method;
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "correct horse battery staple";
-
-fn hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| epay_proxy::admin::auth::hash_password(PASSWORD))
-}
-
-async fn console() -> TestApp {
-    let users = format!("aigerim:operator:{h};dana:viewer:{h}", h = hash());
-    TestApp::spawn_with(&[("ADMIN_USERS", &users), ("ADMIN_LOCKOUT_AFTER", "3")]).await
-}
-
-/// A signed-in person: their cookie and CSRF token.
-struct Person {
-    cookie: String,
-    csrf: String,
-}
-
-async fn sign_in(app: &TestApp, user: &str, password: &str) -> (u16, Value, Option<String>) {
-    let response = app.http.post(app.url("/api/admin/session")).json(&json!({"user": user, "password": password})).send().await.unwrap();
-    let status = response.status().as_u16();
-    let cookie = response.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_owned());
-    (status, response.json().await.unwrap_or(Value::Null), cookie)
-}
-
-async fn person(app: &TestApp, user: &str) -> Person {
-    let (status, session, cookie) = sign_in(app, user, PASSWORD).await;
-    assert_eq!(status, 200, "{session}");
-    let cookie = cookie.unwrap().split(';').next().unwrap().to_owned();
-    Person { cookie, csrf: session["csrfToken"].as_str().unwrap().to_owned() }
-}
-
-impl Person {
-    fn request(&self, app: &TestApp, method: Method, path: &str) -> reqwest::RequestBuilder {
-        app.http.request(method, app.url(path)).header("cookie", &self.cookie).header("x-csrf-token", &self.csrf)
-    }
-
-    async fn get(&self, app: &TestApp, path: &str) -> (u16, Value) {
-        let response = self.request(app, Method::GET, path).send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, app: &TestApp, path: &str, body: Value, key: &str) -> (u16, Value) {
-        let response = self.request(app, Method::POST, path).header("Idempotency-Key", key).json(&body).send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
-    }
-}
 
 async fn put_in_review(app: &TestApp, invoice_id: &str) {
     let invoice = invoice_id.to_owned();

@@ -2,6 +2,7 @@
 //! act like the browser and like ePay.
 
 pub mod capture;
+pub mod console;
 pub mod database;
 pub mod mock_epay;
 mod payment_page;
@@ -213,6 +214,21 @@ impl TestApp {
     pub async fn sandbox_control(&self, control: Value) {
         let response = self.http.post(self.url("/sandbox/control")).json(&control).send().await.unwrap();
         assert_eq!(response.status(), 200);
+    }
+
+    /// Every charge, cancel and refund the sandbox performed, in order (`GET /sandbox/operations`).
+    pub async fn sandbox_operations(&self) -> Vec<Value> {
+        self.http.get(self.url("/sandbox/operations")).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// What the sandbox refunded on `invoice_id`, in minor units.
+    pub async fn refunded_by_epay(&self, invoice_id: &str) -> u64 {
+        let performed = self.sandbox_operations().await;
+        performed
+            .iter()
+            .filter(|op| op["invoiceId"] == invoice_id && op["kind"] == "refund")
+            .map(|op| op["amountMinor"].as_u64().unwrap())
+            .sum()
     }
 
     /// The order's row as the store holds it.
