@@ -109,6 +109,8 @@ async fn operate(
     if !request.is_object() {
         return answer(400, json!({"code": 400, "message": "the body must be a JSON object"}));
     }
+    // Read before the control lock: the status API takes the registry's lock, then control's.
+    let invoice_id = sandbox.registry().transactions.values().flatten().find(|t| t.id == id).map(|t| t.invoice_id.clone());
     let (fail, refuse, slow_ms, fault, lag_ms, refund_label) = {
         let mut control = sandbox.control();
         let fail = control.fail_operations > 0;
@@ -117,7 +119,7 @@ async fn operate(
         control.refuse_operations = control.refuse_operations.saturating_sub(u32::from(refuse));
         let slow = control.slow_operations > 0;
         control.slow_operations = control.slow_operations.saturating_sub(1);
-        let fault = control.operation_faults.pop_front();
+        let fault = control.take_fault(invoice_id.as_deref().unwrap_or_default());
         let refund_label = if control.partly_refunded_as_refund { "REFUND" } else { "CHARGE" };
         (fail, refuse, slow.then_some(control.slow_operation_ms), fault, control.status_lag_ms, refund_label)
     };
@@ -130,6 +132,7 @@ async fn operate(
     let sandbox = sandbox.clone();
     let work = Work { kind, query, request, refund_label, lag_ms };
     let (status, reply) = match fault {
+        Some(OperationFault::Fail500) => return answer(500, json!({"code": 500, "message": "internal error (sandbox control: fail500)"})),
         Some(OperationFault::Hang) => {
             tokio::time::sleep(HANG).await;
             return answer(504, json!({"code": 504, "message": "sandbox control: hang"}));

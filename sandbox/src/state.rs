@@ -175,8 +175,9 @@ pub struct Control {
     pub slow_operation_ms: u64,
     /// Payments from now on are paid partly with Halyk bonuses: this many minor units.
     pub bonus_minor: u64,
-    /// What the next operation requests meet, one each, in order (then they behave).
-    pub operation_faults: VecDeque<OperationFault>,
+    /// What the next operation requests meet, one each, in order (then they behave); a fault
+    /// that names an invoice waits for a request on that invoice.
+    pub operation_faults: VecDeque<FaultRule>,
     /// After an operation, the status API shows the transaction as it was before for this
     /// long (ms).
     pub status_lag_ms: u64,
@@ -184,9 +185,27 @@ pub struct Control {
     pub partly_refunded_as_refund: bool,
 }
 
+/// A fault for the next operation request, on any invoice or on `invoice_id`'s.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultRule {
+    #[serde(flatten)]
+    pub fault: OperationFault,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_id: Option<String>,
+}
+
+impl Control {
+    /// The first fault that applies to an operation on `invoice_id`, taken off the list.
+    pub fn take_fault(&mut self, invoice_id: &str) -> Option<OperationFault> {
+        let at = self.operation_faults.iter().position(|rule| rule.invoice_id.as_deref().is_none_or(|id| id == invoice_id))?;
+        self.operation_faults.remove(at).map(|rule| rule.fault)
+    }
+}
+
 /// How one operation request misbehaves: the ways a payment gateway does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "fault", rename_all = "camelCase", deny_unknown_fields)]
+#[serde(tag = "fault", rename_all = "camelCase")]
 pub enum OperationFault {
     /// Performs it, then never answers (the client times out).
     PerformThenHang,
@@ -196,6 +215,8 @@ pub enum OperationFault {
     LateThenPerform { ms: u64 },
     /// Never performs it, never answers.
     Hang,
+    /// Answers 500 at once, without performing it.
+    Fail500,
 }
 
 /// An operation the sandbox performed.
@@ -214,8 +235,9 @@ pub struct Performed {
 pub struct Registry {
     pub tokens: HashMap<String, IssuedToken>,
     pub transactions: HashMap<String, Vec<Transaction>>,
-    /// Charge, cancel and refund requests performed (`GET /sandbox/status-questions` tells
-    /// the tests how many; each request is performed, whatever its externalID).
+    /// Charge, cancel and refund requests performed (`GET /sandbox/operations-performed` tells
+    /// the tests how many): each one ePay's rules allow, whatever its externalID; a refused one
+    /// moves nothing and does not count.
     pub operations_performed: u32,
     /// Each operation performed (`GET /sandbox/operations`).
     pub performed: Vec<Performed>,

@@ -229,3 +229,230 @@ async fn decide(app: &TestApp, operator: &Person, invoice_id: &str, decision: &s
 fn rand_suffix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
 }
+
+/// Two instances on one database and one ePay, a lease shorter than one step (0.3 s) and a
+/// slow ePay (it answers each refund after 1.2 s and performs it then): each instance's lookup
+/// worker takes over operations the other is still waiting on, and finds no trace of them yet.
+/// Every refund is performed exactly once (before, a takeover that saw no trace sent it
+/// again), and every order ends with what ePay performed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_with_a_lease_shorter_than_a_step_perform_every_refund_once() {
+    let vars = [("EPAY_TIMEOUT_SECS", "3"), ("EPAY_OPERATION_LEASE_SECS", "0.3"), ("EPAY_OPERATION_SETTLE_SECS", "60")];
+    let first = TestApp::spawn_with(&vars).await;
+    let second = first.second_instance(&vars).await;
+    let mut invoices = Vec::new();
+    for n in 0..6 {
+        invoices.push(first.paid_merchant_order("3000", &format!("lease-{n}"), OrderState::Paid).await);
+    }
+    let late = vec![json!({"fault": "lateThenPerform", "ms": 1200}); 18];
+    first.sandbox_control(json!({"operationFaults": late})).await;
+    let refunds = invoices.iter().map(|invoice_id| {
+        let (first, second) = (&first, &second);
+        async move {
+            for (n, instance) in [first, second, first].into_iter().enumerate() {
+                let key = format!("lease-r{n}");
+                let (status, body) = instance.operation(invoice_id, "refunds", json!({"amount": "500"}), &key).await;
+                assert_eq!(status, 201, "{body}");
+                assert_eq!(settled(instance, invoice_id, &key).await, "succeeded");
+            }
+        }
+    });
+    futures::future::join_all(refunds).await;
+    each_performed_once(&first).await;
+    assert_eq!(first.sandbox_operations().await.iter().filter(|op| op["kind"] == "refund").count(), 18);
+    for invoice_id in &invoices {
+        assert_eq!(ledgers(&first, invoice_id).await, (150_000, 150_000), "{invoice_id}");
+        assert_eq!(second.stored_order(invoice_id).await.status, OrderState::Paid);
+    }
+}
+
+/// What ePay does to one operation request in the property test.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    None,
+    PerformThenHang,
+    PerformThen500,
+    LateThenPerform,
+    Hang,
+    Fail500,
+}
+
+impl Fault {
+    fn rule(self, invoice_id: &str) -> Option<Value> {
+        let fault = match self {
+            Fault::None => return None,
+            Fault::PerformThenHang => json!({"fault": "performThenHang"}),
+            Fault::PerformThen500 => json!({"fault": "performThen500"}),
+            Fault::LateThenPerform => json!({"fault": "lateThenPerform", "ms": 1500}),
+            Fault::Hang => json!({"fault": "hang"}),
+            Fault::Fail500 => json!({"fault": "fail500"}),
+        };
+        let mut rule = fault;
+        rule["invoiceId"] = json!(invoice_id);
+        Some(rule)
+    }
+}
+
+/// An operation the merchant asks for: a capture of a share of the hold (in percent), a
+/// cancel, or a refund of a share of what is left.
+#[derive(Clone, Copy, Debug)]
+enum Asked {
+    Capture(u8),
+    Cancel,
+    Refund(u8),
+}
+
+#[derive(Clone, Debug)]
+struct Plan {
+    two_stage: bool,
+    steps: Vec<(Asked, Fault)>,
+}
+
+/// Plans a merchant could make: a hold captured (in part or whole) or cancelled, then refunds
+/// of what was charged; or a charge refunded. Each request meets a random fault.
+fn plans() -> impl proptest::strategy::Strategy<Value = Vec<Plan>> {
+    use proptest::prelude::*;
+    let fault = || {
+        prop_oneof![
+            3 => Just(Fault::None),
+            1 => Just(Fault::PerformThenHang),
+            1 => Just(Fault::PerformThen500),
+            1 => Just(Fault::LateThenPerform),
+            1 => Just(Fault::Hang),
+            1 => Just(Fault::Fail500),
+        ]
+    };
+    let hold = prop_oneof![3 => (30u8..=100).prop_map(Asked::Capture), 1 => Just(Asked::Cancel)];
+    let refunds = proptest::collection::vec(((10u8..=100).prop_map(Asked::Refund), fault()), 0..=3);
+    let plan = (any::<bool>(), hold, fault(), refunds).prop_map(|(two_stage, hold, hold_fault, refunds)| {
+        let mut steps = if two_stage { vec![(hold, hold_fault)] } else { Vec::new() };
+        if !matches!(steps.first(), Some((Asked::Cancel, _))) {
+            steps.extend(refunds);
+        }
+        Plan { two_stage, steps }
+    });
+    proptest::collection::vec(plan, 3..=4)
+}
+
+/// What a person finds in ePay's cabinet about the operation in review on `invoice_id`, and
+/// decides: "done" when ePay performed more of its kind than the proxy recorded, else "send
+/// it again".
+async fn person_decides(app: &TestApp, invoice_id: &str) {
+    let invoice = invoice_id.to_owned();
+    let (kind, recorded): (String, i64) = app
+        .read(move |db| {
+            db.query_one(
+                "SELECT p.kind, (SELECT COUNT(*) FROM operations s WHERE s.order_id = p.order_id AND s.kind = p.kind AND s.status = 'succeeded')
+                   FROM operations p JOIN orders o ON o.id = p.order_id WHERE o.invoice_id = ? AND p.status = 'review'",
+                epay_proxy::params![invoice],
+                crate::helpers::database::pair,
+            )
+        })
+        .await;
+    let epay_kind = if kind == "capture" { "charge" } else { kind.as_str() };
+    let performed = app.sandbox_operations().await.iter().filter(|op| op["invoiceId"] == invoice_id && op["kind"] == epay_kind).count();
+    let decision = if performed as i64 > recorded { "done" } else { "send-again" };
+    epay_proxy::operations::review::from_cli(&app.state.store, &[invoice_id, decision, "--checked", "the sandbox's operations"])
+        .await
+        .unwrap();
+}
+
+/// An order of 3,000 ₸ paid for `plan`: held (two-stage) or charged.
+async fn pay_for(app: &TestApp, n: usize, plan: &Plan) -> String {
+    app.sandbox_control(json!({"twoStage": plan.two_stage})).await;
+    let state = if plan.two_stage { OrderState::Authorized } else { OrderState::Paid };
+    app.paid_merchant_order("3000", &format!("plan-{n}-{}", rand_suffix()), state).await
+}
+
+/// Runs `plan` on the order `invoice_id`; returns what the merchant was told of each step.
+async fn run_plan(app: &TestApp, n: usize, invoice_id: String, plan: &Plan) -> String {
+    let mut log = String::new();
+    for (step, (asked, _)) in plan.steps.iter().enumerate() {
+        let order = app.stored_order(&invoice_id).await;
+        let (path, body) = match *asked {
+            Asked::Capture(share) => ("capture", json!({"amount": (order.amount_minor * i64::from(share) / 10_000).max(10).to_string()})),
+            Asked::Cancel => ("cancel", Value::Null),
+            Asked::Refund(share) => {
+                let left = order.captured_minor.unwrap_or(order.amount_minor) - order.refunded_minor;
+                let amount = (left * i64::from(share) / 100).max(1_000);
+                ("refunds", json!({"amount": epay_api_types::Amount::from_minor(amount as u64).to_string()}))
+            }
+        };
+        let key = format!("plan-{n}-{step}");
+        let (status, answer) = app.operation(&invoice_id, path, body, &key).await;
+        log.push_str(&format!("{path} {status}; "));
+        if status != 201 {
+            continue; // not allowed in the order's state, or more than is left: nothing stored
+        }
+        let id = answer["operation"]["id"].as_str().unwrap().trim_start_matches("op_").parse::<i64>().unwrap();
+        loop {
+            let status: String = app
+                .read(move |db| {
+                    db.query_one("SELECT status FROM operations WHERE id = ?", epay_proxy::params![id], crate::helpers::database::first)
+                })
+                .await;
+            match status.as_str() {
+                "succeeded" | "failed" => break,
+                "review" => person_decides(app, &invoice_id).await,
+                _ => {}
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    // ePay and the proxy agree, and the order is not blocked.
+    let order = app.stored_order(&invoice_id).await;
+    let performed = app.sandbox_operations().await;
+    let of = |kind: &str| performed.iter().filter(|op| op["invoiceId"] == invoice_id.as_str() && op["kind"] == kind).collect::<Vec<_>>();
+    assert_eq!(app.refunded_by_epay(&invoice_id).await as i64, order.refunded_minor, "refunds of {invoice_id}: {log}");
+    assert!(of("charge").len() <= 1 && of("cancel").len() <= 1, "a capture or cancel performed twice: {log}");
+    if let Some(capture) = of("charge").first() {
+        assert_eq!(capture["amountMinor"].as_i64(), order.captured_minor, "{log}");
+    }
+    assert_eq!(of("cancel").len() == 1, order.status == OrderState::Cancelled, "{log}");
+    assert_ne!(order.status, OrderState::Review, "{log}");
+    let open: i64 = app
+        .read(move |db| {
+            db.query_one(
+                "SELECT COUNT(*) FROM operations WHERE order_id = ? AND status NOT IN ('succeeded', 'failed')",
+                epay_proxy::params![order.id],
+                crate::helpers::database::first,
+            )
+        })
+        .await;
+    assert_eq!(open, 0, "{log}");
+    log
+}
+
+/// Random sequences of captures, cancels and refunds on several orders at once, each request
+/// met by a random fault: for every order, what the sandbox performed equals what the proxy
+/// reports, no request of the merchant is performed twice, and no order stays blocked.
+#[test]
+fn random_operations_under_random_faults_keep_the_proxy_equal_to_epay() {
+    use proptest::test_runner::{Config, TestRunner};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut runner = TestRunner::new(Config { cases: 4, failure_persistence: None, ..Config::default() });
+    runner
+        .run(&plans(), |plans| {
+            runtime.block_on(async {
+                let app =
+                    console_with(&[("EPAY_TIMEOUT_SECS", "1"), ("EPAY_OPERATION_SETTLE_SECS", "3"), ("EPAY_TWO_STAGE", "true")]).await;
+                // The payments one by one (the sandbox holds or charges as it is told), then
+                // every fault at once, each for its order's requests.
+                let mut invoices = Vec::new();
+                for (n, plan) in plans.iter().enumerate() {
+                    invoices.push(pay_for(&app, n, plan).await);
+                }
+                let faults: Vec<Value> = plans
+                    .iter()
+                    .zip(&invoices)
+                    .flat_map(|(plan, invoice_id)| plan.steps.iter().filter_map(|(_, fault)| fault.rule(invoice_id)))
+                    .collect();
+                app.sandbox_control(json!({"operationFaults": faults})).await;
+                let runs = plans.iter().zip(invoices).enumerate().map(|(n, (plan, invoice_id))| run_plan(&app, n, invoice_id, plan));
+                futures::future::join_all(runs).await;
+                each_performed_once(&app).await;
+            });
+            Ok(())
+        })
+        .unwrap();
+}

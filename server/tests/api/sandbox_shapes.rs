@@ -184,5 +184,5 @@ async fn operation_answers_have_the_pages_shapes_and_requests_are_read_where_the
     let t = status(&app, "payment", invoice_id).await["transaction"].clone();
     assert_eq!((t["statusName"].clone(), t["amount"].clone()), (json!("REFUND"), json!(0)));
     let performed: u32 = app.http.get(app.url("/sandbox/operations-performed")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(performed, 4);
+    assert_eq!(performed, 3, "the refused one moved nothing");
 }

@@ -72,6 +72,15 @@ impl TestApp {
         TestApp::spawn_in(dir, self.database.clone(), &vars).await
     }
 
+    /// A second proxy on this one's database whose ePay is this one's sandbox (as instances
+    /// of one deployment share their database and their ePay), configured by `vars`.
+    pub async fn second_instance(&self, vars: &[(&str, &str)]) -> TestApp {
+        let (oauth, api) = (self.url("/sandbox/oauth2/token"), self.url("/sandbox/api"));
+        let mut all = vec![("EPAY_OAUTH_URL", oauth.as_str()), ("EPAY_API_URL", api.as_str())];
+        all.extend_from_slice(vars);
+        TestApp::spawn_in(tempfile::tempdir().unwrap(), self.database.clone(), &all).await
+    }
+
     async fn spawn_in(dir: tempfile::TempDir, database: Arc<database::TestDatabase>, vars: &[(&str, &str)]) -> TestApp {
         capture::capture_logs();
         let log_start = capture::logs_len();
