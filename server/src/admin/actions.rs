@@ -122,9 +122,9 @@ pub async fn resend(
             webhooks::resend(tx, &id, now_ms())?;
             let action = ActionRow {
                 order_id: Some(event.order_id),
-                actor,
+                actor: actor.clone(),
                 action: "resend".into(),
-                event_id: Some(id),
+                event_id: Some(id.clone()),
                 at: now(),
                 ..ActionRow::default()
             };
@@ -253,7 +253,7 @@ pub async fn resolve_review(
             if changed == 0 {
                 return Ok(Err(Some(order.status)));
             }
-            admin::record_action(tx, &ActionRow { order_id: Some(order.id), ..resolution })?;
+            admin::record_action(tx, &ActionRow { order_id: Some(order.id), ..resolution.clone() })?;
             make_event(tx, order.id, "order.review_resolved")?;
             Ok(Ok(order.id))
         })

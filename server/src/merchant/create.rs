@@ -65,7 +65,7 @@ pub async fn create(
     };
     let new = NewOrder { merchant: Some(terms), ..checkout::new_order(&app, &valid.checkout, None) };
     let (open, merchant_open) = (app.open_orders.clone(), app.merchant_open_orders.clone());
-    let created = app.store.write(move |tx| orders::create_merchant_order(tx, new, &open, &merchant_open)).await?;
+    let created = app.store.write(move |tx| orders::create_merchant_order(tx, new.clone(), &open, &merchant_open)).await?;
     let (order, replayed) = match created {
         Created::New(order) => (order, false),
         Created::Replayed(order) => (order, true),

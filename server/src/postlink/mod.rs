@@ -80,8 +80,8 @@ async fn receive(app: &Arc<AppState>, endpoint: Endpoint, source: IpAddr, body: 
         .store
         .write(move |tx| {
             let context = Context { endpoint, raw: &raw, source, now_ms: now_ms(), limiter: &limiter };
-            match parsed {
-                Ok(n) => handle(tx, &context, &n),
+            match &parsed {
+                Ok(n) => handle(tx, &context, n),
                 Err(err) => reject(
                     tx,
                     &context,

@@ -77,13 +77,14 @@ pub enum Due<T> {
 pub async fn claim_if_due<T, C>(store: &super::Store, schedule: &'static Schedule, claim: C) -> Result<Due<T>, StoreError>
 where
     T: Send + 'static,
-    C: FnOnce(&mut Tx, i64) -> Result<Vec<T>, StoreError> + Send + 'static,
+    C: FnMut(&mut Tx, i64) -> Result<Vec<T>, StoreError> + Send + 'static,
 {
     let next_ms = store.read(|db| schedule.next_due_ms(db)).await?;
     let now_ms = super::now_ms();
     if next_ms.is_none_or(|at| at > now_ms) {
         return Ok(Due::Idle { next_ms });
     }
+    let mut claim = claim;
     let claimed = store.write(move |tx| claim(tx, now_ms)).await?;
     Ok(if claimed.is_empty() { Due::Idle { next_ms: None } } else { Due::Claimed(claimed) })
 }

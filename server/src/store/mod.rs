@@ -112,11 +112,13 @@ impl Store {
     }
 
     /// Runs `job` inside a transaction that is committed before this returns. An `Err` from
-    /// the job rolls back its writes (and only its own).
+    /// the job rolls back its writes (and only its own). On PostgreSQL a job whose connection
+    /// is lost before its commit runs again from the start on a new one (so a job must not do
+    /// anything but its statements).
     pub async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         match &self.writer {
             Writer::GroupCommit(writer) => writer.write(job).await,
@@ -140,8 +142,8 @@ impl Store {
     }
 
     /// Runs `read` on a connection that sees every committed write. A connection that turns
-    /// out broken (the PostgreSQL server restarted since it was last used) is replaced and the
-    /// read runs again, once.
+    /// out lost (the PostgreSQL server restarted or ended it since it was last used) is
+    /// replaced and the read runs again.
     pub async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -149,12 +151,19 @@ impl Store {
     {
         let fresh = self.reader.clone();
         self.reader
-            .run(move |conn| match read(conn) {
-                Err(_) if !conn.is_usable() => {
-                    fresh.reconnect(conn)?;
-                    read(conn)
+            .run(move |conn| {
+                let mut tries = 1;
+                loop {
+                    let result = if tries == 1 { read(conn) } else { fresh.reconnect(conn).and_then(|()| read(conn)) };
+                    match result {
+                        Err(err) if tries < RUNS_ON_LOST_CONNECTIONS && (conn.lost_by(&err) || !conn.is_usable()) => {
+                            tracing::warn!(error = %err, "a store connection was lost; reading again on a new one");
+                            std::thread::sleep(std::time::Duration::from_millis(5 * u64::from(tries)));
+                            tries += 1;
+                        }
+                        result => return result,
+                    }
                 }
-                result => result,
             })
             .await
     }
@@ -212,29 +221,99 @@ pub async fn migrate(database_url: &str) -> Result<(), StoreError> {
     Ok(conn.close().await?)
 }
 
-/// One job in a transaction of its own (PostgreSQL). A connection found broken at `BEGIN`
-/// (the server restarted since it was last used) is replaced first: nothing has run yet.
-fn transaction<T>(conn: &mut Conn, pool: &Pool, job: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
-    if let Err(err) = conn.batch("BEGIN") {
-        if conn.is_usable() {
-            return Err(err);
+/// How often a job meets a lost connection before its caller is told (each on a new one,
+/// after a pause of a few milliseconds more each time).
+const RUNS_ON_LOST_CONNECTIONS: u32 = 5;
+
+/// How a transaction ended, when it did not end well.
+enum Ended {
+    /// The job's own error, or the database's: nothing was committed.
+    Failed(StoreError),
+    /// The connection was lost before the COMMIT was sent: nothing was committed.
+    Lost(StoreError),
+    /// The connection was lost at the COMMIT: the transaction `id` may or may not have
+    /// committed; `value` is what the job returned.
+    AtCommit { id: i64, error: StoreError },
+}
+
+/// One job in a transaction of its own (PostgreSQL). A lost connection (the server restarted,
+/// or ended it: a failover, a pooler) never costs the caller's request: the job runs again
+/// from the start on a new connection; lost at the COMMIT, the transaction's id tells whether
+/// it committed (then its result stands) or not (then it runs again).
+fn transaction<T>(conn: &mut Conn, pool: &Pool, mut job: impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let mut runs = 0;
+    let mut fresh = !conn.is_usable();
+    loop {
+        runs += 1;
+        let connected = if fresh { pool.reconnect(conn) } else { Ok(()) };
+        let error = match connected.map(|()| run_once(conn, &mut job)) {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err((Ended::Failed(error), _))) => return Err(error),
+            // Could not connect (the server is ending sessions, restarting): try again.
+            Err(error) | Ok(Err((Ended::Lost(error), _))) => error,
+            Ok(Err((Ended::AtCommit { id, error }, value))) => match commit_outcome(conn, pool, id)? {
+                true => return value.ok_or(error),
+                false => error,
+            },
+        };
+        tracing::warn!(error = %error, runs, "a store connection was lost; the write runs again on a new one");
+        if runs >= RUNS_ON_LOST_CONNECTIONS {
+            return Err(error);
         }
-        pool.reconnect(conn)?;
-        conn.batch("BEGIN")?;
+        std::thread::sleep(std::time::Duration::from_millis(5 * u64::from(runs)));
+        fresh = true;
     }
+}
+
+/// One run of `job`: BEGIN (with the transaction's id), the job, COMMIT.
+fn run_once<T>(conn: &mut Conn, job: &mut impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, (Ended, Option<T>)> {
+    let begun = match conn {
+        Conn::Postgres(pg) => pg.begin_with_id(),
+        Conn::Sqlite(_) => Err(StoreError::Closed),
+    };
+    let id = match begun {
+        Ok(id) => id,
+        Err(error) if conn.lost_by(&error) => return Err((Ended::Lost(error), None)),
+        Err(error) => return Err((Ended::Failed(error), None)),
+    };
     conn.set_writing(true);
     let result = job(&mut Tx { conn: &mut *conn });
     conn.set_writing(false);
     match result {
-        Ok(value) => {
-            conn.batch("COMMIT").map_err(|err| StoreError::Commit(err.to_string()))?;
-            Ok(value)
-        }
-        Err(err) => {
-            conn.batch("ROLLBACK")?;
-            Err(err)
+        Ok(value) => match conn.batch("COMMIT") {
+            Ok(()) => Ok(value),
+            Err(error) if conn.lost_by(&error) => Err((Ended::AtCommit { id, error }, Some(value))),
+            Err(error) => Err((Ended::Failed(StoreError::Commit(error.to_string())), None)),
+        },
+        Err(error) => {
+            let lost = conn.lost_by(&error);
+            let _ = conn.batch("ROLLBACK");
+            Err((if lost { Ended::Lost(error) } else { Ended::Failed(error) }, None))
         }
     }
+}
+
+/// Whether the transaction `id`, whose connection was lost at its COMMIT, committed: asked on
+/// a new connection (and again on another if that one is lost too), and again while the
+/// server is still ending the old session.
+fn commit_outcome(conn: &mut Conn, pool: &Pool, id: i64) -> Result<bool, StoreError> {
+    let mut last = None;
+    for attempt in 0..50u64 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if let Err(error) = pool.reconnect(conn) {
+            last = Some(error);
+            continue;
+        }
+        let Conn::Postgres(pg) = conn else { return Ok(false) };
+        match pg.committed(id) {
+            Ok(Some(committed)) => return Ok(committed),
+            Ok(None) => {}
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(StoreError::Commit(format!("whether transaction {id} committed cannot be told after its connection was lost ({last:?})")))
 }
 
 /// The write transaction a job of `Store::write` runs in. Only the store makes one, so a

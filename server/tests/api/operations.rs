@@ -329,7 +329,7 @@ async fn store_refund(app: &TestApp, order_id: i64, status: &'static str, next_c
         .unwrap()
 }
 
-type WriteJob = dyn FnOnce(&mut epay_proxy::store::Tx) -> Result<bool, epay_proxy::store::StoreError> + Send;
+type WriteJob = dyn FnMut(&mut epay_proxy::store::Tx) -> Result<bool, epay_proxy::store::StoreError> + Send;
 
 /// Only the holder of an operation's claim records its result: a worker whose claim was taken
 /// over (its lease ended) records nothing, and cannot renew it.

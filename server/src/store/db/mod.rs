@@ -175,6 +175,16 @@ impl Conn {
             Conn::Postgres(conn) => !conn.is_closed(),
         }
     }
+
+    /// Whether `err`, met on this connection, means the connection is gone: what ran on it
+    /// since the last commit did not happen, and the work may run again on a new one.
+    pub(in crate::store) fn lost_by(&self, err: &StoreError) -> bool {
+        match (self, err) {
+            (Conn::Sqlite(_), _) => false,
+            (Conn::Postgres(conn), StoreError::Postgres(err)) => conn.is_closed() || postgres::connection_lost(err),
+            (Conn::Postgres(conn), _) => conn.is_closed(),
+        }
+    }
 }
 
 /// The constraint a failed statement violated, when it was a unique one: SQLite names the

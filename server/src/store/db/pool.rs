@@ -26,8 +26,24 @@ impl Pool {
 
     /// A new connection, to replace one found broken (the server restarted, say).
     pub fn reconnect(&self, conn: &mut Conn) -> Result<(), StoreError> {
-        *conn = (self.open)()?;
+        *conn = self.connect()?;
         Ok(())
+    }
+
+    /// Opens a connection, trying again a few times: a server that is ending sessions (a
+    /// failover, an operator's `pg_terminate_backend`) may end one while it starts.
+    fn connect(&self) -> Result<Conn, StoreError> {
+        let mut tries = 0;
+        loop {
+            match (self.open)() {
+                Err(err) if tries < 4 => {
+                    tries += 1;
+                    tracing::warn!(error = %err, tries, "cannot open a store connection; trying again");
+                    std::thread::sleep(std::time::Duration::from_millis(10 * tries));
+                }
+                opened => return opened,
+            }
+        }
     }
 
     /// Runs `job` with a connection of the pool, off the async threads.
@@ -43,7 +59,7 @@ impl Pool {
             let idle = pool.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
             let mut conn = match idle {
                 Some(conn) => conn,
-                None => (pool.open)()?,
+                None => pool.connect()?,
             };
             // A job that panicked may have left a transaction open: its connection is dropped.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn))).map_err(|_| StoreError::JobPanicked)?;

@@ -81,6 +81,44 @@ impl PgConn {
     pub(super) fn is_closed(&self) -> bool {
         self.client.as_ref().is_none_or(Client::is_closed)
     }
+
+    /// Opens a transaction and returns its id (`txid_current()`), in one round trip: if the
+    /// connection is lost at its COMMIT, the id tells whether it committed (`txid_status`).
+    pub(in crate::store) fn begin_with_id(&mut self) -> Result<i64, StoreError> {
+        for message in self.client().simple_query("BEGIN; SELECT txid_current()")? {
+            if let postgres::SimpleQueryMessage::Row(row) = message
+                && let Some(id) = row.get(0).and_then(|text| text.parse().ok())
+            {
+                return Ok(id);
+            }
+        }
+        Err(StoreError::NoRow)
+    }
+
+    /// What became of the transaction `id`: `Some(true)` committed, `Some(false)` aborted (or
+    /// forgotten: never committed), `None` still in progress.
+    pub(in crate::store) fn committed(&mut self, id: i64) -> Result<Option<bool>, StoreError> {
+        let row = self.client().query_one("SELECT txid_status($1)", &[&id])?;
+        Ok(match row.get::<_, Option<String>>(0).as_deref() {
+            Some("committed") => Some(true),
+            Some("in progress") => None,
+            _ => Some(false),
+        })
+    }
+}
+
+/// Whether `err` means the connection is gone (the server closed it, restarted, or was told to
+/// end it): the work on it never committed, unless it was the COMMIT itself.
+pub(super) fn connection_lost(err: &postgres::Error) -> bool {
+    if err.is_closed() {
+        return true;
+    }
+    match err.as_db_error() {
+        // Class 08: connection exception; 57P01-57P03: the server ended the session.
+        Some(db) => db.code().code().starts_with("08") || matches!(db.code().code(), "57P01" | "57P02" | "57P03"),
+        // No answer from the server at all: the socket failed.
+        None => std::error::Error::source(err).is_some_and(|cause| cause.is::<std::io::Error>()),
+    }
 }
 
 /// The URL without its `sslrootcert` parameter (libpq's name for the CA file to trust, which
