@@ -45,11 +45,19 @@ pub struct MerchantOrderRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<Box<RawValue>>,
-    /// How long the order lives, from now: no payment completes after it (7,260 s to 30 days;
-    /// 24 hours when absent). A payment can be started until `expiresAt` minus the 7,200 s
-    /// an ePay token lives (`payableUntil`), so the minimum leaves one minute to start.
+    /// How long the payer may start paying, from now (60 s to 30 days): a 15-minute
+    /// reservation is 900. The order settles (`expiresAt`) an ePay token's lifetime (7,200 s)
+    /// later; a payment made after this window is late (`order.paid_late`: a hold is cancelled,
+    /// a charge kept or refunded as `LATE_PAYMENTS` says). When absent, `expiresInSecs` decides,
+    /// or 79,200 (the order settles after 24 hours).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 7260, maximum = 2592000))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 2592000))]
+    pub payable_for_secs: Option<u64>,
+    /// The older way to say it, kept working as it was: from 7,260 s, when the order settles
+    /// (payable until 7,200 s before); below that (60 s and up), the payable window itself, as
+    /// before December 2026. Send one of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 2592000))]
     pub expires_in_secs: Option<u64>,
     /// Where ePay sends the payer back (the shop's own order page; `order={invoiceId}` is
     /// added to its query). The hosted payment page when absent.
@@ -120,14 +128,18 @@ pub struct MerchantOrder {
     pub return_url: Option<String>,
     /// RFC 3339.
     pub created_at: String,
-    /// RFC 3339; the order's end (merchant orders): a token handed out for it expires by then.
+    /// RFC 3339; when the order settles (merchant orders): a token handed out for it expires
+    /// by then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
-    /// RFC 3339; the last moment a payment can be started: `expiresAt` minus the lifetime of
-    /// an ePay token, so no token outlives the order (merchant orders).
+    /// RFC 3339; the end of the payable window: payments can be started until then, and one
+    /// made later is late (merchant orders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payable_until: Option<String>,
-    /// `expiresAt` as the request gave it: seconds after `createdAt`.
+    /// `payableUntil` as seconds after `createdAt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payable_for_secs: Option<i64>,
+    /// `expiresAt` as seconds after `createdAt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_secs: Option<i64>,
     /// The payment, once ePay reported it.

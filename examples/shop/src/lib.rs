@@ -219,7 +219,8 @@ async fn create_order(shop: &Shop, buy: &Buy) -> Result<Redirect, (StatusCode, S
         language: None,
         card_save: None,
         metadata: serde_json::value::to_raw_value(&serde_json::json!({"product": product.id})).ok(),
-        expires_in_secs: Some(3 * 3600),
+        payable_for_secs: Some(3600),
+        expires_in_secs: None,
         return_url: Some(format!("{}/orders/{token}", shop.public_url)),
     };
     // The shop's own order number makes the Idempotency-Key: a retry of this call cannot make two.

@@ -223,6 +223,17 @@ pub struct OperationSettings {
     /// another instance take over sooner: every request is preceded by a compare-and-set of
     /// the claim, so no operation is ever sent by two.
     pub lease: Option<Duration>,
+    /// What becomes of a charge that arrives after its merchant order's payable window
+    /// (`LATE_PAYMENTS`); a late hold is always cancelled.
+    pub late_payments: LatePayments,
+}
+
+/// `LATE_PAYMENTS`: a charge that arrived after the payable window is kept (the shop decides,
+/// told by `order.paid_late`) or refunded at once through the operations path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LatePayments {
+    Keep,
+    Refund,
 }
 
 /// What strangers may make the proxy do.
@@ -551,7 +562,9 @@ impl OperationSettings {
             return Err(problem("EPAY_OPERATION_SETTLE_SECS", "at most 86400 (a day): an unsettled refund must reach a person"));
         }
         let lease = env.text("EPAY_OPERATION_LEASE_SECS").map(|_| env.seconds("EPAY_OPERATION_LEASE_SECS", 0)).transpose()?;
-        Ok(OperationSettings { settle_window, lease })
+        let late_payments =
+            env.choice("LATE_PAYMENTS", LatePayments::Keep, &[("keep", LatePayments::Keep), ("refund", LatePayments::Refund)])?;
+        Ok(OperationSettings { settle_window, lease, late_payments })
     }
 }
 

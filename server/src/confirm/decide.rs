@@ -167,6 +167,7 @@ fn outcome(t: &TransactionInfo, failed: bool) -> Outcome {
         amount_bonus: t.amount_bonus.filter(|b| b.minor() > 0),
         org_amount: t.org_amount,
         payout_amount: t.payout_amount,
+        paid_at: t.created_at,
         ..Outcome::default()
     }
 }

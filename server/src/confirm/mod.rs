@@ -10,6 +10,7 @@
 //! so a restart picks up where the last process stopped. A postLink wakes it at once.
 
 pub(crate) mod decide;
+pub mod late;
 
 pub use decide::{Decision, Policy, decide, unavailable};
 
@@ -81,7 +82,8 @@ async fn check(app: &Arc<AppState>, order: OrderRow) {
     let (id, version) = (order.id, order.version);
     let invoice_id = order.invoice_id.clone();
     let recorded = decision.clone();
-    let result = app.store.write(move |tx| apply(tx, id, version, &recorded, delay_ms)).await;
+    let late_payments = app.config.operations.late_payments;
+    let result = app.store.write(move |tx| apply(tx, id, version, &recorded, delay_ms, late_payments)).await;
     match (result, &decision) {
         (Err(err), _) => tracing::error!(%invoice_id, error = %err, "cannot record a status answer"),
         (Ok(false), _) => tracing::info!(%invoice_id, "order changed while ePay was asked; deciding again later"),
@@ -121,20 +123,35 @@ pub fn next_delay_ms(order: &OrderRow, reconcile_after_ms: i64, now_ms: i64) -> 
 }
 
 /// Records `decision` if the order is still the version it was made on (a postLink may have
-/// changed it meanwhile). Returns whether it did.
-pub fn apply(tx: &mut crate::store::Tx, id: i64, version: i64, decision: &Decision, delay_ms: i64) -> Result<bool, StoreError> {
+/// changed it meanwhile). Returns whether it did. A payment that came after its merchant
+/// order's payable window is handled as `late_payments` says (`late.rs`), in the same
+/// transaction.
+pub fn apply(
+    tx: &mut crate::store::Tx,
+    id: i64,
+    version: i64,
+    decision: &Decision,
+    delay_ms: i64,
+    late_payments: crate::config::LatePayments,
+) -> Result<bool, StoreError> {
     let Some(order) = orders::find_by_id(tx, id)? else { return Ok(false) };
     if order.version != version {
         return Ok(false);
     }
     match decision {
         Decision::Pay(outcome) => match orders::reclaim_suffix(tx, &order)? {
-            Ok(()) => orders::set_outcome(tx, id, OrderState::Paid, outcome)?,
+            Ok(()) => {
+                orders::set_outcome(tx, id, OrderState::Paid, outcome)?;
+                handle_late(tx, &order, OrderState::Paid, outcome, late_payments)?;
+            }
             // Paid after its suffix went to a newer order: ePay may confuse the two.
             Err(holder) => orders::review_late_payment(tx, id, outcome, "the status API confirmed a payment", &holder)?,
         },
         Decision::Authorize(outcome) => match orders::reclaim_suffix(tx, &order)? {
-            Ok(()) => orders::set_outcome(tx, id, OrderState::Authorized, outcome)?,
+            Ok(()) => {
+                orders::set_outcome(tx, id, OrderState::Authorized, outcome)?;
+                handle_late(tx, &order, OrderState::Authorized, outcome, late_payments)?;
+            }
             Err(holder) => orders::review_late_payment(tx, id, outcome, "the status API confirmed a hold (AUTH)", &holder)?,
         },
         Decision::Fail(outcome) => orders::set_outcome(tx, id, OrderState::Failed, outcome)?,
@@ -144,4 +161,50 @@ pub fn apply(tx: &mut crate::store::Tx, id: i64, version: i64, decision: &Decisi
         Decision::Stop(said) => orders::stop_checking(tx, id, said)?,
     }
     Ok(true)
+}
+
+/// The name of a late payment in the order's timeline (`admin_actions`), and the key of the
+/// operation that undoes it.
+pub const LATE_PAYMENT: &str = "late_payment";
+
+/// A payment `order` got (now `state`) after its payable window: recorded in its timeline,
+/// announced (`order.paid_late`), and undone if `late_payments` says so, by an operation due
+/// at once for the lookup worker (which sends it like any other).
+fn handle_late(
+    tx: &mut crate::store::Tx,
+    order: &OrderRow,
+    state: OrderState,
+    outcome: &orders::Outcome,
+    late_payments: crate::config::LatePayments,
+) -> Result<(), StoreError> {
+    let Some(late) = late::late_payment(order, state, outcome.paid_at, now(), late_payments) else { return Ok(()) };
+    tracing::warn!(invoice_id = %order.invoice_id, note = %late.note(), "a payment came after its order's payable window");
+    let action = crate::store::admin::ActionRow {
+        order_id: Some(order.id),
+        actor: "epay-proxy".into(),
+        action: LATE_PAYMENT.into(),
+        note: Some(late.note()),
+        at: now(),
+        ..Default::default()
+    };
+    crate::store::admin::record_action(tx, &action)?;
+    crate::admin::actions::make_event(tx, order.id, "order.paid_late")?;
+    let Some(kind) = late.undo else { return Ok(()) };
+    let new = crate::store::operations::NewOperation {
+        invoice_id: order.invoice_id.clone(),
+        kind,
+        amount_minor: None,
+        reason: Some(late.note()),
+        idempotency_key: format!("{}/{}/{LATE_PAYMENT}", order.invoice_id, kind.as_str()),
+        fingerprint: LATE_PAYMENT.into(),
+        claim_until_ms: now_ms(),
+        from_review: false,
+    };
+    match crate::store::operations::begin(tx, new)? {
+        crate::store::operations::Begun::New(..) | crate::store::operations::Begun::Replayed(_) => Ok(()),
+        other => {
+            tracing::error!(invoice_id = %order.invoice_id, ?other, "a late payment could not be undone: review");
+            orders::flag_for_review(tx, order.id, &format!("{}; but it could not be undone: {other:?}", late.note()))
+        }
+    }
 }

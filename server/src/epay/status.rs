@@ -201,6 +201,9 @@ pub struct TransactionInfo {
     /// A transfer's fee, when ePay reports one (Halyk's SDK has `fee` beside `amount`; the
     /// status pages print none).
     pub fee: Option<Amount>,
+    /// When the transaction was made at ePay (`createdDate`, RFC 3339 with ePay's offset), in
+    /// unix seconds: when the payer paid, whenever the proxy hears of it.
+    pub created_at: Option<i64>,
 }
 
 impl TransactionInfo {
@@ -311,7 +314,13 @@ fn read_transaction(t: &Value) -> TransactionInfo {
         reason: text(t, &["reason"]),
         reason_code: text(t, &["reasonCode"]).and_then(|c| c.trim().parse().ok()),
         fee: text(t, &["fee", "commission"]).and_then(|f| Amount::parse(f.trim()).ok()),
+        created_at: text(t, &["createdDate"]).and_then(|d| unix_seconds(&d)),
     }
+}
+
+/// An RFC 3339 time as ePay writes it ("2022-11-15T03:52:17.289853+06:00"), in unix seconds.
+pub(crate) fn unix_seconds(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok().map(|t| t.unix_timestamp())
 }
 
 /// An amount as ePay reports it; 0 too (a bonus part of nothing, a charge refunded in full).
@@ -412,5 +421,13 @@ mod tests {
             (Some(Amount::from_minor(30_000)), Some(Amount::from_minor(180_000)), Some(Amount::from_minor(0)))
         );
         assert_eq!(t.paid_total(), Some(Amount::from_minor(180_000)));
+    }
+
+    #[test]
+    fn the_transaction_time_is_read_with_its_offset() {
+        let a = parse_status(br#"{"resultCode":"100","transaction":{"createdDate":"2022-11-15T03:52:17.289853+06:00"}}"#).unwrap();
+        assert_eq!(a.transaction.unwrap().created_at, Some(1_668_462_737));
+        assert_eq!(unix_seconds("2024-07-29T10:50:56.765674319+05:00"), Some(1_722_232_256));
+        assert_eq!(unix_seconds("yesterday"), None);
     }
 }

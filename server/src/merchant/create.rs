@@ -61,7 +61,7 @@ pub async fn create(
         fingerprint: valid.fingerprint(),
         metadata: valid.metadata.clone(),
         return_url: valid.return_url.clone(),
-        expires_at: now() + valid.expires_in_secs as i64,
+        expires_at: now() + valid.lifetime_secs() as i64,
     };
     let new = NewOrder { merchant: Some(terms), ..checkout::new_order(&app, &valid.checkout, None) };
     let (open, merchant_open) = (app.open_orders.clone(), app.merchant_open_orders.clone());

@@ -8,11 +8,14 @@ use crate::config::CheckoutSettings;
 use crate::epay::token::DOCUMENTED_LIFETIME_SECS;
 use crate::error::AppError;
 
-/// How long a merchant order lives when the request does not say.
-pub const DEFAULT_EXPIRY_SECS: u64 = 86_400;
-/// One token's lifetime and a minute to start paying: no token outlives its order.
-pub const MIN_EXPIRY_SECS: u64 = DOCUMENTED_LIFETIME_SECS as u64 + 60;
-pub const MAX_EXPIRY_SECS: u64 = 30 * 86_400;
+/// How long a merchant order may be paid when the request does not say: it settles after 24 h.
+pub const DEFAULT_PAYABLE_SECS: u64 = 86_400 - TOKEN_SECS;
+/// The shortest payable window: a minute to start paying.
+pub const MIN_PAYABLE_SECS: u64 = 60;
+pub const MAX_PAYABLE_SECS: u64 = 30 * 86_400;
+/// An ePay token's lifetime: an order settles this long after its payable window, so no token
+/// handed out in the window outlives it.
+const TOKEN_SECS: u64 = DOCUMENTED_LIFETIME_SECS as u64;
 
 /// A request that passed every rule.
 #[derive(Clone, Debug)]
@@ -20,18 +23,25 @@ pub struct ValidOrder {
     pub checkout: ValidCheckout,
     pub reference: String,
     pub metadata: Option<String>,
-    pub expires_in_secs: u64,
+    /// How long the payer may start paying.
+    pub payable_for_secs: u64,
     pub return_url: Option<String>,
 }
 
 impl ValidOrder {
-    /// Identifies the request for Idempotency-Key reuse checks.
+    /// How long the order lives: its payable window and a token's lifetime.
+    pub fn lifetime_secs(&self) -> u64 {
+        self.payable_for_secs + TOKEN_SECS
+    }
+
+    /// Identifies the request for Idempotency-Key reuse checks (by the order's lifetime, as
+    /// stored orders' fingerprints were made).
     pub fn fingerprint(&self) -> String {
         let canonical = [
             self.checkout.fingerprint(),
             self.reference.clone(),
             self.metadata.clone().unwrap_or_default(),
-            self.expires_in_secs.to_string(),
+            self.lifetime_secs().to_string(),
             self.return_url.clone().unwrap_or_default(),
         ]
         .join("\u{1f}");
@@ -80,13 +90,7 @@ pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, https_onl
             Some(text.to_owned())
         }
     };
-    let expires_in_secs = request.expires_in_secs.unwrap_or(DEFAULT_EXPIRY_SECS);
-    if !(MIN_EXPIRY_SECS..=MAX_EXPIRY_SECS).contains(&expires_in_secs) {
-        return Err(invalid(format!(
-            "expiresInSecs must be between {MIN_EXPIRY_SECS} and {MAX_EXPIRY_SECS} (30 days): an ePay payment token lives \
-             {DOCUMENTED_LIFETIME_SECS} s and cannot be shortened, and no token is handed out that would outlive the order"
-        )));
-    }
+    let payable_for_secs = payable_window(request.payable_for_secs, request.expires_in_secs).map_err(invalid)?;
     let return_url = match request.return_url.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => match url::Url::parse(text) {
@@ -99,7 +103,33 @@ pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, https_onl
             _ => return Err(invalid(format!("returnUrl `{text}` must be an absolute http(s) URL without a fragment"))),
         },
     };
-    Ok(ValidOrder { checkout, reference, metadata, expires_in_secs, return_url })
+    Ok(ValidOrder { checkout, reference, metadata, payable_for_secs, return_url })
+}
+
+/// The payable window a request asks for: `payableForSecs`, or the older `expiresInSecs` as it
+/// worked before (from 7,260 s the order's lifetime, below that the window itself). Pure.
+fn payable_window(payable_for_secs: Option<u64>, expires_in_secs: Option<u64>) -> Result<u64, String> {
+    let range = MIN_PAYABLE_SECS..=MAX_PAYABLE_SECS;
+    let window = match (payable_for_secs, expires_in_secs) {
+        (Some(_), Some(_)) => return Err("send payableForSecs (how long the payer may start paying) or expiresInSecs, not both".into()),
+        (Some(window), None) if range.contains(&window) => window,
+        (Some(_), None) => {
+            return Err(format!(
+                "payableForSecs must be between {MIN_PAYABLE_SECS} and {MAX_PAYABLE_SECS} (30 days), e.g. 900 for a 15-minute reservation"
+            ));
+        }
+        (None, Some(lifetime)) if range.contains(&lifetime) => match lifetime.checked_sub(TOKEN_SECS) {
+            Some(window) if window >= MIN_PAYABLE_SECS => window,
+            _ => lifetime,
+        },
+        (None, Some(_)) => {
+            return Err(format!(
+                "expiresInSecs must be between {MIN_PAYABLE_SECS} and {MAX_PAYABLE_SECS} (30 days); payableForSecs says how long the payer may start paying"
+            ));
+        }
+        (None, None) => DEFAULT_PAYABLE_SECS,
+    };
+    Ok(window)
 }
 
 #[cfg(test)]
@@ -123,7 +153,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(valid.metadata.as_deref(), Some(r#"{"b":1, "a":[true]}"#));
-        assert_eq!(valid.expires_in_secs, DEFAULT_EXPIRY_SECS);
+        assert_eq!((valid.payable_for_secs, valid.lifetime_secs()), (DEFAULT_PAYABLE_SECS, 86_400), "settles after 24 h");
         assert_eq!(valid.checkout.amount.to_string(), "1500.50");
     }
 
@@ -134,6 +164,8 @@ mod tests {
             (r#"{"amount":"1","description":"x","reference":"  "}"#, "reference"),
             (r#"{"amount":"1","description":"x","reference":"1","metadata":[1]}"#, "metadata"),
             (r#"{"amount":"1","description":"x","reference":"1","expiresInSecs":5}"#, "expiresInSecs"),
+            (r#"{"amount":"1","description":"x","reference":"1","payableForSecs":59}"#, "payableForSecs"),
+            (r#"{"amount":"1","description":"x","reference":"1","payableForSecs":900,"expiresInSecs":900}"#, "not both"),
             (r#"{"amount":"1","description":"x","reference":"1","returnUrl":"javascript:alert(1)"}"#, "returnUrl"),
         ];
         for (json, field) in cases {
@@ -142,6 +174,20 @@ mod tests {
         }
         let big = format!(r#"{{"amount":"1","description":"x","reference":"1","metadata":{{"a":"{}"}}}}"#, "x".repeat(4100));
         assert!(order(&request(&big), &rules(), false).unwrap_err().message.contains("metadata"));
+    }
+
+    #[test]
+    fn a_short_hold_works_and_requests_valid_before_keep_their_meaning() {
+        let window = |json: &str| order(&request(json), &rules(), false).map(|v| (v.payable_for_secs, v.lifetime_secs()));
+        let base = r#""amount":"1","description":"x","reference":"1""#;
+        assert_eq!(window(&format!("{{{base},\"payableForSecs\":900}}")).unwrap(), (900, 8_100), "a 15-minute reservation");
+        assert_eq!(window(&format!("{{{base},\"payableForSecs\":60}}")).unwrap(), (60, 7_260));
+        // Since December 2026 (issue 20): expiresInSecs from 7,260 is the order's lifetime.
+        assert_eq!(window(&format!("{{{base},\"expiresInSecs\":10800}}")).unwrap(), (3_600, 10_800));
+        assert_eq!(window(&format!("{{{base},\"expiresInSecs\":7260}}")).unwrap(), (60, 7_260));
+        // Before it: 60 s and up, the window itself (a 422 for a while; valid again).
+        assert_eq!(window(&format!("{{{base},\"expiresInSecs\":3600}}")).unwrap(), (3_600, 10_800));
+        assert!(window(&format!("{{{base},\"payableForSecs\":2592001}}")).is_err());
     }
 
     #[test]
@@ -163,6 +209,8 @@ mod tests {
             r#"{"amount":"1","description":"x","reference":"2"}"#,
             r#"{"amount":"1","description":"x","reference":"1","metadata":{}}"#,
             r#"{"amount":"1","description":"x","reference":"1","expiresInSecs":9000}"#,
+            r#"{"amount":"1","description":"x","reference":"1","payableForSecs":900}"#,
+            r#"{"amount":"1","description":"x","reference":"1","returnUrl":"https://shop.kz/o/1"}"#,
         ] {
             assert_ne!(order(&request(other), &rules(), false).unwrap().fingerprint(), base.fingerprint(), "{other}");
         }

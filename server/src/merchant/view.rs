@@ -47,6 +47,7 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
         created_at: rfc3339(order.created_at),
         expires_at: order.expires_at.map(rfc3339),
         payable_until: order.payable_until().map(rfc3339),
+        payable_for_secs: order.payable_until().map(|until| until - order.created_at),
         expires_in_secs: order.expires_at.map(|at| at - order.created_at),
         payment: reported.then(|| PaymentDetails {
             transaction_id: order.transaction_id.clone(),
@@ -144,7 +145,8 @@ pub fn money(minor: Option<i64>) -> Option<String> {
     minor.map(|minor| Amount::from_minor(minor as u64).to_string())
 }
 
-/// For a paid merchant order: whether it became paid after its `expiresAt`. Pure.
+/// For a paid merchant order: whether it became paid after its `expiresAt` (orders paid before
+/// late payments were recorded as such; `OrderRows::view` adds those). Pure.
 pub fn paid_after_expiry(order: &OrderRow, history: &[HistoryRow]) -> Option<bool> {
     let expires_at = order.expires_at?;
     let paid_at = history.iter().find(|step| step.status == crate::store::orders::OrderState::Paid)?.at;

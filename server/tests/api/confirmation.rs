@@ -352,7 +352,12 @@ async fn a_stale_writer_never_moves_an_order_back() {
     app.state.store.write(move |tx| epay_proxy::store::orders::flag_for_review(tx, id, reason)).await.unwrap();
     let decision = epay_proxy::confirm::Decision::Pay(Default::default());
     let version = stale.version;
-    let applied = app.state.store.write(move |tx| epay_proxy::confirm::apply(tx, id, version, &decision, 1_000)).await.unwrap();
+    let applied = app
+        .state
+        .store
+        .write(move |tx| epay_proxy::confirm::apply(tx, id, version, &decision, 1_000, epay_proxy::config::LatePayments::Keep))
+        .await
+        .unwrap();
     assert!(!applied);
     assert_ne!(app.stored_order(&order.invoice_id).await.status, OrderState::Paid);
 }

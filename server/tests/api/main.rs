@@ -11,6 +11,7 @@ mod epay_client;
 mod faults;
 mod helpers;
 mod instances;
+mod late_payments;
 mod limits;
 mod merchant;
 mod metrics;

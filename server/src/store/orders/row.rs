@@ -241,4 +241,6 @@ pub struct Outcome {
     /// A saved card's id and type (only when the order asked for cardSave).
     pub card_id: Option<String>,
     pub card_type: Option<String>,
+    /// When the payer paid at ePay (the transaction's `createdDate`, unix seconds).
+    pub paid_at: Option<i64>,
 }

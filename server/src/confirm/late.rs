@@ -1,0 +1,84 @@
+//! A payment that arrives after its merchant order's payable window (`payableUntil`): the
+//! shop may have given the goods to someone else (a ticket held for 15 minutes). A hold
+//! (`AUTH`) is cancelled, moving no money; a charge is kept (`LATE_PAYMENTS=keep`, the shop
+//! decides, told by `order.paid_late`) or refunded (`LATE_PAYMENTS=refund`), both through the
+//! operations path. Pure.
+//!
+//! "Arrives" is when the payer paid at ePay: the transaction's `createdDate`, so a payment made
+//! in time is never late because its notification was; without one, when the proxy confirmed
+//! it.
+
+use crate::config::LatePayments;
+use crate::epay::OperationKind;
+use crate::store::orders::{OrderRow, OrderState};
+use epay_api_types::OrderSource;
+
+/// What to do with a payment that came late.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Late {
+    /// When it arrived and when the window ended (unix seconds).
+    pub paid_at: i64,
+    pub payable_until: i64,
+    /// The operation that undoes it, if any.
+    pub undo: Option<OperationKind>,
+}
+
+impl Late {
+    /// What the order's timeline and the shop are told.
+    pub fn note(&self) -> String {
+        let then = match self.undo {
+            Some(OperationKind::Cancel) => "the hold is cancelled",
+            Some(_) => "the charge is refunded (LATE_PAYMENTS=refund)",
+            None => "the charge is kept (LATE_PAYMENTS=keep): ship the order if you still can, or refund it",
+        };
+        format!("paid {} s after the payable window ended: {then}", self.paid_at - self.payable_until)
+    }
+}
+
+/// Whether `order`, now `state` (paid or authorized), was paid at `paid_at` (or, unknown, at
+/// `now`) after its payable window, and what follows.
+pub fn late_payment(order: &OrderRow, state: OrderState, paid_at: Option<i64>, now: i64, policy: LatePayments) -> Option<Late> {
+    if order.source != OrderSource::Merchant {
+        return None;
+    }
+    let payable_until = order.payable_until()?;
+    let paid_at = paid_at.unwrap_or(now);
+    if paid_at < payable_until {
+        return None;
+    }
+    let undo = match (state, policy) {
+        (OrderState::Authorized, _) => Some(OperationKind::Cancel),
+        (_, LatePayments::Refund) => Some(OperationKind::Refund),
+        (_, LatePayments::Keep) => None,
+    };
+    Some(Late { paid_at, payable_until, undo })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::orders::NewOrder;
+
+    fn merchant_order(payable_until: i64) -> OrderRow {
+        let new = NewOrder::example(300_000, epay_api_types::PaymentMethod::Pay);
+        let order = OrderRow::created(1, "1".into(), &new, 0);
+        OrderRow { source: OrderSource::Merchant, expires_at: Some(payable_until + crate::epay::token::DOCUMENTED_LIFETIME_SECS), ..order }
+    }
+
+    #[test]
+    fn only_a_payment_made_after_the_window_is_late_and_a_hold_is_always_cancelled() {
+        let order = merchant_order(900);
+        assert_eq!(late_payment(&order, OrderState::Paid, Some(899), 5_000, LatePayments::Refund), None, "paid in time, heard late");
+        let late = late_payment(&order, OrderState::Paid, Some(960), 5_000, LatePayments::Keep).unwrap();
+        assert_eq!((late.paid_at, late.undo), (960, None));
+        assert!(late.note().contains("60 s after") && late.note().contains("kept"), "{}", late.note());
+        assert_eq!(late_payment(&order, OrderState::Paid, Some(960), 0, LatePayments::Refund).unwrap().undo, Some(OperationKind::Refund));
+        assert_eq!(
+            late_payment(&order, OrderState::Authorized, Some(960), 0, LatePayments::Keep).unwrap().undo,
+            Some(OperationKind::Cancel)
+        );
+        assert_eq!(late_payment(&order, OrderState::Paid, None, 900, LatePayments::Keep).unwrap().paid_at, 900, "no date: when confirmed");
+        let payer_order = OrderRow { source: OrderSource::Payer, ..order };
+        assert_eq!(late_payment(&payer_order, OrderState::Paid, Some(960), 0, LatePayments::Keep), None);
+    }
+}
