@@ -122,7 +122,8 @@ test("i: a viewer reads, an operator refunds and resolves a review, and both lan
   await page.click('[data-review] button[type="submit"]');
   await page.click("[data-confirm-yes]");
   await page.waitForSelector("[data-resolution]", { timeout: 15000 });
-  assert.match(await page.textContent("[data-resolution]"), /paid.*aigerim/s);
+  assert.equal(await page.getAttribute("[data-resolution]", "data-resolution"), "paid");
+  assert.match(await page.textContent("[data-resolution]"), /Оплачен.*aigerim/s, "the decision in the page's language");
   for (let i = 0; i < 100 && !h.webhooks.some((w) => w.type === "order.review_resolved" && w.invoiceId === reviewed); i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -192,5 +193,51 @@ test("j: an operator captures part of a hold and releases another, each after co
   await page.click("[data-confirm-yes]");
   await page.waitForSelector('.order-head .status[data-status="cancelled"]', { timeout: 15000 });
   assert.equal(h.orders("show", released).status, "cancelled");
+  assert.deepEqual(page.errors, []);
+});
+
+test("k: a refund ePay never performed goes to review; an operator abandons it and the next refund goes through", async () => {
+  const invoice = await paidOrder("console-stuck-1", "3000");
+  // ePay takes the refund and never answers, nor performs it.
+  await h.sandbox({ operationFaults: [{ fault: "hang" }] });
+  const response = await fetch(h.url(`/api/merchant/orders/${invoice}/refunds`), {
+    method: "POST",
+    headers: { authorization: `Bearer ${MERCHANT_KEY}`, "content-type": "application/json", "idempotency-key": "stuck-r1" },
+    body: JSON.stringify({ amount: "500" }),
+  });
+  assert.equal((await response.json()).operation.status, "unknown");
+  for (let i = 0; i < 150 && h.orders("show", invoice).status !== "review"; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(h.orders("show", invoice).status, "review", "no trace after the settle window: a person decides");
+
+  const page = await h.page({ locale: "ru-RU" });
+  await signIn(page, ADMIN_OPERATOR);
+  await page.goto(h.url(`/admin/#/orders/${invoice}`));
+  await page.waitForSelector("[data-review]");
+  const choices = await page.$$eval('[data-review] input[name="decision"]', (inputs) => inputs.map((i) => i.value));
+  assert.deepEqual(choices, ["done", "not_done", "send_again"], "a refund's decisions, not a payment's");
+  assert.match(await page.textContent("[data-review]"), /ePay не выполнил/);
+  await page.check('[data-review] input[value="not_done"]');
+  await page.fill('[data-review] input[name="checked"]', "Кабинет ePay: возврата нет");
+  await page.click('[data-review] button[type="submit"]');
+  await page.click("[data-confirm-yes]");
+  await page.waitForSelector('.order-head .status[data-status="paid"]', { timeout: 15000 });
+  assert.equal(await page.getAttribute("[data-resolution]", "data-resolution"), "not_done");
+
+  // The next refund on the order goes through, from the console.
+  await page.fill('[data-actions] input[name="amount"]', "500");
+  await page.click("[data-refund]");
+  await page.click("[data-confirm-yes]");
+  const view = async () =>
+    (await fetch(h.url(`/api/merchant/orders/${invoice}`), { headers: { authorization: `Bearer ${MERCHANT_KEY}` } })).json();
+  let order = await view();
+  for (let i = 0; i < 150 && order.refundedAmount !== "500"; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    order = await view();
+  }
+  assert.equal(order.refundedAmount, "500", JSON.stringify(order.operations));
+  assert.deepEqual(
+    order.operations.map((op) => op.status),
+    ["failed", "succeeded"],
+  );
   assert.deepEqual(page.errors, []);
 });

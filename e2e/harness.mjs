@@ -92,6 +92,9 @@ export class Harness {
       ADMIN_USERS: `${ADMIN_OPERATOR}:operator:${adminHash};${ADMIN_VIEWER}:viewer:${adminHash}`,
       // AUTH is a hold (the sandbox answers AUTH only when a test turns on its twoStage knob).
       EPAY_TWO_STAGE: "true",
+      // A refund ePay never answers is a person's after 3 s of showing no trace (not 15 min).
+      EPAY_TIMEOUT_SECS: "2",
+      EPAY_OPERATION_SETTLE_SECS: "3",
     };
     h.log = "";
     h.proxy = spawn(PROXY_BIN, [], { env: h.env, stdio: ["ignore", "pipe", "pipe"] });

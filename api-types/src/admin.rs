@@ -112,8 +112,11 @@ pub struct AdminOrder {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewDecision {
-    /// `paid` (the payment is there: the order is paid), `failed` (no money arrived), or
-    /// `refund` (the money goes back: a full refund through ePay, which confirms it).
+    /// For a payment in review: `paid` (the payment is there: the order is paid), `failed` (no
+    /// money arrived), or `refund` (the money goes back: a full refund through ePay, which
+    /// confirms it). For a capture, cancel or refund in review: `done` (ePay did it), `not_done`
+    /// (ePay did not: nothing moved) or `send_again` (the same externalID, sent only if ePay
+    /// still shows no trace of it).
     pub decision: String,
     /// What the person checked, e.g. "ePay cabinet: transaction 123, CHARGE 1500".
     pub checked: String,

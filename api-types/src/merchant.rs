@@ -150,10 +150,9 @@ pub struct MerchantOrder {
     pub captured_amount: Option<String>,
     /// What refunds returned so far.
     pub refunded_amount: String,
-    /// A paid merchant order: whether the payment came after `expiresAt`. Tokens are handed out
-    /// only until `payableUntil`, so this is rare (an order made before that rule, ePay's clock,
-    /// a slow notification). The money arrived either way: ship the order, or refund it
-    /// (single-order reads and webhooks).
+    /// A paid (or held) merchant order: whether the payer paid after `payableUntil` (by ePay's
+    /// transaction time; `order.paid_late`). A late hold is cancelled; a late charge is kept or
+    /// refunded as the proxy's `LATE_PAYMENTS` says (single-order reads and webhooks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_after_expiry: Option<bool>,
     /// Captures, cancels and refunds, oldest first (single-order reads and webhooks).

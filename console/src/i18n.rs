@@ -113,9 +113,6 @@ pub struct Texts {
     pub resolve_title: &'static str,
     pub checked: &'static str,
     pub note: &'static str,
-    pub decide_paid: &'static str,
-    pub decide_failed: &'static str,
-    pub decide_refund: &'static str,
     pub done: &'static str,
     pub viewer_note: &'static str,
     pub nothing: &'static str,
@@ -200,9 +197,6 @@ const RU: Texts = Texts {
     resolve_title: "Решение по проверке",
     checked: "Что проверено (например, кабинет ePay)",
     note: "Заметка",
-    decide_paid: "Оплачен",
-    decide_failed: "Не оплачен",
-    decide_refund: "Вернуть деньги",
     done: "Готово.",
     viewer_note: "Вы наблюдатель: возвраты, списания и решения доступны операторам.",
     nothing: "Нет.",
@@ -287,9 +281,6 @@ const KK: Texts = Texts {
     resolve_title: "Тексеру бойынша шешім",
     checked: "Не тексерілді (мысалы, ePay кабинеті)",
     note: "Ескертпе",
-    decide_paid: "Төленді",
-    decide_failed: "Төленбеді",
-    decide_refund: "Ақшаны қайтару",
     done: "Дайын.",
     viewer_note: "Сіз бақылаушысыз: қайтару, есептен шығару және шешімдер операторларға қолжетімді.",
     nothing: "Жоқ.",
@@ -374,9 +365,6 @@ const EN: Texts = Texts {
     resolve_title: "Resolve the review",
     checked: "What you checked (e.g. ePay's cabinet)",
     note: "Note",
-    decide_paid: "Paid",
-    decide_failed: "Not paid",
-    decide_refund: "Refund the money",
     done: "Done.",
     viewer_note: "You are a viewer: refunds, captures and decisions are for operators.",
     nothing: "None.",
@@ -396,6 +384,25 @@ pub fn texts(lang: Lang) -> &'static Texts {
 }
 
 /// An order's merchant status or proxy state, as a person reads it.
+/// A review decision as people read it: a payment's (`paid`, `failed`, `refund`) or a capture's,
+/// cancel's or refund's (`done`, `not_done`, `send_again`).
+pub fn decision_label(lang: Lang, decision: &str) -> &'static str {
+    let [ru, kk, en] = match decision {
+        "paid" => ["Оплачен", "Төленді", "Paid"],
+        "failed" => ["Не оплачен", "Төленбеді", "Not paid"],
+        "refund" => ["Вернуть деньги", "Ақшаны қайтару", "Refund the money"],
+        "done" => ["ePay выполнил операцию", "ePay операцияны орындады", "ePay did it"],
+        "not_done" => ["ePay не выполнил: отменить", "ePay орындамады: бас тарту", "ePay did not: abandon it"],
+        "send_again" => ["Отправить ещё раз (тот же externalID)", "Қайта жіберу (сол externalID)", "Send it again (same externalID)"],
+        _ => ["—", "—", "—"],
+    };
+    match lang {
+        Lang::Ru => ru,
+        Lang::Kk => kk,
+        Lang::En => en,
+    }
+}
+
 pub fn status_label(lang: Lang, status: &str) -> &'static str {
     let [ru, kk, en] = match status {
         "open" => ["Открыт", "Ашық", "Open"],

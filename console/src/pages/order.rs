@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::api;
 use crate::app::Ctx;
 use crate::format;
-use crate::i18n::status_label;
+use crate::i18n::{decision_label, status_label};
 use crate::route::encode;
 
 /// A change waiting for its confirmation; its key makes a double click one operation.
@@ -142,21 +142,22 @@ fn Detail(detail: AdminOrder, pending: RwSignal<Option<Pending>>) -> impl IntoVi
 fn review_box(order: &MerchantOrder, pending: RwSignal<Option<Pending>>) -> AnyView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.texts();
+    let lang = ctx.lang.get_untracked();
     let resolution = order.review_resolution.clone().map(|r| {
-        view! { <p class="resolution" data-resolution>{t.resolution} ": " <strong>{r.decision}</strong> " — " {r.by} ", " {format::local_time(&r.at)} " · " {r.checked}</p> }
+        let decided = decision_label(lang, &r.decision);
+        view! { <p class="resolution" data-resolution=r.decision.clone()>{t.resolution} ": " <strong>{decided}</strong> " — " {r.by} ", " {format::local_time(&r.at)} " · " {r.checked}</p> }
     });
     if order.state != "review" {
         return view! { {resolution} }.into_any();
     }
-    let (decision, checked, note) = (RwSignal::new("paid".to_owned()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    // A capture, cancel or refund in review is decided about itself; a payment, about the order.
+    let operation_in_review = order.operations.iter().flatten().any(|op| op.status == "review");
+    let choices: [&'static str; 3] = if operation_in_review { ["done", "not_done", "send_again"] } else { ["paid", "failed", "refund"] };
+    let (decision, checked, note) = (RwSignal::new(choices[0].to_owned()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let path = format!("/api/admin/orders/{}/review", encode(&order.invoice_id));
     let ask = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let label = match decision.get_untracked().as_str() {
-            "failed" => t.decide_failed,
-            "refund" => t.decide_refund,
-            _ => t.decide_paid,
-        };
+        let label = decision_label(lang, &decision.get_untracked());
         let body = json!({"decision": decision.get_untracked(), "checked": checked.get_untracked(), "note": note.get_untracked()});
         pending.set(Some(Pending { what: format!("{} — {label}", t.resolve_title), path: path.clone(), body, key: api::new_key() }));
     };
@@ -175,7 +176,7 @@ fn review_box(order: &MerchantOrder, pending: RwSignal<Option<Pending>>) -> AnyV
                 view! {
                     <form class="resolve" on:submit=ask>
                         <h3>{t.resolve_title}</h3>
-                        <div class="row">{choice("paid", t.decide_paid)}{choice("failed", t.decide_failed)}{choice("refund", t.decide_refund)}</div>
+                        <div class="row">{choices.map(|value| choice(value, decision_label(lang, value)))}</div>
                         <label>{t.checked}<input name="checked" required maxlength="500" prop:value=move || checked.get() on:input=move |ev| checked.set(event_target_value(&ev))/></label>
                         <label>{t.note}<textarea name="note" maxlength="1000" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea></label>
                         <button type="submit" class="primary">{t.resolve_title}</button>
