@@ -240,4 +240,5 @@ test("k: a refund ePay never performed goes to review; an operator abandons it a
     ["failed", "succeeded"],
   );
   assert.deepEqual(page.errors, []);
+  await page.context().close();
 });

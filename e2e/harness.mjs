@@ -195,12 +195,13 @@ export class Harness {
   async page({ width = 1100, height = 800, locale } = {}) {
     const context = await this.browser.newContext({ viewport: { width, height }, ...(locale ? { locale } : {}) });
     context.on("response", async (response) => {
-      const record = { url: response.url(), headers: JSON.stringify(await response.allHeaders()), body: "" };
+      const record = { url: response.url(), headers: "", body: "" };
       this.received.push(record);
       try {
+        record.headers = JSON.stringify(await response.allHeaders());
         record.body = (await response.body()).toString("latin1");
       } catch {
-        // Redirects and aborted responses have no body.
+        // Redirects and aborted responses have no body; a page closed meanwhile, nothing more.
       }
     });
     const page = await context.newPage();

@@ -8,6 +8,7 @@ mod concurrency;
 mod confirmation;
 mod crash;
 mod epay_client;
+mod fault_table;
 mod faults;
 mod helpers;
 mod instances;
