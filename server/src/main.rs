@@ -3,7 +3,7 @@
 //! `epay-proxy orders show <invoiceId>`   print an order and its notifications as JSON
 //! `epay-proxy orders list [N]`           print the N (default 20) latest orders as JSON lines
 //! `epay-proxy admin hash-password`       a hash for ADMIN_USERS, from a password on standard input
-//! `epay-proxy operations resolve <invoiceId> done|not-done|send-again --checked TEXT`
+//! `epay-proxy operations resolve <invoiceId> done|not-done|send-again|epay-ledger --checked TEXT`
 //!                                         a person's decision on a capture, cancel or refund in review
 
 use std::process::ExitCode;
@@ -15,7 +15,7 @@ use epay_proxy::{AppState, inspect, telemetry};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy migrate\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>\n       epay-proxy admin hash-password   (reads the password on standard input)\n       epay-proxy operations resolve <invoiceId> done|not-done|send-again --checked TEXT [--by NAME] [--note TEXT]";
+const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy migrate\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>\n       epay-proxy admin hash-password   (reads the password on standard input)\n       epay-proxy operations resolve <invoiceId> done|not-done|send-again|epay-ledger --checked TEXT [--by NAME] [--note TEXT]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -215,7 +215,8 @@ async fn resend_event(config: Config, event_id: &str) -> ExitCode {
 /// A person's decision on the capture, cancel or refund in review on an order.
 async fn resolve_operation(config: Config, args: &[&str]) -> ExitCode {
     let Some(store) = open_store(&config).await else { return ExitCode::FAILURE };
-    match epay_proxy::operations::review::from_cli(&store, args).await {
+    let epay = epay_proxy::epay::EpayClient::new(std::sync::Arc::new(config.epay.clone()));
+    match epay_proxy::operations::review::from_cli(&store, &epay, args).await {
         Ok(done) => {
             println!("{done}");
             ExitCode::SUCCESS

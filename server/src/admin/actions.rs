@@ -148,11 +148,12 @@ pub fn read_decision(decision: &ReviewDecision) -> Result<(&'static str, String,
         "done" => "done",
         "not_done" => "not_done",
         "send_again" => "send_again",
+        "epay_ledger" => "epay_ledger",
         other => {
             return Err(AppError::unprocessable(
                 ErrorCode::InvalidField,
                 format!(
-                    "decision `{other}` is none of paid, failed, refund (a payment in review) or done, not_done, send_again (a capture, cancel or refund in review)"
+                    "decision `{other}` is none of paid, failed, refund (a payment in review) or done, not_done, send_again, epay_ledger (a capture, cancel or refund in review)"
                 ),
             ));
         }
@@ -211,15 +212,7 @@ pub async fn resolve_review(
         })
         .await?;
     if let Some(op) = in_review {
-        return Err(AppError::new(
-            StatusCode::CONFLICT,
-            ErrorCode::OperationNotAllowed,
-            format!(
-                "order {invoice_id} is in review for its {} op_{}: decide done (ePay did it), not_done (ePay did not) or send_again",
-                op.kind.as_str(),
-                op.id
-            ),
-        ));
+        return Err(operation_open(&invoice_id, &op));
     }
     if decision == "refund" {
         let invoice = invoice_id.clone();
@@ -239,9 +232,14 @@ pub async fn resolve_review(
     let settled = app
         .store
         .write(move |tx| {
-            let Some(order) = orders::find_by_invoice(tx, &invoice)? else { return Ok(Err(None)) };
+            let Some(order) = orders::find_by_invoice(tx, &invoice)? else { return Ok(Err(Unresolved::NoOrder)) };
             if order.status != OrderState::Review {
-                return Ok(Err(Some(order.status)));
+                return Ok(Err(Unresolved::NotInReview(order.status)));
+            }
+            // Decided on the locked order: an operation of it still in flight (the refund of an
+            // earlier decision) or in review is decided about itself, never overridden here.
+            if let Some(op) = operations::unsettled(tx, order.id)? {
+                return Ok(Err(Unresolved::OperationOpen(Box::new(op))));
             }
             let changed = tx.execute(
                 "UPDATE orders SET status = ?, captured_minor = CASE WHEN ? = 'paid' THEN COALESCE(captured_minor, amount_minor) ELSE captured_minor END,
@@ -251,7 +249,7 @@ pub async fn resolve_review(
                 crate::params![decision, decision, decision, at, order.id],
             )?;
             if changed == 0 {
-                return Ok(Err(Some(order.status)));
+                return Ok(Err(Unresolved::NotInReview(order.status)));
             }
             admin::record_action(tx, &ActionRow { order_id: Some(order.id), ..resolution.clone() })?;
             make_event(tx, order.id, "order.review_resolved")?;
@@ -265,9 +263,31 @@ pub async fn resolve_review(
                 app.store.read(move |db| orders::find_by_invoice(db, &invoice)).await?.ok_or_else(|| AppError::internal("vanished"))?;
             Ok(axum::Json(crate::operations::order_view(&app, &order).await?).into_response())
         }
-        Err(None) => Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`"))),
-        Err(Some(state)) => Err(not_in_review(&invoice_id, state)),
+        Err(Unresolved::NoOrder) => Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`"))),
+        Err(Unresolved::NotInReview(state)) => Err(not_in_review(&invoice_id, state)),
+        Err(Unresolved::OperationOpen(op)) => Err(operation_open(&invoice_id, &op)),
     }
+}
+
+/// Why a payment's review decision was not taken.
+enum Unresolved {
+    NoOrder,
+    NotInReview(OrderState),
+    /// A capture, cancel or refund of the order is in flight or in review.
+    OperationOpen(Box<OperationRow>),
+}
+
+fn operation_open(invoice_id: &str, op: &OperationRow) -> AppError {
+    let message = if op.status == operations::OperationStatus::Review {
+        format!(
+            "order {invoice_id} is in review for its {} op_{}: decide done (ePay did it), not_done (ePay did not) or send_again",
+            op.kind.as_str(),
+            op.id
+        )
+    } else {
+        format!("order {invoice_id} has its {} op_{} in flight ({}): decide when it has settled", op.kind.as_str(), op.id, op.status.name())
+    };
+    AppError::new(StatusCode::CONFLICT, ErrorCode::OperationNotAllowed, message)
 }
 
 fn not_in_review(invoice_id: &str, state: OrderState) -> AppError {

@@ -5,8 +5,9 @@
 //! operations path. Pure.
 //!
 //! "Arrives" is when the payer paid at ePay: the transaction's `createdDate`, so a payment made
-//! in time is never late because its notification was; without one, when the proxy confirmed
-//! it.
+//! in time is never late because its notification was. Without one, only the proxy's clock
+//! says it came late (a slow notification looks the same): announced, never undone by itself;
+//! a person looks (the order is flagged for review, its state kept).
 
 use crate::config::LatePayments;
 use crate::epay::OperationKind;
@@ -21,6 +22,8 @@ pub struct Late {
     pub payable_until: i64,
     /// The operation that undoes it, if any.
     pub undo: Option<OperationKind>,
+    /// Late by ePay's own transaction time (else by when the proxy confirmed it).
+    pub by_epays_clock: bool,
 }
 
 impl Late {
@@ -29,9 +32,11 @@ impl Late {
         let then = match self.undo {
             Some(OperationKind::Cancel) => "the hold is cancelled",
             Some(_) => "the charge is refunded (LATE_PAYMENTS=refund)",
+            None if !self.by_epays_clock => "ePay gave no transaction time, so it may have been paid in time: kept, a person checks",
             None => "the charge is kept (LATE_PAYMENTS=keep): ship the order if you still can, or refund it",
         };
-        format!("paid {} s after the payable window ended: {then}", self.paid_at - self.payable_until)
+        let clock = if self.by_epays_clock { "paid" } else { "confirmed" };
+        format!("{clock} {} s after the payable window ended: {then}", self.paid_at - self.payable_until)
     }
 }
 
@@ -42,16 +47,18 @@ pub fn late_payment(order: &OrderRow, state: OrderState, paid_at: Option<i64>, n
         return None;
     }
     let payable_until = order.payable_until()?;
+    let by_epays_clock = paid_at.is_some();
     let paid_at = paid_at.unwrap_or(now);
     if paid_at < payable_until {
         return None;
     }
     let undo = match (state, policy) {
+        _ if !by_epays_clock => None,
         (OrderState::Authorized, _) => Some(OperationKind::Cancel),
         (_, LatePayments::Refund) => Some(OperationKind::Refund),
         (_, LatePayments::Keep) => None,
     };
-    Some(Late { paid_at, payable_until, undo })
+    Some(Late { paid_at, payable_until, undo, by_epays_clock })
 }
 
 #[cfg(test)]
@@ -77,7 +84,9 @@ mod tests {
             late_payment(&order, OrderState::Authorized, Some(960), 0, LatePayments::Keep).unwrap().undo,
             Some(OperationKind::Cancel)
         );
-        assert_eq!(late_payment(&order, OrderState::Paid, None, 900, LatePayments::Keep).unwrap().paid_at, 900, "no date: when confirmed");
+        let unknown = late_payment(&order, OrderState::Authorized, None, 900, LatePayments::Refund).unwrap();
+        assert_eq!((unknown.paid_at, unknown.undo), (900, None), "no date: when confirmed, never undone by itself");
+        assert!(unknown.note().contains("a person checks"), "{}", unknown.note());
         let payer_order = OrderRow { source: OrderSource::Payer, ..order };
         assert_eq!(late_payment(&payer_order, OrderState::Paid, Some(960), 0, LatePayments::Keep), None);
     }

@@ -189,6 +189,9 @@ fn handle_late(
     };
     crate::store::admin::record_action(tx, &action)?;
     crate::admin::actions::make_event(tx, order.id, "order.paid_late")?;
+    if !late.by_epays_clock {
+        return orders::flag_for_review(tx, order.id, &late.note());
+    }
     let Some(kind) = late.undo else { return Ok(()) };
     let new = crate::store::operations::NewOperation {
         invoice_id: order.invoice_id.clone(),

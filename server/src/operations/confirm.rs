@@ -17,7 +17,7 @@
 
 use super::rules::money;
 use crate::epay::{OperationKind, ResultCode, StatusAnswer, TransactionInfo, TransactionStatus};
-use crate::store::operations::OperationRow;
+use crate::store::operations::{OperationRow, OperationStatus};
 use crate::store::orders::OrderRow;
 
 /// A transaction as the status API showed it: what the charge held (`amount`, and the part
@@ -123,8 +123,17 @@ pub fn seen(op: &OperationRow, before: &Ledger, answer: &StatusAnswer) -> Seen {
     };
     let status = TransactionStatus::parse(&now.status);
     match op.kind {
+        // Whether ePay lowers a partly captured charge's amount to what was captured is not
+        // printed: either figure is the capture; any other is not.
         OperationKind::Capture => match status {
-            TransactionStatus::Charge => Seen::Done,
+            TransactionStatus::Charge if op.amount_minor.is_none_or(|asked| now.held() == asked || now.held() == before.held()) => {
+                Seen::Done
+            }
+            TransactionStatus::Charge => Seen::CannotTell(format!(
+                "{said}, holding {} where {} was captured",
+                money(now.held()),
+                money(op.amount_minor.unwrap_or(0))
+            )),
             TransactionStatus::Auth => Seen::NotDone,
             _ => Seen::CannotTell(said),
         },
@@ -157,6 +166,58 @@ pub fn seen(op: &OperationRow, before: &Ledger, answer: &StatusAnswer) -> Seen {
                 )),
             }
         }
+    }
+}
+
+/// What ePay's ledger says of an operation in review, for a person who chose to record it as
+/// it is: whether the operation happened, and what ePay returned beyond it and the proxy's
+/// records (a refund made in ePay's cabinet), to be recorded as a refund of its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Adopted {
+    pub done: bool,
+    pub outside_refund_minor: i64,
+    /// What was found, for the record.
+    pub said: String,
+}
+
+/// Pure: `op` (in review) on `order`, against what the status API shows now (`answer`). `Err`:
+/// the ledger cannot be recorded as it is (ePay shows less returned than the proxy recorded,
+/// or a state that fits neither), with why.
+pub fn adopt(op: &OperationRow, order: &OrderRow, answer: &StatusAnswer) -> Result<Adopted, String> {
+    let Some(now) = Ledger::of(answer) else { return Err(format!("the status API shows no transaction to record ({})", answer.said())) };
+    let status = TransactionStatus::parse(&now.status);
+    let simple = |done: bool| Ok(Adopted { done, outside_refund_minor: 0, said: format!("ePay's ledger: {}", now.describe()) });
+    match (op.kind, &status) {
+        (OperationKind::Capture, TransactionStatus::Charge)
+        | (OperationKind::Cancel, TransactionStatus::Cancel | TransactionStatus::CancelOld) => simple(true),
+        (OperationKind::Capture | OperationKind::Cancel, TransactionStatus::Auth) => simple(false),
+        (OperationKind::Refund, TransactionStatus::Charge | TransactionStatus::Refund) => {
+            let charged = order.captured_minor.unwrap_or(order.amount_minor);
+            let beyond = (charged - now.held()) - order.refunded_minor;
+            let asked = op.amount_minor.unwrap_or(0);
+            if beyond < 0 {
+                return Err(format!(
+                    "ePay shows {} returned, less than the {} the proxy recorded: check ePay's cabinet; nothing was changed",
+                    money(charged - now.held()),
+                    money(order.refunded_minor)
+                ));
+            }
+            let done = beyond >= asked;
+            let outside = if done { beyond - asked } else { beyond };
+            Ok(Adopted {
+                done,
+                outside_refund_minor: outside,
+                said: format!(
+                    "ePay's ledger: {} returned of {}; this refund of {} {}, {} returned outside the proxy",
+                    money(charged - now.held()),
+                    money(charged),
+                    money(asked),
+                    if done { "done" } else { "not done" },
+                    money(outside)
+                ),
+            })
+        }
+        _ => Err(format!("ePay shows {} for a {}: check ePay's cabinet; nothing was changed", now.describe(), op.kind.as_str())),
     }
 }
 
@@ -209,11 +270,17 @@ pub fn next_step(op: &OperationRow, seen: &Seen, settling: Settling, now_ms: i64
         Seen::NotDone => {
             let first = op.waiting_since_ms.unwrap_or(now_ms);
             if settled && now_ms - first >= settling.spacing_ms() {
-                Step::Review(format!(
-                    "ePay shows no trace of it {} s after it was sent (no change since {} s after): send it again or abandon it",
-                    (now_ms - sent) / 1000,
-                    (first - sent) / 1000
-                ))
+                let (elapsed, since) = ((now_ms - sent) / 1000, (first - sent) / 1000);
+                Step::Review(if op.status == OperationStatus::Accepted {
+                    format!(
+                        "ePay accepted it (2xx) but shows no trace of it {elapsed} s after it was sent (no change since {since} s after): \
+                         it may still do it; check ePay's cabinet before sending it again"
+                    )
+                } else {
+                    format!(
+                        "ePay shows no trace of it {elapsed} s after it was sent (no change since {since} s after): send it again or abandon it"
+                    )
+                })
             } else {
                 wait(Some(first))
             }
@@ -325,6 +392,10 @@ mod tests {
         let before = ledger(300_000, 0, "AUTH");
         let capture = op(OperationKind::Capture, Some(300_000));
         assert_eq!(seen(&capture, &before, &answer("100", "CHARGE", 300_000, 0)), Seen::Done);
+        let partial = op(OperationKind::Capture, Some(250_000));
+        assert_eq!(seen(&partial, &before, &answer("100", "CHARGE", 250_000, 0)), Seen::Done, "lowered to the capture");
+        assert_eq!(seen(&partial, &before, &answer("100", "CHARGE", 300_000, 0)), Seen::Done, "or left as authorized");
+        assert!(matches!(seen(&partial, &before, &answer("100", "CHARGE", 200_000, 0)), Seen::CannotTell(_)), "another amount");
         assert_eq!(seen(&capture, &before, &answer("100", "AUTH", 300_000, 0)), Seen::NotDone);
         assert!(matches!(seen(&capture, &before, &answer("100", "REJECT", 300_000, 0)), Seen::CannotTell(_)));
         let cancel = op(OperationKind::Cancel, None);
@@ -354,6 +425,25 @@ mod tests {
         assert!(matches!(next_step(&sent, &Seen::NoAnswer("x".into()), settling, 4_600_000), Step::Review(_)));
         assert_eq!(next_step(&sent, &Seen::Done, settling, 1_000_001), Step::Succeed);
         assert!(matches!(next_step(&sent, &Seen::MoreThanAsked("y".into()), settling, 1_000_001), Step::Review(y) if y == "y"));
+    }
+
+    #[test]
+    fn a_person_may_record_epays_ledger_as_it_is_but_never_less_than_the_proxy_returned() {
+        let refund = op(OperationKind::Refund, Some(50_000));
+        // A refund of 300 in ePay's cabinet, and this one of 500 done too.
+        let both = adopt(&refund, &paid(0), &answer("100", "CHARGE", 220_000, 0)).unwrap();
+        assert_eq!((both.done, both.outside_refund_minor), (true, 30_000), "{}", both.said);
+        // Only the cabinet's 300: this one not done.
+        let outside = adopt(&refund, &paid(0), &answer("100", "CHARGE", 270_000, 0)).unwrap();
+        assert_eq!((outside.done, outside.outside_refund_minor), (false, 30_000));
+        // Nothing at all: not done, nothing outside.
+        assert_eq!(adopt(&refund, &paid(0), &answer("100", "CHARGE", 300_000, 0)).unwrap().outside_refund_minor, 0);
+        // A person said "done" before and ePay did nothing: less returned than recorded.
+        assert!(adopt(&refund, &paid(50_000), &answer("100", "CHARGE", 300_000, 0)).unwrap_err().contains("less than"));
+        let held = OrderRow { status: OrderState::Authorized, ..paid(0) };
+        assert!(adopt(&op(OperationKind::Capture, Some(300_000)), &held, &answer("100", "CHARGE", 300_000, 0)).unwrap().done);
+        assert!(!adopt(&op(OperationKind::Cancel, None), &held, &answer("100", "AUTH", 300_000, 0)).unwrap().done);
+        assert!(adopt(&op(OperationKind::Cancel, None), &held, &answer("100", "REJECT", 300_000, 0)).is_err());
     }
 
     #[test]

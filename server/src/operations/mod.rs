@@ -410,7 +410,14 @@ async fn not_sent(
         let at = now + settling.pause_ms(op.attempts);
         return app.store.write(move |tx| operations::not_sent(tx, id, claim, &said, at, waiting_since, took_back).map(|_| ())).await;
     }
-    let said = format!("could not be sent for {} s, nothing reached ePay: {why}", (now - waiting_since) / 1000);
+    let said = if op.sends - i64::from(took_back) > 0 {
+        format!(
+            "could not be sent again for {} s ({why}); an earlier request may have reached ePay: a person decides",
+            (now - waiting_since) / 1000
+        )
+    } else {
+        format!("could not be sent for {} s, nothing reached ePay: {why}", (now - waiting_since) / 1000)
+    };
     tracing::warn!(op = id, %said, "an operation could not be sent");
     let sends = op.sends - i64::from(took_back);
     app.store

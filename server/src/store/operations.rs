@@ -446,6 +446,21 @@ pub fn resolve_review(tx: &mut Tx, id: i64, resolution: Resolution, said: &str) 
     Ok(Some(op))
 }
 
+/// A refund ePay performed that no operation of the proxy asked for (made in ePay's cabinet), as
+/// a person recorded it from ePay's ledger: a refund of its own, succeeded, with its event
+/// (`refund.succeeded`) and the order's refunded amount.
+pub fn record_outside_refund(tx: &mut Tx, order_id: i64, amount_minor: i64, key: &str, said: &str) -> Result<(), StoreError> {
+    let at = now();
+    let id: i64 = tx.query_one(
+        "INSERT INTO operations (order_id, kind, amount_minor, reason, external_id, idempotency_key, fingerprint, status, created_at, updated_at)
+         VALUES (?, 'refund', ?, ?, ?, ?, 'outside', 'pending', ?, ?) RETURNING id",
+        params![order_id, amount_minor, "made outside the proxy (ePay's ledger)", uuid::Uuid::new_v4().to_string(), key, at, at],
+        |row| row.get(0),
+    )?;
+    let op = OperationRow::stored(id, order_id, OperationKind::Refund, Some(amount_minor), None, at);
+    apply_done(tx, &op, said)
+}
+
 /// The order of `op`, in review for it, back where it stood before `op`: paid (a refund) or
 /// authorized (a capture or cancel).
 fn restore_order(tx: &mut Tx, op: &OperationRow) -> Result<(), StoreError> {
@@ -463,6 +478,11 @@ fn restore_order(tx: &mut Tx, op: &OperationRow) -> Result<(), StoreError> {
 /// The operation in review on `order_id`, if one is (at most one: one at a time per order).
 pub fn in_review(db: &mut Conn, order_id: i64) -> Result<Option<OperationRow>, StoreError> {
     Ok(select(db, "WHERE order_id = ? AND status = 'review' ORDER BY id DESC", params![order_id])?.into_iter().next())
+}
+
+/// The operation on `order_id` not settled yet (in flight or in review), if one is.
+pub fn unsettled(db: &mut Conn, order_id: i64) -> Result<Option<OperationRow>, StoreError> {
+    Ok(select(db, "WHERE order_id = ? AND status NOT IN ('succeeded', 'failed') ORDER BY id DESC", params![order_id])?.into_iter().next())
 }
 
 fn set_status(tx: &mut Tx, id: i64, status: OperationStatus, said: &str, next_check_ms: Option<i64>) -> Result<(), StoreError> {

@@ -68,7 +68,7 @@ async fn a_late_hold_is_cancelled_and_no_money_moves() {
     assert_eq!(app.event_types(&invoice_id).await, ["order.authorized", "order.paid_late", "order.cancelled"]);
 }
 
-/// A payment made in the window is not late, however the proxy hears of it.
+/// A payment made in the window is not late.
 #[tokio::test]
 async fn a_payment_in_the_window_is_not_late() {
     let app = TestApp::spawn_with(&[("LATE_PAYMENTS", "refund")]).await;

@@ -183,9 +183,13 @@ async fn a_5xx_is_never_sent_again_on_a_guess_and_a_first_4xx_fails_the_refund()
     let order = app.wait_for_state(&invoice_id, OrderState::Review).await;
     assert!(order.review_reason.as_deref().is_some_and(|r| r.contains("no trace")), "{:?}", order.review_reason);
     assert_eq!(performed(&app).await, 0, "not sent again by itself");
-    let said = epay_proxy::operations::review::from_cli(&app.state.store, &[&invoice_id, "send-again", "--checked", "cabinet: no refund"])
-        .await
-        .unwrap();
+    let said = epay_proxy::operations::review::from_cli(
+        &app.state.store,
+        &app.state.epay,
+        &[&invoice_id, "send-again", "--checked", "cabinet: no refund"],
+    )
+    .await
+    .unwrap();
     assert!(said.contains("sent again"), "{said}");
     eventually("the partial refund sent again and done", || async { app.stored_order(&invoice_id).await.refunded_minor == 30_000 }).await;
     let ids: Vec<String> = app.column("SELECT external_id FROM operations").await;
@@ -206,7 +210,7 @@ async fn a_5xx_is_never_sent_again_on_a_guess_and_a_first_4xx_fails_the_refund()
     assert_eq!(refused["order"]["refundedAmount"], "300");
     tokio::time::sleep(Duration::from_millis(100)).await;
     let events = app.event_types(&invoice_id).await;
-    assert_eq!(events, ["order.paid", "order.review", "order.review_resolved", "order.paid", "refund.succeeded", "refund.failed"]);
+    assert_eq!(events, ["order.paid", "order.review", "order.paid", "order.review_resolved", "refund.succeeded", "refund.failed"]);
 }
 
 #[tokio::test]
@@ -245,7 +249,7 @@ async fn a_refused_repeat_is_looked_up_not_failed() {
     let args = [invoice_id.as_str(), "send-again", "--checked", "cabinet: none"];
     for round in 0..2 {
         app.wait_for_state(&invoice_id, OrderState::Review).await;
-        epay_proxy::operations::review::from_cli(&app.state.store, &args).await.unwrap();
+        epay_proxy::operations::review::from_cli(&app.state.store, &app.state.epay, &args).await.unwrap();
         if round == 0 {
             eventually("the repeat refused and looked up", || async {
                 app.value::<String>("SELECT status FROM operations").await == "unknown"
@@ -294,6 +298,19 @@ async fn a_refund_the_status_api_cannot_account_for_goes_to_a_person() {
     let (status, second) = app.operation(&invoice_id, "refunds", json!({"amount": "100"}), "r-2").await;
     assert_eq!((status, second["error"].as_str()), (409, Some("operation_not_allowed")), "{second}");
     eventually("order.review sent", || async { app.event_types(&invoice_id).await.contains(&"order.review".to_owned()) }).await;
+
+    // A person records ePay's ledger as it is: 500 came back, at least the 300 asked; the rest
+    // is a refund made outside the proxy. The proxy's ledger equals ePay's again.
+    let args = [invoice_id.as_str(), "epay-ledger", "--checked", "ePay cabinet: a refund of 500"];
+    let said = epay_proxy::operations::review::from_cli(&app.state.store, &app.state.epay, &args).await.unwrap();
+    assert!(said.contains("settled"), "{said}");
+    let order = app.stored_order(&invoice_id).await;
+    assert_eq!((order.status, order.refunded_minor), (OrderState::Paid, 50_000));
+    let amounts: Vec<(String, i64)> = app.pairs("SELECT status, amount_minor FROM operations ORDER BY id").await;
+    assert_eq!(amounts, [("succeeded".to_owned(), 30_000), ("succeeded".to_owned(), 20_000)]);
+    let (status, next) = app.operation(&invoice_id, "refunds", json!({"amount": "100"}), "r-3").await;
+    assert_eq!((status, next["operation"]["status"].as_str()), (201, Some("succeeded")), "the next refund is sent: {next}");
+    assert_eq!(performed(&app).await, 2, "the cabinet's refund and the next one");
 }
 
 /// A crash between storing an operation and ePay's answer: the stored operation's claim ends

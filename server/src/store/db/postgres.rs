@@ -34,10 +34,17 @@ impl Drop for PgConn {
 /// stall the others for ever).
 const LOCK_TIMEOUT: &str = "10s";
 
+/// How long the server keeps a transaction whose client went quiet (a job never waits on the
+/// network inside one): one left by a connection that vanished releases its row locks then.
+const IDLE_IN_TRANSACTION: &str = "30s";
+
 impl PgConn {
     pub fn connect(url: &str, read_only: bool) -> Result<PgConn, StoreError> {
         let (url, root_cert) = without_root_cert(url);
-        let config: postgres::Config = url.parse()?;
+        let mut config: postgres::Config = url.parse()?;
+        // A connection whose peer vanished (a failover, a cut link) is noticed in about a
+        // minute rather than at the operating system's default of hours.
+        config.keepalives(true).keepalives_idle(std::time::Duration::from_secs(30)).keepalives_interval(std::time::Duration::from_secs(10));
         let mut client = match config.get_ssl_mode() {
             // `require`: TLS, with the server's certificate and name verified (libpq's
             // verify-full). `prefer` (the default) and `disable`: no TLS.
@@ -45,7 +52,8 @@ impl PgConn {
             _ => config.connect(NoTls)?,
         };
         client.batch_execute(&format!(
-            "SET lock_timeout = '{LOCK_TIMEOUT}'; SET default_transaction_read_only = {};",
+            "SET lock_timeout = '{LOCK_TIMEOUT}'; SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION}'; \
+             SET default_transaction_read_only = {};",
             if read_only { "on" } else { "off" }
         ))?;
         Ok(PgConn { client: Some(client), prepared: HashMap::new(), writing: false })
