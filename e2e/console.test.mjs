@@ -214,7 +214,7 @@ test("k: a refund ePay never performed goes to review; an operator abandons it a
   await page.goto(h.url(`/admin/#/orders/${invoice}`));
   await page.waitForSelector("[data-review]");
   const choices = await page.$$eval('[data-review] input[name="decision"]', (inputs) => inputs.map((i) => i.value));
-  assert.deepEqual(choices, ["done", "not_done", "send_again"], "a refund's decisions, not a payment's");
+  assert.deepEqual(choices, ["done", "not_done", "send_again", "epay_ledger"], "a refund's decisions, not a payment's");
   assert.match(await page.textContent("[data-review]"), /ePay не выполнил/);
   await page.check('[data-review] input[value="not_done"]');
   await page.fill('[data-review] input[name="checked"]', "Кабинет ePay: возврата нет");

@@ -394,6 +394,7 @@ pub fn decision_label(lang: Lang, decision: &str) -> &'static str {
         "done" => ["ePay выполнил операцию", "ePay операцияны орындады", "ePay did it"],
         "not_done" => ["ePay не выполнил: отменить", "ePay орындамады: бас тарту", "ePay did not: abandon it"],
         "send_again" => ["Отправить ещё раз (тот же externalID)", "Қайта жіберу (сол externalID)", "Send it again (same externalID)"],
+        "epay_ledger" => ["Записать, как показывает ePay сейчас", "ePay қазір көрсеткендей жазу", "Record what ePay shows now"],
         _ => ["—", "—", "—"],
     };
     match lang {

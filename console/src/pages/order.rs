@@ -152,7 +152,8 @@ fn review_box(order: &MerchantOrder, pending: RwSignal<Option<Pending>>) -> AnyV
     }
     // A capture, cancel or refund in review is decided about itself; a payment, about the order.
     let operation_in_review = order.operations.iter().flatten().any(|op| op.status == "review");
-    let choices: [&'static str; 3] = if operation_in_review { ["done", "not_done", "send_again"] } else { ["paid", "failed", "refund"] };
+    let choices: &'static [&'static str] =
+        if operation_in_review { &["done", "not_done", "send_again", "epay_ledger"] } else { &["paid", "failed", "refund"] };
     let (decision, checked, note) = (RwSignal::new(choices[0].to_owned()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let path = format!("/api/admin/orders/{}/review", encode(&order.invoice_id));
     let ask = move |ev: leptos::ev::SubmitEvent| {
@@ -176,7 +177,7 @@ fn review_box(order: &MerchantOrder, pending: RwSignal<Option<Pending>>) -> AnyV
                 view! {
                     <form class="resolve" on:submit=ask>
                         <h3>{t.resolve_title}</h3>
-                        <div class="row">{choices.map(|value| choice(value, decision_label(lang, value)))}</div>
+                        <div class="row">{choices.iter().map(|value| choice(value, decision_label(lang, value))).collect_view()}</div>
                         <label>{t.checked}<input name="checked" required maxlength="500" prop:value=move || checked.get() on:input=move |ev| checked.set(event_target_value(&ev))/></label>
                         <label>{t.note}<textarea name="note" maxlength="1000" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea></label>
                         <button type="submit" class="primary">{t.resolve_title}</button>

@@ -48,7 +48,7 @@ fn rows(timeout_ms: u64) -> Vec<Row> {
         Row {
             what: "answers only after the proxy's timeout, and performs it then (a slow bank)",
             payment: json!({}),
-            refund: fault(json!({"fault": "lateThenPerform", "ms": timeout_ms + 1000})),
+            refund: fault(json!({"fault": "lateThenPerform", "ms": timeout_ms + 3000})),
             refunds: 1,
         },
         Row {
