@@ -387,37 +387,42 @@ pub fn texts(lang: Lang) -> &'static Texts {
 /// A review decision as people read it: a payment's (`paid`, `failed`, `refund`) or a capture's,
 /// cancel's or refund's (`done`, `not_done`, `send_again`).
 pub fn decision_label(lang: Lang, decision: &str) -> &'static str {
-    let [ru, kk, en] = match decision {
-        "paid" => ["Оплачен", "Төленді", "Paid"],
-        "failed" => ["Не оплачен", "Төленбеді", "Not paid"],
-        "refund" => ["Вернуть деньги", "Ақшаны қайтару", "Refund the money"],
-        "done" => ["ePay выполнил операцию", "ePay операцияны орындады", "ePay did it"],
-        "not_done" => ["ePay не выполнил: отменить", "ePay орындамады: бас тарту", "ePay did not: abandon it"],
-        "send_again" => ["Отправить ещё раз (тот же externalID)", "Қайта жіберу (сол externalID)", "Send it again (same externalID)"],
-        "epay_ledger" => ["Записать, как показывает ePay сейчас", "ePay қазір көрсеткендей жазу", "Record what ePay shows now"],
-        _ => ["—", "—", "—"],
-    };
-    match lang {
-        Lang::Ru => ru,
-        Lang::Kk => kk,
-        Lang::En => en,
-    }
+    in_language(
+        lang,
+        match decision {
+            "paid" => ["Оплачен", "Төленді", "Paid"],
+            "failed" => ["Не оплачен", "Төленбеді", "Not paid"],
+            "refund" => ["Вернуть деньги", "Ақшаны қайтару", "Refund the money"],
+            "done" => ["ePay выполнил операцию", "ePay операцияны орындады", "ePay did it"],
+            "not_done" => ["ePay не выполнил: отменить", "ePay орындамады: бас тарту", "ePay did not: abandon it"],
+            "send_again" => ["Отправить ещё раз (тот же externalID)", "Қайта жіберу (сол externalID)", "Send it again (same externalID)"],
+            "epay_ledger" => ["Записать, как показывает ePay сейчас", "ePay қазір көрсеткендей жазу", "Record what ePay shows now"],
+            _ => ["—", "—", "—"],
+        },
+    )
 }
 
 pub fn status_label(lang: Lang, status: &str) -> &'static str {
-    let [ru, kk, en] = match status {
-        "open" => ["Открыт", "Ашық", "Open"],
-        "pending" | "created" => ["Ожидает оплаты", "Төлем күтуде", "Awaiting payment"],
-        "confirming" => ["Проверяется в ePay", "ePay-да тексерілуде", "Being confirmed"],
-        "review" => ["На проверке", "Тексеруде", "In review"],
-        "authorized" => ["Заблокирован (холд)", "Бұғатталған (холд)", "Authorized (held)"],
-        "paid" => ["Оплачен", "Төленді", "Paid"],
-        "refunded" => ["Возвращён", "Қайтарылды", "Refunded"],
-        "cancelled" => ["Отменён", "Болдырылмады", "Cancelled"],
-        "failed" | "start_failed" => ["Не прошёл", "Өтпеді", "Failed"],
-        "expired" => ["Истёк", "Мерзімі өтті", "Expired"],
-        _ => ["—", "—", "—"],
-    };
+    in_language(
+        lang,
+        match status {
+            "open" => ["Открыт", "Ашық", "Open"],
+            "pending" | "created" => ["Ожидает оплаты", "Төлем күтуде", "Awaiting payment"],
+            "confirming" => ["Проверяется в ePay", "ePay-да тексерілуде", "Being confirmed"],
+            "review" => ["На проверке", "Тексеруде", "In review"],
+            "authorized" => ["Заблокирован (холд)", "Бұғатталған (холд)", "Authorized (held)"],
+            "paid" => ["Оплачен", "Төленді", "Paid"],
+            "refunded" => ["Возвращён", "Қайтарылды", "Refunded"],
+            "cancelled" => ["Отменён", "Болдырылмады", "Cancelled"],
+            "failed" | "start_failed" => ["Не прошёл", "Өтпеді", "Failed"],
+            "expired" => ["Истёк", "Мерзімі өтті", "Expired"],
+            _ => ["—", "—", "—"],
+        },
+    )
+}
+
+/// The one of `[ru, kk, en]` in `lang`.
+fn in_language(lang: Lang, [ru, kk, en]: [&'static str; 3]) -> &'static str {
     match lang {
         Lang::Ru => ru,
         Lang::Kk => kk,
@@ -442,6 +447,9 @@ mod tests {
             assert!(t.locked.contains("{n}") && t.oldest_waits.contains("{n}"), "{lang:?}");
             for status in STATUSES {
                 assert_ne!(status_label(lang, status), "—", "{lang:?} {status}");
+            }
+            for decision in ["paid", "failed", "refund", "done", "not_done", "send_again", "epay_ledger"] {
+                assert_ne!(decision_label(lang, decision), "—", "{lang:?} {decision}");
             }
             assert_eq!(Lang::from_code(lang.code()), lang);
         }
