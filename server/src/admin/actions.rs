@@ -23,9 +23,9 @@ use crate::operations::{ByPerson, Requested, request_operation, review};
 use crate::store::admin::{self, ActionRow};
 use crate::store::operations::{self, OperationRow};
 use crate::store::orders::{self, OrderState};
-use crate::store::{Dialect, StoreError, Tx, now, now_ms, webhooks};
+use crate::store::{StoreError, Tx, now, now_ms, webhooks};
 
-pub const RESOLVE_REVIEW: &str = "resolve_review";
+pub use crate::store::admin::RESOLVE_REVIEW;
 const CHECKED_MAX: usize = 500;
 const NOTE_MAX: usize = 1000;
 
@@ -46,7 +46,7 @@ pub fn record_operation(tx: &mut Tx, by: &ByPerson, op: &OperationRow) -> Result
     };
     admin::record_action(tx, &action)?;
     if action.action == RESOLVE_REVIEW {
-        make_event(tx, op.order_id, "order.review_resolved")?;
+        webhooks::make_event(tx, op.order_id, "order.review_resolved")?;
     }
     Ok(())
 }
@@ -60,22 +60,6 @@ pub fn resolution(actions: &[ActionRow], as_of: i64) -> Option<ReviewResolution>
         by: a.actor.clone(),
         at: rfc3339(a.at),
     })
-}
-
-/// An event the status triggers do not make, with the order's snapshot, like theirs.
-pub(crate) fn make_event(tx: &mut Tx, order_id: i64, kind: &str) -> Result<(), StoreError> {
-    let sql = match tx.dialect() {
-        Dialect::Sqlite => {
-            "INSERT INTO webhook_events (event_id, type, order_id, created_ms, next_attempt_ms, snapshot)
-             VALUES ('msg_' || lower(hex(randomblob(16))), ?1, ?2, ?3, ?3, (SELECT snapshot FROM order_snapshots WHERE order_id = ?2))"
-        }
-        Dialect::Postgres => {
-            "INSERT INTO webhook_events (event_id, type, order_id, created_ms, next_attempt_ms, snapshot)
-             VALUES (webhook_event_id(), ?1, ?2, ?3, ?3, webhook_order_snapshot(?2))"
-        }
-    };
-    tx.execute(sql, crate::params![kind, order_id, now_ms()])?;
-    Ok(())
 }
 
 async fn operate(
@@ -252,7 +236,7 @@ pub async fn resolve_review(
                 return Ok(Err(Unresolved::NotInReview(order.status)));
             }
             admin::record_action(tx, &ActionRow { order_id: Some(order.id), ..resolution.clone() })?;
-            make_event(tx, order.id, "order.review_resolved")?;
+            webhooks::make_event(tx, order.id, "order.review_resolved")?;
             Ok(Ok(order.id))
         })
         .await?;

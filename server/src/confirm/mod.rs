@@ -21,6 +21,7 @@ use futures::StreamExt;
 
 use crate::AppState;
 use crate::epay::StatusKind;
+use crate::store::admin::LATE_PAYMENT;
 use crate::store::leases::{self, Due};
 use crate::store::orders::{self, OrderRow, OrderState};
 use crate::store::{StoreError, now, now_ms};
@@ -163,10 +164,6 @@ pub fn apply(
     Ok(true)
 }
 
-/// The name of a late payment in the order's timeline (`admin_actions`), and the key of the
-/// operation that undoes it.
-pub const LATE_PAYMENT: &str = "late_payment";
-
 /// A payment `order` got (now `state`) after its payable window: recorded in its timeline,
 /// announced (`order.paid_late`), and undone if `late_payments` says so, by an operation due
 /// at once for the lookup worker (which sends it like any other).
@@ -188,7 +185,7 @@ fn handle_late(
         ..Default::default()
     };
     crate::store::admin::record_action(tx, &action)?;
-    crate::admin::actions::make_event(tx, order.id, "order.paid_late")?;
+    crate::store::webhooks::make_event(tx, order.id, "order.paid_late")?;
     if !late.by_epays_clock {
         return orders::flag_for_review(tx, order.id, &late.note());
     }

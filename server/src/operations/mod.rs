@@ -260,7 +260,7 @@ impl OrderRows {
         view.operations = Some(self.operations.iter().map(operation_view).collect());
         view.review_resolution = crate::admin::actions::resolution(&self.actions, as_of);
         // Made late, as the confirmation recorded it (`confirm::late`).
-        if self.actions.iter().any(|a| a.action == crate::confirm::LATE_PAYMENT && a.at <= as_of) {
+        if self.actions.iter().any(|a| a.action == crate::store::admin::LATE_PAYMENT && a.at <= as_of) {
             view.paid_after_expiry = Some(true);
         }
         view

@@ -93,7 +93,7 @@ pub fn settle(
     let action = ActionRow {
         order_id: Some(order.id),
         operation_id: Some(op.id),
-        action: crate::admin::actions::RESOLVE_REVIEW.into(),
+        action: admin::RESOLVE_REVIEW.into(),
         decision: Some(decision.name().into()),
         ..action
     };
@@ -104,7 +104,7 @@ pub fn settle(
         operations::record_outside_refund(tx, order.id, outside, &key, &said)?;
     }
     admin::record_action(tx, &action)?;
-    crate::admin::actions::make_event(tx, order.id, "order.review_resolved")?;
+    crate::store::webhooks::make_event(tx, order.id, "order.review_resolved")?;
     Ok(Ok((op, order)))
 }
 

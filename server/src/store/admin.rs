@@ -102,6 +102,11 @@ pub struct ActionRow {
     pub at: i64,
 }
 
+/// A person's decision on an order in review (`admin_actions.action`).
+pub const RESOLVE_REVIEW: &str = "resolve_review";
+/// A payment that came after its order's payable window, as the confirmation recorded it.
+pub const LATE_PAYMENT: &str = "late_payment";
+
 pub fn record_action(tx: &mut Tx, action: &ActionRow) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO admin_actions (order_id, actor, action, decision, checked, note, operation_id, event_id, at)
