@@ -14,7 +14,6 @@ use crate::checkout;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::openapi::MerchantAuthErrors;
-use crate::store::now;
 use crate::store::orders::{self, Created, MerchantTerms, NewOrder};
 
 /// Set on the answer to a repeated request (the same Idempotency-Key and body).
@@ -61,7 +60,7 @@ pub async fn create(
         fingerprint: valid.fingerprint(),
         metadata: valid.metadata.clone(),
         return_url: valid.return_url.clone(),
-        expires_at: now() + valid.lifetime_secs() as i64,
+        lifetime_secs: valid.lifetime_secs() as i64,
     };
     let new = NewOrder { merchant: Some(terms), ..checkout::new_order(&app, &valid.checkout, None) };
     let (open, merchant_open) = (app.open_orders.clone(), app.merchant_open_orders.clone());

@@ -169,7 +169,7 @@ impl OrderRow {
             merchant_fingerprint: terms.map(|m| m.fingerprint.clone()),
             metadata: terms.and_then(|m| m.metadata.clone()),
             return_url: terms.and_then(|m| m.return_url.clone()),
-            expires_at: terms.map(|m| m.expires_at),
+            expires_at: terms.map(|m| created_at + m.lifetime_secs),
             captured_minor: None,
             refunded_minor: 0,
             amount_bonus_minor: None,
@@ -220,8 +220,9 @@ pub struct MerchantTerms {
     pub fingerprint: String,
     pub metadata: Option<String>,
     pub return_url: Option<String>,
-    /// Unix seconds.
-    pub expires_at: i64,
+    /// How long after it is stored the order settles (`expires_at` = `created_at` + this): its
+    /// payable window and a token's lifetime, both counted from the same moment.
+    pub lifetime_secs: i64,
 }
 
 /// The fields an outcome (postLink or status API) sets on an order.
