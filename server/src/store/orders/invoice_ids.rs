@@ -22,8 +22,11 @@ pub fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRo
     let merchant = new.merchant.as_ref();
     let (reference, merchant_key, fingerprint) =
         (merchant.map(|m| &m.reference), merchant.map(|m| &m.idempotency_key), merchant.map(|m| &m.fingerprint));
-    let (metadata, return_url, expires_at) =
-        (merchant.and_then(|m| m.metadata.as_ref()), merchant.and_then(|m| m.return_url.as_ref()), merchant.map(|m| created_at + m.lifetime_secs));
+    let (metadata, return_url, expires_at) = (
+        merchant.and_then(|m| m.metadata.as_ref()),
+        merchant.and_then(|m| m.return_url.as_ref()),
+        merchant.map(|m| created_at + m.lifetime_secs),
+    );
     for _ in 0..INVOICE_ATTEMPTS {
         let invoice_id = invoice::new_invoice_id();
         let suffix = invoice::suffix(&invoice_id);
