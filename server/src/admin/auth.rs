@@ -136,7 +136,8 @@ pub async fn sign_in(
         let (after, lock_secs) = (i64::from(settings.lockout_after), settings.lockout.as_secs() as i64);
         let failed = name.clone();
         let locked_now = app.store.write(move |tx| admin::record_failure(tx, &failed, at, after, lock_secs)).await?;
-        tracing::warn!(user = %name, locked = locked_now.is_some(), "a console sign-in failed");
+        // Never the typed name: it is often a password pasted into the wrong field.
+        tracing::warn!(name_tag = %name_tag(&name), locked = locked_now.is_some(), "a console sign-in failed");
         return Err(match locked_now {
             Some(until) => locked(until - at),
             None => refused(),
@@ -237,6 +238,15 @@ pub async fn require_staff(State(app): State<Arc<AppState>>, mut request: Reques
     }
     request.extensions_mut().insert(Staff { name: user.name, role: user.role });
     Ok(next.run(request).await)
+}
+
+/// An opaque tag for a name typed at sign-in, for logs: the same name gets the same tag while
+/// the process runs (repeated failures can be told apart), and nothing in it can be read back
+/// (a keyed SHA-256 with a key made at start).
+pub fn name_tag(name: &str) -> String {
+    static KEY: OnceLock<String> = OnceLock::new();
+    let key = KEY.get_or_init(|| crate::secrets::random_hex(32));
+    sha256_hex(format!("{key}\u{1f}{name}").as_bytes())[..12].to_owned()
 }
 
 #[cfg(test)]

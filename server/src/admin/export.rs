@@ -82,6 +82,17 @@ fn money(minor: Option<i64>) -> String {
 }
 
 /// The file's bytes: BOM, header, a row per order and one per operation after it. Pure.
+/// A cell as a spreadsheet shows it, never runs it: text that starts like a formula (`=`, `+`,
+/// `-`, `@`, a tab or a carriage return: a payer's description, a shop's reference) gets a
+/// leading `'` (OWASP's advice for CSV injection). Pure.
+pub fn inert(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell }
+}
+
+fn write_record(out: &mut csv::Writer<Vec<u8>>, record: Vec<String>) {
+    let _ = out.write_record(record.into_iter().map(inert));
+}
+
 pub fn write(orders: &[OrderRow], ops: &[OperationRow]) -> Vec<u8> {
     let mut by_order: std::collections::HashMap<i64, Vec<&OperationRow>> = std::collections::HashMap::new();
     for op in ops {
@@ -118,7 +129,7 @@ pub fn write(orders: &[OrderRow], ops: &[OperationRow]) -> Vec<u8> {
             order.description.clone(),
         ];
         record.extend(payment);
-        let _ = out.write_record(&record);
+        write_record(&mut out, record);
         for op in by_order.get(&order.id).into_iter().flatten() {
             let mut record = base("operation", order.status.merchant_status().to_owned());
             record.extend([
@@ -134,7 +145,7 @@ pub fn write(orders: &[OrderRow], ops: &[OperationRow]) -> Vec<u8> {
                 op.reason.clone().unwrap_or_default(),
             ]);
             record[3] = local_time(op.updated_at);
-            let _ = out.write_record(&record);
+            write_record(&mut out, record);
         }
     }
     out.into_inner().unwrap_or_default()
@@ -167,5 +178,24 @@ mod tests {
         {
             assert!(range(query).unwrap_err().message.contains(named), "{query}");
         }
+    }
+
+    #[test]
+    fn cells_that_start_like_a_formula_are_made_inert() {
+        for formula in ["=HYPERLINK(\"http://x\",\"pay\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"] {
+            assert_eq!(inert(formula.to_owned()), format!("'{formula}"));
+        }
+        for plain in ["1500.00", "Чай «Алатау»", "2026-12-01 10:00", "", "a=b"] {
+            assert_eq!(inert(plain.to_owned()), plain);
+        }
+        let mut order = OrderRow::created(
+            1,
+            "123456789012".into(),
+            &crate::store::orders::NewOrder::example(150_000, epay_api_types::PaymentMethod::Pay),
+            0,
+        );
+        order.description = "=cmd|' /C calc'!A0".into();
+        let csv = String::from_utf8(write(&[order], &[])).unwrap();
+        assert!(csv.contains("'=cmd|") && !csv.contains(",=cmd"), "{csv}");
     }
 }

@@ -298,7 +298,7 @@ impl Config {
             limits: LimitSettings::load(&env)?,
             merchant: MerchantSettings::load(&env)?,
             webhooks: WebhookSettings::load(&env, epay_env)?,
-            metrics: MetricsSettings::load(&env, server.listen)?,
+            metrics: MetricsSettings::load(&env, server.listen, epay_env == EpayEnv::Prod)?,
             admin: admin::AdminSettings::load(&env)?,
             server,
         };
@@ -527,7 +527,7 @@ fn bearer_key(variable: &'static str, key: String) -> Result<SecretString, Confi
 }
 
 impl MetricsSettings {
-    fn load(env: &Env<impl Fn(&str) -> Option<String>>, main_listen: SocketAddr) -> Result<MetricsSettings, ConfigError> {
+    fn load(env: &Env<impl Fn(&str) -> Option<String>>, main_listen: SocketAddr, production: bool) -> Result<MetricsSettings, ConfigError> {
         let token = env.text("METRICS_TOKEN").map(|token| bearer_key("METRICS_TOKEN", token)).transpose()?;
         let listen = match env.text("METRICS_LISTEN") {
             None => None,
@@ -536,6 +536,14 @@ impl MetricsSettings {
                     text.parse().map_err(|_| problem("METRICS_LISTEN", format!("`{text}` is not an address like 127.0.0.1:9464")))?;
                 if addr == main_listen {
                     return Err(problem("METRICS_LISTEN", "must differ from LISTEN (it serves /metrics without a token)"));
+                }
+                if production && !private_address(addr.ip()) {
+                    return Err(problem(
+                        "METRICS_LISTEN",
+                        format!(
+                            "`{text}` is public or every address: it serves /metrics without a token; in production give a loopback or private address (127.0.0.1:9464, 10.0.0.5:9464)"
+                        ),
+                    ));
                 }
                 Some(addr)
             }
@@ -640,6 +648,15 @@ fn sandbox_proxies(urls: Vec<String>) -> Result<Vec<String>, ConfigError> {
             Ok(url.origin().ascii_serialization())
         })
         .collect()
+}
+
+/// A loopback or private-network address (RFC 1918, IPv6 unique-local): not the public
+/// internet's, and not "every address" (0.0.0.0, ::). Pure.
+fn private_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => ip.is_loopback() || ip.is_private(),
+        IpAddr::V6(ip) => ip.is_loopback() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+    }
 }
 
 fn loopback(listen: SocketAddr) -> SocketAddr {

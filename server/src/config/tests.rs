@@ -230,3 +230,26 @@ fn merchant_keys_and_webhooks_are_checked_without_repeating_secrets() {
     assert!(!bad.problem.contains("not-a-secret"));
     assert!(load(&[("CHECKOUT_OPEN_AMOUNTS", "true")]).unwrap().checkout.open_amounts);
 }
+
+/// `METRICS_LISTEN` serves `/metrics` without a token: in production only on a loopback or
+/// private address, never a public one or every address (issue 29, item 5).
+#[test]
+fn production_serves_tokenless_metrics_only_on_a_private_address() {
+    let prod = |listen: &str| {
+        load(&[
+            ("EPAY_ENV", "prod"),
+            ("PUBLIC_URL", "https://shop.kz"),
+            ("EPAY_CLIENT_ID", "shop"),
+            ("EPAY_CLIENT_SECRET", "s3cret"),
+            ("EPAY_TERMINAL_ID", "t-1"),
+            ("METRICS_LISTEN", listen),
+        ])
+    };
+    for refused in ["0.0.0.0:9464", "[::]:9464", "8.8.8.8:9464", "[2001:db8::1]:9464"] {
+        assert_eq!(prod(refused).unwrap_err().variable, "METRICS_LISTEN", "{refused}");
+    }
+    for allowed in ["127.0.0.1:9464", "10.0.0.5:9464", "192.168.1.2:9464", "[::1]:9464", "[fd00::5]:9464"] {
+        assert_eq!(prod(allowed).unwrap().metrics.listen.map(|a| a.to_string()), Some(allowed.to_owned()), "{allowed}");
+    }
+    assert!(load(&[("METRICS_LISTEN", "0.0.0.0:9464")]).is_ok(), "a sandbox on a developer's machine may");
+}

@@ -163,8 +163,8 @@ pub async fn deliver(app: &AppState, sender: &Sender, event: EventRow) -> Result
     let (status_code, error, response) = match sent {
         Ok(answer) => {
             let status = answer.status().as_u16();
-            let text = answer.text().await.unwrap_or_default();
-            (Some(i64::from(status)), None, Some(text.chars().take(RESPONSE_KEPT).collect::<String>()))
+            let text = reply_prefix(answer).await;
+            (Some(i64::from(status)), None, Some(text))
         }
         Err(err) if err.is_timeout() => (None, Some("timed out".to_owned()), None),
         Err(err) => (None, Some(format!("no answer: {}", err.without_url())), None),
@@ -217,4 +217,18 @@ fn rfc3339_ms(ms: i64) -> String {
         .ok()
         .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
+}
+
+/// The start of a receiver's reply, at most `RESPONSE_KEPT` bytes: the rest is never read (a
+/// receiver that answers 50 MiB, or for ever, costs the proxy 1 KiB), and the connection is
+/// dropped with it.
+async fn reply_prefix(mut answer: reqwest::Response) -> String {
+    let mut kept = Vec::with_capacity(RESPONSE_KEPT);
+    while kept.len() < RESPONSE_KEPT {
+        match answer.chunk().await {
+            Ok(Some(chunk)) => kept.extend_from_slice(&chunk[..chunk.len().min(RESPONSE_KEPT - kept.len())]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
 }

@@ -57,6 +57,14 @@ async fn people_sign_in_with_a_password_a_cookie_and_a_csrf_token_and_are_locked
     let (status, _, cookie) = sign_in(&app, "dana", PASSWORD).await;
     assert_eq!((status, cookie), (429, None), "locked even with the right password");
     assert!(!app.logs().contains(PASSWORD) && !app.logs().contains(hash()), "no password or hash in the log");
+
+    // A password typed into the name field never reaches the log: an opaque tag stands for it.
+    let pasted = "Tr0ub4dor&3-pasted-in-the-name";
+    assert_eq!(sign_in(&app, pasted, "x").await.0, 401);
+    let logs = app.logs();
+    assert!(!logs.contains(pasted), "the typed name is not logged");
+    let tag = epay_proxy::admin::auth::name_tag(pasted);
+    assert!(logs.contains(&format!("name_tag={tag}")) || logs.contains(&format!("\"name_tag\":\"{tag}\"")), "its tag is");
 }
 
 /// A new ADMIN_USERS (a deploy) takes effect at the next request: a changed password ends

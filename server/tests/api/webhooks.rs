@@ -388,3 +388,30 @@ async fn a_stop_hands_back_the_deliveries_in_flight() {
     assert!(restarted.elapsed() < Duration::from_secs(10), "not after the 40 s lease: {:?}", restarted.elapsed());
     assert_eq!(receiver.of_type("order.paid").len(), 2, "the cut-short attempt and the one that delivered");
 }
+
+/// A receiver that answers 200 and then a body without end: the proxy keeps its first 1 KiB and
+/// reads no further (before, it read until the attempt timed out, and held every byte until
+/// then: four receivers answering 50 MiB took the proxy from 27 MiB to 600 MiB).
+#[tokio::test]
+async fn a_receivers_reply_is_read_at_most_one_kib() {
+    use axum::body::Body;
+    let endless = axum::Router::new().route(
+        "/",
+        axum::routing::post(|| async {
+            let chunk = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
+            let stream = futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            axum::response::Response::new(Body::from_stream(stream))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, endless).await });
+    let app = TestApp::spawn_with(&[("WEBHOOK_URL", &url), ("WEBHOOK_SECRET", SECRET), ("WEBHOOK_TIMEOUT_SECS", "10")]).await;
+    let started = std::time::Instant::now();
+    let invoice_id = app.paid_merchant_order("1500", "wh-endless", OrderState::Paid).await;
+    eventually("delivered", || async { event_rows(&app, &invoice_id).await.first().is_some_and(|(_, status, _)| status == "delivered") })
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(8), "not read until the timeout: {:?}", started.elapsed());
+    let kept: String = app.value("SELECT response FROM webhook_attempts").await;
+    assert_eq!(kept.len(), 1024, "the first 1 KiB, kept");
+}
