@@ -347,13 +347,14 @@ async fn send(app: &Arc<AppState>, op: &OperationRow, order: &OrderRow, claim: i
             }
         },
     };
-    let until = now_ms() + lease_ms(app);
+    let sent_at = now_ms();
+    let until = sent_at + lease_ms(app);
     let ledger = before.clone();
-    if !app.store.write(move |tx| operations::start_sending(tx, id, claim, until, &ledger)).await? {
+    if !app.store.write(move |tx| operations::start_sending(tx, id, claim, until, sent_at, &ledger)).await? {
         tracing::info!(invoice_id = %order.invoice_id, kind, "the operation's claim was taken over: not sent");
         return Ok(());
     }
-    let sent = OperationRow { sends: op.sends + 1, sent_ms: Some(now_ms()), next_check_ms: Some(until), ..op.clone() };
+    let sent = OperationRow { sends: op.sends + 1, sent_ms: Some(sent_at), next_check_ms: Some(until), ..op.clone() };
     let amount = op.amount_minor.map(|minor| Amount::from_minor(minor as u64));
     match app.epay.operation(&token, op.kind, &transaction_id, amount, &op.external_id).await {
         Ok(OperationAnswer::Accepted(_)) => {
@@ -375,9 +376,7 @@ async fn send(app: &Arc<AppState>, op: &OperationRow, order: &OrderRow, claim: i
         // A refusal of a repeat may mean "already done": only the status API can say.
         Ok(OperationAnswer::Refused { status, message }) => {
             tracing::warn!(invoice_id = %order.invoice_id, kind, status, %message, "ePay refused a repeated operation; looking it up");
-            let said = format!("ePay refused the repeat (HTTP {status}: {message}); looking it up");
-            let at = now_ms() + settling(app).pause_ms(0);
-            app.store.write(move |tx| operations::wait(tx, id, until, OperationStatus::Unknown, &said, at, None).map(|_| ())).await
+            look_up_later(app, id, until, format!("ePay refused the repeat (HTTP {status}: {message}); looking it up")).await
         }
         Err(err) if err.never_sent() => {
             tracing::warn!(invoice_id = %order.invoice_id, kind, error = %err, "ePay could not be reached; nothing was sent");
@@ -385,11 +384,16 @@ async fn send(app: &Arc<AppState>, op: &OperationRow, order: &OrderRow, claim: i
         }
         Err(err) => {
             tracing::warn!(invoice_id = %order.invoice_id, kind, error = %err, "no answer from ePay; the operation will be looked up, never sent again on a guess");
-            let said = format!("sent, outcome unknown ({err}); looking it up");
-            let at = now_ms() + settling(app).pause_ms(0);
-            app.store.write(move |tx| operations::wait(tx, id, until, OperationStatus::Unknown, &said, at, None).map(|_| ())).await
+            look_up_later(app, id, until, format!("sent, outcome unknown ({err}); looking it up")).await
         }
     }
+}
+
+/// A request that may have reached ePay got no answer to rely on: `unknown`, first looked up
+/// after the shortest pause.
+async fn look_up_later(app: &AppState, id: i64, claim: i64, said: String) -> Result<(), crate::store::StoreError> {
+    let at = now_ms() + settling(app).pause_ms(0);
+    app.store.write(move |tx| operations::wait(tx, id, claim, OperationStatus::Unknown, &said, at, None).map(|_| ())).await
 }
 
 /// Nothing of `op` reached ePay: it is sent again later; after the settle window of trying, a

@@ -200,15 +200,6 @@ fn refunds_held(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
     )
 }
 
-/// Operations on the order not finished yet (one at a time: ePay's answers to concurrent
-/// operations on one transaction are not documented, and a refund is confirmed by the charge
-/// shrinking by exactly its amount).
-fn in_flight(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
-    tx.query_one("SELECT COUNT(*) FROM operations WHERE order_id = ? AND status NOT IN ('succeeded', 'failed')", params![order_id], |row| {
-        row.get(0)
-    })
-}
-
 pub fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
     let replay =
         |existing: OperationRow| if existing.fingerprint == new.fingerprint { Begun::Replayed(existing) } else { Begun::KeyReused };
@@ -223,7 +214,9 @@ pub fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
         return Ok(replay(existing));
     }
     let held = refunds_held(tx, order.id)?;
-    let busy = in_flight(tx, order.id)? > 0;
+    // One at a time: ePay's answers to concurrent operations on one transaction are not
+    // documented, and a refund is confirmed by the charge shrinking by exactly its amount.
+    let busy = unsettled(tx, order.id)?.is_some();
     let checked_as = match order.status {
         OrderState::Review if new.from_review && new.kind == OperationKind::Refund => {
             OrderRow { status: OrderState::Paid, ..order.clone() }
@@ -287,13 +280,14 @@ pub fn start_sending(
     id: i64,
     claim: i64,
     until_ms: i64,
+    sent_at_ms: i64,
     before: &crate::operations::confirm::Ledger,
 ) -> Result<bool, StoreError> {
     let started = tx.execute(
         "UPDATE operations SET next_check_ms = ?, sends = sends + 1, sent_ms = ?, before_amount_minor = ?, before_bonus_minor = ?,
             before_org_minor = ?, before_status = ?, waiting_since_ms = NULL, updated_at = ?
          WHERE id = ? AND next_check_ms = ? AND status = 'pending' AND sent_ms IS NULL",
-        params![until_ms, super::now_ms(), before.amount_minor, before.bonus_minor, before.org_minor, before.status, now(), id, claim],
+        params![until_ms, sent_at_ms, before.amount_minor, before.bonus_minor, before.org_minor, before.status, now(), id, claim],
     )?;
     Ok(started == 1)
 }
