@@ -121,9 +121,9 @@ pub async fn decide(app: &Arc<AppState>, invoice_id: &str, decision: Decision, a
     let (op, order) = settled.map_err(|refused| refusal(invoice_id, refused))?;
     if decision == Decision::SendAgain {
         let (id, order_id) = (op.id, order.id);
-        let op = app.store.read(move |db| operations::find(db, id)).await?.ok_or_else(|| AppError::internal("an operation vanished"))?;
+        let rows = app.store.read(move |db| Ok(operations::find(db, id)?.zip(orders::find_by_id(db, order_id)?))).await?;
+        let (op, order) = rows.ok_or_else(|| AppError::internal("an operation or its order vanished"))?;
         // Claimed by this request: on its own task, so a person who leaves does not leave it half sent.
-        let order = app.store.read(move |db| orders::find_by_id(db, order_id)).await?.ok_or_else(|| AppError::internal("vanished"))?;
         tokio::spawn(super::perform(app.clone(), op, order)).await.map_err(AppError::internal)??;
     }
     let order_id = order.id;
