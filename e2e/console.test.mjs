@@ -4,9 +4,10 @@
 // English read alike. No secret reaches the browser.
 
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { after, before, test } from "node:test";
 
-import { ADMIN_OPERATOR, ADMIN_PASSWORD, ADMIN_VIEWER, CLIENT_SECRET, Harness, MERCHANT_KEY } from "./harness.mjs";
+import { ADMIN_ENROLLING, ADMIN_OPERATOR, ADMIN_PASSWORD, ADMIN_VIEWER, CLIENT_SECRET, Harness, MERCHANT_KEY } from "./harness.mjs";
 
 let h;
 before(async () => {
@@ -241,4 +242,77 @@ test("k: a refund ePay never performed goes to review; an operator abandons it a
   );
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+/** What an authenticator app shows for the base32 `secret` at unix second `at` (RFC 6238:
+ * HMAC-SHA-1, 30 s steps, 6 digits), computed here independently of the proxy's crate. */
+function totp(secret, at = Date.now() / 1000) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of secret.replace(/=+$/, "")) bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+async function typeSignIn(page, user, code) {
+  await page.goto(h.url("/admin/"));
+  await page.waitForSelector('input[name="user"]', { timeout: 15000 });
+  await page.fill('input[name="user"]', user);
+  await page.fill('input[name="password"]', ADMIN_PASSWORD);
+  await page.click('button[type="submit"]');
+  if (code === undefined) return;
+  await page.waitForSelector('input[name="code"]', { timeout: 15000 });
+  await page.fill('input[name="code"]', code);
+  await page.click('button[type="submit"]');
+}
+
+test("l: an operator enrols a second factor with a QR code, then signs in with a code that works once", async () => {
+  const page = await h.page({ locale: "en-US" });
+  await signIn(page, ADMIN_ENROLLING);
+  await page.click("[data-second-factor-link]");
+  await page.click("[data-enrol]");
+  await page.waitForSelector("img.qr");
+  const qr = await page.getAttribute("img.qr", "src");
+  assert.match(qr, /^data:image\/svg\+xml;base64,/);
+  assert.ok(await page.evaluate(() => document.querySelector("img.qr").naturalWidth > 0), "the QR code renders under the CSP");
+  const secret = (await page.textContent("[data-secret]")).trim();
+  const first = totp(secret);
+  await page.fill('.second-factor input[name="code"]', first);
+  await page.click('.second-factor button[type="submit"]');
+  await page.waitForSelector("[data-recovery-codes] li");
+  const recovery = await page.$$eval("[data-recovery-codes] code", (codes) => codes.map((c) => c.textContent));
+  assert.equal(recovery.length, 10);
+  await page.click("[data-codes-saved]");
+  await page.waitForSelector("[data-who]");
+  assert.equal(await page.$("[data-second-factor-link]"), null, "enrolled: no invitation to enrol");
+  await page.click("[data-sign-out]");
+  await page.waitForSelector('input[name="user"]');
+
+  // The password alone asks for the code; a wrong code and the code already used are refused.
+  await typeSignIn(page, ADMIN_ENROLLING, "000000");
+  await page.waitForFunction(() => /Wrong or already used code/.test(document.querySelector(".problem")?.textContent ?? ""));
+  await page.fill('input[name="code"]', first);
+  const replayed = page.waitForResponse((r) => r.url().endsWith("/api/admin/session") && r.request().method() === "POST");
+  await page.click('button[type="submit"]');
+  assert.equal((await replayed).status(), 401, "a replayed code signs nobody in");
+  await page.waitForFunction(() => /already used/.test(document.querySelector(".problem")?.textContent ?? ""));
+  assert.equal(await page.$("[data-who]"), null);
+  // The next code of the app (a step ahead, within the clock skew allowed) signs in.
+  await page.fill('input[name="code"]', totp(secret, Date.now() / 1000 + 30));
+  await page.click('button[type="submit"]');
+  await page.waitForSelector("[data-who]", { timeout: 15000 });
+  assert.match(await page.textContent("[data-who]"), /berik/);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+
+  // A lost phone: the CLI resets the factor; the person signs in with the password and may enrol again.
+  assert.match(h.admin("reset-2fa", ADMIN_ENROLLING), /removed/);
+  const again = await h.page({ locale: "en-US" });
+  await signIn(again, ADMIN_ENROLLING);
+  assert.ok(await again.$("[data-second-factor-link]"), "invited to enrol again");
+  await again.context().close();
 });

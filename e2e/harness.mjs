@@ -25,6 +25,8 @@ export const STAFF_PASSWORD = "e2e staff password";
 /** The console's people of this run: an operator and a viewer, one password. */
 export const ADMIN_OPERATOR = "aigerim";
 export const ADMIN_VIEWER = "dana";
+/** An operator who enrols a second factor in the browser test (the others have none). */
+export const ADMIN_ENROLLING = "berik";
 export const ADMIN_PASSWORD = "e2e console password";
 /** The merchant API key of this run: the demo shop's, never a browser's. */
 export const MERCHANT_KEY = "e2e-merchant-key-" + "0123456789abcdef".repeat(2);
@@ -89,7 +91,7 @@ export class Harness {
       ALLOWED_ORIGINS: `${h.base},${h.shopBase}`,
       WEBHOOK_URL: h.webhookUrl,
       WEBHOOK_SECRET,
-      ADMIN_USERS: `${ADMIN_OPERATOR}:operator:${adminHash};${ADMIN_VIEWER}:viewer:${adminHash}`,
+      ADMIN_USERS: `${ADMIN_OPERATOR}:operator:${adminHash};${ADMIN_VIEWER}:viewer:${adminHash};${ADMIN_ENROLLING}:operator:${adminHash}`,
       // AUTH is a hold (the sandbox answers AUTH only when a test turns on its twoStage knob).
       EPAY_TWO_STAGE: "true",
       // A refund ePay never answers is a person's after 3 s of showing no trace (not 15 min).
@@ -224,6 +226,11 @@ export class Harness {
       body: JSON.stringify(control),
     });
     if (!response.ok) throw new Error("sandbox control refused: " + (await response.text()));
+  }
+
+  /** `epay-proxy admin ...` against this run's database: its standard output. */
+  admin(...args) {
+    return execFileSync(PROXY_BIN, ["admin", ...args], { env: this.env, encoding: "utf8" });
   }
 
   /** `epay-proxy orders ...` against this run's database, parsed. */

@@ -15,6 +15,10 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub struct AdminSignIn {
     pub user: String,
     pub password: String,
+    /// The six-digit code of the person's authenticator app, or one of their recovery
+    /// codes, when they have a second factor (the answer `second_factor_required` says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// Who is signed in.
@@ -29,6 +33,41 @@ pub struct AdminSession {
     pub csrf_token: String,
     /// RFC 3339: the session ends then at the latest (sooner after idling).
     pub expires_at: String,
+    /// The person has a second factor (TOTP) enrolled.
+    pub second_factor: bool,
+    /// The person must enrol a second factor before anything else (`ADMIN_REQUIRE_2FA`):
+    /// until then this session may only enrol one and sign out.
+    pub must_enrol: bool,
+}
+
+/// `POST /api/admin/second-factor`: a new TOTP secret to put into an authenticator app,
+/// confirmed by sending one of its codes to `/api/admin/second-factor/confirm`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecondFactorEnrolment {
+    /// The `otpauth://totp/...` link the QR code holds.
+    pub otpauth_link: String,
+    /// The QR code, an SVG `data:` URL for an `<img>`.
+    pub qr_code: String,
+    /// The secret in base32, for apps that take it typed.
+    pub secret: String,
+}
+
+/// A code from the authenticator app (confirming an enrolment).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecondFactorCode {
+    pub code: String,
+}
+
+/// One-time recovery codes, shown once: each signs in once in place of a TOTP code.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
 }
 
 /// A count and the amount of its orders.

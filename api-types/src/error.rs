@@ -47,13 +47,15 @@ pub enum ErrorCode {
     /// Signed in, but not allowed: a change without the session's CSRF token, or a money
     /// action by a `viewer` (the console).
     Forbidden,
+    /// The password was right; send the code of the person's second factor too (`code`).
+    SecondFactorRequired,
     /// A code this build does not know (a newer proxy).
     #[serde(other)]
     Unknown,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 32] = [
+    pub const ALL: [ErrorCode; 33] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::BodyTooLarge,
@@ -86,6 +88,7 @@ impl ErrorCode {
         ErrorCode::InvalidCursor,
         ErrorCode::OperationNotAllowed,
         ErrorCode::Forbidden,
+        ErrorCode::SecondFactorRequired,
     ];
 
     /// The wire name (what serde writes), for readers that do without serde.
@@ -123,6 +126,7 @@ impl ErrorCode {
             ErrorCode::InvalidCursor => "invalid_cursor",
             ErrorCode::OperationNotAllowed => "operation_not_allowed",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::SecondFactorRequired => "second_factor_required",
             ErrorCode::Unknown => "unknown",
         }
     }

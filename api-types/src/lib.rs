@@ -19,7 +19,10 @@ pub mod sql;
 mod widget_config;
 
 #[cfg(feature = "admin")]
-pub use admin::{AdminOrder, AdminSession, AdminSignIn, AdminSummary, CSRF_HEADER, Figure, PeriodFigures, ReviewDecision, TimelineEntry};
+pub use admin::{
+    AdminOrder, AdminSession, AdminSignIn, AdminSummary, CSRF_HEADER, Figure, PeriodFigures, RecoveryCodes, ReviewDecision,
+    SecondFactorCode, SecondFactorEnrolment, TimelineEntry,
+};
 pub use checkout::{CheckoutRequest, CheckoutResponse, DESCRIPTION_MAX_BYTES, IDEMPOTENCY_KEY_HEADER};
 pub use error::{ApiError, ErrorCode};
 pub use language::Language;

@@ -10,8 +10,10 @@ use web_sys::{Request, RequestCredentials, RequestInit, Response};
 pub enum ApiError {
     /// No session (never signed in, signed out, expired): show the sign-in.
     SignedOut,
-    /// The name is locked for this many minutes.
-    Locked(i64),
+    /// Too many failed sign-ins from this address (or sign-in is busy): wait this many seconds.
+    Wait(i64),
+    /// The password was right; the person's second factor is asked for.
+    CodeRequired,
     /// 403: a viewer, or a stale CSRF token.
     Forbidden(String),
     /// Any other refusal, with the proxy's code and message.
@@ -25,7 +27,7 @@ impl ApiError {
     pub fn detail(&self) -> String {
         match self {
             ApiError::Refused { message, .. } | ApiError::Forbidden(message) | ApiError::Network(message) => message.clone(),
-            ApiError::SignedOut | ApiError::Locked(_) => String::new(),
+            ApiError::SignedOut | ApiError::Wait(_) | ApiError::CodeRequired => String::new(),
         }
     }
 }
@@ -74,12 +76,10 @@ fn refusal(status: u16, text: &str, retry_after: Option<String>) -> ApiError {
     let body: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
     let (code, message) = (body["error"].as_str().unwrap_or("").to_owned(), body["message"].as_str().unwrap_or(text).to_owned());
     match status {
+        401 if code == "second_factor_required" => ApiError::CodeRequired,
         401 => ApiError::SignedOut,
         403 => ApiError::Forbidden(message),
-        429 if code == "rate_limited" => {
-            let secs: i64 = retry_after.and_then(|s| s.parse().ok()).unwrap_or(60);
-            ApiError::Locked((secs + 59) / 60)
-        }
+        429 | 503 if code == "rate_limited" => ApiError::Wait(retry_after.and_then(|s| s.parse().ok()).unwrap_or(60)),
         _ => ApiError::Refused { status, code, message },
     }
 }
@@ -113,9 +113,13 @@ pub async fn send(method: &str, path: &str, csrf: &str) -> Result<(), ApiError> 
     if (200..300).contains(&status) { Ok(()) } else { Err(refusal(status, &text, retry_after)) }
 }
 
-/// `POST /api/admin/session` (no CSRF token yet).
-pub async fn sign_in(user: &str, password: &str) -> Result<epay_api_types::AdminSession, ApiError> {
-    let body = serde_json::json!({"user": user, "password": password}).to_string();
+/// `POST /api/admin/session` (no CSRF token yet), with the second factor's code once asked.
+pub async fn sign_in(user: &str, password: &str, code: Option<&str>) -> Result<epay_api_types::AdminSession, ApiError> {
+    let mut body = serde_json::json!({"user": user, "password": password});
+    if let Some(code) = code {
+        body["code"] = serde_json::Value::from(code);
+    }
+    let body = body.to_string();
     json("POST", "/api/admin/session", Some(body), None, None).await
 }
 

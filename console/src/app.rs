@@ -50,7 +50,7 @@ impl Ctx {
         let t = self.texts();
         let headline = match error {
             ApiError::Forbidden(_) => t.forbidden,
-            ApiError::Locked(minutes) => return t.locked.replace("{n}", &minutes.to_string()),
+            ApiError::Wait(secs) => return t.wait.replace("{n}", &secs.to_string()),
             _ => t.failed_to_load,
         };
         let detail = error.detail();
@@ -108,10 +108,15 @@ fn App() -> impl IntoView {
             {move || match ctx.session.get() {
                 None => view! { <p class="loading">{ctx.texts().loading}</p> }.into_any(),
                 Some(None) => view! { <Languages/><pages::signin::SignIn/> }.into_any(),
+                Some(Some(session)) if session.must_enrol => view! {
+                    <Header/>
+                    <main><pages::second_factor::SecondFactor/></main>
+                }.into_any(),
                 Some(Some(_)) => view! {
                     <Header/>
                     <main>
                         {move || match ctx.route.get() {
+                            Route::SecondFactor => view! { <pages::second_factor::SecondFactor/> }.into_any(),
                             Route::Home => view! { <pages::home::Home/> }.into_any(),
                             Route::Orders(filter) => view! { <pages::orders::Orders filter=filter/> }.into_any(),
                             Route::Order(invoice_id) => view! { <pages::order::Order invoice_id=invoice_id/> }.into_any(),
@@ -171,6 +176,9 @@ fn Header() -> impl IntoView {
             </nav>
             <Languages/>
             <span class="who" data-who>{who}</span>
+            {move || ctx.session.get().flatten().filter(|s| !s.second_factor && !s.must_enrol).map(|_| view! {
+                <a href="#/second-factor" class="quiet" data-second-factor-link>{ctx.texts().nav_second_factor}</a>
+            })}
             <button type="button" class="quiet" data-sign-out on:click=sign_out>{move || ctx.texts().sign_out}</button>
         </header>
     }

@@ -16,6 +16,8 @@ pub enum Route {
     Home,
     Orders(OrderFilter),
     Order(String),
+    /// Enrolling a second factor (also shown, whatever the route, to a session that must).
+    SecondFactor,
 }
 
 fn decode(text: &str) -> String {
@@ -84,6 +86,7 @@ impl Route {
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
         match path.trim_end_matches('/') {
             "/orders" => Route::Orders(OrderFilter::parse(query)),
+            "/second-factor" => Route::SecondFactor,
             order if order.starts_with("/orders/") && order.len() > 8 => Route::Order(decode(&order[8..])),
             _ => Route::Home,
         }
@@ -95,6 +98,7 @@ impl Route {
             Route::Orders(filter) if filter.query().is_empty() => "#/orders".to_owned(),
             Route::Orders(filter) => format!("#/orders?{}", filter.query()),
             Route::Order(invoice_id) => format!("#/orders/{}", encode(invoice_id)),
+            Route::SecondFactor => "#/second-factor".to_owned(),
         }
     }
 }
@@ -111,7 +115,13 @@ mod tests {
             from: String::new(),
             to: "2026-12-04T00:00:00+05:00".into(),
         };
-        for route in [Route::Home, Route::Orders(OrderFilter::default()), Route::Orders(filter), Route::Order("000000123456".into())] {
+        for route in [
+            Route::Home,
+            Route::Orders(OrderFilter::default()),
+            Route::Orders(filter),
+            Route::Order("000000123456".into()),
+            Route::SecondFactor,
+        ] {
             assert_eq!(Route::parse(&route.hash()), route, "{}", route.hash());
         }
         assert_eq!(Route::parse(""), Route::Home);

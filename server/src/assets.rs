@@ -32,6 +32,17 @@ pub fn router(server: &ServerSettings) -> Router {
     Router::new().fallback_service(files).layer(middleware::from_fn(static_headers))
 }
 
+/// The console's files alone (`WIDGET_DIR/admin/` at `/admin/`), for its own address
+/// (`ADMIN_LISTEN`): nothing of the storefront, which runs ePay's script, is served there.
+pub fn console_router(server: &ServerSettings) -> Router {
+    let files = ServeDir::new(server.widget_dir.join("admin"))
+        .append_index_html_on_directories(true)
+        .precompressed_br()
+        .precompressed_gzip()
+        .not_found_service(axum::routing::get(|| async { (StatusCode::NOT_FOUND, "not found").into_response() }));
+    Router::new().nest_service("/admin", files).layer(middleware::from_fn(static_headers))
+}
+
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>epay-proxy</title>\
 <p>The checkout widget is not built yet. Run <code>./scripts/demo</code>, or <code>trunk build --release</code> \
 and set <code>WIDGET_DIR</code> to its output.</p>";

@@ -35,7 +35,7 @@ use std::time::Duration;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{BoxError, Json, Router};
 use epay_api_types::{ErrorCode, IDEMPOTENCY_KEY_HEADER, ORDER_KEY_HEADER, WidgetConfig};
 use tokio::net::TcpListener;
@@ -70,6 +70,9 @@ pub struct AppState {
     pub postlink_limiter: rate_limit::SourceLimiter,
     /// Console sign-in attempts per client (`ADMIN_SIGN_IN_RATE_PER_MINUTE`).
     pub admin_sign_ins: rate_limit::SourceLimiter,
+    /// Sign-in attempts from addresses already failing, all together.
+    pub sign_in_retries: rate_limit::TokenBudget,
+    pub password_checks: admin::passwords::PasswordChecks,
     /// Payment tokens per minute, all clients together.
     pub token_budget: rate_limit::TokenBudget,
     /// Orders holding an invoice suffix (`MAX_OPEN_ORDERS`).
@@ -129,6 +132,8 @@ impl AppState {
             postlink_limiter: rate_limit::SourceLimiter::new(config.limits.rejected_postlink_rate_per_minute),
             token_budget: rate_limit::TokenBudget::new(config.limits.token_rate_per_minute),
             admin_sign_ins: rate_limit::SourceLimiter::new(config.admin.sign_in_rate_per_minute),
+            sign_in_retries: rate_limit::TokenBudget::new(config.admin.retries_per_minute),
+            password_checks: admin::passwords::PasswordChecks::new(),
             open_orders: Arc::new(orders::OpenOrders::new(held, config.limits.max_open_orders)),
             merchant_open_orders: Arc::new(orders::OpenOrders::new(merchant_held, config.limits.max_open_merchant_orders)),
             webhooks: webhooks::Sender::new(&config.webhooks),
@@ -165,6 +170,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/epay/failure-postlink", post(postlink::failure_postlink))
         .layer(DefaultBodyLimit::max(POSTLINK_BODY_LIMIT));
 
+    let console_apart = state.config.admin.listen.is_some();
     let mut router = Router::new()
         .merge(browser_api)
         .merge(merchant_api)
@@ -172,15 +178,40 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/openapi.json", get(openapi::serve))
         .route("/pay/{invoice_id}", get(hosted::page))
         .route("/healthz", get(healthz))
-        .merge(monitoring::routes(&state))
-        .merge(admin::routes(&state))
-        .with_state(state.clone());
+        .merge(monitoring::routes(&state));
+    if console_apart {
+        // ADMIN_LISTEN: the console is not served here at all (`console_app`).
+        router = router
+            .route("/admin", any(console_elsewhere))
+            .route("/admin/", any(console_elsewhere))
+            .route("/admin/{*rest}", any(console_elsewhere))
+            .route("/api/admin/{*rest}", any(console_elsewhere));
+    } else {
+        router = router.merge(admin::routes(&state));
+    }
+    let mut router = router.with_state(state.clone());
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox", sandbox.clone());
     }
-    let metered = state.config.metrics.enabled();
-    let mut files = assets::router(&state.config.server);
-    if metered {
+    common_layers(router, assets::router(&state.config.server), &state)
+}
+
+/// The console alone (`/admin/`, `/api/admin/*`), for `ADMIN_LISTEN`: on its own address it
+/// is its own origin, so no script of a page that runs ePay's `payment-api.js` (the
+/// storefront, `/pay/{id}`) can read its session or send it a change.
+pub fn console_app(state: Arc<AppState>) -> Router {
+    let router = Router::new()
+        .route("/", get(|| async { axum::response::Redirect::to("/admin/") }))
+        .route("/healthz", get(healthz))
+        .merge(admin::routes(&state))
+        .with_state(state.clone());
+    common_layers(router, assets::console_router(&state.config.server), &state)
+}
+
+/// What every router gets: files, metrics of routes, timeouts, security headers, compression,
+/// the request trace.
+fn common_layers(mut router: Router, mut files: Router, state: &Arc<AppState>) -> Router {
+    if state.config.metrics.enabled() {
         router = router.route_layer(axum::middleware::from_fn(monitoring::http::track_route));
         files = files.layer(axum::middleware::from_fn(monitoring::http::track_files));
     }
@@ -207,6 +238,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(policies, security::headers))
         .layer(CompressionLayer::new())
         .layer(telemetry::http_trace_layer())
+}
+
+/// `/admin/*` and `/api/admin/*` on the public address when the console has its own.
+async fn console_elsewhere() -> error::AppError {
+    error::AppError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "the console is served on its own address here (ADMIN_LISTEN)")
 }
 
 fn cors(config: &Config) -> CorsLayer {
@@ -261,6 +297,20 @@ pub async fn serve_router(
         let _ = deliveries_stop.await;
     }));
     let lookups = tokio::spawn(operations::run(state.clone()));
+    let timeouts = serving::Timeouts { header: state.config.server.http_header_timeout, idle: state.config.server.http_idle_timeout };
+    let console_listener = match state.config.admin.listen {
+        Some(addr) => {
+            let listener = serving::bind(addr)?;
+            tracing::info!(%addr, console = %state.config.admin.url, "the console is served on ADMIN_LISTEN only");
+            let console = console_app(state.clone());
+            Some(tokio::spawn(async move {
+                if let Err(err) = serving::run(listener, console, timeouts, std::future::pending()).await {
+                    tracing::error!(error = %err, "the console listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let metrics_listener = match state.config.metrics.listen {
         Some(addr) => Some(monitoring::serve_privately(addr, state.clone()).await?),
         None => None,
@@ -274,7 +324,6 @@ pub async fn serve_router(
             }
         })
     });
-    let timeouts = serving::Timeouts { header: state.config.server.http_header_timeout, idle: state.config.server.http_idle_timeout };
     let served = serving::run(listener, router, timeouts, shutdown).await;
     worker.abort();
     housekeeping.abort();
@@ -289,7 +338,7 @@ pub async fn serve_router(
     if let Some(task) = forget_clients {
         task.abort();
     }
-    if let Some(task) = metrics_listener {
+    for task in [metrics_listener, console_listener].into_iter().flatten() {
         task.abort();
     }
     served

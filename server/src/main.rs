@@ -3,6 +3,7 @@
 //! `epay-proxy orders show <invoiceId>`   print an order and its notifications as JSON
 //! `epay-proxy orders list [N]`           print the N (default 20) latest orders as JSON lines
 //! `epay-proxy admin hash-password`       a hash for ADMIN_USERS, from a password on standard input
+//! `epay-proxy admin reset-2fa <name>`     removes a person's second factor and ends their sessions
 //! `epay-proxy operations resolve <invoiceId> done|not-done|send-again|epay-ledger --checked TEXT`
 //!                                         a person's decision on a capture, cancel or refund in review
 
@@ -15,7 +16,7 @@ use epay_proxy::{AppState, inspect, telemetry};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy migrate\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>\n       epay-proxy admin hash-password   (reads the password on standard input)\n       epay-proxy operations resolve <invoiceId> done|not-done|send-again|epay-ledger --checked TEXT [--by NAME] [--note TEXT]";
+const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy migrate\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>\n       epay-proxy admin hash-password   (reads the password on standard input)\n       epay-proxy admin reset-2fa <name>\n       epay-proxy operations resolve <invoiceId> done|not-done|send-again|epay-ledger --checked TEXT [--by NAME] [--note TEXT]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         ["webhooks", "list"] => runtime.block_on(list_events(config, 20)),
         ["webhooks", "list", n] if n.parse::<i64>().is_ok_and(|n| n > 0) => runtime.block_on(list_events(config, n.parse().unwrap_or(20))),
         ["webhooks", "resend", event_id] => runtime.block_on(resend_event(config, event_id)),
+        ["admin", "reset-2fa", name] => runtime.block_on(reset_second_factor(config, name)),
         ["operations", "resolve", rest @ ..] => runtime.block_on(resolve_operation(config, rest)),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
@@ -187,6 +189,29 @@ async fn list_events(config: Config, limit: i64) -> ExitCode {
         }
         Err(err) => {
             eprintln!("cannot list events: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Removes a person's second factor (a lost phone) and ends their sessions: at their next
+/// sign-in they enrol a new one.
+async fn reset_second_factor(config: Config, name: &str) -> ExitCode {
+    let Some(store) = open_store(&config).await else { return ExitCode::FAILURE };
+    let person = name.to_owned();
+    match store.write(move |tx| epay_proxy::store::admin::reset_second_factor(tx, &person)).await {
+        Ok(true) => {
+            println!(
+                "{name}: the second factor and its recovery codes are removed, and their sessions ended; they enrol a new one at their next sign-in"
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!("{name} has no second factor (their sessions, if any, are ended)");
+            ExitCode::from(1)
+        }
+        Err(err) => {
+            eprintln!("epay-proxy: {err}");
             ExitCode::FAILURE
         }
     }

@@ -33,6 +33,7 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
     let (open_orders, merchant_open_orders) = (app.open_orders.clone(), app.merchant_open_orders.clone());
     let holder = app.instance.clone();
     let admin_idle = app.config.admin.idle.as_secs() as i64;
+    let throttle_window = app.config.admin.throttle.window.as_secs() as i64;
     let round = app
         .store
         .write(move |tx| {
@@ -57,6 +58,7 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
             // Delivery attempts of settled events are kept as long as rejected postLinks.
             webhooks::prune_attempts(tx, before * 1000)?;
             crate::store::admin::prune_sessions(tx, now(), admin_idle)?;
+            crate::store::admin::prune_attempts(tx, now() - throttle_window, now())?;
             // Every request that writes waits while this runs: it must stay short.
             let writer_ms = started.elapsed().as_millis() as u64;
             if writer_ms > SLOW_ROUND_MS {

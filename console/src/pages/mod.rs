@@ -3,4 +3,5 @@
 pub mod home;
 pub mod order;
 pub mod orders;
+pub mod second_factor;
 pub mod signin;

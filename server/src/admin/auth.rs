@@ -1,14 +1,12 @@
-//! Sign-in for people: names and argon2 hashes from `ADMIN_USERS`, a session in an HttpOnly
-//! `SameSite=Strict` cookie (`Secure` unless the proxy is on plain-http loopback), a CSRF token
-//! every change sends back in `X-CSRF-Token`, sessions that end after idling or at a fixed
-//! time, and a lockout after repeated failures for one name. The store keeps only the
-//! SHA-256 of a session id.
+//! Sign-in for people: names and argon2 hashes from `ADMIN_USERS` (`passwords.rs`), a TOTP
+//! second factor (`second_factor.rs`), a session in an HttpOnly `SameSite=Strict` cookie
+//! (`__Host-` and `Secure` unless the console is on plain-http loopback), a CSRF token every
+//! change sends back in `X-CSRF-Token`, sessions that end after idling or at a fixed time, and
+//! failed attempts that slow down only the address they come from (`throttle.rs`). The store
+//! keeps only the SHA-256 of a session id.
 
 use std::sync::{Arc, OnceLock};
 
-use argon2::password_hash::SaltString;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -16,6 +14,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use epay_api_types::{AdminSession, AdminSignIn, CSRF_HEADER, ErrorCode};
 
+use super::second_factor;
+use super::throttle::{self, Admission};
 use crate::AppState;
 use crate::config::admin::{AdminUser, Role};
 use crate::error::AppError;
@@ -26,6 +26,13 @@ use crate::secrets::{constant_time_eq, sha256_hex};
 use crate::store::admin::{self, SessionRow};
 use crate::store::now;
 
+pub use super::passwords::hash_password;
+
+/// The session cookie's name where the console is served over https (or anywhere but
+/// plain-http loopback): a `__Host-` cookie is only accepted with `Secure`, `Path=/` and no
+/// `Domain`, so a sibling subdomain cannot plant one.
+pub const HOST_COOKIE: &str = "__Host-epay_admin";
+/// On plain-http loopback (development), where `Secure` cannot be set.
 pub const COOKIE: &str = "epay_admin";
 /// A session's last use is written at most this often.
 const TOUCH_EVERY_SECS: i64 = 60;
@@ -35,6 +42,8 @@ const TOUCH_EVERY_SECS: i64 = 60;
 pub struct Staff {
     pub name: String,
     pub role: Role,
+    /// The SHA-256 of the session id (the second factor's enrolment marks the session).
+    pub session: String,
 }
 
 impl Staff {
@@ -51,54 +60,46 @@ impl Staff {
     }
 }
 
-/// An argon2id hash of `password` for `ADMIN_USERS` (`epay-proxy admin hash-password`).
-pub fn hash_password(password: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashes any password").to_string()
-}
-
-/// Checked for a name nobody has, so a wrong name takes as long as a wrong password.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| hash_password(&crate::secrets::random_hex(16)))
-}
-
-fn verify(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
-}
-
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+fn session_cookie(app: &AppState, headers: &HeaderMap) -> Option<String> {
+    let wanted = cookie_name(app);
     let cookies = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(";");
     cookies
         .split(';')
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, v)| v.to_owned())
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn secure(app: &AppState) -> &'static str {
-    secure_flag(&app.config.server.public_url)
+    secure_flag(&app.config.admin.url)
+}
+
+/// `__Host-epay_admin` wherever the cookie is `Secure`, `epay_admin` on plain-http loopback.
+pub fn cookie_name(app: &AppState) -> &'static str {
+    if secure(app).is_empty() { COOKIE } else { HOST_COOKIE }
 }
 
 /// `; Secure` everywhere but plain-http loopback (development, the sandbox). Pure.
 pub fn secure_flag(url: &url::Url) -> &'static str {
-    let loopback = match url.host() {
-        Some(url::Host::Domain(name)) => name == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    if url.scheme() == "http" && loopback { "" } else { "; Secure" }
+    if crate::config::admin::plain_http_loopback(url) { "" } else { "; Secure" }
 }
 
-fn set_cookie(response: &mut Response, value: &str, max_age: i64, secure: &str) {
-    let cookie = format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+fn set_cookie(app: &AppState, response: &mut Response, value: &str, max_age: i64) {
+    let (name, secure) = (cookie_name(app), secure(app));
+    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     response.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a cookie of hex digits"));
 }
 
-fn view(user: &str, row: &SessionRow) -> AdminSession {
-    AdminSession { user: user.to_owned(), role: row.role.clone(), csrf_token: row.csrf.clone(), expires_at: rfc3339(row.expires_at) }
+fn view(user: &str, row: &SessionRow, second_factor: bool) -> AdminSession {
+    AdminSession {
+        user: user.to_owned(),
+        role: row.role.clone(),
+        csrf_token: row.csrf.clone(),
+        expires_at: rfc3339(row.expires_at),
+        second_factor,
+        must_enrol: row.must_enrol,
+    }
 }
 
 fn refused() -> AppError {
@@ -112,7 +113,7 @@ pub async fn sign_in(
     JsonBody(body): JsonBody<AdminSignIn>,
 ) -> Result<Response, AppError> {
     let settings = &app.config.admin;
-    // Many names from one address (guessing, or locking people out): slowed down per client.
+    // Many names from one address (guessing names): slowed down per client.
     if !app.admin_sign_ins.admits(rate_limit::bucket(client)) {
         tracing::warn!(client = %client, "console sign-ins refused: ADMIN_SIGN_IN_RATE_PER_MINUTE reached");
         return Err(AppError::new(
@@ -124,25 +125,43 @@ pub async fn sign_in(
     }
     let name: String = body.user.trim().chars().take(64).collect();
     let at = now();
-    let locked_name = name.clone();
-    if let Some(until) = app.store.read(move |db| admin::locked_until(db, &locked_name, at)).await? {
-        return Err(locked(until - at));
+    // The attempt is counted before the password is checked: guesses sent together are
+    // counted one by one, and only the first few of them are checked.
+    let (pair, address, rules) = (name.clone(), rate_limit::bucket(client).to_string(), settings.throttle);
+    let admission = app
+        .store
+        .write(move |tx| {
+            let before = admin::lock_attempts(tx, &pair, &address)?;
+            let (admission, after) = throttle::admit(Some(before), at, &rules);
+            admin::save_attempts(tx, &pair, &address, &after)?;
+            Ok(admission)
+        })
+        .await?;
+    match admission {
+        Admission::Wait { secs } => {
+            tracing::warn!(name_tag = %name_tag(&name), client = %client, "a console sign-in waits: too many failures from this address");
+            return Err(too_soon(secs));
+        }
+        Admission::Check { failing: true } if app.sign_in_retries.take().is_err() => {
+            tracing::warn!(client = %client, "a console sign-in refused: ADMIN_SIGN_IN_RETRIES_PER_MINUTE reached");
+            return Err(AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                "many sign-ins are failing right now; try again in a few seconds",
+            )
+            .retry_after(5));
+        }
+        Admission::Check { .. } => {}
     }
     let user: Option<AdminUser> = settings.users.iter().find(|u| u.name == name).cloned();
-    let hash = user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
-    let password = body.password;
-    let matched = tokio::task::spawn_blocking(move || verify(&password, &hash)).await.map_err(AppError::internal)?;
+    let hash = user.as_ref().map_or_else(|| super::passwords::decoy_hash().to_owned(), |u| u.password_hash.clone());
+    let matched = app.password_checks.matches(body.password, hash).await?;
     let Some(user) = user.filter(|_| matched) else {
-        let (after, lock_secs) = (i64::from(settings.lockout_after), settings.lockout.as_secs() as i64);
-        let failed = name.clone();
-        let locked_now = app.store.write(move |tx| admin::record_failure(tx, &failed, at, after, lock_secs)).await?;
         // Never the typed name: it is often a password pasted into the wrong field.
-        tracing::warn!(name_tag = %name_tag(&name), locked = locked_now.is_some(), "a console sign-in failed");
-        return Err(match locked_now {
-            Some(until) => locked(until - at),
-            None => refused(),
-        });
+        tracing::warn!(name_tag = %name_tag(&name), client = %client, "a console sign-in failed");
+        return Err(refused());
     };
+    let (second_factor, must_enrol) = second_factor::at_sign_in(&app, &user, body.code.as_deref(), at).await?;
     let id = crate::secrets::random_hex(32);
     let row = SessionRow {
         user_name: user.name.clone(),
@@ -151,53 +170,56 @@ pub async fn sign_in(
         csrf: crate::secrets::random_hex(32),
         expires_at: at + settings.lifetime.as_secs() as i64,
         last_seen_at: at,
+        must_enrol,
     };
-    let (digest, stored, signed_in) = (sha256_hex(id.as_bytes()), row.clone(), user.name.clone());
+    let (digest, stored, signed_in, address) =
+        (sha256_hex(id.as_bytes()), row.clone(), user.name.clone(), rate_limit::bucket(client).to_string());
     app.store
         .write(move |tx| {
-            admin::clear_failures(tx, &signed_in)?;
+            admin::forget_attempts(tx, &signed_in, &address)?;
             admin::create_session(tx, &digest, &stored, at)
         })
         .await?;
-    tracing::info!(user = %user.name, role = user.role.name(), "signed in to the console");
-    let mut response = Json(view(&user.name, &row)).into_response();
-    set_cookie(&mut response, &id, settings.lifetime.as_secs() as i64, secure(&app));
+    tracing::info!(user = %user.name, role = user.role.name(), second_factor, must_enrol, "signed in to the console");
+    let mut response = Json(view(&user.name, &row, second_factor)).into_response();
+    set_cookie(&app, &mut response, &id, settings.lifetime.as_secs() as i64);
     Ok(response)
 }
 
-fn locked(retry_secs: i64) -> AppError {
+fn too_soon(retry_secs: i64) -> AppError {
     AppError::new(
         StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::RateLimited,
-        format!("too many failed sign-ins for this name: it is locked for {} more minute(s)", (retry_secs + 59) / 60),
+        format!("too many failed sign-ins for this name from this address: try again in {retry_secs} s"),
     )
     .retry_after(retry_secs.max(1) as u64)
 }
 
 /// `GET /api/admin/session`: who is signed in (the console asks on load).
 pub async fn current(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<AdminSession>, AppError> {
-    let (user, row) = live(&app, &headers).await?;
-    Ok(Json(view(&user.name, &row)))
+    let (user, row, _) = live(&app, &headers).await?;
+    let name = user.name.clone();
+    let factor = app.store.read(move |db| admin::second_factor(db, &name)).await?;
+    Ok(Json(view(&user.name, &row, factor.is_some_and(|factor| factor.confirmed))))
 }
 
 /// `DELETE /api/admin/session`: signs out (with the CSRF token, like every change).
 pub async fn sign_out(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, AppError> {
-    let (user, row) = live(&app, &headers).await?;
+    let (user, row, digest) = live(&app, &headers).await?;
     check_csrf(&headers, &row)?;
-    let digest = session_cookie(&headers).map(|id| sha256_hex(id.as_bytes())).unwrap_or_default();
     app.store.write(move |tx| admin::end_session(tx, &digest)).await?;
     tracing::info!(user = %user.name, "signed out of the console");
     let mut response = StatusCode::NO_CONTENT.into_response();
-    set_cookie(&mut response, "", 0, secure(&app));
+    set_cookie(&app, &mut response, "", 0);
     Ok(response)
 }
 
 /// The session the cookie names, alive, of a person `ADMIN_USERS` still has with the same
 /// password (and the role it gives them now): removing a person, changing their password or
-/// their role takes effect at their next request.
-async fn live(app: &AppState, headers: &HeaderMap) -> Result<(AdminUser, SessionRow), AppError> {
+/// their role takes effect at their next request. With the SHA-256 of the session id.
+async fn live(app: &AppState, headers: &HeaderMap) -> Result<(AdminUser, SessionRow, String), AppError> {
     let no_session = || AppError::unauthorized("sign in to the console (POST /api/admin/session)");
-    let id = session_cookie(headers).ok_or_else(no_session)?;
+    let id = session_cookie(app, headers).ok_or_else(no_session)?;
     let digest = sha256_hex(id.as_bytes());
     let (at, idle) = (now(), app.config.admin.idle.as_secs() as i64);
     let looked_up = digest.clone();
@@ -206,10 +228,11 @@ async fn live(app: &AppState, headers: &HeaderMap) -> Result<(AdminUser, Session
     let user = app.config.admin.users.iter().find(|u| u.name == row.user_name && sha256_hex(u.password_hash.as_bytes()) == row.credential);
     let user = user.cloned().ok_or_else(no_session)?;
     if at - row.last_seen_at >= TOUCH_EVERY_SECS {
-        app.store.write(move |tx| admin::touch_session(tx, &digest, at)).await?;
+        let touched = digest.clone();
+        app.store.write(move |tx| admin::touch_session(tx, &touched, at)).await?;
     }
     let row = SessionRow { role: user.role.name().to_owned(), ..row };
-    Ok((user, row))
+    Ok((user, row, digest))
 }
 
 fn check_csrf(headers: &HeaderMap, row: &SessionRow) -> Result<(), AppError> {
@@ -224,19 +247,36 @@ fn check_csrf(headers: &HeaderMap, row: &SessionRow) -> Result<(), AppError> {
     ))
 }
 
-/// Lets in a signed-in person; a change also needs the CSRF token and, when the browser says
-/// where it comes from, this proxy's own origin.
-pub async fn require_staff(State(app): State<Arc<AppState>>, mut request: Request, next: Next) -> Result<Response, AppError> {
-    let (user, row) = live(&app, request.headers()).await?;
+/// Lets in a signed-in person who has done what `ADMIN_REQUIRE_2FA` asks of them; a change
+/// also needs the CSRF token and, when the browser says where it comes from, the console's
+/// own origin.
+pub async fn require_staff(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Result<Response, AppError> {
+    admit(app, request, next, false).await
+}
+
+/// The same for the second factor's enrolment, which a session that must enrol may use.
+pub async fn require_session(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Result<Response, AppError> {
+    admit(app, request, next, true).await
+}
+
+async fn admit(app: Arc<AppState>, mut request: Request, next: Next, enrolling: bool) -> Result<Response, AppError> {
+    let (user, row, session) = live(&app, request.headers()).await?;
+    if row.must_enrol && !enrolling {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "operators sign in with a second factor here (ADMIN_REQUIRE_2FA): enrol one first (POST /api/admin/second-factor)",
+        ));
+    }
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         check_csrf(request.headers(), &row)?;
-        let own = app.config.server.public_url.origin().ascii_serialization();
+        let own = app.config.admin.url.origin().ascii_serialization();
         let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
         if origin.is_some_and(|origin| origin != own) {
             return Err(AppError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, "changes come from the console's own origin only"));
         }
     }
-    request.extensions_mut().insert(Staff { name: user.name, role: user.role });
+    request.extensions_mut().insert(Staff { name: user.name, role: user.role, session });
     Ok(next.run(request).await)
 }
 

@@ -7,8 +7,12 @@ pub mod actions;
 pub mod auth;
 pub mod export;
 pub mod orders;
+pub mod passwords;
+pub mod second_factor;
 pub mod summary;
+pub mod throttle;
 pub mod timeline;
+pub mod totp;
 
 use std::sync::Arc;
 
@@ -34,8 +38,14 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/admin/events/{event_id}/resend", post(actions::resend))
         .route("/api/admin/export.csv", get(export::csv))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_staff));
+    // A session that must enrol a second factor may use these (and sign out), nothing else.
+    let enrolling = Router::new()
+        .route("/api/admin/second-factor", post(second_factor::enrol))
+        .route("/api/admin/second-factor/confirm", post(second_factor::confirm))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_session));
     Router::new()
         .route("/api/admin/session", get(auth::current).post(auth::sign_in).delete(auth::sign_out))
         .merge(signed_in)
+        .merge(enrolling)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }

@@ -1,9 +1,11 @@
 //! The console's people (`ADMIN_USERS`) and its session rules. Pure: `AdminSettings::load`
 //! reads the environment through `Env`.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use argon2::PasswordHash;
+use url::Url;
 
 use super::ConfigError;
 use super::env::{Env, problem};
@@ -56,39 +58,95 @@ pub struct AdminSettings {
     pub idle: Duration,
     /// A session ends this long after sign-in, used or not.
     pub lifetime: Duration,
-    /// Failed sign-ins in a row for one name before it is locked...
-    pub lockout_after: u32,
-    /// ...for this long.
-    pub lockout: Duration,
+    /// How failed sign-ins slow down the next ones (`admin::throttle`).
+    pub throttle: Throttle,
     /// Sign-in attempts per minute from one client address, whatever the names.
     pub sign_in_rate_per_minute: u32,
+    /// Attempts per minute from addresses already failing, all of them together.
+    pub retries_per_minute: u32,
+    /// Operators must sign in with a second factor (TOTP) and enrol one first.
+    pub require_second_factor: bool,
+    /// The console's own address (`ADMIN_LISTEN`): then `/admin/` and `/api/admin/*` are
+    /// served there only, not on `LISTEN`.
+    pub listen: Option<SocketAddr>,
+    /// The console's origin as people open it: `ADMIN_URL`, else `http://ADMIN_LISTEN`, else
+    /// `PUBLIC_URL`. Changes must come from it; the cookie is `Secure` unless it is
+    /// plain-http loopback.
+    pub url: Url,
 }
 
-impl Default for AdminSettings {
-    fn default() -> AdminSettings {
-        AdminSettings {
-            users: Vec::new(),
-            idle: Duration::from_secs(30 * 60),
-            lifetime: Duration::from_secs(8 * 3600),
-            lockout_after: 5,
-            lockout: Duration::from_secs(15 * 60),
-            sign_in_rate_per_minute: 10,
-        }
+/// Failed sign-ins, counted per (name, client address) within `window`: the first
+/// `free_failures` cost nothing, each one after makes the next attempt from that address for
+/// that name wait twice as long as the one before, up to `longest_wait`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Throttle {
+    pub free_failures: u32,
+    pub longest_wait: Duration,
+    pub window: Duration,
+}
+
+impl Default for Throttle {
+    fn default() -> Throttle {
+        Throttle { free_failures: 5, longest_wait: Duration::from_secs(15 * 60), window: Duration::from_secs(3600) }
     }
 }
 
 impl AdminSettings {
-    pub(super) fn load(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<AdminSettings, ConfigError> {
-        let defaults = AdminSettings::default();
+    pub(super) fn load(
+        env: &Env<impl Fn(&str) -> Option<String>>,
+        production: bool,
+        public_url: &Url,
+    ) -> Result<AdminSettings, ConfigError> {
+        let throttle = Throttle::default();
+        // ADMIN_LOCKOUT_AFTER / ADMIN_LOCKOUT_MINUTES are the names of the same settings
+        // before waits replaced the lock; a deployment that set them keeps its numbers.
+        let free_failures = match env.text("ADMIN_SIGN_IN_FREE_FAILURES") {
+            Some(_) => env.count("ADMIN_SIGN_IN_FREE_FAILURES", throttle.free_failures, 1..=100)?,
+            None => env.count("ADMIN_LOCKOUT_AFTER", throttle.free_failures, 1..=100)?,
+        };
+        let longest_wait_minutes = match env.text("ADMIN_SIGN_IN_LONGEST_WAIT_MINUTES") {
+            Some(_) => env.count("ADMIN_SIGN_IN_LONGEST_WAIT_MINUTES", 15, 1..=24 * 60)?,
+            None => env.count("ADMIN_LOCKOUT_MINUTES", 15, 1..=24 * 60)?,
+        };
+        let listen = env
+            .text("ADMIN_LISTEN")
+            .map(|text| {
+                text.parse::<SocketAddr>().map_err(|_| problem("ADMIN_LISTEN", format!("`{text}` is not an address like 127.0.0.1:8081")))
+            })
+            .transpose()?;
+        let url = match (env.text("ADMIN_URL"), listen) {
+            (Some(_), _) => env.base_url("ADMIN_URL", "")?,
+            (None, Some(listen)) => env.base_url("ADMIN_URL", &format!("http://{}", super::loopback(listen)))?,
+            (None, None) => public_url.clone(),
+        };
         Ok(AdminSettings {
             users: parse_users(&env.text("ADMIN_USERS").unwrap_or_default())?,
             idle: Duration::from_secs(60 * u64::from(env.count("ADMIN_SESSION_IDLE_MINUTES", 30, 1..=24 * 60)?)),
             lifetime: Duration::from_secs(3600 * u64::from(env.count("ADMIN_SESSION_HOURS", 8, 1..=24 * 7)?)),
-            lockout_after: env.count("ADMIN_LOCKOUT_AFTER", defaults.lockout_after, 1..=100)?,
-            lockout: Duration::from_secs(60 * u64::from(env.count("ADMIN_LOCKOUT_MINUTES", 15, 1..=24 * 60)?)),
-            sign_in_rate_per_minute: env.count("ADMIN_SIGN_IN_RATE_PER_MINUTE", defaults.sign_in_rate_per_minute, 1..=10_000)?,
+            throttle: Throttle {
+                free_failures,
+                longest_wait: Duration::from_secs(60 * u64::from(longest_wait_minutes)),
+                window: Duration::from_secs(60 * u64::from(env.count("ADMIN_SIGN_IN_WINDOW_MINUTES", 60, 1..=7 * 24 * 60)?)),
+            },
+            sign_in_rate_per_minute: env.count("ADMIN_SIGN_IN_RATE_PER_MINUTE", 10, 1..=10_000)?,
+            retries_per_minute: env.count("ADMIN_SIGN_IN_RETRIES_PER_MINUTE", 60, 1..=100_000)?,
+            require_second_factor: env.flag_or("ADMIN_REQUIRE_2FA", production)?,
+            listen,
+            url,
         })
     }
+}
+
+/// Whether `url` is plain http on loopback (development, the sandbox): the one place a
+/// cookie cannot be `Secure`. Pure.
+pub fn plain_http_loopback(url: &Url) -> bool {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    url.scheme() == "http" && loopback
 }
 
 /// `name:role:hash` entries separated by `;` (an argon2 hash holds `,` and `$`, never `;`).

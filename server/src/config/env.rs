@@ -64,8 +64,14 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 
     pub fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        self.flag_or(name, false)
+    }
+
+    /// `true`/`false` (also 1/0, yes/no), `default` when unset.
+    pub fn flag_or(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
         match self.text(name).as_deref() {
-            None | Some("false") | Some("0") | Some("no") => Ok(false),
+            None => Ok(default),
+            Some("false") | Some("0") | Some("no") => Ok(false),
             Some("true") | Some("1") | Some("yes") => Ok(true),
             Some(other) => Err(problem(name, format!("`{other}` is not true or false"))),
         }

@@ -299,7 +299,7 @@ impl Config {
             merchant: MerchantSettings::load(&env)?,
             webhooks: WebhookSettings::load(&env, epay_env)?,
             metrics: MetricsSettings::load(&env, server.listen, epay_env == EpayEnv::Prod)?,
-            admin: admin::AdminSettings::load(&env)?,
+            admin: admin::AdminSettings::load(&env, epay_env == EpayEnv::Prod, &server.public_url)?,
             server,
         };
         rules::check(&config)?;
@@ -659,7 +659,7 @@ fn private_address(ip: IpAddr) -> bool {
     }
 }
 
-fn loopback(listen: SocketAddr) -> SocketAddr {
+pub(crate) fn loopback(listen: SocketAddr) -> SocketAddr {
     match listen.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, listen.port())),
         IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, listen.port())),

@@ -14,6 +14,7 @@ pub fn check(config: &Config) -> Result<(), ConfigError> {
     if epay.env == EpayEnv::Sandbox && !epay.sandbox_public {
         sandbox_is_local(server.listen, &server.public_url)?;
     }
+    console_apart(config)?;
     if epay.env != EpayEnv::Prod {
         return Ok(());
     }
@@ -80,4 +81,24 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// `ADMIN_LISTEN` is an address of its own, and in production the console's URL is https (or
+/// plain-http loopback, reached through an SSH tunnel): its cookie is `Secure` everywhere
+/// else, and browsers drop a `Secure` cookie sent over plain http.
+fn console_apart(config: &Config) -> Result<(), ConfigError> {
+    let admin = &config.admin;
+    if let Some(listen) = admin.listen
+        && (listen == config.server.listen || Some(listen) == config.metrics.listen)
+    {
+        return Err(problem("ADMIN_LISTEN", "must differ from LISTEN and METRICS_LISTEN"));
+    }
+    let plain_loopback = super::admin::plain_http_loopback(&admin.url);
+    if config.epay.env == EpayEnv::Prod && admin.url.scheme() != "https" && !plain_loopback {
+        return Err(problem(
+            "ADMIN_URL",
+            format!("`{}` must be https:// when EPAY_ENV=prod (or http on loopback, reached through an SSH tunnel)", admin.url),
+        ));
+    }
+    Ok(())
 }

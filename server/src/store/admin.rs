@@ -1,8 +1,21 @@
-//! The console's rows: sessions (by the SHA-256 of their cookie), failed sign-ins per name,
+//! The console's rows: sessions (by the SHA-256 of their cookie), sign-in attempts per name
+//! and client address, second factors and recovery codes,
 //! and what people did to orders (`admin_actions`, migration 0012).
 
 use super::{Conn, StoreError, Tx};
 use crate::params;
+
+/// One (name, client address) pair's attempts that did not end in a sign-in (the decisions
+/// are `admin::throttle`'s).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attempts {
+    /// Attempts that did not end in a sign-in, within the window.
+    pub failures: i64,
+    /// Unix seconds of the latest attempt.
+    pub last_at: i64,
+    /// No attempt is checked before this (unix seconds).
+    pub next_at: i64,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionRow {
@@ -13,13 +26,16 @@ pub struct SessionRow {
     pub csrf: String,
     pub expires_at: i64,
     pub last_seen_at: i64,
+    /// Signed in with a password only, by someone who must enrol a second factor: the session
+    /// may enrol one and sign out, nothing else.
+    pub must_enrol: bool,
 }
 
 pub fn create_session(tx: &mut Tx, digest: &str, row: &SessionRow, now: i64) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO admin_sessions (id_digest, user_name, role, credential, csrf, created_at, last_seen_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        params![digest, row.user_name, row.role, row.credential, row.csrf, now, now, row.expires_at],
+        "INSERT INTO admin_sessions (id_digest, user_name, role, credential, csrf, created_at, last_seen_at, expires_at, must_enrol)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        params![digest, row.user_name, row.role, row.credential, row.csrf, now, now, row.expires_at, i64::from(row.must_enrol)],
     )?;
     Ok(())
 }
@@ -27,7 +43,7 @@ pub fn create_session(tx: &mut Tx, digest: &str, row: &SessionRow, now: i64) -> 
 /// The session whose cookie hashes to `digest`, if it has neither expired nor idled out.
 pub fn live_session(db: &mut Conn, digest: &str, now: i64, idle_secs: i64) -> Result<Option<SessionRow>, StoreError> {
     db.query_optional(
-        "SELECT user_name, role, credential, csrf, expires_at, last_seen_at FROM admin_sessions
+        "SELECT user_name, role, credential, csrf, expires_at, last_seen_at, must_enrol FROM admin_sessions
          WHERE id_digest = ? AND expires_at > ? AND last_seen_at > ?",
         params![digest, now, now - idle_secs],
         |row| {
@@ -38,6 +54,7 @@ pub fn live_session(db: &mut Conn, digest: &str, now: i64, idle_secs: i64) -> Re
                 csrf: row.get(3)?,
                 expires_at: row.get(4)?,
                 last_seen_at: row.get(5)?,
+                must_enrol: row.get::<i64>(6)? != 0,
             })
         },
     )
@@ -58,34 +75,122 @@ pub fn prune_sessions(tx: &mut Tx, now: i64, idle_secs: i64) -> Result<u64, Stor
     tx.execute("DELETE FROM admin_sessions WHERE expires_at <= ? OR last_seen_at <= ?", params![now, now - idle_secs])
 }
 
-/// Until when `user_name` is locked out (unix seconds), if it is now.
-pub fn locked_until(db: &mut Conn, user_name: &str, now: i64) -> Result<Option<i64>, StoreError> {
-    let until: Option<i64> =
-        db.query_optional("SELECT locked_until FROM admin_sign_in_failures WHERE user_name = ?", params![user_name], |row| row.get(0))?;
-    Ok(until.filter(|until| *until > now))
+/// The attempts record of (`user_name`, `client`), locked until the transaction ends (so
+/// concurrent attempts are counted one after another); a new pair starts empty.
+pub fn lock_attempts(tx: &mut Tx, user_name: &str, client: &str) -> Result<Attempts, StoreError> {
+    tx.query_one(
+        "INSERT INTO admin_sign_in_attempts (user_name, client, failures, last_at, next_at) VALUES (?, ?, 0, 0, 0)
+         ON CONFLICT (user_name, client) DO UPDATE SET failures = admin_sign_in_attempts.failures
+         RETURNING failures, last_at, next_at",
+        params![user_name, client],
+        |row| Ok(Attempts { failures: row.get(0)?, last_at: row.get(1)?, next_at: row.get(2)? }),
+    )
 }
 
-/// Counts a failed sign-in; the `after`th in a row locks the name for `lock_secs`. Returns
-/// the end of the lock when this failure set one.
-pub fn record_failure(tx: &mut Tx, user_name: &str, now: i64, after: i64, lock_secs: i64) -> Result<Option<i64>, StoreError> {
-    let failures: i64 = tx.query_one(
-        "INSERT INTO admin_sign_in_failures (user_name, failures, last_at, locked_until) VALUES (?, 1, ?, 0)
-         ON CONFLICT (user_name) DO UPDATE SET failures = admin_sign_in_failures.failures + 1, last_at = excluded.last_at
-         RETURNING failures",
-        params![user_name, now],
-        |row| row.get(0),
+pub fn save_attempts(tx: &mut Tx, user_name: &str, client: &str, attempts: &Attempts) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE admin_sign_in_attempts SET failures = ?, last_at = ?, next_at = ? WHERE user_name = ? AND client = ?",
+        params![attempts.failures, attempts.last_at, attempts.next_at, user_name, client],
     )?;
-    if failures < after {
-        return Ok(None);
-    }
-    let until = now + lock_secs;
-    tx.execute("UPDATE admin_sign_in_failures SET failures = 0, locked_until = ? WHERE user_name = ?", params![until, user_name])?;
-    Ok(Some(until))
+    Ok(())
 }
 
-pub fn clear_failures(tx: &mut Tx, user_name: &str) -> Result<(), StoreError> {
-    tx.execute("DELETE FROM admin_sign_in_failures WHERE user_name = ?", params![user_name])?;
+/// `user_name` signed in from `client`: its failures there are forgotten.
+pub fn forget_attempts(tx: &mut Tx, user_name: &str, client: &str) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM admin_sign_in_attempts WHERE user_name = ? AND client = ?", params![user_name, client])?;
     Ok(())
+}
+
+/// Deletes the records nobody has added to since `before` whose wait is over (maintenance):
+/// made-up names do not pile up.
+pub fn prune_attempts(tx: &mut Tx, before: i64, now: i64) -> Result<u64, StoreError> {
+    tx.execute("DELETE FROM admin_sign_in_attempts WHERE last_at < ? AND next_at <= ?", params![before, now])
+}
+
+/// A person's TOTP secret (base32) and whether it is confirmed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FactorRow {
+    pub secret: String,
+    pub confirmed: bool,
+    pub last_step: i64,
+}
+
+pub fn second_factor(db: &mut Conn, user_name: &str) -> Result<Option<FactorRow>, StoreError> {
+    db.query_optional("SELECT secret, confirmed_at, last_step FROM admin_second_factors WHERE user_name = ?", params![user_name], |row| {
+        Ok(FactorRow { secret: row.get(0)?, confirmed: row.get::<Option<i64>>(1)?.is_some(), last_step: row.get(2)? })
+    })
+}
+
+/// Starts enrolling `secret` for `user_name`, replacing an enrolment not confirmed yet.
+/// `false` when the person already has a confirmed factor (a reset comes first).
+pub fn begin_enrolment(tx: &mut Tx, user_name: &str, secret: &str, now: i64) -> Result<bool, StoreError> {
+    let written = tx.execute(
+        "INSERT INTO admin_second_factors (user_name, secret, confirmed_at, last_step, created_at) VALUES (?, ?, NULL, 0, ?)
+         ON CONFLICT (user_name) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at
+         WHERE admin_second_factors.confirmed_at IS NULL",
+        params![user_name, secret, now],
+    )?;
+    Ok(written == 1)
+}
+
+/// Confirms the enrolment of `secret` with the code of time step `step`, stores the digests
+/// of the recovery codes (replacing any), and lets `session` in fully.
+pub fn confirm_enrolment(
+    tx: &mut Tx,
+    user_name: &str,
+    secret: &str,
+    step: i64,
+    recovery_digests: &[String],
+    session: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let confirmed = tx.execute(
+        "UPDATE admin_second_factors SET confirmed_at = ?, last_step = ? WHERE user_name = ? AND secret = ? AND confirmed_at IS NULL",
+        params![now, step, user_name, secret],
+    )?;
+    if confirmed != 1 {
+        return Ok(false);
+    }
+    tx.execute("DELETE FROM admin_recovery_codes WHERE user_name = ?", params![user_name])?;
+    for digest in recovery_digests {
+        tx.execute("INSERT INTO admin_recovery_codes (user_name, code_digest, used_at) VALUES (?, ?, NULL)", params![user_name, digest])?;
+    }
+    tx.execute("UPDATE admin_sessions SET must_enrol = 0 WHERE id_digest = ?", params![session])?;
+    Ok(true)
+}
+
+/// Takes the code of time step `step` for `user_name`: `false` when a code of that step or a
+/// later one was used already (a code works once).
+pub fn use_step(tx: &mut Tx, user_name: &str, step: i64) -> Result<bool, StoreError> {
+    let used = tx.execute(
+        "UPDATE admin_second_factors SET last_step = ? WHERE user_name = ? AND confirmed_at IS NOT NULL AND last_step < ?",
+        params![step, user_name, step],
+    )?;
+    Ok(used == 1)
+}
+
+/// Takes the recovery code whose SHA-256 is `digest`: `false` when it is not one of the
+/// person's or was used.
+pub fn use_recovery_code(tx: &mut Tx, user_name: &str, digest: &str, now: i64) -> Result<bool, StoreError> {
+    let used = tx.execute(
+        "UPDATE admin_recovery_codes SET used_at = ? WHERE user_name = ? AND code_digest = ? AND used_at IS NULL",
+        params![now, user_name, digest],
+    )?;
+    Ok(used == 1)
+}
+
+/// Recovery codes not used yet.
+pub fn recovery_codes_left(db: &mut Conn, user_name: &str) -> Result<i64, StoreError> {
+    db.query_one("SELECT COUNT(*) FROM admin_recovery_codes WHERE user_name = ? AND used_at IS NULL", params![user_name], |row| row.get(0))
+}
+
+/// Removes a person's second factor and recovery codes and ends their sessions (the CLI's
+/// `admin reset-2fa`). Whether they had a factor.
+pub fn reset_second_factor(tx: &mut Tx, user_name: &str) -> Result<bool, StoreError> {
+    let had = tx.execute("DELETE FROM admin_second_factors WHERE user_name = ?", params![user_name])?;
+    tx.execute("DELETE FROM admin_recovery_codes WHERE user_name = ?", params![user_name])?;
+    tx.execute("DELETE FROM admin_sessions WHERE user_name = ?", params![user_name])?;
+    Ok(had > 0)
 }
 
 /// One thing a person did.

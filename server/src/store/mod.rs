@@ -93,8 +93,8 @@ impl Store {
                 move || Ok(Conn::Postgres(Box::new(db::postgres::PgConn::connect(&url, read_only)?)))
             };
             return Ok(Store {
-                writer: Writer::PerJob(Pool::new(PG_WRITERS, connect(false))),
-                reader: Pool::new(READERS, connect(true)),
+                writer: Writer::PerJob(Pool::new("store-write", PG_WRITERS, connect(false))),
+                reader: Pool::new("store-read", READERS, connect(true)),
                 dialect: Dialect::Postgres,
                 commits,
             });
@@ -107,7 +107,7 @@ impl Store {
         .await
         .map_err(|_| StoreError::JobPanicked)??;
         let writer = writer::Writer::start(Conn::Sqlite(conn), commits.clone(), checkpoints);
-        let reader = Pool::new(READERS, move || Ok(Conn::Sqlite(sqlite::reader(&path)?)));
+        let reader = Pool::new("store-read", READERS, move || Ok(Conn::Sqlite(sqlite::reader(&path)?)));
         Ok(Store { writer: Writer::GroupCommit(writer), reader, dialect: Dialect::Sqlite, commits })
     }
 

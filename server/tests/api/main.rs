@@ -23,5 +23,6 @@ mod properties;
 mod sandbox_loop;
 mod sandbox_shapes;
 mod secrets;
+mod sign_in;
 mod tls;
 mod webhooks;

@@ -1,74 +1,89 @@
-//! A few connections shared by async callers: a job borrows one on tokio's blocking pool and
-//! gives it back. A connection found broken is dropped, and a new one is opened when needed
-//! (a PostgreSQL server that restarted, say).
+//! A few connections shared by async callers, each on a thread of its own: a job is sent to
+//! whichever of them is free and its result comes back. The threads are the pool's, not
+//! tokio's blocking pool, so nothing else that runs there (argon2 at sign-in, file reads)
+//! can queue ahead of a checkout's read or a postLink's write. A connection found broken is
+//! dropped, and a new one is opened when needed (a PostgreSQL server that restarted, say).
 
-use std::sync::{Arc, Mutex};
-
-use tokio::sync::Semaphore;
+use std::sync::Arc;
 
 use super::Conn;
 use crate::store::StoreError;
 
 type Open = dyn Fn() -> Result<Conn, StoreError> + Send + Sync;
+type Job = Box<dyn FnOnce(&Open, &mut Option<Conn>) + Send>;
 
 #[derive(Clone)]
 pub struct Pool {
-    idle: Arc<Mutex<Vec<Conn>>>,
-    permits: Arc<Semaphore>,
+    jobs: flume::Sender<Job>,
     open: Arc<Open>,
 }
 
 impl Pool {
-    /// At most `size` connections, each opened by `open` when first needed.
-    pub fn new(size: usize, open: impl Fn() -> Result<Conn, StoreError> + Send + Sync + 'static) -> Pool {
-        Pool { idle: Arc::default(), permits: Arc::new(Semaphore::new(size)), open: Arc::new(open) }
+    /// `size` threads named `{name}-{n}`, each with a connection opened by `open` when first
+    /// needed. The threads end when the last clone of the pool is dropped.
+    pub fn new(name: &str, size: usize, open: impl Fn() -> Result<Conn, StoreError> + Send + Sync + 'static) -> Pool {
+        let (jobs, queue) = flume::unbounded::<Job>();
+        let pool = Pool { jobs, open: Arc::new(open) };
+        for n in 0..size {
+            let (queue, open) = (queue.clone(), pool.open.clone());
+            std::thread::Builder::new()
+                .name(format!("{name}-{n}"))
+                .spawn(move || {
+                    let mut conn = None;
+                    while let Ok(job) = queue.recv() {
+                        job(&*open, &mut conn);
+                    }
+                })
+                .expect("spawn a store connection thread");
+        }
+        pool
     }
 
     /// A new connection, to replace one found broken (the server restarted, say).
     pub fn reconnect(&self, conn: &mut Conn) -> Result<(), StoreError> {
-        *conn = self.connect()?;
+        *conn = connect(&*self.open)?;
         Ok(())
     }
 
-    /// Opens a connection, trying again a few times: a server that is ending sessions (a
-    /// failover, an operator's `pg_terminate_backend`) may end one while it starts.
-    fn connect(&self) -> Result<Conn, StoreError> {
-        let mut tries = 0;
-        loop {
-            match (self.open)() {
-                Err(err) if tries < 4 => {
-                    tries += 1;
-                    tracing::warn!(error = %err, tries, "cannot open a store connection; trying again");
-                    std::thread::sleep(std::time::Duration::from_millis(10 * tries));
-                }
-                opened => return opened,
-            }
-        }
-    }
-
-    /// Runs `job` with a connection of the pool, off the async threads.
+    /// Runs `job` with a connection of the pool, on the pool's threads.
     pub async fn run<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| StoreError::Closed)?;
-        let pool = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let idle = pool.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
-            let mut conn = match idle {
-                Some(conn) => conn,
-                None => pool.connect()?,
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let work: Job = Box::new(move |open, slot| {
+            let result = match slot.take().map_or_else(|| connect(open), Ok) {
+                Err(err) => Err(err),
+                Ok(mut conn) => {
+                    // A job that panicked may have left a transaction open: its connection is dropped.
+                    let result =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn))).map_err(|_| StoreError::JobPanicked);
+                    if result.is_ok() && conn.is_usable() {
+                        *slot = Some(conn);
+                    }
+                    result.and_then(|result| result)
+                }
             };
-            // A job that panicked may have left a transaction open: its connection is dropped.
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn))).map_err(|_| StoreError::JobPanicked)?;
-            if conn.is_usable() {
-                pool.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(conn);
+            let _ = answer.send(result);
+        });
+        self.jobs.send(work).map_err(|_| StoreError::Closed)?;
+        answered.await.map_err(|_| StoreError::JobPanicked)?
+    }
+}
+
+/// Opens a connection, trying again a few times: a server that is ending sessions (a
+/// failover, an operator's `pg_terminate_backend`) may end one while it starts.
+fn connect(open: &Open) -> Result<Conn, StoreError> {
+    let mut tries = 0;
+    loop {
+        match open() {
+            Err(err) if tries < 4 => {
+                tries += 1;
+                tracing::warn!(error = %err, tries, "cannot open a store connection; trying again");
+                std::thread::sleep(std::time::Duration::from_millis(10 * tries));
             }
-            result
-        })
-        .await
-        .map_err(|_| StoreError::JobPanicked)?
+            opened => return opened,
+        }
     }
 }
