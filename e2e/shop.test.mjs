@@ -76,8 +76,14 @@ test("f: the shop fixes the price, the buyer pays it, the shop's page and the ho
   await staff.fill('input[name="password"]', STAFF_PASSWORD);
   await staff.click('button[type="submit"]');
   await staff.waitForURL(h.shopBase + "/staff", { timeout: 15000 });
-  const row = `tr:has(td:text-is("${invoiceId}"))`;
+  const row = `tr[data-invoice="${invoiceId}"]`;
+  assert.match(await staff.textContent(row), /Пиала ручной работы/);
+  assert.match(await staff.textContent(`${row} [data-status]`), /^Оплачен$/);
+  assert.equal(await staff.inputValue(`${row} input[name="amount"]`), "4200.50", "prefilled with what is left");
   await staff.click(`${row} [data-refund]`);
+  // Nothing moves before the person confirms the amount.
+  assert.match(await staff.textContent("[data-confirm-text]"), /Вернуть покупателю 4\u00a0200,50 ₸ по заказу/);
+  await staff.click("[data-confirm-refund]");
   await staff.waitForURL(h.shopBase + "/staff", { timeout: 15000 });
   const refunds = () => h.webhooks.filter((w) => w.type === "refund.succeeded" && w.invoiceId === invoiceId);
   for (let i = 0; i < 100 && refunds().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
@@ -88,6 +94,8 @@ test("f: the shop fixes the price, the buyer pays it, the shop's page and the ho
   assert.equal((await page.textContent("[data-shop-status]")).trim(), "Деньги возвращены");
   await staff.reload();
   assert.equal(await staff.isVisible(`${row} [data-refund]`), false, "nothing more to refund");
+  assert.equal((await staff.textContent(`${row} [data-status]`)).trim(), "Деньги возвращены");
+  assert.equal((await staff.textContent(`${row} [data-refunded]`)).trim(), "4\u00a0200,50 ₸");
   assert.deepEqual(staff.errors, []);
 
   // The merchant API says the same, with the history; the hosted page too.

@@ -5,18 +5,22 @@
 //! by a signed webhook (`POST /webhooks`, verified with the `standardwebhooks` crate, applied in
 //! one transaction with its webhook-id and only when its `data.version` is newer than what the
 //! shop holds), or by asking (`GET /api/merchant/orders/{invoiceId}`) when a page is shown. A
-//! paid order has a Refund button; the shop's backend refunds it through the merchant API.
-//! "Buy" is limited per client address.
+//! paid order can be refunded, all or part, by the staff after confirming; the shop's backend
+//! refunds it through the merchant API. "Buy" is limited per client address; Buy and the
+//! staff's sign-in carry a form token, every staff form the session's CSRF token (`guard.rs`,
+//! `staff.rs`).
 //!
 //! Configuration: `SHOP_LISTEN` (127.0.0.1:8090), `SHOP_PUBLIC_URL`, `PROXY_URL`
 //! (http://127.0.0.1:8080), `MERCHANT_API_KEY`, `WEBHOOK_SECRET` (the proxy's),
 //! `SHOP_DATABASE_URL` (sqlite:shop.sqlite3), `SHOP_BUY_RATE_PER_MINUTE` (10),
+//! `SHOP_TRUSTED_PROXY_HOPS` (0: the peer is the client; behind one reverse proxy, 1),
 //! `SHOP_STAFF_USERS` (`name:argon2-hash;…`; `epay-demo-shop hash-password` reads a password on
 //! its standard input and prints its hash).
 //!
 //! Customers reach their order by an unguessable link (`/orders/{token}`); money actions are
 //! the staff's (`/staff`, a sign-in from `SHOP_STAFF_USERS`, see `staff.rs`).
 
+mod guard;
 mod staff;
 
 pub use staff::hash_password;
@@ -25,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Form, Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -54,6 +58,17 @@ pub struct Shop {
     buy_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     /// Staff names and their password hashes.
     staff: Vec<(String, String)>,
+    /// Failed staff sign-ins per (name, address).
+    sign_ins: guard::Throttle,
+    /// Reverse proxies in front of the shop whose `X-Forwarded-For` it believes.
+    trusted_proxy_hops: u32,
+}
+
+impl Shop {
+    /// Cookies are `Secure` unless the shop runs on plain http (development).
+    fn secure(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -77,6 +92,8 @@ pub struct Settings {
     pub webhook_secret: Option<String>,
     /// `SHOP_STAFF_USERS`: `name:argon2-hash` entries separated by `;`.
     pub staff_users: String,
+    /// `SHOP_TRUSTED_PROXY_HOPS`: reverse proxies in front of the shop (0: none).
+    pub trusted_proxy_hops: u32,
     pub database: SqliteConnectOptions,
 }
 
@@ -99,6 +116,10 @@ pub async fn open(settings: Settings) -> Arc<Shop> {
     let _ = sqlx::query("ALTER TABLE shop_orders ADD COLUMN epay_version INTEGER NOT NULL DEFAULT -1").execute(&db).await;
     // The customer's link to an order: unguessable (the order ids are sequential).
     let _ = sqlx::query("ALTER TABLE shop_orders ADD COLUMN public_token TEXT").execute(&db).await;
+    // What the staff table shows: the amount, when the proxy said paid, what was refunded.
+    for column in ["amount TEXT NOT NULL DEFAULT ''", "paid_at INTEGER", "refunded TEXT NOT NULL DEFAULT '0'"] {
+        let _ = sqlx::query(&format!("ALTER TABLE shop_orders ADD COLUMN {column}")).execute(&db).await;
+    }
     for statement in [
         "CREATE UNIQUE INDEX IF NOT EXISTS shop_orders_public_token ON shop_orders (public_token)",
         "CREATE TABLE IF NOT EXISTS shop_sessions (id_digest TEXT PRIMARY KEY, user_name TEXT NOT NULL, csrf TEXT NOT NULL,
@@ -118,6 +139,8 @@ pub async fn open(settings: Settings) -> Arc<Shop> {
         merchant_key: settings.merchant_key,
         webhooks: settings.webhook_secret.map(|secret| standardwebhooks::Webhook::new(&secret).expect("WEBHOOK_SECRET")),
         staff,
+        sign_ins: guard::Throttle::new(),
+        trusted_proxy_hops: settings.trusted_proxy_hops,
         buy_limiter: governor::RateLimiter::keyed(
             governor::Quota::per_minute(std::num::NonZeroU32::new(settings.buy_rate_per_minute.max(1)).expect("not zero"))
                 .allow_burst(std::num::NonZeroU32::new(settings.buy_rate_per_minute.clamp(1, 5)).expect("not zero")),
@@ -135,6 +158,7 @@ pub fn router(shop: Arc<Shop>) -> Router {
         .route("/staff/login", get(staff::login_page).post(staff::login))
         .route("/staff/logout", post(staff::logout))
         .route("/staff/orders/{id}/refund", post(staff::refund))
+        .route("/staff/orders/{id}/refund/confirm", post(staff::refund_confirmed))
         .route("/webhooks", post(webhook))
         .route("/shop.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], include_str!("../static/shop.js")) }))
         .route("/shop.css", get(|| async { ([(header::CONTENT_TYPE, "text/css")], include_str!("../static/shop.css")) }))
@@ -159,36 +183,51 @@ fn page(shop: &Shop, title: &str, body: &str) -> Response {
     response
 }
 
-async fn catalogue(State(shop): State<Arc<Shop>>) -> Response {
+async fn catalogue(State(shop): State<Arc<Shop>>, headers: HeaderMap) -> Response {
+    let (token, set_cookie) = guard::form_token(&headers, shop.secure());
     let items: String = PRODUCTS
         .iter()
         .map(|p| {
             format!(
                 "<section class=\"product\"><h2>{}</h2><p class=\"price\">{} ₸</p>\
                  <form method=\"post\" action=\"/buy\"><input type=\"hidden\" name=\"product\" value=\"{}\">\
+                 <input type=\"hidden\" name=\"form_token\" value=\"{token}\">\
                  <button type=\"submit\" data-buy=\"{}\">Купить</button></form></section>",
                 p.name, p.price, p.id, p.id
             )
         })
         .collect();
-    page(&shop, "Каталог", &items)
+    let mut response = page(&shop, "Каталог", &items);
+    if let Some(set_cookie) = set_cookie {
+        response.headers_mut().append(header::SET_COOKIE, set_cookie);
+    }
+    response
 }
 
 #[derive(serde::Deserialize)]
 struct Buy {
     product: String,
+    #[serde(default)]
+    form_token: String,
 }
 
 /// "Buy": the shop stores its order, then creates the ePay order with the price from its own
-/// catalogue (the browser only said which product). Limited per client address: every order
-/// is an ePay invoice (behind a reverse proxy, key it by the address the proxy reports).
+/// catalogue (the browser only said which product). Only from the shop's own page (its form
+/// token), and limited per client address: every order is an ePay invoice (behind reverse
+/// proxies, `SHOP_TRUSTED_PROXY_HOPS` keys it by the address they saw).
 async fn buy(
     State(shop): State<Arc<Shop>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     Form(buy): Form<Buy>,
 ) -> Result<Redirect, Response> {
-    if shop.buy_limiter.check_key(&peer.ip()).is_err() {
-        tracing::warn!(client = %peer.ip(), "too many orders from one client");
+    if !guard::form_token_matches(&headers, &buy.form_token) {
+        let body = "Страница устарела или форма отправлена не с сайта магазина: обновите каталог и нажмите «Купить» ещё раз.";
+        return Err((StatusCode::FORBIDDEN, body).into_response());
+    }
+    let client = guard::client(&headers, peer, shop.trusted_proxy_hops);
+    if shop.buy_limiter.check_key(&client).is_err() {
+        tracing::warn!(%client, "too many orders from one client");
         let body = "Слишком много заказов подряд: попробуйте через минуту.";
         return Err((StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "60")], body).into_response());
     }
@@ -340,13 +379,16 @@ async fn refresh(shop: &Shop, id: i64) -> Result<ShopOrder, (StatusCode, String)
 async fn record(db: &mut sqlx::SqliteConnection, seen: &MerchantOrder) -> Result<bool, sqlx::Error> {
     let paid = matches!(seen.status.as_str(), "paid" | "refunded");
     let done = sqlx::query(
-        "UPDATE shop_orders SET paid = MAX(paid, ?), proxy_status = ?, epay_version = ? WHERE invoice_id = ? AND epay_version < ?",
+        "UPDATE shop_orders SET paid = MAX(paid, ?1), proxy_status = ?2, epay_version = ?3, amount = ?5, refunded = ?6,
+                paid_at = COALESCE(paid_at, CASE WHEN ?1 THEN unixepoch() END)
+         WHERE invoice_id = ?4 AND epay_version < ?3",
     )
     .bind(paid)
     .bind(&seen.status)
     .bind(seen.version)
     .bind(&seen.invoice_id)
-    .bind(seen.version)
+    .bind(&seen.amount)
+    .bind(&seen.refunded_amount)
     .execute(db)
     .await?;
     if done.rows_affected() > 0 && seen.status == "paid" {
@@ -377,7 +419,7 @@ pub async fn apply_event(db: &SqlitePool, webhook_id: &str, event_type: &str, or
 
 /// `POST /webhooks`: an event of the proxy, verified (Standard Webhooks) and handled once per
 /// webhook-id. 2xx tells the proxy it arrived; anything else makes it send again later.
-async fn webhook(State(shop): State<Arc<Shop>>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> StatusCode {
+async fn webhook(State(shop): State<Arc<Shop>>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
     let Some(verifier) = &shop.webhooks else { return StatusCode::NOT_FOUND };
     if verifier.verify(&body, &headers).is_err() {
         tracing::warn!("a webhook with a bad signature was refused");
@@ -396,16 +438,19 @@ async fn webhook(State(shop): State<Arc<Shop>>, headers: axum::http::HeaderMap, 
     }
 }
 
-/// Refunds the whole order `id` through the merchant API (its order id makes the
-/// Idempotency-Key: a double click refunds once). Staff only (`staff::refund`).
-async fn refund_order(shop: &Shop, id: i64) -> Result<(), (StatusCode, String)> {
+/// Refunds `amount` of order `id` through the merchant API. `key` was made when the staff
+/// member was asked to confirm: it makes the Idempotency-Key, so a double click on "Yes"
+/// refunds once, and the proxy refuses more than was paid. Staff only (`staff.rs`).
+async fn refund_order(shop: &Shop, id: i64, amount: &str, key: &str) -> Result<(), (StatusCode, String)> {
+    let amount =
+        tiyn(amount).filter(|tiyn| *tiyn > 0).ok_or((StatusCode::UNPROCESSABLE_ENTITY, "the amount is not a sum of money".to_owned()))?;
     let order = refresh(shop, id).await?;
     let response = shop
         .http
         .post(format!("{}/api/merchant/orders/{}/refunds", shop.proxy, order.invoice_id))
         .bearer_auth(&shop.merchant_key)
-        .header("Idempotency-Key", format!("shop-refund-{id}"))
-        .json(&serde_json::json!({"reason": "the buyer asked"}))
+        .header("Idempotency-Key", format!("shop-refund-{id}-{key}"))
+        .json(&serde_json::json!({"amount": tenge(amount), "reason": "the buyer asked"}))
         .send()
         .await
         .map_err(unreachable)?;
@@ -415,6 +460,60 @@ async fn refund_order(shop: &Shop, id: i64) -> Result<(), (StatusCode, String)> 
     }
     refresh(shop, id).await?;
     Ok(())
+}
+
+/// The amount asked for order `id`, in tiyn, when it is a sum of money and no more than what
+/// is left to refund; otherwise the answer that says why.
+async fn refundable(shop: &Shop, id: i64, asked: &str) -> Result<i64, (StatusCode, String)> {
+    let order = refresh(shop, id).await?;
+    let (amount, refunded): (String, String) =
+        sqlx::query_as("SELECT amount, refunded FROM shop_orders WHERE id = ?").bind(id).fetch_one(&shop.db).await.map_err(internal)?;
+    let left = tiyn(&amount).zip(tiyn(&refunded)).map_or(0, |(amount, refunded)| amount - refunded);
+    if order.proxy_status != "paid" || left <= 0 {
+        return Err((StatusCode::CONFLICT, "nothing is left to refund on this order".to_owned()));
+    }
+    match tiyn(asked) {
+        Some(asked) if asked > 0 && asked <= left => Ok(asked),
+        _ => Err((StatusCode::UNPROCESSABLE_ENTITY, format!("give an amount above 0 and at most {} ₸", tenge_ru(left)))),
+    }
+}
+
+/// `1500`, `4200.5`, `4 200,50` as tiyn (hundredths); `None` for anything else.
+fn tiyn(text: &str) -> Option<i64> {
+    let text: String =
+        text.trim().chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').map(|c| if c == ',' { '.' } else { c }).collect();
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    if whole.is_empty() || whole.len() > 12 || fraction.len() > 2 || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let cents = format!("{fraction:0<2}").parse::<i64>().ok()?;
+    Some(whole.parse::<i64>().ok()? * 100 + cents)
+}
+
+/// Tiyn as the merchant API writes amounts: `1500`, `4200.50`.
+fn tenge(tiyn: i64) -> String {
+    if tiyn % 100 == 0 { (tiyn / 100).to_string() } else { format!("{}.{:02}", tiyn / 100, tiyn % 100) }
+}
+
+/// Tiyn as a Russian page writes them: `4 200,50`.
+fn tenge_ru(tiyn: i64) -> String {
+    let whole = (tiyn / 100).to_string();
+    let mut grouped = String::new();
+    for (n, digit) in whole.chars().enumerate() {
+        if n > 0 && (whole.len() - n) % 3 == 0 {
+            grouped.push('\u{a0}');
+        }
+        grouped.push(digit);
+    }
+    if tiyn % 100 == 0 { grouped } else { format!("{grouped},{:02}", tiyn % 100) }
+}
+
+fn product_name(id: &str) -> &str {
+    PRODUCTS.iter().find(|p| p.id == id).map_or(id, |p| p.name)
+}
+
+async fn product_of(shop: &Shop, id: i64) -> Option<String> {
+    sqlx::query_scalar("SELECT product FROM shop_orders WHERE id = ?").bind(id).fetch_optional(&shop.db).await.ok().flatten()
 }
 
 /// Text for HTML.

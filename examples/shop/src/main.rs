@@ -19,6 +19,7 @@ async fn main() {
         merchant_key: std::env::var("MERCHANT_API_KEY").expect("MERCHANT_API_KEY: the proxy's merchant API key"),
         webhook_secret: std::env::var("WEBHOOK_SECRET").ok(),
         staff_users: std::env::var("SHOP_STAFF_USERS").unwrap_or_default(),
+        trusted_proxy_hops: env("SHOP_TRUSTED_PROXY_HOPS", "0").parse().expect("SHOP_TRUSTED_PROXY_HOPS: a number of reverse proxies"),
         buy_rate_per_minute: env("SHOP_BUY_RATE_PER_MINUTE", "10").parse().expect("SHOP_BUY_RATE_PER_MINUTE: a number"),
         database: env("SHOP_DATABASE_URL", "sqlite:shop.sqlite3").parse().expect("SHOP_DATABASE_URL"),
         listen,

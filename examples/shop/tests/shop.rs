@@ -1,6 +1,7 @@
 //! The shop as a merchant would copy it: its webhook handler (an event that fails is not marked
 //! seen, so the proxy's retry applies it; an event older than what the shop holds changes
-//! nothing: issue 20, item 2) and its limit on orders per client (item 3).
+//! nothing: issue 20, item 2), its limit on orders per client (item 3), and its forms and
+//! staff sign-in as safe as the proxy's console (issue 29, item 6).
 
 use std::sync::Arc;
 
@@ -26,13 +27,14 @@ async fn start() -> Running {
         merchant_key: "unused-in-these-tests-0123456789".into(),
         webhook_secret: Some(SECRET.into()),
         staff_users: format!("anna:{}", staff_hash()),
+        trusted_proxy_hops: 1,
         buy_rate_per_minute: 3,
         database,
     };
     let shop = epay_demo_shop::open(settings).await;
     sqlx::query(
-        "INSERT INTO shop_orders (product, invoice_id, order_key, number, public_token, paid, proxy_status)
-         VALUES ('alatau', ?, 'k', 'K-1', 'the-customers-own-link', 1, 'paid')",
+        "INSERT INTO shop_orders (product, invoice_id, order_key, number, public_token, paid, proxy_status, amount, refunded, paid_at)
+         VALUES ('alatau', ?, 'k', 'K-1', 'the-customers-own-link', 1, 'paid', '1500', '500', 1764756000)",
     )
     .bind(INVOICE)
     .execute(&shop.db)
@@ -62,6 +64,19 @@ fn order(status: &str, version: i64) -> Value {
 }
 
 impl Running {
+    fn base(&self) -> String {
+        self.url.replace("/webhooks", "")
+    }
+
+    /// The catalogue's form token and the cookie that carries it (as a visitor's browser has them).
+    async fn form_token(&self, path: &str) -> (String, String) {
+        let page = self.http.get(format!("{}{path}", self.base())).send().await.unwrap();
+        let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let html = page.text().await.unwrap();
+        let token = html.split("name=\"form_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        (token, cookie)
+    }
+
     /// Sends one signed event; returns the shop's answer.
     async fn send(&self, webhook_id: &str, event_type: &str, data: Value) -> u16 {
         let body = json!({"type": event_type, "timestamp": "2026-12-03T10:00:00Z", "data": data}).to_string();
@@ -124,9 +139,11 @@ async fn an_event_that_fails_is_applied_when_the_proxy_sends_it_again() {
 async fn one_client_cannot_create_orders_without_limit() {
     let shop = start().await;
     let buy = shop.url.replace("/webhooks", "/buy");
+    let (token, cookie) = shop.form_token("/").await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        let response = shop.http.post(&buy).form(&[("product", "alatau")]).send().await.unwrap();
+        let form = [("product", "alatau"), ("form_token", token.as_str())];
+        let response = shop.http.post(&buy).header("cookie", &cookie).form(&form).send().await.unwrap();
         if response.status() == 429 {
             assert_eq!(response.headers()["retry-after"], "60");
         }
@@ -136,6 +153,24 @@ async fn one_client_cannot_create_orders_without_limit() {
     assert_eq!(statuses, [502, 502, 502, 429, 429, 429]);
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shop_orders WHERE number <> 'K-1'").fetch_one(&shop.shop.db).await.unwrap();
     assert_eq!(stored, 3, "refused ones stored nothing");
+
+    // Behind the shop's reverse proxy (one trusted hop) customers are told apart by the address
+    // it saw, not lumped into the proxy's one bucket, and what a client writes itself is ignored.
+    let behind = |client: &'static str| {
+        let form = [("product", "alatau"), ("form_token", token.as_str())];
+        shop.http.post(&buy).header("cookie", &cookie).header("x-forwarded-for", client).form(&form).send()
+    };
+    assert_eq!(behind("6.6.6.6, 203.0.113.7").await.unwrap().status(), 502, "a new customer is not the one above");
+    assert_eq!(behind("7.7.7.7, 203.0.113.8").await.unwrap().status(), 502, "nor is another");
+
+    // A Buy form from another site (no token of the shop's) stores nothing.
+    let forged = shop.http.post(&buy).header("x-forwarded-for", "203.0.113.9").form(&[("product", "alatau")]).send().await.unwrap();
+    assert_eq!(forged.status(), 403);
+    let without_cookie = [("product", "alatau"), ("form_token", token.as_str())];
+    let replayed = shop.http.post(&buy).header("x-forwarded-for", "203.0.113.9").form(&without_cookie).send().await.unwrap();
+    assert_eq!(replayed.status(), 403, "the token alone, without the visitor's cookie");
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shop_orders WHERE number <> 'K-1'").fetch_one(&shop.shop.db).await.unwrap();
+    assert_eq!(stored, 5);
 }
 
 /// Customers reach their own order by its unguessable link, never another's by counting, and
@@ -169,12 +204,16 @@ async fn only_signed_in_staff_refund_and_customers_see_only_their_own_order() {
     let anonymous = post("/staff/orders/1/refund", vec![("csrf", "x".into())], None).await.unwrap();
     assert_eq!((anonymous.status().as_u16(), anonymous.headers()["location"].to_str().unwrap()), (303, "/staff/login"));
     assert_eq!(get("/staff", None).await.unwrap().status(), 303);
-    let wrong = post("/staff/login", vec![("user", "anna".into()), ("password", "wrong".into())], None).await.unwrap();
+    let (token, form_cookie) = shop.form_token("/staff/login").await;
+    let login = |password: &str| vec![("user", "anna".into()), ("password", password.to_owned()), ("form_token", token.clone())];
+    let without_token = post("/staff/login", vec![("user", "anna".into()), ("password", "correct horse".into())], None).await.unwrap();
+    assert_eq!(without_token.status(), 403, "a sign-in form from elsewhere");
+    let wrong = post("/staff/login", login("wrong"), Some(form_cookie.clone())).await.unwrap();
     assert_eq!(wrong.status(), 401);
     assert!(wrong.headers().get("set-cookie").is_none());
 
     // Staff sign in: a session cookie the page's scripts cannot read and other sites cannot send.
-    let signed_in = post("/staff/login", vec![("user", "anna".into()), ("password", "correct horse".into())], None).await.unwrap();
+    let signed_in = post("/staff/login", login("correct horse"), Some(form_cookie.clone())).await.unwrap();
     assert_eq!(signed_in.status(), 303);
     let set_cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
@@ -183,15 +222,60 @@ async fn only_signed_in_staff_refund_and_customers_see_only_their_own_order() {
     let list = get("/staff", Some(&cookie)).await.unwrap().text().await.unwrap();
     let csrf = list.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     assert!(list.contains("data-refund=\"1\""), "{list}");
+    // A table staff can work with: number, product by name, amount, status in Russian, paid
+    // at (Almaty time), refunded so far, and the refund form prefilled with what is left.
+    for shown in
+        ["№1", "K-1", "Чайный набор «Алатау»", "1\u{a0}500 ₸", "Оплачен, возвращён частично", "03.12.2025 15:00", "500 ₸", "value=\"1000\""]
+    {
+        assert!(list.contains(shown), "{shown} in {list}");
+    }
 
     // A form without the session's token (a forged one) changes nothing.
-    let forged = post("/staff/orders/1/refund", vec![("csrf", "forged".into())], Some(cookie.clone())).await.unwrap();
+    let forged =
+        post("/staff/orders/1/refund", vec![("csrf", "forged".into()), ("amount", "100".into())], Some(cookie.clone())).await.unwrap();
     assert_eq!(forged.status(), 403);
-    // With it, the refund goes on to the payment service (not running here: 502).
-    let refund = post("/staff/orders/1/refund", vec![("csrf", csrf.clone())], Some(cookie.clone())).await.unwrap();
+    // With it, the shop asks the proxy what the order stands at first (not running here: 502).
+    let refund =
+        post("/staff/orders/1/refund", vec![("csrf", csrf.clone()), ("amount", "100".into())], Some(cookie.clone())).await.unwrap();
     assert_eq!(refund.status(), 502);
 
     // Signing out ends the session.
     assert_eq!(post("/staff/logout", vec![("csrf", csrf)], Some(cookie.clone())).await.unwrap().status(), 303);
     assert_eq!(get("/staff", Some(&cookie)).await.unwrap().status(), 303);
+}
+
+/// The staff sign-in under attack (issue 29, item 6): a stranger failing with a colleague's name
+/// makes only their own address wait; guesses sent together are counted one by one; an
+/// unknown name is checked as long as a known one.
+#[tokio::test]
+async fn a_stranger_cannot_keep_staff_out_and_guesses_sent_together_are_counted() {
+    let shop = start().await;
+    let base = shop.base();
+    let (token, cookie) = shop.form_token("/staff/login").await;
+    let attempt = |client: &'static str, user: &'static str, password: &'static str| {
+        let form = [("user", user), ("password", password), ("form_token", token.as_str())];
+        shop.http.post(format!("{base}/staff/login")).header("cookie", &cookie).header("x-forwarded-for", client).form(&form).send()
+    };
+    let guesses = (0..20).map(|_| attempt("203.0.113.66", "anna", "guess"));
+    let statuses: Vec<u16> = futures::future::join_all(guesses).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!((checked, statuses.iter().filter(|s| **s == 429).count()), (5, 15), "{statuses:?}");
+    let waiting = attempt("203.0.113.66", "anna", "correct horse").await.unwrap();
+    assert_eq!(waiting.status(), 429, "the failing address waits, right password or not");
+    assert!(waiting.headers().contains_key("retry-after"));
+    let colleague = attempt("198.51.100.5", "anna", "correct horse").await.unwrap();
+    assert_eq!(colleague.status(), 303, "anna, from her own address, gets straight in");
+
+    // An unknown name takes as long as a known one (the decoy hash), within a wide margin.
+    let time = |user: &'static str, client: &'static str| {
+        let attempt = attempt(client, user, "wrong");
+        async move {
+            let started = std::time::Instant::now();
+            assert_eq!(attempt.await.unwrap().status(), 401);
+            started.elapsed()
+        }
+    };
+    let known = time("anna", "192.0.2.1").await;
+    let unknown = time("nobody", "192.0.2.2").await;
+    assert!(unknown * 4 > known, "unknown {unknown:?} vs known {known:?}: argon2 ran for the unknown name too");
 }
