@@ -500,7 +500,7 @@ fn tenge_ru(tiyn: i64) -> String {
     let whole = (tiyn / 100).to_string();
     let mut grouped = String::new();
     for (n, digit) in whole.chars().enumerate() {
-        if n > 0 && (whole.len() - n) % 3 == 0 {
+        if n > 0 && (whole.len() - n).is_multiple_of(3) {
             grouped.push('\u{a0}');
         }
         grouped.push(digit);
