@@ -18,7 +18,11 @@
 //!   8. checkouts and postLinks on SQLite, PostgreSQL with one instance and PostgreSQL with
 //!      two (`bench/stores.rs`).
 //!
+//!   9. checkouts while 200 addresses each try a wrong console password every second, beside
+//!      the same checkouts without them, and the proxy's memory (`bench/sign_in_flood.rs`).
+//!
 //!   bench [--seconds N] [--concurrency N] [--stores (phase 8 only)] [--metrics-cost (phase 7 only)]
+//!         [--sign-in-flood (phase 9 only; EPAY_PROXY_BIN_BEFORE=another build to compare)]
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -38,6 +42,9 @@ mod metrics_cost;
 // SQLite beside PostgreSQL with one and two instances.
 #[path = "bench/stores.rs"]
 mod stores;
+// Checkouts with and without a flood of wrong console passwords.
+#[path = "bench/sign_in_flood.rs"]
+mod sign_in_flood;
 
 struct Figures {
     requests: u64,
@@ -204,9 +211,14 @@ fn free_port(ip: &str) -> u16 {
 /// The release proxy on `address` with the store at `database`, sending webhooks to
 /// `webhook_url`, with `vars` on top of the benchmark's settings (no limits but `vars`').
 fn spawn_proxy(address: &str, database: &str, webhook_url: &str, vars: &[(&str, String)]) -> Proxy {
-    let base = format!("http://{address}");
     let binary = std::env::var("EPAY_PROXY_BIN").unwrap_or_else(|_| "target/release/epay-proxy".to_owned());
-    let mut command = Command::new(&binary);
+    spawn_binary(&binary, address, database, webhook_url, vars)
+}
+
+/// `spawn_proxy` with the proxy binary at `binary` (another build, to compare with).
+fn spawn_binary(binary: &str, address: &str, database: &str, webhook_url: &str, vars: &[(&str, String)]) -> Proxy {
+    let base = format!("http://{address}");
+    let mut command = Command::new(binary);
     command
         .env("EPAY_ENV", "sandbox")
         .env("LISTEN", address)
@@ -260,6 +272,10 @@ async fn main() {
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
     if args.iter().any(|a| a == "--stores") {
         stores::compare(&http, &webhook_url, seconds, concurrency).await;
+        return;
+    }
+    if args.iter().any(|a| a == "--sign-in-flood") {
+        sign_in_flood::compare(&webhook_url, seconds).await;
         return;
     }
     if args.iter().any(|a| a == "--metrics-cost") {
