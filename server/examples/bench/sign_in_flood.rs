@@ -1,7 +1,9 @@
 //! Sign-in as a lever on the whole proxy (issue 29): payer checkouts from 4 clients, alone and
 //! while 200 clients, each from an address of its own (127.0.1.x), try one wrong console
-//! password a second; the proxy's resident memory (VmHWM, its peak) after each; and an operator
-//! signing in from an address of their own in the middle of the flood. With
+//! password a second, for the operator's name and then each time for a new made-up name (no
+//! per-name count can stop those: every one is a password check); the proxy's resident memory
+//! (VmHWM, its peak) after each; and the operator signing in from an address of their own in
+//! the middle of each flood. With
 //! `EPAY_PROXY_BIN_BEFORE` (another build of the proxy) the same runs against it too, in the
 //! same run, for a before/after.
 
@@ -38,7 +40,14 @@ struct Answers {
     other: AtomicU64,
 }
 
-fn flood(base: &str, stop: Arc<AtomicBool>, answers: Arc<Answers>) -> Vec<tokio::task::JoinHandle<()>> {
+/// Whose name the flood types: the operator's, or a new one every time.
+#[derive(Clone, Copy)]
+enum Names {
+    Operators,
+    MadeUp,
+}
+
+fn flood(base: &str, names: Names, stop: Arc<AtomicBool>, answers: Arc<Answers>) -> Vec<tokio::task::JoinHandle<()>> {
     (1..=FLOODERS)
         .map(|n| {
             let (stop, answers) = (stop.clone(), answers.clone());
@@ -46,9 +55,15 @@ fn flood(base: &str, stop: Arc<AtomicBool>, answers: Arc<Answers>) -> Vec<tokio:
             let client = reqwest::Client::builder().local_address(address).timeout(Duration::from_secs(30)).build().unwrap();
             let url = format!("{base}/api/admin/session");
             tokio::spawn(async move {
+                let mut tries = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     let started = Instant::now();
-                    let sent = client.post(&url).json(&json!({"user": "aigerim", "password": format!("guess {n}")})).send().await;
+                    tries += 1;
+                    let user = match names {
+                        Names::Operators => "aigerim".to_owned(),
+                        Names::MadeUp => format!("made-up-{n}-{tries}"),
+                    };
+                    let sent = client.post(&url).json(&json!({"user": user, "password": format!("guess {n}")})).send().await;
                     let counter = match sent.map(|r| r.status().as_u16()) {
                         Ok(401) => &answers.refused,
                         Ok(429) => &answers.waited,
@@ -86,43 +101,38 @@ async fn measure(binary: &str, label: &str, webhook_url: &str, seconds: Duration
 
     let quiet = checkouts(&proxy.base, seconds).await;
     let quiet_memory = memory_peak_mib(&proxy);
-
-    let (stop, answers) = (Arc::new(AtomicBool::new(false)), Arc::new(Answers::default()));
-    let flooders = flood(&proxy.base, stop.clone(), answers.clone());
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let flooded = checkouts(&proxy.base, seconds).await;
-    // The operator, from an address of their own, in the middle of the flood.
-    let operator = reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 2, 1])).build().unwrap();
-    let started = Instant::now();
-    let signed_in =
-        operator.post(format!("{}/api/admin/session", proxy.base)).json(&json!({"user": "aigerim", "password": PASSWORD})).send().await;
-    let operator_took = started.elapsed();
-    let operator_status = signed_in.map_or(0, |r| r.status().as_u16());
-    stop.store(true, Ordering::Relaxed);
-    for flooder in flooders {
-        let _ = flooder.await;
-    }
-    let flooded_memory = memory_peak_mib(&proxy);
-
     println!("\n{label}");
     quiet.print("checkouts, no sign-ins");
-    flooded.print(&format!("checkouts, {FLOODERS} addresses × 1 wrong password/s"));
-    let (p50_quiet, p50_flooded) = (quiet.percentile(0.5).as_secs_f64(), flooded.percentile(0.5).as_secs_f64());
-    println!(
-        "  checkout p50 under the flood: {:.1}× the quiet one; peak memory {:.0} MiB quiet, {:.0} MiB after the flood",
-        p50_flooded / p50_quiet.max(1e-9),
-        quiet_memory,
-        flooded_memory
-    );
-    println!(
-        "  the flood's sign-ins answered: {} × 401 (checked), {} × 429 (waiting), {} × 503 (busy), {} other; the operator from their own address: {} in {:.0} ms",
-        answers.refused.load(Ordering::Relaxed),
-        answers.waited.load(Ordering::Relaxed),
-        answers.busy.load(Ordering::Relaxed),
-        answers.other.load(Ordering::Relaxed),
-        operator_status,
-        operator_took.as_secs_f64() * 1000.0
-    );
+    println!("  peak memory {quiet_memory:.0} MiB");
+    for (names, what) in [(Names::Operators, "the operator's name"), (Names::MadeUp, "a new made-up name each time")] {
+        let (stop, answers) = (Arc::new(AtomicBool::new(false)), Arc::new(Answers::default()));
+        let flooders = flood(&proxy.base, names, stop.clone(), answers.clone());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let flooded = checkouts(&proxy.base, seconds).await;
+        // The operator, from an address of their own, in the middle of the flood.
+        let operator = reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 2, 1])).build().unwrap();
+        let started = Instant::now();
+        let signed_in =
+            operator.post(format!("{}/api/admin/session", proxy.base)).json(&json!({"user": "aigerim", "password": PASSWORD})).send().await;
+        let operator_took = started.elapsed();
+        let operator_status = signed_in.map_or(0, |r| r.status().as_u16());
+        stop.store(true, Ordering::Relaxed);
+        for flooder in flooders {
+            let _ = flooder.await;
+        }
+        flooded.print(&format!("checkouts, flood with {what}"));
+        let ratio = flooded.percentile(0.5).as_secs_f64() / quiet.percentile(0.5).as_secs_f64().max(1e-9);
+        println!(
+            "  checkout p50 {ratio:.1}× the quiet one; peak memory so far {:.0} MiB; the flood's sign-ins: {} × 401 (checked), {} × 429 (waiting), {} × 503 (busy), {} other; the operator from their own address: {} in {:.0} ms",
+            memory_peak_mib(&proxy),
+            answers.refused.load(Ordering::Relaxed),
+            answers.waited.load(Ordering::Relaxed),
+            answers.busy.load(Ordering::Relaxed),
+            answers.other.load(Ordering::Relaxed),
+            operator_status,
+            operator_took.as_secs_f64() * 1000.0
+        );
+    }
 }
 
 pub async fn compare(webhook_url: &str, seconds: Duration) {

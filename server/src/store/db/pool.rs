@@ -1,42 +1,43 @@
-//! A few connections shared by async callers, each on a thread of its own: a job is sent to
-//! whichever of them is free and its result comes back. The threads are the pool's, not
-//! tokio's blocking pool, so nothing else that runs there (argon2 at sign-in, file reads)
-//! can queue ahead of a checkout's read or a postLink's write. A connection found broken is
-//! dropped, and a new one is opened when needed (a PostgreSQL server that restarted, say).
+//! A few connections shared by async callers, run on the pool's own threads: a job is sent to
+//! whichever thread is free, borrows the connection used last (so a light load keeps using a
+//! few warm connections) and gives it back, and its result comes back. The threads are the
+//! pool's, not tokio's blocking pool, so nothing else that runs there (argon2 at sign-in, file
+//! reads) can queue ahead of a checkout's read or a postLink's write. A connection found
+//! broken is dropped, and a new one is opened when needed (a PostgreSQL server that
+//! restarted, say).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::Conn;
 use crate::store::StoreError;
 
 type Open = dyn Fn() -> Result<Conn, StoreError> + Send + Sync;
-type Job = Box<dyn FnOnce(&Open, &mut Option<Conn>) + Send>;
+type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone)]
 pub struct Pool {
     jobs: flume::Sender<Job>,
+    idle: Arc<Mutex<Vec<Conn>>>,
     open: Arc<Open>,
 }
 
 impl Pool {
-    /// `size` threads named `{name}-{n}`, each with a connection opened by `open` when first
-    /// needed. The threads end when the last clone of the pool is dropped.
+    /// `size` threads named `{name}-{n}`, so at most `size` connections (each opened by `open`
+    /// when first needed). The threads end when the last clone of the pool is dropped.
     pub fn new(name: &str, size: usize, open: impl Fn() -> Result<Conn, StoreError> + Send + Sync + 'static) -> Pool {
         let (jobs, queue) = flume::unbounded::<Job>();
-        let pool = Pool { jobs, open: Arc::new(open) };
         for n in 0..size {
-            let (queue, open) = (queue.clone(), pool.open.clone());
+            let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("{name}-{n}"))
                 .spawn(move || {
-                    let mut conn = None;
                     while let Ok(job) = queue.recv() {
-                        job(&*open, &mut conn);
+                        job();
                     }
                 })
                 .expect("spawn a store connection thread");
         }
-        pool
+        Pool { jobs, idle: Arc::default(), open: Arc::new(open) }
     }
 
     /// A new connection, to replace one found broken (the server restarted, say).
@@ -52,15 +53,17 @@ impl Pool {
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let work: Job = Box::new(move |open, slot| {
-            let result = match slot.take().map_or_else(|| connect(open), Ok) {
+        let (idle, open) = (self.idle.clone(), self.open.clone());
+        let work: Job = Box::new(move || {
+            let last_used = idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+            let result = match last_used.map_or_else(|| connect(&*open), Ok) {
                 Err(err) => Err(err),
                 Ok(mut conn) => {
                     // A job that panicked may have left a transaction open: its connection is dropped.
                     let result =
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn))).map_err(|_| StoreError::JobPanicked);
                     if result.is_ok() && conn.is_usable() {
-                        *slot = Some(conn);
+                        idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(conn);
                     }
                     result.and_then(|result| result)
                 }

@@ -152,7 +152,7 @@ impl TestApp {
     pub async fn merchant_order(&self, amount: &str, reference: &str) -> Value {
         let body = json!({"amount": amount, "description": format!("Order {reference}"), "reference": reference});
         let (status, order) = self.create_order(&body, &format!("create-{reference}")).await;
-        assert_eq!(status, 201, "{order}");
+        assert_eq!(status, 201, "{order} {}", self.logs().lines().filter(|l| l.contains("ERROR")).take(8).collect::<Vec<_>>().join("\n"));
         order
     }
 
