@@ -85,6 +85,11 @@ test("f: the shop fixes the price, the buyer pays it, the shop's page and the ho
   assert.match(await staff.textContent("[data-confirm-text]"), /Вернуть покупателю 4\u00a0200,50 ₸ по заказу/);
   await staff.click("[data-confirm-refund]");
   await staff.waitForURL(h.shopBase + "/staff", { timeout: 15000 });
+  // Back to the confirmation and "Yes" again: the shop used it once and sends nothing more.
+  await staff.goBack();
+  await staff.click("[data-confirm-refund]");
+  await staff.waitForSelector("text=Возврат уже подтверждён или устарел");
+  await staff.goto(h.shopBase + "/staff");
   const refunds = () => h.webhooks.filter((w) => w.type === "refund.succeeded" && w.invoiceId === invoiceId);
   for (let i = 0; i < 100 && refunds().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(refunds().length, 1);

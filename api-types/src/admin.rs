@@ -34,9 +34,11 @@ pub struct AdminSession {
     /// RFC 3339: the session ends then at the latest (sooner after idling).
     pub expires_at: String,
     /// The person has a second factor (TOTP) enrolled.
+    #[serde(default)]
     pub second_factor: bool,
     /// The person must enrol a second factor before anything else (`ADMIN_REQUIRE_2FA`):
     /// until then this session may only enrol one and sign out.
+    #[serde(default)]
     pub must_enrol: bool,
 }
 

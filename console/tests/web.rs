@@ -37,6 +37,9 @@ export function set_input(selector, value) {
 }
 export function submit(selector) { document.querySelector(selector).requestSubmit(); }
 export async function sleep(ms) { await new Promise((r) => setTimeout(r, ms)); }
+export function clear_page() { document.querySelectorAll(".console").forEach((e) => e.remove()); }
+export function click(selector) { document.querySelector(selector).click(); }
+export function attribute(selector, name) { const e = document.querySelector(selector); return e ? e.getAttribute(name) : null; }
 "#)]
 extern "C" {
     fn install_fake_fetch(routes: JsValue);
@@ -46,6 +49,9 @@ extern "C" {
     fn set_input(selector: &str, value: &str);
     fn submit(selector: &str);
     async fn sleep(ms: u32);
+    fn clear_page();
+    fn click(selector: &str);
+    fn attribute(selector: &str, name: &str) -> Option<String>;
 }
 
 async fn until(what: &str, check: impl Fn() -> bool) {
@@ -79,6 +85,7 @@ async fn signs_in_sends_the_csrf_token_and_lists_orders() {
     }}"#
     )));
     let _ = web_sys::window().unwrap().location().set_hash("#/");
+    clear_page();
     epay_console::mount();
     until("the sign-in form", || count("input[name=user]") == 1).await;
 
@@ -116,6 +123,50 @@ async fn signs_in_sends_the_csrf_token_and_lists_orders() {
     let sent: serde_json::Value = serde_json::from_str(&requests()).unwrap();
     let out = sent.as_array().unwrap().iter().find(|r| r["method"] == "DELETE").unwrap();
     assert_eq!(out["headers"]["x-csrf-token"], "CSRF-1");
+}
+
+/// An operator who must enrol (`ADMIN_REQUIRE_2FA`) sees the enrolment whatever the route:
+/// the QR code, the code sent with the CSRF token, the recovery codes, then the console.
+#[wasm_bindgen_test]
+async fn an_operator_who_must_enrol_sees_only_the_enrolment_until_done() {
+    let _ = web_sys::window().unwrap().local_storage().unwrap().unwrap().set_item("epay-console-lang", "en");
+    install_fake_fetch(routes(
+        r#"{
+        "GET /api/admin/session": [
+            {"status": 200, "body": {"user": "berik", "role": "operator", "csrfToken": "CSRF-2", "expiresAt": "2026-12-04T12:00:00Z", "secondFactor": false, "mustEnrol": true}},
+            {"status": 200, "body": {"user": "berik", "role": "operator", "csrfToken": "CSRF-2", "expiresAt": "2026-12-04T12:00:00Z", "secondFactor": true, "mustEnrol": false}}
+        ],
+        "POST /api/admin/second-factor": {"status": 200, "body": {"otpauthLink": "otpauth://totp/x", "qrCode": "data:image/svg+xml;base64,PHN2Zy8+", "secret": "JBSWY3DPEHPK3PXP"}},
+        "POST /api/admin/second-factor/confirm": [
+            {"status": 422, "body": {"error": "invalid_field", "message": "that is not the app's current code"}},
+            {"status": 200, "body": {"recoveryCodes": ["abcde-fghjk", "mnpqr-stuvw"]}}
+        ],
+        "GET /api/admin/summary": {"status": 403, "body": {"error": "forbidden", "message": "enrol first"}}
+    }"#,
+    ));
+    let _ = web_sys::window().unwrap().location().set_hash("#/orders");
+    clear_page();
+    epay_console::mount();
+    until("the enrolment", || count("[data-enrol]") == 1).await;
+    assert_eq!(count("[data-second-factor-link]"), 0);
+    assert!(text_of(".second-factor .notice").is_some_and(|t| t.contains("Operators sign in with a second factor")));
+    click("[data-enrol]");
+    until("the QR code", || count("img.qr") == 1).await;
+    assert_eq!(attribute("img.qr", "src").as_deref(), Some("data:image/svg+xml;base64,PHN2Zy8+"));
+    assert_eq!(text_of("[data-secret]").as_deref(), Some("JBSWY3DPEHPK3PXP"));
+    set_input(".second-factor input[name=code]", "000000");
+    submit(".second-factor form");
+    until("the refusal", || text_of(".second-factor .problem").is_some_and(|t| t.contains("current code"))).await;
+    set_input(".second-factor input[name=code]", "123456");
+    submit(".second-factor form");
+    until("the recovery codes", || count("[data-recovery-codes] li") == 2).await;
+    let sent: serde_json::Value = serde_json::from_str(&requests()).unwrap();
+    let confirms: Vec<&serde_json::Value> =
+        sent.as_array().unwrap().iter().filter(|r| r["path"] == "/api/admin/second-factor/confirm").collect();
+    assert_eq!(confirms.last().unwrap()["body"], r#"{"code":"123456"}"#);
+    assert_eq!(confirms.last().unwrap()["headers"]["x-csrf-token"], "CSRF-2");
+    click("[data-codes-saved]");
+    until("the console", || count("[data-enrol]") == 0 && count(".second-factor") == 0).await;
 }
 
 #[wasm_bindgen_test]

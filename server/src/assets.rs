@@ -43,6 +43,22 @@ pub fn console_router(server: &ServerSettings) -> Router {
     Router::new().nest_service("/admin", files).layer(middleware::from_fn(static_headers))
 }
 
+/// Whether `path`, as the file service would read it (percent-decoded, empty and `.`
+/// segments dropped), is under `/admin/`. Pure.
+pub fn names_console_files(path: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    decoded.split(['/', '\\']).find(|segment| !segment.is_empty() && *segment != ".") == Some("admin")
+}
+
+/// With the console on its own address: its files are not served on the public one, however
+/// the path is spelt.
+pub async fn no_console_files(request: Request<Body>, next: Next) -> Response<Body> {
+    if names_console_files(request.uri().path()) {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    next.run(request).await
+}
+
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>epay-proxy</title>\
 <p>The checkout widget is not built yet. Run <code>./scripts/demo</code>, or <code>trunk build --release</code> \
 and set <code>WIDGET_DIR</code> to its output.</p>";
@@ -62,6 +78,21 @@ fn has_content_hash(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or("");
     let stem = file.split('.').next().unwrap_or("").trim_end_matches("_bg");
     stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod console_path_tests {
+    use super::names_console_files;
+
+    #[test]
+    fn every_spelling_of_the_console_directory_is_recognised() {
+        for path in ["/admin", "/admin/", "/admin/index.html", "//admin/index.html", "/%61dmin/index.html", "/./admin/x", "/%2Fadmin/"] {
+            assert!(names_console_files(path), "{path}");
+        }
+        for path in ["/", "/index.html", "/administrator.html", "/widget.js", "/api/admin-x"] {
+            assert!(!names_console_files(path), "{path}");
+        }
+    }
 }
 
 #[cfg(test)]

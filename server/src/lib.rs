@@ -193,7 +193,13 @@ pub fn app(state: Arc<AppState>) -> Router {
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox", sandbox.clone());
     }
-    common_layers(router, assets::router(&state.config.server), &state)
+    let router = common_layers(router, assets::router(&state.config.server), &state);
+    if console_apart {
+        // The file service decodes and tidies paths (`/%61dmin/`, `//admin/`): those are
+        // refused before it sees them.
+        return router.layer(axum::middleware::from_fn(assets::no_console_files));
+    }
+    router
 }
 
 /// The console alone (`/admin/`, `/api/admin/*`), for `ADMIN_LISTEN`: on its own address it
@@ -204,7 +210,8 @@ pub fn console_app(state: Arc<AppState>) -> Router {
         .route("/", get(|| async { axum::response::Redirect::to("/admin/") }))
         .route("/healthz", get(healthz))
         .merge(admin::routes(&state))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .layer(axum::Extension(rate_limit::OnConsoleListener));
     common_layers(router, assets::console_router(&state.config.server), &state)
 }
 

@@ -71,6 +71,20 @@ pub fn bucket(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Marks a request that came in on the console's own address (`ADMIN_LISTEN`), whose
+/// reverse proxies are `ADMIN_TRUSTED_PROXY_HOPS`'s.
+#[derive(Clone, Copy, Debug)]
+pub struct OnConsoleListener;
+
+/// A wider key for sign-in attempts: an IPv6 client by its /56 (a subscriber often gets a
+/// /56 or /48, so counting by /64 would give them 256 or 65,536 fresh buckets).
+pub fn coarse_bucket(ip: IpAddr) -> IpAddr {
+    match bucket(ip) {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 72) - 1))),
+        v4 => v4,
+    }
+}
+
 /// Extracts the request's client address (see `client_ip`).
 pub struct ClientAddr(pub IpAddr);
 
@@ -79,7 +93,11 @@ impl axum::extract::FromRequestParts<Arc<crate::AppState>> for ClientAddr {
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, app: &Arc<crate::AppState>) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        Ok(ClientAddr(client_ip(app.config.limits.client_address, &parts.headers, peer)))
+        let rule = match parts.extensions.get::<OnConsoleListener>() {
+            Some(_) => app.config.admin.client_address,
+            None => app.config.limits.client_address,
+        };
+        Ok(ClientAddr(client_ip(rule, &parts.headers, peer)))
     }
 }
 
@@ -229,6 +247,8 @@ mod tests {
         assert_ne!(bucket(ip("2001:db8:1:3::1")), bucket(ip("2001:db8:1:2::1")));
         assert_eq!(bucket(ip("::ffff:203.0.113.7")), ip("203.0.113.7"));
         assert_eq!(bucket(ip("203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(coarse_bucket(ip("2001:db8:1:2ff:aaaa::1")), ip("2001:db8:1:200::"));
+        assert_eq!(coarse_bucket(ip("203.0.113.7")), ip("203.0.113.7"));
     }
 
     #[test]

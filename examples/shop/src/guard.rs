@@ -8,8 +8,11 @@
 //!   that other sites' pages cannot send with a form (`SameSite=Lax`) and a hidden field that
 //!   must match it.
 //!
-//! The sign-in record lives in memory: a restart forgives failures, and one shop process is
-//! assumed (several behind a balancer would each count their own).
+//! The sign-in record lives in memory, at most `MAX_RECORDS` (name, address) pairs: a restart
+//! forgives failures, and one shop process is assumed (several behind a balancer would each
+//! count their own). Each address also has a rate of sign-in attempts whatever the names, and
+//! argon2 runs for one sign-in at a time (`staff.rs`), so no flood takes the shop's CPU or
+//! memory.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -54,8 +57,9 @@ pub struct Throttle {
 const FREE_FAILURES: i64 = 5;
 const LONGEST_WAIT_SECS: i64 = 15 * 60;
 const WINDOW_SECS: i64 = 3600;
-/// Past this many records, those idle for the window are dropped (made-up names pile up).
-const PRUNE_ABOVE: usize = 10_000;
+/// At most this many records: past it, those idle for the window are dropped, and if that is
+/// not enough a new pair is refused (a flood of made-up names) until some are.
+const MAX_RECORDS: usize = 10_000;
 
 impl Throttle {
     pub fn new() -> Throttle {
@@ -63,13 +67,18 @@ impl Throttle {
     }
 
     /// Counts an attempt of `name` from `client` at `now` before its password is checked:
-    /// `Err(seconds)` when that address must wait first (the attempt is counted all the same).
+    /// `Err(seconds)` when that address must wait first (the attempt is counted all the same),
+    /// or when the record is full of other pairs.
     pub fn attempt(&self, name: &str, client: IpAddr, now: i64) -> Result<(), i64> {
         let mut attempts = self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if attempts.len() > PRUNE_ABOVE {
+        let key = (name.to_owned(), client);
+        if attempts.len() >= MAX_RECORDS && !attempts.contains_key(&key) {
             attempts.retain(|_, record| now - record.last_at < WINDOW_SECS);
+            if attempts.len() >= MAX_RECORDS {
+                return Err(60);
+            }
         }
-        let record = attempts.entry((name.to_owned(), client)).or_default();
+        let record = attempts.entry(key).or_default();
         if now - record.last_at >= WINDOW_SECS {
             *record = Attempts::default();
         }
@@ -106,22 +115,26 @@ impl Default for Throttle {
     }
 }
 
-const FORM_COOKIE: &str = "shop_form";
+/// The form cookie's name: `__Host-` over https, so that no sibling subdomain can plant one.
+fn form_cookie(secure: bool) -> &'static str {
+    if secure { "__Host-shop_form" } else { "shop_form" }
+}
 
 /// The visitor's form token (from their cookie), or a new one with the `Set-Cookie` to send.
 pub fn form_token(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>) {
-    if let Some(token) = cookie(headers, FORM_COOKIE).filter(|token| token.len() == 64) {
+    let name = form_cookie(secure);
+    if let Some(token) = cookie(headers, name).filter(|token| token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())) {
         return (token, None);
     }
     let token = super::staff::random_hex();
     let secure = if secure { "; Secure" } else { "" };
-    let set = format!("{FORM_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}");
+    let set = format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax{secure}");
     (token, HeaderValue::from_str(&set).ok())
 }
 
 /// Whether a form's `sent` token is the visitor's (constant time).
-pub fn form_token_matches(headers: &HeaderMap, sent: &str) -> bool {
-    cookie(headers, FORM_COOKIE).is_some_and(|token| same(&token, sent))
+pub fn form_token_matches(headers: &HeaderMap, sent: &str, secure: bool) -> bool {
+    cookie(headers, form_cookie(secure)).is_some_and(|token| token.len() == 64 && same(&token, sent))
 }
 
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -151,6 +164,19 @@ mod tests {
         assert_eq!(throttle.attempt("anna", stranger, 1_000 + WINDOW_SECS + 1), Ok(()), "forgotten after the window");
         throttle.signed_in("anna", stranger);
         assert_eq!(throttle.counted("anna", stranger), 0);
+    }
+
+    #[test]
+    fn a_flood_of_made_up_names_fills_the_record_and_no_more() {
+        let throttle = Throttle::new();
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        for n in 0..MAX_RECORDS {
+            assert_eq!(throttle.attempt(&format!("made-up-{n}"), client, 1_000), Ok(()));
+        }
+        assert_eq!(throttle.attempt("one-more", client, 1_001), Err(60), "full");
+        assert_eq!(throttle.attempt("made-up-7", client, 1_001), Ok(()), "a known pair is still counted");
+        assert_eq!(throttle.attempt("anna", client, 1_000 + WINDOW_SECS), Ok(()), "the idle ones are dropped for a new one");
+        assert!(throttle.attempts.lock().unwrap().len() <= 2);
     }
 
     #[test]

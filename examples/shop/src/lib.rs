@@ -62,6 +62,10 @@ pub struct Shop {
     sign_ins: guard::Throttle,
     /// Reverse proxies in front of the shop whose `X-Forwarded-For` it believes.
     trusted_proxy_hops: u32,
+    /// Staff sign-in attempts per client address per minute, whatever the names.
+    sign_in_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    /// One argon2 check at a time: a flood of sign-ins queues here, not in memory.
+    password_checks: tokio::sync::Semaphore,
 }
 
 impl Shop {
@@ -124,6 +128,9 @@ pub async fn open(settings: Settings) -> Arc<Shop> {
         "CREATE UNIQUE INDEX IF NOT EXISTS shop_orders_public_token ON shop_orders (public_token)",
         "CREATE TABLE IF NOT EXISTS shop_sessions (id_digest TEXT PRIMARY KEY, user_name TEXT NOT NULL, csrf TEXT NOT NULL,
             expires_at INTEGER NOT NULL)",
+        // A refund a staff member was asked to confirm: used once, within 10 minutes.
+        "CREATE TABLE IF NOT EXISTS shop_refund_confirmations (key TEXT PRIMARY KEY, order_id INTEGER NOT NULL,
+            amount TEXT NOT NULL, user_name TEXT NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER)",
     ] {
         sqlx::query(statement).execute(&db).await.expect("the shop's tables");
     }
@@ -141,6 +148,8 @@ pub async fn open(settings: Settings) -> Arc<Shop> {
         staff,
         sign_ins: guard::Throttle::new(),
         trusted_proxy_hops: settings.trusted_proxy_hops,
+        sign_in_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(std::num::NonZeroU32::new(10).expect("not zero"))),
+        password_checks: tokio::sync::Semaphore::new(1),
         buy_limiter: governor::RateLimiter::keyed(
             governor::Quota::per_minute(std::num::NonZeroU32::new(settings.buy_rate_per_minute.max(1)).expect("not zero"))
                 .allow_burst(std::num::NonZeroU32::new(settings.buy_rate_per_minute.clamp(1, 5)).expect("not zero")),
@@ -221,7 +230,7 @@ async fn buy(
     headers: HeaderMap,
     Form(buy): Form<Buy>,
 ) -> Result<Redirect, Response> {
-    if !guard::form_token_matches(&headers, &buy.form_token) {
+    if !guard::form_token_matches(&headers, &buy.form_token, shop.secure()) {
         let body = "Страница устарела или форма отправлена не с сайта магазина: обновите каталог и нажмите «Купить» ещё раз.";
         return Err((StatusCode::FORBIDDEN, body).into_response());
     }
@@ -279,10 +288,11 @@ async fn create_order(shop: &Shop, buy: &Buy) -> Result<Redirect, (StatusCode, S
         return Err((StatusCode::BAD_GATEWAY, format!("the payment service refused the order: {body}")));
     }
     let order: MerchantOrder = response.json().await.map_err(internal)?;
-    sqlx::query("UPDATE shop_orders SET invoice_id = ?, order_key = ?, proxy_status = ? WHERE id = ?")
+    sqlx::query("UPDATE shop_orders SET invoice_id = ?, order_key = ?, proxy_status = ?, amount = ? WHERE id = ?")
         .bind(&order.invoice_id)
         .bind(&order.order_key)
         .bind(&order.status)
+        .bind(&order.amount)
         .bind(id)
         .execute(&shop.db)
         .await

@@ -122,10 +122,16 @@ pub async fn login(
     headers: HeaderMap,
     Form(login): Form<Login>,
 ) -> Response {
-    if !guard::form_token_matches(&headers, &login.form_token) {
+    if !guard::form_token_matches(&headers, &login.form_token, shop.secure()) {
         return login_form(&shop, &headers, StatusCode::FORBIDDEN, "Форма устарела или отправлена не с этой страницы: войдите ещё раз.");
     }
     let client = guard::client(&headers, peer, shop.trusted_proxy_hops);
+    if shop.sign_in_limiter.check_key(&client).is_err() {
+        let mut response =
+            login_form(&shop, &headers, StatusCode::TOO_MANY_REQUESTS, "Слишком много попыток входа с этого адреса: подождите минуту.");
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return response;
+    }
     let name: String = login.user.trim().chars().take(64).collect();
     // Counted before the password is checked: guesses sent together are counted one by one.
     if let Err(wait) = shop.sign_ins.attempt(&name, client, now()) {
@@ -142,6 +148,9 @@ pub async fn login(
     let hash = shop.staff.iter().find(|(user, _)| *user == name).map_or(decoy_hash(), |(_, hash)| hash.as_str()).to_owned();
     let known = shop.staff.iter().any(|(user, _)| *user == name);
     let password = login.password;
+    let Ok(_one_at_a_time) = shop.password_checks.acquire().await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the shop is stopping").into_response();
+    };
     let matched = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
     })
@@ -303,16 +312,26 @@ pub async fn refund(State(shop): State<Arc<Shop>>, Path(id): Path<i64>, headers:
         Err(answer) => return answer.into_response(),
     };
     let (csrf, key) = (escape(&session.csrf), random_hex());
+    let stored = sqlx::query(
+        "INSERT INTO shop_refund_confirmations (key, order_id, amount, user_name, expires_at) VALUES (?, ?, ?, ?, unixepoch() + 600)",
+    )
+    .bind(&key)
+    .bind(id)
+    .bind(super::tenge(asked))
+    .bind(&session.user)
+    .execute(&shop.db)
+    .await;
+    if stored.is_err() {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "the shop hit an error; it has been logged").into_response();
+    }
     let body = format!(
         "<section class=\"staff\"><h1>Вернуть деньги?</h1>\
          <p data-confirm-text>Вернуть покупателю <strong>{} ₸</strong> по заказу №{id} ({}). Деньги уйдут на карту, отменить возврат нельзя.</p>\
          <form method=\"post\" action=\"/staff/orders/{id}/refund/confirm\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"amount\" value=\"{}\">\
-         <input type=\"hidden\" name=\"key\" value=\"{key}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"key\" value=\"{key}\">\
          <button type=\"submit\" data-confirm-refund>Да, вернуть</button> <a href=\"/staff\">Отмена</a></form></section>",
         super::tenge_ru(asked),
         escape(super::product_name(&super::product_of(&shop, id).await.unwrap_or_default())),
-        super::tenge(asked),
     );
     page(&shop, "Возврат", &body)
 }
@@ -320,14 +339,15 @@ pub async fn refund(State(shop): State<Arc<Shop>>, Path(id): Path<i64>, headers:
 #[derive(serde::Deserialize)]
 pub struct RefundConfirmed {
     csrf: String,
-    #[serde(default)]
-    amount: String,
-    /// Made when the confirmation was shown: a double click on "Yes" refunds once.
+    /// The confirmation the shop stored when it asked (the amount is the stored one, never the
+    /// form's): used once, so going back and sending it again, or a second tab, refunds nothing
+    /// more; it also makes the Idempotency-Key.
     #[serde(default)]
     key: String,
 }
 
-/// "Yes, refund": the shop's backend refunds through the merchant API.
+/// "Yes, refund": the stored confirmation is used, what is left is checked again, and the
+/// shop's backend refunds through the merchant API.
 pub async fn refund_confirmed(
     State(shop): State<Arc<Shop>>,
     Path(id): Path<i64>,
@@ -338,11 +358,30 @@ pub async fn refund_confirmed(
         Ok(session) => session,
         Err(answer) => return answer,
     };
-    if form.key.len() != 64 || !form.key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return (StatusCode::BAD_REQUEST, "the confirmation is damaged: start the refund again").into_response();
+    let amount: Option<String> = sqlx::query_scalar(
+        "UPDATE shop_refund_confirmations SET used_at = unixepoch()
+         WHERE key = ? AND order_id = ? AND user_name = ? AND used_at IS NULL AND expires_at > unixepoch() RETURNING amount",
+    )
+    .bind(&form.key)
+    .bind(id)
+    .bind(&session.user)
+    .fetch_optional(&shop.db)
+    .await
+    .ok()
+    .flatten();
+    let Some(amount) = amount else {
+        let body = "<section class=\"staff\"><h1>Возврат уже подтверждён или устарел</h1>\
+                    <p>Эта страница подтверждения уже использована или истекла. Проверьте заказ в списке и при необходимости начните возврат заново.</p>\
+                    <p><a href=\"/staff\">К заказам</a></p></section>";
+        let mut response = page(&shop, "Возврат", body);
+        *response.status_mut() = StatusCode::CONFLICT;
+        return response;
+    };
+    if let Err(answer) = super::refundable(&shop, id, &amount).await {
+        return answer.into_response();
     }
-    tracing::info!(user = %session.user, id, amount = %form.amount, "refund confirmed");
-    match super::refund_order(&shop, id, &form.amount, &form.key).await {
+    tracing::info!(user = %session.user, id, %amount, "refund confirmed");
+    match super::refund_order(&shop, id, &amount, &form.key).await {
         Ok(()) => Redirect::to("/staff").into_response(),
         Err(answer) => answer.into_response(),
     }

@@ -26,4 +26,5 @@ CREATE TABLE admin_recovery_codes (
     PRIMARY KEY (user_name, code_digest)
 );
 
-ALTER TABLE admin_sessions ADD COLUMN must_enrol BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE admin_sessions ADD COLUMN second_factor BIGINT NOT NULL DEFAULT 0;
+DELETE FROM admin_sessions;

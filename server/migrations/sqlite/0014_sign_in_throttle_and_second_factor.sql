@@ -36,6 +36,9 @@ CREATE TABLE admin_recovery_codes (
     PRIMARY KEY (user_name, code_digest)
 );
 
--- A session signed in without a second factor by an operator who must have one may only
--- enrol one (and sign out).
-ALTER TABLE admin_sessions ADD COLUMN must_enrol INTEGER NOT NULL DEFAULT 0;
+-- Whether the session was signed in with a second factor (or enrolled one). An operator's
+-- session without one may only enrol one while ADMIN_REQUIRE_2FA is on, whatever the role
+-- or the setting was at sign-in. The sessions made before this migration end: everyone signs
+-- in again, through the new rules.
+ALTER TABLE admin_sessions ADD COLUMN second_factor INTEGER NOT NULL DEFAULT 0;
+DELETE FROM admin_sessions;

@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use epay_api_types::{AdminSession, AdminSignIn, CSRF_HEADER, ErrorCode};
 
-use super::second_factor;
+use super::second_factor::{self, SecondStep};
 use super::throttle::{self, Admission};
 use crate::AppState;
 use crate::config::admin::{AdminUser, Role};
@@ -91,14 +91,14 @@ fn set_cookie(app: &AppState, response: &mut Response, value: &str, max_age: i64
     response.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a cookie of hex digits"));
 }
 
-fn view(user: &str, row: &SessionRow, second_factor: bool) -> AdminSession {
+fn view(app: &AppState, user: &AdminUser, row: &SessionRow, enrolled: bool) -> AdminSession {
     AdminSession {
-        user: user.to_owned(),
-        role: row.role.clone(),
+        user: user.name.clone(),
+        role: user.role.name().to_owned(),
         csrf_token: row.csrf.clone(),
         expires_at: rfc3339(row.expires_at),
-        second_factor,
-        must_enrol: row.must_enrol,
+        second_factor: enrolled,
+        must_enrol: second_factor::must_enrol(&app.config.admin, user.role, row.second_factor),
     }
 }
 
@@ -113,8 +113,9 @@ pub async fn sign_in(
     JsonBody(body): JsonBody<AdminSignIn>,
 ) -> Result<Response, AppError> {
     let settings = &app.config.admin;
-    // Many names from one address (guessing names): slowed down per client.
-    if !app.admin_sign_ins.admits(rate_limit::bucket(client)) {
+    // Many names from one address (guessing names): slowed down per client (an IPv6 client
+    // by its /56).
+    if !app.admin_sign_ins.admits(rate_limit::coarse_bucket(client)) {
         tracing::warn!(client = %client, "console sign-ins refused: ADMIN_SIGN_IN_RATE_PER_MINUTE reached");
         return Err(AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -128,15 +129,19 @@ pub async fn sign_in(
     // The attempt is counted before the password is checked: guesses sent together are
     // counted one by one, and only the first few of them are checked.
     let (pair, address, rules) = (name.clone(), rate_limit::bucket(client).to_string(), settings.throttle);
-    let admission = app
+    let (admission, before, after) = app
         .store
         .write(move |tx| {
             let before = admin::lock_attempts(tx, &pair, &address)?;
             let (admission, after) = throttle::admit(Some(before), at, &rules);
             admin::save_attempts(tx, &pair, &address, &after)?;
-            Ok(admission)
+            Ok((admission, before, after))
         })
         .await?;
+    // An attempt that turns out not to be a failure (never checked, or the right password
+    // asking for the code) is taken back.
+    let (pair, address, store) = (name.clone(), rate_limit::bucket(client).to_string(), app.store.clone());
+    let take_back = || async move { store.write(move |tx| admin::restore_attempts(tx, &pair, &address, &before, &after)).await };
     match admission {
         Admission::Wait { secs } => {
             tracing::warn!(name_tag = %name_tag(&name), client = %client, "a console sign-in waits: too many failures from this address");
@@ -144,6 +149,7 @@ pub async fn sign_in(
         }
         Admission::Check { failing: true } if app.sign_in_retries.take().is_err() => {
             tracing::warn!(client = %client, "a console sign-in refused: ADMIN_SIGN_IN_RETRIES_PER_MINUTE reached");
+            take_back().await?;
             return Err(AppError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,
@@ -155,13 +161,27 @@ pub async fn sign_in(
     }
     let user: Option<AdminUser> = settings.users.iter().find(|u| u.name == name).cloned();
     let hash = user.as_ref().map_or_else(|| super::passwords::decoy_hash().to_owned(), |u| u.password_hash.clone());
-    let matched = app.password_checks.matches(body.password, hash).await?;
+    let matched = match app.password_checks.matches(body.password, hash).await {
+        Ok(matched) => matched,
+        Err(busy) => {
+            take_back().await?;
+            return Err(busy);
+        }
+    };
     let Some(user) = user.filter(|_| matched) else {
         // Never the typed name: it is often a password pasted into the wrong field.
         tracing::warn!(name_tag = %name_tag(&name), client = %client, "a console sign-in failed");
         return Err(refused());
     };
-    let (second_factor, must_enrol) = second_factor::at_sign_in(&app, &user, body.code.as_deref(), at).await?;
+    let with_factor = match second_factor::at_sign_in(&app, &user, body.code.as_deref(), at).await? {
+        SecondStep::NotEnrolled => false,
+        SecondStep::Passed => true,
+        SecondStep::CodeMissing => {
+            take_back().await?;
+            return Err(second_factor::code_required());
+        }
+        SecondStep::CodeRefused => return Err(second_factor::code_refused()),
+    };
     let id = crate::secrets::random_hex(32);
     let row = SessionRow {
         user_name: user.name.clone(),
@@ -170,7 +190,7 @@ pub async fn sign_in(
         csrf: crate::secrets::random_hex(32),
         expires_at: at + settings.lifetime.as_secs() as i64,
         last_seen_at: at,
-        must_enrol,
+        second_factor: with_factor,
     };
     let (digest, stored, signed_in, address) =
         (sha256_hex(id.as_bytes()), row.clone(), user.name.clone(), rate_limit::bucket(client).to_string());
@@ -180,8 +200,8 @@ pub async fn sign_in(
             admin::create_session(tx, &digest, &stored, at)
         })
         .await?;
-    tracing::info!(user = %user.name, role = user.role.name(), second_factor, must_enrol, "signed in to the console");
-    let mut response = Json(view(&user.name, &row, second_factor)).into_response();
+    tracing::info!(user = %user.name, role = user.role.name(), second_factor = with_factor, "signed in to the console");
+    let mut response = Json(view(&app, &user, &row, with_factor)).into_response();
     set_cookie(&app, &mut response, &id, settings.lifetime.as_secs() as i64);
     Ok(response)
 }
@@ -200,7 +220,7 @@ pub async fn current(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Re
     let (user, row, _) = live(&app, &headers).await?;
     let name = user.name.clone();
     let factor = app.store.read(move |db| admin::second_factor(db, &name)).await?;
-    Ok(Json(view(&user.name, &row, factor.is_some_and(|factor| factor.confirmed))))
+    Ok(Json(view(&app, &user, &row, factor.is_some_and(|factor| factor.confirmed))))
 }
 
 /// `DELETE /api/admin/session`: signs out (with the CSRF token, like every change).
@@ -261,7 +281,7 @@ pub async fn require_session(State(app): State<Arc<AppState>>, request: Request,
 
 async fn admit(app: Arc<AppState>, mut request: Request, next: Next, enrolling: bool) -> Result<Response, AppError> {
     let (user, row, session) = live(&app, request.headers()).await?;
-    if row.must_enrol && !enrolling {
+    if second_factor::must_enrol(&app.config.admin, user.role, row.second_factor) && !enrolling {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::Forbidden,

@@ -15,33 +15,57 @@ use epay_api_types::{ErrorCode, RecoveryCodes, SecondFactorCode, SecondFactorEnr
 use super::auth::Staff;
 use super::totp;
 use crate::AppState;
-use crate::config::admin::{AdminUser, Role};
+use crate::config::admin::{AdminSettings, AdminUser, Role};
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::store::admin::{self, FactorRow};
 use crate::store::now;
 
+/// What the second factor says at a sign-in whose password matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecondStep {
+    /// The person has no (confirmed) factor.
+    NotEnrolled,
+    /// A code of theirs, not used before: taken.
+    Passed,
+    /// They have one and sent no code: the console asks for it (not a failure).
+    CodeMissing,
+    /// A wrong code, or one used already.
+    CodeRefused,
+}
+
 /// At sign-in, after the password matched: checks `code` against the person's factor.
-/// Returns whether they have a factor and whether the session must enrol one.
-pub async fn at_sign_in(app: &AppState, user: &AdminUser, code: Option<&str>, at: i64) -> Result<(bool, bool), AppError> {
+pub async fn at_sign_in(app: &AppState, user: &AdminUser, code: Option<&str>, at: i64) -> Result<SecondStep, AppError> {
     let name = user.name.clone();
     let factor = app.store.read(move |db| admin::second_factor(db, &name)).await?.filter(|factor| factor.confirmed);
-    let Some(factor) = factor else {
-        let must_enrol = app.config.admin.require_second_factor && user.role == Role::Operator;
-        return Ok((false, must_enrol));
-    };
-    let Some(code) = code.map(str::trim).filter(|code| !code.is_empty()) else {
-        return Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::SecondFactorRequired,
-            "enter the six-digit code of your authenticator app (or a recovery code)",
-        ));
-    };
+    let Some(factor) = factor else { return Ok(SecondStep::NotEnrolled) };
+    let Some(code) = code.map(str::trim).filter(|code| !code.is_empty()) else { return Ok(SecondStep::CodeMissing) };
     if take_code(app, &user.name, &factor, code, at).await? {
-        return Ok((true, false));
+        return Ok(SecondStep::Passed);
     }
     tracing::warn!(user = %user.name, "a console sign-in failed at the second factor");
-    Err(AppError::unauthorized("wrong or already used code: wait for the next code of your app, or use a recovery code"))
+    Ok(SecondStep::CodeRefused)
+}
+
+/// The answer when the password was right and the code is missing.
+pub fn code_required() -> AppError {
+    AppError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::SecondFactorRequired,
+        "enter the six-digit code of your authenticator app (or a recovery code)",
+    )
+}
+
+/// The answer to a wrong or used code.
+pub fn code_refused() -> AppError {
+    AppError::unauthorized("wrong or already used code: wait for the next code of your app, or use a recovery code")
+}
+
+/// Whether a session may do no more than enrol a factor: an operator's session signed in
+/// without one while `ADMIN_REQUIRE_2FA` is on, whatever the role or the setting was at
+/// sign-in. Pure.
+pub fn must_enrol(settings: &AdminSettings, role: Role, signed_in_with_factor: bool) -> bool {
+    settings.require_second_factor && role == Role::Operator && !signed_in_with_factor
 }
 
 /// Whether `code` is a code of `factor` not used before (a TOTP code of a newer step, or an

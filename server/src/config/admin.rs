@@ -7,8 +7,8 @@ use std::time::Duration;
 use argon2::PasswordHash;
 use url::Url;
 
-use super::ConfigError;
 use super::env::{Env, problem};
+use super::{ClientAddressRule, ConfigError};
 
 /// What a signed-in person may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +73,10 @@ pub struct AdminSettings {
     /// `PUBLIC_URL`. Changes must come from it; the cookie is `Secure` unless it is
     /// plain-http loopback.
     pub url: Url,
+    /// Who the client of a request on `ADMIN_LISTEN` is: reverse proxies in front of the
+    /// console's own address (`ADMIN_TRUSTED_PROXY_HOPS`, none by default), apart from
+    /// `TRUSTED_PROXY_HOPS`, so a client reaching that address directly cannot name itself.
+    pub client_address: ClientAddressRule,
 }
 
 /// Failed sign-ins, counted per (name, client address) within `window`: the first
@@ -108,6 +112,15 @@ impl AdminSettings {
             Some(_) => env.count("ADMIN_SIGN_IN_LONGEST_WAIT_MINUTES", 15, 1..=24 * 60)?,
             None => env.count("ADMIN_LOCKOUT_MINUTES", 15, 1..=24 * 60)?,
         };
+        let window_minutes = env.count("ADMIN_SIGN_IN_WINDOW_MINUTES", 60, 1..=7 * 24 * 60)?;
+        if window_minutes < longest_wait_minutes {
+            return Err(problem(
+                "ADMIN_SIGN_IN_WINDOW_MINUTES",
+                format!(
+                    "{window_minutes} is shorter than the longest wait ({longest_wait_minutes} minutes): failures would be forgotten mid-wait"
+                ),
+            ));
+        }
         let listen = env
             .text("ADMIN_LISTEN")
             .map(|text| {
@@ -126,13 +139,17 @@ impl AdminSettings {
             throttle: Throttle {
                 free_failures,
                 longest_wait: Duration::from_secs(60 * u64::from(longest_wait_minutes)),
-                window: Duration::from_secs(60 * u64::from(env.count("ADMIN_SIGN_IN_WINDOW_MINUTES", 60, 1..=7 * 24 * 60)?)),
+                window: Duration::from_secs(60 * u64::from(window_minutes)),
             },
             sign_in_rate_per_minute: env.count("ADMIN_SIGN_IN_RATE_PER_MINUTE", 10, 1..=10_000)?,
             retries_per_minute: env.count("ADMIN_SIGN_IN_RETRIES_PER_MINUTE", 60, 1..=100_000)?,
             require_second_factor: env.flag_or("ADMIN_REQUIRE_2FA", production)?,
             listen,
             url,
+            client_address: {
+                let hops = env.count("ADMIN_TRUSTED_PROXY_HOPS", 0, 0..=10)?;
+                ClientAddressRule { trust_forwarded_for: hops > 0, trusted_hops: hops }
+            },
         })
     }
 }

@@ -93,11 +93,24 @@ fn console_apart(config: &Config) -> Result<(), ConfigError> {
     {
         return Err(problem("ADMIN_LISTEN", "must differ from LISTEN and METRICS_LISTEN"));
     }
-    let plain_loopback = super::admin::plain_http_loopback(&admin.url);
-    if config.epay.env == EpayEnv::Prod && admin.url.scheme() != "https" && !plain_loopback {
+    if config.epay.env != EpayEnv::Prod || admin.url.scheme() == "https" {
+        return Ok(());
+    }
+    if !super::admin::plain_http_loopback(&admin.url) {
         return Err(problem(
             "ADMIN_URL",
             format!("`{}` must be https:// when EPAY_ENV=prod (or http on loopback, reached through an SSH tunnel)", admin.url),
+        ));
+    }
+    // Plain http is for a tunnel to loopback only: the console must not listen beyond it.
+    if let Some(listen) = admin.listen
+        && !listen.ip().is_loopback()
+    {
+        return Err(problem(
+            "ADMIN_LISTEN",
+            format!(
+                "`{listen}` is reachable beyond this machine over plain http: listen on loopback (127.0.0.1:8081) or set an https ADMIN_URL"
+            ),
         ));
     }
     Ok(())

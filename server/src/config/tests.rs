@@ -253,3 +253,45 @@ fn production_serves_tokenless_metrics_only_on_a_private_address() {
     }
     assert!(load(&[("METRICS_LISTEN", "0.0.0.0:9464")]).is_ok(), "a sandbox on a developer's machine may");
 }
+
+/// The console's own address (issue 29, item 3): in production over https, or plain http on
+/// loopback only (an SSH tunnel); never the public address; `ADMIN_REQUIRE_2FA` on by default
+/// there; failures remembered at least as long as the longest wait.
+#[test]
+fn production_serves_the_console_apart_only_over_https_or_on_loopback() {
+    let prod = |vars: &[(&str, &str)]| {
+        let mut all = vec![
+            ("EPAY_ENV", "prod"),
+            ("PUBLIC_URL", "https://shop.kz"),
+            ("EPAY_CLIENT_ID", "shop"),
+            ("EPAY_CLIENT_SECRET", "s3cret"),
+            ("EPAY_TERMINAL_ID", "t-1"),
+        ];
+        all.extend_from_slice(vars);
+        load(&all)
+    };
+    let shared = prod(&[]).unwrap();
+    assert!(shared.admin.require_second_factor && shared.admin.listen.is_none());
+    assert_eq!(shared.admin.url.as_str(), "https://shop.kz/");
+    assert!(!load(&[]).unwrap().admin.require_second_factor, "off in the sandbox unless asked");
+    assert!(!prod(&[("ADMIN_REQUIRE_2FA", "false")]).unwrap().admin.require_second_factor);
+
+    let tunnel = prod(&[("ADMIN_LISTEN", "127.0.0.1:8081")]).unwrap();
+    assert_eq!(tunnel.admin.url.as_str(), "http://127.0.0.1:8081/");
+    assert_eq!(tunnel.admin.client_address.trusted_hops, 0, "the console's address trusts no forwarded header by default");
+    let behind_nginx =
+        prod(&[("ADMIN_LISTEN", "10.0.0.11:8081"), ("ADMIN_URL", "https://console.shop.kz"), ("ADMIN_TRUSTED_PROXY_HOPS", "1")]);
+    let behind_nginx = behind_nginx.unwrap();
+    assert_eq!(behind_nginx.admin.url.origin().ascii_serialization(), "https://console.shop.kz");
+    assert!(behind_nginx.admin.client_address.trust_forwarded_for);
+    for (vars, variable) in [
+        (vec![("ADMIN_LISTEN", "0.0.0.0:8081")], "ADMIN_LISTEN"),
+        (vec![("ADMIN_LISTEN", "10.0.0.11:8081"), ("ADMIN_URL", "http://10.0.0.11:8081")], "ADMIN_URL"),
+        (vec![("ADMIN_URL", "http://console.shop.kz")], "ADMIN_URL"),
+        (vec![("ADMIN_LISTEN", "127.0.0.1:8080"), ("LISTEN", "127.0.0.1:8080")], "ADMIN_LISTEN"),
+        (vec![("ADMIN_SIGN_IN_WINDOW_MINUTES", "5")], "ADMIN_SIGN_IN_WINDOW_MINUTES"),
+    ] {
+        assert_eq!(prod(&vars).unwrap_err().variable, variable, "{vars:?}");
+    }
+    assert_eq!(load(&[("ADMIN_LOCKOUT_AFTER", "7")]).unwrap().admin.throttle.free_failures, 7, "the former name still reads");
+}

@@ -26,16 +26,15 @@ pub struct SessionRow {
     pub csrf: String,
     pub expires_at: i64,
     pub last_seen_at: i64,
-    /// Signed in with a password only, by someone who must enrol a second factor: the session
-    /// may enrol one and sign out, nothing else.
-    pub must_enrol: bool,
+    /// Signed in with a second factor, or enrolled one in this session.
+    pub second_factor: bool,
 }
 
 pub fn create_session(tx: &mut Tx, digest: &str, row: &SessionRow, now: i64) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO admin_sessions (id_digest, user_name, role, credential, csrf, created_at, last_seen_at, expires_at, must_enrol)
+        "INSERT INTO admin_sessions (id_digest, user_name, role, credential, csrf, created_at, last_seen_at, expires_at, second_factor)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        params![digest, row.user_name, row.role, row.credential, row.csrf, now, now, row.expires_at, i64::from(row.must_enrol)],
+        params![digest, row.user_name, row.role, row.credential, row.csrf, now, now, row.expires_at, i64::from(row.second_factor)],
     )?;
     Ok(())
 }
@@ -43,7 +42,7 @@ pub fn create_session(tx: &mut Tx, digest: &str, row: &SessionRow, now: i64) -> 
 /// The session whose cookie hashes to `digest`, if it has neither expired nor idled out.
 pub fn live_session(db: &mut Conn, digest: &str, now: i64, idle_secs: i64) -> Result<Option<SessionRow>, StoreError> {
     db.query_optional(
-        "SELECT user_name, role, credential, csrf, expires_at, last_seen_at, must_enrol FROM admin_sessions
+        "SELECT user_name, role, credential, csrf, expires_at, last_seen_at, second_factor FROM admin_sessions
          WHERE id_digest = ? AND expires_at > ? AND last_seen_at > ?",
         params![digest, now, now - idle_secs],
         |row| {
@@ -54,7 +53,7 @@ pub fn live_session(db: &mut Conn, digest: &str, now: i64, idle_secs: i64) -> Re
                 csrf: row.get(3)?,
                 expires_at: row.get(4)?,
                 last_seen_at: row.get(5)?,
-                must_enrol: row.get::<i64>(6)? != 0,
+                second_factor: row.get::<i64>(6)? != 0,
             })
         },
     )
@@ -91,6 +90,18 @@ pub fn save_attempts(tx: &mut Tx, user_name: &str, client: &str, attempts: &Atte
     tx.execute(
         "UPDATE admin_sign_in_attempts SET failures = ?, last_at = ?, next_at = ? WHERE user_name = ? AND client = ?",
         params![attempts.failures, attempts.last_at, attempts.next_at, user_name, client],
+    )?;
+    Ok(())
+}
+
+/// Puts back `before` for an attempt that turned out not to be a failure (never checked, or
+/// the right password asking for the second factor), unless another attempt changed the
+/// record since (`after` is what this one wrote).
+pub fn restore_attempts(tx: &mut Tx, user_name: &str, client: &str, before: &Attempts, after: &Attempts) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE admin_sign_in_attempts SET failures = ?, last_at = ?, next_at = ?
+         WHERE user_name = ? AND client = ? AND failures = ? AND last_at = ? AND next_at = ?",
+        params![before.failures, before.last_at, before.next_at, user_name, client, after.failures, after.last_at, after.next_at],
     )?;
     Ok(())
 }
@@ -134,7 +145,8 @@ pub fn begin_enrolment(tx: &mut Tx, user_name: &str, secret: &str, now: i64) -> 
 }
 
 /// Confirms the enrolment of `secret` with the code of time step `step`, stores the digests
-/// of the recovery codes (replacing any), and lets `session` in fully.
+/// of the recovery codes (replacing any), marks `session` as signed in with the factor and
+/// ends the person's other sessions (made without it).
 pub fn confirm_enrolment(
     tx: &mut Tx,
     user_name: &str,
@@ -155,7 +167,8 @@ pub fn confirm_enrolment(
     for digest in recovery_digests {
         tx.execute("INSERT INTO admin_recovery_codes (user_name, code_digest, used_at) VALUES (?, ?, NULL)", params![user_name, digest])?;
     }
-    tx.execute("UPDATE admin_sessions SET must_enrol = 0 WHERE id_digest = ?", params![session])?;
+    tx.execute("UPDATE admin_sessions SET second_factor = 1 WHERE id_digest = ?", params![session])?;
+    tx.execute("DELETE FROM admin_sessions WHERE user_name = ? AND id_digest <> ?", params![user_name, session])?;
     Ok(true)
 }
 

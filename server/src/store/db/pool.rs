@@ -55,19 +55,22 @@ impl Pool {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let (idle, open) = (self.idle.clone(), self.open.clone());
         let work: Job = Box::new(move || {
-            let last_used = idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
-            let result = match last_used.map_or_else(|| connect(&*open), Ok) {
-                Err(err) => Err(err),
-                Ok(mut conn) => {
-                    // A job that panicked may have left a transaction open: its connection is dropped.
-                    let result =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn))).map_err(|_| StoreError::JobPanicked);
-                    if result.is_ok() && conn.is_usable() {
-                        idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(conn);
-                    }
-                    result.and_then(|result| result)
+            // The caller gave up (its request timed out): nothing is done in its name.
+            if answer.is_closed() {
+                return;
+            }
+            // A job (or a connect) that panicked may have left a transaction open: its
+            // connection is dropped, and the thread goes on with the next job.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let last_used = idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+                let mut conn = last_used.map_or_else(|| connect(&*open), Ok)?;
+                let result = job(&mut conn);
+                if conn.is_usable() {
+                    idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(conn);
                 }
-            };
+                result
+            }))
+            .unwrap_or(Err(StoreError::JobPanicked));
             let _ = answer.send(result);
         });
         self.jobs.send(work).map_err(|_| StoreError::Closed)?;
