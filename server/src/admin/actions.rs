@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use epay_api_types::{ErrorCode, OperationRequest, ReviewDecision, ReviewResolution};
 
-use super::auth::Staff;
+use super::staff::Staff;
 use crate::AppState;
 use crate::epay::OperationKind;
 use crate::error::AppError;

@@ -15,9 +15,10 @@ use axum::response::{IntoResponse, Response};
 use epay_api_types::{AdminSession, AdminSignIn, CSRF_HEADER, ErrorCode};
 
 use super::second_factor::{self, SecondStep};
+use super::staff::Staff;
 use super::throttle::{self, Admission};
 use crate::AppState;
-use crate::config::admin::{AdminUser, Role};
+use crate::config::admin::AdminUser;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::merchant::view::rfc3339;
@@ -36,29 +37,6 @@ pub const HOST_COOKIE: &str = "__Host-epay_admin";
 pub const COOKIE: &str = "epay_admin";
 /// A session's last use is written at most this often.
 const TOUCH_EVERY_SECS: i64 = 60;
-
-/// The person a request comes from (the request's extension once `require_staff` let it in).
-#[derive(Clone, Debug)]
-pub struct Staff {
-    pub name: String,
-    pub role: Role,
-    /// The SHA-256 of the session id (the second factor's enrolment marks the session).
-    pub session: String,
-}
-
-impl Staff {
-    /// Money actions, resends and review decisions are for operators.
-    pub fn require_operator(&self) -> Result<(), AppError> {
-        if self.role == Role::Operator {
-            return Ok(());
-        }
-        Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::Forbidden,
-            format!("{} is a viewer: refunds, captures, cancels, resends and review decisions are for operators", self.name),
-        ))
-    }
-}
 
 fn session_cookie(app: &AppState, headers: &HeaderMap) -> Option<String> {
     let wanted = cookie_name(app);

@@ -9,6 +9,7 @@ pub mod export;
 pub mod orders;
 pub mod passwords;
 pub mod second_factor;
+pub mod staff;
 pub mod summary;
 pub mod throttle;
 pub mod timeline;

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use epay_api_types::{ErrorCode, RecoveryCodes, SecondFactorCode, SecondFactorEnrolment};
 
-use super::auth::Staff;
+use super::staff::Staff;
 use super::totp;
 use crate::AppState;
 use crate::config::admin::{AdminSettings, AdminUser, Role};
