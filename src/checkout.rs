@@ -8,7 +8,7 @@ use crate::events::{self, Detail};
 use crate::logic::failure::problem_text;
 use crate::logic::stage::Stage;
 use crate::options::Options;
-use crate::view::Widget;
+use crate::widget::Widget;
 use crate::{halyk, loader};
 
 pub fn request(options: &Options, amount: Amount, comment: &str) -> CheckoutRequest {

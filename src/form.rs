@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use crate::bind;
 use crate::logic::stage::Stage;
 use crate::nodes::Nodes;
-use crate::view::Widget;
+use crate::widget::Widget;
 use crate::checkout::{self, Start};
 use crate::{dom, format};
 

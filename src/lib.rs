@@ -38,6 +38,7 @@ browser_only! {
     mod outcome;
     mod panel;
     mod view;
+    mod widget;
     pub mod wire;
 }
 

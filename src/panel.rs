@@ -6,7 +6,7 @@ use crate::dom;
 use crate::logic::outcome::Outcome;
 use crate::logic::stage::Stage;
 use crate::nodes::Nodes;
-use crate::view::Widget;
+use crate::widget::Widget;
 use leptos::prelude::*;
 
 pub fn bind(widget: &Widget, nodes: &Nodes) {

@@ -1,7 +1,9 @@
 //! Random values the proxy hands out, and how it compares them.
 
+use axum::http::{HeaderMap, header};
 use rand::Rng;
 use rand::distr::{Alphanumeric, Uniform};
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -20,6 +22,16 @@ pub fn new_order_key() -> SecretText {
 /// `bytes` random bytes as lower-case hex: the console's session ids and CSRF tokens.
 pub fn random_hex(bytes: usize) -> String {
     (0..bytes).map(|_| format!("{:02x}", rand::rng().random::<u8>())).collect()
+}
+
+/// Pure: whether `Authorization: Bearer <key>` names one of `keys` (`None`: no bearer key),
+/// compared in constant time through SHA-256. The merchant API and `/metrics` both ask this.
+pub fn bearer_matches(headers: &HeaderMap, keys: &[secrecy::SecretString]) -> Option<bool> {
+    let presented = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok())?;
+    let presented = Sha256::digest(presented.strip_prefix("Bearer ")?.trim().as_bytes());
+    // Every key is compared, whichever matches: the time does not say which one did.
+    let matched = keys.iter().fold(0u8, |found, key| found | presented.ct_eq(&Sha256::digest(key.expose_secret().as_bytes())).unwrap_u8());
+    Some(matched == 1)
 }
 
 /// A secret the proxy stores (`secret_hash`, an order key): its `Debug` prints no content, so

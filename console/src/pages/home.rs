@@ -4,7 +4,7 @@ use epay_api_types::{AdminSummary, Figure, PeriodFigures};
 use leptos::prelude::*;
 
 use crate::api;
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::format;
 use crate::i18n::Texts;
 use crate::route::{OrderFilter, Route};

@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use serde_json::{Value, json};
 
 use crate::api;
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::format;
 use crate::i18n::{decision_label, status_label};
 use crate::route::encode;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
-use crate::app::{Ctx, go};
+use crate::ctx::{Ctx, go};
 use crate::format;
 use crate::i18n::{STATUSES, status_label};
 use crate::route::{OrderFilter, Route, encode};

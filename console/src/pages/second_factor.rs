@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 
 #[component]
 pub fn SecondFactor() -> impl IntoView {
@@ -58,7 +58,7 @@ pub fn SecondFactor() -> impl IntoView {
             if let Ok(session) = api::get::<AdminSession>("/api/admin/session").await {
                 ctx.session.set(Some(Some(session)));
             }
-            crate::app::go(&crate::route::Route::Home);
+            crate::ctx::go(&crate::route::Route::Home);
         });
     };
     view! {

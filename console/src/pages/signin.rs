@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, ApiError};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 
 #[component]
 pub fn SignIn() -> impl IntoView {

@@ -6,6 +6,7 @@
 //! that it may have been paid after all: a confirmed payment still pays it, anything else
 //! leaves it as it was.
 
+use crate::epay::reported::{amount_agrees, shown};
 use crate::epay::{ResultCode, StatusAnswer, TransactionInfo, TransactionStatus};
 use crate::store::orders::{OrderRow, OrderState, Outcome};
 
@@ -126,7 +127,7 @@ fn mismatch(order: &OrderRow, t: &TransactionInfo) -> Option<String> {
 fn amount_mismatch(order: &OrderRow, t: &TransactionInfo) -> Option<String> {
     // The transfer amount is the order's; a fee ePay reports beside it is the payer's cost.
     // Whether ePay's amount includes the fee is not documented: both are accepted.
-    let agrees = |amount: Option<epay_api_types::Amount>| crate::postlink::amount_agrees(order.amount(), amount, t.fee);
+    let agrees = |amount: Option<epay_api_types::Amount>| amount_agrees(order.amount(), amount, t.fee);
     let bonus = t.amount_bonus.filter(|b| b.minor() > 0).map(|b| format!(" + bonus {b}")).unwrap_or_default();
     // Whether orgAmount counts the bonus part is not published: either is accepted.
     let with_bonus = |a: epay_api_types::Amount| epay_api_types::Amount::from_minor(a.minor() + t.amount_bonus.map_or(0, |b| b.minor()));
@@ -148,11 +149,6 @@ fn amount_mismatch(order: &OrderRow, t: &TransactionInfo) -> Option<String> {
             format!("amount {}{bonus} ({fee}), order {}", shown(&t.amount_text), order.amount())
         }
     })
-}
-
-/// A reported value as a person reads it: the value, or "none".
-pub(crate) fn shown(value: &Option<String>) -> &str {
-    value.as_deref().unwrap_or("none")
 }
 
 fn outcome(t: &TransactionInfo, failed: bool) -> Outcome {

@@ -4,6 +4,7 @@ mod client;
 #[cfg(test)]
 mod conformance;
 pub(crate) mod operation;
+pub mod reported;
 mod status;
 pub(crate) mod token;
 

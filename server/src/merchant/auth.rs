@@ -10,12 +10,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use epay_api_types::ErrorCode;
-use secrecy::ExposeSecret;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::secrets::bearer_matches;
 
 /// What a request's headers say about its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,16 +34,6 @@ pub fn identify(headers: &HeaderMap, keys: &[secrecy::SecretString]) -> Caller {
         Some(true) => Caller::Merchant,
         Some(false) => Caller::WrongKey,
     }
-}
-
-/// Pure: whether `Authorization: Bearer <key>` names one of `keys` (`None`: no bearer key),
-/// compared in constant time through SHA-256. The merchant API and `/metrics` both ask this.
-pub fn bearer_matches(headers: &HeaderMap, keys: &[secrecy::SecretString]) -> Option<bool> {
-    let presented = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok())?;
-    let presented = Sha256::digest(presented.strip_prefix("Bearer ")?.trim().as_bytes());
-    // Every key is compared, whichever matches: the time does not say which one did.
-    let matched = keys.iter().fold(0u8, |found, key| found | presented.ct_eq(&Sha256::digest(key.expose_secret().as_bytes())).unwrap_u8());
-    Some(matched == 1)
 }
 
 pub async fn require_merchant(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Result<Response, AppError> {

@@ -70,8 +70,7 @@ fn describe() {
 
 pub const EPAY_REQUESTS: &str = "epay_proxy_epay_requests_total";
 pub const EPAY_DURATION: &str = "epay_proxy_epay_request_duration_seconds";
-pub const STORE_WRITE: &str = "epay_proxy_store_write_seconds";
-pub const STORE_BATCH_JOBS: &str = "epay_proxy_store_write_batch_jobs";
+pub use crate::store::{STORE_BATCH_JOBS, STORE_WRITE};
 
 /// Records one call to ePay: `endpoint` from `epay_endpoint`, `outcome` from its answer.
 pub fn record_epay_call(endpoint: &'static str, outcome: &'static str, elapsed: std::time::Duration) {
@@ -138,7 +137,7 @@ pub async fn serve_privately(addr: std::net::SocketAddr, state: Arc<AppState>) -
 
 async fn scrape_with_token(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, AppError> {
     let token = app.config.metrics.token.as_slice();
-    if token.is_empty() || crate::merchant::auth::bearer_matches(&headers, token) != Some(true) {
+    if token.is_empty() || crate::secrets::bearer_matches(&headers, token) != Some(true) {
         return Err(AppError::unauthorized("send `Authorization: Bearer <METRICS_TOKEN>` to read /metrics"));
     }
     scrape(State(app)).await

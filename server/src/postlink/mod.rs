@@ -12,7 +12,7 @@ mod verify;
 
 pub use parse::Notification;
 pub use transition::Decision;
-pub use verify::{Secret, amount_agrees};
+pub use verify::Secret;
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -3,10 +3,8 @@
 //! notification that disagrees is not refused: ePay's own samples carry a different terminal
 //! than the token's, so the status API decides (docs/epay-contract.md).
 
-use epay_api_types::Amount;
-
 use super::parse::Notification;
-use crate::confirm::decide::shown;
+use crate::epay::reported::{amount_agrees, shown};
 use crate::secrets::constant_time_eq;
 use crate::store::orders::OrderRow;
 
@@ -46,10 +44,4 @@ pub fn disagreements(order: &OrderRow, n: &Notification) -> Vec<String> {
         found.push(format!("amount {} is not the order's {}", shown(&n.amount), order.amount()));
     }
     found
-}
-
-/// The order's amount, or the order's amount plus the fee ePay reports beside it.
-pub fn amount_agrees(order: Amount, reported: Option<Amount>, fee: Option<Amount>) -> bool {
-    let Some(reported) = reported else { return false };
-    reported == order || fee.is_some_and(|fee| reported.minor() == order.minor() + fee.minor())
 }

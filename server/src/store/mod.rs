@@ -57,6 +57,11 @@ pub enum StoreError {
     Tls(String),
 }
 
+/// The store's own metrics (`/metrics` describes them): how long a write transaction held
+/// the store, and how many writes one SQLite batch committed.
+pub const STORE_WRITE: &str = "epay_proxy_store_write_seconds";
+pub const STORE_BATCH_JOBS: &str = "epay_proxy_store_write_batch_jobs";
+
 /// Connections that read (and, on PostgreSQL, that write) per instance.
 const READERS: usize = 8;
 const PG_WRITERS: usize = 16;
@@ -128,7 +133,7 @@ impl Store {
                     .run(move |conn| {
                         let started = std::time::Instant::now();
                         let result = transaction(conn, &fresh, job);
-                        metrics::histogram!(crate::monitoring::STORE_WRITE, "store" => "postgres").record(started.elapsed().as_secs_f64());
+                        metrics::histogram!(STORE_WRITE, "store" => "postgres").record(started.elapsed().as_secs_f64());
                         result
                     })
                     .await;
