@@ -29,8 +29,8 @@ pub use language::Language;
 #[cfg(feature = "merchant")]
 pub use merchant::{
     Confirmation, DeliveryAttempt, METADATA_MAX_BYTES, MerchantOperation, MerchantOrder, MerchantOrderPage, MerchantOrderRequest,
-    OperationRequest, OperationResult, OrderSource, PaymentDetails, REFERENCE_MAX_BYTES, ReceivedPostLink, ReviewResolution, StatusChange,
-    WebhookEvent, WebhookEventPage,
+    OperationKind, OperationRequest, OperationResult, OrderSource, PaymentDetails, REFERENCE_MAX_BYTES, ReceivedPostLink, ReviewResolution,
+    StatusChange, WebhookEvent, WebhookEventPage,
 };
 pub use method::PaymentMethod;
 pub use money::{Amount, AmountError};

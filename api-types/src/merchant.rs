@@ -7,6 +7,37 @@ use serde_json::value::RawValue;
 use crate::checkout::string_or_number;
 use crate::{Language, PaymentMethod};
 
+/// Capture, cancel or refund: one vocabulary from the merchant API (`/capture`, `/cancel`,
+/// `/refunds`) through the store (`operations.kind`) to ePay's endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OperationKind {
+    /// ePay's `charge` of an AUTH.
+    Capture,
+    Cancel,
+    Refund,
+}
+
+impl OperationKind {
+    /// The name the store and the merchant API use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationKind::Capture => "capture",
+            OperationKind::Cancel => "cancel",
+            OperationKind::Refund => "refund",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<OperationKind> {
+        match name {
+            "capture" => Some(OperationKind::Capture),
+            "cancel" => Some(OperationKind::Cancel),
+            "refund" => Some(OperationKind::Refund),
+            _ => None,
+        }
+    }
+}
+
 /// The largest `metadata` object, in bytes of JSON.
 pub const METADATA_MAX_BYTES: usize = 4096;
 /// The largest `reference`, in bytes.

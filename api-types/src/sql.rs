@@ -61,3 +61,5 @@ text_column!(PaymentMethod, PaymentMethod::js_name, PaymentMethod::from_name);
 text_column!(Language, Language::tag, Language::from_tag);
 #[cfg(feature = "merchant")]
 text_column!(crate::OrderSource, crate::OrderSource::as_str, crate::OrderSource::from_name);
+#[cfg(feature = "merchant")]
+text_column!(crate::OperationKind, crate::OperationKind::as_str, crate::OperationKind::parse);

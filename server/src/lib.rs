@@ -6,6 +6,8 @@ pub mod assets;
 pub mod checkout;
 pub mod config;
 pub mod confirm;
+#[cfg(test)]
+mod conformance;
 pub mod emulator;
 pub mod epay;
 pub mod error;

@@ -69,7 +69,11 @@ mod tests {
     fn merchant_order(payable_until: i64) -> OrderRow {
         let new = NewOrder::example(300_000, epay_api_types::PaymentMethod::Pay);
         let order = OrderRow::created(1, "1".into(), &new, 0);
-        OrderRow { source: OrderSource::Merchant, expires_at: Some(payable_until + crate::epay::token::DOCUMENTED_LIFETIME_SECS), ..order }
+        OrderRow {
+            source: OrderSource::Merchant,
+            expires_at: Some(payable_until + crate::store::orders::DOCUMENTED_LIFETIME_SECS),
+            ..order
+        }
     }
 
     #[test]

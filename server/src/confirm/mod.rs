@@ -200,7 +200,7 @@ fn handle_late(
         claim_until_ms: now_ms(),
         from_review: false,
     };
-    match crate::store::operations::begin(tx, new)? {
+    match crate::store::operations::begin(tx, new, &crate::operations::rules::check)? {
         crate::store::operations::Begun::New(..) | crate::store::operations::Begun::Replayed(_) => Ok(()),
         other => {
             tracing::error!(invoice_id = %order.invoice_id, ?other, "a late payment could not be undone: review");

@@ -1,8 +1,6 @@
 //! Talking to ePay: the OAuth token endpoint (and, for confirmation, the status API).
 
 mod client;
-#[cfg(test)]
-mod conformance;
 pub(crate) mod operation;
 pub mod reported;
 mod status;

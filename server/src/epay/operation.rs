@@ -13,42 +13,14 @@ use serde_json::{Value, json};
 use super::{EpayClient, EpayError};
 use epay_api_types::Amount;
 
-/// Capture, cancel or refund: one vocabulary from the merchant API (`/capture`, `/cancel`,
-/// `/refunds`) through the store (`operations.kind`) to ePay's endpoints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OperationKind {
-    /// ePay's `charge` of an AUTH.
-    Capture,
-    Cancel,
-    Refund,
-}
+pub use epay_api_types::OperationKind;
 
-impl OperationKind {
-    /// The name the store and the merchant API use.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OperationKind::Capture => "capture",
-            OperationKind::Cancel => "cancel",
-            OperationKind::Refund => "refund",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<OperationKind> {
-        match name {
-            "capture" => Some(OperationKind::Capture),
-            "cancel" => Some(OperationKind::Cancel),
-            "refund" => Some(OperationKind::Refund),
-            _ => None,
-        }
-    }
-
-    /// ePay's path segment.
-    fn endpoint(self) -> &'static str {
-        match self {
-            OperationKind::Capture => "charge",
-            OperationKind::Cancel => "cancel",
-            OperationKind::Refund => "refund",
-        }
+/// ePay's path segment for `kind`.
+fn endpoint(kind: OperationKind) -> &'static str {
+    match kind {
+        OperationKind::Capture => "charge",
+        OperationKind::Cancel => "cancel",
+        OperationKind::Refund => "refund",
     }
 }
 
@@ -70,7 +42,7 @@ pub struct OperationRequest {
 
 /// The request ePay's page for `kind` prints. Pure.
 pub fn operation_request(kind: OperationKind, transaction_id: &str, amount: Option<Amount>, external_id: &str) -> OperationRequest {
-    let path = format!("/operation/{transaction_id}/{}", kind.endpoint());
+    let path = format!("/operation/{transaction_id}/{}", endpoint(kind));
     match kind {
         OperationKind::Capture => {
             OperationRequest { path_and_query: path, body: amount.map(|a| json!({ "amount": super::amount_number(a) })) }

@@ -19,11 +19,6 @@ pub struct PaymentTokenRequest {
     pub secret_hash: String,
 }
 
-/// How long a payment token lives, as every ePay page and sample prints it (`expires_in`:
-/// 7200). No request can ask for less, so a merchant order stops handing out tokens this long
-/// before it expires (`OrderRow::payable_until`); a token that comes back longer is refused.
-pub const DOCUMENTED_LIFETIME_SECS: i64 = 7200;
-
 /// A token as ePay returned it.
 #[derive(Debug)]
 pub struct Token {

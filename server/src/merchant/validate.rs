@@ -5,8 +5,8 @@ use epay_api_types::{CheckoutRequest, ErrorCode, METADATA_MAX_BYTES, MerchantOrd
 
 use crate::checkout::validate::{self, ValidCheckout, is_direction_control};
 use crate::config::CheckoutSettings;
-use crate::epay::token::DOCUMENTED_LIFETIME_SECS;
 use crate::error::AppError;
+use crate::store::orders::DOCUMENTED_LIFETIME_SECS;
 
 /// How long a merchant order may be paid when the request does not say: it settles after 24 h.
 pub const DEFAULT_PAYABLE_SECS: u64 = 86_400 - TOKEN_SECS;

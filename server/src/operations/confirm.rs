@@ -20,22 +20,9 @@ use crate::epay::{OperationKind, ResultCode, StatusAnswer, TransactionInfo, Tran
 use crate::store::operations::{OperationRow, OperationStatus};
 use crate::store::orders::OrderRow;
 
-/// A transaction as the status API showed it: what the charge held (`amount`, and the part
-/// Halyk bonuses paid), its original amount and its `statusName`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ledger {
-    pub amount_minor: i64,
-    pub bonus_minor: i64,
-    pub org_minor: Option<i64>,
-    pub status: String,
-}
+pub use crate::store::operations::Ledger;
 
 impl Ledger {
-    /// What the charge holds: card and bonus parts together.
-    pub fn held(&self) -> i64 {
-        self.amount_minor + self.bonus_minor
-    }
-
     /// The transaction in `answer`, when ePay found one with an amount and a status.
     pub fn of(answer: &StatusAnswer) -> Option<Ledger> {
         let t: &TransactionInfo = answer.transaction.as_ref().filter(|_| answer.result == ResultCode::Found)?;

@@ -174,7 +174,7 @@ pub async fn request_operation(app: &Arc<AppState>, requested: Requested) -> Res
     let begun = app
         .store
         .write(move |tx| {
-            let begun = operations::begin(tx, new.clone())?;
+            let begun = operations::begin(tx, new.clone(), &rules::check)?;
             if let (Begun::New(op, _), Some(by)) = (&begun, &by) {
                 crate::admin::actions::record_operation(tx, by, op)?;
             }

@@ -9,13 +9,13 @@
 //! Every request to ePay is preceded by `start_sending`, a compare-and-set of the claim that
 //! also counts the request (`sends`, `sent_ms`): a worker that lost its claim sends nothing,
 //! and an operation whose request may have reached ePay is never sent again by a worker, only
-//! looked up (`crate::operations::confirm`).
+//! looked up (`operations::confirm`).
 
 use super::leases::Schedule;
 use super::orders::{OrderRow, OrderState, find_by_invoice};
 use super::sql::columns;
 use super::{Conn, Param, StoreError, Tx, now, params};
-use crate::epay::OperationKind;
+use epay_api_types::OperationKind;
 
 /// Where an operation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,8 +97,8 @@ pub struct OperationRow {
 
 impl OperationRow {
     /// The transaction as it stood before the latest request, if it was recorded.
-    pub fn before(&self) -> Option<crate::operations::confirm::Ledger> {
-        Some(crate::operations::confirm::Ledger {
+    pub fn before(&self) -> Option<Ledger> {
+        Some(Ledger {
             amount_minor: self.before_amount_minor?,
             bonus_minor: self.before_bonus_minor.unwrap_or(0),
             org_minor: self.before_org_minor,
@@ -157,16 +157,38 @@ pub struct NewOperation {
     pub from_review: bool,
 }
 
+/// A transaction as the status API showed it: what the charge held (`amount`, and the part
+/// Halyk bonuses paid), its original amount and its `statusName` (`operations::confirm` reads
+/// it from an answer and compares it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ledger {
+    pub amount_minor: i64,
+    pub bonus_minor: i64,
+    pub org_minor: Option<i64>,
+    pub status: String,
+}
+
+impl Ledger {
+    /// What the charge holds: card and bonus parts together.
+    pub fn held(&self) -> i64 {
+        self.amount_minor + self.bonus_minor
+    }
+}
+
+/// What the caller's rules say of a new operation on an order (`operations::rules::check`):
+/// the amount it is for, or why not.
+pub type Rules<'a, R> = &'a dyn Fn(&OrderRow, OperationKind, Option<i64>, i64, bool) -> Result<Option<i64>, R>;
+
 #[derive(Debug)]
-pub enum Begun {
+pub enum Begun<R> {
     /// Stored as `pending`, claimed by the caller: ask ePay now.
     New(OperationRow, Box<OrderRow>),
     /// The same Idempotency-Key and request: the operation it made.
     Replayed(OperationRow),
     KeyReused,
     NoOrder,
-    /// The rules refused it (`crate::operations::rules`); nothing stored.
-    Refused(crate::operations::Refusal),
+    /// The caller's rules refused it; nothing stored.
+    Refused(R),
 }
 
 columns!(
@@ -200,7 +222,11 @@ fn refunds_held(tx: &mut Tx, order_id: i64) -> Result<i64, StoreError> {
     )
 }
 
-pub fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
+/// Stores a new operation on its order (locked), unless the same key made one already or
+/// `rules` refuse it: `rules` get the order as it is checked, the kind, the amount asked,
+/// what refunds hold of the charge and whether another operation is unsettled, and answer
+/// the amount (or why not).
+pub fn begin<R>(tx: &mut Tx, new: NewOperation, rules: Rules<'_, R>) -> Result<Begun<R>, StoreError> {
     let replay =
         |existing: OperationRow| if existing.fingerprint == new.fingerprint { Begun::Replayed(existing) } else { Begun::KeyReused };
     if let Some(existing) = find_by_key(tx, &new.idempotency_key)? {
@@ -223,7 +249,7 @@ pub fn begin(tx: &mut Tx, new: NewOperation) -> Result<Begun, StoreError> {
         }
         _ => order.clone(),
     };
-    let amount_minor = match crate::operations::rules::check(&checked_as, new.kind, new.amount_minor, held, busy) {
+    let amount_minor = match rules(&checked_as, new.kind, new.amount_minor, held, busy) {
         Ok(amount) => amount,
         Err(refusal) => return Ok(Begun::Refused(refusal)),
     };
@@ -275,14 +301,7 @@ pub fn renew(tx: &mut Tx, id: i64, claim: i64, until_ms: i64) -> Result<bool, St
 /// a worker that lost its claim sends nothing) and the request is counted, with the
 /// transaction as the status API showed it (`before`). Only an operation that may be sent
 /// (`pending`, no request outstanding) takes it. Returns whether the caller may send.
-pub fn start_sending(
-    tx: &mut Tx,
-    id: i64,
-    claim: i64,
-    until_ms: i64,
-    sent_at_ms: i64,
-    before: &crate::operations::confirm::Ledger,
-) -> Result<bool, StoreError> {
+pub fn start_sending(tx: &mut Tx, id: i64, claim: i64, until_ms: i64, sent_at_ms: i64, before: &Ledger) -> Result<bool, StoreError> {
     let started = tx.execute(
         "UPDATE operations SET next_check_ms = ?, sends = sends + 1, sent_ms = ?, before_amount_minor = ?, before_bonus_minor = ?,
             before_org_minor = ?, before_status = ?, waiting_since_ms = NULL, updated_at = ?

@@ -34,7 +34,6 @@ pub(crate) fn named<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str, text: 
 text_column!(OrderState, OrderState::name, |text| named(&OrderState::ALL, OrderState::name, text));
 text_column!(Verdict, Verdict::name, |text| named(&Verdict::ALL, Verdict::name, text));
 text_column!(Endpoint, Endpoint::name, |text| named(&Endpoint::ALL, Endpoint::name, text));
-text_column!(crate::epay::OperationKind, crate::epay::OperationKind::as_str, crate::epay::OperationKind::parse);
 text_column!(OperationStatus, OperationStatus::name, |text| named(&OperationStatus::ALL, OperationStatus::name, text));
 
 impl rusqlite::ToSql for SecretText {

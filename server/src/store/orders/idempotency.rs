@@ -92,7 +92,7 @@ mod tests {
     fn a_merchant_order_hands_out_no_new_token_that_would_outlive_it() {
         let expires_at = 100_000;
         let merchant = |status, token_expires_at| OrderRow { expires_at: Some(expires_at), ..order(status, token_expires_at) };
-        let until = expires_at - crate::epay::token::DOCUMENTED_LIFETIME_SECS;
+        let until = expires_at - crate::store::orders::DOCUMENTED_LIFETIME_SECS;
         assert_eq!(for_order(&merchant(OrderState::Open, None), until - 1), Replay::Restart);
         assert_eq!(for_order(&merchant(OrderState::Open, None), until), Replay::TooLateToStart);
         assert_eq!(for_order(&merchant(OrderState::StartFailed, None), until + 10), Replay::TooLateToStart);

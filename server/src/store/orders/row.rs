@@ -4,9 +4,13 @@
 use epay_api_types::{Amount, Language, OrderSource, PaymentMethod};
 
 use super::state::OrderState;
-use crate::epay::token::DOCUMENTED_LIFETIME_SECS;
 use crate::invoice;
 use crate::secrets::SecretText;
+
+/// How long an ePay payment token lives, as every ePay page and sample prints it (`expires_in`:
+/// 7200). No request can ask for less, so a merchant order stops handing out tokens this long
+/// before it expires (`OrderRow::payable_until`); a token that comes back longer is refused.
+pub const DOCUMENTED_LIFETIME_SECS: i64 = 7200;
 
 #[derive(Clone, Debug)]
 pub struct OrderRow {

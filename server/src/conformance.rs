@@ -1,5 +1,6 @@
 //! ePay's published samples (`docs/epay-samples/`, sources in `docs/epay-contract.md`) read
-//! through the real adapter, and what the proxy decides for each. The samples are the
+//! through the real adapter (`epay/`), and what the proxy decides for each (confirmation,
+//! operations, postLinks): a test module above all of them. The samples are the
 //! contract: when this fails, the proxy (or the sandbox) no longer reads ePay as its pages
 //! print it.
 
@@ -7,8 +8,8 @@ use std::path::PathBuf;
 
 use epay_api_types::{Amount, PaymentMethod};
 
-use super::read_status_answer;
 use crate::confirm::{Decision, Policy, decide};
+use crate::epay::read_status_answer;
 use crate::store::orders::{NewOrder, OrderRow, OrderState};
 
 pub fn samples_dir() -> PathBuf {
@@ -84,7 +85,7 @@ fn the_pages_partly_refunded_charge_confirms_a_refund_of_its_difference() {
     let (_, body) = sample("status-payment-partly-refunded.200.json");
     let answer = read_status_answer(reqwest::StatusCode::OK, &body).unwrap();
     let paid = OrderRow { status: OrderState::Paid, captured_minor: Some(2_222), ..card(2_222) };
-    let refund = |minor| OperationRow::stored(1, 1, super::OperationKind::Refund, Some(minor), Some(1), 0);
+    let refund = |minor| OperationRow::stored(1, 1, crate::epay::OperationKind::Refund, Some(minor), Some(1), 0);
     assert!(matches!(ready(&refund(1_000), &paid, &answer), Ready::Disagrees(_)), "not sent while ePay shows another ledger");
     let before = Ledger::recorded(&refund(1_000), &paid);
     assert_eq!(seen(&refund(1_000), &before, &answer), Seen::Done);
@@ -156,18 +157,18 @@ fn amounts_are_read_exactly() {
 fn token_answers_are_read_with_expires_in_as_number_or_string_and_an_error_is_an_error() {
     for name in ["token-transfer.200.json", "token-payment.200.json", "token-service.200.json", "token-expires-in-string.200.json"] {
         let (_, body) = sample(name);
-        let token = super::token::parse_token(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let token = crate::epay::token::parse_token(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!((token.access_token.as_str(), token.expires_in), ("DCEB8O_ZM5U7SO_T_U5EJQ", 7200), "{name}");
     }
     // "Error: HTTP code 4XX.X", no body printed: the checkout fails with upstream_error.
     let (status, body) = sample("token-error.400.json");
     assert_eq!(status, 400);
-    assert!(super::token::parse_token(&body).is_err());
+    assert!(crate::epay::token::parse_token(&body).is_err());
 }
 
 #[test]
 fn operation_answers_are_accepted_on_200_and_refused_with_the_pages_error_body() {
-    use super::{OperationAnswer, read_operation_answer};
+    use crate::epay::{OperationAnswer, read_operation_answer};
     let (status, body) = sample("operation-ok.200.json");
     assert!(matches!(read_operation_answer(status, &body), Ok(OperationAnswer::Accepted(_))));
     let (status, body) = sample("operation-error.400.json");
@@ -177,8 +178,8 @@ fn operation_answers_are_accepted_on_200_and_refused_with_the_pages_error_body()
 /// The request line each operation page prints, as the proxy builds it.
 #[test]
 fn operation_requests_are_the_ones_the_pages_print() {
-    use super::OperationKind;
-    use super::operation::operation_request;
+    use crate::epay::OperationKind;
+    use crate::epay::operation::operation_request;
     let line = |name: &str| String::from_utf8(sample(name).1).unwrap().lines().next().unwrap().to_owned();
     let built = operation_request(OperationKind::Refund, "{transactionId}", Some(Amount::from_minor(30_000)), "1223123hfkdgk34508etf7");
     assert_eq!(line("request-refund.txt"), format!("POST {{API}}{}", built.path_and_query.replace("%7B", "{").replace("%7D", "}")));
