@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use crate::merchant::view;
 use crate::store::{Store, StoreError, notifications, orders};
+use crate::views::order as view;
 
 pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
     let invoice_id = invoice_id.to_owned();

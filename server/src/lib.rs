@@ -12,6 +12,7 @@ pub mod emulator;
 pub mod epay;
 pub mod error;
 pub mod hosted;
+pub mod idempotency;
 pub mod inspect;
 pub mod invoice;
 pub mod json;
@@ -28,6 +29,7 @@ pub mod security;
 pub mod serving;
 pub mod store;
 pub mod telemetry;
+pub mod views;
 pub mod webhooks;
 
 use std::future::Future;

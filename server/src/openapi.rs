@@ -6,7 +6,6 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use epay_api_types::ApiError;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -24,9 +23,9 @@ use crate::{checkout, merchant, order_status};
         merchant::create::create,
         merchant::read::show,
         merchant::read::list,
-        crate::operations::capture,
-        crate::operations::cancel,
-        crate::operations::refund,
+        merchant::operations::capture,
+        merchant::operations::cancel,
+        merchant::operations::refund,
         merchant::events::list,
         merchant::events::resend,
         checkout::order::start,
@@ -42,36 +41,6 @@ use crate::{checkout, merchant, order_status};
     )
 )]
 pub struct ApiDoc;
-
-/// The answers of every merchant route to a caller that is not the merchant's backend.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // only its OpenAPI description is used
-pub enum MerchantAuthErrors {
-    /// `unauthorized`: no or a wrong merchant API key
-    #[response(status = 401)]
-    Unauthorized(ApiError),
-    /// `browser_origin_refused`: the request came from a web page
-    #[response(status = 403)]
-    BrowserOrigin(ApiError),
-}
-
-/// The errors of capture, cancel and refund.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // only its OpenAPI description is used
-pub enum OperationErrors {
-    /// `invalid_json`, `idempotency_key_required`, `invalid_idempotency_key`
-    #[response(status = 400)]
-    BadRequest(ApiError),
-    /// `not_found`: no order with this invoice id
-    #[response(status = 404)]
-    NotFound(ApiError),
-    /// `operation_not_allowed`: the message says what the order allows
-    #[response(status = 409)]
-    NotAllowed(ApiError),
-    /// `invalid_amount` (more than is left, or below ePay's minimum), `invalid_field`, `idempotency_key_reused`
-    #[response(status = 422)]
-    Unprocessable(ApiError),
-}
 
 struct MerchantKey;
 

@@ -11,56 +11,22 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
-use epay_api_types::{ErrorCode, OperationRequest, ReviewDecision, ReviewResolution};
+use epay_api_types::{ErrorCode, OperationRequest, ReviewDecision};
 
 use super::staff::Staff;
 use crate::AppState;
 use crate::epay::OperationKind;
 use crate::error::AppError;
 use crate::json::JsonBody;
-use crate::merchant::view::rfc3339;
 use crate::operations::{ByPerson, Requested, request_operation, review};
 use crate::store::admin::{self, ActionRow};
 use crate::store::operations::{self, OperationRow};
 use crate::store::orders::{self, OrderState};
-use crate::store::{StoreError, Tx, now, now_ms, webhooks};
+use crate::store::{now, now_ms, webhooks};
 
 pub use crate::store::admin::RESOLVE_REVIEW;
 const CHECKED_MAX: usize = 500;
 const NOTE_MAX: usize = 1000;
-
-/// Stores what `by` asked for, beside the operation `op` it made (in `op`'s transaction); a
-/// review's refund also makes `order.review_resolved`.
-pub fn record_operation(tx: &mut Tx, by: &ByPerson, op: &OperationRow) -> Result<(), StoreError> {
-    let action = match &by.resolving_review {
-        Some(resolution) => ActionRow { operation_id: Some(op.id), ..resolution.clone() },
-        None => ActionRow {
-            order_id: Some(op.order_id),
-            actor: by.actor.clone(),
-            action: op.kind.as_str().to_owned(),
-            note: op.reason.clone(),
-            operation_id: Some(op.id),
-            at: now(),
-            ..ActionRow::default()
-        },
-    };
-    admin::record_action(tx, &action)?;
-    if action.action == RESOLVE_REVIEW {
-        webhooks::make_event(tx, op.order_id, "order.review_resolved")?;
-    }
-    Ok(())
-}
-
-/// The latest review decision made by `as_of` (unix seconds), for the order's view. Pure.
-pub fn resolution(actions: &[ActionRow], as_of: i64) -> Option<ReviewResolution> {
-    actions.iter().rev().find(|a| a.action == RESOLVE_REVIEW && a.at <= as_of).map(|a| ReviewResolution {
-        decision: a.decision.clone().unwrap_or_default(),
-        checked: a.checked.clone().unwrap_or_default(),
-        note: a.note.clone(),
-        by: a.actor.clone(),
-        at: rfc3339(a.at),
-    })
-}
 
 async fn operate(
     app: &Arc<AppState>,
@@ -71,8 +37,10 @@ async fn operate(
     kind: OperationKind,
 ) -> Result<Response, AppError> {
     staff.require_operator()?;
-    let idempotency_key =
-        crate::checkout::required_idempotency_key(headers, ": the console sends one per confirmation, so a double click is one operation")?;
+    let idempotency_key = crate::idempotency::required_idempotency_key(
+        headers,
+        ": the console sends one per confirmation, so a double click is one operation",
+    )?;
     let request = crate::operations::read_request(body)?;
     let by = ByPerson { actor: staff.name.clone(), resolving_review: None };
     tracing::info!(user = %staff.name, invoice_id = %invoice_id, kind = kind.as_str(), "operation asked in the console");
@@ -185,7 +153,7 @@ pub async fn resolve_review(
     tracing::info!(user = %staff.name, invoice_id = %invoice_id, decision, "review resolved in the console");
     if let Some(decision) = review::Decision::parse(decision) {
         let order = review::decide(&app, &invoice_id, decision, resolution).await?;
-        return Ok(axum::Json(crate::operations::order_view(&app, &order).await?).into_response());
+        return Ok(axum::Json(crate::views::order_view(&app, &order).await?).into_response());
     }
     let invoice = invoice_id.clone();
     let in_review = app
@@ -205,7 +173,7 @@ pub async fn resolve_review(
         if order.status != OrderState::Review {
             return Err(not_in_review(&invoice_id, order.status));
         }
-        let idempotency_key = crate::checkout::required_idempotency_key(&headers, ": one per decision, so a double click refunds once")?;
+        let idempotency_key = crate::idempotency::required_idempotency_key(&headers, ": one per decision, so a double click refunds once")?;
         let by = ByPerson { actor: staff.name.clone(), resolving_review: Some(ActionRow { order_id: Some(order.id), ..resolution }) };
         let request = OperationRequest { amount: None, reason: Some("review resolved: refund".into()) };
         let requested = Requested { invoice_id, kind: OperationKind::Refund, request, idempotency_key, by: Some(by) };
@@ -245,7 +213,7 @@ pub async fn resolve_review(
             let invoice = invoice_id.clone();
             let order =
                 app.store.read(move |db| orders::find_by_invoice(db, &invoice)).await?.ok_or_else(|| AppError::internal("vanished"))?;
-            Ok(axum::Json(crate::operations::order_view(&app, &order).await?).into_response())
+            Ok(axum::Json(crate::views::order_view(&app, &order).await?).into_response())
         }
         Err(Unresolved::NoOrder) => Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`"))),
         Err(Unresolved::NotInReview(state)) => Err(not_in_review(&invoice_id, state)),

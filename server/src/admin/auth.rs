@@ -21,11 +21,11 @@ use crate::AppState;
 use crate::config::admin::AdminUser;
 use crate::error::AppError;
 use crate::json::JsonBody;
-use crate::merchant::view::rfc3339;
 use crate::rate_limit::{self, ClientAddr};
 use crate::secrets::{constant_time_eq, sha256_hex};
 use crate::store::admin::{self, SessionRow};
 use crate::store::now;
+use crate::views::order::rfc3339;
 
 pub use super::passwords::hash_password;
 

@@ -172,7 +172,7 @@ mod tests {
     #[test]
     fn a_range_is_whole_almaty_days_and_bad_ones_are_named() {
         let (from, to) = range("from=2026-12-01&to=2026-12-01").unwrap();
-        assert_eq!((crate::merchant::view::rfc3339(from).as_str(), to - from), ("2026-11-30T19:00:00Z", 86_400));
+        assert_eq!((crate::views::order::rfc3339(from).as_str(), to - from), ("2026-11-30T19:00:00Z", 86_400));
         for (query, named) in
             [("to=2026-12-01", "from"), ("from=2026-12-01&to=1.12.2026", "to"), ("from=2026-12-02&to=2026-12-01", "after")]
         {

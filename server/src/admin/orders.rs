@@ -10,9 +10,10 @@ use epay_api_types::{AdminOrder, MerchantOrderPage};
 use super::timeline::{self, OrderRecords};
 use crate::AppState;
 use crate::error::AppError;
-use crate::merchant::{events, read, view};
-use crate::operations::OrderRows;
+use crate::merchant::{events, read};
 use crate::store::{orders, webhooks};
+use crate::views::OrderRows;
+use crate::views::order as view;
 
 /// Every event of one order (a long life has a few dozen at most).
 const EVENTS_PER_ORDER: i64 = 200;

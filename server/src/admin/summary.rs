@@ -10,11 +10,11 @@ use epay_api_types::{AdminSummary, Amount, Figure, PeriodFigures};
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::merchant::view::rfc3339;
 use crate::monitoring::backlog;
 use crate::params;
 use crate::store::orders::OrderState;
 use crate::store::{Conn, StoreError, now};
+use crate::views::order::rfc3339;
 
 /// Kazakhstan's offset from UTC.
 pub const UTC_OFFSET_SECS: i64 = 5 * 3600;

@@ -4,12 +4,12 @@
 
 use epay_api_types::TimelineEntry;
 
-use crate::merchant::view::{rfc3339, serde_plain};
 use crate::store::admin::ActionRow;
 use crate::store::notifications::{NotificationRow, Verdict};
 use crate::store::operations::OperationRow;
 use crate::store::orders::{HistoryRow, OrderRow, OrderState};
 use crate::store::webhooks::{AttemptRow, EventRow};
+use crate::views::order::{rfc3339, serde_plain};
 
 /// The rows of one order.
 pub struct OrderRecords<'a> {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use epay_api_types::{ApiError, CheckoutRequest, CheckoutResponse, ErrorCode, IDEMPOTENCY_KEY_HEADER, OrderSource};
+use epay_api_types::{ApiError, CheckoutRequest, CheckoutResponse, ErrorCode, OrderSource};
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
@@ -19,10 +19,10 @@ use crate::confirm;
 use crate::epay::PaymentTokenRequest;
 use crate::error::AppError;
 use crate::json::JsonBody;
-use crate::merchant::view::rfc3339;
 use crate::secrets;
 use crate::store::now;
 use crate::store::orders::{self, Begin, NewOrder, OrderRow, OrderState};
+use crate::views::order::rfc3339;
 use validate::ValidCheckout;
 
 pub type CheckoutBody = CheckoutResponse<Box<RawValue>>;
@@ -69,7 +69,7 @@ pub async fn create(
             "amounts come from the merchant API here: the shop creates the order (POST /api/merchant/orders) and the widget pays it with data-order; CHECKOUT_OPEN_AMOUNTS=true lets payers choose amounts",
         ));
     }
-    let idempotency_key = idempotency_key(&headers)?;
+    let idempotency_key = crate::idempotency::idempotency_key(&headers)?;
     let valid = validate::checkout(&request, &app.config.checkout)?;
     let new_order = new_order(&app, &valid, idempotency_key.clone());
 
@@ -111,29 +111,6 @@ pub(crate) fn too_many_open(app: &AppState) -> AppError {
         "too many payments are open at once; retry in a few minutes",
     )
     .retry_after(60)
-}
-
-/// Idempotency-Key: optional; when present 1 to 255 visible ASCII characters.
-pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else { return Ok(None) };
-    let bad = || {
-        AppError::bad_request(
-            ErrorCode::InvalidIdempotencyKey,
-            "Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice)",
-        )
-    };
-    let text = value.to_str().map_err(|_| bad())?;
-    if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(bad());
-    }
-    Ok(Some(text.to_owned()))
-}
-
-/// Idempotency-Key where it is required (the merchant API): `why` tells the caller what a
-/// repeat with the same key is safe from.
-pub(crate) fn required_idempotency_key(headers: &HeaderMap, why: &str) -> Result<String, AppError> {
-    idempotency_key(headers)?
-        .ok_or_else(|| AppError::bad_request(ErrorCode::IdempotencyKeyRequired, format!("send an Idempotency-Key header{why}")))
 }
 
 pub(crate) fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: Option<String>) -> NewOrder {

@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use epay_api_types::ErrorCode;
+use epay_api_types::{ApiError, ErrorCode};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -89,4 +89,16 @@ mod tests {
         let from_browser = headers(&[("authorization", &format!("Bearer {}", "k".repeat(32))), ("origin", "https://shop.kz")]);
         assert_eq!(identify(&from_browser, &keys), Caller::Browser, "the right key from a page is still refused");
     }
+}
+
+/// The answers of every merchant route to a caller that is not the merchant's backend.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only its OpenAPI description is used
+pub enum MerchantAuthErrors {
+    /// `unauthorized`: no or a wrong merchant API key
+    #[response(status = 401)]
+    Unauthorized(ApiError),
+    /// `browser_origin_refused`: the request came from a web page
+    #[response(status = 403)]
+    BrowserOrigin(ApiError),
 }

@@ -8,16 +8,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use epay_api_types::{ApiError, ErrorCode, MerchantOrder, MerchantOrderRequest};
 
-use super::{validate, view};
+use super::auth::MerchantAuthErrors;
+use super::validate;
 use crate::AppState;
 use crate::checkout;
 use crate::error::AppError;
+use crate::idempotency::REPLAYED_HEADER;
 use crate::json::JsonBody;
-use crate::openapi::MerchantAuthErrors;
 use crate::store::orders::{self, Created, MerchantTerms, NewOrder};
-
-/// Set on the answer to a repeated request (the same Idempotency-Key and body).
-pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+use crate::views::order as view;
 
 /// Create a merchant order.
 ///
@@ -48,7 +47,7 @@ pub async fn create(
     headers: HeaderMap,
     JsonBody(request): JsonBody<MerchantOrderRequest>,
 ) -> Result<Response, AppError> {
-    let idempotency_key = checkout::required_idempotency_key(
+    let idempotency_key = crate::idempotency::required_idempotency_key(
         &headers,
         " (e.g. a UUID, or your own order id): a retry with the same key cannot create a second order",
     )?;

@@ -9,13 +9,13 @@ use axum::http::StatusCode;
 use epay_api_types::{ApiError, DeliveryAttempt, WebhookEvent, WebhookEventPage};
 use serde_json::value::RawValue;
 
+use super::auth::MerchantAuthErrors;
 use super::paging::Page;
-use super::view::rfc3339;
 use crate::AppState;
 use crate::error::AppError;
-use crate::openapi::MerchantAuthErrors;
 use crate::store::now_ms;
 use crate::store::webhooks::{self, AttemptRow, EventRow};
+use crate::views::order::rfc3339;
 
 /// Webhook events, newest first, with their delivery attempts.
 #[utoipa::path(

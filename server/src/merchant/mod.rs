@@ -4,10 +4,10 @@
 pub mod auth;
 pub mod create;
 pub mod events;
+pub mod operations;
 pub mod paging;
 pub mod read;
 pub mod validate;
-pub mod view;
 
 use std::sync::Arc;
 
@@ -24,9 +24,9 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/merchant/orders", get(read::list).post(create::create).layer(DefaultBodyLimit::max(BODY_LIMIT)))
         .route("/api/merchant/orders/{invoice_id}", get(read::show))
-        .route("/api/merchant/orders/{invoice_id}/capture", post(crate::operations::capture))
-        .route("/api/merchant/orders/{invoice_id}/cancel", post(crate::operations::cancel))
-        .route("/api/merchant/orders/{invoice_id}/refunds", post(crate::operations::refund))
+        .route("/api/merchant/orders/{invoice_id}/capture", post(operations::capture))
+        .route("/api/merchant/orders/{invoice_id}/cancel", post(operations::cancel))
+        .route("/api/merchant/orders/{invoice_id}/refunds", post(operations::refund))
         .route("/api/merchant/events", get(events::list))
         .route("/api/merchant/events/{event_id}/resend", post(events::resend))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_merchant))

@@ -9,12 +9,12 @@ use epay_api_types::{ApiError, ErrorCode, MerchantOrder, MerchantOrderPage};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::auth::MerchantAuthErrors;
 use super::paging::Page;
-use super::view;
 use crate::AppState;
 use crate::error::AppError;
-use crate::openapi::MerchantAuthErrors;
 use crate::store::orders::{self, OrderFilter, OrderState};
+use crate::views::order as view;
 
 /// One order, with its status history, the postLinks received and the confirmation.
 #[utoipa::path(
@@ -34,7 +34,7 @@ pub async fn show(State(app): State<Arc<AppState>>, Path(invoice_id): Path<Strin
     let Some(order) = app.store.read(move |db| orders::find_by_invoice(db, &invoice)).await? else {
         return Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`")));
     };
-    Ok(Json(crate::operations::order_view(&app, &order).await?))
+    Ok(Json(crate::views::order_view(&app, &order).await?))
 }
 
 /// Orders, newest first, filtered by `reference`, `status` and creation time, a page at a time.

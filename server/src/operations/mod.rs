@@ -1,6 +1,6 @@
-//! Capture, cancel and refund through the merchant API:
-//! `POST /api/merchant/orders/{invoiceId}/capture|cancel|refunds`, each with an
-//! Idempotency-Key. An operation is stored (claimed by the request, due for a lookup the
+//! Capture, cancel and refund, whoever asks (the merchant API's
+//! `POST /api/merchant/orders/{invoiceId}/capture|cancel|refunds` in `merchant/operations.rs`,
+//! or a person in the console), each with an Idempotency-Key. An operation is stored (claimed by the request, due for a lookup the
 //! moment its claim ends) before ePay is asked, and settles only when ePay's status API shows
 //! it (`confirm.rs`):
 //!
@@ -23,91 +23,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use epay_api_types::{Amount, ErrorCode, MerchantOperation, OperationRequest, OperationResult};
+use epay_api_types::{Amount, ErrorCode, OperationRequest, OperationResult};
 
 use crate::AppState;
 use crate::epay::{OperationAnswer, OperationKind, StatusKind};
 use crate::error::AppError;
-use crate::merchant::create::REPLAYED_HEADER;
-use crate::merchant::view;
-use crate::openapi::{MerchantAuthErrors, OperationErrors};
+use crate::idempotency::REPLAYED_HEADER;
 use crate::store::leases::{self, Due};
+use crate::store::now_ms;
 use crate::store::operations::{self, Begun, NewOperation, OperationRow, OperationStatus};
 use crate::store::orders::{self, OrderRow};
-use crate::store::{notifications, now_ms};
+use crate::views::{operation_view, order_view};
 use confirm::{Ledger, Ready, Seen, Settling, Step};
 use futures::StreamExt;
 
 /// Looks at the schedule this often when nothing is due.
 const IDLE: Duration = Duration::from_secs(1);
-
-#[utoipa::path(
-    post,
-    path = "/api/merchant/orders/{invoiceId}/capture",
-    tag = "merchant",
-    security(("merchantKey" = [])),
-    params(("invoiceId" = String, Path), ("Idempotency-Key" = String, Header, description = "Required")),
-    request_body(content = OperationRequest, description = "`amount`: a partial capture (the whole authorized amount when absent)"),
-    responses(
-        (status = 201, description = "The capture (`succeeded`, `failed`, or `accepted`/`unknown` while it is looked up) and the order", body = OperationResult),
-        MerchantAuthErrors,
-        OperationErrors,
-    )
-)]
-pub async fn capture(state: State<Arc<AppState>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
-    operate(state, path, headers, body, OperationKind::Capture).await
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/merchant/orders/{invoiceId}/cancel",
-    tag = "merchant",
-    security(("merchantKey" = [])),
-    params(("invoiceId" = String, Path), ("Idempotency-Key" = String, Header, description = "Required")),
-    responses(
-        (status = 201, description = "The cancel and the order", body = OperationResult),
-        MerchantAuthErrors,
-        OperationErrors,
-    )
-)]
-pub async fn cancel(state: State<Arc<AppState>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
-    operate(state, path, headers, body, OperationKind::Cancel).await
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/merchant/orders/{invoiceId}/refunds",
-    tag = "merchant",
-    security(("merchantKey" = [])),
-    params(("invoiceId" = String, Path), ("Idempotency-Key" = String, Header, description = "Required")),
-    request_body(content = OperationRequest, description = "`amount`: a partial refund, at least 10 ₸ (what is left when absent); `reason`"),
-    responses(
-        (status = 201, description = "The refund and the order", body = OperationResult),
-        MerchantAuthErrors,
-        OperationErrors,
-    )
-)]
-pub async fn refund(state: State<Arc<AppState>>, path: Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
-    operate(state, path, headers, body, OperationKind::Refund).await
-}
-
-async fn operate(
-    State(app): State<Arc<AppState>>,
-    Path(invoice_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-    kind: OperationKind,
-) -> Result<Response, AppError> {
-    let idempotency_key =
-        crate::checkout::required_idempotency_key(&headers, ": a retry with the same key is the same operation, never a second one")?;
-    let request = read_request(&body)?;
-    let (result, replayed) = request_operation(&app, Requested { invoice_id, kind, request, idempotency_key, by: None }).await?;
-    Ok(created(result, replayed))
-}
 
 /// 201 with the operation and its order; `Idempotent-Replayed: true` for a repeat.
 pub fn created(result: OperationResult, replayed: bool) -> Response {
@@ -176,7 +110,7 @@ pub async fn request_operation(app: &Arc<AppState>, requested: Requested) -> Res
         .write(move |tx| {
             let begun = operations::begin(tx, new.clone(), &rules::check)?;
             if let (Begun::New(op, _), Some(by)) = (&begun, &by) {
-                crate::admin::actions::record_operation(tx, by, op)?;
+                crate::store::admin::record_operation(tx, &by.actor, by.resolving_review.as_ref(), op)?;
             }
             Ok(begun)
         })
@@ -224,80 +158,6 @@ async fn result(app: &AppState, op: &OperationRow) -> Result<OperationResult, Ap
         .await?
         .ok_or_else(|| AppError::internal("an operation without its order"))?;
     Ok(OperationResult { operation: operation_view(op), order: order_view(app, &order).await? })
-}
-
-/// The order as the merchant API shows it, with its operations (single reads and webhooks).
-pub async fn order_view(app: &AppState, order: &OrderRow) -> Result<epay_api_types::MerchantOrder, crate::store::StoreError> {
-    order_view_as_it_stood(app, order, None).await
-}
-
-/// What an order's single view is made of, besides the order itself.
-pub struct OrderRows {
-    pub history: Vec<orders::HistoryRow>,
-    pub post_links: Vec<notifications::NotificationRow>,
-    /// How many postLinks it had received, up to the one asked for.
-    pub post_links_count: i64,
-    pub operations: Vec<OperationRow>,
-    pub actions: Vec<crate::store::admin::ActionRow>,
-}
-
-impl OrderRows {
-    /// The rows of order `order_id`, counting its postLinks up to the one `up_to`.
-    pub fn read(db: &mut crate::store::Conn, order_id: i64, up_to: i64) -> Result<OrderRows, crate::store::StoreError> {
-        Ok(OrderRows {
-            history: orders::history(db, order_id)?,
-            post_links: notifications::read_for_order(db, order_id)?,
-            post_links_count: notifications::count_for_order(db, order_id, up_to)?,
-            operations: operations::for_order(db, order_id)?,
-            actions: crate::store::admin::actions_for_order(db, order_id)?,
-        })
-    }
-
-    /// The order as the merchant API shows it on its own (the console too), with the review
-    /// decisions made by `as_of` (unix seconds). Pure.
-    pub fn view(&self, server: &crate::config::ServerSettings, order: &OrderRow, as_of: i64) -> epay_api_types::MerchantOrder {
-        let mut view = view::detailed(server, order, &self.history, &self.post_links, self.post_links_count);
-        view.operations = Some(self.operations.iter().map(operation_view).collect());
-        view.review_resolution = crate::admin::actions::resolution(&self.actions, as_of);
-        // Made late, as the confirmation recorded it (`confirm::late`).
-        if self.actions.iter().any(|a| a.action == crate::store::admin::LATE_PAYMENT && a.at <= as_of) {
-            view.paid_after_expiry = Some(true);
-        }
-        view
-    }
-}
-
-/// The same, as it stood when `snapshot` was taken (a webhook event's), from the order as it
-/// is now (`current`).
-pub async fn order_view_as_it_stood(
-    app: &AppState,
-    current: &OrderRow,
-    snapshot: Option<&crate::webhooks::snapshot::OrderSnapshot>,
-) -> Result<epay_api_types::MerchantOrder, crate::store::StoreError> {
-    let order_id = current.id;
-    // As it stood: the postLinks it had received then.
-    let up_to = snapshot.map_or(i64::MAX, |s| s.post_links_up_to.unwrap_or(0));
-    let rows = app.store.read(move |db| OrderRows::read(db, order_id, up_to)).await?;
-    let Some(snapshot) = snapshot else { return Ok(rows.view(&app.config.server, current, i64::MAX)) };
-    let OrderRows { history, post_links, post_links_count, operations, actions } = rows;
-    let (order, history, post_links, operations) = snapshot.as_it_stood(current, history, post_links, operations);
-    let rows = OrderRows { history, post_links, post_links_count, operations, actions };
-    // As it stood: a decision made after the snapshot is not part of it.
-    Ok(rows.view(&app.config.server, &order, order.updated_at))
-}
-
-pub fn operation_view(op: &OperationRow) -> MerchantOperation {
-    MerchantOperation {
-        id: format!("op_{}", op.id),
-        kind: op.kind.as_str().to_owned(),
-        status: op.status.name().to_owned(),
-        amount: op.amount_minor.map(|minor| Amount::from_minor(minor as u64).to_string()),
-        reason: op.reason.clone(),
-        message: op.epay_answer.clone(),
-        // Stored as `{invoiceId}/{kind}/{key}`, so that a key means one thing per order and kind.
-        idempotency_key: op.idempotency_key.splitn(3, '/').nth(2).unwrap_or(&op.idempotency_key).to_owned(),
-        created_at: view::rfc3339(op.created_at),
-    }
 }
 
 /// How long a worker holds an operation: long enough for every request of one step (a

@@ -2,6 +2,7 @@
 //! and client address, second factors and recovery codes,
 //! and what people did to orders (`admin_actions`, migration 0012).
 
+use super::operations::OperationRow;
 use super::{Conn, StoreError, Tx};
 use crate::params;
 
@@ -204,6 +205,29 @@ pub fn reset_second_factor(tx: &mut Tx, user_name: &str) -> Result<bool, StoreEr
     tx.execute("DELETE FROM admin_recovery_codes WHERE user_name = ?", params![user_name])?;
     tx.execute("DELETE FROM admin_sessions WHERE user_name = ?", params![user_name])?;
     Ok(had > 0)
+}
+
+/// Stores that `actor` asked for the operation `op` (in `op`'s transaction): a plain action,
+/// or the review decision `resolving_review` it carries out, which also makes
+/// `order.review_resolved`.
+pub fn record_operation(tx: &mut Tx, actor: &str, resolving_review: Option<&ActionRow>, op: &OperationRow) -> Result<(), StoreError> {
+    let action = match resolving_review {
+        Some(resolution) => ActionRow { operation_id: Some(op.id), ..resolution.clone() },
+        None => ActionRow {
+            order_id: Some(op.order_id),
+            actor: actor.to_owned(),
+            action: op.kind.as_str().to_owned(),
+            note: op.reason.clone(),
+            operation_id: Some(op.id),
+            at: super::now(),
+            ..ActionRow::default()
+        },
+    };
+    record_action(tx, &action)?;
+    if action.action == RESOLVE_REVIEW {
+        super::webhooks::make_event(tx, op.order_id, "order.review_resolved")?;
+    }
+    Ok(())
 }
 
 /// One thing a person did.

@@ -31,7 +31,24 @@ pub struct Schedule {
 
 /// Every queue a worker claims from: confirmations and reconciliation, webhook deliveries,
 /// capture/cancel/refund lookups.
-pub const SCHEDULES: [&Schedule; 3] = [&super::orders::STATUS_CHECKS, &super::webhooks::DELIVERIES, &super::operations::LOOKUPS];
+pub const SCHEDULES: [&Schedule; 3] = [&STATUS_CHECKS, &DELIVERIES, &LOOKUPS];
+
+/// The orders the confirmation worker asks about: open ones, and a failed or expired order a
+/// postLink without secret_hash said may have been paid. A claim bumps the order's version:
+/// what is decided on it applies to the claimed row only.
+pub const STATUS_CHECKS: Schedule = Schedule {
+    table: "orders",
+    due: "next_check_ms",
+    only: " AND status IN ('pending', 'start_failed', 'confirming', 'failed', 'expired')",
+    also_set: ", version = version + 1",
+};
+
+/// Operations due for a lookup in the status API: unsettled ones, and those whose claim ran
+/// out (their instance died or took too long).
+pub const LOOKUPS: Schedule = Schedule { table: "operations", due: "next_check_ms", only: "", also_set: "" };
+
+/// Events due for an attempt (delivered and given-up ones have none).
+pub const DELIVERIES: Schedule = Schedule { table: "webhook_events", due: "next_attempt_ms", only: "", also_set: "" };
 
 impl Schedule {
     /// Claims up to `limit` rows due at `now_ms`, the longest-waiting first, until

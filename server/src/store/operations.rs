@@ -11,11 +11,10 @@
 //! and an operation whose request may have reached ePay is never sent again by a worker, only
 //! looked up (`operations::confirm`).
 
-use super::leases::Schedule;
 use super::orders::{OrderRow, OrderState, find_by_invoice};
 use super::sql::columns;
 use super::{Conn, Param, StoreError, Tx, now, params};
-use epay_api_types::OperationKind;
+use epay_api_types::{OperationKind, text_column};
 
 /// Where an operation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,6 +189,8 @@ pub enum Begun<R> {
     /// The caller's rules refused it; nothing stored.
     Refused(R),
 }
+
+text_column!(OperationStatus, OperationStatus::name, |text| super::sql::named(&OperationStatus::ALL, OperationStatus::name, text));
 
 columns!(
     OperationRow, OPERATION_COLUMNS, operation_from_row;
@@ -506,9 +507,7 @@ fn set_status(tx: &mut Tx, id: i64, status: OperationStatus, said: &str, next_ch
     Ok(())
 }
 
-/// Operations due for a lookup in the status API: unsettled ones, and those whose claim ran
-/// out (their instance died or took too long).
-pub const LOOKUPS: Schedule = Schedule { table: "operations", due: "next_check_ms", only: "", also_set: "" };
+pub use super::leases::LOOKUPS;
 
 /// Claims up to `limit` operations due for a lookup at `now_ms` until `lease_until_ms` (their
 /// next lookup moves there; if this instance dies, they are due again then).

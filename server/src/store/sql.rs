@@ -22,7 +22,6 @@ use epay_api_types::sql::{postgres_types, rusqlite};
 use epay_api_types::text_column;
 
 use super::notifications::{Endpoint, Verdict};
-use super::operations::OperationStatus;
 use super::orders::OrderState;
 use crate::secrets::SecretText;
 
@@ -34,7 +33,6 @@ pub(crate) fn named<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str, text: 
 text_column!(OrderState, OrderState::name, |text| named(&OrderState::ALL, OrderState::name, text));
 text_column!(Verdict, Verdict::name, |text| named(&Verdict::ALL, Verdict::name, text));
 text_column!(Endpoint, Endpoint::name, |text| named(&Endpoint::ALL, Endpoint::name, text));
-text_column!(OperationStatus, OperationStatus::name, |text| named(&OperationStatus::ALL, OperationStatus::name, text));
 
 impl rusqlite::ToSql for SecretText {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {

@@ -5,7 +5,6 @@
 //! other instance sends it meanwhile, and if this one dies mid-delivery the event is due again
 //! when the lease ends (the same webhook-id: receivers drop what they already have).
 
-use super::leases::Schedule;
 use super::sql::List;
 use super::{Conn, Dialect, Row, StoreError, Tx, now_ms, params};
 
@@ -74,8 +73,7 @@ fn select(db: &mut Conn, rest: &str, params: &[&dyn super::Param]) -> Result<Vec
     db.query_all(&format!("SELECT {EVENT_COLUMNS} FROM webhook_events {rest}"), params, event_from_row)
 }
 
-/// Events due for an attempt (delivered and given-up ones have none).
-pub const DELIVERIES: Schedule = Schedule { table: "webhook_events", due: "next_attempt_ms", only: "", also_set: "" };
+pub use super::leases::DELIVERIES;
 
 /// Claims up to `limit` events due at `now_ms`, oldest first, until `lease_until_ms` (their
 /// next attempt moves there). Returns them as claimed.

@@ -6,7 +6,6 @@
 //! deduplicates. The schedule lives in the database: a restart resumes it.
 
 pub mod schedule;
-pub mod snapshot;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -199,10 +198,10 @@ async fn payload(app: &AppState, event: &EventRow) -> Result<String, StoreError>
         })
         .await?;
     let order = order.ok_or(StoreError::Vanished(order_id))?;
-    let snapshot = snapshot::OrderSnapshot::read(event.snapshot.as_deref());
-    let mut data = crate::operations::order_view_as_it_stood(app, &order, snapshot.as_ref()).await?;
+    let snapshot = crate::views::snapshot::OrderSnapshot::read(event.snapshot.as_deref());
+    let mut data = crate::views::order_view_as_it_stood(app, &order, snapshot.as_ref()).await?;
     data.event_created_at = Some(rfc3339_ms(event.created_ms));
-    data.operation = operation.as_ref().map(crate::operations::operation_view);
+    data.operation = operation.as_ref().map(crate::views::operation_view);
     let data = serde_json::to_string(&data).ok().and_then(|text| RawValue::from_string(text).ok());
     let body = serde_json::json!({
         "type": event.r#type,

@@ -7,18 +7,9 @@
 
 use super::reads::{ORDER_COLUMNS, order_from_row};
 use super::row::OrderRow;
-use crate::store::leases::Schedule;
 use crate::store::{StoreError, Tx, params};
 
-/// The orders the confirmation worker asks about: open ones, and a failed or expired order a
-/// postLink without secret_hash said may have been paid. A claim bumps the order's version:
-/// what is decided on it applies to the claimed row only.
-pub const STATUS_CHECKS: Schedule = Schedule {
-    table: "orders",
-    due: "next_check_ms",
-    only: " AND status IN ('pending', 'start_failed', 'confirming', 'failed', 'expired')",
-    also_set: ", version = version + 1",
-};
+pub use crate::store::leases::STATUS_CHECKS;
 
 /// Claims up to `limit` orders due at `now_ms`, the longest-waiting first, until `lease_until_ms`.
 pub fn claim_due_checks(tx: &mut Tx, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<OrderRow>, StoreError> {

@@ -1,0 +1,101 @@
+//! The order as the outside sees it: the merchant API's single view (the console's too) and
+//! list rows (`order.rs`), its operations, the review decisions people made, and the same as
+//! it stood when a webhook event was made (`snapshot.rs`). One room, below every door that
+//! shows an order (merchant, admin, webhooks, checkout); it reads the store and nothing else.
+
+pub mod order;
+pub mod snapshot;
+
+use epay_api_types::{Amount, MerchantOperation, ReviewResolution};
+
+use crate::AppState;
+use crate::store::admin::{ActionRow, RESOLVE_REVIEW};
+use crate::store::notifications;
+use crate::store::operations::{self, OperationRow};
+use crate::store::orders::{self, OrderRow};
+use snapshot::OrderSnapshot;
+
+/// The order as the merchant API shows it, with its operations (single reads and webhooks).
+pub async fn order_view(app: &AppState, order: &OrderRow) -> Result<epay_api_types::MerchantOrder, crate::store::StoreError> {
+    order_view_as_it_stood(app, order, None).await
+}
+
+/// What an order's single view is made of, besides the order itself.
+pub struct OrderRows {
+    pub history: Vec<orders::HistoryRow>,
+    pub post_links: Vec<notifications::NotificationRow>,
+    /// How many postLinks it had received, up to the one asked for.
+    pub post_links_count: i64,
+    pub operations: Vec<OperationRow>,
+    pub actions: Vec<ActionRow>,
+}
+
+impl OrderRows {
+    /// The rows of order `order_id`, counting its postLinks up to the one `up_to`.
+    pub fn read(db: &mut crate::store::Conn, order_id: i64, up_to: i64) -> Result<OrderRows, crate::store::StoreError> {
+        Ok(OrderRows {
+            history: orders::history(db, order_id)?,
+            post_links: notifications::read_for_order(db, order_id)?,
+            post_links_count: notifications::count_for_order(db, order_id, up_to)?,
+            operations: operations::for_order(db, order_id)?,
+            actions: crate::store::admin::actions_for_order(db, order_id)?,
+        })
+    }
+
+    /// The order as the merchant API shows it on its own (the console too), with the review
+    /// decisions made by `as_of` (unix seconds). Pure.
+    pub fn view(&self, server: &crate::config::ServerSettings, order: &OrderRow, as_of: i64) -> epay_api_types::MerchantOrder {
+        let mut view = order::detailed(server, order, &self.history, &self.post_links, self.post_links_count);
+        view.operations = Some(self.operations.iter().map(operation_view).collect());
+        view.review_resolution = resolution(&self.actions, as_of);
+        // Made late, as the confirmation recorded it (`confirm::late`).
+        if self.actions.iter().any(|a| a.action == crate::store::admin::LATE_PAYMENT && a.at <= as_of) {
+            view.paid_after_expiry = Some(true);
+        }
+        view
+    }
+}
+
+/// The same, as it stood when `snapshot` was taken (a webhook event's), from the order as it
+/// is now (`current`).
+pub async fn order_view_as_it_stood(
+    app: &AppState,
+    current: &OrderRow,
+    snapshot: Option<&OrderSnapshot>,
+) -> Result<epay_api_types::MerchantOrder, crate::store::StoreError> {
+    let order_id = current.id;
+    // As it stood: the postLinks it had received then.
+    let up_to = snapshot.map_or(i64::MAX, |s| s.post_links_up_to.unwrap_or(0));
+    let rows = app.store.read(move |db| OrderRows::read(db, order_id, up_to)).await?;
+    let Some(snapshot) = snapshot else { return Ok(rows.view(&app.config.server, current, i64::MAX)) };
+    let OrderRows { history, post_links, post_links_count, operations, actions } = rows;
+    let (order, history, post_links, operations) = snapshot.as_it_stood(current, history, post_links, operations);
+    let rows = OrderRows { history, post_links, post_links_count, operations, actions };
+    // As it stood: a decision made after the snapshot is not part of it.
+    Ok(rows.view(&app.config.server, &order, order.updated_at))
+}
+
+pub fn operation_view(op: &OperationRow) -> MerchantOperation {
+    MerchantOperation {
+        id: format!("op_{}", op.id),
+        kind: op.kind.as_str().to_owned(),
+        status: op.status.name().to_owned(),
+        amount: op.amount_minor.map(|minor| Amount::from_minor(minor as u64).to_string()),
+        reason: op.reason.clone(),
+        message: op.epay_answer.clone(),
+        // Stored as `{invoiceId}/{kind}/{key}`, so that a key means one thing per order and kind.
+        idempotency_key: op.idempotency_key.splitn(3, '/').nth(2).unwrap_or(&op.idempotency_key).to_owned(),
+        created_at: order::rfc3339(op.created_at),
+    }
+}
+
+/// The latest review decision made by `as_of` (unix seconds), for the order's view. Pure.
+pub fn resolution(actions: &[ActionRow], as_of: i64) -> Option<ReviewResolution> {
+    actions.iter().rev().find(|a| a.action == RESOLVE_REVIEW && a.at <= as_of).map(|a| ReviewResolution {
+        decision: a.decision.clone().unwrap_or_default(),
+        checked: a.checked.clone().unwrap_or_default(),
+        note: a.note.clone(),
+        by: a.actor.clone(),
+        at: order::rfc3339(a.at),
+    })
+}
