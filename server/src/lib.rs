@@ -16,6 +16,8 @@ pub mod idempotency;
 pub mod inspect;
 pub mod invoice;
 pub mod json;
+#[cfg(test)]
+mod layers;
 pub mod maintenance;
 pub mod merchant;
 pub mod monitoring;
@@ -104,7 +106,8 @@ impl AppState {
         // PostgreSQL: only orders older than any token request can be were interrupted.
         let single = store.dialect() == store::Dialect::Sqlite;
         let started_before = if single { store::now() + 1 } else { maintenance::interrupted_before(&config, store::now()) };
-        let lease_ms = store::leases::longest_lease_ms(&config);
+        // The longest lease any worker takes: `lease_ms` of the longest timeout.
+        let lease_ms = store::leases::lease_ms(config.epay.timeout.max(config.webhooks.timeout));
         let (interrupted, held, merchant_held) = store
             .write(move |tx| {
                 if single {

@@ -113,11 +113,6 @@ pub fn lease_ms(timeout: std::time::Duration) -> i64 {
     (timeout.as_millis() as i64 * 4).max(5_000)
 }
 
-/// The longest lease any worker takes (`lease_ms` of the longest timeout).
-pub fn longest_lease_ms(config: &crate::config::Config) -> i64 {
-    lease_ms(config.epay.timeout.max(config.webhooks.timeout))
-}
-
 /// A restart of the only proxy on a SQLite store: nothing else can hold a claim, so whatever
 /// the stopped process had claimed is due now instead of when its lease would have ended.
 /// Claims and schedules are the same column, so a question or a retry that was merely

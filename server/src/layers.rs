@@ -1,0 +1,86 @@
+//! (tests) The proxy's top-level modules form layers: no module imports another that imports
+//! it back, however far round (read from the code's own `crate::` paths, comments left out).
+//! ARCHITECTURE.md draws the layers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Every `crate::name` a top-level module's files mention, by module (`lib.rs` and `main.rs`,
+/// the roots, left out).
+fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut modules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut files = vec![src.to_path_buf()];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+            continue;
+        }
+        let relative = path.strip_prefix(src).unwrap();
+        let module = relative.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned();
+        if path.extension().is_none_or(|ext| ext != "rs") || module == "lib" || module == "main" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let named = modules.entry(module.clone()).or_default();
+        for line in text.lines().filter(|line| !line.trim_start().starts_with("//")) {
+            for (at, _) in line.match_indices("crate::") {
+                let name: String = line[at + 7..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if name != module && !name.is_empty() {
+                    named.insert(name);
+                }
+            }
+        }
+    }
+    let known: BTreeSet<String> = modules.keys().cloned().collect();
+    for named in modules.values_mut() {
+        named.retain(|name| known.contains(name));
+    }
+    modules
+}
+
+/// A loop of modules, if there is one: each imports the next, the last the first.
+fn a_loop(modules: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        at: &str,
+        modules: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|m| m == at) {
+            return Some(path[start..].to_vec());
+        }
+        if !done.insert(at.to_owned()) {
+            return None;
+        }
+        path.push(at.to_owned());
+        for next in &modules[at] {
+            if let Some(found) = visit(next, modules, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    modules.keys().find_map(|start| visit(start, modules, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_top_level_modules_import_each_other_round_no_loop() {
+    let modules = imports(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    // The store stands on the invoice numbers and the secret types alone.
+    let below_the_store: BTreeSet<String> = ["invoice", "secrets"].map(str::to_owned).into();
+    assert!(modules.len() > 20 && modules["store"].is_subset(&below_the_store), "the store imports {:?}", modules["store"]);
+    if let Some(found) = a_loop(&modules) {
+        panic!("these modules import each other round a loop: {}", found.join(" -> "));
+    }
+}
+
+#[test]
+fn a_loop_is_found_however_far_round() {
+    let modules: BTreeMap<String, BTreeSet<String>> = [("a", vec!["b"]), ("b", vec!["c"]), ("c", vec!["a"]), ("d", vec![])]
+        .into_iter()
+        .map(|(m, to)| (m.to_owned(), to.into_iter().map(str::to_owned).collect()))
+        .collect();
+    assert_eq!(a_loop(&modules), Some(vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]));
+}
