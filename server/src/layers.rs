@@ -1,6 +1,6 @@
 //! (tests) The proxy's top-level modules form layers: no module imports another that imports
-//! it back, however far round (read from the code's own `crate::` paths, comments left out).
-//! ARCHITECTURE.md draws the layers.
+//! it back, however far round (read from the code's own `crate::` paths, comments left out),
+//! and only the store writes SQL. ARCHITECTURE.md draws the layers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -74,6 +74,35 @@ fn the_top_level_modules_import_each_other_round_no_loop() {
     if let Some(found) = a_loop(&modules) {
         panic!("these modules import each other round a loop: {}", found.join(" -> "));
     }
+}
+
+/// SQL lives under `store/` and nowhere else: no other file of the proxy holds a statement.
+#[test]
+fn statements_are_written_in_the_store_only() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![src.clone()];
+    let mut found = Vec::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            if path != src.join("store") {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+            }
+            continue;
+        }
+        if path.extension().is_none_or(|ext| ext != "rs") || path.ends_with("layers.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate().filter(|(_, line)| !line.trim_start().starts_with("//")) {
+            if ["SELECT ", "INSERT INTO ", "DELETE FROM ", "UPDATE orders", "UPDATE operations", "UPDATE webhook_events"]
+                .iter()
+                .any(|sql| line.contains(sql))
+            {
+                found.push(format!("{}:{}", path.strip_prefix(&src).unwrap().display(), n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "SQL outside store/: {found:?}");
 }
 
 #[test]

@@ -269,7 +269,7 @@ fn cors(config: &Config) -> CorsLayer {
 }
 
 async fn healthz(State(app): State<Arc<AppState>>) -> Result<&'static str, error::AppError> {
-    app.store.read(|db| db.query_one("SELECT 1", &[], |row| row.get::<i32>(0))).await.map_err(error::AppError::internal)?;
+    app.store.read(store::ping).await.map_err(error::AppError::internal)?;
     Ok("ok")
 }
 

@@ -193,14 +193,7 @@ pub async fn resolve_review(
             if let Some(op) = operations::unsettled(tx, order.id)? {
                 return Ok(Err(Unresolved::OperationOpen(Box::new(op))));
             }
-            let changed = tx.execute(
-                "UPDATE orders SET status = ?, captured_minor = CASE WHEN ? = 'paid' THEN COALESCE(captured_minor, amount_minor) ELSE captured_minor END,
-                    failure_reason = CASE WHEN ? = 'failed' THEN 'a person decided after review' ELSE failure_reason END,
-                    next_check_ms = NULL, updated_at = ?, version = version + 1
-                 WHERE id = ? AND status = 'review'",
-                crate::params![decision, decision, decision, at, order.id],
-            )?;
-            if changed == 0 {
+            if !orders::resolve_review(tx, order.id, decision, at)? {
                 return Ok(Err(Unresolved::NotInReview(order.status)));
             }
             admin::record_action(tx, &ActionRow { order_id: Some(order.id), ..resolution.clone() })?;

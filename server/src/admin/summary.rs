@@ -10,10 +10,9 @@ use epay_api_types::{AdminSummary, Amount, Figure, PeriodFigures};
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::monitoring::backlog;
-use crate::params;
+use crate::store::admin::{StateTotals, totals_since};
 use crate::store::orders::OrderState;
-use crate::store::{Conn, StoreError, now};
+use crate::store::{backlog, now};
 use crate::views::order::rfc3339;
 
 /// Kazakhstan's offset from UTC.
@@ -27,35 +26,6 @@ pub fn period_starts(now: i64) -> (i64, i64) {
     // 1970-01-01 was a Thursday: days since a Monday are (days + 3) mod 7.
     let weekday = (local.div_euclid(DAY) + 3).rem_euclid(7);
     (today, today - weekday * DAY)
-}
-
-/// Per state: orders, their amount (what was charged, for charged ones), what refunds
-/// returned, and how many had a refund.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StateTotals {
-    pub state: String,
-    pub count: i64,
-    pub amount_minor: i64,
-    pub refunded_minor: i64,
-    pub refunded_orders: i64,
-}
-
-pub fn totals_since(db: &mut Conn, from: i64) -> Result<Vec<StateTotals>, StoreError> {
-    db.query_all(
-        "SELECT status, COUNT(*), CAST(COALESCE(SUM(COALESCE(captured_minor, amount_minor)), 0) AS BIGINT),
-                CAST(COALESCE(SUM(refunded_minor), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN refunded_minor > 0 THEN 1 ELSE 0 END), 0) AS BIGINT)
-         FROM orders WHERE created_at >= ? GROUP BY status",
-        params![from],
-        |row| {
-            Ok(StateTotals {
-                state: row.get(0)?,
-                count: row.get(1)?,
-                amount_minor: row.get(2)?,
-                refunded_minor: row.get(3)?,
-                refunded_orders: row.get(4)?,
-            })
-        },
-    )
 }
 
 /// Groups the states as a person reads them. Pure.

@@ -288,3 +288,33 @@ pub fn actions_for_order(db: &mut Conn, order_id: i64) -> Result<Vec<ActionRow>,
         },
     )
 }
+
+/// Per state: orders, their amount (what was charged, for charged ones), what refunds
+/// returned, and how many had a refund.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateTotals {
+    pub state: String,
+    pub count: i64,
+    pub amount_minor: i64,
+    pub refunded_minor: i64,
+    pub refunded_orders: i64,
+}
+
+/// The orders created since `from` (unix seconds), per state (the console's home figures).
+pub fn totals_since(db: &mut Conn, from: i64) -> Result<Vec<StateTotals>, StoreError> {
+    db.query_all(
+        "SELECT status, COUNT(*), CAST(COALESCE(SUM(COALESCE(captured_minor, amount_minor)), 0) AS BIGINT),
+                CAST(COALESCE(SUM(refunded_minor), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN refunded_minor > 0 THEN 1 ELSE 0 END), 0) AS BIGINT)
+         FROM orders WHERE created_at >= ? GROUP BY status",
+        params![from],
+        |row| {
+            Ok(StateTotals {
+                state: row.get(0)?,
+                count: row.get(1)?,
+                amount_minor: row.get(2)?,
+                refunded_minor: row.get(3)?,
+                refunded_orders: row.get(4)?,
+            })
+        },
+    )
+}

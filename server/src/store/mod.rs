@@ -10,6 +10,7 @@
 //! postLink (docs/performance.md).
 
 pub mod admin;
+pub mod backlog;
 mod checkpoint;
 pub mod db;
 pub mod leases;
@@ -181,6 +182,11 @@ impl Store {
     pub async fn committed(&self) {
         self.commits.notified().await
     }
+}
+
+/// A statement that reads nothing: whether the store answers (`/healthz`).
+pub fn ping(db: &mut Conn) -> Result<(), StoreError> {
+    db.query_one("SELECT 1", &[], |row| row.get::<i32>(0)).map(|_| ())
 }
 
 /// Whether `database_url` names a PostgreSQL database.

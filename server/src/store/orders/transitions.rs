@@ -124,6 +124,20 @@ pub fn flag_for_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreEr
     Ok(())
 }
 
+/// A person's decision on an order in review, `paid` or `failed` (no money moves): the order
+/// leaves `review` for that state, unless it left it meanwhile (`false`). A paid order counts
+/// its whole amount as captured; a failed one says a person decided.
+pub fn resolve_review(tx: &mut Tx, id: i64, decision: &str, at: i64) -> Result<bool, StoreError> {
+    let changed = tx.execute(
+        "UPDATE orders SET status = ?, captured_minor = CASE WHEN ? = 'paid' THEN COALESCE(captured_minor, amount_minor) ELSE captured_minor END,
+            failure_reason = CASE WHEN ? = 'failed' THEN 'a person decided after review' ELSE failure_reason END,
+            next_check_ms = NULL, updated_at = ?, version = version + 1
+         WHERE id = ? AND status = 'review'",
+        params![decision, decision, decision, at, id],
+    )?;
+    Ok(changed > 0)
+}
+
 fn minor(amount: Option<epay_api_types::Amount>) -> Option<i64> {
     amount.map(|a| a.minor() as i64)
 }
