@@ -1,5 +1,5 @@
 //! The token proxy's HTTP API, from the browser: the browser's own `fetch` and JSON parser,
-//! requests serialised by serde-wasm-bindgen. (gloo-net's fetch wrapper cost 2,245 bytes
+//! bodies written and answers read by `wire.rs`. (gloo-net's fetch wrapper cost 2,245 bytes
 //! brotli of the 45 kB budget, measured, for these three calls.)
 
 use epay_api_types::{CheckoutRequest, ErrorCode, IDEMPOTENCY_KEY_HEADER, ORDER_KEY_HEADER, OrderView, WidgetConfig};

@@ -1,7 +1,10 @@
 //! The API boundary between the checkout widget (wasm) and the token proxy.
 //!
-//! Only `serde` derives live here: the widget turns these into JS values with
-//! serde-wasm-bindgen, the proxy with serde_json, so no JSON library reaches the wasm.
+//! The types carry `serde` derives: the proxy reads and writes them with serde_json; the
+//! widget reads the proxy's JSON through its own readers (`src/wire.rs`, which a browser test
+//! holds against serde), so no JSON library reaches the wasm. What only the proxy needs comes
+//! with features: TEXT columns (`store`), the merchant API's and the console's types
+//! (`merchant`, `admin`), OpenAPI schemas (`openapi`).
 
 #[cfg(feature = "admin")]
 mod admin;

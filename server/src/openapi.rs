@@ -1,6 +1,8 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of the merchant and widget APIs,
-//! generated from the handlers' annotations and the shared types (utoipa), so it cannot
-//! drift from the code. `scripts/test` runs schemathesis against it.
+//! generated from the handlers' annotations and the shared types (utoipa). The handlers are
+//! listed here by hand; `the_openapi_document_describes_every_route_and_error_code` reads the
+//! router's routes and fails on any it does not find documented, and `scripts/test` runs
+//! schemathesis against the document.
 
 use std::sync::OnceLock;
 

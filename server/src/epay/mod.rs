@@ -1,4 +1,5 @@
-//! Talking to ePay: the OAuth token endpoint (and, for confirmation, the status API).
+//! Talking to ePay: the OAuth token endpoint, the status API, capture, cancel and refund, and
+//! reading what ePay reports (`reported.rs`).
 
 mod client;
 pub(crate) mod operation;

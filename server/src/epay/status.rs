@@ -155,12 +155,6 @@ pub struct StatusAnswer {
 }
 
 impl StatusAnswer {
-    /// The transaction's status when ePay found one.
-    pub fn found_status(&self) -> Option<&TransactionStatus> {
-        (self.result == ResultCode::Found).then_some(())?;
-        self.transaction.as_ref()?.status.as_ref()
-    }
-
     /// "resultCode 100 (SUCCESS), statusName CHARGE": what ePay said, for logs and history.
     pub fn said(&self) -> String {
         let status = self.transaction.as_ref().and_then(|t| t.status.as_ref());

@@ -211,6 +211,12 @@ mod tests {
             r#"{"amount":"1","description":"x","reference":"1","expiresInSecs":9000}"#,
             r#"{"amount":"1","description":"x","reference":"1","payableForSecs":900}"#,
             r#"{"amount":"1","description":"x","reference":"1","returnUrl":"https://shop.kz/o/1"}"#,
+            r#"{"amount":"1","description":"x","reference":"1","method":"pay"}"#,
+            r#"{"amount":"1","description":"x","reference":"1","accountId":"customer-7"}"#,
+            r#"{"amount":"1","description":"x","reference":"1","email":"buyer@shop.kz"}"#,
+            r#"{"amount":"1","description":"x","reference":"1","phone":"+77011234567"}"#,
+            r#"{"amount":"1","description":"x","reference":"1","language":"kk"}"#,
+            r#"{"amount":"1","description":"x","reference":"1","cardSave":true}"#,
         ] {
             assert_ne!(order(&request(other), &rules(), false).unwrap().fingerprint(), base.fingerprint(), "{other}");
         }

@@ -1,5 +1,5 @@
 //! No secret leaves the proxy through a response or a log line. Every `TestApp` checks that
-//! when it is dropped (tests/common/mod.rs); this file proves the check itself sees what it
+//! when it is dropped (helpers/mod.rs); this file proves the check itself sees what it
 //! must: a whole payment's responses and logs, and a secret planted in them.
 
 use crate::helpers::capture::{self, leaked};
