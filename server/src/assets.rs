@@ -24,21 +24,19 @@ pub fn router(server: &ServerSettings) -> Router {
             (StatusCode::NOT_FOUND, "not found").into_response()
         }
     });
-    let files = ServeDir::new(&server.widget_dir)
-        .append_index_html_on_directories(true)
-        .precompressed_br()
-        .precompressed_gzip()
-        .not_found_service(not_found);
-    Router::new().fallback_service(files).layer(middleware::from_fn(static_headers))
+    Router::new().fallback_service(served(&server.widget_dir).not_found_service(not_found)).layer(middleware::from_fn(static_headers))
+}
+
+/// The files under `dir` as both routers serve them: `index.html` for a directory, and the
+/// precompressed twins when the browser takes them.
+fn served(dir: &std::path::Path) -> ServeDir {
+    ServeDir::new(dir).append_index_html_on_directories(true).precompressed_br().precompressed_gzip()
 }
 
 /// The console's files alone (`WIDGET_DIR/admin/` at `/admin/`), for its own address
 /// (`ADMIN_LISTEN`): nothing of the storefront, which runs ePay's script, is served there.
 pub fn console_router(server: &ServerSettings) -> Router {
-    let files = ServeDir::new(server.widget_dir.join("admin"))
-        .append_index_html_on_directories(true)
-        .precompressed_br()
-        .precompressed_gzip()
+    let files = served(&server.widget_dir.join("admin"))
         .not_found_service(axum::routing::get(|| async { (StatusCode::NOT_FOUND, "not found").into_response() }));
     Router::new().nest_service("/admin", files).layer(middleware::from_fn(static_headers))
 }

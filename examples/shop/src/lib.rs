@@ -33,7 +33,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use epay_api_types::{MerchantOrder, MerchantOrderRequest};
+use epay_api_types::{Amount, AmountError, MerchantOrder, MerchantOrderRequest};
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnectOptions;
 
@@ -488,21 +488,19 @@ async fn refundable(shop: &Shop, id: i64, asked: &str) -> Result<i64, (StatusCod
     }
 }
 
-/// `1500`, `4200.5`, `4 200,50` as tiyn (hundredths); `None` for anything else.
+/// `1500`, `4200.5`, `4 200,50` (as a person types it, `Amount::parse_typed`) as tiyn;
+/// zero or less as 0; `None` for anything that is not a sum of money.
 fn tiyn(text: &str) -> Option<i64> {
-    let text: String =
-        text.trim().chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').map(|c| if c == ',' { '.' } else { c }).collect();
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    if whole.is_empty() || whole.len() > 12 || fraction.len() > 2 || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit()) {
-        return None;
+    match Amount::parse_typed(text.trim()) {
+        Ok(amount) => i64::try_from(amount.minor()).ok(),
+        Err(AmountError::NotPositive) => Some(0),
+        Err(_) => None,
     }
-    let cents = format!("{fraction:0<2}").parse::<i64>().ok()?;
-    Some(whole.parse::<i64>().ok()? * 100 + cents)
 }
 
 /// Tiyn as the merchant API writes amounts: `1500`, `4200.50`.
 fn tenge(tiyn: i64) -> String {
-    if tiyn % 100 == 0 { (tiyn / 100).to_string() } else { format!("{}.{:02}", tiyn / 100, tiyn % 100) }
+    Amount::from_minor(tiyn.max(0) as u64).to_string()
 }
 
 /// Tiyn as a Russian page writes them: `4 200,50`.

@@ -60,7 +60,7 @@ pub fn cookie_name(app: &AppState) -> &'static str {
 
 /// `; Secure` everywhere but plain-http loopback (development, the sandbox). Pure.
 pub fn secure_flag(url: &url::Url) -> &'static str {
-    if crate::config::admin::plain_http_loopback(url) { "" } else { "; Secure" }
+    if crate::config::plain_http_loopback(url) { "" } else { "; Secure" }
 }
 
 fn set_cookie(app: &AppState, response: &mut Response, value: &str, max_age: i64) {
@@ -106,20 +106,21 @@ pub async fn sign_in(
     let at = now();
     // The attempt is counted before the password is checked: guesses sent together are
     // counted one by one, and only the first few of them are checked.
-    let (pair, address, rules) = (name.clone(), rate_limit::bucket(client).to_string(), settings.throttle);
+    let address = rate_limit::bucket(client).to_string();
+    let (pair, counted_at, rules) = (name.clone(), address.clone(), settings.throttle);
     let (admission, before, after) = app
         .store
         .write(move |tx| {
-            let before = admin::lock_attempts(tx, &pair, &address)?;
+            let before = admin::lock_attempts(tx, &pair, &counted_at)?;
             let (admission, after) = throttle::admit(Some(before), at, &rules);
-            admin::save_attempts(tx, &pair, &address, &after)?;
+            admin::save_attempts(tx, &pair, &counted_at, &after)?;
             Ok((admission, before, after))
         })
         .await?;
     // An attempt that turns out not to be a failure (never checked, or the right password
     // asking for the code) is taken back.
-    let (pair, address, store) = (name.clone(), rate_limit::bucket(client).to_string(), app.store.clone());
-    let take_back = || async move { store.write(move |tx| admin::restore_attempts(tx, &pair, &address, &before, &after)).await };
+    let (pair, counted_at, store) = (name.clone(), address.clone(), app.store.clone());
+    let take_back = || async move { store.write(move |tx| admin::restore_attempts(tx, &pair, &counted_at, &before, &after)).await };
     match admission {
         Admission::Wait { secs } => {
             tracing::warn!(name_tag = %name_tag(&name), client = %client, "a console sign-in waits: too many failures from this address");
@@ -170,8 +171,7 @@ pub async fn sign_in(
         last_seen_at: at,
         second_factor: with_factor,
     };
-    let (digest, stored, signed_in, address) =
-        (sha256_hex(id.as_bytes()), row.clone(), user.name.clone(), rate_limit::bucket(client).to_string());
+    let (digest, stored, signed_in) = (sha256_hex(id.as_bytes()), row.clone(), user.name.clone());
     app.store
         .write(move |tx| {
             admin::forget_attempts(tx, &signed_in, &address)?;

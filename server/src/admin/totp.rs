@@ -49,18 +49,20 @@ pub fn qr_code(link: &str) -> String {
 
 /// The time step whose code `code` is, at unix second `now`, if it is one.
 pub fn matching_step(secret: &str, code: &str, now: i64) -> Option<i64> {
-    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let step = totp(secret, "-")?.check(&code, u64::try_from(now).ok()?)?;
+    let digits = totp_digits(code)?;
+    let step = totp(secret, "-")?.check(&digits, u64::try_from(now).ok()?)?;
     i64::try_from(step).ok()
 }
 
 /// Whether `code` looks like a TOTP code (six digits) rather than a recovery code.
 pub fn is_totp_code(code: &str) -> bool {
+    totp_digits(code).is_some()
+}
+
+/// `code`'s six digits as typed (apps show `123 456`), if it is six digits.
+fn totp_digits(code: &str) -> Option<String> {
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit())
+    (digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
 /// New recovery codes, `xxxxx-xxxxx` from an alphabet without look-alikes (50 bits each).

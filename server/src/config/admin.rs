@@ -121,12 +121,7 @@ impl AdminSettings {
                 ),
             ));
         }
-        let listen = env
-            .text("ADMIN_LISTEN")
-            .map(|text| {
-                text.parse::<SocketAddr>().map_err(|_| problem("ADMIN_LISTEN", format!("`{text}` is not an address like 127.0.0.1:8081")))
-            })
-            .transpose()?;
+        let listen = env.address("ADMIN_LISTEN", "127.0.0.1:8081")?;
         let url = match (env.text("ADMIN_URL"), listen) {
             (Some(_), _) => env.base_url("ADMIN_URL", "")?,
             (None, Some(listen)) => env.base_url("ADMIN_URL", &format!("http://{}", super::loopback(listen)))?,
@@ -152,18 +147,6 @@ impl AdminSettings {
             },
         })
     }
-}
-
-/// Whether `url` is plain http on loopback (development, the sandbox): the one place a
-/// cookie cannot be `Secure`. Pure.
-pub fn plain_http_loopback(url: &Url) -> bool {
-    let loopback = match url.host() {
-        Some(url::Host::Domain(name)) => name == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    url.scheme() == "http" && loopback
 }
 
 /// `name:role:hash` entries separated by `;` (an argon2 hash holds `,` and `$`, never `;`).

@@ -77,6 +77,13 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    /// A socket address (`example` shows the form in the error), when set.
+    pub fn address(&self, name: &'static str, example: &str) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        self.text(name)
+            .map(|text| text.parse().map_err(|_| problem(name, format!("`{text}` is not an address like {example}"))))
+            .transpose()
+    }
+
     /// A whole number within `range`.
     pub fn count(&self, name: &'static str, default: u32, range: std::ops::RangeInclusive<u32>) -> Result<u32, ConfigError> {
         let value = match self.text(name) {

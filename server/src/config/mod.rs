@@ -337,10 +337,7 @@ fn database_url(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<String, Co
 
 impl ServerSettings {
     fn load(env: &Env<impl Fn(&str) -> Option<String>>, epay_env: EpayEnv) -> Result<ServerSettings, ConfigError> {
-        let listen: SocketAddr = match env.text("LISTEN") {
-            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-            Some(text) => text.parse().map_err(|_| problem("LISTEN", format!("`{text}` is not an address like 127.0.0.1:8080")))?,
-        };
+        let listen = env.address("LISTEN", "127.0.0.1:8080")?.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
         if epay_env == EpayEnv::Prod && env.text("PUBLIC_URL").is_none() {
             return Err(problem("PUBLIC_URL", "required when EPAY_ENV=prod (ePay posts notifications to it)"));
         }
@@ -529,11 +526,9 @@ fn bearer_key(variable: &'static str, key: String) -> Result<SecretString, Confi
 impl MetricsSettings {
     fn load(env: &Env<impl Fn(&str) -> Option<String>>, main_listen: SocketAddr, production: bool) -> Result<MetricsSettings, ConfigError> {
         let token = env.text("METRICS_TOKEN").map(|token| bearer_key("METRICS_TOKEN", token)).transpose()?;
-        let listen = match env.text("METRICS_LISTEN") {
+        let listen = match env.address("METRICS_LISTEN", "127.0.0.1:9464")? {
             None => None,
-            Some(text) => {
-                let addr: SocketAddr =
-                    text.parse().map_err(|_| problem("METRICS_LISTEN", format!("`{text}` is not an address like 127.0.0.1:9464")))?;
+            Some(addr) => {
                 if addr == main_listen {
                     return Err(problem("METRICS_LISTEN", "must differ from LISTEN (it serves /metrics without a token)"));
                 }
@@ -541,7 +536,7 @@ impl MetricsSettings {
                     return Err(problem(
                         "METRICS_LISTEN",
                         format!(
-                            "`{text}` is public or every address: it serves /metrics without a token; in production give a loopback or private address (127.0.0.1:9464, 10.0.0.5:9464)"
+                            "`{addr}` is public or every address: it serves /metrics without a token; in production give a loopback or private address (127.0.0.1:9464, 10.0.0.5:9464)"
                         ),
                     ));
                 }
@@ -636,18 +631,29 @@ fn sandbox_proxies(urls: Vec<String>) -> Result<Vec<String>, ConfigError> {
     urls.iter()
         .map(|text| {
             let url = parse_http_url("SANDBOX_PROXIES", text)?;
-            let local = match url.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(name)) => name == "localhost",
-                None => false,
-            };
-            if !local {
+            if !loopback_host(&url) {
                 return Err(problem("SANDBOX_PROXIES", format!("`{text}` is not on this machine (127.0.0.0/8, ::1 or localhost)")));
             }
             Ok(url.origin().ascii_serialization())
         })
         .collect()
+}
+
+/// Whether `url` names this machine: a loopback address or `localhost` (the URL parser
+/// lowercases host names). Pure.
+pub(crate) fn loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    }
+}
+
+/// Whether `url` is plain http on loopback (development, the sandbox): the one place a
+/// cookie cannot be `Secure`, and the only address the sandbox serves. Pure.
+pub fn plain_http_loopback(url: &Url) -> bool {
+    url.scheme() == "http" && loopback_host(url)
 }
 
 /// A loopback or private-network address (RFC 1918, IPv6 unique-local): not the public

@@ -45,13 +45,7 @@ fn sandbox_is_local(listen: SocketAddr, public_url: &Url) -> Result<(), ConfigEr
     if !listen.ip().is_loopback() {
         return Err(problem("LISTEN", format!("`{listen}` is not a loopback address: {hint}")));
     }
-    let public_loopback = match public_url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
-    if public_url.scheme() != "http" || !public_loopback {
+    if !super::plain_http_loopback(public_url) {
         return Err(problem("PUBLIC_URL", format!("`{public_url}` is not http:// on loopback: {hint}")));
     }
     Ok(())
@@ -96,7 +90,7 @@ fn console_apart(config: &Config) -> Result<(), ConfigError> {
     if config.epay.env != EpayEnv::Prod || admin.url.scheme() == "https" {
         return Ok(());
     }
-    if !super::admin::plain_http_loopback(&admin.url) {
+    if !super::plain_http_loopback(&admin.url) {
         return Err(problem(
             "ADMIN_URL",
             format!("`{}` must be https:// when EPAY_ENV=prod (or http on loopback, reached through an SSH tunnel)", admin.url),

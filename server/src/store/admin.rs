@@ -119,17 +119,17 @@ pub fn prune_attempts(tx: &mut Tx, before: i64, now: i64) -> Result<u64, StoreEr
     tx.execute("DELETE FROM admin_sign_in_attempts WHERE last_at < ? AND next_at <= ?", params![before, now])
 }
 
-/// A person's TOTP secret (base32) and whether it is confirmed.
+/// A person's TOTP secret (base32) and whether it is confirmed (the last time step used is
+/// checked by `use_step` in its statement).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FactorRow {
     pub secret: String,
     pub confirmed: bool,
-    pub last_step: i64,
 }
 
 pub fn second_factor(db: &mut Conn, user_name: &str) -> Result<Option<FactorRow>, StoreError> {
-    db.query_optional("SELECT secret, confirmed_at, last_step FROM admin_second_factors WHERE user_name = ?", params![user_name], |row| {
-        Ok(FactorRow { secret: row.get(0)?, confirmed: row.get::<Option<i64>>(1)?.is_some(), last_step: row.get(2)? })
+    db.query_optional("SELECT secret, confirmed_at FROM admin_second_factors WHERE user_name = ?", params![user_name], |row| {
+        Ok(FactorRow { secret: row.get(0)?, confirmed: row.get::<Option<i64>>(1)?.is_some() })
     })
 }
 
@@ -191,11 +191,6 @@ pub fn use_recovery_code(tx: &mut Tx, user_name: &str, digest: &str, now: i64) -
         params![now, user_name, digest],
     )?;
     Ok(used == 1)
-}
-
-/// Recovery codes not used yet.
-pub fn recovery_codes_left(db: &mut Conn, user_name: &str) -> Result<i64, StoreError> {
-    db.query_one("SELECT COUNT(*) FROM admin_recovery_codes WHERE user_name = ? AND used_at IS NULL", params![user_name], |row| row.get(0))
 }
 
 /// Removes a person's second factor and recovery codes and ends their sessions (the CLI's
