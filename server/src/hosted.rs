@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use epay_api_types::{PaymentMethod, is_valid_invoice_id};
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::store::orders;
 
 pub const TEMPLATE: &str = "hosted.html";

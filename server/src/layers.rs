@@ -94,9 +94,18 @@ fn statements_are_written_in_the_store_only() {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         for (n, line) in text.lines().enumerate().filter(|(_, line)| !line.trim_start().starts_with("//")) {
-            if ["SELECT ", "INSERT INTO ", "DELETE FROM ", "UPDATE orders", "UPDATE operations", "UPDATE webhook_events"]
-                .iter()
-                .any(|sql| line.contains(sql))
+            if [
+                "SELECT ",
+                "INSERT INTO ",
+                "DELETE FROM ",
+                "UPDATE orders",
+                "UPDATE operations",
+                "UPDATE webhook_events",
+                "\"WHERE ",
+                "ORDER BY ",
+            ]
+            .iter()
+            .any(|sql| line.contains(sql))
             {
                 found.push(format!("{}:{}", path.strip_prefix(&src).unwrap().display(), n + 1));
             }

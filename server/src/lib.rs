@@ -24,15 +24,18 @@ pub mod monitoring;
 pub mod openapi;
 pub mod operations;
 pub mod order_status;
+pub mod passwords;
 pub mod postlink;
 pub mod rate_limit;
 pub mod secrets;
 pub mod security;
 pub mod serving;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod views;
 pub mod webhooks;
+pub mod widget_config;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -42,8 +45,8 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::routing::{any, get, post};
-use axum::{BoxError, Json, Router};
-use epay_api_types::{ErrorCode, IDEMPOTENCY_KEY_HEADER, ORDER_KEY_HEADER, WidgetConfig};
+use axum::{BoxError, Router};
+use epay_api_types::{ErrorCode, IDEMPOTENCY_KEY_HEADER, ORDER_KEY_HEADER};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
@@ -52,6 +55,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use config::{Config, EpayEnv};
 use epay::EpayClient;
+pub use state::AppState;
 use store::{Store, StoreError, orders};
 
 /// Checkout requests are small JSON objects.
@@ -61,35 +65,6 @@ pub const CHECKOUT_BODY_LIMIT: usize = 16 * 1024;
 pub const POSTLINK_BODY_LIMIT: usize = 64 * 1024;
 /// A client has this long to send its request body.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub epay: EpayClient,
-    /// The built-in ePay emulator's routes, when `EPAY_ENV=sandbox`.
-    pub sandbox: Option<Router>,
-    /// Wakes the confirmation worker (a postLink made an order `confirming`).
-    pub confirmations: Arc<tokio::sync::Notify>,
-    /// The per-client checkout limit, unless `CHECKOUT_RATE_PER_MINUTE=0`.
-    pub checkout_limiter: Option<rate_limit::CheckoutLimiter>,
-    /// Per source: postLinks that change nothing and would still be stored.
-    pub postlink_limiter: rate_limit::SourceLimiter,
-    /// Console sign-in attempts per client (`ADMIN_SIGN_IN_RATE_PER_MINUTE`).
-    pub admin_sign_ins: rate_limit::SourceLimiter,
-    /// Sign-in attempts from addresses already failing, all together.
-    pub sign_in_retries: rate_limit::TokenBudget,
-    pub password_checks: admin::passwords::PasswordChecks,
-    /// Payment tokens per minute, all clients together.
-    pub token_budget: rate_limit::TokenBudget,
-    /// Orders holding an invoice suffix (`MAX_OPEN_ORDERS`).
-    pub open_orders: Arc<orders::OpenOrders>,
-    /// Merchant orders holding an invoice suffix (their own quota).
-    pub merchant_open_orders: Arc<orders::OpenOrders>,
-    /// Signs and sends webhooks, when `WEBHOOK_URL` is set.
-    pub webhooks: Option<webhooks::Sender>,
-    /// This process among the instances sharing the store (the holder of its leases).
-    pub instance: String,
-}
 
 impl AppState {
     /// Opens the store, recovers from an interrupted previous run, and builds the clients.
@@ -140,10 +115,9 @@ impl AppState {
             token_budget: rate_limit::TokenBudget::new(config.limits.token_rate_per_minute),
             admin_sign_ins: rate_limit::SourceLimiter::new(config.admin.sign_in_rate_per_minute),
             sign_in_retries: rate_limit::TokenBudget::new(config.admin.retries_per_minute),
-            password_checks: admin::passwords::PasswordChecks::new(),
+            password_checks: passwords::PasswordChecks::new(),
             open_orders: Arc::new(orders::OpenOrders::new(held, config.limits.max_open_orders)),
             merchant_open_orders: Arc::new(orders::OpenOrders::new(merchant_held, config.limits.max_open_merchant_orders)),
-            webhooks: webhooks::Sender::new(&config.webhooks),
             config,
             store,
             sandbox,
@@ -165,7 +139,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/checkout", checkout_route)
         .route("/api/orders/{invoice_id}", get(order_status::show))
         .route("/api/orders/{invoice_id}/checkout", order_checkout_route)
-        .route("/api/widget-config", get(widget_config))
+        .route("/api/widget-config", get(widget_config::show))
         .layer(cors(&state.config));
 
     // The shop's backend: a bearer key, and no CORS (merchant::auth).
@@ -273,20 +247,6 @@ async fn healthz(State(app): State<Arc<AppState>>) -> Result<&'static str, error
     Ok("ok")
 }
 
-/// What the widget needs before the first click: limits, currency, ePay's script.
-#[utoipa::path(get, path = "/api/widget-config", tag = "widget", responses((status = 200, description = "The widget's settings", body = WidgetConfig)))]
-pub async fn widget_config(State(app): State<Arc<AppState>>) -> Json<WidgetConfig> {
-    let config = &app.config;
-    Json(WidgetConfig {
-        script_url: config.epay.script_url.to_string(),
-        payform_origin: config.epay.payform_origin.clone(),
-        currency: config.checkout.currencies[0].clone(),
-        min_amount: config.checkout.min_amount.to_string(),
-        max_amount: config.checkout.max_amount.to_string(),
-        sandbox: config.epay.env == EpayEnv::Sandbox,
-    })
-}
-
 /// Serves until `shutdown` resolves, then finishes the requests in flight. The confirmation
 /// worker runs alongside.
 pub async fn serve(
@@ -307,7 +267,7 @@ pub async fn serve_router(
     let worker = tokio::spawn(confirm::run(state.clone()));
     let housekeeping = tokio::spawn(maintenance::run(state.clone()));
     let (stop_deliveries, deliveries_stop) = tokio::sync::oneshot::channel::<()>();
-    let deliveries = tokio::spawn(webhooks::run(state.clone(), async move {
+    let deliveries = tokio::spawn(webhooks::run(state.store.clone(), state.config.clone(), async move {
         let _ = deliveries_stop.await;
     }));
     let lookups = tokio::spawn(operations::run(state.clone()));

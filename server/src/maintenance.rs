@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::store::{StoreError, leases, notifications, now, now_ms, orders, webhooks};
 
 pub const INTERVAL: Duration = Duration::from_secs(60);

@@ -33,7 +33,7 @@ use crate::{checkout, merchant, order_status};
         checkout::order::start,
         checkout::create,
         order_status::show,
-        crate::widget_config,
+        crate::widget_config::show,
     ),
     components(schemas(epay_api_types::ErrorCode)),
     modifiers(&MerchantKey),

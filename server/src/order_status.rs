@@ -9,9 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use epay_api_types::{ApiError, ErrorCode, ORDER_KEY_HEADER, OrderSource, OrderStatus, OrderView};
 
-use crate::AppState;
 use crate::error::AppError;
 use crate::secrets::constant_time_eq;
+use crate::state::AppState;
 use crate::store::now;
 use crate::store::orders::{self, OrderRow, OrderState};
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, FromRef};
 use axum::http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use epay_api_types::ErrorCode;
@@ -88,14 +88,26 @@ pub fn coarse_bucket(ip: IpAddr) -> IpAddr {
 /// Extracts the request's client address (see `client_ip`).
 pub struct ClientAddr(pub IpAddr);
 
-impl axum::extract::FromRequestParts<Arc<crate::AppState>> for ClientAddr {
+/// How the public listener's and the console's requests name their client (`client_ip`),
+/// taken from the app's state by `ClientAddr`.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddressRules {
+    pub public: ClientAddressRule,
+    pub console: ClientAddressRule,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr
+where
+    ClientAddressRules: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, app: &Arc<crate::AppState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let rules = ClientAddressRules::from_ref(state);
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         let rule = match parts.extensions.get::<OnConsoleListener>() {
-            Some(_) => app.config.admin.client_address,
-            None => app.config.limits.client_address,
+            Some(_) => rules.console,
+            None => rules.public,
         };
         Ok(ClientAddr(client_ip(rule, &parts.headers, peer)))
     }

@@ -14,11 +14,11 @@ use axum::routing::{MethodRouter, post};
 use epay_api_types::{ErrorCode, OperationRequest, ReviewDecision};
 
 use super::staff::Staff;
-use crate::AppState;
 use crate::epay::OperationKind;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::operations::{ByPerson, Requested, request_operation, review};
+use crate::state::AppState;
 use crate::store::admin::{self, ActionRow};
 use crate::store::operations::{self, OperationRow};
 use crate::store::orders::{self, OrderState};
@@ -153,7 +153,7 @@ pub async fn resolve_review(
     tracing::info!(user = %staff.name, invoice_id = %invoice_id, decision, "review resolved in the console");
     if let Some(decision) = review::Decision::parse(decision) {
         let order = review::decide(&app, &invoice_id, decision, resolution).await?;
-        return Ok(axum::Json(crate::views::order_view(&app, &order).await?).into_response());
+        return Ok(axum::Json(crate::views::order_view(&app.store, &app.config.server, &order).await?).into_response());
     }
     let invoice = invoice_id.clone();
     let in_review = app
@@ -206,7 +206,7 @@ pub async fn resolve_review(
             let invoice = invoice_id.clone();
             let order =
                 app.store.read(move |db| orders::find_by_invoice(db, &invoice)).await?.ok_or_else(|| AppError::internal("vanished"))?;
-            Ok(axum::Json(crate::views::order_view(&app, &order).await?).into_response())
+            Ok(axum::Json(crate::views::order_view(&app.store, &app.config.server, &order).await?).into_response())
         }
         Err(Unresolved::NoOrder) => Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`"))),
         Err(Unresolved::NotInReview(state)) => Err(not_in_review(&invoice_id, state)),

@@ -17,17 +17,17 @@ use epay_api_types::{AdminSession, AdminSignIn, CSRF_HEADER, ErrorCode};
 use super::second_factor::{self, SecondStep};
 use super::staff::Staff;
 use super::throttle::{self, Admission};
-use crate::AppState;
 use crate::config::admin::AdminUser;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::rate_limit::{self, ClientAddr};
 use crate::secrets::{constant_time_eq, sha256_hex};
+use crate::state::AppState;
 use crate::store::admin::{self, SessionRow};
 use crate::store::now;
 use crate::views::order::rfc3339;
 
-pub use super::passwords::hash_password;
+pub use crate::passwords::hash_password;
 
 /// The session cookie's name where the console is served over https (or anywhere but
 /// plain-http loopback): a `__Host-` cookie is only accepted with `Secure`, `Path=/` and no
@@ -139,7 +139,7 @@ pub async fn sign_in(
         Admission::Check { .. } => {}
     }
     let user: Option<AdminUser> = settings.users.iter().find(|u| u.name == name).cloned();
-    let hash = user.as_ref().map_or_else(|| super::passwords::decoy_hash().to_owned(), |u| u.password_hash.clone());
+    let hash = user.as_ref().map_or_else(|| crate::passwords::decoy_hash().to_owned(), |u| u.password_hash.clone());
     let matched = match app.password_checks.matches(body.password, hash).await {
         Ok(matched) => matched,
         Err(busy) => {

@@ -13,11 +13,10 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime, UtcOffset};
 
 use super::summary::UTC_OFFSET_SECS;
-use crate::AppState;
 use crate::error::AppError;
-use crate::params;
+use crate::state::AppState;
 use crate::store::operations::{self, OperationRow};
-use crate::store::orders::{OrderRow, select_where};
+use crate::store::orders::{self, OrderRow};
 use crate::store::{Conn, StoreError};
 
 /// At most this many days in one file.
@@ -64,7 +63,7 @@ pub fn range(query: &str) -> Result<(i64, i64), AppError> {
 }
 
 fn read(db: &mut Conn, from: i64, to: i64) -> Result<(Vec<OrderRow>, Vec<OperationRow>), StoreError> {
-    let orders = select_where(db, "WHERE created_at >= ? AND created_at < ? ORDER BY id", params![from, to])?;
+    let orders = orders::created_between(db, from, to)?;
     Ok((orders, operations::for_orders_created(db, from, to)?))
 }
 
@@ -191,7 +190,7 @@ mod tests {
         let mut order = OrderRow::created(
             1,
             "123456789012".into(),
-            &crate::store::orders::NewOrder::example(150_000, epay_api_types::PaymentMethod::Pay),
+            &orders::NewOrder::example(150_000, epay_api_types::PaymentMethod::Pay),
             0,
         );
         order.description = "=cmd|' /C calc'!A0".into();

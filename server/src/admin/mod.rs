@@ -7,7 +7,6 @@ pub mod actions;
 pub mod auth;
 pub mod export;
 pub mod orders;
-pub mod passwords;
 pub mod second_factor;
 pub mod staff;
 pub mod summary;
@@ -21,8 +20,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use crate::AppState;
 use crate::epay::OperationKind;
+use crate::state::AppState;
 
 /// Sign-in and decisions are short JSON objects.
 const BODY_LIMIT: usize = 16 * 1024;

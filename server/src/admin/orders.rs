@@ -8,9 +8,9 @@ use axum::extract::{Path, RawQuery, State};
 use epay_api_types::{AdminOrder, MerchantOrderPage};
 
 use super::timeline::{self, OrderRecords};
-use crate::AppState;
 use crate::error::AppError;
 use crate::merchant::{events, read};
+use crate::state::AppState;
 use crate::store::{orders, webhooks};
 use crate::views::OrderRows;
 use crate::views::order as view;

@@ -14,10 +14,10 @@ use epay_api_types::{ErrorCode, RecoveryCodes, SecondFactorCode, SecondFactorEnr
 
 use super::staff::Staff;
 use super::totp;
-use crate::AppState;
 use crate::config::admin::{AdminSettings, AdminUser, Role};
 use crate::error::AppError;
 use crate::json::JsonBody;
+use crate::state::AppState;
 use crate::store::admin::{self, FactorRow};
 use crate::store::now;
 

@@ -8,8 +8,8 @@ use axum::Json;
 use axum::extract::State;
 use epay_api_types::{AdminSummary, Amount, Figure, PeriodFigures};
 
-use crate::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::admin::{StateTotals, totals_since};
 use crate::store::orders::OrderState;
 use crate::store::{backlog, now};

@@ -14,12 +14,12 @@ use epay_api_types::{ApiError, CheckoutRequest, CheckoutResponse, ErrorCode, Ord
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
-use crate::AppState;
 use crate::confirm;
 use crate::epay::PaymentTokenRequest;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::secrets;
+use crate::state::AppState;
 use crate::store::now;
 use crate::store::orders::{self, Begin, NewOrder, OrderRow, OrderState};
 use crate::views::order::rfc3339;

@@ -12,9 +12,9 @@ use axum::http::{HeaderMap, StatusCode};
 use epay_api_types::{ApiError, ErrorCode, OrderSource};
 
 use super::{CheckoutBody, answer};
-use crate::AppState;
 use crate::error::AppError;
 use crate::order_status::keyed_order;
+use crate::state::AppState;
 use crate::store::orders;
 
 /// Start (or resume) paying a merchant order.

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use crate::AppState;
 use crate::epay::StatusKind;
+use crate::state::AppState;
 use crate::store::admin::LATE_PAYMENT;
 use crate::store::leases::{self, Due};
 use crate::store::orders::{self, OrderRow, OrderState};

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use super::metrics;
 use crate::config::EpaySettings;
-use crate::monitoring;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EpayError {
@@ -68,7 +68,7 @@ impl EpayClient {
     pub(super) async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<(reqwest::StatusCode, bytes::Bytes), EpayError> {
         let (http, request) = request.build_split();
         let request = request.map_err(|e| self.transport_error(e))?;
-        let endpoint = monitoring::epay_endpoint(request.url().path());
+        let endpoint = metrics::endpoint(request.url().path());
         let started = std::time::Instant::now();
         let answered = async {
             let response = http.execute(request).await?;
@@ -77,10 +77,10 @@ impl EpayClient {
         }
         .await;
         let outcome = match &answered {
-            Ok((status, _)) => monitoring::epay_outcome(Some(status.as_u16()), false),
-            Err(err) => monitoring::epay_outcome(err.status().map(|s| s.as_u16()), err.is_timeout()),
+            Ok((status, _)) => metrics::outcome(Some(status.as_u16()), false),
+            Err(err) => metrics::outcome(err.status().map(|s| s.as_u16()), err.is_timeout()),
         };
-        monitoring::record_epay_call(endpoint, outcome, started.elapsed());
+        metrics::record_call(endpoint, outcome, started.elapsed());
         answered.map_err(|e| self.transport_error(e))
     }
 

@@ -2,6 +2,7 @@
 //! reading what ePay reports (`reported.rs`).
 
 mod client;
+pub mod metrics;
 pub(crate) mod operation;
 pub mod reported;
 mod status;

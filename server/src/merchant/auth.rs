@@ -11,9 +11,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use epay_api_types::{ApiError, ErrorCode};
 
-use crate::AppState;
 use crate::error::AppError;
 use crate::secrets::bearer_matches;
+use crate::state::AppState;
 
 /// What a request's headers say about its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,11 +10,11 @@ use epay_api_types::{ApiError, ErrorCode, MerchantOrder, MerchantOrderRequest};
 
 use super::auth::MerchantAuthErrors;
 use super::validate;
-use crate::AppState;
 use crate::checkout;
 use crate::error::AppError;
 use crate::idempotency::REPLAYED_HEADER;
 use crate::json::JsonBody;
+use crate::state::AppState;
 use crate::store::orders::{self, Created, MerchantTerms, NewOrder};
 use crate::views::order as view;
 

@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use super::auth::MerchantAuthErrors;
 use super::paging::Page;
-use crate::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::now_ms;
 use crate::store::webhooks::{self, AttemptRow, EventRow};
 use crate::views::order::rfc3339;

@@ -15,7 +15,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// A merchant order body: 4 KiB of metadata and a few short fields.
 pub const BODY_LIMIT: usize = 16 * 1024;

@@ -11,10 +11,10 @@ use axum::response::Response;
 use epay_api_types::{ApiError, OperationRequest, OperationResult};
 
 use super::auth::MerchantAuthErrors;
-use crate::AppState;
 use crate::epay::OperationKind;
 use crate::error::AppError;
 use crate::operations::{Requested, created, read_request, request_operation};
+use crate::state::AppState;
 
 /// The errors of capture, cancel and refund.
 #[derive(utoipa::IntoResponses)]

@@ -11,8 +11,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::auth::MerchantAuthErrors;
 use super::paging::Page;
-use crate::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::orders::{self, OrderFilter, OrderState};
 use crate::views::order as view;
 
@@ -34,7 +34,7 @@ pub async fn show(State(app): State<Arc<AppState>>, Path(invoice_id): Path<Strin
     let Some(order) = app.store.read(move |db| orders::find_by_invoice(db, &invoice)).await? else {
         return Err(AppError::not_found(format!("no order with invoice id `{invoice_id}`")));
     };
-    Ok(Json(crate::views::order_view(&app, &order).await?))
+    Ok(Json(crate::views::order_view(&app.store, &app.config.server, &order).await?))
 }
 
 /// Orders, newest first, filtered by `reference`, `status` and creation time, a page at a time.

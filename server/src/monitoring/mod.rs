@@ -18,8 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// Latency buckets in seconds: a loopback request takes well under a millisecond, an ePay
 /// call up to its timeout.
@@ -68,48 +68,8 @@ fn describe() {
     backlog::describe();
 }
 
-pub const EPAY_REQUESTS: &str = "epay_proxy_epay_requests_total";
-pub const EPAY_DURATION: &str = "epay_proxy_epay_request_duration_seconds";
-pub use crate::store::{STORE_BATCH_JOBS, STORE_WRITE};
-
-/// Records one call to ePay: `endpoint` from `epay_endpoint`, `outcome` from its answer.
-pub fn record_epay_call(endpoint: &'static str, outcome: &'static str, elapsed: std::time::Duration) {
-    metrics::counter!(EPAY_REQUESTS, "endpoint" => endpoint, "outcome" => outcome).increment(1);
-    metrics::histogram!(EPAY_DURATION, "endpoint" => endpoint).record(elapsed.as_secs_f64());
-}
-
-/// The ePay endpoint a request path names, without the ids in it (a label must have few
-/// values): `/operation/{id}/refund` is `refund`.
-pub fn epay_endpoint(path: &str) -> &'static str {
-    let path = path.trim_end_matches('/');
-    if path.ends_with("/oauth2/token") {
-        "token"
-    } else if path.contains("/check-status/p2p/") {
-        "status_p2p"
-    } else if path.contains("/check-status/") {
-        "status_payment"
-    } else if path.contains("/operation/") {
-        match path.rsplit('/').next() {
-            Some("refund") => "refund",
-            Some("charge") => "charge",
-            Some("cancel") => "cancel",
-            _ => "operation_other",
-        }
-    } else {
-        "other"
-    }
-}
-
-/// An ePay answer's outcome label.
-pub fn epay_outcome(status: Option<u16>, timed_out: bool) -> &'static str {
-    match (status, timed_out) {
-        (_, true) => "timeout",
-        (None, false) => "unreachable",
-        (Some(200..=299), _) => "ok",
-        (Some(400..=499), _) => "http_4xx",
-        (Some(_), _) => "http_5xx",
-    }
-}
+use crate::epay::metrics::{EPAY_DURATION, EPAY_REQUESTS};
+use crate::store::{STORE_BATCH_JOBS, STORE_WRITE};
 
 /// `/metrics` for the main listener: only with `METRICS_TOKEN`, and only for its bearer.
 pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
@@ -150,35 +110,4 @@ async fn scrape(State(app): State<Arc<AppState>>) -> Result<Response, AppError> 
     handle.run_upkeep();
     let body = handle.render();
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn epay_endpoints_are_named_without_their_ids() {
-        let cases = [
-            ("/oauth2/token", "token"),
-            ("/sandbox/oauth2/token", "token"),
-            ("/check-status/payment/transaction/000000123456", "status_payment"),
-            ("/check-status/p2p/transaction/000000123456", "status_p2p"),
-            ("/operation/7f0c-11/refund", "refund"),
-            ("/operation/7f0c-11/charge", "charge"),
-            ("/operation/7f0c-11/cancel", "cancel"),
-            ("/somewhere", "other"),
-        ];
-        for (path, endpoint) in cases {
-            assert_eq!(epay_endpoint(path), endpoint, "{path}");
-        }
-    }
-
-    #[test]
-    fn outcomes_say_what_came_back() {
-        assert_eq!(epay_outcome(Some(200), false), "ok");
-        assert_eq!(epay_outcome(Some(400), false), "http_4xx");
-        assert_eq!(epay_outcome(Some(502), false), "http_5xx");
-        assert_eq!(epay_outcome(None, true), "timeout");
-        assert_eq!(epay_outcome(None, false), "unreachable");
-    }
 }

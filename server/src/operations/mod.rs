@@ -28,10 +28,10 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use epay_api_types::{Amount, ErrorCode, OperationRequest, OperationResult};
 
-use crate::AppState;
 use crate::epay::{OperationAnswer, OperationKind, StatusKind};
 use crate::error::AppError;
 use crate::idempotency::REPLAYED_HEADER;
+use crate::state::AppState;
 use crate::store::leases::{self, Due};
 use crate::store::now_ms;
 use crate::store::operations::{self, Begun, NewOperation, OperationRow, OperationStatus};
@@ -157,7 +157,7 @@ async fn result(app: &AppState, op: &OperationRow) -> Result<OperationResult, Ap
         .read(move |db| orders::find_by_id(db, order_id))
         .await?
         .ok_or_else(|| AppError::internal("an operation without its order"))?;
-    Ok(OperationResult { operation: operation_view(op), order: order_view(app, &order).await? })
+    Ok(OperationResult { operation: operation_view(op), order: order_view(&app.store, &app.config.server, &order).await? })
 }
 
 /// How long a worker holds an operation: long enough for every request of one step (a

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use epay_api_types::ErrorCode;
 
-use crate::AppState;
 use crate::epay::StatusKind;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::admin::{self, ActionRow};
 use crate::store::operations::{self, OperationRow, Resolution};
 use crate::store::orders::{self, OrderRow};

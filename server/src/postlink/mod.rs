@@ -25,9 +25,9 @@ use axum::http::StatusCode;
 use epay_api_types::ErrorCode;
 use serde::Serialize;
 
-use crate::AppState;
 use crate::error::AppError;
 use crate::rate_limit::ClientAddr;
+use crate::state::AppState;
 use crate::store::StoreError;
 pub use crate::store::notifications::Endpoint;
 use crate::store::notifications::{self, NewNotification, Verdict};

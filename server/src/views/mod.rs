@@ -8,16 +8,17 @@ pub mod snapshot;
 
 use epay_api_types::{Amount, MerchantOperation, ReviewResolution};
 
-use crate::AppState;
+use crate::config::ServerSettings;
 use crate::store::admin::{ActionRow, RESOLVE_REVIEW};
 use crate::store::notifications;
 use crate::store::operations::{self, OperationRow};
 use crate::store::orders::{self, OrderRow};
+use crate::store::{Store, StoreError};
 use snapshot::OrderSnapshot;
 
 /// The order as the merchant API shows it, with its operations (single reads and webhooks).
-pub async fn order_view(app: &AppState, order: &OrderRow) -> Result<epay_api_types::MerchantOrder, crate::store::StoreError> {
-    order_view_as_it_stood(app, order, None).await
+pub async fn order_view(store: &Store, server: &ServerSettings, order: &OrderRow) -> Result<epay_api_types::MerchantOrder, StoreError> {
+    order_view_as_it_stood(store, server, order, None).await
 }
 
 /// What an order's single view is made of, besides the order itself.
@@ -32,7 +33,7 @@ pub struct OrderRows {
 
 impl OrderRows {
     /// The rows of order `order_id`, counting its postLinks up to the one `up_to`.
-    pub fn read(db: &mut crate::store::Conn, order_id: i64, up_to: i64) -> Result<OrderRows, crate::store::StoreError> {
+    pub fn read(db: &mut crate::store::Conn, order_id: i64, up_to: i64) -> Result<OrderRows, StoreError> {
         Ok(OrderRows {
             history: orders::history(db, order_id)?,
             post_links: notifications::read_for_order(db, order_id)?,
@@ -44,7 +45,7 @@ impl OrderRows {
 
     /// The order as the merchant API shows it on its own (the console too), with the review
     /// decisions made by `as_of` (unix seconds). Pure.
-    pub fn view(&self, server: &crate::config::ServerSettings, order: &OrderRow, as_of: i64) -> epay_api_types::MerchantOrder {
+    pub fn view(&self, server: &ServerSettings, order: &OrderRow, as_of: i64) -> epay_api_types::MerchantOrder {
         let mut view = order::detailed(server, order, &self.history, &self.post_links, self.post_links_count);
         view.operations = Some(self.operations.iter().map(operation_view).collect());
         view.review_resolution = resolution(&self.actions, as_of);
@@ -59,20 +60,21 @@ impl OrderRows {
 /// The same, as it stood when `snapshot` was taken (a webhook event's), from the order as it
 /// is now (`current`).
 pub async fn order_view_as_it_stood(
-    app: &AppState,
+    store: &Store,
+    server: &ServerSettings,
     current: &OrderRow,
     snapshot: Option<&OrderSnapshot>,
-) -> Result<epay_api_types::MerchantOrder, crate::store::StoreError> {
+) -> Result<epay_api_types::MerchantOrder, StoreError> {
     let order_id = current.id;
     // As it stood: the postLinks it had received then.
     let up_to = snapshot.map_or(i64::MAX, |s| s.post_links_up_to.unwrap_or(0));
-    let rows = app.store.read(move |db| OrderRows::read(db, order_id, up_to)).await?;
-    let Some(snapshot) = snapshot else { return Ok(rows.view(&app.config.server, current, i64::MAX)) };
+    let rows = store.read(move |db| OrderRows::read(db, order_id, up_to)).await?;
+    let Some(snapshot) = snapshot else { return Ok(rows.view(server, current, i64::MAX)) };
     let OrderRows { history, post_links, post_links_count, operations, actions } = rows;
     let (order, history, post_links, operations) = snapshot.as_it_stood(current, history, post_links, operations);
     let rows = OrderRows { history, post_links, post_links_count, operations, actions };
     // As it stood: a decision made after the snapshot is not part of it.
-    Ok(rows.view(&app.config.server, &order, order.updated_at))
+    Ok(rows.view(server, &order, order.updated_at))
 }
 
 pub fn operation_view(op: &OperationRow) -> MerchantOperation {

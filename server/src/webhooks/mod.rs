@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 use serde_json::value::RawValue;
 
-use crate::AppState;
+use crate::config::Config;
 use crate::store::leases::{self, Due};
 use crate::store::webhooks::{self, Attempt, EventRow};
-use crate::store::{StoreError, now_ms, orders};
+use crate::store::{Store, StoreError, now_ms, orders};
 
 /// The most events claimed from the schedule at a time (never more than there are free slots).
 const BATCH: i64 = 256;
@@ -52,6 +52,13 @@ impl Sender {
     }
 }
 
+/// What each attempt needs: the store, the signer, and the settings its body is made with.
+struct Deliveries {
+    store: Store,
+    sender: Sender,
+    config: Arc<Config>,
+}
+
 /// A new signing secret: `whsec_` and base64 of 32 random bytes.
 pub fn new_secret() -> String {
     use base64::Engine;
@@ -63,8 +70,10 @@ pub fn new_secret() -> String {
 /// and a request the receiver holds open delays only its own event; the others are claimed and
 /// sent meanwhile. When `stop` resolves, the attempts in flight are cut short and their events
 /// handed back, due at once, instead of staying claimed until their leases end.
-pub async fn run(app: Arc<AppState>, stop: impl Future<Output = ()>) {
-    let Some(sender) = app.webhooks.as_ref() else { return };
+pub async fn run(store: Store, config: Arc<Config>, stop: impl Future<Output = ()>) {
+    let Some(sender) = Sender::new(&config.webhooks) else { return };
+    let app = Arc::new(Deliveries { store, sender, config });
+    let sender = &app.sender;
     let mut stop = std::pin::pin!(stop);
     let mut in_flight = tokio::task::JoinSet::new();
     // The claim (event id, claimed until) of every attempt not finished yet.
@@ -85,11 +94,7 @@ pub async fn run(app: Arc<AppState>, stop: impl Future<Output = ()>) {
                     for event in due {
                         let claim = (event.id, event.next_attempt_ms.unwrap_or_default());
                         let app = app.clone();
-                        let task = in_flight.spawn(async move {
-                            if let Some(sender) = app.webhooks.as_ref() {
-                                deliver_logged(&app, sender, event).await;
-                            }
-                        });
+                        let task = in_flight.spawn(async move { deliver_logged(&app, event).await });
                         claims.insert(task.id(), claim);
                     }
                     continue;
@@ -128,15 +133,16 @@ fn task_of(done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) -> tokio
     done.map_or_else(|err| err.id(), |(id, ())| id)
 }
 
-async fn deliver_logged(app: &AppState, sender: &Sender, event: EventRow) {
-    if let Err(err) = deliver(app, sender, event).await {
+async fn deliver_logged(app: &Deliveries, event: EventRow) {
+    if let Err(err) = deliver(app, event).await {
         tracing::error!(error = %err, "cannot record a webhook attempt");
     }
 }
 
 /// One attempt at an event this instance claimed: fix the body (first attempt only), sign,
 /// POST, record.
-pub async fn deliver(app: &AppState, sender: &Sender, event: EventRow) -> Result<(), StoreError> {
+async fn deliver(app: &Deliveries, event: EventRow) -> Result<(), StoreError> {
+    let sender = &app.sender;
     let body = match &event.payload {
         Some(body) => body.clone(),
         None => {
@@ -188,7 +194,7 @@ pub async fn deliver(app: &AppState, sender: &Sender, event: EventRow) -> Result
 /// The body: `{type, timestamp, data}`, `data` being the order as the merchant API shows it,
 /// as it stood when the event was made (with its version and the event's time), and for an
 /// operation's event the operation.
-async fn payload(app: &AppState, event: &EventRow) -> Result<String, StoreError> {
+async fn payload(app: &Deliveries, event: &EventRow) -> Result<String, StoreError> {
     let (order_id, operation_id) = (event.order_id, event.operation_id);
     let (order, operation) = app
         .store
@@ -199,7 +205,7 @@ async fn payload(app: &AppState, event: &EventRow) -> Result<String, StoreError>
         .await?;
     let order = order.ok_or(StoreError::Vanished(order_id))?;
     let snapshot = crate::views::snapshot::OrderSnapshot::read(event.snapshot.as_deref());
-    let mut data = crate::views::order_view_as_it_stood(app, &order, snapshot.as_ref()).await?;
+    let mut data = crate::views::order_view_as_it_stood(&app.store, &app.config.server, &order, snapshot.as_ref()).await?;
     data.event_created_at = Some(rfc3339_ms(event.created_ms));
     data.operation = operation.as_ref().map(crate::views::operation_view);
     let data = serde_json::to_string(&data).ok().and_then(|text| RawValue::from_string(text).ok());

@@ -48,6 +48,11 @@ pub fn find_by_reference(db: &mut Conn, reference: &str) -> Result<Option<OrderR
     find_where(db, "WHERE merchant_reference = ?", &reference)
 }
 
+/// The orders created from `from` up to (not including) `to`, unix seconds, oldest first.
+pub fn created_between(db: &mut Conn, from: i64, to: i64) -> Result<Vec<OrderRow>, StoreError> {
+    select(db, "WHERE created_at >= ? AND created_at < ? ORDER BY id", params![from, to])
+}
+
 /// The `limit` most recent orders, newest first.
 pub fn latest(db: &mut Conn, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
     select(db, "ORDER BY id DESC LIMIT ?", params![limit])
