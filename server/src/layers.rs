@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Every `crate::name` a top-level module's files mention, by module (`lib.rs` and `main.rs`,
-/// the roots, left out).
-fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+/// the roots, left out): other modules, and items of the crate's root.
+fn mentions(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut modules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut files = vec![src.to_path_buf()];
     while let Some(path) = files.pop() {
@@ -31,6 +31,12 @@ fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             }
         }
     }
+    modules
+}
+
+/// The other top-level modules each top-level module imports.
+fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut modules = mentions(src);
     let known: BTreeSet<String> = modules.keys().cloned().collect();
     for named in modules.values_mut() {
         named.retain(|name| known.contains(name));
@@ -74,6 +80,61 @@ fn the_top_level_modules_import_each_other_round_no_loop() {
     if let Some(found) = a_loop(&modules) {
         panic!("these modules import each other round a loop: {}", found.join(" -> "));
     }
+}
+
+/// The crate's root (`lib.rs`: the router and the state's opening) stands above every module:
+/// none reaches up to it. `params!` is the one exception, the store's macro, which Rust puts
+/// at the root because tests and benches use it.
+#[test]
+fn no_module_reaches_up_to_the_crate_root() {
+    let mentions = mentions(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    let known: BTreeSet<&String> = mentions.keys().collect();
+    let up: Vec<String> = mentions
+        .iter()
+        .flat_map(|(module, named)| {
+            named.iter().filter(|n| !known.contains(n) && *n != "params").map(move |n| format!("{module} -> crate::{n}"))
+        })
+        .collect();
+    assert!(up.is_empty(), "modules that name the crate root's items: {up:?}");
+}
+
+/// An order's state, and an operation's, change in one place each, which writes the history
+/// and the event with the change (`store/orders/change.rs`, `store/operations.rs`'s
+/// `set_status`): no other statement sets a status or writes either.
+#[test]
+fn every_state_change_is_written_by_its_one_writer() {
+    let store = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+    let mut files = vec![store.clone()];
+    let mut found: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+            continue;
+        }
+        let text: String = std::fs::read_to_string(&path).unwrap().lines().filter(|l| !l.trim_start().starts_with("//")).collect();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let name = path.strip_prefix(&store).unwrap().display().to_string();
+        for (what, statement) in [
+            ("an order's status", "UPDATE orders SET "),
+            ("an operation's status", "UPDATE operations SET "),
+            ("a history row", "INSERT INTO order_history"),
+            ("an event", "INSERT INTO webhook_events"),
+        ] {
+            for (at, _) in text.match_indices(statement) {
+                let set = &text[at..];
+                let set = &set[..set.find("WHERE").unwrap_or(set.len())];
+                let writes = !statement.starts_with("UPDATE") || set.contains("SET status =") || set.contains(", status =");
+                if writes {
+                    found.entry(what).or_default().push(name.clone());
+                }
+            }
+        }
+    }
+    let one = |file: &str| vec![file.to_owned()];
+    assert_eq!(found.remove("an order's status"), Some(one("orders/change.rs")));
+    assert_eq!(found.remove("a history row"), Some(one("orders/change.rs")));
+    assert_eq!(found.remove("an event"), Some(one("orders/change.rs")));
+    assert_eq!(found.remove("an operation's status"), Some(one("operations.rs")));
 }
 
 /// SQL lives under `store/` and nowhere else: no other file of the proxy holds a statement.

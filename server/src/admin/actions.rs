@@ -193,11 +193,12 @@ pub async fn resolve_review(
             if let Some(op) = operations::unsettled(tx, order.id)? {
                 return Ok(Err(Unresolved::OperationOpen(Box::new(op))));
             }
-            if !orders::resolve_review(tx, order.id, decision, at)? {
+            let to = if decision == "paid" { OrderState::Paid } else { OrderState::Failed };
+            if !orders::resolve_review(tx, order.id, to, at)? {
                 return Ok(Err(Unresolved::NotInReview(order.status)));
             }
             admin::record_action(tx, &ActionRow { order_id: Some(order.id), ..resolution.clone() })?;
-            webhooks::make_event(tx, order.id, "order.review_resolved")?;
+            orders::announce(tx, order.id, "order.review_resolved", None)?;
             Ok(Ok(order.id))
         })
         .await?;

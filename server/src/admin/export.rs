@@ -187,12 +187,8 @@ mod tests {
         for plain in ["1500.00", "Чай «Алатау»", "2026-12-01 10:00", "", "a=b"] {
             assert_eq!(inert(plain.to_owned()), plain);
         }
-        let mut order = OrderRow::created(
-            1,
-            "123456789012".into(),
-            &orders::NewOrder::example(150_000, epay_api_types::PaymentMethod::Pay),
-            0,
-        );
+        let mut order =
+            OrderRow::created(1, "123456789012".into(), &orders::NewOrder::example(150_000, epay_api_types::PaymentMethod::Pay), 0);
         order.description = "=cmd|' /C calc'!A0".into();
         let csv = String::from_utf8(write(&[order], &[])).unwrap();
         assert!(csv.contains("'=cmd|") && !csv.contains(",=cmd"), "{csv}");

@@ -185,7 +185,7 @@ fn handle_late(
         ..Default::default()
     };
     crate::store::admin::record_action(tx, &action)?;
-    crate::store::webhooks::make_event(tx, order.id, "order.paid_late")?;
+    orders::announce(tx, order.id, "order.paid_late", None)?;
     if !late.by_epays_clock {
         return orders::flag_for_review(tx, order.id, &late.note());
     }

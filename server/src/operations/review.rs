@@ -104,7 +104,7 @@ pub fn settle(
         operations::record_outside_refund(tx, order.id, outside, &key, &said)?;
     }
     admin::record_action(tx, &action)?;
-    crate::store::webhooks::make_event(tx, order.id, "order.review_resolved")?;
+    orders::announce(tx, order.id, "order.review_resolved", None)?;
     Ok(Ok((op, order)))
 }
 

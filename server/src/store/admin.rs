@@ -220,7 +220,7 @@ pub fn record_operation(tx: &mut Tx, actor: &str, resolving_review: Option<&Acti
     };
     record_action(tx, &action)?;
     if action.action == RESOLVE_REVIEW {
-        super::webhooks::make_event(tx, op.order_id, "order.review_resolved")?;
+        super::orders::announce(tx, op.order_id, "order.review_resolved", None)?;
     }
     Ok(())
 }

@@ -50,6 +50,8 @@ pub enum StoreError {
     InvoiceIdsExhausted,
     #[error("order {0} is not in the store")]
     Vanished(i64),
+    #[error("order {id} may not move from {from} to {to}")]
+    Forbidden { id: i64, from: &'static str, to: &'static str },
     #[error("the statement returned no row")]
     NoRow,
     #[error("DATABASE_URL must start with sqlite: or postgres://")]
@@ -72,7 +74,7 @@ pub struct Store {
     writer: Writer,
     reader: Pool,
     dialect: Dialect,
-    /// Told after every commit (the webhook worker waits on it: a trigger may have written an
+    /// Told after every commit (the webhook worker waits on it: a change may have written an
     /// event).
     commits: Arc<Notify>,
 }

@@ -11,7 +11,7 @@
 //! and an operation whose request may have reached ePay is never sent again by a worker, only
 //! looked up (`operations::confirm`).
 
-use super::orders::{OrderRow, OrderState, find_by_invoice};
+use super::orders::{self, Move, OrderRow, OrderState, find_by_invoice};
 use super::sql::columns;
 use super::{Conn, Param, StoreError, Tx, now, params};
 use epay_api_types::{OperationKind, text_column};
@@ -348,36 +348,35 @@ pub fn accept(tx: &mut Tx, id: i64, claim: i64, said: &str, until_ms: i64) -> Re
 }
 
 /// The operation happened (the status API shows it, or a person says so): it and its order
-/// move on, in one transaction with the events the triggers write.
+/// move on, in one transaction with their events.
 fn apply_done(tx: &mut Tx, op: &OperationRow, said: &str) -> Result<(), StoreError> {
-    let updated_at = now();
-    match op.kind {
+    let at = now();
+    let step = match op.kind {
         OperationKind::Capture => {
-            tx.execute(
-                "UPDATE orders SET status = 'paid', captured_minor = ?, updated_at = ?, version = version + 1 WHERE id = ?",
-                params![op.amount_minor, updated_at, op.order_id],
-            )?;
+            Move { to: OrderState::Paid, from: &[], set: "captured_minor = ?, ", values: params![op.amount_minor], at }
         }
-        OperationKind::Cancel => {
-            tx.execute(
-                "UPDATE orders SET status = 'cancelled', updated_at = ?, version = version + 1 WHERE id = ?",
-                params![updated_at, op.order_id],
-            )?;
-        }
+        OperationKind::Cancel => Move { to: OrderState::Cancelled, from: &[], set: "", values: params![], at },
         OperationKind::Refund => {
-            // An order in review for this refund is paid again, unless the refund took the rest.
-            tx.execute(
-                "UPDATE orders SET refunded_minor = refunded_minor + ?,
-                    status = CASE WHEN refunded_minor + ? >= COALESCE(captured_minor, amount_minor) THEN 'refunded'
-                                  WHEN status = 'review' THEN 'paid' ELSE status END,
-                    updated_at = ?, version = version + 1
-                 WHERE id = ?",
-                params![op.amount_minor, op.amount_minor, updated_at, op.order_id],
-            )?;
+            let order = orders::find_by_id(tx, op.order_id)?.ok_or(StoreError::Vanished(op.order_id))?;
+            let to = after_refund(&order, op.amount_minor.unwrap_or_default());
+            Move { to, from: &[], set: "refunded_minor = refunded_minor + ?, ", values: params![op.amount_minor], at }
         }
-    }
+    };
+    orders::change(tx, op.order_id, step)?;
     // After the order: its event (order.paid) comes before the operation's (order.captured).
     set_status(tx, op.id, OperationStatus::Succeeded, said, None)
+}
+
+/// Where a refund of `refunded_minor` leaves `order`: refunded when it took the rest of what
+/// was captured; paid again when the order was in review for it; otherwise where it is. Pure.
+fn after_refund(order: &OrderRow, refunded_minor: i64) -> OrderState {
+    if order.refunded_minor + refunded_minor >= order.captured_minor.unwrap_or(order.amount_minor) {
+        OrderState::Refunded
+    } else if order.status == OrderState::Review {
+        OrderState::Paid
+    } else {
+        order.status
+    }
 }
 
 /// The status API shows it: it and its order move on. Only the claim's holder records it.
@@ -424,7 +423,7 @@ pub fn send_to_review(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bo
     let Some(op) = claimed(tx, id, claim)? else { return Ok(false) };
     set_status(tx, id, OperationStatus::Review, said, None)?;
     let reason = format!("{} op_{}: {said}", op.kind.as_str(), op.id);
-    super::orders::send_to_review(tx, op.order_id, &reason)?;
+    orders::send_to_review(tx, op.order_id, &reason)?;
     Ok(true)
 }
 
@@ -482,10 +481,7 @@ fn restore_order(tx: &mut Tx, op: &OperationRow) -> Result<(), StoreError> {
         OperationKind::Refund => OrderState::Paid,
         OperationKind::Capture | OperationKind::Cancel => OrderState::Authorized,
     };
-    tx.execute(
-        "UPDATE orders SET status = ?, updated_at = ?, version = version + 1 WHERE id = ? AND status = 'review'",
-        params![before, now(), op.order_id],
-    )?;
+    orders::change(tx, op.order_id, Move { to: before, from: &[OrderState::Review], set: "", values: params![], at: now() })?;
     Ok(())
 }
 
@@ -499,12 +495,29 @@ pub fn unsettled(db: &mut Conn, order_id: i64) -> Result<Option<OperationRow>, S
     Ok(select(db, "WHERE order_id = ? AND status NOT IN ('succeeded', 'failed') ORDER BY id DESC", params![order_id])?.into_iter().next())
 }
 
+/// The one writer of an operation's status: with the event that announces it, if the shop hears
+/// of it (`announced_as`), in the same transaction.
 fn set_status(tx: &mut Tx, id: i64, status: OperationStatus, said: &str, next_check_ms: Option<i64>) -> Result<(), StoreError> {
+    let op = find(tx, id)?.ok_or(StoreError::NoRow)?;
     tx.execute(
         "UPDATE operations SET status = ?, epay_answer = ?, next_check_ms = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
         params![status, said, next_check_ms, now(), id],
     )?;
+    if let Some(kind) = announced_as(op.kind, status).filter(|_| op.status != status) {
+        orders::announce(tx, op.order_id, kind, Some(id))?;
+    }
     Ok(())
+}
+
+/// The event that announces an operation of `kind` reaching `status`, if the shop hears of it:
+/// a capture that succeeded, a refund that succeeded or failed. Pure.
+pub fn announced_as(kind: OperationKind, status: OperationStatus) -> Option<&'static str> {
+    match (kind, status) {
+        (OperationKind::Capture, OperationStatus::Succeeded) => Some("order.captured"),
+        (OperationKind::Refund, OperationStatus::Succeeded) => Some("refund.succeeded"),
+        (OperationKind::Refund, OperationStatus::Failed) => Some("refund.failed"),
+        _ => None,
+    }
 }
 
 pub use super::leases::LOOKUPS;

@@ -1,4 +1,4 @@
-//! The webhook outbox: events (written by database triggers with the change they announce),
+//! The webhook outbox: events (written with the change they announce, by `orders::change`),
 //! their delivery schedule and every attempt.
 //!
 //! An event is claimed before it is sent: its next attempt moves to the end of a lease, so no
@@ -6,7 +6,7 @@
 //! when the lease ends (the same webhook-id: receivers drop what they already have).
 
 use super::sql::List;
-use super::{Conn, Dialect, Row, StoreError, Tx, now_ms, params};
+use super::{Conn, Dialect, Row, StoreError, Tx, params};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventRow {
@@ -196,19 +196,3 @@ pub fn prune_attempts(tx: &mut Tx, before_ms: i64) -> Result<u64, StoreError> {
 /// Through `webhook_attempts_age` (migration 0006): only attempts past the retention are read.
 pub(crate) const PRUNE_ATTEMPTS: &str = "DELETE FROM webhook_attempts WHERE at_ms < ?
      AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.id = webhook_attempts.event_id AND e.next_attempt_ms IS NOT NULL)";
-
-/// An event the status triggers do not make, with the order's snapshot, like theirs.
-pub fn make_event(tx: &mut Tx, order_id: i64, kind: &str) -> Result<(), StoreError> {
-    let sql = match tx.dialect() {
-        Dialect::Sqlite => {
-            "INSERT INTO webhook_events (event_id, type, order_id, created_ms, next_attempt_ms, snapshot)
-             VALUES ('msg_' || lower(hex(randomblob(16))), ?1, ?2, ?3, ?3, (SELECT snapshot FROM order_snapshots WHERE order_id = ?2))"
-        }
-        Dialect::Postgres => {
-            "INSERT INTO webhook_events (event_id, type, order_id, created_ms, next_attempt_ms, snapshot)
-             VALUES (webhook_event_id(), ?1, ?2, ?3, ?3, webhook_order_snapshot(?2))"
-        }
-    };
-    tx.execute(sql, params![kind, order_id, now_ms()])?;
-    Ok(())
-}

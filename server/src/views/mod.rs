@@ -12,9 +12,8 @@ use crate::config::ServerSettings;
 use crate::store::admin::{ActionRow, RESOLVE_REVIEW};
 use crate::store::notifications;
 use crate::store::operations::{self, OperationRow};
-use crate::store::orders::{self, OrderRow};
+use crate::store::orders::{self, OrderRow, OrderSnapshot};
 use crate::store::{Store, StoreError};
-use snapshot::OrderSnapshot;
 
 /// The order as the merchant API shows it, with its operations (single reads and webhooks).
 pub async fn order_view(store: &Store, server: &ServerSettings, order: &OrderRow) -> Result<epay_api_types::MerchantOrder, StoreError> {
@@ -71,7 +70,7 @@ pub async fn order_view_as_it_stood(
     let rows = store.read(move |db| OrderRows::read(db, order_id, up_to)).await?;
     let Some(snapshot) = snapshot else { return Ok(rows.view(server, current, i64::MAX)) };
     let OrderRows { history, post_links, post_links_count, operations, actions } = rows;
-    let (order, history, post_links, operations) = snapshot.as_it_stood(current, history, post_links, operations);
+    let (order, history, post_links, operations) = snapshot::as_it_stood(snapshot, current, history, post_links, operations);
     let rows = OrderRows { history, post_links, post_links_count, operations, actions };
     // As it stood: a decision made after the snapshot is not part of it.
     Ok(rows.view(server, &order, order.updated_at))

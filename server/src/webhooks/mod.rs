@@ -1,5 +1,5 @@
 //! Webhooks (Standard Webhooks 1.0): every event of the outbox (`store::webhooks`, written by
-//! database triggers in the transaction of the change it announces) is POSTed to `WEBHOOK_URL`
+//! `store::orders::change` in the transaction of the change it announces) is POSTed to `WEBHOOK_URL`
 //! as `{type, timestamp, data}`, signed with `WEBHOOK_SECRET` by the `standardwebhooks` crate.
 //! A 2xx answer delivers it; anything else, a redirect or a timeout is retried with growing
 //! pauses for 3 days (`schedule.rs`), with the same `webhook-id` every time, so a receiver
@@ -204,7 +204,7 @@ async fn payload(app: &Deliveries, event: &EventRow) -> Result<String, StoreErro
         })
         .await?;
     let order = order.ok_or(StoreError::Vanished(order_id))?;
-    let snapshot = crate::views::snapshot::OrderSnapshot::read(event.snapshot.as_deref());
+    let snapshot = orders::OrderSnapshot::read(event.snapshot.as_deref());
     let mut data = crate::views::order_view_as_it_stood(&app.store, &app.config.server, &order, snapshot.as_ref()).await?;
     data.event_created_at = Some(rfc3339_ms(event.created_ms));
     data.operation = operation.as_ref().map(crate::views::operation_view);

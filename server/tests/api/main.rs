@@ -24,5 +24,6 @@ mod sandbox_loop;
 mod sandbox_shapes;
 mod secrets;
 mod sign_in;
+mod state_changes;
 mod tls;
 mod webhooks;

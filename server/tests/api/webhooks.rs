@@ -7,7 +7,7 @@ use crate::helpers::database::{self, TestDatabase, first, pair};
 use crate::helpers::receiver::{Receiver, SECRET};
 use crate::helpers::{TestApp, eventually};
 use epay_proxy::params;
-use epay_proxy::store::orders::OrderState;
+use epay_proxy::store::orders::{self, OrderState};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -121,28 +121,23 @@ async fn no_event_is_written_for_a_change_that_does_not_commit() {
     let app = TestApp::spawn().await;
     let order = app.merchant_order("100", "wh-4").await;
     let invoice_id = order["invoiceId"].as_str().unwrap().to_owned();
+    let id = app.state.store.read({
+        let invoice_id = invoice_id.clone();
+        move |db| orders::find_by_invoice(db, &invoice_id)
+    });
+    let id = id.await.unwrap().unwrap().id;
     let rolled_back = app
         .state
         .store
-        .write({
-            let invoice_id = invoice_id.clone();
-            move |tx| {
-                tx.execute("UPDATE orders SET status = 'paid' WHERE invoice_id = ?", params![invoice_id])?;
-                Err::<(), _>(epay_proxy::store::StoreError::Closed)
-            }
+        .write(move |tx| {
+            orders::expire(tx, id, "a change that does not commit")?;
+            Err::<(), _>(epay_proxy::store::StoreError::Closed)
         })
         .await;
     assert!(rolled_back.is_err());
     assert_eq!(event_rows(&app, &invoice_id).await, []);
     // And a change that commits has its event in the same transaction.
-    app.state
-        .store
-        .write({
-            let invoice_id = invoice_id.clone();
-            move |tx| tx.execute("UPDATE orders SET status = 'expired' WHERE invoice_id = ?", params![invoice_id])
-        })
-        .await
-        .unwrap();
+    app.state.store.write(move |tx| orders::expire(tx, id, "a change that commits")).await.unwrap();
     assert_eq!(event_rows(&app, &invoice_id).await, [("order.expired".to_owned(), "pending".to_owned(), 0)]);
 }
 

@@ -2,10 +2,12 @@
 //! policy say what to do with it) or store a new one. On the writer, so the lookup and the
 //! insert cannot interleave with another checkout.
 
+use super::change::{Move, change};
 use super::idempotency::{self, Replay};
 use super::invoice_ids::{OpenOrders, insert_with_unique_invoice};
 use super::reads::find_by_idempotency_key;
 use super::row::{NewOrder, OrderRow};
+use super::state::OrderState;
 use crate::store::{StoreError, Tx, now, params, unique_violation};
 
 /// What `begin_checkout` decided.
@@ -63,9 +65,6 @@ fn replay(tx: &mut Tx, new: &NewOrder) -> Result<Option<Begin>, StoreError> {
 /// Moves an order (back) to `created` so this request can obtain a (new) token for it.
 pub(super) fn restart(tx: &mut Tx, order: OrderRow) -> Result<OrderRow, StoreError> {
     let updated_at = now();
-    tx.execute(
-        "UPDATE orders SET status = 'created', start_error = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
-        params![updated_at, order.id],
-    )?;
-    Ok(OrderRow { status: super::OrderState::Created, start_error: None, updated_at, version: order.version + 1, ..order })
+    change(tx, order.id, Move { to: OrderState::Created, from: &[], set: "start_error = NULL, ", values: params![], at: updated_at })?;
+    Ok(OrderRow { status: OrderState::Created, start_error: None, updated_at, version: order.version + 1, ..order })
 }

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::change::record_history;
 use super::row::{NewOrder, OrderRow};
 use crate::invoice;
 use crate::store::{Conn, StoreError, Tx, now, params, unique_violation};
@@ -71,7 +72,10 @@ pub fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRo
             )
         });
         match inserted {
-            Ok(id) => return Ok(OrderRow::created(id, invoice_id, new, created_at)),
+            Ok(id) => {
+                record_history(tx, id, status, created_at)?;
+                return Ok(OrderRow::created(id, invoice_id, new, created_at));
+            }
             // The invoice id or its last six digits are taken: draw again.
             Err(e) if unique_violation(&e).is_some_and(|names| names.contains("invoice_id") || names.contains("reserved_suffix")) => {
                 continue;

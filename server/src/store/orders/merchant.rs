@@ -3,6 +3,7 @@
 //! orders for the merchant. On the writer where a decision and its write must not interleave.
 
 use super::begin::{Begin, restart};
+use super::change::{Move, change};
 use super::idempotency::{self, Replay};
 use super::invoice_ids::{OpenOrders, insert_with_unique_invoice};
 use super::reads::{find_by_id, find_by_merchant_idempotency_key, find_by_reference, select};
@@ -85,7 +86,7 @@ pub fn begin_order_checkout(tx: &mut Tx, id: i64) -> Result<Begin, StoreError> {
         Replay::TooLateToStart => Begin::Expired(order),
         Replay::Expired => {
             if order.status == OrderState::Open {
-                expire_open(tx, order.id)?;
+                expire_open(tx, order.id, now())?;
             }
             Begin::Expired(order)
         }
@@ -93,23 +94,23 @@ pub fn begin_order_checkout(tx: &mut Tx, id: i64) -> Result<Begin, StoreError> {
     })
 }
 
-fn expire_open(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
-    let updated_at = now();
-    tx.execute(
-        "UPDATE orders SET status = 'expired', updated_at = ?, version = version + 1 WHERE id = ? AND status = 'open'",
-        params![updated_at, id],
-    )?;
+fn expire_open(tx: &mut Tx, id: i64, at: i64) -> Result<(), StoreError> {
+    change(tx, id, Move { to: OrderState::Expired, from: &[OrderState::Open], set: "", values: params![], at })?;
     Ok(())
 }
 
 /// `open` orders past their expiry become `expired` (nobody ever had a token for them).
 pub fn expire_open_orders(tx: &mut Tx, now: i64) -> Result<u64, StoreError> {
-    tx.execute(EXPIRE_OPEN_ORDERS, params![now, now])
+    let lock = tx.for_update();
+    let due: Vec<i64> = tx.query_all(&format!("{EXPIRE_OPEN_ORDERS} {lock}"), params![now], |row| row.get(0))?;
+    for &id in &due {
+        expire_open(tx, id, now)?;
+    }
+    Ok(due.len() as u64)
 }
 
 /// A maintenance statement: it reads only `open` orders (`maintenance::tests` checks the plan).
-pub(crate) const EXPIRE_OPEN_ORDERS: &str =
-    "UPDATE orders SET status = 'expired', updated_at = ?, version = version + 1 WHERE status = 'open' AND expires_at <= ?";
+pub(crate) const EXPIRE_OPEN_ORDERS: &str = "SELECT id FROM orders WHERE status = 'open' AND expires_at <= ?";
 
 /// What `GET /api/merchant/orders` filters on.
 #[derive(Clone, Debug, Default)]

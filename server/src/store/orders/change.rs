@@ -1,0 +1,72 @@
+//! The one writer of an order's state: every change of `orders.status` goes through `change`,
+//! which checks the move against the machine (`state.rs`) and writes, in the caller's
+//! transaction, the history row and, for a state the shop hears of, the webhook event with the
+//! order as it then stood (`snapshot.rs`). Events that announce no state of the order (an
+//! operation's, `order.paid_late`, `order.review_resolved`) are written by `announce`. No
+//! database trigger writes any of these (migration 0015 dropped them).
+
+use super::reads::find_by_id;
+use super::snapshot::OrderSnapshot;
+use super::state::OrderState;
+use crate::store::{Param, StoreError, Tx, now_ms, params};
+
+/// A move of one order.
+pub(crate) struct Move<'a> {
+    pub to: OrderState,
+    /// Only from these states (from any when empty); from another, nothing is written.
+    pub from: &'a [OrderState],
+    /// Other columns to set with the state: `name = ?, ` pieces, each with its value in `values`.
+    pub set: &'a str,
+    pub values: &'a [&'a dyn Param],
+    /// `updated_at`, and the history row's time (unix seconds).
+    pub at: i64,
+}
+
+/// Moves order `id` as `step` says. Returns the state it left (the same one when it stayed
+/// put: the other columns are still set, and nothing is announced), or `None` when it was in
+/// none of `step.from`. A move the machine forbids writes nothing and is an error.
+pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<OrderState>, StoreError> {
+    let lock = tx.for_update();
+    let was: Option<OrderState> =
+        tx.query_optional(&format!("SELECT status FROM orders WHERE id = ? {lock}"), params![id], |row| row.get(0))?;
+    let Some(was) = was else { return Err(StoreError::Vanished(id)) };
+    if !step.from.is_empty() && !step.from.contains(&was) {
+        return Ok(None);
+    }
+    if was != step.to && !was.may_become(step.to) {
+        return Err(StoreError::Forbidden { id, from: was.name(), to: step.to.name() });
+    }
+    let mut values: Vec<&dyn Param> = Vec::with_capacity(step.values.len() + 3);
+    values.push(&step.to);
+    values.extend_from_slice(step.values);
+    values.push(&step.at);
+    values.push(&id);
+    tx.execute(&format!("UPDATE orders SET status = ?, {}updated_at = ?, version = version + 1 WHERE id = ?", step.set), &values)?;
+    if was != step.to {
+        record_history(tx, id, step.to, step.at)?;
+        if let Some(kind) = step.to.announced_as() {
+            announce(tx, id, kind, None)?;
+        }
+    }
+    Ok(Some(was))
+}
+
+/// The first step of an order's history: it was stored in `state` at `at`.
+pub(crate) fn record_history(tx: &mut Tx, id: i64, state: OrderState, at: i64) -> Result<(), StoreError> {
+    tx.execute("INSERT INTO order_history (order_id, status, at) VALUES (?, ?, ?)", params![id, state, at])?;
+    Ok(())
+}
+
+/// Writes event `kind` about order `order_id` (and operation `operation_id`) into the outbox,
+/// with the order as it stands now in this transaction, due at once.
+pub fn announce(tx: &mut Tx, order_id: i64, kind: &str, operation_id: Option<i64>) -> Result<(), StoreError> {
+    let order = find_by_id(tx, order_id)?.ok_or(StoreError::Vanished(order_id))?;
+    let snapshot = serde_json::to_string(&OrderSnapshot::take(tx, &order)?).expect("a snapshot serializes");
+    let (event_id, at) = (format!("msg_{}", crate::secrets::random_hex(16)), now_ms());
+    tx.execute(
+        "INSERT INTO webhook_events (event_id, type, order_id, operation_id, created_ms, next_attempt_ms, snapshot)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        params![event_id, kind, order_id, operation_id, at, at, snapshot],
+    )?;
+    Ok(())
+}
