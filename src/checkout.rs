@@ -1,7 +1,7 @@
 //! The checkout flow: ask the proxy for a checkout (a payer's amount, or a merchant's order),
 //! make sure payment-api.js is there, hand the payer to ePay.
 
-use epay_api_types::{Amount, CheckoutRequest};
+use epay_api_types::{Amount, CheckoutRequest, OrderStatus};
 
 use crate::api;
 use crate::events::{self, Detail};
@@ -63,7 +63,7 @@ pub async fn pay(widget: &Widget, start: Start, sent: api::Sent) -> Stage {
     }
     let detail = Detail {
         invoice_id: Some(&checkout.invoice_id),
-        status: Some("pending"),
+        status: Some(OrderStatus::Pending.as_str()),
         amount: Some(&checkout.amount),
         currency: Some(&checkout.currency),
         reason: None,

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MerchantOrder, WebhookEvent};
+use crate::{
+    Action, Decision, EventType, MerchantOrder, OperationKind, OperationStatus, OrderState, PostLinkEndpoint, PostLinkVerdict, Role,
+    WebhookEvent,
+};
 
 /// The header every change carries: the session's CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -27,8 +30,7 @@ pub struct AdminSignIn {
 #[serde(rename_all = "camelCase")]
 pub struct AdminSession {
     pub user: String,
-    /// `viewer` (reads) or `operator` (also moves money, resends, resolves reviews).
-    pub role: String,
+    pub role: Role,
     /// Send it as `X-CSRF-Token` with every change.
     pub csrf_token: String,
     /// RFC 3339: the session ends then at the latest (sooner after idling).
@@ -124,16 +126,103 @@ pub struct AdminSummary {
 pub struct TimelineEntry {
     /// RFC 3339.
     pub at: String,
-    /// `state`, `postlink`, `check`, `operation`, `action` or `webhook`.
-    pub kind: String,
-    /// The state entered, the postLink's verdict, the operation, the action...
-    pub title: String,
-    /// Why, or what was said.
+    /// What happened, in words the console translates.
+    #[serde(flatten)]
+    pub what: Happening,
+    /// The evidence as it was recorded, untranslated: ePay's answer, a reason, an id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// The person, for what a person did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+}
+
+/// One line of an order's timeline, by its `kind`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", rename_all_fields = "camelCase")]
+pub enum Happening {
+    /// The order entered `state`, for `cause`.
+    State { state: OrderState, cause: StateCause },
+    /// A postLink arrived at `endpoint`, and the proxy's verdict on it.
+    #[serde(rename = "postlink")]
+    PostLink {
+        endpoint: PostLinkEndpoint,
+        verdict: PostLinkVerdict,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transaction_id: Option<String>,
+    },
+    /// ePay's status API answered (`detail`) the last of `questions`.
+    Check { questions: i64 },
+    /// A person did `action` (`resolve_review`, a money action, a resend...), with the
+    /// decision of a review.
+    Action {
+        action: Action,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decision: Option<Decision>,
+    },
+    /// A capture, cancel or refund was asked (`asked`), or reached `status`.
+    Operation {
+        /// `op_` and a number.
+        operation: String,
+        operation_kind: OperationKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<String>,
+        status: OperationStatus,
+        asked: bool,
+    },
+    /// A webhook event was made, or an attempt sent it (and what the receiver answered).
+    Webhook {
+        event: EventType,
+        /// Set for an attempt.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempt: Option<AttemptOutcome>,
+    },
+}
+
+/// Why an order entered a state.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case", rename_all_fields = "camelCase")]
+pub enum StateCause {
+    /// The shop made it through the merchant API.
+    MadeByTheShop,
+    /// The payer pressed Pay.
+    PayerPressedPay,
+    /// ePay issued a payment token.
+    TokenIssued,
+    /// No token from ePay (`detail` says why).
+    NoToken,
+    /// A postLink said how it went; the status API is asked.
+    PostLinkArrived,
+    /// A person must look (`detail` says why).
+    PersonMustLook,
+    /// Its time ran out without a payment.
+    TimeRanOut,
+    /// ePay's status API said so, after the postLink with `postLinkCode` if one came.
+    StatusApi {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        post_link_code: Option<String>,
+    },
+    /// An operation ePay's status API confirmed.
+    OperationConfirmed,
+    /// A person resolved its review with `decision`.
+    ReviewResolved { decision: Decision },
+}
+
+/// What a webhook attempt came to.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptOutcome {
+    /// The receiver's HTTP status; none when it did not answer (`error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: i64,
 }
 
 /// `GET /api/admin/orders/{invoiceId}`.
@@ -157,8 +246,9 @@ pub struct ReviewDecision {
     /// money arrived), or `refund` (the money goes back: a full refund through ePay, which
     /// confirms it). For a capture, cancel or refund in review: `done` (ePay did it), `not_done`
     /// (ePay did not: nothing moved) or `send_again` (the same externalID, sent only if ePay
-    /// still shows no trace of it).
-    pub decision: String,
+    /// still shows no trace of it), or `epay_ledger` (a refund in review: the refunds ePay's
+    /// ledger shows).
+    pub decision: Decision,
     /// What the person checked, e.g. "ePay cabinet: transaction 123, CHARGE 1500".
     pub checked: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,6 +12,8 @@ pub enum Language {
 }
 
 impl Language {
+    pub const ALL: [Language; 3] = [Language::Ru, Language::Kk, Language::En];
+
     /// Reads a language tag loosely: "kk", "kz", "KAZ", "en-US", "rus"...
     pub fn from_tag(tag: &str) -> Option<Language> {
         let primary = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();

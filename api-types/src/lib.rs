@@ -3,8 +3,8 @@
 //! The types carry `serde` derives: the proxy reads and writes them with serde_json; the
 //! widget reads the proxy's JSON through its own readers (`src/wire.rs`, which a browser test
 //! holds against serde), so no JSON library reaches the wasm. What only the proxy needs comes
-//! with features: TEXT columns (`store`), the merchant API's and the console's types
-//! (`merchant`, `admin`), OpenAPI schemas (`openapi`).
+//! with features: TEXT columns (`store`), the merchant API's and the console's types and the
+//! words they share (`merchant`, `admin`; `vocabulary.rs`), OpenAPI schemas (`openapi`).
 
 #[cfg(feature = "admin")]
 mod admin;
@@ -19,12 +19,14 @@ mod order;
 #[cfg(feature = "store")]
 #[doc(hidden)]
 pub mod sql;
+#[cfg(feature = "merchant")]
+mod vocabulary;
 mod widget_config;
 
 #[cfg(feature = "admin")]
 pub use admin::{
-    AdminOrder, AdminSession, AdminSignIn, AdminSummary, CSRF_HEADER, Figure, PeriodFigures, RecoveryCodes, ReviewDecision,
-    SecondFactorCode, SecondFactorEnrolment, TimelineEntry,
+    AdminOrder, AdminSession, AdminSignIn, AdminSummary, AttemptOutcome, CSRF_HEADER, Figure, Happening, PeriodFigures, RecoveryCodes,
+    ReviewDecision, SecondFactorCode, SecondFactorEnrolment, StateCause, TimelineEntry,
 };
 pub use checkout::{CheckoutRequest, CheckoutResponse, DESCRIPTION_MAX_BYTES, IDEMPOTENCY_KEY_HEADER};
 pub use error::{ApiError, ErrorCode};
@@ -38,6 +40,8 @@ pub use merchant::{
 pub use method::PaymentMethod;
 pub use money::{Amount, AmountError};
 pub use order::{ORDER_KEY_HEADER, OrderStatus, OrderView};
+#[cfg(feature = "merchant")]
+pub use vocabulary::{Action, Decision, EventType, MerchantStatus, OperationStatus, OrderState, PostLinkEndpoint, PostLinkVerdict, Role};
 pub use widget_config::WidgetConfig;
 
 /// What ePay accepts as an invoiceId: digits only, 6 to 15 of them.

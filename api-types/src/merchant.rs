@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::checkout::string_or_number;
-use crate::{Language, PaymentMethod};
+use crate::{Decision, EventType, Language, MerchantStatus, OperationStatus, OrderState, PaymentMethod, PostLinkEndpoint, PostLinkVerdict};
 
 /// Capture, cancel or refund: one vocabulary from the merchant API (`/capture`, `/cancel`,
 /// `/refunds`) through the store (`operations.kind`) to ePay's endpoints.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OperationKind {
@@ -130,11 +131,9 @@ pub struct MerchantOrder {
     /// `checkoutUrl`, which carries it in its fragment.
     pub order_key: String,
     pub source: OrderSource,
-    /// `open`, `pending`, `authorized` (held: capture or cancel it), `paid`, `refunded`,
-    /// `cancelled`, `failed` or `expired`.
-    pub status: String,
+    pub status: MerchantStatus,
     /// The proxy's own state (`created`, `confirming`, `review`...), for people on call.
-    pub state: String,
+    pub state: OrderState,
     /// Grows with every change of the order: of two views (or two webhook events) of one order,
     /// the one with the higher version is the newer.
     pub version: i64,
@@ -225,8 +224,9 @@ pub struct MerchantOrder {
 #[serde(rename_all = "camelCase")]
 pub struct ReviewResolution {
     /// `paid`, `failed` or `refund` (a full refund through ePay; the order becomes `refunded`
-    /// when ePay's status API shows it).
-    pub decision: String,
+    /// when ePay's status API shows it), or about an operation in review `done`, `not_done`,
+    /// `send_again` or `epay_ledger`.
+    pub decision: Decision,
     /// What the person checked.
     pub checked: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -244,14 +244,13 @@ pub struct ReviewResolution {
 pub struct MerchantOperation {
     /// `op_` and a number.
     pub id: String,
-    /// `capture`, `cancel` or `refund`.
-    pub kind: String,
+    pub kind: OperationKind,
     /// `pending` (ePay is being asked), `succeeded` (ePay's status API shows it), `failed` (ePay
     /// refused it the first time: nothing happened), `accepted` (ePay took it; the status API
     /// does not show it yet), `unknown` (no reliable answer: it is being looked up, sent again
     /// only when the status API proves it did not happen) or `review` (nobody can tell whether
     /// it happened: a person decides; the order is in `review`).
-    pub status: String,
+    pub status: OperationStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,9 +293,7 @@ pub struct OperationResult {
 pub struct WebhookEvent {
     /// The `webhook-id` of every delivery attempt.
     pub id: String,
-    /// `order.paid`, `order.failed`, `order.expired`, `order.review`, `order.authorized`,
-    /// `order.captured`, `order.cancelled`, `refund.succeeded`, `refund.failed`.
-    pub r#type: String,
+    pub r#type: EventType,
     pub invoice_id: String,
     /// RFC 3339.
     pub created_at: String,
@@ -383,9 +380,9 @@ pub struct PaymentDetails {
 #[serde(rename_all = "camelCase")]
 pub struct StatusChange {
     /// The proxy's state the order entered.
-    pub state: String,
+    pub state: OrderState,
     /// The merchant status it meant (as `MerchantOrder.status`).
-    pub status: String,
+    pub status: MerchantStatus,
     /// RFC 3339.
     pub at: String,
 }
@@ -395,10 +392,8 @@ pub struct StatusChange {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReceivedPostLink {
-    /// `postlink` or `failure_postlink`.
-    pub endpoint: String,
-    /// `accepted`, `duplicate`, `hint`, `ignored` or `rejected`.
-    pub verdict: String,
+    pub endpoint: PostLinkEndpoint,
+    pub verdict: PostLinkVerdict,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -21,7 +21,7 @@ fn stored_lang() -> Lang {
     let window = web_sys::window();
     let stored = window.as_ref().and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(LANG_KEY).ok().flatten());
     let browser = window.and_then(|w| w.navigator().language());
-    Lang::from_code(&stored.or(browser).unwrap_or_default())
+    i18n::lang_from_code(&stored.or(browser).unwrap_or_default())
 }
 
 pub fn mount() {
@@ -43,7 +43,7 @@ fn App() -> impl IntoView {
         let lang = ctx.lang.get();
         if let Some(document) = web_sys::window().and_then(|w| w.document()) {
             if let Some(root) = document.document_element() {
-                let _ = root.set_attribute("lang", lang.code());
+                let _ = root.set_attribute("lang", lang.tag());
             }
             document.set_title(i18n::texts(lang).title);
         }
@@ -83,14 +83,14 @@ fn Languages() -> impl IntoView {
     view! {
         <nav class="langs" aria-label="Language / Язык / Тіл">
             {Lang::ALL.into_iter().map(|lang| view! {
-                <button type="button" class="lang" lang=lang.code()
+                <button type="button" class="lang" lang=lang.tag()
                     aria-pressed=move || (ctx.lang.get() == lang).to_string()
                     on:click=move |_| {
                         ctx.lang.set(lang);
                         if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-                            let _ = storage.set_item(LANG_KEY, lang.code());
+                            let _ = storage.set_item(LANG_KEY, lang.tag());
                         }
-                    }>{lang.label()}</button>
+                    }>{i18n::lang_label(lang)}</button>
             }).collect_view()}
         </nav>
     }
@@ -110,7 +110,9 @@ fn Header() -> impl IntoView {
     let who = move || {
         let session = ctx.session.get().flatten();
         let t = ctx.texts();
-        session.map(|s| format!("{} · {}", s.user, if s.role == "operator" { t.role_operator } else { t.role_viewer })).unwrap_or_default()
+        session
+            .map(|s| format!("{} · {}", s.user, if s.role == epay_api_types::Role::Operator { t.role_operator } else { t.role_viewer }))
+            .unwrap_or_default()
     };
     let here = move |home: bool| {
         let on_home = matches!(ctx.route.get(), Route::Home);

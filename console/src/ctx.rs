@@ -29,7 +29,7 @@ impl Ctx {
     }
 
     pub fn is_operator(&self) -> bool {
-        self.session.get().flatten().is_some_and(|s| s.role == "operator")
+        self.session.get().flatten().is_some_and(|s| s.role == epay_api_types::Role::Operator)
     }
 
     /// Whatever a call says, a 401 means the session ended: back to the sign-in.

@@ -1,39 +1,21 @@
 //! The console's words in Russian, Kazakh and English. Pure. The server's messages (English)
 //! are shown as details under a translated headline.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    Ru,
-    Kk,
-    En,
+/// The console's languages are the widget's (the wire's `Language`).
+pub use epay_api_types::Language as Lang;
+use epay_api_types::{Decision, MerchantStatus, OperationStatus, OrderState};
+
+/// A stored choice or the browser's language ("kk-KZ", "en-US"...); Russian otherwise.
+pub fn lang_from_code(code: &str) -> Lang {
+    Lang::from_tag(code).unwrap_or_default()
 }
 
-impl Lang {
-    pub const ALL: [Lang; 3] = [Lang::Ru, Lang::Kk, Lang::En];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Ru => "ru",
-            Lang::Kk => "kk",
-            Lang::En => "en",
-        }
-    }
-
-    /// A stored choice or the browser's language ("kk-KZ", "en-US"...); Russian otherwise.
-    pub fn from_code(code: &str) -> Lang {
-        match code.get(..2).unwrap_or("").to_ascii_lowercase().as_str() {
-            "kk" | "kz" => Lang::Kk,
-            "en" => Lang::En,
-            _ => Lang::Ru,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Lang::Ru => "РУС",
-            Lang::Kk => "ҚАЗ",
-            Lang::En => "ENG",
-        }
+/// The switch's label.
+pub fn lang_label(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Ru => "РУС",
+        Lang::Kk => "ҚАЗ",
+        Lang::En => "ENG",
     }
 }
 
@@ -435,43 +417,110 @@ pub fn texts(lang: Lang) -> &'static Texts {
     }
 }
 
-/// An order's merchant status or proxy state, as a person reads it.
 /// A review decision as people read it: a payment's (`paid`, `failed`, `refund`) or a capture's,
-/// cancel's or refund's (`done`, `not_done`, `send_again`).
-pub fn decision_label(lang: Lang, decision: &str) -> &'static str {
+/// cancel's or refund's (`done`, `not_done`, `send_again`, `epay_ledger`).
+pub fn decision_label(lang: Lang, decision: Decision) -> &'static str {
     in_language(
         lang,
         match decision {
-            "paid" => ["Оплачен", "Төленді", "Paid"],
-            "failed" => ["Не оплачен", "Төленбеді", "Not paid"],
-            "refund" => ["Вернуть деньги", "Ақшаны қайтару", "Refund the money"],
-            "done" => ["ePay выполнил операцию", "ePay операцияны орындады", "ePay did it"],
-            "not_done" => ["ePay не выполнил: отменить", "ePay орындамады: бас тарту", "ePay did not: abandon it"],
-            "send_again" => ["Отправить ещё раз (тот же externalID)", "Қайта жіберу (сол externalID)", "Send it again (same externalID)"],
-            "epay_ledger" => ["Записать, как показывает ePay сейчас", "ePay қазір көрсеткендей жазу", "Record what ePay shows now"],
-            _ => ["—", "—", "—"],
+            Decision::Paid => ["Оплачен", "Төленді", "Paid"],
+            Decision::Failed => ["Не оплачен", "Төленбеді", "Not paid"],
+            Decision::Refund => ["Вернуть деньги", "Ақшаны қайтару", "Refund the money"],
+            Decision::Done => ["ePay выполнил операцию", "ePay операцияны орындады", "ePay did it"],
+            Decision::NotDone => ["ePay не выполнил: отменить", "ePay орындамады: бас тарту", "ePay did not: abandon it"],
+            Decision::SendAgain => {
+                ["Отправить ещё раз (тот же externalID)", "Қайта жіберу (сол externalID)", "Send it again (same externalID)"]
+            }
+            Decision::EpayLedger => ["Записать, как показывает ePay сейчас", "ePay қазір көрсеткендей жазу", "Record what ePay shows now"],
         },
     )
 }
 
-pub fn status_label(lang: Lang, status: &str) -> &'static str {
+/// An order's merchant status, as a person reads it.
+pub fn status_label(lang: Lang, status: MerchantStatus) -> &'static str {
     in_language(
         lang,
         match status {
-            "open" => ["Открыт", "Ашық", "Open"],
-            "pending" | "created" => ["Ожидает оплаты", "Төлем күтуде", "Awaiting payment"],
-            "confirming" => ["Проверяется в ePay", "ePay-да тексерілуде", "Being confirmed"],
-            "review" => ["На проверке", "Тексеруде", "In review"],
-            "authorized" => ["Заблокирован (холд)", "Бұғатталған (холд)", "Authorized (held)"],
-            "paid" => ["Оплачен", "Төленді", "Paid"],
-            "refunded" => ["Возвращён", "Қайтарылды", "Refunded"],
-            "cancelled" => ["Отменён", "Болдырылмады", "Cancelled"],
-            "failed" | "start_failed" => ["Не прошёл", "Өтпеді", "Failed"],
-            "expired" => ["Истёк", "Мерзімі өтті", "Expired"],
-            _ => ["—", "—", "—"],
+            MerchantStatus::Open => ["Открыт", "Ашық", "Open"],
+            MerchantStatus::Pending => ["Ожидает оплаты", "Төлем күтуде", "Awaiting payment"],
+            MerchantStatus::Authorized => ["Заблокирован (холд)", "Бұғатталған (холд)", "Authorized (held)"],
+            MerchantStatus::Paid => ["Оплачен", "Төленді", "Paid"],
+            MerchantStatus::Refunded => ["Возвращён", "Қайтарылды", "Refunded"],
+            MerchantStatus::Cancelled => ["Отменён", "Болдырылмады", "Cancelled"],
+            MerchantStatus::Failed => ["Не прошёл", "Өтпеді", "Failed"],
+            MerchantStatus::Expired => ["Истёк", "Мерзімі өтті", "Expired"],
         },
     )
 }
+
+/// The proxy's state of an order, as a person reads it: its merchant status, but for the
+/// states people on call tell apart.
+pub fn state_label(lang: Lang, state: OrderState) -> &'static str {
+    match state {
+        OrderState::Confirming => in_language(lang, ["Проверяется в ePay", "ePay-да тексерілуде", "Being confirmed"]),
+        OrderState::Review => in_language(lang, ["На проверке", "Тексеруде", "In review"]),
+        other => status_label(lang, other.merchant_status()),
+    }
+}
+
+/// A capture's, cancel's or refund's status, as a person reads it.
+pub fn operation_status_label(lang: Lang, status: OperationStatus) -> &'static str {
+    in_language(
+        lang,
+        match status {
+            OperationStatus::Pending => ["Отправляется в ePay", "ePay-ға жіберілуде", "Being sent to ePay"],
+            OperationStatus::Accepted => ["Принята ePay", "ePay қабылдады", "Accepted by ePay"],
+            OperationStatus::Unknown => {
+                ["Исход неизвестен: уточняется", "Нәтижесі белгісіз: нақтылануда", "Outcome unknown: being looked up"]
+            }
+            OperationStatus::Succeeded => ["Выполнена", "Орындалды", "Succeeded"],
+            OperationStatus::Failed => ["Не выполнена", "Орындалмады", "Failed"],
+            OperationStatus::Review => ["На проверке", "Тексеруде", "In review"],
+        },
+    )
+}
+
+/// What a list or a page shows of an order: `review` while a person must look, else its
+/// merchant status; also the status filter's choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    Status(MerchantStatus),
+    Review,
+}
+
+impl Shown {
+    pub fn of(order: &epay_api_types::MerchantOrder) -> Shown {
+        if order.state == OrderState::Review { Shown::Review } else { Shown::Status(order.status) }
+    }
+
+    /// Its word on the wire (`data-status`, the `status` filter).
+    pub fn wire(self) -> &'static str {
+        match self {
+            Shown::Status(status) => status.as_str(),
+            Shown::Review => OrderState::Review.as_str(),
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Shown::Status(status) => status_label(lang, status),
+            Shown::Review => state_label(lang, OrderState::Review),
+        }
+    }
+}
+
+/// The filter's choices: merchant statuses, with `review` after `pending`.
+pub const FILTERS: [Shown; 9] = [
+    Shown::Status(MerchantStatus::Open),
+    Shown::Status(MerchantStatus::Pending),
+    Shown::Review,
+    Shown::Status(MerchantStatus::Authorized),
+    Shown::Status(MerchantStatus::Paid),
+    Shown::Status(MerchantStatus::Refunded),
+    Shown::Status(MerchantStatus::Cancelled),
+    Shown::Status(MerchantStatus::Failed),
+    Shown::Status(MerchantStatus::Expired),
+];
 
 /// The one of `[ru, kk, en]` in `lang`.
 fn in_language(lang: Lang, [ru, kk, en]: [&'static str; 3]) -> &'static str {
@@ -481,9 +530,6 @@ fn in_language(lang: Lang, [ru, kk, en]: [&'static str; 3]) -> &'static str {
         Lang::En => en,
     }
 }
-
-/// The filter's choices: merchant statuses and `review`.
-pub const STATUSES: [&str; 9] = ["open", "pending", "review", "authorized", "paid", "refunded", "cancelled", "failed", "expired"];
 
 #[cfg(test)]
 mod tests {
@@ -497,16 +543,22 @@ mod tests {
                 assert!(!text.trim().is_empty(), "{lang:?}");
             }
             assert!(t.wait.contains("{n}") && t.oldest_waits.contains("{n}"), "{lang:?}");
-            for status in STATUSES {
-                assert_ne!(status_label(lang, status), "—", "{lang:?} {status}");
+            for shown in FILTERS {
+                assert!(!shown.label(lang).is_empty(), "{lang:?} {shown:?}");
             }
-            for decision in ["paid", "failed", "refund", "done", "not_done", "send_again", "epay_ledger"] {
-                assert_ne!(decision_label(lang, decision), "—", "{lang:?} {decision}");
+            for &state in OrderState::ALL {
+                assert!(!state_label(lang, state).is_empty(), "{lang:?} {state}");
             }
-            assert_eq!(Lang::from_code(lang.code()), lang);
+            for &status in OperationStatus::ALL {
+                assert!(!operation_status_label(lang, status).is_empty(), "{lang:?} {status}");
+            }
+            for &decision in Decision::ALL {
+                assert!(!decision_label(lang, decision).is_empty(), "{lang:?} {decision}");
+            }
+            assert_eq!(lang_from_code(lang.tag()), lang);
         }
-        assert_eq!(Lang::from_code("kk-KZ"), Lang::Kk);
-        assert_eq!(Lang::from_code("de"), Lang::Ru);
+        assert_eq!(lang_from_code("kk-KZ"), Lang::Kk);
+        assert_eq!(lang_from_code("de"), Lang::Ru);
         assert_ne!(texts(Lang::Kk).sign_in, texts(Lang::Ru).sign_in);
     }
 }

@@ -6,6 +6,7 @@
 pub mod format;
 pub mod i18n;
 pub mod route;
+pub mod timeline;
 
 #[cfg(target_arch = "wasm32")]
 mod api;

@@ -36,7 +36,7 @@ pub async fn show_order(store: &Store, invoice_id: &str) -> Result<Option<serde_
         .collect();
     Ok(Some(json!({
         "invoiceId": order.invoice_id,
-        "status": order.status.name(),
+        "status": order.status.as_str(),
         "publicStatus": order.status.public(),
         "amount": order.amount().to_string(),
         "currency": order.currency,
@@ -76,7 +76,7 @@ pub async fn list_orders(store: &Store, limit: i64) -> Result<Vec<serde_json::Va
         .map(|order| {
             json!({
                 "invoiceId": order.invoice_id,
-                "status": order.status.name(),
+                "status": order.status.as_str(),
                 "amount": order.amount().to_string(),
                 "currency": order.currency,
                 "description": order.description,

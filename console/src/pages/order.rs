@@ -1,7 +1,7 @@
 //! One order: what it is, the payment, its timeline, postLinks, operations and webhooks, and
 //! what an operator can do with it, each after a confirmation.
 
-use epay_api_types::{AdminOrder, MerchantOrder, TimelineEntry, WebhookEvent};
+use epay_api_types::{AdminOrder, Decision, MerchantOrder, OperationStatus, OrderState, TimelineEntry, WebhookEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use crate::api;
 use crate::ctx::Ctx;
 use crate::format;
-use crate::i18n::{decision_label, status_label};
+use crate::i18n::{Shown, decision_label, operation_status_label};
 use crate::route::encode;
+use crate::timeline;
 
 /// A change waiting for its confirmation; its key makes a double click one operation.
 #[derive(Clone)]
@@ -96,13 +97,13 @@ fn Detail(detail: AdminOrder, pending: RwSignal<Option<Pending>>) -> impl IntoVi
     let order = detail.order.clone();
     let currency = order.currency.clone();
     let money = |amount: &str| format::money(amount, &currency, lang);
-    let shown_status = if order.state == "review" { "review".to_owned() } else { order.status.clone() };
+    let shown = Shown::of(&order);
     let payment = order.payment.clone().unwrap_or_default();
     let (review, actions) = (review_box(&order, pending), actions(&order, pending));
     view! {
         <header class="order-head">
             <h1>{order.invoice_id.clone()}</h1>
-            <span class="status" data-status=shown_status.clone()>{status_label(lang, &shown_status)}</span>
+            <span class="status" data-status=shown.wire()>{shown.label(lang)}</span>
             <strong class="amount">{money(&order.amount)}</strong>
         </header>
         <div class="columns">
@@ -144,28 +145,31 @@ fn review_box(order: &MerchantOrder, pending: RwSignal<Option<Pending>>) -> AnyV
     let t = ctx.texts();
     let lang = ctx.lang.get_untracked();
     let resolution = order.review_resolution.clone().map(|r| {
-        let decided = decision_label(lang, &r.decision);
-        view! { <p class="resolution" data-resolution=r.decision.clone()>{t.resolution} ": " <strong>{decided}</strong> " — " {r.by} ", " {format::local_time(&r.at)} " · " {r.checked}</p> }
+        let decided = decision_label(lang, r.decision);
+        view! { <p class="resolution" data-resolution=r.decision.as_str()>{t.resolution} ": " <strong>{decided}</strong> " — " {r.by} ", " {format::local_time(&r.at)} " · " {r.checked}</p> }
     });
-    if order.state != "review" {
+    if order.state != OrderState::Review {
         return view! { {resolution} }.into_any();
     }
     // A capture, cancel or refund in review is decided about itself; a payment, about the order.
-    let operation_in_review = order.operations.iter().flatten().any(|op| op.status == "review");
-    let choices: &'static [&'static str] =
-        if operation_in_review { &["done", "not_done", "send_again", "epay_ledger"] } else { &["paid", "failed", "refund"] };
-    let (decision, checked, note) = (RwSignal::new(choices[0].to_owned()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let operation_in_review = order.operations.iter().flatten().any(|op| op.status == OperationStatus::Review);
+    let choices: &'static [Decision] = if operation_in_review {
+        &[Decision::Done, Decision::NotDone, Decision::SendAgain, Decision::EpayLedger]
+    } else {
+        &[Decision::Paid, Decision::Failed, Decision::Refund]
+    };
+    let (decision, checked, note) = (RwSignal::new(choices[0]), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let path = format!("/api/admin/orders/{}/review", encode(&order.invoice_id));
     let ask = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let label = decision_label(lang, &decision.get_untracked());
+        let label = decision_label(lang, decision.get_untracked());
         let body = json!({"decision": decision.get_untracked(), "checked": checked.get_untracked(), "note": note.get_untracked()});
         pending.set(Some(Pending { what: format!("{} — {label}", t.resolve_title), path: path.clone(), body, key: api::new_key() }));
     };
-    let choice = move |value: &'static str, label: &'static str| {
+    let choice = move |value: Decision| {
         view! {
-            <label class="choice"><input type="radio" name="decision" value=value prop:checked=move || decision.get() == value
-                on:change=move |_| decision.set(value.to_owned())/>{label}</label>
+            <label class="choice"><input type="radio" name="decision" value=value.as_str() prop:checked=move || decision.get() == value
+                on:change=move |_| decision.set(value)/>{decision_label(lang, value)}</label>
         }
     };
     view! {
@@ -177,7 +181,7 @@ fn review_box(order: &MerchantOrder, pending: RwSignal<Option<Pending>>) -> AnyV
                 view! {
                     <form class="resolve" on:submit=ask>
                         <h3>{t.resolve_title}</h3>
-                        <div class="row">{choices.iter().map(|value| choice(value, decision_label(lang, value))).collect_view()}</div>
+                        <div class="row">{choices.iter().map(|&value| choice(value)).collect_view()}</div>
                         <label>{t.checked}<input name="checked" required maxlength="500" prop:value=move || checked.get() on:input=move |ev| checked.set(event_target_value(&ev))/></label>
                         <label>{t.note}<textarea name="note" maxlength="1000" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea></label>
                         <button type="submit" class="primary">{t.resolve_title}</button>
@@ -195,7 +199,7 @@ fn actions(order: &MerchantOrder, pending: RwSignal<Option<Pending>>) -> AnyView
     let ctx = expect_context::<Ctx>();
     let t = ctx.texts();
     let lang = ctx.lang.get();
-    let (paid, held) = (order.state == "paid", order.state == "authorized");
+    let (paid, held) = (order.state == OrderState::Paid, order.state == OrderState::Authorized);
     if !paid && !held {
         return ().into_any();
     }
@@ -246,9 +250,9 @@ fn Timeline(entries: Vec<TimelineEntry>) -> impl IntoView {
     view! {
         <ol class="timeline">
             {entries.into_iter().map(|e| view! {
-                <li data-kind=e.kind.clone()>
+                <li data-kind=timeline::kind(&e.what)>
                     <time>{format::local_time(&e.at)}</time>
-                    <span class="what">{if e.kind == "state" { format!("{} ({})", status_label(lang, &e.title), e.title) } else { e.title.clone() }}</span>
+                    <span class="what">{timeline::describe(lang, &e.what)}</span>
                     {e.actor.clone().map(|a| view! { <span class="actor">{a}</span> })}
                     {e.detail.clone().map(|d| view! { <span class="detail">{d}</span> })}
                 </li>
@@ -260,7 +264,7 @@ fn Timeline(entries: Vec<TimelineEntry>) -> impl IntoView {
 #[component]
 fn PostLinks(order: MerchantOrder) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let t = ctx.texts();
+    let (t, lang) = (ctx.texts(), ctx.lang.get());
     let links = order.post_links.unwrap_or_default();
     if links.is_empty() {
         return view! { <p class="empty">{t.nothing}</p> }.into_any();
@@ -272,7 +276,7 @@ fn PostLinks(order: MerchantOrder) -> impl IntoView {
                 {links.into_iter().map(|n| view! {
                     <tr>
                         <td>{format::local_time(&n.received_at)}</td>
-                        <td><span class="status" data-status=n.verdict.clone()>{format!("{} {}", n.endpoint, n.verdict)}</span></td>
+                        <td><span class="status" data-status=n.verdict.as_str()>{timeline::post_link(lang, n.endpoint, n.verdict)}</span></td>
                         <td class="mono">{[n.code.clone(), n.transaction_id.clone()].into_iter().flatten().collect::<Vec<_>>().join(" · ")}</td>
                         <td class="detail">{n.reason.clone().unwrap_or_default()}</td>
                     </tr>
@@ -299,9 +303,9 @@ fn Operations(order: MerchantOrder) -> impl IntoView {
                 {operations.into_iter().map(|op| view! {
                     <tr data-operation=op.id.clone()>
                         <td>{format::local_time(&op.created_at)}</td>
-                        <td>{format!("{} {}", op.kind, op.id)}{op.reason.clone().map(|r| view! { <span class="detail">" · " {r}</span> })}</td>
+                        <td>{format!("{} {}", op.kind.as_str(), op.id)}{op.reason.clone().map(|r| view! { <span class="detail">" · " {r}</span> })}</td>
                         <td class="num">{op.amount.as_deref().map(|a| format::money(a, &order.currency, lang)).unwrap_or_default()}</td>
-                        <td><span class="status" data-status=op.status.clone()>{op.status.clone()}</span></td>
+                        <td><span class="status" data-status=op.status.as_str()>{operation_status_label(lang, op.status)}</span></td>
                         <td class="detail">{op.message.clone().unwrap_or_default()}</td>
                     </tr>
                 }).collect_view()}
@@ -331,7 +335,7 @@ fn Webhooks(events: Vec<WebhookEvent>, pending: RwSignal<Option<Pending>>) -> im
                     }).collect::<Vec<_>>().join("; ");
                     view! {
                         <tr data-event=event.id.clone()>
-                            <td>{event.r#type.clone()}</td>
+                            <td>{event.r#type.as_str()}</td>
                             <td>{format::local_time(&event.created_at)}</td>
                             <td><span class="status" data-status=event.status.clone()>{event.status.clone()}</span></td>
                             <td class="detail">{attempts}</td>

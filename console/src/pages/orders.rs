@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use crate::api;
 use crate::ctx::{Ctx, go};
 use crate::format;
-use crate::i18n::{STATUSES, status_label};
+use crate::i18n::{FILTERS, Shown};
 use crate::route::{OrderFilter, Route, encode};
 
 /// The day part of a filter bound ("2026-12-04T00:00:00+05:00" → "2026-12-04").
@@ -67,8 +67,8 @@ pub fn Orders(filter: OrderFilter) -> impl IntoView {
                 <label>{move || ctx.texts().status}
                     <select prop:value=move || status.get() on:change=move |ev| status.set(event_target_value(&ev))>
                         <option value="">{move || ctx.texts().all}</option>
-                        {STATUSES.into_iter().map(|s| view! {
-                            <option value=s selected=move || status.get() == s>{move || status_label(ctx.lang.get(), s)}</option>
+                        {FILTERS.into_iter().map(|s| view! {
+                            <option value=s.wire() selected=move || status.get() == s.wire()>{move || s.label(ctx.lang.get())}</option>
                         }).collect_view()}
                     </select>
                 </label>
@@ -114,8 +114,7 @@ pub fn Orders(filter: OrderFilter) -> impl IntoView {
 fn Row(order: MerchantOrder) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let link = Route::Order(order.invoice_id.clone()).hash();
-    let shown_status = if order.state == "review" { "review".to_owned() } else { order.status.clone() };
-    let status_key = shown_status.clone();
+    let shown = Shown::of(&order);
     let card = order.payment.as_ref().and_then(|p| p.card_mask.clone()).unwrap_or_default();
     let (amount, currency, created) = (order.amount.clone(), order.currency.clone(), format::local_time(&order.created_at));
     view! {
@@ -124,7 +123,7 @@ fn Row(order: MerchantOrder) -> impl IntoView {
             <td>{created}</td>
             <td>{order.reference.clone().unwrap_or_default()}</td>
             <td class="num">{move || format::money(&amount, &currency, ctx.lang.get())}</td>
-            <td><span class="status" data-status=status_key>{move || status_label(ctx.lang.get(), &shown_status)}</span></td>
+            <td><span class="status" data-status=shown.wire()>{move || shown.label(ctx.lang.get())}</span></td>
             <td class="mono">{card}</td>
         </tr>
     }

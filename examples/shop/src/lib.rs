@@ -33,7 +33,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use epay_api_types::{Amount, AmountError, MerchantOrder, MerchantOrderRequest};
+use epay_api_types::{Amount, AmountError, MerchantOrder, MerchantOrderRequest, MerchantStatus};
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnectOptions;
 
@@ -291,7 +291,7 @@ async fn create_order(shop: &Shop, buy: &Buy) -> Result<Redirect, (StatusCode, S
     sqlx::query("UPDATE shop_orders SET invoice_id = ?, order_key = ?, proxy_status = ?, amount = ? WHERE id = ?")
         .bind(&order.invoice_id)
         .bind(&order.order_key)
-        .bind(&order.status)
+        .bind(order.status.as_str())
         .bind(&order.amount)
         .bind(id)
         .execute(&shop.db)
@@ -387,21 +387,21 @@ async fn refresh(shop: &Shop, id: i64) -> Result<ShopOrder, (StatusCode, String)
 /// older view changes nothing, so a late `order.paid` never turns a refunded order back. Paid
 /// stays paid.
 async fn record(db: &mut sqlx::SqliteConnection, seen: &MerchantOrder) -> Result<bool, sqlx::Error> {
-    let paid = matches!(seen.status.as_str(), "paid" | "refunded");
+    let paid = matches!(seen.status, MerchantStatus::Paid | MerchantStatus::Refunded);
     let done = sqlx::query(
         "UPDATE shop_orders SET paid = MAX(paid, ?1), proxy_status = ?2, epay_version = ?3, amount = ?5, refunded = ?6,
                 paid_at = COALESCE(paid_at, CASE WHEN ?1 THEN unixepoch() END)
          WHERE invoice_id = ?4 AND epay_version < ?3",
     )
     .bind(paid)
-    .bind(&seen.status)
+    .bind(seen.status.as_str())
     .bind(seen.version)
     .bind(&seen.invoice_id)
     .bind(&seen.amount)
     .bind(&seen.refunded_amount)
     .execute(db)
     .await?;
-    if done.rows_affected() > 0 && seen.status == "paid" {
+    if done.rows_affected() > 0 && seen.status == MerchantStatus::Paid {
         tracing::info!(invoice_id = %seen.invoice_id, "order paid: ship it");
     }
     Ok(done.rows_affected() > 0)

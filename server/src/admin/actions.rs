@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
-use epay_api_types::{ErrorCode, OperationRequest, ReviewDecision};
+use epay_api_types::{Action, Decision, ErrorCode, EventType, OperationRequest, ReviewDecision};
 
 use super::staff::Staff;
 use crate::epay::OperationKind;
@@ -24,7 +24,6 @@ use crate::store::operations::{self, OperationRow};
 use crate::store::orders::{self, OrderState};
 use crate::store::{now, now_ms, webhooks};
 
-pub use crate::store::admin::RESOLVE_REVIEW;
 const CHECKED_MAX: usize = 500;
 const NOTE_MAX: usize = 1000;
 
@@ -74,11 +73,8 @@ pub async fn resend(
             webhooks::resend(tx, &id, now_ms())?;
             let action = ActionRow {
                 order_id: Some(event.order_id),
-                actor: actor.clone(),
-                action: "resend".into(),
                 event_id: Some(id.clone()),
-                at: now(),
-                ..ActionRow::default()
+                ..ActionRow::new(Action::Resend, actor.clone(), now())
             };
             admin::record_action(tx, &action)?;
             Ok(true)
@@ -91,25 +87,9 @@ pub async fn resend(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-/// The decision as the rules allow it: a known decision, what was checked, a short note. Pure.
-pub fn read_decision(decision: &ReviewDecision) -> Result<(&'static str, String, Option<String>), AppError> {
-    let kind = match decision.decision.trim() {
-        "paid" => "paid",
-        "failed" => "failed",
-        "refund" => "refund",
-        "done" => "done",
-        "not_done" => "not_done",
-        "send_again" => "send_again",
-        "epay_ledger" => "epay_ledger",
-        other => {
-            return Err(AppError::unprocessable(
-                ErrorCode::InvalidField,
-                format!(
-                    "decision `{other}` is none of paid, failed, refund (a payment in review) or done, not_done, send_again, epay_ledger (a capture, cancel or refund in review)"
-                ),
-            ));
-        }
-    };
+/// The decision as the rules allow it: what was checked, a short note. Pure.
+pub fn read_decision(decision: &ReviewDecision) -> Result<(Decision, String, Option<String>), AppError> {
+    let kind = decision.decision;
     let checked: String = decision.checked.trim().to_owned();
     if checked.is_empty() || checked.chars().count() > CHECKED_MAX {
         return Err(AppError::unprocessable(
@@ -141,17 +121,13 @@ pub async fn resolve_review(
     let (decision, checked, note) = read_decision(&body)?;
     let at = now();
     let resolution = ActionRow {
-        order_id: None,
-        actor: staff.name.clone(),
-        action: RESOLVE_REVIEW.into(),
-        decision: Some(decision.into()),
+        decision: Some(decision),
         checked: Some(checked),
         note,
-        at,
-        ..ActionRow::default()
+        ..ActionRow::new(Action::ResolveReview, staff.name.clone(), at)
     };
-    tracing::info!(user = %staff.name, invoice_id = %invoice_id, decision, "review resolved in the console");
-    if let Some(decision) = review::Decision::parse(decision) {
+    tracing::info!(user = %staff.name, invoice_id = %invoice_id, %decision, "review resolved in the console");
+    if let Some(decision) = review::Decision::of(decision) {
         let order = review::decide(&app, &invoice_id, decision, resolution).await?;
         return Ok(axum::Json(crate::views::order_view(&app.store, &app.config.server, &order).await?).into_response());
     }
@@ -166,7 +142,7 @@ pub async fn resolve_review(
     if let Some(op) = in_review {
         return Err(operation_open(&invoice_id, &op));
     }
-    if decision == "refund" {
+    if decision == Decision::Refund {
         let invoice = invoice_id.clone();
         let order = app.store.read(move |db| orders::find_by_invoice(db, &invoice)).await?;
         let order = order.ok_or_else(|| AppError::not_found(format!("no order with invoice id `{invoice_id}`")))?;
@@ -193,12 +169,12 @@ pub async fn resolve_review(
             if let Some(op) = operations::unsettled(tx, order.id)? {
                 return Ok(Err(Unresolved::OperationOpen(Box::new(op))));
             }
-            let to = if decision == "paid" { OrderState::Paid } else { OrderState::Failed };
+            let to = if decision == Decision::Paid { OrderState::Paid } else { OrderState::Failed };
             if !orders::resolve_review(tx, order.id, to, at)? {
                 return Ok(Err(Unresolved::NotInReview(order.status)));
             }
             admin::record_action(tx, &ActionRow { order_id: Some(order.id), ..resolution.clone() })?;
-            orders::announce(tx, order.id, "order.review_resolved", None)?;
+            orders::announce(tx, order.id, EventType::OrderReviewResolved, None)?;
             Ok(Ok(order.id))
         })
         .await?;
@@ -231,7 +207,12 @@ fn operation_open(invoice_id: &str, op: &OperationRow) -> AppError {
             op.id
         )
     } else {
-        format!("order {invoice_id} has its {} op_{} in flight ({}): decide when it has settled", op.kind.as_str(), op.id, op.status.name())
+        format!(
+            "order {invoice_id} has its {} op_{} in flight ({}): decide when it has settled",
+            op.kind.as_str(),
+            op.id,
+            op.status.as_str()
+        )
     };
     AppError::new(StatusCode::CONFLICT, ErrorCode::OperationNotAllowed, message)
 }
@@ -240,6 +221,6 @@ fn not_in_review(invoice_id: &str, state: OrderState) -> AppError {
     AppError::new(
         StatusCode::CONFLICT,
         ErrorCode::OperationNotAllowed,
-        format!("order {invoice_id} is not in review (it is {}): there is nothing to resolve", state.name()),
+        format!("order {invoice_id} is not in review (it is {}): there is nothing to resolve", state.as_str()),
     )
 }

@@ -72,7 +72,7 @@ fn set_cookie(app: &AppState, response: &mut Response, value: &str, max_age: i64
 fn view(app: &AppState, user: &AdminUser, row: &SessionRow, enrolled: bool) -> AdminSession {
     AdminSession {
         user: user.name.clone(),
-        role: user.role.name().to_owned(),
+        role: user.role,
         csrf_token: row.csrf.clone(),
         expires_at: rfc3339(row.expires_at),
         second_factor: enrolled,
@@ -164,7 +164,7 @@ pub async fn sign_in(
     let id = crate::secrets::random_hex(32);
     let row = SessionRow {
         user_name: user.name.clone(),
-        role: user.role.name().to_owned(),
+        role: user.role,
         credential: sha256_hex(user.password_hash.as_bytes()),
         csrf: crate::secrets::random_hex(32),
         expires_at: at + settings.lifetime.as_secs() as i64,
@@ -178,7 +178,7 @@ pub async fn sign_in(
             admin::create_session(tx, &digest, &stored, at)
         })
         .await?;
-    tracing::info!(user = %user.name, role = user.role.name(), second_factor = with_factor, "signed in to the console");
+    tracing::info!(user = %user.name, role = %user.role, second_factor = with_factor, "signed in to the console");
     let mut response = Json(view(&app, &user, &row, with_factor)).into_response();
     set_cookie(&app, &mut response, &id, settings.lifetime.as_secs() as i64);
     Ok(response)
@@ -229,7 +229,7 @@ async fn live(app: &AppState, headers: &HeaderMap) -> Result<(AdminUser, Session
         let touched = digest.clone();
         app.store.write(move |tx| admin::touch_session(tx, &touched, at)).await?;
     }
-    let row = SessionRow { role: user.role.name().to_owned(), ..row };
+    let row = SessionRow { role: user.role, ..row };
     Ok((user, row, digest))
 }
 

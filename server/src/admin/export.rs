@@ -107,14 +107,14 @@ pub fn write(orders: &[OrderRow], ops: &[OperationRow]) -> Vec<u8> {
                 order.merchant_reference.clone().unwrap_or_default(),
                 local_time(order.created_at),
                 status,
-                order.status.name().to_owned(),
+                order.status.as_str().to_owned(),
                 money(Some(order.amount_minor)),
                 order.currency.clone(),
                 money(order.captured_minor),
                 money(Some(order.refunded_minor)),
             ]
         };
-        let mut record = base("order", order.status.merchant_status().to_owned());
+        let mut record = base("order", order.status.merchant_status().to_string());
         let payment = [
             String::new(),
             String::new(),
@@ -130,11 +130,11 @@ pub fn write(orders: &[OrderRow], ops: &[OperationRow]) -> Vec<u8> {
         record.extend(payment);
         write_record(&mut out, record);
         for op in by_order.get(&order.id).into_iter().flatten() {
-            let mut record = base("operation", order.status.merchant_status().to_owned());
+            let mut record = base("operation", order.status.merchant_status().to_string());
             record.extend([
                 op.kind.as_str().to_owned(),
                 money(op.amount_minor),
-                op.status.name().to_owned(),
+                op.status.as_str().to_owned(),
                 String::new(),
                 String::new(),
                 String::new(),

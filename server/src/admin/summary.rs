@@ -31,7 +31,7 @@ pub fn period_starts(now: i64) -> (i64, i64) {
 /// Groups the states as a person reads them. Pure.
 pub fn figures(from: i64, totals: &[StateTotals]) -> PeriodFigures {
     let sum = |states: &[OrderState]| {
-        let chosen = totals.iter().filter(|t| states.iter().any(|s| s.name() == t.state));
+        let chosen = totals.iter().filter(|t| states.iter().any(|s| s.as_str() == t.state));
         let (count, minor) = chosen.fold((0, 0), |(n, a), t| (n + t.count, a + t.amount_minor));
         Figure { count, amount: Amount::from_minor(minor as u64).to_string() }
     };

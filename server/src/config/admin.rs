@@ -10,31 +10,7 @@ use url::Url;
 use super::env::{Env, problem};
 use super::{ClientAddressRule, ConfigError};
 
-/// What a signed-in person may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// Reads everything; moves no money, resends nothing, resolves nothing.
-    Viewer,
-    /// Also refunds, captures, cancels, resends webhooks and resolves reviews.
-    Operator,
-}
-
-impl Role {
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "viewer" => Some(Role::Viewer),
-            "operator" => Some(Role::Operator),
-            _ => None,
-        }
-    }
-}
+pub use epay_api_types::Role;
 
 #[derive(Clone)]
 pub struct AdminUser {
@@ -163,7 +139,7 @@ pub fn parse_users(text: &str) -> Result<Vec<AdminUser>, ConfigError> {
         if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c)) {
             return Err(bad("has a name that is empty, longer than 64 or not letters, digits and ._-@"));
         }
-        let Some(role) = Role::parse(role.trim()) else { return Err(bad("has a role that is neither viewer nor operator")) };
+        let Some(role) = Role::from_wire(role.trim()) else { return Err(bad("has a role that is neither viewer nor operator")) };
         if !PasswordHash::new(hash.trim()).is_ok_and(|parsed| parsed.algorithm.as_str().starts_with("argon2")) {
             return Err(bad("has a hash that is not an argon2 PHC string (epay-proxy admin hash-password prints one)"));
         }

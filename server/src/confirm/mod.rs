@@ -19,9 +19,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+use epay_api_types::Action;
+
 use crate::epay::StatusKind;
 use crate::state::AppState;
-use crate::store::admin::LATE_PAYMENT;
+use crate::store::admin::ActionRow;
 use crate::store::leases::{self, Due};
 use crate::store::orders::{self, OrderRow, OrderState};
 use crate::store::{StoreError, now, now_ms};
@@ -176,16 +178,10 @@ fn handle_late(
 ) -> Result<(), StoreError> {
     let Some(late) = late::late_payment(order, state, outcome.paid_at, now(), late_payments) else { return Ok(()) };
     tracing::warn!(invoice_id = %order.invoice_id, note = %late.note(), "a payment came after its order's payable window");
-    let action = crate::store::admin::ActionRow {
-        order_id: Some(order.id),
-        actor: "epay-proxy".into(),
-        action: LATE_PAYMENT.into(),
-        note: Some(late.note()),
-        at: now(),
-        ..Default::default()
-    };
+    let action =
+        ActionRow { order_id: Some(order.id), note: Some(late.note()), ..ActionRow::new(Action::LatePayment, "epay-proxy", now()) };
     crate::store::admin::record_action(tx, &action)?;
-    orders::announce(tx, order.id, "order.paid_late", None)?;
+    orders::announce(tx, order.id, epay_api_types::EventType::OrderPaidLate, None)?;
     if !late.by_epays_clock {
         return orders::flag_for_review(tx, order.id, &late.note());
     }
@@ -195,8 +191,8 @@ fn handle_late(
         kind,
         amount_minor: None,
         reason: Some(late.note()),
-        idempotency_key: format!("{}/{}/{LATE_PAYMENT}", order.invoice_id, kind.as_str()),
-        fingerprint: LATE_PAYMENT.into(),
+        idempotency_key: format!("{}/{}/{}", order.invoice_id, kind.as_str(), Action::LatePayment),
+        fingerprint: Action::LatePayment.as_str().into(),
         claim_until_ms: now_ms(),
         from_review: false,
     };

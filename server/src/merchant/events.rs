@@ -74,7 +74,7 @@ pub async fn resend(State(app): State<Arc<AppState>>, Path(event_id): Path<Strin
 pub fn view(row: &EventRow, attempts: &[AttemptRow]) -> WebhookEvent {
     WebhookEvent {
         id: row.event_id.clone(),
-        r#type: row.r#type.clone(),
+        r#type: row.r#type,
         invoice_id: row.invoice_id.clone(),
         created_at: rfc3339(row.created_ms.div_euclid(1000)),
         status: row.status.clone(),

@@ -102,8 +102,8 @@ fn states(value: &str) -> Result<Vec<&'static str>, AppError> {
     for name in value.split(',').map(str::trim).filter(|name| !name.is_empty()) {
         let matching: Vec<&'static str> = OrderState::ALL
             .iter()
-            .filter(|state| state.name() == name || state.merchant_status() == name)
-            .map(|state| state.name())
+            .filter(|state| state.as_str() == name || state.merchant_status().as_str() == name)
+            .map(|state| state.as_str())
             .collect();
         if matching.is_empty() {
             return Err(bad(format!(

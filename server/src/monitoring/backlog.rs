@@ -28,7 +28,7 @@ impl Backlog {
     /// Sets the gauges to this reading.
     pub fn publish(&self) {
         for (state, count) in &self.orders_by_state {
-            metrics::gauge!(ORDERS, "state" => state.name()).set(*count as f64);
+            metrics::gauge!(ORDERS, "state" => state.as_str()).set(*count as f64);
         }
         let review = self.orders_by_state.iter().find(|(state, _)| *state == OrderState::Review).map_or(0, |(_, n)| *n);
         metrics::gauge!(REVIEWS_OPEN).set(review as f64);

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use epay_api_types::ErrorCode;
+use epay_api_types::{Action, ErrorCode, EventType};
 
 use crate::epay::StatusKind;
 use crate::error::AppError;
@@ -34,23 +34,25 @@ pub enum Decision {
 }
 
 impl Decision {
-    /// The decision's name in the console's API and the order's `reviewResolution`.
-    pub fn parse(name: &str) -> Option<Decision> {
-        match name {
-            "done" => Some(Decision::Done),
-            "not_done" => Some(Decision::NotDone),
-            "send_again" => Some(Decision::SendAgain),
-            "epay_ledger" => Some(Decision::EpayLedger),
-            _ => None,
+    /// The decision about an operation that a person's decision (the console's API's word) is,
+    /// if it is about one.
+    pub fn of(decision: epay_api_types::Decision) -> Option<Decision> {
+        match decision {
+            epay_api_types::Decision::Done => Some(Decision::Done),
+            epay_api_types::Decision::NotDone => Some(Decision::NotDone),
+            epay_api_types::Decision::SendAgain => Some(Decision::SendAgain),
+            epay_api_types::Decision::EpayLedger => Some(Decision::EpayLedger),
+            epay_api_types::Decision::Paid | epay_api_types::Decision::Failed | epay_api_types::Decision::Refund => None,
         }
     }
 
-    pub fn name(self) -> &'static str {
+    /// Its word in the console's API and the order's `reviewResolution`.
+    pub fn wire(self) -> epay_api_types::Decision {
         match self {
-            Decision::Done => "done",
-            Decision::NotDone => "not_done",
-            Decision::SendAgain => "send_again",
-            Decision::EpayLedger => "epay_ledger",
+            Decision::Done => epay_api_types::Decision::Done,
+            Decision::NotDone => epay_api_types::Decision::NotDone,
+            Decision::SendAgain => epay_api_types::Decision::SendAgain,
+            Decision::EpayLedger => epay_api_types::Decision::EpayLedger,
         }
     }
 }
@@ -79,7 +81,7 @@ pub fn settle(
 ) -> Result<Result<(OperationRow, OrderRow), Refused>, StoreError> {
     let Some(order) = orders::find_by_invoice(tx, invoice_id)? else { return Ok(Err(Refused::NoOrder)) };
     let Some(op) = operations::in_review(tx, order.id)? else { return Ok(Err(Refused::NothingInReview(order.status))) };
-    let mut said = format!("a person decided ({}): {}", decision.name(), action.checked.as_deref().unwrap_or_default());
+    let mut said = format!("a person decided ({}): {}", decision.wire(), action.checked.as_deref().unwrap_or_default());
     let resolution = match (decision, ledger) {
         (Decision::Done, _) => Resolution::Done,
         (Decision::NotDone, _) => Resolution::NotDone,
@@ -93,8 +95,8 @@ pub fn settle(
     let action = ActionRow {
         order_id: Some(order.id),
         operation_id: Some(op.id),
-        action: admin::RESOLVE_REVIEW.into(),
-        decision: Some(decision.name().into()),
+        action: Action::ResolveReview,
+        decision: Some(decision.wire()),
         ..action
     };
     // The change first: the event's snapshot is the order as the decision left it.
@@ -104,7 +106,7 @@ pub fn settle(
         operations::record_outside_refund(tx, order.id, outside, &key, &said)?;
     }
     admin::record_action(tx, &action)?;
-    orders::announce(tx, order.id, "order.review_resolved", None)?;
+    orders::announce(tx, order.id, EventType::OrderReviewResolved, None)?;
     Ok(Ok((op, order)))
 }
 
@@ -166,7 +168,7 @@ pub fn nothing_in_review(invoice_id: &str, state: orders::OrderState) -> AppErro
 fn nothing_in_review_text(invoice_id: &str, state: orders::OrderState) -> String {
     format!(
         "order {invoice_id} has no capture, cancel or refund in review (it is {}): done, not_done and send_again decide one",
-        state.name()
+        state.as_str()
     )
 }
 
@@ -176,7 +178,9 @@ fn nothing_in_review_text(invoice_id: &str, state: orders::OrderState) -> String
 /// to print, or why nothing was done.
 pub async fn from_cli(store: &crate::store::Store, epay: &crate::epay::EpayClient, args: &[&str]) -> Result<String, String> {
     let [invoice_id, decision, options @ ..] = args else { return Err(CLI_USAGE.into()) };
-    let decision = Decision::parse(&decision.replace('-', "_")).ok_or_else(|| format!("`{decision}`: {CLI_USAGE}"))?;
+    let decision = epay_api_types::Decision::from_wire(&decision.replace('-', "_"))
+        .and_then(Decision::of)
+        .ok_or_else(|| format!("`{decision}`: {CLI_USAGE}"))?;
     let mut by = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "cli".into());
     let (mut checked, mut note) = (None, None);
     let mut options = options.iter();
@@ -190,7 +194,8 @@ pub async fn from_cli(store: &crate::store::Store, epay: &crate::epay::EpayClien
         }
     }
     let checked = checked.ok_or("--checked: say what you looked at, e.g. \"ePay cabinet: REFUND 500 at 14:02\"")?;
-    let action = ActionRow { actor: format!("{by} (cli)"), checked: Some(checked), note, at: crate::store::now(), ..ActionRow::default() };
+    let action =
+        ActionRow { checked: Some(checked), note, ..ActionRow::new(Action::ResolveReview, format!("{by} (cli)"), crate::store::now()) };
     let ledger = match decision {
         Decision::EpayLedger => Some(ask_ledger(store, epay, invoice_id).await.map_err(|refused| refusal(invoice_id, refused).message)?),
         _ => None,
@@ -207,7 +212,7 @@ pub async fn from_cli(store: &crate::store::Store, epay: &crate::epay::EpayClien
                 op.kind.as_str(),
                 op.id
             ),
-            _ => format!("{} op_{} on order {invoice_id} settled: {}", op.kind.as_str(), op.id, decision.name()),
+            _ => format!("{} op_{} on order {invoice_id} settled: {}", op.kind.as_str(), op.id, decision.wire()),
         }),
         Err(Refused::NoOrder) => Err(format!("no order {invoice_id}")),
         Err(Refused::NothingInReview(state)) => Err(nothing_in_review_text(invoice_id, state)),

@@ -33,7 +33,7 @@ pub fn possible(order: &OrderRow, held_refunds: i64) -> String {
         }
         OrderState::Refunded => "it is fully refunded: nothing more is possible".to_owned(),
         OrderState::Cancelled => "it was cancelled: nothing more is possible".to_owned(),
-        state => format!("it is {}: it holds no payment to capture, cancel or refund", state.name()),
+        state => format!("it is {}: it holds no payment to capture, cancel or refund", state.as_str()),
     }
 }
 
@@ -130,7 +130,7 @@ mod tests {
         assert!(matches!(check(&paid, Cancel, None, 0, false), Err(Refusal::NotAllowed(_))));
         // Every other state, `review` included (a refund a person decides on is checked as the
         // paid order they found: `store::operations::begin`).
-        for state in OrderState::ALL.into_iter().filter(|s| !matches!(s, OrderState::Authorized | OrderState::Paid)) {
+        for &state in OrderState::ALL.iter().filter(|s| !matches!(s, OrderState::Authorized | OrderState::Paid)) {
             for kind in [Capture, Cancel, Refund] {
                 assert!(
                     matches!(check(&order(state, Some(150_000)), kind, None, 0, false), Err(Refusal::NotAllowed(_))),

@@ -5,6 +5,7 @@
 use super::operations::OperationRow;
 use super::{Conn, StoreError, Tx};
 use crate::params;
+use epay_api_types::Action;
 
 /// One (name, client address) pair's attempts that did not end in a sign-in (the decisions
 /// are `admin::throttle`'s).
@@ -21,7 +22,7 @@ pub struct Attempts {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionRow {
     pub user_name: String,
-    pub role: String,
+    pub role: epay_api_types::Role,
     /// SHA-256 of the password hash the person signed in with.
     pub credential: String,
     pub csrf: String,
@@ -210,28 +211,25 @@ pub fn record_operation(tx: &mut Tx, actor: &str, resolving_review: Option<&Acti
         Some(resolution) => ActionRow { operation_id: Some(op.id), ..resolution.clone() },
         None => ActionRow {
             order_id: Some(op.order_id),
-            actor: actor.to_owned(),
-            action: op.kind.as_str().to_owned(),
             note: op.reason.clone(),
             operation_id: Some(op.id),
-            at: super::now(),
-            ..ActionRow::default()
+            ..ActionRow::new(op.kind.into(), actor, super::now())
         },
     };
     record_action(tx, &action)?;
-    if action.action == RESOLVE_REVIEW {
-        super::orders::announce(tx, op.order_id, "order.review_resolved", None)?;
+    if action.action == Action::ResolveReview {
+        super::orders::announce(tx, op.order_id, epay_api_types::EventType::OrderReviewResolved, None)?;
     }
     Ok(())
 }
 
 /// One thing a person did.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ActionRow {
     pub order_id: Option<i64>,
     pub actor: String,
-    pub action: String,
-    pub decision: Option<String>,
+    pub action: Action,
+    pub decision: Option<epay_api_types::Decision>,
     pub checked: Option<String>,
     pub note: Option<String>,
     pub operation_id: Option<i64>,
@@ -239,10 +237,22 @@ pub struct ActionRow {
     pub at: i64,
 }
 
-/// A person's decision on an order in review (`admin_actions.action`).
-pub const RESOLVE_REVIEW: &str = "resolve_review";
-/// A payment that came after its order's payable window, as the confirmation recorded it.
-pub const LATE_PAYMENT: &str = "late_payment";
+impl ActionRow {
+    /// `action` by `actor` at `at` (unix seconds), about nothing more yet.
+    pub fn new(action: Action, actor: impl Into<String>, at: i64) -> ActionRow {
+        ActionRow {
+            order_id: None,
+            actor: actor.into(),
+            action,
+            decision: None,
+            checked: None,
+            note: None,
+            operation_id: None,
+            event_id: None,
+            at,
+        }
+    }
+}
 
 pub fn record_action(tx: &mut Tx, action: &ActionRow) -> Result<(), StoreError> {
     tx.execute(

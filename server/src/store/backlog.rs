@@ -25,7 +25,7 @@ pub fn read_now(db: &mut Conn) -> Result<Backlog, StoreError> {
     })?;
     let orders_by_state = OrderState::ALL
         .iter()
-        .map(|state| (*state, counted.iter().find(|(name, _)| name == state.name()).map_or(0, |(_, n)| *n)))
+        .map(|state| (*state, counted.iter().find(|(name, _)| name == state.as_str()).map_or(0, |(_, n)| *n)))
         .collect();
     let oldest_confirming: Option<i64> =
         db.query_one("SELECT MIN(updated_at) FROM orders WHERE status = 'confirming'", params![], |row| row.get(0))?;

@@ -18,7 +18,6 @@ pub mod notifications;
 pub mod operations;
 pub mod orders;
 mod sql;
-pub(crate) use sql::named;
 pub mod webhooks;
 mod writer;
 

@@ -2,54 +2,8 @@
 
 use super::{Conn, StoreError, Tx, now, params};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Passed every check and moved the order.
-    Accepted,
-    /// The same notification again; nothing changed.
-    Duplicate,
-    /// Authentic, but too late to change the order (a failure after paid).
-    Ignored,
-    /// Failed a check; never touched the order.
-    Rejected,
-    /// No secret_hash: not proof of anything, but a reason to ask the status API now.
-    Hint,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Endpoint {
-    Postlink,
-    FailurePostlink,
-}
-
-impl Verdict {
-    pub const ALL: [Verdict; 5] = [Verdict::Accepted, Verdict::Duplicate, Verdict::Ignored, Verdict::Rejected, Verdict::Hint];
-
-    /// The stored name (serde's snake_case).
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Accepted => "accepted",
-            Verdict::Duplicate => "duplicate",
-            Verdict::Ignored => "ignored",
-            Verdict::Rejected => "rejected",
-            Verdict::Hint => "hint",
-        }
-    }
-}
-
-impl Endpoint {
-    pub const ALL: [Endpoint; 2] = [Endpoint::Postlink, Endpoint::FailurePostlink];
-
-    /// The stored name (serde's snake_case).
-    pub fn name(self) -> &'static str {
-        match self {
-            Endpoint::Postlink => "postlink",
-            Endpoint::FailurePostlink => "failure_postlink",
-        }
-    }
-}
+/// What the proxy made of a postLink, and which endpoint it came to: the wire's words.
+pub use epay_api_types::{PostLinkEndpoint as Endpoint, PostLinkVerdict as Verdict};
 
 #[derive(Clone, Debug)]
 pub struct NewNotification<'a> {
@@ -159,16 +113,6 @@ pub(crate) const PRUNE_REJECTED: &str = "DELETE FROM notifications WHERE verdict
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_stored_names_are_serdes() {
-        for verdict in Verdict::ALL {
-            assert_eq!(serde_json::to_value(verdict).unwrap(), verdict.name());
-        }
-        for endpoint in Endpoint::ALL {
-            assert_eq!(serde_json::to_value(endpoint).unwrap(), endpoint.name());
-        }
-    }
 
     #[test]
     fn only_rejected_bodies_are_cut_and_on_a_character_boundary() {

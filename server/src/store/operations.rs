@@ -14,53 +14,10 @@
 use super::orders::{self, Move, OrderRow, OrderState, find_by_invoice};
 use super::sql::columns;
 use super::{Conn, Param, StoreError, Tx, now, params};
-use epay_api_types::{OperationKind, text_column};
+use epay_api_types::{EventType, OperationKind};
 
 /// Where an operation stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OperationStatus {
-    /// Stored; not sent yet, or its request is being sent (`sent_ms`; an instance that died
-    /// then leaves it to be looked up, never sent again).
-    Pending,
-    /// ePay took it (2xx); the status API does not show it yet.
-    Accepted,
-    /// Sent, outcome unknown (timeout, reset, 5xx, a 4xx to a repeat): looked up for the
-    /// settle window; never sent again but by a person's decision.
-    Unknown,
-    Succeeded,
-    /// ePay refused it the first time it was sent: nothing happened.
-    Failed,
-    /// Lookups could not tell whether it happened, or ePay shows something else than the
-    /// proxy recorded: a person decides (the order is in review; `resolve_review`).
-    Review,
-}
-
-impl OperationStatus {
-    pub const ALL: [OperationStatus; 6] = [
-        OperationStatus::Pending,
-        OperationStatus::Accepted,
-        OperationStatus::Unknown,
-        OperationStatus::Succeeded,
-        OperationStatus::Failed,
-        OperationStatus::Review,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            OperationStatus::Pending => "pending",
-            OperationStatus::Accepted => "accepted",
-            OperationStatus::Unknown => "unknown",
-            OperationStatus::Succeeded => "succeeded",
-            OperationStatus::Failed => "failed",
-            OperationStatus::Review => "review",
-        }
-    }
-
-    /// Not finished: it holds its amount and blocks other operations on the order.
-    pub fn in_flight(self) -> bool {
-        !matches!(self, OperationStatus::Succeeded | OperationStatus::Failed)
-    }
-}
+pub use epay_api_types::OperationStatus;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct OperationRow {
@@ -189,8 +146,6 @@ pub enum Begun<R> {
     /// The caller's rules refused it; nothing stored.
     Refused(R),
 }
-
-text_column!(OperationStatus, OperationStatus::name, |text| super::sql::named(&OperationStatus::ALL, OperationStatus::name, text));
 
 columns!(
     OperationRow, OPERATION_COLUMNS, operation_from_row;
@@ -511,11 +466,11 @@ fn set_status(tx: &mut Tx, id: i64, status: OperationStatus, said: &str, next_ch
 
 /// The event that announces an operation of `kind` reaching `status`, if the shop hears of it:
 /// a capture that succeeded, a refund that succeeded or failed. Pure.
-pub fn announced_as(kind: OperationKind, status: OperationStatus) -> Option<&'static str> {
+pub fn announced_as(kind: OperationKind, status: OperationStatus) -> Option<EventType> {
     match (kind, status) {
-        (OperationKind::Capture, OperationStatus::Succeeded) => Some("order.captured"),
-        (OperationKind::Refund, OperationStatus::Succeeded) => Some("refund.succeeded"),
-        (OperationKind::Refund, OperationStatus::Failed) => Some("refund.failed"),
+        (OperationKind::Capture, OperationStatus::Succeeded) => Some(EventType::OrderCaptured),
+        (OperationKind::Refund, OperationStatus::Succeeded) => Some(EventType::RefundSucceeded),
+        (OperationKind::Refund, OperationStatus::Failed) => Some(EventType::RefundFailed),
         _ => None,
     }
 }

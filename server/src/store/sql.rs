@@ -1,6 +1,6 @@
-//! The proxy's own column types, stored as text by the names serde uses too (an unknown name
-//! read back is an error, not a default), and `columns!`, which names a row type's columns
-//! once for every statement that reads them.
+//! `columns!`, which names a row type's columns once for every statement that reads them, and
+//! secrets as a column type. The enums are stored as text by their wire names (an unknown name
+//! read back is an error, not a default) where they are defined, in `epay_api_types::sql`.
 
 /// A row type's columns: `columns!(Row, COLUMNS, from_row; a, b, ...)` defines `COLUMNS`
 /// ("a, b, ...", for a SELECT) and `from_row`, which maps a row selected with them into
@@ -19,20 +19,8 @@ macro_rules! columns {
 pub(crate) use columns;
 
 use epay_api_types::sql::{postgres_types, rusqlite};
-use epay_api_types::text_column;
 
-use super::notifications::{Endpoint, Verdict};
-use super::orders::OrderState;
 use crate::secrets::SecretText;
-
-/// The value of `all` whose name is `text` (stored enums, and snapshots of them).
-pub(crate) fn named<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str, text: &str) -> Option<T> {
-    all.iter().copied().find(|value| name(*value) == text)
-}
-
-text_column!(OrderState, OrderState::name, |text| named(&OrderState::ALL, OrderState::name, text));
-text_column!(Verdict, Verdict::name, |text| named(&Verdict::ALL, Verdict::name, text));
-text_column!(Endpoint, Endpoint::name, |text| named(&Endpoint::ALL, Endpoint::name, text));
 
 impl rusqlite::ToSql for SecretText {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {

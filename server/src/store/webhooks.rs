@@ -12,7 +12,7 @@ use super::{Conn, Dialect, Row, StoreError, Tx, params};
 pub struct EventRow {
     pub id: i64,
     pub event_id: String,
-    pub r#type: String,
+    pub r#type: epay_api_types::EventType,
     pub order_id: i64,
     pub invoice_id: String,
     pub operation_id: Option<i64>,

@@ -6,10 +6,10 @@
 pub mod order;
 pub mod snapshot;
 
-use epay_api_types::{Amount, MerchantOperation, ReviewResolution};
+use epay_api_types::{Action, Amount, MerchantOperation, ReviewResolution};
 
 use crate::config::ServerSettings;
-use crate::store::admin::{ActionRow, RESOLVE_REVIEW};
+use crate::store::admin::ActionRow;
 use crate::store::notifications;
 use crate::store::operations::{self, OperationRow};
 use crate::store::orders::{self, OrderRow, OrderSnapshot};
@@ -49,7 +49,7 @@ impl OrderRows {
         view.operations = Some(self.operations.iter().map(operation_view).collect());
         view.review_resolution = resolution(&self.actions, as_of);
         // Made late, as the confirmation recorded it (`confirm::late`).
-        if self.actions.iter().any(|a| a.action == crate::store::admin::LATE_PAYMENT && a.at <= as_of) {
+        if self.actions.iter().any(|a| a.action == Action::LatePayment && a.at <= as_of) {
             view.paid_after_expiry = Some(true);
         }
         view
@@ -79,8 +79,8 @@ pub async fn order_view_as_it_stood(
 pub fn operation_view(op: &OperationRow) -> MerchantOperation {
     MerchantOperation {
         id: format!("op_{}", op.id),
-        kind: op.kind.as_str().to_owned(),
-        status: op.status.name().to_owned(),
+        kind: op.kind,
+        status: op.status,
         amount: op.amount_minor.map(|minor| Amount::from_minor(minor as u64).to_string()),
         reason: op.reason.clone(),
         message: op.epay_answer.clone(),
@@ -92,11 +92,13 @@ pub fn operation_view(op: &OperationRow) -> MerchantOperation {
 
 /// The latest review decision made by `as_of` (unix seconds), for the order's view. Pure.
 pub fn resolution(actions: &[ActionRow], as_of: i64) -> Option<ReviewResolution> {
-    actions.iter().rev().find(|a| a.action == RESOLVE_REVIEW && a.at <= as_of).map(|a| ReviewResolution {
-        decision: a.decision.clone().unwrap_or_default(),
-        checked: a.checked.clone().unwrap_or_default(),
-        note: a.note.clone(),
-        by: a.actor.clone(),
-        at: order::rfc3339(a.at),
+    actions.iter().rev().filter(|a| a.action == Action::ResolveReview && a.at <= as_of).find_map(|a| {
+        Some(ReviewResolution {
+            decision: a.decision?,
+            checked: a.checked.clone().unwrap_or_default(),
+            note: a.note.clone(),
+            by: a.actor.clone(),
+            at: order::rfc3339(a.at),
+        })
     })
 }

@@ -28,7 +28,7 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
         order_key: order.order_key.expose().to_owned(),
         source: order.source,
         status: order.status.merchant_status().to_owned(),
-        state: order.status.name().to_owned(),
+        state: order.status,
         version: order.version,
         amount: order.amount().to_string(),
         currency: order.currency.clone(),
@@ -96,11 +96,7 @@ pub fn detailed(
         history: Some(
             history
                 .iter()
-                .map(|step| StatusChange {
-                    state: step.status.name().to_owned(),
-                    status: step.status.merchant_status().to_owned(),
-                    at: rfc3339(step.at),
-                })
+                .map(|step| StatusChange { state: step.status, status: step.status.merchant_status(), at: rfc3339(step.at) })
                 .collect(),
         ),
         // The raw body is not repeated: it carries ePay's secret_hash.
@@ -108,8 +104,8 @@ pub fn detailed(
             post_links
                 .iter()
                 .map(|n| ReceivedPostLink {
-                    endpoint: serde_plain(&n.endpoint),
-                    verdict: serde_plain(&n.verdict),
+                    endpoint: n.endpoint,
+                    verdict: n.verdict,
                     code: n.code.clone(),
                     transaction_id: n.transaction_id.clone(),
                     reason: n.reason.clone(),
@@ -133,11 +129,6 @@ fn issuer(raw_body: &str) -> Option<String> {
         issuer: Option<String>,
     }
     serde_json::from_str::<Issuer>(raw_body).ok()?.issuer.map(|i| i.trim().chars().take(100).collect::<String>()).filter(|i| !i.is_empty())
-}
-
-/// A unit enum's serde name.
-pub(crate) fn serde_plain(value: &impl serde::Serialize) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// An amount in minor units as the merchant API writes amounts ("1500.50").

@@ -2,9 +2,8 @@
 //! keeps (`store::orders::OrderSnapshot`): the event's `data`, however late it is first sent.
 //! Pure.
 
-use crate::store::named;
 use crate::store::notifications::NotificationRow;
-use crate::store::operations::{OperationRow, OperationStatus};
+use crate::store::operations::OperationRow;
 use crate::store::orders::{HistoryRow, OrderRow, OrderSnapshot};
 
 /// The order, its history, postLinks and operations as they stood when `snapshot` was taken:
@@ -25,8 +24,7 @@ pub fn as_it_stood(
         .into_iter()
         .filter_map(|op| {
             let then = snapshot.operations.iter().find(|s| s.id == op.id)?;
-            let status = named(&OperationStatus::ALL, OperationStatus::name, &then.status).unwrap_or(op.status);
-            Some(OperationRow { status, epay_answer: then.epay_answer.clone(), ..op })
+            Some(OperationRow { status: then.status, epay_answer: then.epay_answer.clone(), ..op })
         })
         .collect();
     (order, history, post_links, operations)

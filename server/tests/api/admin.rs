@@ -112,10 +112,10 @@ async fn a_viewer_reads_and_an_operator_refunds_with_who_and_when_in_the_orders_
     let timeline = order["timeline"].as_array().unwrap();
     let action = timeline.iter().find(|e| e["kind"] == "action").expect("the refund is in the timeline");
     assert_eq!(
-        (action["title"].as_str(), action["actor"].as_str(), action["detail"].as_str()),
+        (action["action"].as_str(), action["actor"].as_str(), action["detail"].as_str()),
         (Some("refund"), Some("aigerim"), Some("damaged"))
     );
-    let states: Vec<&str> = timeline.iter().filter(|e| e["kind"] == "state").map(|e| e["title"].as_str().unwrap()).collect();
+    let states: Vec<&str> = timeline.iter().filter(|e| e["kind"] == "state").map(|e| e["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["open", "created", "pending", "confirming", "paid"]);
     assert!(timeline.iter().all(|e| e["detail"].as_str() != Some("")), "no empty details");
     assert!(order["events"].as_array().unwrap().iter().any(|e| e["type"] == "refund.succeeded"), "{:#}", order["events"]);
@@ -181,7 +181,11 @@ async fn an_operator_resolves_a_review_and_the_shop_hears_of_it() {
     assert!(types.contains(&"order.review_resolved".to_owned()) && types.contains(&"refund.succeeded".to_owned()), "{types:?}");
     let (_, detail) = viewer.get(&app, &format!("/api/admin/orders/{refunded}")).await;
     let resolved = detail["timeline"].as_array().unwrap().iter().find(|e| e["kind"] == "action").unwrap().clone();
-    assert_eq!((resolved["title"].as_str(), resolved["actor"].as_str()), (Some("resolve_review: refund"), Some("aigerim")), "{resolved}");
+    assert_eq!(
+        (resolved["action"].as_str(), resolved["decision"].as_str(), resolved["actor"].as_str()),
+        (Some("resolve_review"), Some("refund"), Some("aigerim")),
+        "{resolved}"
+    );
     assert!(resolved["detail"].as_str().unwrap().contains("ePay cabinet"));
 }
 

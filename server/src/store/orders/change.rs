@@ -5,9 +5,11 @@
 //! operation's, `order.paid_late`, `order.review_resolved`) are written by `announce`. No
 //! database trigger writes any of these (migration 0015 dropped them).
 
+use epay_api_types::EventType;
+
 use super::reads::find_by_id;
 use super::snapshot::OrderSnapshot;
-use super::state::OrderState;
+use super::state::{OrderState, announced_as, may_become};
 use crate::store::{Param, StoreError, Tx, now_ms, params};
 
 /// A move of one order.
@@ -33,8 +35,8 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
     if !step.from.is_empty() && !step.from.contains(&was) {
         return Ok(None);
     }
-    if was != step.to && !was.may_become(step.to) {
-        return Err(StoreError::Forbidden { id, from: was.name(), to: step.to.name() });
+    if was != step.to && !may_become(was, step.to) {
+        return Err(StoreError::Forbidden { id, from: was.as_str(), to: step.to.as_str() });
     }
     let mut values: Vec<&dyn Param> = Vec::with_capacity(step.values.len() + 3);
     values.push(&step.to);
@@ -44,7 +46,7 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
     tx.execute(&format!("UPDATE orders SET status = ?, {}updated_at = ?, version = version + 1 WHERE id = ?", step.set), &values)?;
     if was != step.to {
         record_history(tx, id, step.to, step.at)?;
-        if let Some(kind) = step.to.announced_as() {
+        if let Some(kind) = announced_as(step.to) {
             announce(tx, id, kind, None)?;
         }
     }
@@ -59,7 +61,7 @@ pub(crate) fn record_history(tx: &mut Tx, id: i64, state: OrderState, at: i64) -
 
 /// Writes event `kind` about order `order_id` (and operation `operation_id`) into the outbox,
 /// with the order as it stands now in this transaction, due at once.
-pub fn announce(tx: &mut Tx, order_id: i64, kind: &str, operation_id: Option<i64>) -> Result<(), StoreError> {
+pub fn announce(tx: &mut Tx, order_id: i64, kind: EventType, operation_id: Option<i64>) -> Result<(), StoreError> {
     let order = find_by_id(tx, order_id)?.ok_or(StoreError::Vanished(order_id))?;
     let snapshot = serde_json::to_string(&OrderSnapshot::take(tx, &order)?).expect("a snapshot serializes");
     let (event_id, at) = (format!("msg_{}", crate::secrets::random_hex(16)), now_ms());

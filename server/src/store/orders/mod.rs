@@ -30,7 +30,7 @@ pub use reads::{created_between, find_by_id, find_by_idempotency_key, find_by_in
 pub use row::{DOCUMENTED_LIFETIME_SECS, MerchantTerms, NewOrder, OrderRow, Outcome};
 pub use schedule::{STATUS_CHECKS, claim_due_checks, schedule_check, schedule_hinted_check, stop_checking};
 pub use snapshot::{OperationSnapshot, OrderSnapshot};
-pub use state::OrderState;
+pub use state::{OrderState, announced_as, may_become};
 pub use transitions::{
     expire, fail_interrupted_starts, flag_for_review, record_start_failure, record_token, resolve_review, review_late_payment,
     send_to_review, set_outcome,

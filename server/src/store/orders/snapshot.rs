@@ -4,17 +4,17 @@
 //! `views::snapshot`. Events made before migration 0010 have none. (Until migration 0015 the
 //! triggers wrote the same keys; those snapshots read alike.)
 
+use epay_api_types::OperationStatus;
 use serde::{Deserialize, Serialize};
 
 use super::row::OrderRow;
 use super::state::OrderState;
-use crate::store::sql::named;
 use crate::store::{Conn, StoreError, params};
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub struct OrderSnapshot {
     pub version: i64,
-    pub status: String,
+    pub status: OrderState,
     pub updated_at: i64,
     pub transaction_id: Option<String>,
     pub card_mask: Option<String>,
@@ -44,7 +44,7 @@ pub struct OrderSnapshot {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub struct OperationSnapshot {
     pub id: i64,
-    pub status: String,
+    pub status: OperationStatus,
     pub epay_answer: Option<String>,
 }
 
@@ -63,7 +63,7 @@ impl OrderSnapshot {
     pub fn of(order: &OrderRow, operations: Vec<OperationSnapshot>, post_links_up_to: Option<i64>) -> OrderSnapshot {
         OrderSnapshot {
             version: order.version,
-            status: order.status.name().to_owned(),
+            status: order.status,
             updated_at: order.updated_at,
             transaction_id: order.transaction_id.clone(),
             card_mask: order.card_mask.clone(),
@@ -92,7 +92,7 @@ impl OrderSnapshot {
     pub fn order_then(&self, current: &OrderRow) -> OrderRow {
         OrderRow {
             version: self.version,
-            status: named(&OrderState::ALL, OrderState::name, &self.status).unwrap_or(current.status),
+            status: self.status,
             updated_at: self.updated_at,
             transaction_id: self.transaction_id.clone(),
             card_mask: self.card_mask.clone(),

@@ -132,7 +132,7 @@ pub fn resolve_review(tx: &mut Tx, id: i64, decision: OrderState, at: i64) -> Re
     let set = match decision {
         OrderState::Paid => "captured_minor = COALESCE(captured_minor, amount_minor), next_check_ms = NULL, ",
         OrderState::Failed => "failure_reason = 'a person decided after review', next_check_ms = NULL, ",
-        other => return Err(StoreError::Forbidden { id, from: OrderState::Review.name(), to: other.name() }),
+        other => return Err(StoreError::Forbidden { id, from: OrderState::Review.as_str(), to: other.as_str() }),
     };
     Ok(change(tx, id, Move { to: decision, from: &[OrderState::Review], set, values: params![], at })?.is_some())
 }
