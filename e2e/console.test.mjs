@@ -107,7 +107,11 @@ test("i: a viewer reads, an operator refunds and resolves a review, and both lan
   await page.click("[data-confirm-yes]");
   await page.waitForSelector(".said:not(:empty)", { timeout: 15000 });
   await page.waitForSelector('.timeline li[data-kind="action"]');
-  assert.match(await page.textContent('.timeline li[data-kind="action"]'), /refund.*aigerim.*Скол на пиале/s);
+  assert.match(await page.textContent('.timeline li[data-kind="action"]'), /возврат запрошен.*aigerim.*Скол на пиале/s);
+  // The whole history reads in the page's language (ePay's own words under a line stay).
+  const history = await page.$$eval(".timeline .what", (lines) => lines.map((l) => l.textContent).join("\n"));
+  assert.doesNotMatch(history, /\b(asked|made by|status API|answered|pressed|issued|confirmed)\b/, history);
+  assert.match(history, /Оплачен — /);
   assert.match(await page.textContent(".facts"), /500\u00a0₸/, "the refunded amount shows");
   await h.screenshot(page, "console-order");
 
@@ -135,7 +139,7 @@ test("i: a viewer reads, an operator refunds and resolves a review, and both lan
   // Resend a webhook: recorded in the timeline with who.
   await page.click("tr[data-event] [data-resend]");
   await page.click("[data-confirm-yes]");
-  await page.waitForSelector('.timeline li[data-kind="action"]:has-text("resend")', { timeout: 15000 });
+  await page.waitForSelector('.timeline li[data-kind="action"]:has-text("webhook поставлен в отправку ещё раз")', { timeout: 15000 });
 
   // Kazakh and English.
   await page.click('button.lang[lang="kk"]');
@@ -182,7 +186,7 @@ test("j: an operator captures part of a hold and releases another, each after co
   await page.click("[data-confirm-yes]");
   await page.waitForSelector('.order-head .status[data-status="paid"]', { timeout: 15000 });
   assert.match(await page.textContent(".facts"), /Списано2\u00a0500\u00a0₸/, "what was charged");
-  assert.match(await page.textContent('.timeline li[data-kind="action"]'), /capture.*aigerim/s);
+  assert.match(await page.textContent('.timeline li[data-kind="action"]'), /списание запрошено.*aigerim/s);
 
   await page.goto(h.url(`/admin/#/orders/${released}`));
   await page.waitForSelector("[data-cancel]");

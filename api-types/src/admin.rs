@@ -12,7 +12,6 @@ use crate::{
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// `POST /api/admin/session`.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AdminSignIn {
@@ -25,7 +24,6 @@ pub struct AdminSignIn {
 }
 
 /// Who is signed in.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminSession {
@@ -46,7 +44,6 @@ pub struct AdminSession {
 
 /// `POST /api/admin/second-factor`: a new TOTP secret to put into an authenticator app,
 /// confirmed by sending one of its codes to `/api/admin/second-factor/confirm`.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SecondFactorEnrolment {
@@ -59,7 +56,6 @@ pub struct SecondFactorEnrolment {
 }
 
 /// A code from the authenticator app (confirming an enrolment).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecondFactorCode {
@@ -67,7 +63,6 @@ pub struct SecondFactorCode {
 }
 
 /// One-time recovery codes, shown once: each signs in once in place of a TOTP code.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecoveryCodes {
@@ -75,7 +70,6 @@ pub struct RecoveryCodes {
 }
 
 /// A count and the amount of its orders.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Figure {
@@ -85,7 +79,6 @@ pub struct Figure {
 }
 
 /// Orders created in a period, by what became of them.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PeriodFigures {
@@ -104,7 +97,6 @@ pub struct PeriodFigures {
 }
 
 /// `GET /api/admin/summary`: the home page.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminSummary {
@@ -120,7 +112,6 @@ pub struct AdminSummary {
 }
 
 /// One line of an order's timeline.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TimelineEntry {
@@ -138,7 +129,6 @@ pub struct TimelineEntry {
 }
 
 /// One line of an order's timeline, by its `kind`.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", rename_all_fields = "camelCase")]
 pub enum Happening {
@@ -183,7 +173,6 @@ pub enum Happening {
 }
 
 /// Why an order entered a state.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "why", rename_all = "snake_case", rename_all_fields = "camelCase")]
 pub enum StateCause {
@@ -213,7 +202,6 @@ pub enum StateCause {
 }
 
 /// What a webhook attempt came to.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptOutcome {
@@ -226,7 +214,6 @@ pub struct AttemptOutcome {
 }
 
 /// `GET /api/admin/orders/{invoiceId}`.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminOrder {
@@ -238,7 +225,6 @@ pub struct AdminOrder {
 }
 
 /// `POST /api/admin/orders/{invoiceId}/review`: what a person decided about an order in review.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewDecision {

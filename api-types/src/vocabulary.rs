@@ -6,11 +6,11 @@
 use crate::OrderStatus;
 
 /// A wire enum: its variants with their wire names, serde through those names, `ALL`,
-/// `as_str`, `from_wire` and `Display`.
+/// `as_str`, `from_wire` and `Display`. Those in the OpenAPI document say so with their own
+/// `ToSchema` derive.
 macro_rules! wire_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $wire:literal,)+ }) => {
         $(#[$meta])*
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $($(#[$variant_meta])* #[serde(rename = $wire)] $variant,)+
@@ -44,6 +44,7 @@ wire_enum! {
     /// Where an order is in its life, as the proxy keeps it (`MerchantOrder.state`, for people
     /// on call). The proxy's state machine (`server/src/store/orders/state.rs`) says which
     /// moves between them may happen.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub enum OrderState {
         /// A merchant order stored through the merchant API; nobody has started paying it yet.
         Open = "open",
@@ -107,6 +108,7 @@ impl OrderState {
 
 wire_enum! {
     /// An order's status in the merchant API (`MerchantOrder.status`, the `status` filter).
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub enum MerchantStatus {
         /// Nobody has started paying it yet.
         Open = "open",
@@ -126,6 +128,7 @@ wire_enum! {
 
 wire_enum! {
     /// Where a capture, cancel or refund is.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub enum OperationStatus {
         /// Stored; not sent yet, or its request is being sent (an instance that died then
         /// leaves it to be looked up, never sent again).
@@ -154,6 +157,7 @@ impl OperationStatus {
 
 wire_enum! {
     /// A webhook event's `type`.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub enum EventType {
         OrderPaid = "order.paid",
         OrderFailed = "order.failed",
@@ -178,6 +182,7 @@ wire_enum! {
 
 wire_enum! {
     /// What a person decided about an order in review.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub enum Decision {
         /// A payment in review: the money is there; the order is paid.
         Paid = "paid",
@@ -243,6 +248,7 @@ impl From<crate::OperationKind> for Action {
 
 wire_enum! {
     /// What the proxy made of a postLink it received.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub enum PostLinkVerdict {
         /// Passed every check and moved the order.
         Accepted = "accepted",
@@ -259,6 +265,7 @@ wire_enum! {
 
 wire_enum! {
     /// Which of ePay's notifications a postLink came to.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub enum PostLinkEndpoint {
         /// `postLink`: ePay's word on a payment.
         Postlink = "postlink",

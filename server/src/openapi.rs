@@ -63,3 +63,31 @@ pub fn document() -> &'static str {
 pub async fn serve() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], document())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Every type of `api-types` that derives a schema (`utoipa::ToSchema`) is in the document: a client generated from it misses nothing the API speaks, and no
+    /// derive is kept for a document that never shows it.
+    #[test]
+    fn every_schema_derived_is_in_the_document() {
+        let document: serde_json::Value = serde_json::from_str(super::document()).unwrap();
+        let schemas = document["components"]["schemas"].as_object().expect("schemas");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../api-types/src");
+        let mut derived = Vec::new();
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for (at, _) in text.match_indices("derive(utoipa::ToSchema))]") {
+                let rest = &text[at..];
+                let Some(start) = ["pub struct ", "pub enum "].iter().filter_map(|k| rest.find(k).map(|i| i + k.len())).min() else {
+                    continue;
+                };
+                derived.push(rest[start..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>());
+            }
+        }
+        assert!(derived.len() > 20, "{derived:?}");
+        let missing: Vec<&String> = derived.iter().filter(|name| !schemas.contains_key(name.as_str())).collect();
+        assert!(missing.is_empty(), "derive a schema but are not in the document: {missing:?}");
+    }
+}
