@@ -95,7 +95,7 @@ fn success_body(session: &PaySession, t: &Transaction, holder: &str) -> Value {
         "reason": t.reason,
         "reasonCode": t.reason_code,
         "reference": t.reference,
-        "secret_hash": session.terms.secret_hash,
+        "secret_hash": session.terms.secret_hash.0,
         "secure": "no",
         "secureDetails": "F",
         "terminal": t.terminal,

@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::form::FormFields;
-use super::state::{Grant, IssuedToken, TOKEN_LIFETIME, TokenTerms};
+use super::state::{Grant, IssuedToken, SecretHash, TOKEN_LIFETIME, TokenTerms};
 use super::{Sandbox, oauth_error};
 use epay_api_types::is_valid_invoice_id;
 use subtle::ConstantTimeEq;
@@ -138,6 +138,6 @@ fn validate(sandbox: &Sandbox, form: &FormFields) -> Result<Grant, Refusal> {
         terminal: terminal.to_owned(),
         post_link: post_link.map(str::to_owned),
         failure_post_link: failure_post_link.to_owned(),
-        secret_hash: form.get("secret_hash").unwrap_or("").to_owned(),
+        secret_hash: SecretHash(form.get("secret_hash").unwrap_or("").to_owned()),
     }))
 }

@@ -10,6 +10,17 @@ use epay_api_types::Amount;
 use serde::{Deserialize, Serialize};
 
 /// Tokens live 7200 s, as ePay's do.
+/// The secret_hash a token was asked with, which the sandbox echoes in success postLinks:
+/// compared and sent, never printed (its `Debug` is `[redacted]`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretHash(pub String);
+
+impl std::fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
 /// The most tokens (and open payment pages) the sandbox remembers; beyond that the oldest
 /// are forgotten, so a load test cannot grow it without bound.
@@ -42,7 +53,7 @@ pub struct TokenTerms {
     pub terminal: String,
     pub post_link: Option<String>,
     pub failure_post_link: String,
-    pub secret_hash: String,
+    pub secret_hash: SecretHash,
 }
 
 /// The invoice a payment page is open for: the token's terms completed by the payment object.
@@ -54,7 +65,7 @@ pub struct InvoiceTerms {
     pub terminal: String,
     pub post_link: String,
     pub failure_post_link: String,
-    pub secret_hash: String,
+    pub secret_hash: SecretHash,
 }
 
 /// One payment attempt on an invoice.
@@ -333,5 +344,32 @@ mod tests {
         }
         assert_eq!(registry.tokens.len(), REMEMBERED);
         assert!(!registry.tokens.contains_key("0") && registry.tokens.contains_key(&(REMEMBERED + 9).to_string()));
+    }
+
+    /// What the sandbox remembers of a token and of an invoice prints no secret_hash.
+    #[test]
+    fn no_debug_output_of_the_sandboxs_memory_prints_a_secret_hash() {
+        let secret = "a-secret-hash-of-the-shop".to_owned();
+        let token = TokenTerms {
+            invoice_id: Some("000000000001".into()),
+            amount: Some(Amount::from_minor(150_000)),
+            currency: Some("KZT".into()),
+            terminal: "t".into(),
+            post_link: None,
+            failure_post_link: "https://shop.kz/f".into(),
+            secret_hash: SecretHash(secret.clone()),
+        };
+        let issued = IssuedToken { scope: "payment".into(), grant: Grant::Payment(token.clone()), expires_at: Instant::now() };
+        let invoice = InvoiceTerms {
+            invoice_id: "000000000001".into(),
+            amount: Amount::from_minor(150_000),
+            currency: "KZT".into(),
+            terminal: "t".into(),
+            post_link: "https://shop.kz/p".into(),
+            failure_post_link: "https://shop.kz/f".into(),
+            secret_hash: SecretHash(secret.clone()),
+        };
+        let printed = format!("{token:?} {issued:?} {invoice:?}");
+        assert!(!printed.contains(&secret) && printed.contains("[redacted]"), "{printed}");
     }
 }

@@ -73,8 +73,12 @@ pub fn end_session(tx: &mut Tx, digest: &str) -> Result<(), StoreError> {
 
 /// Deletes the sessions that ended (maintenance).
 pub fn prune_sessions(tx: &mut Tx, now: i64, idle_secs: i64) -> Result<u64, StoreError> {
-    tx.execute("DELETE FROM admin_sessions WHERE expires_at <= ? OR last_seen_at <= ?", params![now, now - idle_secs])
+    Ok(tx.execute(PRUNE_EXPIRED_SESSIONS, params![now])? + tx.execute(PRUNE_IDLE_SESSIONS, params![now - idle_secs])?)
 }
+
+/// Maintenance statements, each through its own index (`maintenance::tests` checks the plans).
+pub(crate) const PRUNE_EXPIRED_SESSIONS: &str = "DELETE FROM admin_sessions WHERE expires_at <= ?";
+pub(crate) const PRUNE_IDLE_SESSIONS: &str = "DELETE FROM admin_sessions WHERE last_seen_at <= ?";
 
 /// The attempts record of (`user_name`, `client`), locked until the transaction ends (so
 /// concurrent attempts are counted one after another); a new pair starts empty.
@@ -117,8 +121,11 @@ pub fn forget_attempts(tx: &mut Tx, user_name: &str, client: &str) -> Result<(),
 /// Deletes the records nobody has added to since `before` whose wait is over (maintenance):
 /// made-up names do not pile up.
 pub fn prune_attempts(tx: &mut Tx, before: i64, now: i64) -> Result<u64, StoreError> {
-    tx.execute("DELETE FROM admin_sign_in_attempts WHERE last_at < ? AND next_at <= ?", params![before, now])
+    tx.execute(PRUNE_SIGN_IN_ATTEMPTS, params![before, now])
 }
+
+/// A maintenance statement: through `admin_sign_in_attempts_age`.
+pub(crate) const PRUNE_SIGN_IN_ATTEMPTS: &str = "DELETE FROM admin_sign_in_attempts WHERE last_at < ? AND next_at <= ?";
 
 /// A person's TOTP secret (base32) and whether it is confirmed (the last time step used is
 /// checked by `use_step` in its statement).

@@ -49,7 +49,7 @@ async fn the_capture_sees_a_whole_payment_and_would_see_a_planted_secret() {
 }
 
 #[tokio::test]
-async fn no_debug_output_of_a_stored_order_or_the_sandbox_prints_a_secret() {
+async fn no_debug_output_of_a_stored_order_or_the_configuration_prints_a_secret() {
     let app = TestApp::spawn().await;
     let checkout = app.checkout_ok("1500").await;
     let order = app.stored_order(checkout["invoiceId"].as_str().unwrap()).await;

@@ -31,6 +31,8 @@ pub use row::{DOCUMENTED_LIFETIME_SECS, MerchantTerms, NewOrder, OrderRow, Outco
 pub use schedule::{STATUS_CHECKS, claim_due_checks, schedule_check, schedule_hinted_check, stop_checking};
 pub use snapshot::{OperationSnapshot, OrderSnapshot};
 pub use state::{OrderState, announced_as, may_become};
+#[cfg(test)]
+pub(crate) use transitions::INTERRUPTED_STARTS;
 pub use transitions::{
     expire, fail_interrupted_starts, flag_for_review, record_start_failure, record_token, resolve_review, review_late_payment,
     send_to_review, set_outcome,

@@ -35,17 +35,16 @@ pub fn record_start_failure(tx: &mut Tx, id: i64, error: &str, check_ms: i64) ->
 /// than any token request can be are taken (the maintenance round).
 pub fn fail_interrupted_starts(tx: &mut Tx, started_before: i64, check_ms: i64) -> Result<u64, StoreError> {
     let lock = tx.for_update();
-    let interrupted: Vec<i64> = tx.query_all(
-        &format!("SELECT id FROM orders WHERE status = 'created' AND updated_at < ? {lock}"),
-        params![started_before],
-        |row| row.get(0),
-    )?;
+    let interrupted: Vec<i64> = tx.query_all(&format!("{INTERRUPTED_STARTS} {lock}"), params![started_before], |row| row.get(0))?;
     let error = "interrupted: no answer from the instance that asked for its token";
     for &id in &interrupted {
         fail_start(tx, id, error, check_ms)?;
     }
     Ok(interrupted.len() as u64)
 }
+
+/// A maintenance statement: through `orders_status` (`maintenance::tests`).
+pub(crate) const INTERRUPTED_STARTS: &str = "SELECT id FROM orders WHERE status = 'created' AND updated_at < ?";
 
 /// `created` to `start_failed`: why, and when the status API is asked about it.
 fn fail_start(tx: &mut Tx, id: i64, error: &str, check_ms: i64) -> Result<(), StoreError> {
