@@ -46,10 +46,46 @@ fn invalid(message: impl Into<String>) -> AppError {
     AppError::unprocessable(ErrorCode::InvalidField, message)
 }
 
-pub fn checkout(request: &CheckoutRequest, rules: &CheckoutSettings) -> Result<ValidCheckout, AppError> {
-    let amount = amount(&request.amount, rules)?;
+/// What is paid for, as either door asks it (a payer's checkout, a merchant's order): the
+/// fields one set of rules checks, borrowed from the request.
+#[derive(Clone, Copy, Debug)]
+pub struct Terms<'a> {
+    pub amount: &'a str,
+    pub currency: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub account_id: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub language: Option<Language>,
+    pub card_save: Option<bool>,
+    pub method: Option<PaymentMethod>,
+}
 
-    let currency = match &request.currency {
+impl<'a> From<&'a CheckoutRequest> for Terms<'a> {
+    fn from(request: &'a CheckoutRequest) -> Terms<'a> {
+        Terms {
+            amount: &request.amount,
+            currency: request.currency.as_deref(),
+            description: request.description.as_deref(),
+            account_id: request.account_id.as_deref(),
+            email: request.email.as_deref(),
+            phone: request.phone.as_deref(),
+            language: request.language,
+            card_save: request.card_save,
+            method: request.method,
+        }
+    }
+}
+
+/// A payer's checkout request, by the rules of `terms`.
+pub fn checkout(request: &CheckoutRequest, rules: &CheckoutSettings) -> Result<ValidCheckout, AppError> {
+    terms(Terms::from(request), rules)
+}
+
+pub fn terms(request: Terms<'_>, rules: &CheckoutSettings) -> Result<ValidCheckout, AppError> {
+    let amount = amount(request.amount, rules)?;
+
+    let currency = match request.currency {
         None => rules.currencies[0].clone(),
         Some(c) => c.trim().to_ascii_uppercase(),
     };
@@ -57,7 +93,7 @@ pub fn checkout(request: &CheckoutRequest, rules: &CheckoutSettings) -> Result<V
         return Err(invalid(format!("currency `{currency}` is not accepted here; use {}", rules.currencies.join(" or "))));
     }
 
-    let description = request.description.as_deref().unwrap_or("").trim().to_owned();
+    let description = request.description.unwrap_or("").trim().to_owned();
     if description.len() > DESCRIPTION_MAX_BYTES {
         return Err(invalid(format!(
             "description is {} bytes; ePay keeps at most {DESCRIPTION_MAX_BYTES} (Cyrillic letters take 2 bytes each)",
@@ -74,17 +110,17 @@ pub fn checkout(request: &CheckoutRequest, rules: &CheckoutSettings) -> Result<V
         )));
     }
 
-    let account_id = request.account_id.as_deref().unwrap_or("").trim().to_owned();
+    let account_id = request.account_id.unwrap_or("").trim().to_owned();
     if account_id.chars().count() > ACCOUNT_ID_MAX || account_id.chars().any(|c| c.is_control()) {
         return Err(invalid(format!("accountId must be at most {ACCOUNT_ID_MAX} printable characters")));
     }
 
-    let email = request.email.as_deref().unwrap_or("").trim().to_owned();
+    let email = request.email.unwrap_or("").trim().to_owned();
     if !email.is_empty() && !looks_like_email(&email) {
         return Err(invalid(format!("email `{email}` is not an e-mail address")));
     }
 
-    let phone = match request.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+    let phone = match request.phone.map(str::trim).filter(|p| !p.is_empty()) {
         None => String::new(),
         Some(p) => {
             normalize_phone(p).ok_or_else(|| invalid(format!("phone `{p}` is not a phone number (10 to 15 digits, e.g. 77011234567)")))?

@@ -1,9 +1,9 @@
 //! A merchant's order request: the checkout rules (amount, currency, description, contact
 //! details) and the merchant's own (reference, metadata, expiry, return URL). Pure.
 
-use epay_api_types::{CheckoutRequest, ErrorCode, METADATA_MAX_BYTES, MerchantOrderRequest, REFERENCE_MAX_BYTES};
+use epay_api_types::{ErrorCode, METADATA_MAX_BYTES, MerchantOrderRequest, REFERENCE_MAX_BYTES};
 
-use crate::checkout::validate::{self, ValidCheckout, is_direction_control};
+use crate::checkout::validate::{self, Terms, ValidCheckout, is_direction_control};
 use crate::config::CheckoutSettings;
 use crate::error::AppError;
 use crate::store::orders::DOCUMENTED_LIFETIME_SECS;
@@ -55,18 +55,18 @@ fn invalid(message: impl Into<String>) -> AppError {
 
 /// `https_only`: production (`EPAY_ENV=prod`), where every URL the proxy is given is https.
 pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, https_only: bool) -> Result<ValidOrder, AppError> {
-    let as_checkout = CheckoutRequest {
-        amount: request.amount.clone(),
-        currency: request.currency.clone(),
-        description: Some(request.description.clone()),
-        account_id: request.account_id.clone(),
-        email: request.email.clone(),
-        phone: request.phone.clone(),
+    let terms = Terms {
+        amount: &request.amount,
+        currency: request.currency.as_deref(),
+        description: Some(&request.description),
+        account_id: request.account_id.as_deref(),
+        email: request.email.as_deref(),
+        phone: request.phone.as_deref(),
         language: request.language,
         card_save: request.card_save,
         method: request.method,
     };
-    let checkout = validate::checkout(&as_checkout, rules)?;
+    let checkout = validate::terms(terms, rules)?;
     if checkout.description.is_empty() {
         return Err(invalid("description is required: it tells the payer what they pay for"));
     }
