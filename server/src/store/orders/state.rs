@@ -113,4 +113,25 @@ mod tests {
         use EventType::*;
         assert_eq!(announced, [OrderPaid, OrderFailed, OrderReview, OrderExpired, OrderAuthorized, OrderCancelled]);
     }
+
+    /// ARCHITECTURE.md draws the machine: every arrow of its diagram is a move `may_become`
+    /// allows, so the drawing cannot say what the code forbids.
+    #[test]
+    fn the_drawn_machine_is_the_machine() {
+        let drawing = include_str!("../../../../ARCHITECTURE.md");
+        let diagram = &drawing[drawing.find("stateDiagram-v2").expect("the diagram")..];
+        let diagram = &diagram[..diagram.find("```").unwrap()];
+        let mut arrows = 0;
+        for line in diagram.lines() {
+            let Some((from, rest)) = line.trim().split_once(" --> ") else { continue };
+            let to = rest.split(':').next().unwrap().trim();
+            if from == "[*]" || to == "[*]" {
+                continue;
+            }
+            let (from, to) = (OrderState::from_wire(from).expect(from), OrderState::from_wire(to).expect(to));
+            assert!(may_become(from, to), "ARCHITECTURE.md draws {from} --> {to}, which the machine forbids");
+            arrows += 1;
+        }
+        assert!(arrows > 30, "{arrows} arrows");
+    }
 }
