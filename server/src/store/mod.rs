@@ -13,6 +13,7 @@ pub mod admin;
 pub mod backlog;
 mod checkpoint;
 pub mod db;
+mod error;
 pub mod leases;
 pub mod notifications;
 pub mod operations;
@@ -26,38 +27,9 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use crate::params;
-pub use db::{Conn, Dialect, Param, Row, unique_violation};
+pub use db::{Conn, Dialect, Param, Row, is_postgres, unique_violation};
 use db::{Pool, sqlite};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
-    Postgres(#[from] postgres::Error),
-    #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
-    Connect(#[from] sqlx::Error),
-    #[error("commit failed: {0}")]
-    Commit(String),
-    #[error("the store is closed")]
-    Closed,
-    #[error("a write job panicked")]
-    JobPanicked,
-    #[error("could not allocate a unique invoice id")]
-    InvoiceIdsExhausted,
-    #[error("order {0} is not in the store")]
-    Vanished(i64),
-    #[error("order {id} may not move from {from} to {to}")]
-    Forbidden { id: i64, from: &'static str, to: &'static str },
-    #[error("the statement returned no row")]
-    NoRow,
-    #[error("DATABASE_URL must start with sqlite: or postgres://")]
-    UnknownDatabase,
-    #[error("TLS to PostgreSQL: {0}")]
-    Tls(String),
-}
+pub use error::StoreError;
 
 /// The store's own metrics (`/metrics` describes them): how long a write transaction held
 /// the store, and how many writes one SQLite batch committed.
@@ -188,11 +160,6 @@ impl Store {
 /// A statement that reads nothing: whether the store answers (`/healthz`).
 pub fn ping(db: &mut Conn) -> Result<(), StoreError> {
     db.query_one("SELECT 1", &[], |row| row.get::<i32>(0)).map(|_| ())
-}
-
-/// Whether `database_url` names a PostgreSQL database.
-pub fn is_postgres(database_url: &str) -> bool {
-    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
 }
 
 /// `database_url` as it may be shown (a log line, an error): without its password.

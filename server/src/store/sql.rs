@@ -9,7 +9,7 @@ macro_rules! columns {
     ($row:ident, $columns:ident, $from_row:ident; $first:ident $(, $field:ident)* $(,)?) => {
         pub(crate) const $columns: &str = concat!(stringify!($first) $(, ", ", stringify!($field))*);
 
-        pub(crate) fn $from_row(row: &$crate::store::Row<'_>) -> Result<$row, $crate::store::StoreError> {
+        pub(crate) fn $from_row(row: &$crate::store::db::Row<'_>) -> Result<$row, $crate::store::error::StoreError> {
             let mut column = 0..;
             let mut next = || column.next().unwrap_or_default();
             Ok($row { $first: row.get(next())?, $($field: row.get(next())?),* })

@@ -13,7 +13,7 @@ pub mod sqlite;
 
 pub use pool::Pool;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// A value a statement binds: both drivers can send it.
 pub trait Param: rusqlite::ToSql + ::postgres::types::ToSql + Sync {}
@@ -64,7 +64,7 @@ impl Conn {
     /// A connection of its own that only reads, to the store behind `database_url` (a tool
     /// or a test looking at a store while a proxy runs on it). Blocks: call it off the runtime.
     pub fn open_read_only(database_url: &str) -> Result<Conn, StoreError> {
-        if super::is_postgres(database_url) {
+        if is_postgres(database_url) {
             return Ok(Conn::Postgres(Box::new(postgres::PgConn::connect(database_url, true)?)));
         }
         Ok(Conn::Sqlite(sqlite::reader(sqlite::path_of(database_url))?))
@@ -196,4 +196,9 @@ pub fn unique_violation(err: &StoreError) -> Option<String> {
         StoreError::Postgres(err) => postgres::unique_violation(err),
         _ => None,
     }
+}
+
+/// Whether `database_url` names a PostgreSQL database.
+pub fn is_postgres(database_url: &str) -> bool {
+    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
 }

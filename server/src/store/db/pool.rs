@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::Conn;
-use crate::store::StoreError;
+use crate::store::error::StoreError;
 
 type Open = dyn Fn() -> Result<Conn, StoreError> + Send + Sync;
 type Job = Box<dyn FnOnce() + Send>;

@@ -8,7 +8,7 @@ use postgres::config::SslMode;
 use postgres::{Client, NoTls, Statement};
 
 use super::Param;
-use crate::store::StoreError;
+use crate::store::error::StoreError;
 
 /// A connection and the statements it has prepared, by their text.
 pub struct PgConn {

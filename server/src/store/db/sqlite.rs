@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::Param;
-use crate::store::StoreError;
+use crate::store::error::StoreError;
 
 /// Every connection waits this long for a lock before it gives up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
