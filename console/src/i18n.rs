@@ -523,7 +523,7 @@ pub const FILTERS: [Shown; 9] = [
 ];
 
 /// The one of `[ru, kk, en]` in `lang`.
-fn in_language(lang: Lang, [ru, kk, en]: [&'static str; 3]) -> &'static str {
+pub(crate) fn in_language(lang: Lang, [ru, kk, en]: [&'static str; 3]) -> &'static str {
     match lang {
         Lang::Ru => ru,
         Lang::Kk => kk,

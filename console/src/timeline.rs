@@ -4,11 +4,11 @@
 
 use epay_api_types::{Action, AttemptOutcome, Happening, OperationKind, PostLinkEndpoint, PostLinkVerdict, StateCause};
 
-use crate::i18n::{Lang, decision_label, operation_status_label, state_label};
+use crate::i18n::{Lang, decision_label, in_language, operation_status_label, state_label};
 
 /// The line for `what`.
 pub fn describe(lang: Lang, what: &Happening) -> String {
-    let say = |words: [&'static str; 3]| pick(lang, words).to_owned();
+    let say = |words: [&'static str; 3]| in_language(lang, words).to_owned();
     match what {
         Happening::State { state, cause } => format!("{} — {}", state_label(lang, *state), why(lang, cause)),
         Happening::PostLink { endpoint, verdict, code, transaction_id } => {
@@ -61,7 +61,7 @@ pub fn describe(lang: Lang, what: &Happening) -> String {
 
 /// A postLink and the proxy's verdict on it.
 pub fn post_link(lang: Lang, endpoint: PostLinkEndpoint, verdict: PostLinkVerdict) -> String {
-    let say = |words: [&'static str; 3]| pick(lang, words).to_owned();
+    let say = |words: [&'static str; 3]| in_language(lang, words).to_owned();
     let endpoint = match endpoint {
         PostLinkEndpoint::Postlink => say(["postLink", "postLink", "postLink"]),
         PostLinkEndpoint::FailurePostlink => say(["failurePostLink", "failurePostLink", "failurePostLink"]),
@@ -91,7 +91,7 @@ pub fn kind(what: &Happening) -> &'static str {
 }
 
 fn why(lang: Lang, cause: &StateCause) -> String {
-    let say = |words: [&'static str; 3]| pick(lang, words).to_owned();
+    let say = |words: [&'static str; 3]| in_language(lang, words).to_owned();
     match cause {
         StateCause::MadeByTheShop => {
             say(["создан магазином (API мерчанта)", "дүкен жасады (мерчант API)", "made by the shop (merchant API)"])
@@ -108,15 +108,15 @@ fn why(lang: Lang, cause: &StateCause) -> String {
         StateCause::TimeRanOut => say(["время вышло без оплаты", "төлемсіз уақыт бітті", "its time ran out without a payment"]),
         StateCause::StatusApi { post_link_code: Some(code) } => format!(
             "{} {code}, {}",
-            pick(lang, ["postLink", "postLink", "postLink"]),
-            pick(lang, ["подтверждён API статусов", "статус API растады", "confirmed by the status API"])
+            in_language(lang, ["postLink", "postLink", "postLink"]),
+            in_language(lang, ["подтверждён API статусов", "статус API растады", "confirmed by the status API"])
         ),
         StateCause::StatusApi { post_link_code: None } => say(["по API статусов ePay", "ePay статус API бойынша", "ePay's status API"]),
         StateCause::OperationConfirmed => say(["операция, подтверждённая ePay", "ePay растаған операция", "an operation ePay confirmed"]),
         StateCause::ReviewResolved { decision } => {
             format!(
                 "{}: {}",
-                pick(lang, ["решение по проверке", "тексеру бойынша шешім", "review resolved"]),
+                in_language(lang, ["решение по проверке", "тексеру бойынша шешім", "review resolved"]),
                 decision_label(lang, *decision)
             )
         }
@@ -125,19 +125,16 @@ fn why(lang: Lang, cause: &StateCause) -> String {
 
 fn sent(lang: Lang, attempt: &AttemptOutcome) -> String {
     let answer = match (attempt.status_code, &attempt.error) {
-        (Some(code), _) => format!("{} {code}", pick(lang, ["ответ", "жауап", "answered"])),
+        (Some(code), _) => format!("{} {code}", in_language(lang, ["ответ", "жауап", "answered"])),
         (None, Some(error)) => error.clone(),
-        (None, None) => pick(lang, ["нет ответа", "жауап жоқ", "no answer"]).to_owned(),
+        (None, None) => in_language(lang, ["нет ответа", "жауап жоқ", "no answer"]).to_owned(),
     };
-    format!("{}: {answer} ({} {})", pick(lang, ["отправлено", "жіберілді", "sent"]), attempt.duration_ms, pick(lang, ["мс", "мс", "ms"]))
-}
-
-fn pick(lang: Lang, [ru, kk, en]: [&'static str; 3]) -> &'static str {
-    match lang {
-        Lang::Ru => ru,
-        Lang::Kk => kk,
-        Lang::En => en,
-    }
+    format!(
+        "{}: {answer} ({} {})",
+        in_language(lang, ["отправлено", "жіберілді", "sent"]),
+        attempt.duration_ms,
+        in_language(lang, ["мс", "мс", "ms"])
+    )
 }
 
 #[cfg(test)]

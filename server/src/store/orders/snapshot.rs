@@ -11,34 +11,56 @@ use super::row::OrderRow;
 use super::state::OrderState;
 use crate::store::{Conn, StoreError, params};
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-pub struct OrderSnapshot {
-    pub version: i64,
-    pub status: OrderState,
-    pub updated_at: i64,
-    pub transaction_id: Option<String>,
-    pub card_mask: Option<String>,
-    pub approval_code: Option<String>,
-    pub reference: Option<String>,
-    pub failure_reason: Option<String>,
-    pub failure_code: Option<i64>,
-    pub review_reason: Option<String>,
-    pub fee_minor: Option<i64>,
-    pub card_id: Option<String>,
-    pub card_type: Option<String>,
-    pub captured_minor: Option<i64>,
-    pub refunded_minor: i64,
-    pub amount_bonus_minor: Option<i64>,
-    pub org_amount_minor: Option<i64>,
-    pub payout_amount_minor: Option<i64>,
-    pub check_attempts: i64,
-    pub next_check_ms: Option<i64>,
-    pub last_check: Option<String>,
-    /// The order's operations then, with their statuses then.
-    #[serde(default)]
-    pub operations: Vec<OperationSnapshot>,
-    /// The last postLink the order had received.
-    pub post_links_up_to: Option<i64>,
+/// The snapshot: `OrderSnapshot` with the fields of `OrderRow` that change, each named once
+/// here, and the two ways between them (`of` keeps them, `order_then` gives them back).
+macro_rules! kept_fields {
+    ($($field:ident: $type:ty,)+) => {
+        #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+        pub struct OrderSnapshot {
+            $(pub $field: $type,)+
+            /// The order's operations then, with their statuses then.
+            #[serde(default)]
+            pub operations: Vec<OperationSnapshot>,
+            /// The last postLink the order had received.
+            pub post_links_up_to: Option<i64>,
+        }
+
+        impl OrderSnapshot {
+            /// What changes of `order`. Pure.
+            pub fn of(order: &OrderRow, operations: Vec<OperationSnapshot>, post_links_up_to: Option<i64>) -> OrderSnapshot {
+                OrderSnapshot { $($field: Clone::clone(&order.$field),)+ operations, post_links_up_to }
+            }
+
+            /// `current` with what changes taken back to this snapshot: `of`'s inverse. Pure.
+            pub fn order_then(&self, current: &OrderRow) -> OrderRow {
+                OrderRow { $($field: Clone::clone(&self.$field),)+ ..current.clone() }
+            }
+        }
+    };
+}
+
+kept_fields! {
+    version: i64,
+    status: OrderState,
+    updated_at: i64,
+    transaction_id: Option<String>,
+    card_mask: Option<String>,
+    approval_code: Option<String>,
+    reference: Option<String>,
+    failure_reason: Option<String>,
+    failure_code: Option<i64>,
+    review_reason: Option<String>,
+    fee_minor: Option<i64>,
+    card_id: Option<String>,
+    card_type: Option<String>,
+    captured_minor: Option<i64>,
+    refunded_minor: i64,
+    amount_bonus_minor: Option<i64>,
+    org_amount_minor: Option<i64>,
+    payout_amount_minor: Option<i64>,
+    check_attempts: i64,
+    next_check_ms: Option<i64>,
+    last_check: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -57,63 +79,6 @@ impl OrderSnapshot {
             })?;
         let post_links_up_to = db.query_one("SELECT MAX(id) FROM notifications WHERE order_id = ?", params![order.id], |row| row.get(0))?;
         Ok(OrderSnapshot::of(order, operations, post_links_up_to))
-    }
-
-    /// What changes of `order`. Pure.
-    pub fn of(order: &OrderRow, operations: Vec<OperationSnapshot>, post_links_up_to: Option<i64>) -> OrderSnapshot {
-        OrderSnapshot {
-            version: order.version,
-            status: order.status,
-            updated_at: order.updated_at,
-            transaction_id: order.transaction_id.clone(),
-            card_mask: order.card_mask.clone(),
-            approval_code: order.approval_code.clone(),
-            reference: order.reference.clone(),
-            failure_reason: order.failure_reason.clone(),
-            failure_code: order.failure_code,
-            review_reason: order.review_reason.clone(),
-            fee_minor: order.fee_minor,
-            card_id: order.card_id.clone(),
-            card_type: order.card_type.clone(),
-            captured_minor: order.captured_minor,
-            refunded_minor: order.refunded_minor,
-            amount_bonus_minor: order.amount_bonus_minor,
-            org_amount_minor: order.org_amount_minor,
-            payout_amount_minor: order.payout_amount_minor,
-            check_attempts: order.check_attempts,
-            next_check_ms: order.next_check_ms,
-            last_check: order.last_check.clone(),
-            operations,
-            post_links_up_to,
-        }
-    }
-
-    /// `current` with what changes taken back to this snapshot: `of`'s inverse. Pure.
-    pub fn order_then(&self, current: &OrderRow) -> OrderRow {
-        OrderRow {
-            version: self.version,
-            status: self.status,
-            updated_at: self.updated_at,
-            transaction_id: self.transaction_id.clone(),
-            card_mask: self.card_mask.clone(),
-            approval_code: self.approval_code.clone(),
-            reference: self.reference.clone(),
-            failure_reason: self.failure_reason.clone(),
-            failure_code: self.failure_code,
-            review_reason: self.review_reason.clone(),
-            fee_minor: self.fee_minor,
-            card_id: self.card_id.clone(),
-            card_type: self.card_type.clone(),
-            captured_minor: self.captured_minor,
-            refunded_minor: self.refunded_minor,
-            amount_bonus_minor: self.amount_bonus_minor,
-            org_amount_minor: self.org_amount_minor,
-            payout_amount_minor: self.payout_amount_minor,
-            check_attempts: self.check_attempts,
-            next_check_ms: self.next_check_ms,
-            last_check: self.last_check.clone(),
-            ..current.clone()
-        }
     }
 
     /// Reads a stored snapshot; `None` for an event made before snapshots (or one that does not
