@@ -69,21 +69,26 @@ async fn every_move_writes_its_history_and_the_event_the_shop_hears_of_with_the_
                 assert_eq!(new_events.len(), 1, "one event for the move to {to:?}");
                 assert_eq!(new_events[0].0, kind.as_str());
                 let then = OrderSnapshot::read(new_events[0].1.as_deref()).expect("the event keeps the order then");
-                assert_eq!((then.status, then.version), (to, after.version), "the order as the move left it");
+                // Nothing changed since the move: the order then is the order now, every field.
+                let now = app.read(move |db| orders::find_by_id(db, id)).await.unwrap();
+                assert_eq!(format!("{:?}", then.order_then(&now)), format!("{now:?}"), "the snapshot is the order as the move left it");
+                assert_eq!((then.status, then.version), (to, after.version));
             }
             None => assert!(new_events.is_empty(), "the shop hears nothing of {to:?}: {new_events:?}"),
         }
     }
 
-    // Refunded is final: a move out of it is refused and writes nothing, not even the columns.
+    // Refunded is final: a move out of it is not made, none of its columns are written, no
+    // history and no event; the order is flagged for a person instead, in the same transaction
+    // (a worker retrying an error would retry it for ever).
     let before = trail(&app, id).await;
-    let refused = app.state.store.write(move |tx| orders::set_outcome(tx, id, OrderState::Paid, &outcome())).await;
-    assert!(matches!(refused, Err(StoreError::Forbidden { from: "refunded", to: "paid", .. })), "{refused:?}");
+    let noted = Outcome { transaction_id: Some("another".into()), ..outcome() };
+    app.state.store.write(move |tx| orders::set_outcome(tx, id, OrderState::Paid, &noted)).await.expect("refused, not failed");
     let after = trail(&app, id).await;
-    assert_eq!(
-        (after.state, after.version, after.history.len(), after.events.len()),
-        (OrderState::Refunded, before.version, before.history.len(), before.events.len())
-    );
+    assert_eq!((after.state, after.history.len(), after.events.len()), (OrderState::Refunded, before.history.len(), before.events.len()));
+    let flagged = app.read(move |db| orders::find_by_id(db, id)).await.unwrap();
+    assert_eq!(flagged.transaction_id.as_deref(), Some("tx-1"), "the refused move's columns are not written");
+    assert!(flagged.review_reason.as_deref().is_some_and(|why| why.contains("from refunded to paid")), "{:?}", flagged.review_reason);
 }
 
 /// Staying put is no move: the columns change, no history row and no event are written.

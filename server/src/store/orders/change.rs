@@ -26,7 +26,10 @@ pub(crate) struct Move<'a> {
 
 /// Moves order `id` as `step` says. Returns the state it left (the same one when it stayed
 /// put: the other columns are still set, and nothing is announced), or `None` when it was in
-/// none of `step.from`. A move the machine forbids writes nothing and is an error.
+/// none of `step.from`, or when the machine forbids the move: then nothing of it is written,
+/// and the order is flagged for a person (`review_reason`) with an error in the log, in the
+/// caller's transaction; a worker that retried an error would retry it for ever, and what
+/// ePay did (a refund performed) must still be recorded by the caller and seen by a person.
 pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<OrderState>, StoreError> {
     let lock = tx.for_update();
     let was: Option<OrderState> =
@@ -36,7 +39,10 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
         return Ok(None);
     }
     if was != step.to && !may_become(was, step.to) {
-        return Err(StoreError::Forbidden { id, from: was.as_str(), to: step.to.as_str() });
+        tracing::error!(order_id = id, from = %was, to = %step.to, "a move the state machine forbids was not made; the order is flagged for a person");
+        let why = format!("the proxy did not move it from {was} to {}, a move its state machine forbids: check it against ePay", step.to);
+        tx.execute("UPDATE orders SET review_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?", params![why, step.at, id])?;
+        return Ok(None);
     }
     let mut values: Vec<&dyn Param> = Vec::with_capacity(step.values.len() + 3);
     values.push(&step.to);

@@ -110,7 +110,8 @@ pub fn expire_open_orders(tx: &mut Tx, now: i64) -> Result<u64, StoreError> {
 }
 
 /// A maintenance statement: it reads only `open` orders (`maintenance::tests` checks the plan).
-pub(crate) const EXPIRE_OPEN_ORDERS: &str = "SELECT id FROM orders WHERE status = 'open' AND expires_at <= ?";
+/// In the order of their ids, so that two instances' rounds lock them in one order.
+pub(crate) const EXPIRE_OPEN_ORDERS: &str = "SELECT id FROM orders WHERE status = 'open' AND expires_at <= ? ORDER BY id";
 
 /// What `GET /api/merchant/orders` filters on.
 #[derive(Clone, Debug, Default)]

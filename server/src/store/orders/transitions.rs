@@ -44,7 +44,8 @@ pub fn fail_interrupted_starts(tx: &mut Tx, started_before: i64, check_ms: i64) 
 }
 
 /// A maintenance statement: through `orders_status` (`maintenance::tests`).
-pub(crate) const INTERRUPTED_STARTS: &str = "SELECT id FROM orders WHERE status = 'created' AND updated_at < ?";
+/// In the order of their ids, so that two instances' rounds lock them in one order.
+pub(crate) const INTERRUPTED_STARTS: &str = "SELECT id FROM orders WHERE status = 'created' AND updated_at < ? ORDER BY id";
 
 /// `created` to `start_failed`: why, and when the status API is asked about it.
 fn fail_start(tx: &mut Tx, id: i64, error: &str, check_ms: i64) -> Result<(), StoreError> {
