@@ -35,7 +35,7 @@ pub use language::Language;
 pub use merchant::{
     Confirmation, DeliveryAttempt, METADATA_MAX_BYTES, MerchantOperation, MerchantOrder, MerchantOrderPage, MerchantOrderRequest,
     OperationKind, OperationRequest, OperationResult, OrderSource, PaymentDetails, REFERENCE_MAX_BYTES, ReceivedPostLink, ReviewResolution,
-    StatusChange, WebhookEvent, WebhookEventPage,
+    StatusChange, WebhookEvent, WebhookEventPage, WebhookPayload,
 };
 pub use method::PaymentMethod;
 pub use money::{Amount, AmountError};

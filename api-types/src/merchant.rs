@@ -286,6 +286,19 @@ pub struct OperationResult {
     pub order: MerchantOrder,
 }
 
+/// The body of every webhook POSTed to `WEBHOOK_URL`, signed by Standard Webhooks (the
+/// `webhook-id`, `webhook-timestamp` and `webhook-signature` headers).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WebhookPayload {
+    pub r#type: EventType,
+    /// RFC 3339 with milliseconds: when the event was made.
+    pub timestamp: String,
+    /// The order as it stood when the event was made (`version`, `eventCreatedAt`), and for an
+    /// operation's event (`order.captured`, `refund.*`) the operation in `operation`.
+    pub data: MerchantOrder,
+}
+
 /// A webhook event as `GET /api/merchant/events` shows it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use crate::OrderStatus;
 /// `as_str`, `from_wire` and `Display`. Those in the OpenAPI document say so with their own
 /// `ToSchema` derive.
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $wire:literal,)+ }) => {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $wire:tt,)+ }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {

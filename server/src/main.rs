@@ -16,11 +16,16 @@ use epay_proxy::{AppState, inspect, telemetry};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy migrate\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>\n       epay-proxy admin hash-password   (reads the password on standard input)\n       epay-proxy admin reset-2fa <name>\n       epay-proxy operations resolve <invoiceId> done|not-done|send-again|epay-ledger --checked TEXT [--by NAME] [--note TEXT]";
+const USAGE: &str = "usage: epay-proxy [serve]\n       epay-proxy migrate\n       epay-proxy openapi   (prints the OpenAPI document)\n       epay-proxy orders show <invoiceId>\n       epay-proxy orders list [N]\n       epay-proxy webhooks secret\n       epay-proxy webhooks list [N]\n       epay-proxy webhooks resend <eventId>\n       epay-proxy admin hash-password   (reads the password on standard input)\n       epay-proxy admin reset-2fa <name>\n       epay-proxy operations resolve <invoiceId> done|not-done|send-again|epay-ledger --checked TEXT [--by NAME] [--note TEXT]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Needs no configuration: the OpenAPI document, for client generators and validators.
+    if args.as_slice() == ["openapi"] {
+        println!("{}", epay_proxy::openapi::document());
+        return ExitCode::SUCCESS;
+    }
     // Needs no configuration: prints a new WEBHOOK_SECRET.
     if args.as_slice() == ["webhooks", "secret"] {
         println!("{}", epay_proxy::webhooks::new_secret());

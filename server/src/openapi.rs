@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
+use epay_api_types::EventType;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -35,11 +36,12 @@ use crate::{checkout, merchant, order_status};
         order_status::show,
         crate::widget_config::show,
     ),
-    components(schemas(epay_api_types::ErrorCode)),
+    components(schemas(epay_api_types::ErrorCode, epay_api_types::WebhookPayload)),
     modifiers(&MerchantKey),
     tags(
         (name = "merchant", description = "The shop's backend: `Authorization: Bearer <MERCHANT_API_KEY>`; never from a browser"),
         (name = "widget", description = "The checkout widget, from the payer's browser (CORS: ALLOWED_ORIGINS)"),
+        (name = "webhooks", description = "What the proxy POSTs to WEBHOOK_URL: every event, signed (Standard Webhooks)"),
     )
 )]
 pub struct ApiDoc;
@@ -57,7 +59,62 @@ impl Modify for MerchantKey {
 
 pub fn document() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises"))
+    JSON.get_or_init(|| {
+        let mut document = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+        document["webhooks"] = webhooks();
+        serde_json::to_string_pretty(&document).expect("the OpenAPI document serialises")
+    })
+}
+
+/// OpenAPI 3.1's `webhooks`: one POST to `WEBHOOK_URL` per event type, its body a
+/// `WebhookPayload` signed by Standard Webhooks (utoipa 5 does not write this section).
+fn webhooks() -> serde_json::Value {
+    let header = |name: &str, description: &str| serde_json::json!({"name": name, "in": "header", "required": true, "description": description, "schema": {"type": "string"}});
+    let signed = [
+        header("webhook-id", "The event's id (`msg_…`): the same on every attempt; a receiver drops one it already has"),
+        header("webhook-timestamp", "Unix seconds of this attempt: refuse it when far from now"),
+        header(
+            "webhook-signature",
+            "`v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` with WEBHOOK_SECRET (Standard Webhooks)",
+        ),
+    ];
+    let events = EventType::ALL.iter().map(|event| {
+        let name = event.as_str();
+        // `order.paid` is `orderPaidWebhook`; `refund.succeeded` is `refundSucceededWebhook`.
+        let operation_id: String = name
+            .split(['.', '_'])
+            .enumerate()
+            .map(|(n, word)| if n == 0 { word.to_owned() } else { word[..1].to_uppercase() + &word[1..] })
+            .chain(["Webhook".to_owned()])
+            .collect();
+        let operation = serde_json::json!({"post": {
+            "operationId": operation_id,
+            "summary": format!("`{name}`: {}", summary(*event)),
+            "tags": ["webhooks"],
+            "parameters": signed,
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookPayload"}}}},
+            "responses": {"2XX": {"description": "Delivered. Any other answer, a redirect or a timeout is retried for 3 days with the same webhook-id"}},
+        }});
+        (name.to_owned(), operation)
+    });
+    serde_json::Value::Object(events.collect())
+}
+
+/// What each event says, for the document's readers.
+fn summary(event: EventType) -> &'static str {
+    match event {
+        EventType::OrderPaid => "ePay's status API confirmed the payment; ship the order",
+        EventType::OrderFailed => "the payment was declined (or a person decided no money arrived)",
+        EventType::OrderExpired => "the order's time ran out without a payment",
+        EventType::OrderReview => "something does not add up; a person decides in the console",
+        EventType::OrderAuthorized => "ePay holds the money (two-stage terminals): capture or cancel it",
+        EventType::OrderCaptured => "a capture succeeded (`data.operation`)",
+        EventType::OrderCancelled => "the hold was released",
+        EventType::OrderPaidLate => "the payer paid after the payable window (`paidAfterExpiry`)",
+        EventType::OrderReviewResolved => "a person decided the order's review (`reviewResolution`)",
+        EventType::RefundSucceeded => "a refund went through (`data.operation`)",
+        EventType::RefundFailed => "ePay refused a refund: nothing moved",
+    }
 }
 
 pub async fn serve() -> impl IntoResponse {

@@ -39,6 +39,7 @@ pub async fn keyed_order(app: &AppState, invoice_id: &str, headers: &HeaderMap) 
 #[utoipa::path(
     get,
     path = "/api/orders/{invoiceId}",
+    operation_id = "getOrderStatus",
     tag = "widget",
     params(
         ("invoiceId" = String, Path, description = "The order's invoice id"),

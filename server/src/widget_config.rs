@@ -10,7 +10,7 @@ use crate::config::EpayEnv;
 use crate::state::AppState;
 
 /// What the widget needs before the first click: limits, currency, ePay's script.
-#[utoipa::path(get, path = "/api/widget-config", tag = "widget", responses((status = 200, description = "The widget's settings", body = WidgetConfig)))]
+#[utoipa::path(get, path = "/api/widget-config", operation_id = "getWidgetConfig", tag = "widget", responses((status = 200, description = "The widget's settings", body = WidgetConfig)))]
 pub async fn show(State(app): State<Arc<AppState>>) -> Json<WidgetConfig> {
     let config = &app.config;
     Json(WidgetConfig {

@@ -40,6 +40,7 @@ const OUTLIVES_PREFIX: &str = "token_outlives_order: ";
 #[utoipa::path(
     post,
     path = "/api/checkout",
+    operation_id = "createCheckout",
     tag = "widget",
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a retry with the same key and body gets the same order")),
     request_body = CheckoutRequest,

@@ -21,6 +21,7 @@ use crate::store::orders;
 #[utoipa::path(
     post,
     path = "/api/orders/{invoiceId}/checkout",
+    operation_id = "startOrderCheckout",
     tag = "widget",
     params(
         ("invoiceId" = String, Path, description = "The merchant order's invoice id"),

@@ -26,6 +26,7 @@ use crate::views::order as view;
 #[utoipa::path(
     post,
     path = "/api/merchant/orders",
+    operation_id = "createMerchantOrder",
     tag = "merchant",
     security(("merchantKey" = [])),
     params(("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters; a retry with the same key and body returns the same order")),

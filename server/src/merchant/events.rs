@@ -21,6 +21,7 @@ use crate::views::order::rfc3339;
 #[utoipa::path(
     get,
     path = "/api/merchant/events",
+    operation_id = "listMerchantEvents",
     tag = "merchant",
     security(("merchantKey" = [])),
     params(
@@ -51,6 +52,7 @@ pub async fn list(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -
 #[utoipa::path(
     post,
     path = "/api/merchant/events/{eventId}/resend",
+    operation_id = "resendMerchantEvent",
     tag = "merchant",
     security(("merchantKey" = [])),
     params(("eventId" = String, Path, description = "The event's id (its webhook-id)")),

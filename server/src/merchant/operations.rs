@@ -37,6 +37,7 @@ pub enum OperationErrors {
 #[utoipa::path(
     post,
     path = "/api/merchant/orders/{invoiceId}/capture",
+    operation_id = "captureMerchantOrder",
     tag = "merchant",
     security(("merchantKey" = [])),
     params(("invoiceId" = String, Path), ("Idempotency-Key" = String, Header, description = "Required")),
@@ -54,6 +55,7 @@ pub async fn capture(state: State<Arc<AppState>>, path: Path<String>, headers: H
 #[utoipa::path(
     post,
     path = "/api/merchant/orders/{invoiceId}/cancel",
+    operation_id = "cancelMerchantOrder",
     tag = "merchant",
     security(("merchantKey" = [])),
     params(("invoiceId" = String, Path), ("Idempotency-Key" = String, Header, description = "Required")),
@@ -70,6 +72,7 @@ pub async fn cancel(state: State<Arc<AppState>>, path: Path<String>, headers: He
 #[utoipa::path(
     post,
     path = "/api/merchant/orders/{invoiceId}/refunds",
+    operation_id = "refundMerchantOrder",
     tag = "merchant",
     security(("merchantKey" = [])),
     params(("invoiceId" = String, Path), ("Idempotency-Key" = String, Header, description = "Required")),

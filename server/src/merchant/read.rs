@@ -20,6 +20,7 @@ use crate::views::order as view;
 #[utoipa::path(
     get,
     path = "/api/merchant/orders/{invoiceId}",
+    operation_id = "getMerchantOrder",
     tag = "merchant",
     security(("merchantKey" = [])),
     params(("invoiceId" = String, Path, description = "The order's invoice id")),
@@ -41,6 +42,7 @@ pub async fn show(State(app): State<Arc<AppState>>, Path(invoice_id): Path<Strin
 #[utoipa::path(
     get,
     path = "/api/merchant/orders",
+    operation_id = "listMerchantOrders",
     tag = "merchant",
     security(("merchantKey" = [])),
     params(

@@ -10,8 +10,8 @@ pub mod schedule;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use epay_api_types::WebhookPayload;
 use secrecy::ExposeSecret;
-use serde_json::value::RawValue;
 
 use crate::config::Config;
 use crate::store::leases::{self, Due};
@@ -208,13 +208,8 @@ async fn payload(app: &Deliveries, event: &EventRow) -> Result<String, StoreErro
     let mut data = crate::views::order_view_as_it_stood(&app.store, &app.config.server, &order, snapshot.as_ref()).await?;
     data.event_created_at = Some(rfc3339_ms(event.created_ms));
     data.operation = operation.as_ref().map(crate::views::operation_view);
-    let data = serde_json::to_string(&data).ok().and_then(|text| RawValue::from_string(text).ok());
-    let body = serde_json::json!({
-        "type": event.r#type,
-        "timestamp": rfc3339_ms(event.created_ms),
-        "data": data,
-    });
-    Ok(body.to_string())
+    let body = WebhookPayload { r#type: event.r#type, timestamp: rfc3339_ms(event.created_ms), data };
+    Ok(serde_json::to_string(&body).expect("a webhook body serializes"))
 }
 
 fn rfc3339_ms(ms: i64) -> String {

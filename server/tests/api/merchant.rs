@@ -400,6 +400,39 @@ async fn the_openapi_document_describes_every_route_and_error_code() {
         assert!(codes.contains(&json!(code.as_str())), "{} is documented", code.as_str());
     }
     assert!(document["components"]["securitySchemes"]["merchantKey"].is_object());
+    // Generators name their functions by operationId: each is there, one of a kind, and says
+    // what it does (`createMerchantOrder`, not the handler's `create`).
+    let operations: Vec<&Value> = ["paths", "webhooks"]
+        .iter()
+        .flat_map(|section| document[*section].as_object().unwrap().values())
+        .flat_map(|item| item.as_object().unwrap().values())
+        .collect();
+    let ids: Vec<&str> = operations.iter().map(|op| op["operationId"].as_str().expect("an operationId")).collect();
+    let unique: std::collections::BTreeSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert!(ids.iter().all(|id| id.len() > 8 && id.chars().next().unwrap().is_ascii_lowercase()), "{ids:?}");
+    assert_eq!(
+        document["paths"]["/api/merchant/orders"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/MerchantOrder"
+    );
+    // The shared words are documented by their wire names (`start_failed`, `order.paid`).
+    let schemas = &document["components"]["schemas"];
+    let words = |name: &str| {
+        schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}"))
+            .iter()
+            .map(|w| w.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(words("OrderState"), OrderState::ALL.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>());
+    assert_eq!(words("EventType"), epay_api_types::EventType::ALL.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>());
+    // Every event a shop can receive, with its signed body.
+    for event in epay_api_types::EventType::ALL {
+        let post = &document["webhooks"][event.as_str()]["post"];
+        assert_eq!(post["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/WebhookPayload", "{event}");
+        assert_eq!(post["parameters"].as_array().map(Vec::len), Some(3), "{event}: the three signature headers");
+    }
 }
 
 /// A token handed out just before `expiresAt` stays usable at ePay afterwards: the money that
