@@ -8,6 +8,7 @@ pub mod config;
 pub mod confirm;
 #[cfg(test)]
 mod conformance;
+pub mod cors;
 pub mod emulator;
 pub mod epay;
 pub mod error;
@@ -43,14 +44,13 @@ use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use axum::{BoxError, Router};
-use epay_api_types::{ErrorCode, IDEMPOTENCY_KEY_HEADER, ORDER_KEY_HEADER};
+use epay_api_types::ErrorCode;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use config::{Config, EpayEnv};
@@ -140,7 +140,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/orders/{invoice_id}", get(order_status::show))
         .route("/api/orders/{invoice_id}/checkout", order_checkout_route)
         .route("/api/widget-config", get(widget_config::show))
-        .layer(cors(&state.config));
+        .layer(cors::layer(&state.config.server))
+        .layer(axum::middleware::from_fn_with_state(cors::Unlisted::new(&state.config.server), cors::warn_unlisted));
 
     // The shop's backend: a bearer key, and no CORS (merchant::auth).
     let merchant_api = merchant::routes(&state);
@@ -231,15 +232,6 @@ fn common_layers(mut router: Router, mut files: Router, state: &Arc<AppState>) -
 /// `/admin/*` and `/api/admin/*` on the public address when the console has its own.
 async fn console_elsewhere() -> error::AppError {
     error::AppError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "the console is served on its own address here (ADMIN_LISTEN)")
-}
-
-fn cors(config: &Config) -> CorsLayer {
-    let origins: Vec<HeaderValue> = config.server.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, HeaderName::from_static(IDEMPOTENCY_KEY_HEADER), HeaderName::from_static(ORDER_KEY_HEADER)])
-        .max_age(Duration::from_secs(600))
 }
 
 async fn healthz(State(app): State<Arc<AppState>>) -> Result<&'static str, error::AppError> {

@@ -76,6 +76,8 @@ async fn serve(config: Config) -> ExitCode {
     telemetry::init(config.server.log_format);
     let listen = config.server.listen;
     let (env, public) = (config.epay.env.name(), config.server.public_url.to_string());
+    // Relative paths are resolved from the working directory: said in full, so nobody guesses.
+    let (widget_dir, database) = (config.server.widget_dir.display().to_string(), epay_proxy::store::shown_url(&config.store.database_url));
     let state = match AppState::new(config).await {
         Ok(state) => state,
         Err(err) => {
@@ -90,7 +92,7 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(%listen, epay_env = env, storefront = %public, "epay-proxy ready");
+    tracing::info!(%listen, epay_env = env, storefront = %public, %widget_dir, %database, "epay-proxy ready");
     match epay_proxy::serve(listener, state, shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");

@@ -11,7 +11,7 @@ mod rules;
 mod tests;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use epay_api_types::{Amount, PaymentMethod};
@@ -332,7 +332,31 @@ fn database_url(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<String, Co
             "must be a SQLite file (sqlite:/var/lib/epay/orders.sqlite3) or a PostgreSQL database (postgres://epay@db.internal/epay)",
         ));
     }
-    Ok(url)
+    Ok(absolute_sqlite_url(&url, &current_dir()))
+}
+
+/// The directory relative paths are read from (the process's working directory).
+fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_default()
+}
+
+/// `path`, made absolute from `cwd` when relative: a relative default (`dist`,
+/// `epay-proxy.sqlite3`) means whatever directory the proxy was started in, which the start's
+/// log line then says in full. Pure.
+fn absolute_path(path: PathBuf, cwd: &Path) -> PathBuf {
+    if path.is_absolute() { path } else { cwd.join(path) }
+}
+
+/// A SQLite URL whose file path is relative, made absolute from `cwd` (`sqlite:orders.db`
+/// becomes `sqlite:/srv/shop/orders.db`); in-memory databases and absolute paths stay. Pure.
+fn absolute_sqlite_url(url: &str, cwd: &Path) -> String {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let (path, query) = rest.split_once('?').map_or((rest, ""), |(path, query)| (path, query));
+    if path.is_empty() || path.starts_with(':') || Path::new(path).is_absolute() {
+        return url.to_owned();
+    }
+    let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+    format!("sqlite:{}{query}", cwd.join(path).display())
 }
 
 impl ServerSettings {
@@ -356,7 +380,7 @@ impl ServerSettings {
         Ok(ServerSettings {
             listen,
             public_url,
-            widget_dir: PathBuf::from(env.text("WIDGET_DIR").unwrap_or_else(|| "dist".to_owned())),
+            widget_dir: absolute_path(PathBuf::from(env.text("WIDGET_DIR").unwrap_or_else(|| "dist".to_owned())), &current_dir()),
             allowed_origins,
             http_header_timeout: env.seconds("HTTP_HEADER_TIMEOUT_SECS", 10)?,
             http_idle_timeout: env.seconds("HTTP_IDLE_TIMEOUT_SECS", 60)?,

@@ -295,3 +295,16 @@ fn production_serves_the_console_apart_only_over_https_or_on_loopback() {
     }
     assert_eq!(load(&[("ADMIN_LOCKOUT_AFTER", "7")]).unwrap().admin.throttle.free_failures, 7, "the former name still reads");
 }
+
+#[test]
+fn relative_paths_are_read_from_the_directory_the_proxy_starts_in() {
+    let cwd = Path::new("/srv/shop");
+    assert_eq!(absolute_sqlite_url("sqlite:epay-proxy.sqlite3", cwd), "sqlite:/srv/shop/epay-proxy.sqlite3");
+    assert_eq!(absolute_sqlite_url("sqlite://data/orders.db?mode=rwc", cwd), "sqlite:/srv/shop/data/orders.db?mode=rwc");
+    assert_eq!(absolute_sqlite_url("sqlite:/var/lib/epay/orders.db", cwd), "sqlite:/var/lib/epay/orders.db");
+    assert_eq!(absolute_sqlite_url("sqlite::memory:", cwd), "sqlite::memory:");
+    assert_eq!(absolute_path("dist".into(), cwd), Path::new("/srv/shop/dist"));
+    assert_eq!(absolute_path("/opt/epay/dist".into(), cwd), Path::new("/opt/epay/dist"));
+    let config = Config::from_lookup(|_| None).unwrap();
+    assert!(config.server.widget_dir.is_absolute() && config.store.database_url.starts_with("sqlite:/"), "{config:?}");
+}

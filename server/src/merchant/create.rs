@@ -52,8 +52,11 @@ pub async fn create(
         &headers,
         " (e.g. a UUID, or your own order id): a retry with the same key cannot create a second order",
     )?;
-    let production = app.config.epay.env == crate::config::EpayEnv::Prod;
-    let valid = validate::order(&request, &app.config.checkout, production)?;
+    let server = &app.config.server;
+    let return_origins: Vec<String> =
+        server.allowed_origins.iter().cloned().chain([server.public_url.origin().ascii_serialization()]).collect();
+    let reach = validate::Reach { https_only: app.config.epay.env == crate::config::EpayEnv::Prod, return_origins: &return_origins };
+    let valid = validate::order(&request, &app.config.checkout, &reach)?;
     let terms = MerchantTerms {
         reference: valid.reference.clone(),
         idempotency_key,

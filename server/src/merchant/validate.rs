@@ -53,8 +53,16 @@ fn invalid(message: impl Into<String>) -> AppError {
     AppError::unprocessable(ErrorCode::InvalidField, message)
 }
 
-/// `https_only`: production (`EPAY_ENV=prod`), where every URL the proxy is given is https.
-pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, https_only: bool) -> Result<ValidOrder, AppError> {
+/// Where a merchant's order may be: `https_only` in production (`EPAY_ENV=prod`), where every
+/// URL the proxy is given is https; `return_origins`, the origins a payer may be sent back to
+/// (`ALLOWED_ORIGINS` and the proxy's own), whose pages can reach the proxy.
+pub struct Reach<'a> {
+    pub https_only: bool,
+    pub return_origins: &'a [String],
+}
+
+pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, reach: &Reach<'_>) -> Result<ValidOrder, AppError> {
+    let https_only = reach.https_only;
     let terms = Terms {
         amount: &request.amount,
         currency: request.currency.as_deref(),
@@ -98,6 +106,15 @@ pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, https_onl
                 return Err(invalid(format!("returnUrl `{text}` must be https:// in production (EPAY_ENV=prod)")));
             }
             Ok(url) if matches!(url.scheme(), "https" | "http") && url.host().is_some() && url.fragment().is_none() => {
+                // A page the proxy does not answer (CORS) could never show the payer how it went:
+                // its widget would wait for ever for an order nobody can pay there.
+                let origin = url.origin().ascii_serialization();
+                if !reach.return_origins.contains(&origin) {
+                    return Err(invalid(format!(
+                        "returnUrl is on {origin}, which is not in ALLOWED_ORIGINS ({}): the payer's browser there cannot reach this proxy, so its widget would wait for ever; add {origin} to ALLOWED_ORIGINS, or send a returnUrl on an allowed origin",
+                        reach.return_origins.join(", ")
+                    )));
+                }
                 Some(url.to_string())
             }
             _ => return Err(invalid(format!("returnUrl `{text}` must be an absolute http(s) URL without a fragment"))),
@@ -144,12 +161,19 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
+    /// The shop at shop.kz, on a developer's machine (`false`) or in production (`true`).
+    fn shop(https_only: bool) -> Reach<'static> {
+        static ORIGINS: std::sync::LazyLock<Vec<String>> =
+            std::sync::LazyLock::new(|| vec!["http://shop.kz".to_owned(), "https://shop.kz".to_owned()]);
+        Reach { https_only, return_origins: &ORIGINS }
+    }
+
     #[test]
     fn a_valid_order_keeps_its_metadata_byte_for_byte() {
         let valid = order(
             &request(r#"{"amount":"1500.50","description":"Order 42","reference":"42","metadata":{"b":1, "a":[true]}}"#),
             &rules(),
-            false,
+            &shop(false),
         )
         .unwrap();
         assert_eq!(valid.metadata.as_deref(), Some(r#"{"b":1, "a":[true]}"#));
@@ -169,16 +193,16 @@ mod tests {
             (r#"{"amount":"1","description":"x","reference":"1","returnUrl":"javascript:alert(1)"}"#, "returnUrl"),
         ];
         for (json, field) in cases {
-            let err = order(&request(json), &rules(), false).unwrap_err();
+            let err = order(&request(json), &rules(), &shop(false)).unwrap_err();
             assert!(err.message.contains(field), "{json}: {}", err.message);
         }
         let big = format!(r#"{{"amount":"1","description":"x","reference":"1","metadata":{{"a":"{}"}}}}"#, "x".repeat(4100));
-        assert!(order(&request(&big), &rules(), false).unwrap_err().message.contains("metadata"));
+        assert!(order(&request(&big), &rules(), &shop(false)).unwrap_err().message.contains("metadata"));
     }
 
     #[test]
     fn a_short_hold_works_and_requests_valid_before_keep_their_meaning() {
-        let window = |json: &str| order(&request(json), &rules(), false).map(|v| (v.payable_for_secs, v.lifetime_secs()));
+        let window = |json: &str| order(&request(json), &rules(), &shop(false)).map(|v| (v.payable_for_secs, v.lifetime_secs()));
         let base = r#""amount":"1","description":"x","reference":"1""#;
         assert_eq!(window(&format!("{{{base},\"payableForSecs\":900}}")).unwrap(), (900, 8_100), "a 15-minute reservation");
         assert_eq!(window(&format!("{{{base},\"payableForSecs\":60}}")).unwrap(), (60, 7_260));
@@ -193,16 +217,26 @@ mod tests {
     #[test]
     fn production_refuses_an_http_return_url_as_it_does_every_other_url() {
         let http = request(r#"{"amount":"1","description":"x","reference":"1","returnUrl":"http://shop.kz/thanks"}"#);
-        assert!(order(&http, &rules(), false).is_ok(), "test and sandbox take http (a shop on a developer's machine)");
-        let err = order(&http, &rules(), true).unwrap_err();
+        assert!(order(&http, &rules(), &shop(false)).is_ok(), "test and sandbox take http (a shop on a developer's machine)");
+        let err = order(&http, &rules(), &shop(true)).unwrap_err();
         assert!(err.message.contains("returnUrl") && err.message.contains("https"), "{}", err.message);
         let https = request(r#"{"amount":"1","description":"x","reference":"1","returnUrl":"https://shop.kz/thanks"}"#);
-        assert!(order(&https, &rules(), true).is_ok());
+        assert!(order(&https, &rules(), &shop(true)).is_ok());
+    }
+
+    /// A page the proxy does not answer could never show the payer how it went.
+    #[test]
+    fn a_return_url_on_an_origin_the_proxy_does_not_allow_is_refused_with_the_fix() {
+        let elsewhere = request(r#"{"amount":"1","description":"x","reference":"1","returnUrl":"https://other.kz/thanks"}"#);
+        let err = order(&elsewhere, &rules(), &shop(true)).unwrap_err();
+        assert!(err.message.contains("https://other.kz") && err.message.contains("ALLOWED_ORIGINS"), "{}", err.message);
+        let other_port = request(r#"{"amount":"1","description":"x","reference":"1","returnUrl":"https://shop.kz:8443/thanks"}"#);
+        assert!(order(&other_port, &rules(), &shop(true)).is_err(), "an origin is scheme, host and port");
     }
 
     #[test]
     fn the_fingerprint_covers_every_term() {
-        let base = order(&request(r#"{"amount":"1","description":"x","reference":"1"}"#), &rules(), false).unwrap();
+        let base = order(&request(r#"{"amount":"1","description":"x","reference":"1"}"#), &rules(), &shop(false)).unwrap();
         for other in [
             r#"{"amount":"2","description":"x","reference":"1"}"#,
             r#"{"amount":"1","description":"y","reference":"1"}"#,
@@ -218,7 +252,7 @@ mod tests {
             r#"{"amount":"1","description":"x","reference":"1","language":"kk"}"#,
             r#"{"amount":"1","description":"x","reference":"1","cardSave":true}"#,
         ] {
-            assert_ne!(order(&request(other), &rules(), false).unwrap().fingerprint(), base.fingerprint(), "{other}");
+            assert_ne!(order(&request(other), &rules(), &shop(false)).unwrap().fingerprint(), base.fingerprint(), "{other}");
         }
     }
 }

@@ -211,7 +211,15 @@ async fn the_widget_pays_the_merchants_order_and_a_second_tab_gets_the_same_invo
 
 #[tokio::test]
 async fn a_return_url_brings_the_payer_back_to_the_shop() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&[("ALLOWED_ORIGINS", "https://shop.example.kz")]).await;
+    // A shop whose pages the proxy does not answer: refused, with the fix in the message, and
+    // nothing stored (its widget would have waited for ever).
+    let elsewhere = json!({"amount": "100", "description": "x", "reference": "r-0", "returnUrl": "https://elsewhere.example.kz/o/7"});
+    let (status, error) = app.create_order(&elsewhere, "ret-0").await;
+    assert_eq!((status, error["error"].as_str()), (422, Some("invalid_field")), "{error}");
+    assert!(error["message"].as_str().unwrap().contains("add https://elsewhere.example.kz to ALLOWED_ORIGINS"), "{error}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM orders").await, 0);
+
     let body = json!({"amount": "100", "description": "x", "reference": "r-1", "returnUrl": "https://shop.example.kz/orders/7?from=pay"});
     let (_, order) = app.create_order(&body, "ret-1").await;
     let (invoice_id, key) = (order["invoiceId"].as_str().unwrap(), order["orderKey"].as_str().unwrap());
