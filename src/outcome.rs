@@ -16,6 +16,8 @@ const BACKOFF: [i32; 10] = [0, 1, 2, 3, 5, 8, 13, 20, 30, 30];
 
 /// Asks until the order is final or the pauses run out, telling `heard` each answer of the
 /// proxy and `show` what it means; stops early when `show` returns false (the widget is gone).
+/// Three questions in a row without an answer say the service is out of reach, not that the
+/// bank is slow; asking goes on, and an answer puts that right.
 /// `method` is the page's, for a proxy that does not say the order's.
 pub async fn follow(
     proxy: &str,
@@ -28,14 +30,21 @@ pub async fn follow(
 ) {
     let texts = i18n::texts(language);
     let (invoice_id, key) = order;
+    // Questions in a row that reached nothing.
+    let mut unanswered: u32 = 0;
     for pause in BACKOFF {
         dom::sleep(pause * base_ms).await;
         let answer = match api::order(proxy, invoice_id, key).await {
             Ok(view) => {
+                unanswered = 0;
                 heard(&view);
                 outcome::from_view(view, texts, method, |amount, currency| format::money(amount, currency, language))
             }
             Err(Failure::Refused { status: 404, .. }) => Some(Outcome::NotFound),
+            Err(Failure::Network) => {
+                unanswered += 1;
+                None
+            }
             Err(_) => None,
         };
         match answer {
@@ -43,9 +52,9 @@ pub async fn follow(
                 show(done);
                 return;
             }
-            None if !show(Outcome::Waiting) => return,
+            None if !show(outcome::waiting(unanswered, false)) => return,
             None => {}
         }
     }
-    show(Outcome::StillWaiting);
+    show(outcome::waiting(unanswered, true));
 }

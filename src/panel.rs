@@ -18,7 +18,7 @@ pub fn bind(widget: &Widget, nodes: &Nodes) {
     bind::text(nodes.card.clone(), Signal::derive(move || state.with(|s| s.outcome.card(texts))));
     let _ = nodes.again.set_attribute("href", &dom::path());
     bind::flag(nodes.again.clone(), "hidden", widget.flag_of(|s| !s.outcome.can_pay_again()));
-    bind::flag(nodes.check_again.clone(), "hidden", widget.flag_of(|s| s.outcome != Outcome::StillWaiting));
+    bind::flag(nodes.check_again.clone(), "hidden", widget.flag_of(|s| !matches!(s.outcome, Outcome::StillWaiting | Outcome::Unreachable)));
     let widget = widget.clone();
     bind::on(&nodes.check_again, "click", move |_| {
         if let Some(order) = state.with_untracked(|s| s.order.clone()) {

@@ -617,6 +617,17 @@ async fn the_outcome_view_stops_asking_and_says_what_happens_next() {
     find(&host, ".epay-check-again").click();
     until("asked again", || requests().length() > 10).await;
 
+    // A proxy that never answers (no network, or a page of an origin it does not allow: the
+    // browser refuses every answer): out of reach, said so, not a bank that is slow.
+    install_fake_fetch();
+    route("GET /api/orders/123456789012", answers(vec![JsValue::from_str("network")]));
+    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "1"), ("data-lang", "ru")]);
+    until("out of reach", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("unreachable")).await;
+    assert!(text(&host, ".epay-message").starts_with("Нет связи с платёжным сервисом"), "{}", text(&host, ".epay-message"));
+    // The answers come back: the outcome is the proxy's again.
+    route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending))]));
+    until("heard again", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() != Some("unreachable")).await;
+
     // An unknown order or a wrong key.
     install_fake_fetch();
     let host = mount(&[("data-order", "999"), ("data-order-key", "nope"), ("data-poll-ms", "1"), ("data-lang", "en")]);

@@ -10,10 +10,20 @@ pub enum Outcome {
     Checking,
     Waiting,
     StillWaiting,
-    Paid { amount: String, card: Option<String>, method: PaymentMethod },
-    Failed { reason: String, method: PaymentMethod },
+    Paid {
+        amount: String,
+        card: Option<String>,
+        method: PaymentMethod,
+    },
+    Failed {
+        reason: String,
+        method: PaymentMethod,
+    },
     Expired,
     NotFound,
+    /// The proxy did not answer at all, several times in a row (no network, or a page of an
+    /// origin it does not allow: the browser refuses its answers).
+    Unreachable,
 }
 
 /// The outcome the proxy's `view` shows, or `None` while the order is pending. `method` is
@@ -31,6 +41,16 @@ pub fn from_view(view: OrderView, texts: &'static Texts, method: PaymentMethod, 
     }
 }
 
+/// What a pending order shows after `unanswered` questions in a row reached nothing, while
+/// asking goes on or once it `stopped`: three such say the service is out of reach.
+pub fn waiting(unanswered: u32, stopped: bool) -> Outcome {
+    match (unanswered >= 3, stopped) {
+        (true, _) => Outcome::Unreachable,
+        (false, false) => Outcome::Waiting,
+        (false, true) => Outcome::StillWaiting,
+    }
+}
+
 impl Outcome {
     /// A stable name, for styling (`[data-outcome=paid]`) and tests.
     pub fn name(&self) -> &'static str {
@@ -42,6 +62,7 @@ impl Outcome {
             Outcome::Failed { .. } => "failed",
             Outcome::Expired => "expired",
             Outcome::NotFound => "not-found",
+            Outcome::Unreachable => "unreachable",
         }
     }
 
@@ -54,6 +75,7 @@ impl Outcome {
             Outcome::Failed { reason, method } => String::from(texts.wording(*method).not_done) + ". " + reason,
             Outcome::Expired => String::from(texts.expired),
             Outcome::NotFound => String::from(texts.not_found),
+            Outcome::Unreachable => String::from(texts.network),
         }
     }
 
@@ -113,6 +135,11 @@ mod tests {
         let expired = from_view(view(OrderStatus::Expired, None), en, PaymentMethod::P2p, money).unwrap();
         assert_eq!((expired.name(), expired.can_pay_again()), ("expired", true));
         assert_eq!(Outcome::StillWaiting.name(), "still-waiting");
+        assert_eq!(
+            (waiting(2, false), waiting(3, false), waiting(0, true), waiting(5, true)),
+            (Outcome::Waiting, Outcome::Unreachable, Outcome::StillWaiting, Outcome::Unreachable)
+        );
+        assert_eq!(Outcome::Unreachable.message(i18n::texts(Language::Ru)), i18n::texts(Language::Ru).network);
         assert!(!Outcome::Waiting.can_pay_again());
     }
 }
