@@ -75,7 +75,7 @@ pub struct MerchantOrderRequest {
     pub card_save: Option<bool>,
     /// Any JSON object up to 4 KiB, returned exactly as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>))]
     pub metadata: Option<Box<RawValue>>,
     /// How long the payer may start paying, from now (60 s to 30 days): a 15-minute
     /// reservation is 900. The order settles (`expiresAt`) an ePay token's lifetime (7,200 s)
@@ -149,7 +149,7 @@ pub struct MerchantOrder {
     pub language: Language,
     pub card_save: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>))]
     pub metadata: Option<Box<RawValue>>,
     /// The hosted payment page, with the order key in its fragment (merchant orders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -318,7 +318,7 @@ pub struct WebhookEvent {
     pub next_attempt_at: Option<String>,
     /// The body sent (fixed at the first attempt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<WebhookPayload>))]
     pub payload: Option<Box<RawValue>>,
     pub attempts: Vec<DeliveryAttempt>,
 }

@@ -140,19 +140,24 @@ pub fn count_merchant_holding_suffix(db: &mut Conn) -> Result<u64, StoreError> {
 }
 
 /// How many orders hold an invoice suffix, kept in memory so a checkout need not count them:
-/// an insert adds one, the maintenance task recounts after it releases suffixes. On SQLite
-/// both happen on the writer, so no insert slips between a count and its store. Several
+/// an insert adds one, the maintenance task recounts after it releases suffixes. Several
 /// instances on PostgreSQL each count their own inserts between recounts (docs/deploy.md has
-/// the arithmetic); the unique index on the suffixes holds whatever the count says.
+/// the arithmetic); the unique index on the suffixes holds whatever the count says. On
+/// PostgreSQL an insert of this instance can also be in flight while the round counts (added,
+/// not committed, so not counted): the adds since the count began are kept on top of it, so a
+/// recount never forgets one (one committed just before is counted twice until the next round,
+/// erring on the side of the limit).
 #[derive(Debug, Default)]
 pub struct OpenOrders {
     held: AtomicU64,
+    /// Every insert this process made, to tell those made while a count ran.
+    adds: AtomicU64,
     max: u64,
 }
 
 impl OpenOrders {
     pub fn new(held: u64, max: u64) -> OpenOrders {
-        OpenOrders { held: AtomicU64::new(held), max }
+        OpenOrders { held: AtomicU64::new(held), adds: AtomicU64::new(0), max }
     }
 
     pub fn held(&self) -> u64 {
@@ -164,10 +169,41 @@ impl OpenOrders {
     }
 
     pub(super) fn added(&self) {
-        self.held.fetch_add(1, Ordering::Relaxed);
+        self.adds.fetch_add(1, Ordering::SeqCst);
+        self.held.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub fn recounted(&self, held: u64) {
-        self.held.store(held, Ordering::Relaxed);
+    /// Taken before a count: what `recounted` is told it began at.
+    pub fn counting(&self) -> u64 {
+        self.adds.load(Ordering::SeqCst)
+    }
+
+    /// `held`, counted from the store after `counting` said `began`, with this process's
+    /// inserts since then on top.
+    pub fn recounted(&self, held: u64, began: u64) {
+        let since = self.adds.load(Ordering::SeqCst).saturating_sub(began);
+        self.held.store(held + since, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod open_orders_tests {
+    use super::OpenOrders;
+
+    /// An insert in flight while the round counts (added, not yet committed, so not in the
+    /// count) is not forgotten by the recount; the quota still holds.
+    #[test]
+    fn a_recount_keeps_the_inserts_made_while_it_counted() {
+        let open = OpenOrders::new(0, 2);
+        open.added(); // committed before the round
+        let began = open.counting();
+        open.added(); // in flight while the round counts
+        open.recounted(1, began);
+        assert_eq!(open.held(), 2);
+        assert!(open.is_full(), "a third order would pass the quota");
+        // The next round, with both committed and nothing in flight, counts them as they are.
+        let began = open.counting();
+        open.recounted(2, began);
+        assert_eq!(open.held(), 2);
     }
 }
