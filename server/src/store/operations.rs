@@ -280,25 +280,21 @@ pub fn not_sent(
     waiting_since_ms: i64,
     took_back: bool,
 ) -> Result<bool, StoreError> {
-    if claimed(tx, id, claim)?.is_none() {
-        return Ok(false);
-    }
+    let Some(op) = claimed(tx, id, claim)? else { return Ok(false) };
     let taken_back = i64::from(took_back);
     tx.execute(
         "UPDATE operations SET sends = sends - ?, sent_ms = CASE WHEN ? = 1 THEN NULL ELSE sent_ms END, waiting_since_ms = ? WHERE id = ?",
         params![taken_back, taken_back, waiting_since_ms, id],
     )?;
-    set_status(tx, id, OperationStatus::Pending, said, Some(retry_at_ms))?;
+    set_status(tx, &op, OperationStatus::Pending, said, Some(retry_at_ms))?;
     Ok(true)
 }
 
 /// ePay took it (2xx): `accepted`, written with the renewal of the claim to `until_ms` for the
 /// status question that follows. Returns whether the caller still holds it.
 pub fn accept(tx: &mut Tx, id: i64, claim: i64, said: &str, until_ms: i64) -> Result<bool, StoreError> {
-    if claimed(tx, id, claim)?.is_none() {
-        return Ok(false);
-    }
-    set_status(tx, id, OperationStatus::Accepted, said, Some(until_ms))?;
+    let Some(op) = claimed(tx, id, claim)? else { return Ok(false) };
+    set_status(tx, &op, OperationStatus::Accepted, said, Some(until_ms))?;
     Ok(true)
 }
 
@@ -319,7 +315,7 @@ fn apply_done(tx: &mut Tx, op: &OperationRow, said: &str) -> Result<(), StoreErr
     };
     orders::change(tx, op.order_id, step)?;
     // After the order: its event (order.paid) comes before the operation's (order.captured).
-    set_status(tx, op.id, OperationStatus::Succeeded, said, None)
+    set_status(tx, op, OperationStatus::Succeeded, said, None)
 }
 
 /// Where a refund of `refunded_minor` leaves `order`: refunded when it took the rest of what
@@ -343,10 +339,8 @@ pub fn succeed(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, Sto
 
 /// ePay refused it the first time: nothing happened.
 pub fn fail(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, StoreError> {
-    if claimed(tx, id, claim)?.is_none() {
-        return Ok(false);
-    }
-    set_status(tx, id, OperationStatus::Failed, said, None)?;
+    let Some(op) = claimed(tx, id, claim)? else { return Ok(false) };
+    set_status(tx, &op, OperationStatus::Failed, said, None)?;
     Ok(true)
 }
 
@@ -362,11 +356,9 @@ pub fn wait(
     next_check_ms: i64,
     waiting_since_ms: Option<i64>,
 ) -> Result<bool, StoreError> {
-    if claimed(tx, id, claim)?.is_none() {
-        return Ok(false);
-    }
+    let Some(op) = claimed(tx, id, claim)? else { return Ok(false) };
     tx.execute("UPDATE operations SET waiting_since_ms = ? WHERE id = ?", params![waiting_since_ms, id])?;
-    set_status(tx, id, status, said, Some(next_check_ms))?;
+    set_status(tx, &op, status, said, Some(next_check_ms))?;
     Ok(true)
 }
 
@@ -376,7 +368,7 @@ pub fn wait(
 /// until the person has decided (`resolve_review`).
 pub fn send_to_review(tx: &mut Tx, id: i64, claim: i64, said: &str) -> Result<bool, StoreError> {
     let Some(op) = claimed(tx, id, claim)? else { return Ok(false) };
-    set_status(tx, id, OperationStatus::Review, said, None)?;
+    set_status(tx, &op, OperationStatus::Review, said, None)?;
     let reason = format!("{} op_{}: {said}", op.kind.as_str(), op.id);
     orders::send_to_review(tx, op.order_id, &reason)?;
     Ok(true)
@@ -403,12 +395,12 @@ pub fn resolve_review(tx: &mut Tx, id: i64, resolution: Resolution, said: &str) 
         Resolution::Done => apply_done(tx, &op, said)?,
         Resolution::NotDone => {
             restore_order(tx, &op)?;
-            set_status(tx, id, OperationStatus::Failed, said, None)?;
+            set_status(tx, &op, OperationStatus::Failed, said, None)?;
         }
         Resolution::SendAgain(claim_until_ms) => {
             restore_order(tx, &op)?;
             tx.execute("UPDATE operations SET sent_ms = NULL, waiting_since_ms = NULL WHERE id = ?", params![id])?;
-            set_status(tx, id, OperationStatus::Pending, said, Some(claim_until_ms))?;
+            set_status(tx, &op, OperationStatus::Pending, said, Some(claim_until_ms))?;
         }
     }
     Ok(Some(op))
@@ -452,8 +444,9 @@ pub fn unsettled(db: &mut Conn, order_id: i64) -> Result<Option<OperationRow>, S
 
 /// The one writer of an operation's status: with the event that announces it, if the shop hears
 /// of it (`announced_as`), in the same transaction.
-fn set_status(tx: &mut Tx, id: i64, status: OperationStatus, said: &str, next_check_ms: Option<i64>) -> Result<(), StoreError> {
-    let op = find(tx, id)?.ok_or(StoreError::NoRow)?;
+/// `op` is the operation as read in this transaction, before the change.
+fn set_status(tx: &mut Tx, op: &OperationRow, status: OperationStatus, said: &str, next_check_ms: Option<i64>) -> Result<(), StoreError> {
+    let id = op.id;
     tx.execute(
         "UPDATE operations SET status = ?, epay_answer = ?, next_check_ms = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
         params![status, said, next_check_ms, now(), id],
