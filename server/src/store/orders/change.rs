@@ -10,7 +10,7 @@ use epay_api_types::EventType;
 use super::reads::find_by_id;
 use super::snapshot::OrderSnapshot;
 use super::state::{OrderState, announced_as, may_become};
-use crate::store::{Param, StoreError, Tx, now_ms, params};
+use crate::store::{Param, StoreError, Tx, now, now_ms, params};
 
 /// A move of one order.
 pub(crate) struct Move<'a> {
@@ -41,7 +41,7 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
     if was != step.to && !may_become(was, step.to) {
         tracing::error!(order_id = id, from = %was, to = %step.to, "a move the state machine forbids was not made; the order is flagged for a person");
         let why = format!("the proxy did not move it from {was} to {}, a move its state machine forbids: check it against ePay", step.to);
-        tx.execute("UPDATE orders SET review_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?", params![why, step.at, id])?;
+        flag_for_review(tx, id, &why)?;
         return Ok(None);
     }
     let mut values: Vec<&dyn Param> = Vec::with_capacity(step.values.len() + 3);
@@ -57,6 +57,12 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
         }
     }
     Ok(Some(was))
+}
+
+/// Flags an order for a human, keeping its state (a paid order stays paid).
+pub fn flag_for_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> {
+    tx.execute("UPDATE orders SET review_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?", params![reason, now(), id])?;
+    Ok(())
 }
 
 /// The first step of an order's history: it was stored in `state` at `at`.

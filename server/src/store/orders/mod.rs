@@ -17,8 +17,8 @@ mod state;
 mod transitions;
 
 pub use begin::{Begin, begin_checkout};
-pub use change::announce;
 pub(crate) use change::{Move, change};
+pub use change::{announce, flag_for_review};
 // The maintenance statements, for the test of their query plans.
 #[cfg(test)]
 pub(crate) use invoice_ids::{COUNT_HOLDING_SUFFIX, COUNT_MERCHANT_HOLDING_SUFFIX, RELEASE_SUFFIXES};
@@ -34,6 +34,5 @@ pub use state::{OrderState, announced_as, may_become};
 #[cfg(test)]
 pub(crate) use transitions::INTERRUPTED_STARTS;
 pub use transitions::{
-    expire, fail_interrupted_starts, flag_for_review, record_start_failure, record_token, resolve_review, review_late_payment,
-    send_to_review, set_outcome,
+    expire, fail_interrupted_starts, record_start_failure, record_token, resolve_review, review_late_payment, send_to_review, set_outcome,
 };

@@ -118,13 +118,6 @@ pub fn review_late_payment(tx: &mut Tx, id: i64, outcome: &Outcome, what: &str, 
     send_to_review(tx, id, &format!("{what} after its invoice suffix went to order {holder}"))
 }
 
-/// Flags an order for a human, keeping its state (a paid order stays paid).
-pub fn flag_for_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> {
-    let updated_at = now();
-    tx.execute("UPDATE orders SET review_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?", params![reason, updated_at, id])?;
-    Ok(())
-}
-
 /// A person's decision on an order in review, `paid` or `failed` (no money moves): the order
 /// leaves `review` for that state, unless it left it meanwhile (`false`). A paid order counts
 /// its whole amount as captured; a failed one says a person decided.
