@@ -282,5 +282,5 @@ fn record(
         raw_body: cx.raw,
         source: Some(&source),
     };
-    notifications::insert(tx, &new).map(|_| ())
+    notifications::insert(tx, &new)
 }

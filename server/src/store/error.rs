@@ -10,6 +10,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Connect(#[from] sqlx::Error),
+    #[error("a value cannot be sent as its column's type: {0}")]
+    Bind(String),
     #[error("commit failed: {0}")]
     Commit(String),
     #[error("the store is closed")]

@@ -18,6 +18,7 @@ pub mod leases;
 pub mod notifications;
 pub mod operations;
 pub mod orders;
+mod pg_writer;
 mod sql;
 pub mod webhooks;
 mod writer;
@@ -36,9 +37,15 @@ pub use error::StoreError;
 pub const STORE_WRITE: &str = "epay_proxy_store_write_seconds";
 pub const STORE_BATCH_JOBS: &str = "epay_proxy_store_write_batch_jobs";
 
-/// Connections that read (and, on PostgreSQL, that write) per instance.
+/// Connections that read per instance.
 const READERS: usize = 8;
-const PG_WRITERS: usize = 16;
+/// Connections that write per instance on PostgreSQL, each a batch at a time (`pg_writer.rs`):
+/// while one commits, the others run the next batches.
+const PG_WRITERS: usize = 2;
+
+/// How often a job meets a lost connection before its caller is told (each on a new one,
+/// after a pause of a few milliseconds more each time).
+const RUNS_ON_LOST_CONNECTIONS: u32 = 5;
 
 #[derive(Clone)]
 pub struct Store {
@@ -54,9 +61,8 @@ pub struct Store {
 enum Writer {
     /// SQLite: one connection, group commit (`writer.rs`).
     GroupCommit(writer::Writer),
-    /// PostgreSQL: a transaction per job on a pool of connections; the server groups the
-    /// commits of concurrent transactions into one WAL flush itself.
-    PerJob(Pool),
+    /// PostgreSQL: group commit too, on a few connections (`pg_writer.rs`).
+    Batched(pg_writer::Writer),
 }
 
 impl Store {
@@ -72,7 +78,7 @@ impl Store {
                 move || Ok(Conn::Postgres(Box::new(db::postgres::PgConn::connect(&url, read_only)?)))
             };
             return Ok(Store {
-                writer: Writer::PerJob(Pool::new("store-write", PG_WRITERS, connect(false))),
+                writer: Writer::Batched(pg_writer::Writer::start(PG_WRITERS, Pool::new("store-write", 0, connect(false)), commits.clone())),
                 reader: Pool::new("store-read", READERS, connect(true)),
                 dialect: Dialect::Postgres,
                 commits,
@@ -91,9 +97,11 @@ impl Store {
     }
 
     /// Runs `job` inside a transaction that is committed before this returns. An `Err` from
-    /// the job rolls back its writes (and only its own). On PostgreSQL a job whose connection
-    /// is lost before its commit runs again from the start on a new one (so a job must not do
-    /// anything but its statements).
+    /// the job rolls back its writes (and only its own). On PostgreSQL a job may run more than
+    /// once before its writes commit: again alone when its batch did not commit, and again on
+    /// a new connection when its connection was lost (so a job must not do anything but its
+    /// statements; the open-orders count, which errs on the side of the limit and is recounted
+    /// every maintenance round, is the one exception).
     pub async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -101,22 +109,7 @@ impl Store {
     {
         match &self.writer {
             Writer::GroupCommit(writer) => writer.write(job).await,
-            Writer::PerJob(pool) => {
-                let fresh = pool.clone();
-                let result = pool
-                    .run(move |conn| {
-                        let started = std::time::Instant::now();
-                        let result = transaction(conn, &fresh, job);
-                        metrics::histogram!(STORE_WRITE, "store" => "postgres").record(started.elapsed().as_secs_f64());
-                        result
-                    })
-                    .await;
-                // A failed job rolled back: nothing new for the webhook worker to look at.
-                if result.is_ok() {
-                    self.commits.notify_one();
-                }
-                result
-            }
+            Writer::Batched(writer) => writer.write(job).await,
         }
     }
 
@@ -200,101 +193,6 @@ pub async fn migrate(database_url: &str) -> Result<(), StoreError> {
     Ok(conn.close().await?)
 }
 
-/// How often a job meets a lost connection before its caller is told (each on a new one,
-/// after a pause of a few milliseconds more each time).
-const RUNS_ON_LOST_CONNECTIONS: u32 = 5;
-
-/// How a transaction ended, when it did not end well.
-enum Ended {
-    /// The job's own error, or the database's: nothing was committed.
-    Failed(StoreError),
-    /// The connection was lost before the COMMIT was sent: nothing was committed.
-    Lost(StoreError),
-    /// The connection was lost at the COMMIT: the transaction `id` may or may not have
-    /// committed; `value` is what the job returned.
-    AtCommit { id: i64, error: StoreError },
-}
-
-/// One job in a transaction of its own (PostgreSQL). A lost connection (the server restarted,
-/// or ended it: a failover, a pooler) never costs the caller's request: the job runs again
-/// from the start on a new connection; lost at the COMMIT, the transaction's id tells whether
-/// it committed (then its result stands) or not (then it runs again).
-fn transaction<T>(conn: &mut Conn, pool: &Pool, mut job: impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
-    let mut runs = 0;
-    let mut fresh = !conn.is_usable();
-    loop {
-        runs += 1;
-        let connected = if fresh { pool.reconnect(conn) } else { Ok(()) };
-        let error = match connected.map(|()| run_once(conn, &mut job)) {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err((Ended::Failed(error), _))) => return Err(error),
-            // Could not connect (the server is ending sessions, restarting): try again.
-            Err(error) | Ok(Err((Ended::Lost(error), _))) => error,
-            Ok(Err((Ended::AtCommit { id, error }, value))) => match commit_outcome(conn, pool, id)? {
-                true => return value.ok_or(error),
-                false => error,
-            },
-        };
-        tracing::warn!(error = %error, runs, "a store connection was lost; the write runs again on a new one");
-        if runs >= RUNS_ON_LOST_CONNECTIONS {
-            return Err(error);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5 * u64::from(runs)));
-        fresh = true;
-    }
-}
-
-/// One run of `job`: BEGIN (with the transaction's id), the job, COMMIT.
-fn run_once<T>(conn: &mut Conn, job: &mut impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, (Ended, Option<T>)> {
-    let begun = match conn {
-        Conn::Postgres(pg) => pg.begin_with_id(),
-        Conn::Sqlite(_) => Err(StoreError::Closed),
-    };
-    let id = match begun {
-        Ok(id) => id,
-        Err(error) if conn.lost_by(&error) => return Err((Ended::Lost(error), None)),
-        Err(error) => return Err((Ended::Failed(error), None)),
-    };
-    conn.set_writing(true);
-    let result = job(&mut Tx { conn: &mut *conn });
-    conn.set_writing(false);
-    match result {
-        Ok(value) => match conn.batch("COMMIT") {
-            Ok(()) => Ok(value),
-            Err(error) if conn.lost_by(&error) => Err((Ended::AtCommit { id, error }, Some(value))),
-            Err(error) => Err((Ended::Failed(StoreError::Commit(error.to_string())), None)),
-        },
-        Err(error) => {
-            let lost = conn.lost_by(&error);
-            let _ = conn.batch("ROLLBACK");
-            Err((if lost { Ended::Lost(error) } else { Ended::Failed(error) }, None))
-        }
-    }
-}
-
-/// Whether the transaction `id`, whose connection was lost at its COMMIT, committed: asked on
-/// a new connection (and again on another if that one is lost too), and again while the
-/// server is still ending the old session.
-fn commit_outcome(conn: &mut Conn, pool: &Pool, id: i64) -> Result<bool, StoreError> {
-    let mut last = None;
-    for attempt in 0..50u64 {
-        if attempt > 0 {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        if let Err(error) = pool.reconnect(conn) {
-            last = Some(error);
-            continue;
-        }
-        let Conn::Postgres(pg) = conn else { return Ok(false) };
-        match pg.committed(id) {
-            Ok(Some(committed)) => return Ok(committed),
-            Ok(None) => {}
-            Err(error) => last = Some(error),
-        }
-    }
-    Err(StoreError::Commit(format!("whether transaction {id} committed cannot be told after its connection was lost ({last:?})")))
-}
-
 /// The write transaction a job of `Store::write` runs in. Only the store makes one, so a
 /// function that takes `&mut Tx` can only run inside `Store::write`. It reads like any
 /// connection (`Deref<Target = Conn>`), so the readers' functions work inside a job too.
@@ -319,6 +217,19 @@ impl Tx<'_> {
     /// Runs one statement; how many rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, StoreError> {
         self.conn.execute(sql, params)
+    }
+
+    /// Runs one statement whose answer the job does not read (a history row, an event): on
+    /// PostgreSQL it is sent with the job's next statement or its COMMIT, saving a round trip;
+    /// if it fails, the job's transaction fails there.
+    pub fn execute_later(&mut self, sql: &str, params: &[&dyn Param]) -> Result<(), StoreError> {
+        self.conn.execute_later(sql, params)
+    }
+
+    /// Notes that this transaction makes a webhook event due now: the webhook worker is told
+    /// once it commits.
+    pub fn made_event_due(&mut self) {
+        self.conn.made_event_due();
     }
 
     /// Runs `step` so that, if it fails, its writes are undone and the transaction goes on (a

@@ -42,13 +42,12 @@ pub fn stored_body(raw: &str, verdict: Verdict) -> std::borrow::Cow<'_, str> {
     format!("{}…[{} more bytes not kept]", &raw[..end], raw.len() - end).into()
 }
 
-pub fn insert(tx: &mut Tx, n: &NewNotification<'_>) -> Result<i64, StoreError> {
+pub fn insert(tx: &mut Tx, n: &NewNotification<'_>) -> Result<(), StoreError> {
     let (body, received_at) = (stored_body(n.raw_body, n.verdict), now());
-    tx.query_one(
+    tx.execute_later(
         "INSERT INTO notifications (order_id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         params![n.order_id, n.endpoint, n.invoice_id, n.transaction_id, n.code, n.verdict, n.reason, body, n.source, received_at],
-        |row| row.get(0),
     )
 }
 

@@ -84,6 +84,7 @@ pub fn claim_due(tx: &mut Tx, now_ms: i64, lease_until_ms: i64, limit: i64) -> R
 /// Makes the events of `claims` (id, claimed until) due at `now_ms` again, those still so claimed
 /// (an attempt that was cut short records nothing).
 pub fn hand_back(tx: &mut Tx, claims: &[(i64, i64)], now_ms: i64) -> Result<(), StoreError> {
+    tx.made_event_due();
     for (id, claimed_until) in claims {
         tx.execute(
             "UPDATE webhook_events SET next_attempt_ms = ? WHERE id = ? AND next_attempt_ms = ?",
@@ -114,7 +115,7 @@ pub fn record_attempt(
     delivered: bool,
     next_attempt_ms: Option<i64>,
 ) -> Result<bool, StoreError> {
-    tx.execute(
+    tx.execute_later(
         "INSERT INTO webhook_attempts (event_id, at_ms, status_code, error, response, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
         params![id, attempt.at_ms, attempt.status_code, attempt.error, attempt.response, attempt.duration_ms],
     )?;
@@ -134,6 +135,7 @@ pub fn record_attempt(
 
 /// Sends an event again (same webhook-id, same body) at `now_ms`. `None` for an unknown id.
 pub fn resend(tx: &mut Tx, event_id: &str, now_ms: i64) -> Result<Option<i64>, StoreError> {
+    tx.made_event_due();
     tx.query_optional(
         "UPDATE webhook_events SET status = 'pending', next_attempt_ms = ? WHERE event_id = ? RETURNING id",
         params![now_ms, event_id],

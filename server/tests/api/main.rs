@@ -25,5 +25,6 @@ mod sandbox_shapes;
 mod secrets;
 mod sign_in;
 mod state_changes;
+mod store_batches;
 mod tls;
 mod webhooks;

@@ -85,6 +85,15 @@ impl Conn {
         }
     }
 
+    /// Runs one statement whose answer nobody reads: on PostgreSQL it leaves with the next
+    /// statement that needs one (or the COMMIT), and its error comes back from that one.
+    pub(in crate::store) fn execute_later(&mut self, sql: &str, params: &[&dyn Param]) -> Result<(), StoreError> {
+        match self {
+            Conn::Sqlite(conn) => conn.prepare_cached(sql)?.execute(sqlite::params(params)).map(drop).map_err(Into::into),
+            Conn::Postgres(conn) => conn.execute_later(sql, params),
+        }
+    }
+
     /// Runs statements without parameters or results (`BEGIN`, `SAVEPOINT`…).
     pub(in crate::store) fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         match self {
@@ -158,6 +167,50 @@ impl Conn {
         match self {
             Conn::Postgres(conn) if conn.writing => "FOR UPDATE",
             _ => "",
+        }
+    }
+
+    /// Starts a write transaction of its own (PostgreSQL; SQLite's writer batches jobs).
+    pub(in crate::store) fn begin(&mut self) {
+        if let Conn::Postgres(conn) = self {
+            conn.begin();
+        }
+    }
+
+    /// Commits the transaction `begin` started, with the writes kept for later.
+    pub(in crate::store) fn commit(&mut self) -> Result<(), StoreError> {
+        match self {
+            Conn::Sqlite(conn) => Ok(conn.execute_batch("COMMIT")?),
+            Conn::Postgres(conn) => conn.commit(),
+        }
+    }
+
+    /// Rolls back the transaction `begin` started; the writes kept for later are never sent.
+    pub(in crate::store) fn rollback(&mut self) -> Result<(), StoreError> {
+        match self {
+            Conn::Sqlite(conn) => Ok(conn.execute_batch("ROLLBACK")?),
+            Conn::Postgres(conn) => conn.rollback(),
+        }
+    }
+
+    /// Notes that the transaction makes a webhook event due now (PostgreSQL: the webhook worker
+    /// is woken after such a commit only; SQLite's writer wakes it after every batch).
+    pub(in crate::store) fn made_event_due(&mut self) {
+        if let Conn::Postgres(conn) = self {
+            conn.event_due = true;
+        }
+    }
+
+    /// Whether the last transaction made a webhook event due (`made_event_due`).
+    pub(in crate::store) fn event_due(&self) -> bool {
+        matches!(self, Conn::Postgres(conn) if conn.event_due)
+    }
+
+    /// The id of the PostgreSQL transaction begun, once its BEGIN has been answered.
+    pub(in crate::store) fn transaction_id(&self) -> Option<i64> {
+        match self {
+            Conn::Sqlite(_) => None,
+            Conn::Postgres(conn) => conn.transaction_id(),
         }
     }
 

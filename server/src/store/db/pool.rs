@@ -40,6 +40,11 @@ impl Pool {
         Pool { jobs, idle: Arc::default(), open: Arc::new(open) }
     }
 
+    /// A new connection of the pool's kind, for a thread that keeps its own.
+    pub fn open(&self) -> Result<Conn, StoreError> {
+        connect(&*self.open)
+    }
+
     /// A new connection, to replace one found broken (the server restarted, say).
     pub fn reconnect(&self, conn: &mut Conn) -> Result<(), StoreError> {
         *conn = connect(&*self.open)?;

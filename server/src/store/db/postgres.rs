@@ -1,31 +1,65 @@
-//! PostgreSQL through the synchronous `postgres` client: the store's statements with their
-//! placeholders numbered, each prepared once per connection.
+//! PostgreSQL through tokio-postgres on a runtime of the connection's own (one thread, driven
+//! only while a statement waits, as the synchronous `postgres` client does): the store's
+//! statements with their placeholders numbered, each prepared once per connection.
+//!
+//! A round trip to the server is what a statement costs here (each one wakes the server's
+//! process and then this thread), so a write job's statements go out together where nothing
+//! waits on their answers: `BEGIN` leaves with the job's first statement, and a write whose
+//! answer the job does not read (`execute_later`: a history row, an event) leaves with the next
+//! statement that needs an answer, or with the `COMMIT`. Requests on one connection are
+//! answered in order, and a failed one aborts the transaction, so the job still sees every
+//! error, at the latest at its commit, and nothing of a failed transaction is kept
+//! (docs/performance.md, "PostgreSQL").
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use bytes::{Bytes, BytesMut};
 use postgres::config::SslMode;
-use postgres::{Client, NoTls, Statement};
+use postgres::types::{Format, IsNull, ToSql, Type};
+use postgres::{SimpleQueryMessage, Statement};
+use tokio_postgres::{Client, NoTls};
 
 use super::Param;
 use crate::store::error::StoreError;
 
 /// A connection and the statements it has prepared, by their text.
 pub struct PgConn {
-    client: Option<Client>,
+    session: Option<Session>,
     prepared: HashMap<String, Statement>,
+    /// Writes whose answers nobody reads, sent with the next round trip.
+    later: Vec<(Statement, Vec<Encoded>)>,
+    transaction: Transaction,
+    /// The transaction made a webhook event due (`Tx::made_event_due`).
+    pub(super) event_due: bool,
     /// In a write job's transaction: rows read to decide on are locked (`Conn::for_update`).
     pub(super) writing: bool,
 }
 
+/// The client and the runtime that drives its connection.
+struct Session {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+}
+
+/// Where the write transaction of this connection stands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Transaction {
+    None,
+    /// `begin` was called; `BEGIN` leaves with the first statement.
+    Opening,
+    /// Begun, with this id (`txid_current()`).
+    Open(i64),
+}
+
 impl Drop for PgConn {
-    /// Closing a client blocks on its own runtime, which tokio forbids on a runtime's thread
-    /// (a store dropped in async code): it is closed on a thread of its own.
+    /// A runtime cannot be dropped on a runtime's thread (a store dropped in async code): the
+    /// session is closed on a thread of its own.
     fn drop(&mut self) {
-        if let Some(client) = self.client.take()
+        if let Some(session) = self.session.take()
             && tokio::runtime::Handle::try_current().is_ok()
         {
-            std::thread::spawn(move || drop(client));
+            std::thread::spawn(move || drop(session));
         }
     }
 }
@@ -41,78 +75,222 @@ const IDLE_IN_TRANSACTION: &str = "30s";
 impl PgConn {
     pub fn connect(url: &str, read_only: bool) -> Result<PgConn, StoreError> {
         let (url, root_cert) = without_root_cert(url);
-        let mut config: postgres::Config = url.parse()?;
+        let mut config: tokio_postgres::Config = url.parse()?;
         // A connection whose peer vanished (a failover, a cut link) is noticed in about a
         // minute rather than at the operating system's default of hours.
         config.keepalives(true).keepalives_idle(std::time::Duration::from_secs(30)).keepalives_interval(std::time::Duration::from_secs(10));
-        let mut client = match config.get_ssl_mode() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| StoreError::Tls(format!("cannot start a connection's runtime: {err}")))?;
+        let client = match config.get_ssl_mode() {
             // `require`: TLS, with the server's certificate and name verified (libpq's
             // verify-full). `prefer` (the default) and `disable`: no TLS.
-            SslMode::Require => config.connect(tls(root_cert.as_deref())?)?,
-            _ => config.connect(NoTls)?,
+            SslMode::Require => {
+                let tls = tls(root_cert.as_deref())?;
+                runtime.block_on(async {
+                    let (client, connection) = config.connect(tls).await?;
+                    tokio::spawn(connection);
+                    Ok::<_, StoreError>(client)
+                })?
+            }
+            _ => runtime.block_on(async {
+                let (client, connection) = config.connect(NoTls).await?;
+                tokio::spawn(connection);
+                Ok::<_, StoreError>(client)
+            })?,
         };
-        client.batch_execute(&format!(
+        let mut conn = PgConn {
+            session: Some(Session { runtime, client }),
+            prepared: HashMap::new(),
+            later: Vec::new(),
+            transaction: Transaction::None,
+            event_due: false,
+            writing: false,
+        };
+        conn.batch(&format!(
             "SET lock_timeout = '{LOCK_TIMEOUT}'; SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION}'; \
              SET default_transaction_read_only = {};",
             if read_only { "on" } else { "off" }
         ))?;
-        Ok(PgConn { client: Some(client), prepared: HashMap::new(), writing: false })
+        Ok(conn)
     }
 
-    fn client(&mut self) -> &mut Client {
-        self.client.as_mut().expect("a connection has its client until it is dropped")
+    fn session(&self) -> &Session {
+        self.session.as_ref().expect("a connection has its session until it is dropped")
     }
 
     fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
         if let Some(statement) = self.prepared.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client().prepare(&numbered(sql))?;
+        let Session { runtime, client } = self.session();
+        let statement = runtime.block_on(client.prepare(&numbered(sql)))?;
         self.prepared.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
 
+    /// Sends what waits to be sent (`BEGIN`, the writes kept for later), then `request`, in one
+    /// round trip, and returns `request`'s answer, or the first error of them all: after an
+    /// error the server refuses the rest of the transaction, so that error is the one to tell.
+    fn round_trip<T>(&mut self, request: impl AsyncFnOnce(&Client) -> Result<T, postgres::Error>) -> Result<T, StoreError> {
+        let begin = self.transaction == Transaction::Opening;
+        let later = std::mem::take(&mut self.later);
+        let Session { runtime, client } = self.session();
+        let (began, kept, answer) = runtime.block_on(async {
+            let began = async {
+                match begin {
+                    true => Some(client.simple_query("BEGIN; SELECT txid_current()").await),
+                    false => None,
+                }
+            };
+            let kept = futures::future::join_all(later.iter().map(|(statement, values)| {
+                let values: Vec<&(dyn ToSql + Sync)> = values.iter().map(|value| value as &(dyn ToSql + Sync)).collect();
+                async move { client.execute(statement, &values).await }
+            }));
+            // Polled in this order, each sends its request before the next: they leave together.
+            futures::join!(began, kept, request(client))
+        });
+        if let Some(began) = began {
+            self.transaction = Transaction::Open(transaction_id(began?)?);
+        }
+        if let Some(err) = kept.into_iter().find_map(Result::err) {
+            return Err(err.into());
+        }
+        Ok(answer?)
+    }
+
     pub(super) fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, StoreError> {
         let statement = self.statement(sql)?;
-        Ok(self.client().execute(&statement, &values(params))?)
+        self.round_trip(async |client| client.execute(&statement, &values(params)).await)
+    }
+
+    /// Runs `sql` with the next round trip (inside a write job: with its next statement that
+    /// needs an answer, or its COMMIT); its error, if any, comes back from that one.
+    pub(super) fn execute_later(&mut self, sql: &str, params: &[&dyn Param]) -> Result<(), StoreError> {
+        let statement = self.statement(sql)?;
+        let encoded = statement.params().iter().zip(params).map(|(ty, value)| Encoded::new(ty, *value)).collect::<Result<_, _>>()?;
+        self.later.push((statement, encoded));
+        Ok(())
     }
 
     pub(super) fn query(&mut self, sql: &str, params: &[&dyn Param]) -> Result<Vec<postgres::Row>, StoreError> {
         let statement = self.statement(sql)?;
-        Ok(self.client().query(&statement, &values(params))?)
+        self.round_trip(async |client| client.query(&statement, &values(params)).await)
     }
 
     pub(super) fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        Ok(self.client().batch_execute(sql)?)
+        self.round_trip(async |client| client.batch_execute(sql).await)
     }
 
     pub(super) fn is_closed(&self) -> bool {
-        self.client.as_ref().is_none_or(Client::is_closed)
+        self.session.as_ref().is_none_or(|session| session.client.is_closed())
     }
 
-    /// Opens a transaction and returns its id (`txid_current()`), in one round trip: if the
-    /// connection is lost at its COMMIT, the id tells whether it committed (`txid_status`).
-    pub(in crate::store) fn begin_with_id(&mut self) -> Result<i64, StoreError> {
-        for message in self.client().simple_query("BEGIN; SELECT txid_current()")? {
-            if let postgres::SimpleQueryMessage::Row(row) = message
-                && let Some(id) = row.get(0).and_then(|text| text.parse().ok())
-            {
-                return Ok(id);
-            }
+    /// Starts a write transaction; `BEGIN` leaves with its first statement.
+    pub(in crate::store) fn begin(&mut self) {
+        self.later.clear();
+        self.event_due = false;
+        self.transaction = Transaction::Opening;
+    }
+
+    /// The id of the transaction begun (`txid_current()`), once `BEGIN` has been answered: if
+    /// the connection is lost at the COMMIT, it tells whether it committed (`committed`).
+    pub(in crate::store) fn transaction_id(&self) -> Option<i64> {
+        match self.transaction {
+            Transaction::Open(id) => Some(id),
+            _ => None,
         }
-        Err(StoreError::NoRow)
+    }
+
+    /// Commits, with the writes kept for later. The transaction's id is known before the
+    /// COMMIT leaves (a transaction with nothing but later writes is begun in a round trip of
+    /// its own), so a connection lost at the COMMIT can still be asked about.
+    pub(in crate::store) fn commit(&mut self) -> Result<(), StoreError> {
+        if self.transaction == Transaction::Opening {
+            if self.later.is_empty() {
+                self.transaction = Transaction::None;
+                return Ok(());
+            }
+            let kept = std::mem::take(&mut self.later);
+            let begun = self.batch("");
+            self.later = kept;
+            begun?;
+        }
+        // On an error the id stays: the caller asks whether a COMMIT lost on its way committed.
+        self.batch("COMMIT")?;
+        self.transaction = Transaction::None;
+        Ok(())
+    }
+
+    /// Rolls back: the writes kept for later are never sent.
+    pub(in crate::store) fn rollback(&mut self) -> Result<(), StoreError> {
+        self.later.clear();
+        let open = matches!(self.transaction, Transaction::Open(_));
+        self.transaction = Transaction::None;
+        if open { self.batch("ROLLBACK") } else { Ok(()) }
     }
 
     /// What became of the transaction `id`: `Some(true)` committed, `Some(false)` aborted (or
     /// forgotten: never committed), `None` still in progress.
     pub(in crate::store) fn committed(&mut self, id: i64) -> Result<Option<bool>, StoreError> {
-        let row = self.client().query_one("SELECT txid_status($1)", &[&id])?;
-        Ok(match row.get::<_, Option<String>>(0).as_deref() {
+        let rows = self.round_trip(async |client| client.query("SELECT txid_status($1)", &[&id]).await)?;
+        let status = rows.first().ok_or(StoreError::NoRow)?.try_get::<_, Option<String>>(0)?;
+        Ok(match status.as_deref() {
             Some("committed") => Some(true),
             Some("in progress") => None,
             _ => Some(false),
         })
     }
+}
+
+/// The id `BEGIN; SELECT txid_current()` answered.
+fn transaction_id(messages: Vec<SimpleQueryMessage>) -> Result<i64, StoreError> {
+    messages
+        .iter()
+        .find_map(|message| match message {
+            SimpleQueryMessage::Row(row) => row.get(0).and_then(|text| text.parse().ok()),
+            _ => None,
+        })
+        .ok_or(StoreError::NoRow)
+}
+
+/// A value already encoded for its placeholder's type, so that a write kept for later owns
+/// what it sends.
+#[derive(Debug)]
+struct Encoded {
+    bytes: Option<Bytes>,
+    format: Format,
+}
+
+impl Encoded {
+    fn new(ty: &Type, value: &dyn Param) -> Result<Encoded, StoreError> {
+        let mut out = BytesMut::new();
+        let is_null = ToSql::to_sql_checked(value, ty, &mut out).map_err(|err| StoreError::Bind(err.to_string()))?;
+        Ok(Encoded { bytes: matches!(is_null, IsNull::No).then(|| out.freeze()), format: ToSql::encode_format(value, ty) })
+    }
+}
+
+impl ToSql for Encoded {
+    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match &self.bytes {
+            Some(bytes) => {
+                out.extend_from_slice(bytes);
+                Ok(IsNull::No)
+            }
+            None => Ok(IsNull::Yes),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn encode_format(&self, _: &Type) -> Format {
+        self.format
+    }
+
+    postgres::types::to_sql_checked!();
 }
 
 /// Whether `err` means the connection is gone (the server closed it, restarted, or was told to
@@ -177,8 +355,8 @@ fn tls(root_cert: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConne
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
-fn values<'a>(params: &'a [&'a dyn Param]) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
-    params.iter().map(|param| *param as &(dyn postgres::types::ToSql + Sync)).collect()
+fn values<'a>(params: &'a [&'a dyn Param]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|param| *param as &(dyn ToSql + Sync)).collect()
 }
 
 /// `sql` with SQLite's placeholders as PostgreSQL's: each `?` numbered in order (`$1, $2…`),

@@ -49,7 +49,8 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
     values.extend_from_slice(step.values);
     values.push(&step.at);
     values.push(&id);
-    tx.execute(&format!("UPDATE orders SET status = ?, {}updated_at = ?, version = version + 1 WHERE id = ?", step.set), &values)?;
+    // The row is locked and its state read: the update's answer would tell nothing new.
+    tx.execute_later(&format!("UPDATE orders SET status = ?, {}updated_at = ?, version = version + 1 WHERE id = ?", step.set), &values)?;
     if was != step.to {
         record_history(tx, id, step.to, step.at)?;
         if let Some(kind) = announced_as(step.to) {
@@ -61,14 +62,12 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
 
 /// Flags an order for a human, keeping its state (a paid order stays paid).
 pub fn flag_for_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> {
-    tx.execute("UPDATE orders SET review_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?", params![reason, now(), id])?;
-    Ok(())
+    tx.execute_later("UPDATE orders SET review_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?", params![reason, now(), id])
 }
 
 /// The first step of an order's history: it was stored in `state` at `at`.
 pub(crate) fn record_history(tx: &mut Tx, id: i64, state: OrderState, at: i64) -> Result<(), StoreError> {
-    tx.execute("INSERT INTO order_history (order_id, status, at) VALUES (?, ?, ?)", params![id, state, at])?;
-    Ok(())
+    tx.execute_later("INSERT INTO order_history (order_id, status, at) VALUES (?, ?, ?)", params![id, state, at])
 }
 
 /// Writes event `kind` about order `order_id` (and operation `operation_id`) into the outbox,
@@ -77,10 +76,10 @@ pub fn announce(tx: &mut Tx, order_id: i64, kind: EventType, operation_id: Optio
     let order = find_by_id(tx, order_id)?.ok_or(StoreError::Vanished(order_id))?;
     let snapshot = serde_json::to_string(&OrderSnapshot::take(tx, &order)?).expect("a snapshot serializes");
     let (event_id, at) = (format!("msg_{}", crate::secrets::random_hex(16)), now_ms());
-    tx.execute(
+    tx.made_event_due();
+    tx.execute_later(
         "INSERT INTO webhook_events (event_id, type, order_id, operation_id, created_ms, next_attempt_ms, snapshot)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
         params![event_id, kind, order_id, operation_id, at, at, snapshot],
-    )?;
-    Ok(())
+    )
 }

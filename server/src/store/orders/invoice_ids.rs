@@ -9,6 +9,20 @@ use super::row::{NewOrder, OrderRow};
 use crate::invoice;
 use crate::store::{Conn, StoreError, Tx, now, params, unique_violation};
 
+/// A new order's row, then `tail` (what to do on a conflict, and `RETURNING id`).
+macro_rules! insert_order {
+    ($tail:literal) => {
+        concat!(
+            "INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, idempotency_key,
+    request_fingerprint, amount_minor, currency, terminal, method, description, account_id,
+    email, phone, language, card_save, status, created_at, updated_at, source, merchant_reference,
+    merchant_idempotency_key, merchant_fingerprint, metadata, return_url, expires_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ",
+            $tail
+        )
+    };
+}
+
 /// Random draws before giving up on a unique invoice id (each collides with p < 1e-3).
 const INVOICE_ATTEMPTS: usize = 32;
 
@@ -31,46 +45,42 @@ pub fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRo
     for _ in 0..INVOICE_ATTEMPTS {
         let invoice_id = invoice::new_invoice_id();
         let suffix = invoice::suffix(&invoice_id);
-        let inserted = tx.attempt(|tx| {
-            tx.query_one(
-                "INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, idempotency_key,
-                request_fingerprint, amount_minor, currency, terminal, method, description, account_id,
-                email, phone, language, card_save, status, created_at, updated_at, source, merchant_reference,
-                merchant_idempotency_key, merchant_fingerprint, metadata, return_url, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             RETURNING id",
-                params![
-                    invoice_id,
-                    suffix,
-                    suffix,
-                    new.order_key,
-                    new.secret_hash,
-                    new.idempotency_key,
-                    new.request_fingerprint,
-                    amount_minor,
-                    new.currency,
-                    new.terminal,
-                    new.method,
-                    new.description,
-                    new.account_id,
-                    new.email,
-                    new.phone,
-                    new.language,
-                    new.card_save,
-                    status,
-                    created_at,
-                    created_at,
-                    source,
-                    reference,
-                    merchant_key,
-                    fingerprint,
-                    metadata,
-                    return_url,
-                    expires_at,
-                ],
-                |row| row.get(0),
-            )
-        });
+        let values = params![
+            invoice_id,
+            suffix,
+            suffix,
+            new.order_key,
+            new.secret_hash,
+            new.idempotency_key,
+            new.request_fingerprint,
+            amount_minor,
+            new.currency,
+            new.terminal,
+            new.method,
+            new.description,
+            new.account_id,
+            new.email,
+            new.phone,
+            new.language,
+            new.card_save,
+            status,
+            created_at,
+            created_at,
+            source,
+            reference,
+            merchant_key,
+            fingerprint,
+            metadata,
+            return_url,
+            expires_at,
+        ];
+        // Without a conflict (nearly always) the insert is one statement; with one, it runs again
+        // inside a savepoint (PostgreSQL refuses every statement after an error until one is
+        // rolled back) to learn which constraint it broke.
+        let inserted = match tx.query_optional(insert_order!("ON CONFLICT DO NOTHING RETURNING id"), values, |row| row.get(0))? {
+            Some(id) => Ok(id),
+            None => tx.attempt(|tx| tx.query_one(insert_order!("RETURNING id"), values, |row| row.get(0))),
+        };
         match inserted {
             Ok(id) => {
                 record_history(tx, id, status, created_at)?;

@@ -1,0 +1,262 @@
+//! Group commit on PostgreSQL, as SQLite's writer does it (`writer.rs`): jobs that arrive while
+//! a transaction is being written go together into the next one, on one of a few connections
+//! of this instance, so `BEGIN`, the transaction's id and `COMMIT` (and the server's WAL flush)
+//! are paid once per batch instead of once per job (docs/performance.md, "PostgreSQL").
+//!
+//! A batch has no savepoints (a subtransaction per job costs the server more than it saves):
+//! when a job of it fails, or the connection is lost before the COMMIT, nothing of the batch
+//! was committed, and every job of it runs again alone, in a transaction of its own, where its
+//! own error is its answer. A job must therefore do nothing but its statements, as before
+//! (a lost connection already ran jobs again). Lost at the COMMIT, the transaction's id tells
+//! whether the batch committed; when even that cannot be told, every job of it is answered
+//! with that error and none runs again.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, oneshot};
+
+use super::db::Pool;
+use super::{Conn, RUNS_ON_LOST_CONNECTIONS, STORE_BATCH_JOBS, STORE_WRITE, StoreError, Tx};
+
+/// The most jobs one transaction carries (bounds the time its row locks are held).
+const MAX_BATCH: usize = 64;
+
+/// A job of `Store::write`, with its caller's answer.
+trait BatchJob: Send {
+    /// Runs the job in `tx`, keeping what it returned for `answer`.
+    fn run(&mut self, tx: &mut Tx<'_>) -> Result<(), StoreError>;
+    /// Tells the caller: what the job returned once its transaction committed, or the error.
+    fn answer(self: Box<Self>, outcome: Result<(), StoreError>);
+}
+
+struct Pending<T, F> {
+    job: F,
+    value: Option<T>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> BatchJob for Pending<T, F>
+where
+    T: Send,
+    F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        let job = &mut self.job;
+        self.value = Some(std::panic::catch_unwind(AssertUnwindSafe(|| job(tx))).unwrap_or(Err(StoreError::JobPanicked))?);
+        Ok(())
+    }
+
+    fn answer(self: Box<Self>, outcome: Result<(), StoreError>) {
+        let Pending { value, reply, .. } = *self;
+        let _ = reply.send(outcome.and_then(|()| value.ok_or(StoreError::JobPanicked)));
+    }
+}
+
+type Job = Box<dyn BatchJob>;
+
+#[derive(Clone)]
+pub(super) struct Writer {
+    jobs: flume::Sender<Job>,
+}
+
+impl Writer {
+    /// `connections` threads, each with a connection of `pool`'s kind, taking batches from one
+    /// queue: while one commits, another runs the next batch. `commits` is told after a commit
+    /// that made a webhook event due.
+    pub(super) fn start(connections: usize, pool: Pool, commits: Arc<Notify>) -> Writer {
+        let (jobs, queue) = flume::unbounded::<Job>();
+        for n in 0..connections {
+            let (queue, pool, commits) = (queue.clone(), pool.clone(), commits.clone());
+            std::thread::Builder::new()
+                .name(format!("store-write-{n}"))
+                .spawn(move || {
+                    let mut conn = None;
+                    let mut batch = Vec::with_capacity(MAX_BATCH);
+                    while let Ok(job) = queue.recv() {
+                        batch.push(job);
+                        batch.extend(queue.try_iter().take(MAX_BATCH - 1));
+                        if run_batch(&mut conn, &pool, std::mem::take(&mut batch)) {
+                            commits.notify_one();
+                        }
+                    }
+                })
+                .expect("spawn a store writer thread");
+        }
+        Writer { jobs }
+    }
+
+    /// Runs `job` in one of the next transactions and returns its result once that transaction
+    /// is committed. An `Err` from the job rolls back only the job's own writes.
+    pub(super) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Box::new(Pending { job, value: None, reply })).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::JobPanicked)?
+    }
+}
+
+/// Runs `jobs` together, or each alone when together they did not commit. Returns whether a
+/// committed job made a webhook event due.
+fn run_batch(conn: &mut Option<Conn>, pool: &Pool, mut jobs: Vec<Job>) -> bool {
+    let started = std::time::Instant::now();
+    let count = jobs.len();
+    let conn = match conn {
+        Some(conn) => conn,
+        None => match pool.open() {
+            Ok(opened) => conn.insert(opened),
+            Err(err) => {
+                tracing::error!(error = %err, "cannot open a store connection to write");
+                jobs.into_iter().for_each(|job| job.answer(Err(StoreError::Commit(err.to_string()))));
+                return false;
+            }
+        },
+    };
+    let due = match together(conn, pool, &mut jobs) {
+        Together::Committed => {
+            let due = conn.event_due();
+            jobs.into_iter().for_each(|job| job.answer(Ok(())));
+            due
+        }
+        Together::Unknown(err) => {
+            jobs.into_iter().for_each(|job| job.answer(Err(StoreError::Commit(err.to_string()))));
+            false
+        }
+        Together::NotCommitted => {
+            let mut due = false;
+            for mut job in jobs {
+                let outcome = transaction(conn, pool, |tx| job.run(tx));
+                due |= outcome.is_ok() && conn.event_due();
+                job.answer(outcome);
+            }
+            due
+        }
+    };
+    metrics::histogram!(STORE_WRITE, "store" => "postgres").record(started.elapsed().as_secs_f64());
+    metrics::histogram!(STORE_BATCH_JOBS, "store" => "postgres").record(count as f64);
+    due
+}
+
+/// What became of a batch run in one transaction.
+enum Together {
+    Committed,
+    /// Nothing of it was committed (a job failed, or the connection was lost before COMMIT).
+    NotCommitted,
+    /// Whether it committed cannot be told: nobody may run it again.
+    Unknown(StoreError),
+}
+
+fn together(conn: &mut Conn, pool: &Pool, jobs: &mut [Job]) -> Together {
+    // A single job runs alone at once: its own error is then already its answer.
+    if jobs.len() < 2 || !conn.is_usable() {
+        return Together::NotCommitted;
+    }
+    let mut all = |tx: &mut Tx<'_>| jobs.iter_mut().try_for_each(|job| job.run(tx));
+    match run_once(conn, &mut all) {
+        Ok(()) => Together::Committed,
+        Err((Ended::AtCommit { id, .. }, _)) => match commit_outcome(conn, pool, id) {
+            Ok(true) => Together::Committed,
+            Ok(false) => Together::NotCommitted,
+            Err(err) => Together::Unknown(err),
+        },
+        Err((Ended::Failed(_) | Ended::Lost(_), _)) => {
+            // The failed job may have panicked mid-statement: the next ones get a fresh connection.
+            if !conn.is_usable() {
+                let _ = pool.reconnect(conn);
+            }
+            Together::NotCommitted
+        }
+    }
+}
+
+/// How a transaction ended, when it did not end well.
+enum Ended {
+    /// The job's own error, or the database's: nothing was committed.
+    Failed(StoreError),
+    /// The connection was lost before the COMMIT was sent: nothing was committed.
+    Lost(StoreError),
+    /// The connection was lost at the COMMIT: the transaction `id` may or may not have
+    /// committed; `value` is what the job returned.
+    AtCommit { id: i64, error: StoreError },
+}
+
+/// One job in a transaction of its own (PostgreSQL). A lost connection (the server restarted,
+/// or ended it: a failover, a pooler) never costs the caller's request: the job runs again
+/// from the start on a new connection; lost at the COMMIT, the transaction's id tells whether
+/// it committed (then its result stands) or not (then it runs again).
+fn transaction<T>(conn: &mut Conn, pool: &Pool, mut job: impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let mut runs = 0;
+    let mut fresh = !conn.is_usable();
+    loop {
+        runs += 1;
+        let connected = if fresh { pool.reconnect(conn) } else { Ok(()) };
+        let error = match connected.map(|()| run_once(conn, &mut job)) {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err((Ended::Failed(error), _))) => return Err(error),
+            // Could not connect (the server is ending sessions, restarting): try again.
+            Err(error) | Ok(Err((Ended::Lost(error), _))) => error,
+            Ok(Err((Ended::AtCommit { id, error }, value))) => match commit_outcome(conn, pool, id)? {
+                true => return value.ok_or(error),
+                false => error,
+            },
+        };
+        tracing::warn!(error = %error, runs, "a store connection was lost; the write runs again on a new one");
+        if runs >= RUNS_ON_LOST_CONNECTIONS {
+            return Err(error);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5 * u64::from(runs)));
+        fresh = true;
+    }
+}
+
+/// One run of `job`: BEGIN (with the transaction's id), the job, COMMIT.
+fn run_once<T>(conn: &mut Conn, job: &mut impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, (Ended, Option<T>)> {
+    conn.begin();
+    conn.set_writing(true);
+    let result = job(&mut Tx { conn: &mut *conn });
+    conn.set_writing(false);
+    match result {
+        Ok(value) => match conn.commit() {
+            Ok(()) => Ok(value),
+            // The transaction's id is known before its COMMIT leaves: lost there, it may have
+            // committed; lost before (its BEGIN unanswered), it did not.
+            Err(error) if conn.lost_by(&error) => match conn.transaction_id() {
+                Some(id) => Err((Ended::AtCommit { id, error }, Some(value))),
+                None => Err((Ended::Lost(error), None)),
+            },
+            // A write sent with the COMMIT failed (the COMMIT then rolled back), or the COMMIT did.
+            Err(error) => Err((Ended::Failed(error), None)),
+        },
+        Err(error) => {
+            let lost = conn.lost_by(&error);
+            let _ = conn.rollback();
+            Err((if lost { Ended::Lost(error) } else { Ended::Failed(error) }, None))
+        }
+    }
+}
+
+/// Whether the transaction `id`, whose connection was lost at its COMMIT, committed: asked on
+/// a new connection (and again on another if that one is lost too), and again while the
+/// server is still ending the old session.
+fn commit_outcome(conn: &mut Conn, pool: &Pool, id: i64) -> Result<bool, StoreError> {
+    let mut last = None;
+    for attempt in 0..50u64 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if let Err(error) = pool.reconnect(conn) {
+            last = Some(error);
+            continue;
+        }
+        let Conn::Postgres(pg) = conn else { return Ok(false) };
+        match pg.committed(id) {
+            Ok(Some(committed)) => return Ok(committed),
+            Ok(None) => {}
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(StoreError::Commit(format!("whether transaction {id} committed cannot be told after its connection was lost ({last:?})")))
+}
