@@ -2,13 +2,15 @@
 //
 //  - writes `widget.js`, the stable-named embed loader a storefront includes with one
 //    <script type="module">; it finds the hashed files of this build;
-//  - release builds only: minifies the wasm-bindgen JS glue with terser (trunk's own JS
-//    minifier cannot parse it) and precompresses every asset as .br and .gz, which the
-//    proxy serves as they are.
+//  - release builds only: gives the wasm's imports and exports short names (wasm-opt's
+//    minify-imports-and-exports pass, in a second -Oz pass) and the JS glue the same names,
+//    minifies the glue with terser (trunk's own JS minifier cannot parse it) and
+//    precompresses every asset as .br and .gz, which the proxy serves as they are.
 //
 // terser comes from node_modules (scripts/lib.sh installs it). Without it a release
 // build still works, just larger; `scripts/size` reports the difference.
 
+import { execFileSync } from "node:child_process";
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -36,6 +38,7 @@ const wasm = find(/^epay-widget-[0-9a-f]+_bg\.wasm$/, "wasm");
 const css = find(/^widget-[0-9a-f]+\.css$/, "stylesheet");
 
 writeFileSync(join(staging, "widget.js"), loader(glue, wasm, css));
+if (release) shortenNames(join(staging, wasm), join(staging, glue));
 // The stable name a page may preload (README, "Embedding"); revalidated, not immutable.
 copyFileSync(join(staging, wasm), join(staging, "widget.wasm"));
 
@@ -147,6 +150,43 @@ async function minifyGlue(path) {
   // Top-level await (widget.js) needs ecma 2022.
   const result = await terser.minify(source, { module: true, ecma: 2022, compress: { passes: 2 }, mangle: true });
   writeFileSync(path, result.code);
+}
+
+// wasm-bindgen names each import of the glue `__wbg_<name>_<16 hex digits>` and exports its
+// closure shims under their whole Rust paths: some 120 long names, in the wasm and again in
+// the glue, whose hashes brotli cannot compress (about 2.5 kB brotli of the widget, measured).
+// wasm-opt's minify-imports-and-exports-and-modules pass renames them all (and prints the
+// renaming), in a second -Oz pass that also drops the sections no browser reads; the glue,
+// which alone talks to the wasm, then gets the same names: an import is a key of its imports
+// object (a unique long name), an export a property of the instance's exports (`.mount`). The
+// page-facing functions are the glue's own and keep their names. An import the glue does not
+// name fails the build, not a payer's page. --zero-filled-memory and --low-memory-unused hold
+// here: the module is instantiated once, on fresh memory, and its data starts at 1 MiB.
+function shortenNames(wasmPath, gluePath) {
+  const wasmOpt = fileURLToPath(new URL("../node_modules/.bin/wasm-opt", import.meta.url));
+  const renaming = JSON.parse(
+    execFileSync(
+      wasmOpt,
+      [wasmPath, "-o", wasmPath, "--minify-imports-and-exports-and-modules", "-Oz", "--zero-filled-memory", "--low-memory-unused"]
+        .concat(["--strip-target-features", "--strip-producers"]),
+      { encoding: "utf8" },
+    ),
+  );
+  const escape = (name) => name.replace(/[$.]/g, "\\$&");
+  let source = readFileSync(gluePath, "utf8");
+  const replace = (pattern, by, what) => {
+    const renamed = source.replace(pattern, by);
+    if (renamed === source && what) throw new Error(`post-build: ${what} is not in the JS glue`);
+    source = renamed;
+  };
+  for (const [, name, short] of renaming.imports) {
+    replace(new RegExp(`(?<![\\w$])${escape(name)}(?![\\w$])`, "g"), () => short, `the import ${name}`);
+  }
+  const modules = new Set(renaming.imports.map(([module]) => module));
+  // Every module becomes "a" (the pass's one module name for all).
+  for (const module of modules) replace(new RegExp(`(["'])${escape(module)}\\1`, "g"), () => '"a"', `the module ${module}`);
+  for (const [name, short] of renaming.exports) replace(new RegExp(`\\.${escape(name)}(?![\\w$])`, "g"), () => `.${short}`, null);
+  writeFileSync(gluePath, source);
 }
 
 function precompress(path) {

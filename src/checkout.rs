@@ -14,7 +14,7 @@ use crate::{halyk, loader};
 pub fn request(options: &Options, amount: Amount, comment: &str) -> CheckoutRequest {
     let non_empty = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
     CheckoutRequest {
-        amount: amount.to_string(),
+        amount: amount.text(),
         currency: None,
         description: options.description.as_deref().map_or_else(|| non_empty(comment), non_empty),
         account_id: non_empty(&options.account_id),

@@ -22,11 +22,11 @@ pub fn money(amount: Amount, currency: &str, language: Language) -> String {
     };
     let locales = js_sys::Array::of1(&locale.into());
     let formatter = js_sys::Intl::NumberFormat::new(&locales, &options);
-    formatter.format().call1(&JsValue::NULL, &number(amount)).ok().and_then(|text| text.as_string()).unwrap_or_else(|| amount.to_string())
+    formatter.format().call1(&JsValue::NULL, &number(amount)).ok().and_then(|text| text.as_string()).unwrap_or_else(|| amount.text())
 }
 
 /// The amount as a primitive JS number (what ePay's payment object wants), parsed by the
 /// browser from its exact decimal text: "1500.50" becomes 1500.5.
 pub fn number(amount: Amount) -> JsValue {
-    JsValue::from_f64(js_sys::Number::parse_float(&amount.to_string()))
+    JsValue::from_f64(js_sys::Number::parse_float(&amount.text()))
 }

@@ -44,3 +44,9 @@ browser_only! {
 
 #[cfg(target_arch = "wasm32")]
 pub use mounts::{mount, mount_all, unmount};
+
+/// Talc instead of std's dlmalloc: a smaller wasm (docs/performance.md, "Size") and a faster
+/// allocator; wasm32-unknown-unknown here has one thread and no atomics.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -78,12 +78,36 @@ impl Amount {
     }
 }
 
+impl Amount {
+    /// The canonical text (`Display`), written without `core::fmt`: the widget's wasm has no
+    /// other use for the formatting machinery (about 1 kB brotli of its budget).
+    pub fn text(self) -> String {
+        let (mut whole, minor) = (self.0 / 100, self.0 % 100);
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (whole % 10) as u8;
+            whole /= 10;
+            if whole == 0 {
+                break;
+            }
+        }
+        let mut text: String = digits[start..].iter().map(|&d| char::from(d)).collect();
+        if minor != 0 {
+            text.push('.');
+            text.push(char::from(b'0' + (minor / 10) as u8));
+            text.push(char::from(b'0' + (minor % 10) as u8));
+        }
+        text
+    }
+}
+
 /// Canonical text: "1500" for whole amounts, "1500.50" otherwise. This is what the proxy
 /// sends to ePay and the widget turns into a JS number for `halyk.p2p`.
 impl core::fmt::Display for Amount {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let (whole, minor) = (self.0 / 100, self.0 % 100);
-        if minor == 0 { write!(f, "{whole}") } else { write!(f, "{whole}.{minor:02}") }
+        f.write_str(&self.text())
     }
 }
 
@@ -126,5 +150,15 @@ mod tests {
         assert_eq!(Amount(150_000).to_string(), "1500");
         assert_eq!(Amount(150_050).to_string(), "1500.50");
         assert_eq!(Amount(1).to_string(), "0.01");
+        assert_eq!(Amount(1).text(), "0.01");
+        assert_eq!(Amount(10).to_string(), "0.10");
+        assert_eq!(Amount(105).to_string(), "1.05");
+        assert_eq!(Amount(99_999_999_999_999).to_string(), "999999999999.99");
+        assert_eq!(Amount(u64::MAX).to_string(), "184467440737095516.15");
+        for minor in (0..100_000).step_by(7).chain([u64::MAX, u64::MAX - 1, 100, 101]) {
+            let (whole, cents) = (minor / 100, minor % 100);
+            let expected = if cents == 0 { format!("{whole}") } else { format!("{whole}.{cents:02}") };
+            assert_eq!(Amount(minor).text(), expected);
+        }
     }
 }
