@@ -8,12 +8,16 @@
 //     DOMContentLoaded, and how many requests the page made.
 //  2. Click → the page starts leaving for ePay (the Navigation API's `navigate` event, which
 //     fires when payment-api.js assigns location.href), in-page clock, unthrottled loopback,
-//     beside one bare `POST /api/checkout` from the same page just before.
+//     beside one bare `POST /api/checkout` from the same page just before; with `--trace`,
+//     one more click under Chromium's tracing, its main-thread time by kind.
+//  3. Pay on the sandbox's payment page → "paid" shown on the storefront it returns to,
+//     beside that return page's own DOMContentLoaded (both on the browser's wall clock, from
+//     the press of the page's Pay button).
 //
-//   node scripts/perf-browser.mjs [--loads N] [--clicks N]
+//   node scripts/perf-browser.mjs [--loads N] [--clicks N] [--payments N] [--trace] [--json FILE]
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -32,6 +36,9 @@ const argument = (name, fallback) => {
 };
 const LOADS = argument("--loads", 15);
 const CLICKS = argument("--clicks", 25);
+const PAYMENTS = argument("--payments", 9);
+const JSON_OUT = process.argv.includes("--json") ? process.argv[process.argv.indexOf("--json") + 1] : null;
+const TRACE = process.argv.includes("--trace");
 
 // Lighthouse's mobile "slow 4G" (its devtools throttling figures as the issue states them).
 const SLOW_4G = { offline: false, latency: 150, downloadThroughput: (1.6e6 / 8) | 0, uploadThroughput: (750e3 / 8) | 0 };
@@ -180,6 +187,121 @@ async function clicks(browser, base) {
   return rows;
 }
 
+// Runs in every page before its own scripts: on the storefront the widget returns to, notes
+// (wall clock) when the outcome "paid" is first shown.
+function watchOutcome() {
+  const observer = new MutationObserver(() => {
+    if (document.querySelector('.epay-outcome[data-outcome="paid"]')) {
+      window.__paidShown = performance.timeOrigin + performance.now();
+      observer.disconnect();
+    }
+  });
+  observer.observe(document, { subtree: true, childList: true, attributes: true });
+}
+
+// One payment per round: the storefront's click, then, on the sandbox's payment page, the
+// approved test card and its Pay button; timed from that press to "paid" on the storefront.
+async function payments(browser, base) {
+  const rows = [];
+  for (let i = 0; i < PAYMENTS; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(watchPayButton);
+    await page.addInitScript(watchOutcome);
+    await page.goto(base + "/", { waitUntil: "load" });
+    await page.waitForFunction(() => window.__payButton.usable > 0, null, { timeout: 30_000 });
+    await page.click(".epay-pay");
+    await page.waitForURL(/\/sandbox\/payform\//, { timeout: 15_000 });
+    await page.fill("#card", "4111 1111 1111 1111");
+    const pressed = await page.evaluate(() => {
+      const at = performance.timeOrigin + performance.now();
+      document.querySelector("#pay").click();
+      return at;
+    });
+    await page.waitForURL(/[?&]order=\d+/, { timeout: 15_000 });
+    await page.waitForFunction(() => window.__paidShown > 0, null, { timeout: 15_000 });
+    rows.push(
+      await page.evaluate((pressed) => {
+        const navigation = performance.getEntriesByType("navigation")[0];
+        return { dcl: performance.timeOrigin + navigation.domContentLoadedEventStart - pressed, paid: window.__paidShown - pressed };
+      }, pressed),
+    );
+    await context.close();
+  }
+  return rows;
+}
+
+// One more click, under Chromium's tracing: the main thread's time from the click to the
+// navigation, by kind (script, style and layout, paint, the rest), beside its wall time.
+async function tracedClick(browser, base) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.addInitScript(watchPayButton);
+  await page.goto(base + "/", { waitUntil: "load" });
+  await page.waitForFunction(() => window.__payButton.usable > 0 && typeof window.halyk === "object", null, { timeout: 30_000 });
+  await browser.startTracing(page, { categories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink.user_timing"] });
+  const window_ = await page.evaluate(async () => {
+    const leaving = new Promise((done) => {
+      navigation.addEventListener("navigate", (event) => {
+        event.preventDefault();
+        done(performance.timeOrigin + performance.now());
+      });
+    });
+    performance.mark("epay-click");
+    const clicked = performance.timeOrigin + performance.now();
+    document.querySelector(".epay-pay").click();
+    return { clicked, left: await leaving };
+  });
+  const trace = JSON.parse((await browser.stopTracing()).toString());
+  await context.close();
+  const events = trace.traceEvents ?? trace;
+  const mark = events.find((e) => e.name === "epay-click");
+  // The trace's clock (µs) at the click, from the user-timing mark; the window is the click's.
+  const start = mark.ts;
+  const end = start + (window_.left - window_.clicked) * 1000;
+  const kinds = { script: 0, "style and layout": 0, paint: 0, "parse HTML": 0 };
+  const scripts = {};
+  const kindOf = (name) =>
+    ({
+      FunctionCall: "script",
+      EvaluateScript: "script",
+      "v8.compile": "script",
+      TimerFire: "script",
+      FireAnimationFrame: "script",
+      EventDispatch: "script",
+      RunMicrotasks: "script",
+      "v8.evaluateModule": "script",
+      UpdateLayoutTree: "style and layout",
+      RecalculateStyles: "style and layout",
+      Layout: "style and layout",
+      PrePaint: "paint",
+      Paint: "paint",
+      Layerize: "paint",
+      ParseHTML: "parse HTML",
+    })[name];
+  // Top-level main-thread work only (nested events are inside their parents' durations).
+  const main = events.filter((e) => e.ph === "X" && e.name === "RunTask" && e.ts + e.dur > start && e.ts < end && e.tid === mark.tid);
+  let busy = 0;
+  for (const task of main) {
+    const overlap = Math.min(task.ts + task.dur, end) - Math.max(task.ts, start);
+    busy += overlap;
+    const inside = events.filter(
+      (e) => e.ph === "X" && e.tid === mark.tid && e.ts >= task.ts && e.ts + e.dur <= task.ts + task.dur && kindOf(e.name),
+    );
+    // The outermost event of each kind counts (a FunctionCall inside an EventDispatch does not).
+    for (const e of inside) {
+      const parent = inside.find((p) => p !== e && p.ts <= e.ts && p.ts + p.dur >= e.ts + e.dur && kindOf(p.name) === kindOf(e.name));
+      if (parent) continue;
+      const spent = Math.max(0, Math.min(e.ts + e.dur, end) - Math.max(e.ts, start));
+      kinds[kindOf(e.name)] += spent;
+      const url = e.args?.data?.url || e.args?.data?.stackTrace?.[0]?.url || "";
+      if (kindOf(e.name) === "script") scripts[url.split("/").at(-1).split("?")[0] || "(the page, the browser)"] = (scripts[url.split("/").at(-1).split("?")[0] || "(the page, the browser)"] ?? 0) + spent;
+    }
+  }
+  const inMs = (table) => Object.fromEntries(Object.entries(table).map(([k, v]) => [k, v / 1000]));
+  return { wall: (end - start) / 1000, busy: busy / 1000, kinds: inMs(kinds), scripts: inMs(scripts) };
+}
+
 const proxy = await startProxy();
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -195,6 +317,8 @@ try {
   const loads = [];
   for (const [path] of pages) loads.push(await coldLoads(browser, proxy.base, path));
   const taps = await clicks(browser, proxy.base);
+  const paid = await payments(browser, proxy.base);
+  const traced = TRACE ? await tracedClick(browser, proxy.base) : null;
   console.log(`\nCold loads on slow 4G (150 ms RTT, 1.6 Mbit/s down, 750 kbit/s up), medians of ${LOADS}:`);
   console.log(`  ${"".padEnd(36)} ${pages.map(([, name]) => name.padStart(28)).join("")}`);
   const row = (what, value) => console.log(`  ${what.padEnd(36)} ${loads.map((rows) => value(rows).padStart(28)).join("")}`);
@@ -212,6 +336,38 @@ try {
   console.log(`  click → halyk called (the widget's part)${ms1(ours)}   (bare + ${(ours - bare).toFixed(1)} ms)`);
   const phases = taps[0].phases.map(([name], i) => [name, median(taps.map((r) => r.phases[i][1]))]);
   for (const [name, value] of phases) console.log(`    ${name.padEnd(37)}${ms1(value)}`);
+  const ratios = taps.map((r) => r.click / r.bare);
+  console.log(`  click ÷ bare: median ${median(ratios).toFixed(2)}× (goal ≤ 2.0×)`);
+  if (traced) {
+    console.log(`\nOne click under Chromium's tracing: ${ms1(traced.wall)} click → navigation; the main thread busy ${ms1(traced.busy)}`);
+    for (const [kind, value] of Object.entries(traced.kinds)) console.log(`    ${kind.padEnd(37)}${ms1(value)}`);
+    for (const [script, value] of Object.entries(traced.scripts)) console.log(`      script in ${script.padEnd(27)}${ms1(value)}`);
+  }
+  const paidDcl = median(paid.map((r) => r.dcl));
+  const paidShown = median(paid.map((r) => r.paid));
+  console.log(`\nPay on the sandbox's payment page → "paid" shown on the storefront, medians of ${PAYMENTS}:`);
+  console.log(`  the return page's DOMContentLoaded      ${ms1(paidDcl)}`);
+  console.log(`  "paid" shown                            ${ms1(paidShown)}   (DCL + ${(paidShown - paidDcl).toFixed(1)} ms; goal ≤ 300 ms)`);
+  if (JSON_OUT) {
+    const [preloaded] = loads;
+    writeFileSync(
+      JSON_OUT,
+      JSON.stringify({
+        usable: median(preloaded.map((r) => r.usable)),
+        dcl: median(preloaded.map((r) => r.dcl)),
+        usableAlone: median(loads[1].map((r) => r.usable)),
+        dclAlone: median(loads[1].map((r) => r.dcl)),
+        click,
+        bare,
+        clickRatio: median(ratios),
+        paidShown,
+        paidDcl,
+        loads: LOADS,
+        clicks: CLICKS,
+        payments: PAYMENTS,
+      }),
+    );
+  }
 } finally {
   await browser.close();
   proxy.stop();

@@ -46,6 +46,24 @@ pub async fn compare(http: &reqwest::Client, webhook_url: &str, seconds: Duratio
         checkouts.print(&format!("checkouts, {name}"));
         postlinks.print(&format!("postLinks, {name}"));
     }
+    let [sqlite, rest @ ..] = &results[..] else { return };
+    for (name, (checkouts, postlinks)) in rest {
+        println!(
+            "{name} ÷ SQLite: checkouts {:.2}, postLinks {:.2}",
+            checkouts.per_second() / sqlite.1.0.per_second(),
+            postlinks.per_second() / sqlite.1.1.per_second()
+        );
+    }
+    // For scripts/bench's summary of the five figures.
+    if let Ok(path) = std::env::var("EPAY_BENCH_SUMMARY") {
+        let rates: serde_json::Map<String, serde_json::Value> = results
+            .iter()
+            .map(|(name, (checkouts, postlinks))| {
+                ((*name).to_owned(), json!({"checkouts": checkouts.per_second(), "postlinks": postlinks.per_second()}))
+            })
+            .collect();
+        std::fs::write(&path, serde_json::Value::Object(rates).to_string()).expect("write the bench summary");
+    }
 }
 
 /// A new, empty database `name` on `server` (dropped first if a run left it); its URL.

@@ -75,8 +75,7 @@ async fn jobs_queued_together_commit_together_and_a_failing_one_rolls_back_alone
                 .await
         }
     };
-    let results =
-        futures::future::join_all([insert("a", false), insert("b", true), insert("together-0", false), insert("c", false)]).await;
+    let results = futures::future::join_all([insert("a", false), insert("b", true), insert("together-0", false), insert("c", false)]).await;
     for job in held {
         job.await.unwrap().unwrap();
     }
