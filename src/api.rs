@@ -1,6 +1,6 @@
 //! The token proxy's HTTP API, from the browser: the browser's own `fetch` and JSON parser,
 //! bodies written and answers read by `wire.rs`. (gloo-net's fetch wrapper cost 2,245 bytes
-//! brotli of the 45 kB budget, measured, for these three calls.)
+//! brotli of the budget, measured, for these three calls.)
 
 use epay_api_types::{CheckoutRequest, ErrorCode, IDEMPOTENCY_KEY_HEADER, ORDER_KEY_HEADER, OrderView, WidgetConfig};
 use wasm_bindgen::{JsCast, JsValue};

@@ -1,6 +1,6 @@
 //! The widget's DOM, rendered once per mount from the payer's language.
 //!
-//! Why a static skeleton and not `view!`: the widget must fit 45 kB brotli (wasm + JS + CSS).
+//! Why a static skeleton and not `view!`: the widget must fit 40 kB brotli (wasm + JS + CSS + loader).
 //! Measured on this widget, the `view!` tree cost ~6 kB more than this skeleton plus the
 //! bindings in `bind.rs`: tachys builds every element with its own code and moves one large
 //! nested state value around. Here the markup is one string, and Leptos' reactive graph

@@ -1,7 +1,7 @@
 //! Reads the proxy's JSON (already parsed by the browser) into the shared API types.
 //!
 //! Why not serde-wasm-bindgen here: its derived deserializers cost 18 kB of the widget's
-//! 45 kB brotli budget (measured), mostly serde's error machinery. These readers use the
+//! brotli budget (measured), mostly serde's error machinery. These readers use the
 //! same types and wire names; `tests/web.rs` serialises every type with serde and reads it
 //! back through here, so a renamed field cannot drift unnoticed. The one request body,
 //! `checkout_body`, is written the same way (serde-wasm-bindgen's serializer and its string

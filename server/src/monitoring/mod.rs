@@ -64,7 +64,7 @@ fn describe() {
     describe_counter!(EPAY_REQUESTS, "Requests to ePay, by endpoint and outcome (ok, http_4xx, http_5xx, timeout, unreachable)");
     describe_histogram!(EPAY_DURATION, Unit::Seconds, "Time ePay took to answer, by endpoint");
     describe_histogram!(STORE_WRITE, Unit::Seconds, "Time a write transaction held the store (SQLite: one batch)");
-    describe_histogram!(STORE_BATCH_JOBS, "Writes committed together in one SQLite batch");
+    describe_histogram!(STORE_BATCH_JOBS, "Writes committed together in one batch (a transaction of the store's writer)");
     backlog::describe();
 }
 

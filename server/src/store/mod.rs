@@ -33,7 +33,7 @@ use db::{Pool, sqlite};
 pub use error::StoreError;
 
 /// The store's own metrics (`/metrics` describes them): how long a write transaction held
-/// the store, and how many writes one SQLite batch committed.
+/// the store, and how many writes one batch committed (both stores batch).
 pub const STORE_WRITE: &str = "epay_proxy_store_write_seconds";
 pub const STORE_BATCH_JOBS: &str = "epay_proxy_store_write_batch_jobs";
 

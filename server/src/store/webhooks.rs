@@ -97,7 +97,8 @@ pub fn hand_back(tx: &mut Tx, claims: &[(i64, i64)], now_ms: i64) -> Result<(), 
 /// Fixes the body of an event at its first attempt: every retry sends the same bytes. Returns
 /// the body that stands (an earlier one wins).
 pub fn fix_payload(tx: &mut Tx, id: i64, payload: &str) -> Result<String, StoreError> {
-    tx.execute("UPDATE webhook_events SET payload = ? WHERE id = ? AND payload IS NULL", params![payload, id])?;
+    // Sent with the read below, in one round trip on PostgreSQL.
+    tx.execute_later("UPDATE webhook_events SET payload = ? WHERE id = ? AND payload IS NULL", params![payload, id])?;
     let stored: Option<String> = tx.query_one("SELECT payload FROM webhook_events WHERE id = ?", params![id], |row| row.get(0))?;
     Ok(stored.unwrap_or_else(|| payload.to_owned()))
 }

@@ -113,7 +113,7 @@ fn run_batch(tx: &mut Tx<'_>, jobs: impl Iterator<Item = Job>) {
         }
     };
     metrics::histogram!(super::STORE_WRITE, "store" => "sqlite").record(started.elapsed().as_secs_f64());
-    metrics::histogram!(super::STORE_BATCH_JOBS).record(completions.len() as f64);
+    metrics::histogram!(super::STORE_BATCH_JOBS, "store" => "sqlite").record(completions.len() as f64);
     if started.elapsed().as_millis() > SLOW_BATCH_MS {
         let (jobs_ms, commit_ms) = (jobs_done.as_millis() as u64, (started.elapsed() - jobs_done).as_millis() as u64);
         tracing::warn!(jobs = completions.len(), jobs_ms, commit_ms, "a write batch held the writer for long");
