@@ -38,23 +38,27 @@ pub async fn run_once(app: &AppState) -> Result<Round, StoreError> {
         .store
         .write(move |tx| {
             let started = std::time::Instant::now();
-            let began = (open_orders.counting(), merchant_open_orders.counting());
             // Several instances on one database: the round runs where its lease is. The others
             // only recount (each counts its own inserts in between).
             let now_ms = now_ms();
-            if !leases::take(tx, LEASE, &holder, now_ms, now_ms + LEASE_MS)? {
-                let held = orders::count_holding_suffix(tx)?;
-                open_orders.recounted(held, began.0);
-                merchant_open_orders.recounted(orders::count_merchant_holding_suffix(tx)?, began.1);
+            let holds_the_lease = leases::take(tx, LEASE, &holder, now_ms, now_ms + LEASE_MS)?;
+            let (mut expired, mut interrupted) = (0, 0);
+            if holds_the_lease {
+                expired = orders::expire_open_orders(tx, now())?;
+                interrupted = orders::fail_interrupted_starts(tx, interrupted_before, check_ms)?;
+                orders::release_suffixes(tx, now(), grace)?;
+            }
+            // Taken right before the counts: an insert of this instance committed between the
+            // two would be counted twice (until the next round), so the gap is kept to nothing
+            // but the counts themselves (on SQLite, on the writer, none can).
+            let began = (open_orders.counting(), merchant_open_orders.counting());
+            let held = orders::count_holding_suffix(tx)?;
+            let merchant_held = orders::count_merchant_holding_suffix(tx)?;
+            open_orders.recounted(held, began.0);
+            merchant_open_orders.recounted(merchant_held, began.1);
+            if !holds_the_lease {
                 return Ok(Round { held, ..Round::default() });
             }
-            let expired = orders::expire_open_orders(tx, now())?;
-            let interrupted = orders::fail_interrupted_starts(tx, interrupted_before, check_ms)?;
-            let held = orders::release_suffixes(tx, now(), grace)?;
-            // Set in the transaction that counted (on SQLite, on the writer, where every insert
-            // counts itself too: no insert can slip in between this count and its store).
-            open_orders.recounted(held, began.0);
-            merchant_open_orders.recounted(orders::count_merchant_holding_suffix(tx)?, began.1);
             let pruned = notifications::prune_rejected(tx, before)?;
             // Delivery attempts of settled events are kept as long as rejected postLinks.
             webhooks::prune_attempts(tx, before * 1000)?;

@@ -75,7 +75,8 @@ pub async fn create(
     let new_order = new_order(&app, &valid, idempotency_key.clone());
 
     let open = app.open_orders.clone();
-    let begin = app.store.write(move |conn| orders::begin_checkout(conn, new_order.clone(), &open)).await?;
+    let mut counted = false;
+    let begin = app.store.write(move |conn| orders::begin_checkout(conn, new_order.clone(), &open, &mut counted)).await?;
     answer(&app, begin).await
 }
 

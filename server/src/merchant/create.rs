@@ -67,7 +67,8 @@ pub async fn create(
     };
     let new = NewOrder { merchant: Some(terms), ..checkout::new_order(&app, &valid.checkout, None) };
     let (open, merchant_open) = (app.open_orders.clone(), app.merchant_open_orders.clone());
-    let created = app.store.write(move |tx| orders::create_merchant_order(tx, new.clone(), &open, &merchant_open)).await?;
+    let mut counted = false;
+    let created = app.store.write(move |tx| orders::create_merchant_order(tx, new.clone(), &open, &merchant_open, &mut counted)).await?;
     let (order, replayed) = match created {
         Created::New(order) => (order, false),
         Created::Replayed(order) => (order, true),

@@ -29,7 +29,9 @@ pub enum Begin {
     TooManyOpen,
 }
 
-pub fn begin_checkout(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Result<Begin, StoreError> {
+/// `counted` belongs to the write job that calls this (it may run more than once before it
+/// commits): its new order is counted among the open ones once.
+pub fn begin_checkout(tx: &mut Tx, new: NewOrder, open: &OpenOrders, counted: &mut bool) -> Result<Begin, StoreError> {
     if let Some(begun) = replay(tx, &new)? {
         return Ok(begun);
     }
@@ -38,7 +40,7 @@ pub fn begin_checkout(tx: &mut Tx, new: NewOrder, open: &OpenOrders) -> Result<B
     }
     match insert_with_unique_invoice(tx, &new) {
         Ok(order) => {
-            open.added();
+            open.added_once(counted);
             Ok(Begin::Start(order))
         }
         // Another instance stored an order under the same key since the lookup (PostgreSQL

@@ -127,9 +127,9 @@ pub(crate) const RELEASE_SUFFIXES: &str = "UPDATE orders SET reserved_suffix = N
      WHERE reserved_suffix IS NOT NULL AND COALESCE(token_expires_at, expires_at, created_at) <= ?
        AND status || '' IN ('paid', 'failed', 'expired', 'review', 'authorized', 'cancelled', 'refunded')";
 
-pub fn release_suffixes(tx: &mut Tx, now: i64, grace_secs: i64) -> Result<u64, StoreError> {
+pub fn release_suffixes(tx: &mut Tx, now: i64, grace_secs: i64) -> Result<(), StoreError> {
     tx.execute(RELEASE_SUFFIXES, params![now - grace_secs])?;
-    count_holding_suffix(tx)
+    Ok(())
 }
 
 /// Counted on the index of the suffixes held (as many rows as orders hold one).
@@ -176,6 +176,14 @@ impl OpenOrders {
 
     pub(super) fn is_full(&self) -> bool {
         self.held() >= self.max
+    }
+
+    /// `added`, unless the write job that owns `counted` already counted its order in a run
+    /// that did not commit (its batch rolled back and it ran again alone).
+    pub(super) fn added_once(&self, counted: &mut bool) {
+        if !std::mem::replace(counted, true) {
+            self.added();
+        }
     }
 
     pub(super) fn added(&self) {

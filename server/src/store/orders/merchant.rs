@@ -30,8 +30,15 @@ pub enum Created {
 }
 
 /// `open` counts every order holding a suffix, `merchant_open` the merchant orders among them
-/// (their own quota, so that a shop cannot take every suffix from the payers).
-pub fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders, merchant_open: &OpenOrders) -> Result<Created, StoreError> {
+/// (their own quota, so that a shop cannot take every suffix from the payers); `counted`
+/// belongs to the calling write job, which may run more than once: a new order counts once.
+pub fn create_merchant_order(
+    tx: &mut Tx,
+    new: NewOrder,
+    open: &OpenOrders,
+    merchant_open: &OpenOrders,
+    counted: &mut bool,
+) -> Result<Created, StoreError> {
     if let Some(created) = existing(tx, &new)? {
         return Ok(created);
     }
@@ -43,8 +50,10 @@ pub fn create_merchant_order(tx: &mut Tx, new: NewOrder, open: &OpenOrders, merc
     }
     match insert_with_unique_invoice(tx, &new) {
         Ok(order) => {
-            open.added();
-            merchant_open.added();
+            if !*counted {
+                merchant_open.added();
+            }
+            open.added_once(counted);
             Ok(Created::New(order))
         }
         // Another instance stored the same key or reference since the lookup (PostgreSQL made
