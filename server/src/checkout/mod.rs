@@ -75,8 +75,14 @@ pub async fn create(
     let new_order = new_order(&app, &valid, idempotency_key.clone());
 
     let open = app.open_orders.clone();
-    let mut counted = false;
-    let begin = app.store.write(move |conn| orders::begin_checkout(conn, new_order.clone(), &open, &mut counted)).await?;
+    // Whether the job counted a new order (it may run more than once): settled once it is done.
+    let counted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let counts = counted.clone();
+    let begin = app.store.write(move |conn| orders::begin_checkout(conn, new_order.clone(), &open, &counts)).await;
+    if counted.load(std::sync::atomic::Ordering::SeqCst) {
+        app.open_orders.settled();
+    }
+    let begin = begin?;
     answer(&app, begin).await
 }
 

@@ -1,6 +1,7 @@
 //! `POST /api/merchant/orders`: the shop's backend fixes an order's price and terms, once.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::extract::State;
@@ -67,8 +68,16 @@ pub async fn create(
     };
     let new = NewOrder { merchant: Some(terms), ..checkout::new_order(&app, &valid.checkout, None) };
     let (open, merchant_open) = (app.open_orders.clone(), app.merchant_open_orders.clone());
-    let mut counted = false;
-    let created = app.store.write(move |tx| orders::create_merchant_order(tx, new.clone(), &open, &merchant_open, &mut counted)).await?;
+    // Whether the job counted a new order (it may run more than once): settled once it is done.
+    let counted = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+    let counts = counted.clone();
+    let created = app.store.write(move |tx| orders::create_merchant_order(tx, new.clone(), &open, &merchant_open, &counts)).await;
+    for (flag, quota) in counted.iter().zip([&app.open_orders, &app.merchant_open_orders]) {
+        if flag.load(Ordering::SeqCst) {
+            quota.settled();
+        }
+    }
+    let created = created?;
     let (order, replayed) = match created {
         Created::New(order) => (order, false),
         Created::Replayed(order) => (order, true),

@@ -236,11 +236,10 @@ impl Tx<'_> {
     /// savepoint: after an error PostgreSQL refuses every statement until one is rolled back).
     pub fn attempt<T>(&mut self, step: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
         self.conn.batch("SAVEPOINT attempt")?;
-        match step(self) {
-            Ok(value) => {
-                self.conn.batch("RELEASE SAVEPOINT attempt")?;
-                Ok(value)
-            }
+        // A write the step kept for later fails at the RELEASE it leaves with: that is the
+        // step's failure too, and rolls back to the savepoint like one.
+        match step(self).and_then(|value| self.conn.batch("RELEASE SAVEPOINT attempt").map(|()| value)) {
+            Ok(value) => Ok(value),
             Err(err) => {
                 self.conn.batch("ROLLBACK TO SAVEPOINT attempt; RELEASE SAVEPOINT attempt")?;
                 Err(err)

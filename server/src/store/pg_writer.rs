@@ -28,6 +28,8 @@ trait BatchJob: Send {
     fn run(&mut self, tx: &mut Tx<'_>) -> Result<(), StoreError>;
     /// Tells the caller: what the job returned once its transaction committed, or the error.
     fn answer(self: Box<Self>, outcome: Result<(), StoreError>);
+    /// Whether its caller gave up waiting (a request timed out): nothing is done in its name.
+    fn abandoned(&self) -> bool;
 }
 
 struct Pending<T, F> {
@@ -45,6 +47,10 @@ where
         let job = &mut self.job;
         self.value = Some(std::panic::catch_unwind(AssertUnwindSafe(|| job(tx))).unwrap_or(Err(StoreError::JobPanicked))?);
         Ok(())
+    }
+
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
     }
 
     fn answer(self: Box<Self>, outcome: Result<(), StoreError>) {
@@ -76,6 +82,10 @@ impl Writer {
                     while let Ok(job) = queue.recv() {
                         batch.push(job);
                         batch.extend(queue.try_iter().take(MAX_BATCH - 1));
+                        batch.retain(|job| !job.abandoned());
+                        if batch.is_empty() {
+                            continue;
+                        }
                         if run_batch(&mut conn, &pool, std::mem::take(&mut batch)) {
                             commits.notify_one();
                         }
@@ -126,6 +136,7 @@ fn run_batch(conn: &mut Option<Conn>, pool: &Pool, mut jobs: Vec<Job>) -> bool {
             false
         }
         Together::NotCommitted => {
+            tracing::debug!(jobs = count, "a write batch did not commit; its jobs run again one by one");
             let mut due = false;
             for mut job in jobs {
                 let outcome = transaction(conn, pool, |tx| job.run(tx));

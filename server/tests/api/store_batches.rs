@@ -57,7 +57,10 @@ async fn jobs_queued_together_commit_together_and_a_failing_one_rolls_back_alone
         job.await.unwrap().unwrap();
     }
     if postgres {
-        assert!(together.iter().all(|id| *id == together[0]), "one transaction for the four queued jobs: {together:?}");
+        // The two writer connections may split the queue between them, but never one job each.
+        let mut transactions = together.clone();
+        transactions.dedup();
+        assert!(transactions.len() <= 2, "the four queued jobs shared transactions: {together:?}");
     }
 
     // Queued with others: one fails by its own error after writing, one by the database's (a
@@ -75,13 +78,15 @@ async fn jobs_queued_together_commit_together_and_a_failing_one_rolls_back_alone
                 .await
         }
     };
-    let results = futures::future::join_all([insert("a", false), insert("b", true), insert("together-0", false), insert("c", false)]).await;
+    // The duplicate first: its error reaches the server inside the batch (kept for later, it
+    // leaves with the next job's statement or the COMMIT) and fails the others' transaction.
+    let results = futures::future::join_all([insert("together-0", false), insert("a", false), insert("b", true), insert("c", false)]).await;
     for job in held {
         job.await.unwrap().unwrap();
     }
-    assert!(results[0].is_ok(), "{:?}", results[0]);
-    assert!(matches!(results[1], Err(StoreError::Closed)), "{:?}", results[1]);
-    assert!(matches!(&results[2], Err(err) if epay_proxy::store::unique_violation(err).is_some()), "{:?}", results[2]);
+    assert!(matches!(&results[0], Err(err) if epay_proxy::store::unique_violation(err).is_some()), "{:?}", results[0]);
+    assert!(results[1].is_ok(), "{:?}", results[1]);
+    assert!(matches!(results[2], Err(StoreError::Closed)), "{:?}", results[2]);
     assert!(results[3].is_ok(), "{:?}", results[3]);
     let kept = store.read(|db| db.query_all("SELECT v FROM t ORDER BY v", params![], |row| row.get::<String>(0))).await.unwrap();
     assert_eq!(kept, ["a", "c", "together-0", "together-1", "together-2", "together-3"]);

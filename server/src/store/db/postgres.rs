@@ -169,6 +169,10 @@ impl PgConn {
     /// needs an answer, or its COMMIT); its error, if any, comes back from that one.
     pub(super) fn execute_later(&mut self, sql: &str, params: &[&dyn Param]) -> Result<(), StoreError> {
         let statement = self.statement(sql)?;
+        if statement.params().len() != params.len() {
+            let (wants, got) = (statement.params().len(), params.len());
+            return Err(StoreError::Bind(format!("the statement takes {wants} values, {got} given")));
+        }
         let encoded = statement.params().iter().zip(params).map(|(ty, value)| Encoded::new(ty, *value)).collect::<Result<_, _>>()?;
         self.later.push((statement, encoded));
         Ok(())
@@ -223,12 +227,17 @@ impl PgConn {
         Ok(())
     }
 
-    /// Rolls back: the writes kept for later are never sent.
+    /// Rolls back: the writes kept for later are never sent. A transaction whose `BEGIN` may
+    /// have reached the server (its id unanswered) is rolled back too: the session must not
+    /// stay inside it.
     pub(in crate::store) fn rollback(&mut self) -> Result<(), StoreError> {
         self.later.clear();
-        let open = matches!(self.transaction, Transaction::Open(_));
+        let begun = self.transaction;
         self.transaction = Transaction::None;
-        if open { self.batch("ROLLBACK") } else { Ok(()) }
+        match begun {
+            Transaction::None => Ok(()),
+            _ => self.round_trip(async |client| client.batch_execute("ROLLBACK").await),
+        }
     }
 
     /// What became of the transaction `id`: `Some(true)` committed, `Some(false)` aborted (or

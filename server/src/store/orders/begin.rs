@@ -9,6 +9,7 @@ use super::reads::find_by_idempotency_key;
 use super::row::{NewOrder, OrderRow};
 use super::state::OrderState;
 use crate::store::{StoreError, Tx, now, params, unique_violation};
+use std::sync::atomic::AtomicBool;
 
 /// What `begin_checkout` decided.
 #[derive(Debug)]
@@ -31,7 +32,7 @@ pub enum Begin {
 
 /// `counted` belongs to the write job that calls this (it may run more than once before it
 /// commits): its new order is counted among the open ones once.
-pub fn begin_checkout(tx: &mut Tx, new: NewOrder, open: &OpenOrders, counted: &mut bool) -> Result<Begin, StoreError> {
+pub fn begin_checkout(tx: &mut Tx, new: NewOrder, open: &OpenOrders, counted: &AtomicBool) -> Result<Begin, StoreError> {
     if let Some(begun) = replay(tx, &new)? {
         return Ok(begun);
     }

@@ -2,7 +2,7 @@
 //! order, holding its suffix until its token can no longer be used, releasing and reclaiming
 //! it, and counting the orders that hold one (`MAX_OPEN_ORDERS`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::change::record_history;
 use super::row::{NewOrder, OrderRow};
@@ -150,24 +150,30 @@ pub fn count_merchant_holding_suffix(db: &mut Conn) -> Result<u64, StoreError> {
 }
 
 /// How many orders hold an invoice suffix, kept in memory so a checkout need not count them:
-/// an insert adds one, the maintenance task recounts after it releases suffixes. Several
-/// instances on PostgreSQL each count their own inserts between recounts (docs/deploy.md has
-/// the arithmetic); the unique index on the suffixes holds whatever the count says. On
-/// PostgreSQL an insert of this instance can also be in flight while the round counts (added,
-/// not committed, so not counted): the adds since the count began are kept on top of it, so a
-/// recount never forgets one (one committed just before is counted twice until the next round,
-/// erring on the side of the limit).
+/// an insert adds one (inside its write job, so that the jobs of one batch see each other's),
+/// the maintenance task recounts after it releases suffixes. Several instances on PostgreSQL
+/// each count their own inserts between recounts (docs/deploy.md has the arithmetic); the
+/// unique index on the suffixes holds whatever the count says.
+///
+/// An insert is in flight from its add until its write job has finished (`settled`): it may be
+/// committed after a count's snapshot, so a recount keeps every add not yet settled when the
+/// count began on top of the count; it never forgets one (one committed while the count ran is
+/// counted twice until the next round, and one whose write failed is counted until the next
+/// round: erring on the side of the limit). A job may run more than once before it commits (its
+/// batch rolled back): its order is added once (`added_once`).
 #[derive(Debug, Default)]
 pub struct OpenOrders {
     held: AtomicU64,
-    /// Every insert this process made, to tell those made while a count ran.
+    /// Every insert this process made.
     adds: AtomicU64,
+    /// The adds whose write jobs have finished (committed or not).
+    settled: AtomicU64,
     max: u64,
 }
 
 impl OpenOrders {
     pub fn new(held: u64, max: u64) -> OpenOrders {
-        OpenOrders { held: AtomicU64::new(held), adds: AtomicU64::new(0), max }
+        OpenOrders { held: AtomicU64::new(held), adds: AtomicU64::new(0), settled: AtomicU64::new(0), max }
     }
 
     pub fn held(&self) -> u64 {
@@ -179,47 +185,69 @@ impl OpenOrders {
     }
 
     /// `added`, unless the write job that owns `counted` already counted its order in a run
-    /// that did not commit (its batch rolled back and it ran again alone).
-    pub(super) fn added_once(&self, counted: &mut bool) {
-        if !std::mem::replace(counted, true) {
+    /// that did not commit. The job's caller then calls `settled` once it has finished.
+    pub(super) fn added_once(&self, counted: &AtomicBool) {
+        if !counted.swap(true, Ordering::SeqCst) {
             self.added();
         }
     }
 
-    pub(super) fn added(&self) {
+    fn added(&self) {
         self.adds.fetch_add(1, Ordering::SeqCst);
         self.held.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Taken before a count: what `recounted` is told it began at.
-    pub fn counting(&self) -> u64 {
-        self.adds.load(Ordering::SeqCst)
+    /// The write job of an add has finished, committed or not.
+    pub fn settled(&self) {
+        self.settled.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// `held`, counted from the store after `counting` said `began`, with this process's
-    /// inserts since then on top.
+    /// Taken right before a count: what `recounted` is told it began at.
+    pub fn counting(&self) -> u64 {
+        self.settled.load(Ordering::SeqCst)
+    }
+
+    /// `held`, counted from the store after `counting` said `began`, with this process's adds
+    /// not settled by then on top, but never above both what this process already counts and
+    /// the store's count: an insert committed after `began` and before the count's snapshot is
+    /// in both, and raises nothing (another instance's inserts, in the count alone, do).
     pub fn recounted(&self, held: u64, began: u64) {
         let since = self.adds.load(Ordering::SeqCst).saturating_sub(began);
-        self.held.store(held + since, Ordering::SeqCst);
+        let counted = held + since;
+        let _ = self.held.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| Some(counted.min(now.max(held))));
     }
 }
 
 #[cfg(test)]
 mod open_orders_tests {
+    use std::sync::atomic::AtomicBool;
+
     use super::OpenOrders;
 
-    /// An insert in flight while the round counts (added, not yet committed, so not in the
-    /// count) is not forgotten by the recount; the quota still holds.
+    /// An insert in flight while the round counts (added, its job not finished, so perhaps not
+    /// in the count) is not forgotten by the recount; the quota still holds. A job that runs
+    /// twice adds once.
     #[test]
-    fn a_recount_keeps_the_inserts_made_while_it_counted() {
+    fn a_recount_keeps_the_inserts_in_flight() {
         let open = OpenOrders::new(0, 2);
-        open.added(); // committed before the round
+        let first = AtomicBool::new(false);
+        open.added_once(&first); // committed and settled before the round
+        open.added_once(&first); // the same job run again: not a second order
+        open.settled();
+        let second = AtomicBool::new(false);
+        open.added_once(&second); // in flight while the round counts
         let began = open.counting();
-        open.added(); // in flight while the round counts
         open.recounted(1, began);
         assert_eq!(open.held(), 2);
         assert!(open.is_full(), "a third order would pass the quota");
-        // The next round, with both committed and nothing in flight, counts them as they are.
+        // An insert committed before the count, settled after it began: counted once.
+        let late = OpenOrders::new(1, 2);
+        let began = late.counting();
+        late.added_once(&AtomicBool::new(false));
+        late.recounted(2, began);
+        assert_eq!(late.held(), 2, "not 3");
+        // The next round, with both committed and settled, counts them as they are.
+        open.settled();
         let began = open.counting();
         open.recounted(2, began);
         assert_eq!(open.held(), 2);

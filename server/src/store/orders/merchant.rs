@@ -11,6 +11,7 @@ use super::row::{NewOrder, OrderRow};
 use super::state::OrderState;
 use crate::store::sql::List;
 use crate::store::{Conn, Dialect, StoreError, Tx, now, params, unique_violation};
+use std::sync::atomic::AtomicBool;
 
 /// What `create_merchant_order` decided.
 #[derive(Debug)]
@@ -37,7 +38,7 @@ pub fn create_merchant_order(
     new: NewOrder,
     open: &OpenOrders,
     merchant_open: &OpenOrders,
-    counted: &mut bool,
+    counted: &[AtomicBool; 2],
 ) -> Result<Created, StoreError> {
     if let Some(created) = existing(tx, &new)? {
         return Ok(created);
@@ -50,10 +51,8 @@ pub fn create_merchant_order(
     }
     match insert_with_unique_invoice(tx, &new) {
         Ok(order) => {
-            if !*counted {
-                merchant_open.added();
-            }
-            open.added_once(counted);
+            open.added_once(&counted[0]);
+            merchant_open.added_once(&counted[1]);
             Ok(Created::New(order))
         }
         // Another instance stored the same key or reference since the lookup (PostgreSQL made
