@@ -76,10 +76,12 @@ async fn receive(app: &Arc<AppState>, endpoint: Endpoint, source: IpAddr, body: 
     let raw = String::from_utf8_lossy(&body).into_owned();
     let parsed = Notification::parse(&body);
     let limiter = app.postlink_limiter.clone();
+    // The limiter's answer for this notification, asked once however often the job runs.
+    let admitted = std::cell::Cell::new(None);
     let handled = app
         .store
         .write(move |tx| {
-            let context = Context { endpoint, raw: &raw, source, now_ms: now_ms(), limiter: &limiter };
+            let context = Context { endpoint, raw: &raw, source, now_ms: now_ms(), limiter: &limiter, admitted: &admitted };
             match &parsed {
                 Ok(n) => handle(tx, &context, n),
                 Err(err) => reject(
@@ -165,6 +167,21 @@ struct Context<'a> {
     source: IpAddr,
     now_ms: i64,
     limiter: &'a crate::rate_limit::SourceLimiter,
+    /// The limiter's answer, once asked: a write job may run more than once before it commits
+    /// (its batch rolled back), and a notification must cost its source one slot.
+    admitted: &'a std::cell::Cell<Option<bool>>,
+}
+
+impl Context<'_> {
+    /// Whether the limiter lets this notification's source store one more.
+    fn admits(&self) -> bool {
+        if let Some(admitted) = self.admitted.get() {
+            return admitted;
+        }
+        let admitted = self.limiter.admits(self.source);
+        self.admitted.set(Some(admitted));
+        admitted
+    }
 }
 
 fn handle(tx: &mut Tx, cx: &Context<'_>, n: &Notification) -> Result<Handled, StoreError> {
@@ -228,7 +245,7 @@ fn outcome_of(order: &OrderRow, n: &Notification, success: bool) -> Outcome {
 /// A notification without secret_hash: recorded; the status API is asked when `ask` (and the
 /// hint is then not counted against its source).
 fn hint(tx: &mut Tx, cx: &Context<'_>, order: OrderRow, n: &Notification, ask: bool) -> Result<Handled, StoreError> {
-    if !ask && !cx.limiter.admits(cx.source) {
+    if !ask && !cx.admits() {
         return Ok(Handled::Limited);
     }
     if ask {
@@ -254,7 +271,7 @@ fn reject(
     stored: String,
     answer: Option<String>,
 ) -> Result<Handled, StoreError> {
-    if !cx.limiter.admits(cx.source) {
+    if !cx.admits() {
         return Ok(Handled::Limited);
     }
     record(tx, cx, order_id, n, Verdict::Rejected, Some(&stored))?;

@@ -31,3 +31,10 @@ pub enum StoreError {
     #[error("TLS to PostgreSQL: {0}")]
     Tls(String),
 }
+
+impl StoreError {
+    /// Whether a statement gave up waiting for a row lock (PostgreSQL's `lock_timeout`).
+    pub fn is_lock_timeout(&self) -> bool {
+        matches!(self, StoreError::Postgres(err) if err.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE))
+    }
+}

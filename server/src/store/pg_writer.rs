@@ -137,9 +137,22 @@ fn run_batch(conn: &mut Option<Conn>, pool: &Pool, mut jobs: Vec<Job>) -> bool {
         }
         Together::NotCommitted => {
             tracing::debug!(jobs = count, "a write batch did not commit; its jobs run again one by one");
+            // Alone, each first waits as briefly for a row lock as the batch did; one that
+            // still finds its row locked runs last with the usual patience, so that it holds up
+            // none of the others.
             let mut due = false;
+            let mut waiting = Vec::new();
             for mut job in jobs {
-                let outcome = transaction(conn, pool, |tx| job.run(tx));
+                match transaction(conn, pool, |tx| job.run(tx), true) {
+                    Err(err) if err.is_lock_timeout() => waiting.push(job),
+                    outcome => {
+                        due |= outcome.is_ok() && conn.event_due();
+                        job.answer(outcome);
+                    }
+                }
+            }
+            for mut job in waiting {
+                let outcome = transaction(conn, pool, |tx| job.run(tx), false);
                 due |= outcome.is_ok() && conn.event_due();
                 job.answer(outcome);
             }
@@ -166,7 +179,7 @@ fn together(conn: &mut Conn, pool: &Pool, jobs: &mut [Job]) -> Together {
         return Together::NotCommitted;
     }
     let mut all = |tx: &mut Tx<'_>| jobs.iter_mut().try_for_each(|job| job.run(tx));
-    match run_once(conn, &mut all) {
+    match run_once(conn, &mut all, true) {
         Ok(()) => Together::Committed,
         Err((Ended::AtCommit { id, .. }, _)) => match commit_outcome(conn, pool, id) {
             Ok(true) => Together::Committed,
@@ -198,13 +211,18 @@ enum Ended {
 /// or ended it: a failover, a pooler) never costs the caller's request: the job runs again
 /// from the start on a new connection; lost at the COMMIT, the transaction's id tells whether
 /// it committed (then its result stands) or not (then it runs again).
-fn transaction<T>(conn: &mut Conn, pool: &Pool, mut job: impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+fn transaction<T>(
+    conn: &mut Conn,
+    pool: &Pool,
+    mut job: impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>,
+    short_lock_wait: bool,
+) -> Result<T, StoreError> {
     let mut runs = 0;
     let mut fresh = !conn.is_usable();
     loop {
         runs += 1;
         let connected = if fresh { pool.reconnect(conn) } else { Ok(()) };
-        let error = match connected.map(|()| run_once(conn, &mut job)) {
+        let error = match connected.map(|()| run_once(conn, &mut job, short_lock_wait)) {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err((Ended::Failed(error), _))) => return Err(error),
             // Could not connect (the server is ending sessions, restarting): try again.
@@ -224,8 +242,12 @@ fn transaction<T>(conn: &mut Conn, pool: &Pool, mut job: impl FnMut(&mut Tx<'_>)
 }
 
 /// One run of `job`: BEGIN (with the transaction's id), the job, COMMIT.
-fn run_once<T>(conn: &mut Conn, job: &mut impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, (Ended, Option<T>)> {
-    conn.begin();
+fn run_once<T>(
+    conn: &mut Conn,
+    job: &mut impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>,
+    short_lock_wait: bool,
+) -> Result<T, (Ended, Option<T>)> {
+    conn.begin(short_lock_wait);
     conn.set_writing(true);
     let result = job(&mut Tx { conn: &mut *conn });
     conn.set_writing(false);
@@ -264,7 +286,13 @@ fn commit_outcome(conn: &mut Conn, pool: &Pool, id: i64) -> Result<bool, StoreEr
         }
         let Conn::Postgres(pg) = conn else { return Ok(false) };
         match pg.committed(id) {
-            Ok(Some(committed)) => return Ok(committed),
+            // The new connection ran none of it: what it made due is not known, so the
+            // webhook worker is woken anyway.
+            Ok(Some(true)) => {
+                conn.made_event_due();
+                return Ok(true);
+            }
+            Ok(Some(false)) => return Ok(false),
             Ok(None) => {}
             Err(error) => last = Some(error),
         }

@@ -170,10 +170,10 @@ impl Conn {
         }
     }
 
-    /// Starts a write transaction of its own (PostgreSQL; SQLite's writer batches jobs).
-    pub(in crate::store) fn begin(&mut self) {
+    /// Starts a write transaction (PostgreSQL), waiting briefly or as usual for row locks.
+    pub(in crate::store) fn begin(&mut self, short_lock_wait: bool) {
         if let Conn::Postgres(conn) = self {
-            conn.begin();
+            conn.begin(short_lock_wait);
         }
     }
 

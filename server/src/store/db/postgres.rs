@@ -46,8 +46,11 @@ struct Session {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Transaction {
     None,
-    /// `begin` was called; `BEGIN` leaves with the first statement.
-    Opening,
+    /// `begin` was called; `BEGIN` leaves with the first statement (with a short wait for row
+    /// locks for a batch, and for a first run alone: `BEGIN_BATCH`).
+    Opening {
+        short_lock_wait: bool,
+    },
     /// Begun, with this id (`txid_current()`).
     Open(i64),
 }
@@ -67,6 +70,10 @@ impl Drop for PgConn {
 /// How long a statement may wait for a row lock before it fails (a stuck instance must not
 /// stall the others for ever).
 const LOCK_TIMEOUT: &str = "10s";
+
+/// A transaction that waits for a row lock a second at most: a batch (a blocked row must not
+/// hold up the unrelated writes in it for long), and a job's first run alone after it.
+const BEGIN_BATCH: &str = "BEGIN; SET LOCAL lock_timeout = '1s'; SELECT txid_current()";
 
 /// How long the server keeps a transaction whose client went quiet (a job never waits on the
 /// network inside one): one left by a connection that vanished releases its row locks then.
@@ -134,14 +141,20 @@ impl PgConn {
     /// round trip, and returns `request`'s answer, or the first error of them all: after an
     /// error the server refuses the rest of the transaction, so that error is the one to tell.
     fn round_trip<T>(&mut self, request: impl AsyncFnOnce(&Client) -> Result<T, postgres::Error>) -> Result<T, StoreError> {
-        let begin = self.transaction == Transaction::Opening;
+        let begin = match self.transaction {
+            Transaction::Opening { short_lock_wait: false } => Some("BEGIN; SELECT txid_current()"),
+            // A batch that waits for a row lock holds up every job in it: it gives up soon, and
+            // its jobs run again alone, the one still blocked last (`pg_writer.rs`).
+            Transaction::Opening { short_lock_wait: true } => Some(BEGIN_BATCH),
+            _ => None,
+        };
         let later = std::mem::take(&mut self.later);
         let Session { runtime, client } = self.session();
         let (began, kept, answer) = runtime.block_on(async {
             let began = async {
                 match begin {
-                    true => Some(client.simple_query("BEGIN; SELECT txid_current()").await),
-                    false => None,
+                    Some(begin) => Some(client.simple_query(begin).await),
+                    None => None,
                 }
             };
             let kept = futures::future::join_all(later.iter().map(|(statement, values)| {
@@ -191,11 +204,12 @@ impl PgConn {
         self.session.as_ref().is_none_or(|session| session.client.is_closed())
     }
 
-    /// Starts a write transaction; `BEGIN` leaves with its first statement.
-    pub(in crate::store) fn begin(&mut self) {
+    /// Starts a write transaction, waiting briefly or as usual for row locks; `BEGIN` leaves
+    /// with its first statement.
+    pub(in crate::store) fn begin(&mut self, short_lock_wait: bool) {
         self.later.clear();
         self.event_due = false;
-        self.transaction = Transaction::Opening;
+        self.transaction = Transaction::Opening { short_lock_wait };
     }
 
     /// The id of the transaction begun (`txid_current()`), once `BEGIN` has been answered: if
@@ -211,7 +225,7 @@ impl PgConn {
     /// COMMIT leaves (a transaction with nothing but later writes is begun in a round trip of
     /// its own), so a connection lost at the COMMIT can still be asked about.
     pub(in crate::store) fn commit(&mut self) -> Result<(), StoreError> {
-        if self.transaction == Transaction::Opening {
+        if matches!(self.transaction, Transaction::Opening { .. }) {
             if self.later.is_empty() {
                 self.transaction = Transaction::None;
                 return Ok(());
