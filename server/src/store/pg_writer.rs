@@ -10,6 +10,10 @@
 //! (a lost connection already ran jobs again). Lost at the COMMIT, the transaction's id tells
 //! whether the batch committed; when even that cannot be told, every job of it is answered
 //! with that error and none runs again.
+//!
+//! A batch waits a second at most for a row lock (another instance's batch, an operator's
+//! session): a blocked row must not hold up the unrelated writes queued with it. Its jobs then
+//! run alone, waiting as briefly; one still blocked runs last, with the usual patience.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
