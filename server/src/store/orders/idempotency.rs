@@ -38,6 +38,10 @@ pub fn replay(existing: &OrderRow, fingerprint: &str, now: i64) -> Replay {
 /// What a start of a merchant order's payment does with it at `now` (the order is its own
 /// idempotency key).
 pub fn for_order(existing: &OrderRow, now: i64) -> Replay {
+    // Expired by the maintenance round or by an earlier start: the same answer either way.
+    if existing.status == OrderState::Expired {
+        return Replay::Expired;
+    }
     let before_payment = matches!(existing.status, OrderState::Open | OrderState::Created | OrderState::Pending | OrderState::StartFailed);
     if before_payment && existing.expires_at.is_some_and(|at| now >= at) {
         return Replay::Expired;
@@ -101,6 +105,7 @@ mod tests {
         assert_eq!(for_order(&merchant(OrderState::Pending, Some(expires_at)), until + 10), Replay::Ready, "handed out before");
         assert_eq!(for_order(&merchant(OrderState::Open, None), expires_at), Replay::Expired);
         assert_eq!(for_order(&merchant(OrderState::Paid, None), expires_at + 1), Replay::Finished);
+        assert_eq!(for_order(&merchant(OrderState::Expired, None), expires_at + 1), Replay::Expired, "whoever expired it");
     }
 
     #[test]
