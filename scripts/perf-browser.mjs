@@ -129,17 +129,24 @@ async function coldLoads(browser, base, path) {
   return rows;
 }
 
+// The storefront in a new browser context (an empty cache), unthrottled, once its pay button
+// is usable and payment-api.js has loaded (the widget preloads it), as for a payer who reads
+// first; `watch` runs in every page before its scripts, as watchPayButton does.
+async function readyStorefront(browser, base, ...watch) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  for (const script of [watchPayButton, ...watch]) await page.addInitScript(script);
+  await page.goto(base + "/", { waitUntil: "load" });
+  await page.waitForFunction(() => window.__payButton.usable > 0 && typeof window.halyk === "object", null, { timeout: 30_000 });
+  return { context, page };
+}
+
 // One page load per click: a bare checkout first (the baseline, same connection pool), then
 // the widget's own click, timed to the navigation payment-api.js starts.
 async function clicks(browser, base) {
   const rows = [];
   for (let i = 0; i < CLICKS; i++) {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.addInitScript(watchPayButton);
-    await page.goto(base + "/", { waitUntil: "load" });
-    // Usable, and payment-api.js loaded (the widget preloads it), as for a payer who reads first.
-    await page.waitForFunction(() => window.__payButton.usable > 0 && typeof window.halyk === "object", null, { timeout: 30_000 });
+    const { context, page } = await readyStorefront(browser, base);
     const row = await page.evaluate(async () => {
       const bareStarted = performance.now();
       const response = await fetch("/api/checkout", {
@@ -204,12 +211,7 @@ function watchOutcome() {
 async function payments(browser, base) {
   const rows = [];
   for (let i = 0; i < PAYMENTS; i++) {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.addInitScript(watchPayButton);
-    await page.addInitScript(watchOutcome);
-    await page.goto(base + "/", { waitUntil: "load" });
-    await page.waitForFunction(() => window.__payButton.usable > 0, null, { timeout: 30_000 });
+    const { context, page } = await readyStorefront(browser, base, watchOutcome);
     await page.click(".epay-pay");
     await page.waitForURL(/\/sandbox\/payform\//, { timeout: 15_000 });
     await page.fill("#card", "4111 1111 1111 1111");
@@ -234,11 +236,7 @@ async function payments(browser, base) {
 // One more click, under Chromium's tracing: the main thread's time from the click to the
 // navigation, by kind (script, style and layout, paint, the rest), beside its wall time.
 async function tracedClick(browser, base) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.addInitScript(watchPayButton);
-  await page.goto(base + "/", { waitUntil: "load" });
-  await page.waitForFunction(() => window.__payButton.usable > 0 && typeof window.halyk === "object", null, { timeout: 30_000 });
+  const { context, page } = await readyStorefront(browser, base);
   await browser.startTracing(page, { categories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink.user_timing"] });
   const window_ = await page.evaluate(async () => {
     const leaving = new Promise((done) => {

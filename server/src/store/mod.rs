@@ -99,9 +99,9 @@ impl Store {
     /// Runs `job` inside a transaction that is committed before this returns. An `Err` from
     /// the job rolls back its writes (and only its own). On PostgreSQL a job may run more than
     /// once before its writes commit: again alone when its batch did not commit, and again on
-    /// a new connection when its connection was lost (so a job must not do anything but its
-    /// statements; the open-orders count, which errs on the side of the limit and is recounted
-    /// every maintenance round, is the one exception).
+    /// a new connection when its connection was lost. So a job does nothing but its statements,
+    /// or does it once however often it runs, with a flag the job keeps (the open-orders count,
+    /// `OpenOrders::added_once`; the postLink limiter, `postlink::Context::admits`).
     pub async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,

@@ -104,11 +104,11 @@ fn run_batch(tx: &mut Tx<'_>, jobs: impl Iterator<Item = Job>) {
         completions.push((done, failed));
     }
     let jobs_done = started.elapsed();
-    let committed = match tx.batch("COMMIT") {
+    let committed = match tx.commit() {
         Ok(_) => Ok(()),
         Err(err) => {
             tracing::error!(error = %err, "commit failed; the whole batch is rolled back");
-            let _ = tx.batch("ROLLBACK");
+            let _ = tx.rollback();
             Err(err.to_string())
         }
     };

@@ -177,7 +177,8 @@ impl Conn {
         }
     }
 
-    /// Commits the transaction `begin` started, with the writes kept for later.
+    /// Commits the write transaction (begun by `begin` on PostgreSQL, by SQLite's writer for its
+    /// batch), with the writes kept for later.
     pub(in crate::store) fn commit(&mut self) -> Result<(), StoreError> {
         match self {
             Conn::Sqlite(conn) => Ok(conn.execute_batch("COMMIT")?),
@@ -185,7 +186,7 @@ impl Conn {
         }
     }
 
-    /// Rolls back the transaction `begin` started; the writes kept for later are never sent.
+    /// Rolls back the write transaction; the writes kept for later are never sent.
     pub(in crate::store) fn rollback(&mut self) -> Result<(), StoreError> {
         match self {
             Conn::Sqlite(conn) => Ok(conn.execute_batch("ROLLBACK")?),

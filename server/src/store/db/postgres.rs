@@ -71,6 +71,10 @@ impl Drop for PgConn {
 /// stall the others for ever).
 const LOCK_TIMEOUT: &str = "10s";
 
+/// A transaction, and its id (`txid_current()`): if the connection is lost at its COMMIT, the id
+/// tells whether it committed.
+const BEGIN: &str = "BEGIN; SELECT txid_current()";
+
 /// A transaction that waits for a row lock a second at most: a batch (a blocked row must not
 /// hold up the unrelated writes in it for long), and a job's first run alone after it.
 const BEGIN_BATCH: &str = "BEGIN; SET LOCAL lock_timeout = '1s'; SELECT txid_current()";
@@ -142,7 +146,7 @@ impl PgConn {
     /// error the server refuses the rest of the transaction, so that error is the one to tell.
     fn round_trip<T>(&mut self, request: impl AsyncFnOnce(&Client) -> Result<T, postgres::Error>) -> Result<T, StoreError> {
         let begin = match self.transaction {
-            Transaction::Opening { short_lock_wait: false } => Some("BEGIN; SELECT txid_current()"),
+            Transaction::Opening { short_lock_wait: false } => Some(BEGIN),
             // A batch that waits for a row lock holds up every job in it: it gives up soon, and
             // its jobs run again alone, the one still blocked last (`pg_writer.rs`).
             Transaction::Opening { short_lock_wait: true } => Some(BEGIN_BATCH),
@@ -165,7 +169,7 @@ impl PgConn {
             futures::join!(began, kept, request(client))
         });
         if let Some(began) = began {
-            self.transaction = Transaction::Open(transaction_id(began?)?);
+            self.transaction = Transaction::Open(txid_answered(began?)?);
         }
         if let Some(err) = kept.into_iter().find_map(Result::err) {
             return Err(err.into());
@@ -267,8 +271,8 @@ impl PgConn {
     }
 }
 
-/// The id `BEGIN; SELECT txid_current()` answered.
-fn transaction_id(messages: Vec<SimpleQueryMessage>) -> Result<i64, StoreError> {
+/// The id `BEGIN` (or `BEGIN_BATCH`) answered.
+fn txid_answered(messages: Vec<SimpleQueryMessage>) -> Result<i64, StoreError> {
     messages
         .iter()
         .find_map(|message| match message {
