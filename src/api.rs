@@ -32,10 +32,12 @@ pub fn checkout(proxy: &str, request: &CheckoutRequest, idempotency_key: &str) -
     send(proxy, "/api/checkout", &headers, Some(wire::checkout_body(request)))
 }
 
-/// Sends the start (or resumption) of paying a merchant order, for its own terms, now.
-pub fn order_checkout(proxy: &str, invoice_id: &str, key: &str) -> Sent {
+/// Sends the start (or resumption) of paying a merchant order, for its own terms, now; with
+/// the payer's consent to save the card when given.
+pub fn order_checkout(proxy: &str, invoice_id: &str, key: &str, save_card: bool) -> Sent {
     let path = order_path(invoice_id) + "/checkout";
-    send(proxy, &path, &[(ORDER_KEY_HEADER, key)], Some(String::new()))
+    let body = if save_card { "{\"saveCard\":true}" } else { "" };
+    send(proxy, &path, &[(ORDER_KEY_HEADER, key)], Some(String::from(body)))
 }
 
 /// The token of a checkout `sent` by `checkout` or `order_checkout`.

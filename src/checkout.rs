@@ -11,7 +11,8 @@ use crate::options::Options;
 use crate::widget::Widget;
 use crate::{halyk, loader};
 
-pub fn request(options: &Options, amount: Amount, comment: &str) -> CheckoutRequest {
+/// `save_card`: the payer's answer to the consent the widget shows when `data-card-save` offers it.
+pub fn request(options: &Options, amount: Amount, comment: &str, save_card: bool) -> CheckoutRequest {
     let non_empty = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
     CheckoutRequest {
         amount: amount.text(),
@@ -21,7 +22,7 @@ pub fn request(options: &Options, amount: Amount, comment: &str) -> CheckoutRequ
         email: non_empty(&options.email),
         phone: non_empty(&options.phone),
         language: Some(options.language),
-        card_save: Some(options.card_save),
+        card_save: Some(options.card_save && save_card),
         method: Some(options.method),
     }
 }
@@ -30,8 +31,9 @@ pub fn request(options: &Options, amount: Amount, comment: &str) -> CheckoutRequ
 pub enum Start {
     /// An amount the payer chose, under this attempt's Idempotency-Key.
     Open(CheckoutRequest, String),
-    /// The merchant's order (invoice id and key): its own terms.
-    Order(String, String),
+    /// The merchant's order (invoice id and key): its own terms, and whether the payer agreed
+    /// to save the card.
+    Order(String, String, bool),
 }
 
 /// Sends the checkout `start` names (a retry is safe either way) at once, before the widget
@@ -39,7 +41,7 @@ pub enum Start {
 pub fn send(proxy: &str, start: &Start) -> api::Sent {
     match start {
         Start::Open(request, key) => api::checkout(proxy, request, key),
-        Start::Order(invoice_id, key) => api::order_checkout(proxy, invoice_id, key),
+        Start::Order(invoice_id, key, save_card) => api::order_checkout(proxy, invoice_id, key, *save_card),
     }
 }
 
@@ -51,7 +53,7 @@ pub async fn pay(widget: &Widget, start: Start, sent: api::Sent) -> Stage {
         Ok(checkout) => checkout,
         Err(failure) => {
             let invoice_id = match &start {
-                Start::Order(invoice_id, _) => Some(invoice_id.as_str()),
+                Start::Order(invoice_id, ..) => Some(invoice_id.as_str()),
                 Start::Open(..) => None,
             };
             widget.emit_failure(invoice_id, &failure);

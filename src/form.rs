@@ -60,6 +60,18 @@ pub fn bind(widget: &Widget, nodes: &Nodes) {
         });
     }
 
+    // The consent to save the card: only where the shop offers it, unticked until the payer ticks it.
+    let offers_saving = options.card_save;
+    bind::flag(
+        nodes.save.clone(),
+        "hidden",
+        Signal::derive(move || !state.with(|s| s.merchant_order.as_ref().map_or(offers_saving, |o| o.allow_save_card))),
+    );
+    let save_input = nodes.save_input.clone();
+    bind::on(&nodes.save_input, "change", move |_| {
+        let ticked = js_sys::Reflect::get(&save_input, &"checked".into()).is_ok_and(|v| v.is_truthy());
+        state.update(|s| s.save_card = ticked);
+    });
     bind::flag(nodes.pay.clone(), "disabled", widget.flag_of(|s| s.stage.busy()));
     bind::attribute(nodes.pay.clone(), "aria-busy", widget.text_of(|s| s.stage.busy().to_string()));
     bind::text(
@@ -127,11 +139,12 @@ fn pay(widget: &Widget, amount_input: &web_sys::HtmlElement) {
                 return None;
             }
             s.stage = Stage::Creating;
-            s.order.clone()
+            let offered = s.merchant_order.as_ref().is_some_and(|o| o.allow_save_card);
+            s.order.clone().map(|(invoice_id, key)| (invoice_id, key, offered && s.save_card))
         })
         .flatten();
-    if let Some((invoice_id, key)) = merchant_order {
-        return begin(widget, Start::Order(invoice_id, key));
+    if let Some((invoice_id, key, save_card)) = merchant_order {
+        return begin(widget, Start::Order(invoice_id, key, save_card));
     }
     let attempt = state
         .try_update_untracked(|s| {
@@ -151,10 +164,10 @@ fn pay(widget: &Widget, amount_input: &web_sys::HtmlElement) {
             };
             s.attempt_key = Some(key.clone());
             s.stage = Stage::Creating;
-            Some((amount, s.comment.clone(), key))
+            Some((amount, s.comment.clone(), key, s.save_card))
         })
         .flatten();
-    let Some((amount, comment, key)) = attempt else {
+    let Some((amount, comment, key, save_card)) = attempt else {
         // Nothing started: show the field errors or the problem now.
         let _ = state.try_update(|_| ());
         if !state.with_untracked(|s| s.stage.busy()) {
@@ -162,7 +175,7 @@ fn pay(widget: &Widget, amount_input: &web_sys::HtmlElement) {
         }
         return;
     };
-    begin(widget, Start::Open(checkout::request(options, amount, &comment), key));
+    begin(widget, Start::Open(checkout::request(options, amount, &comment, save_card), key));
 }
 
 fn begin(widget: &Widget, start: Start) {

@@ -24,6 +24,8 @@ pub struct Texts {
     pub retry: &'static str,
     pub sandbox: &'static str,
     pub powered_by: &'static str,
+    /// The consent to save the card, when the shop offers it (unticked).
+    pub save_card: &'static str,
 
     pub amount_empty: &'static str,
     pub amount_not_a_number: &'static str,
@@ -77,6 +79,7 @@ const RU: Texts = Texts {
     retry: "Повторить",
     sandbox: "Тестовый режим: деньги не списываются",
     powered_by: "Оплата через Halyk ePay",
+    save_card: "Сохранить карту для следующих оплат в этом магазине",
     amount_empty: "Введите сумму",
     amount_not_a_number: "Введите сумму цифрами, например 1500 или 1500,50",
     amount_decimals: "Не больше двух знаков после запятой",
@@ -122,6 +125,7 @@ const KK: Texts = Texts {
     retry: "Қайталау",
     sandbox: "Тест режимі: ақша шешілмейді",
     powered_by: "Halyk ePay арқылы төлем",
+    save_card: "Картаны осы дүкендегі келесі төлемдер үшін сақтау",
     amount_empty: "Соманы енгізіңіз",
     amount_not_a_number: "Соманы цифрмен енгізіңіз, мысалы 1500 немесе 1500,50",
     amount_decimals: "Үтірден кейін екі таңбадан артық емес",
@@ -171,6 +175,7 @@ const EN: Texts = Texts {
     retry: "Retry",
     sandbox: "Test mode: no money is charged",
     powered_by: "Paid through Halyk ePay",
+    save_card: "Save the card for later payments in this shop",
     amount_empty: "Enter an amount",
     amount_not_a_number: "Enter the amount in digits, e.g. 1500 or 1500.50",
     amount_decimals: "At most two digits after the decimal point",

@@ -18,6 +18,7 @@ pub mod class {
     pub const AMOUNT_FIELD: &str = "epay-amount";
     pub const COMMENT_FIELD: &str = "epay-comment";
     pub const ERROR: &str = "epay-error";
+    pub const SAVE: &str = "epay-save";
     pub const PAY: &str = "epay-pay";
     pub const PAY_AMOUNT: &str = "epay-pay-amount";
     pub const STATUS: &str = "epay-status";
@@ -79,6 +80,9 @@ pub fn skeleton(texts: &Texts, wording: &Wording, id: &str) -> String {
         "<p class=\"epay-error\" id=\"",
         &comment,
         "-error\"></p></div>",
+        "<label class=\"epay-save\" hidden><input type=\"checkbox\"> ",
+        &t(texts.save_card),
+        "</label>",
         "<button type=\"submit\" class=\"epay-pay\" aria-busy=\"false\">",
         "<span class=\"epay-spinner\" aria-hidden=\"true\"></span>",
         "<span>",

@@ -16,6 +16,9 @@ pub struct Nodes {
     pub amount_field: Element,
     pub amount_input: HtmlElement,
     pub comment_field: Element,
+    /// The consent to save the card, and its checkbox.
+    pub save: Element,
+    pub save_input: HtmlElement,
     pub pay: Element,
     pub act: Element,
     pub pay_amount: Element,
@@ -42,6 +45,7 @@ impl Nodes {
         let amount_field = by_class(class::AMOUNT_FIELD)?;
         let problem = by_class(class::PROBLEM)?;
         let pay = by_class(class::PAY)?;
+        let save = by_class(class::SAVE)?;
         Ok(Nodes {
             form: by_class(class::FORM)?,
             sandbox: by_class(class::SANDBOX)?,
@@ -52,6 +56,8 @@ impl Nodes {
             amount_input: first(&amount_field, "input", "epay-amount input")?.unchecked_into(),
             amount_field,
             comment_field: by_class(class::COMMENT_FIELD)?,
+            save_input: first(&save, "input", "epay-save input")?.unchecked_into(),
+            save,
             act: pay.get_elements_by_tag_name("span").item(1).ok_or(MissingNode("epay-pay span"))?,
             pay,
             pay_amount: by_class(class::PAY_AMOUNT)?,

@@ -33,6 +33,7 @@ pub fn start(host: HtmlElement, root: &Element, options: Options, id: &str) -> R
         attempt_key: None,
         order: None,
         merchant_order: None,
+        save_card: false,
     });
     let widget = Widget { state, options, texts, host };
     form::bind(&widget, &nodes);

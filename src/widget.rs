@@ -35,6 +35,8 @@ pub struct State {
     pub order: Option<(String, String)>,
     /// The merchant order being paid (`data-order`), as the proxy described it.
     pub merchant_order: Option<OrderView>,
+    /// The payer ticked the consent to save the card (shown only when the shop offers it).
+    pub save_card: bool,
 }
 
 impl State {

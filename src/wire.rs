@@ -92,6 +92,7 @@ pub fn order_view(object: &JsValue) -> Result<OrderView, Unreadable> {
         method: text(object, "method").and_then(|name| PaymentMethod::from_name(&name)),
         description: text(object, "description"),
         payable: dom::get(object, "payable").is_truthy(),
+        allow_save_card: dom::get(object, "allowSaveCard").is_truthy(),
     })
 }
 

@@ -221,6 +221,7 @@ fn paid_view() -> OrderView {
         method: None,
         description: None,
         payable: false,
+        allow_save_card: false,
     }
 }
 
@@ -302,6 +303,9 @@ async fn pays_with_exactly_the_payment_object_of_the_seed() {
         ("data-phone", "+7 701 123 45 67"),
         ("data-card-save", "true"),
     ]);
+    // The page offers to save the card; the payer agrees.
+    assert!(!hidden(&host, ".epay-save"), "the consent is shown");
+    find(&host, ".epay-save input").click();
     find(&host, ".epay-pay").click();
     until("halyk called", || halyk_calls().length() == 1).await;
 
@@ -536,6 +540,7 @@ async fn the_outcome_view_shows_paid_only_when_the_proxy_says_so() {
         method: None,
         description: None,
         payable: false,
+        allow_save_card: false,
     };
     let pending = OrderView { status: OrderStatus::Pending, card_mask: None, ..paid.clone() };
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending)), answer(200, of(&pending)), answer(200, of(&paid))]));
@@ -577,6 +582,7 @@ async fn the_outcome_view_translates_known_decline_codes() {
             method: None,
             description: None,
             payable: false,
+            allow_save_card: false,
         };
         route("GET /api/orders/123456789012", answers(vec![answer(200, of(&failed))]));
         let host = mount(&[
@@ -606,6 +612,7 @@ async fn the_outcome_view_stops_asking_and_says_what_happens_next() {
         method: None,
         description: None,
         payable: false,
+        allow_save_card: false,
     };
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending))]));
     let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "1"), ("data-lang", "en")]);
@@ -671,6 +678,7 @@ async fn the_overlay_only_triggers_an_outcome_check_and_bad_messages_are_stopped
         method: None,
         description: None,
         payable: false,
+        allow_save_card: false,
     };
     route("POST /api/checkout", answers(vec![answer(200, of(&checkout_response(PaymentMethod::Widget)))]));
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&paid))]));
@@ -757,6 +765,7 @@ fn the_wire_readers_read_what_serde_writes() {
             method: Some(PaymentMethod::Widget),
             description: None,
             payable: false,
+            allow_save_card: false,
         },
         OrderView {
             status: OrderStatus::Failed,
@@ -768,6 +777,7 @@ fn the_wire_readers_read_what_serde_writes() {
             method: Some(PaymentMethod::P2p),
             description: None,
             payable: false,
+            allow_save_card: false,
         },
         OrderView {
             status: OrderStatus::Expired,
@@ -779,6 +789,7 @@ fn the_wire_readers_read_what_serde_writes() {
             method: None,
             description: None,
             payable: false,
+            allow_save_card: false,
         },
     ] {
         assert_eq!(wire::order_view(&of(&view).0).unwrap(), view);
@@ -929,6 +940,7 @@ fn merchant_view(status: OrderStatus, payable: bool) -> OrderView {
         method: Some(PaymentMethod::Pay),
         description: Some("Order 42".into()),
         payable,
+        allow_save_card: false,
     }
 }
 
@@ -972,6 +984,44 @@ async fn a_merchant_order_shows_the_proxys_amount_and_pays_that_order() {
     assert_eq!((string(&redirect[0], "invoiceId"), string(&redirect[0], "amount")), ("123456789012".into(), "2500".into()));
     let event = widget_events().get(0);
     assert_eq!(get(&event, "host"), JsValue::from(host.clone()), "dispatched on the host element");
+    epay_widget::unmount(host);
+}
+
+/// The consent to save the card: shown only when the shop offers it, unticked, and sent with
+/// the start only when the payer ticks it; ePay's `cardSave` follows the proxy's answer.
+#[wasm_bindgen_test]
+async fn the_consent_to_save_the_card_is_asked_only_when_offered_and_sent_only_when_ticked() {
+    setup(false);
+    let mut offering = merchant_view(OrderStatus::Open, true);
+    offering.allow_save_card = true;
+    route("GET /api/orders/123456789012", answers(vec![answer(200, of(&offering))]));
+    let mut checkout = checkout_response(PaymentMethod::Pay);
+    checkout.card_save = true;
+    route("POST /api/orders/123456789012/checkout", answers(vec![answer(200, of(&checkout))]));
+    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-lang", "ru")]);
+    until("the consent is offered", || !hidden(&host, ".epay-save")).await;
+    assert!(text(&host, ".epay-save").contains("Сохранить карту"), "{}", text(&host, ".epay-save"));
+    let checkbox: HtmlInputElement = find(&host, ".epay-save input").unchecked_into();
+    assert!(!checkbox.checked(), "unticked until the payer ticks it");
+    checkbox.click();
+    find(&host, ".epay-pay").click();
+    until("halyk called", || halyk_calls().length() == 1).await;
+    let request = requests().iter().find(|r| string(r, "path") == "/api/orders/123456789012/checkout").expect("the start");
+    assert_eq!(string(&request, "body"), r#"{"saveCard":true}"#);
+    assert!(get(&get(&halyk_calls().get(0), "object"), "cardSave").is_truthy(), "ePay is asked to save it");
+    epay_widget::unmount(host);
+
+    // Not offered: no consent on the page, and the start says nothing of it.
+    setup(false);
+    route("GET /api/orders/123456789012", answers(vec![answer(200, of(&merchant_view(OrderStatus::Open, true)))]));
+    route("POST /api/orders/123456789012/checkout", answers(vec![answer(200, of(&checkout_response(PaymentMethod::Pay)))]));
+    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y")]);
+    until("ready", || text(&host, ".epay-what") == "Order 42").await;
+    assert!(hidden(&host, ".epay-save"));
+    find(&host, ".epay-pay").click();
+    until("halyk called", || halyk_calls().length() == 1).await;
+    let request = requests().iter().find(|r| string(r, "path") == "/api/orders/123456789012/checkout").expect("the start");
+    assert_eq!(string(&request, "body"), "");
     epay_widget::unmount(host);
 }
 

@@ -49,13 +49,16 @@ pub enum ErrorCode {
     Forbidden,
     /// The password was right; send the code of the person's second factor too (`code`).
     SecondFactorRequired,
+    /// A saved card that cannot pay: unknown for the customer, deleted, or saved by a payment
+    /// ePay has not confirmed yet.
+    CardNotUsable,
     /// A code this build does not know (a newer proxy).
     #[serde(other)]
     Unknown,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 34] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::BodyTooLarge,
@@ -89,6 +92,7 @@ impl ErrorCode {
         ErrorCode::OperationNotAllowed,
         ErrorCode::Forbidden,
         ErrorCode::SecondFactorRequired,
+        ErrorCode::CardNotUsable,
     ];
 
     /// The wire name (what serde writes), for readers that do without serde.
@@ -127,6 +131,7 @@ impl ErrorCode {
             ErrorCode::OperationNotAllowed => "operation_not_allowed",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::SecondFactorRequired => "second_factor_required",
+            ErrorCode::CardNotUsable => "card_not_usable",
             ErrorCode::Unknown => "unknown",
         }
     }

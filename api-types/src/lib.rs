@@ -8,6 +8,8 @@
 
 #[cfg(feature = "admin")]
 mod admin;
+#[cfg(feature = "merchant")]
+mod cards;
 mod checkout;
 mod error;
 mod language;
@@ -28,6 +30,8 @@ pub use admin::{
     AdminOrder, AdminSession, AdminSignIn, AdminSummary, AttemptOutcome, CSRF_HEADER, Figure, Happening, PeriodFigures, RecoveryCodes,
     ReviewDecision, SecondFactorCode, SecondFactorEnrolment, StateCause, TimelineEntry,
 };
+#[cfg(feature = "merchant")]
+pub use cards::{SavedCard, SavedCardList};
 pub use checkout::{CheckoutRequest, CheckoutResponse, DESCRIPTION_MAX_BYTES, IDEMPOTENCY_KEY_HEADER};
 pub use error::{ApiError, ErrorCode};
 pub use language::Language;
@@ -41,7 +45,9 @@ pub use method::PaymentMethod;
 pub use money::{Amount, AmountError};
 pub use order::{ORDER_KEY_HEADER, OrderStatus, OrderView};
 #[cfg(feature = "merchant")]
-pub use vocabulary::{Action, Decision, EventType, MerchantStatus, OperationStatus, OrderState, PostLinkEndpoint, PostLinkVerdict, Role};
+pub use vocabulary::{
+    Action, CardStatus, Decision, EventType, MerchantStatus, OperationStatus, OrderState, PostLinkEndpoint, PostLinkVerdict, Role,
+};
 pub use widget_config::WidgetConfig;
 
 /// What ePay accepts as an invoiceId: digits only, 6 to 15 of them.

@@ -71,8 +71,19 @@ pub struct MerchantOrderRequest {
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    /// The older name of `allowSaveCard`, read the same way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_save: Option<bool>,
+    /// Offer the payer to save the card for later payments in this shop (off by default; needs
+    /// `accountId`): the widget shows the choice, unticked, and ePay saves the card only when
+    /// the payer ticks it. The card then appears under `/api/merchant/customers/{accountId}/cards`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_save_card: Option<bool>,
+    /// Pay the order now with this saved card of `accountId` (`card_…`), server to server: no
+    /// payer, no payment page. The answer shows the order as ePay's status API confirmed it
+    /// (or `pending` while it cannot yet tell); webhooks say the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_card: Option<String>,
     /// Any JSON object up to 4 KiB, returned exactly as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>))]
@@ -385,6 +396,11 @@ pub struct PaymentDetails {
     pub failure_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_code: Option<i64>,
+    /// A declined payment: why, for programs (`insufficient_funds`, `try_again_later`,
+    /// `card_expired`, `card_deactivated`, `card_deleted` or `declined`); `failureReason` says it
+    /// for people, in ePay's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
 }
 
 /// One step of an order's life.

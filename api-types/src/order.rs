@@ -80,6 +80,10 @@ pub struct OrderView {
     /// A merchant order the payer may (still) pay: `POST /api/orders/{invoiceId}/checkout`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub payable: bool,
+    /// The shop offers to save the card for its later payments (`allowSaveCard`): the widget
+    /// asks the payer, unticked, and sends the answer with the start (`saveCard`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_save_card: bool,
 }
 
 fn is_false(value: &bool) -> bool {

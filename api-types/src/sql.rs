@@ -73,6 +73,8 @@ text_column!(crate::EventType, crate::EventType::as_str, crate::EventType::from_
 text_column!(crate::Role, crate::Role::as_str, crate::Role::from_wire);
 #[cfg(feature = "merchant")]
 text_column!(crate::Decision, crate::Decision::as_str, crate::Decision::from_wire);
+
+text_column!(crate::CardStatus, crate::CardStatus::as_str, crate::CardStatus::from_wire);
 #[cfg(feature = "merchant")]
 text_column!(crate::PostLinkVerdict, crate::PostLinkVerdict::as_str, crate::PostLinkVerdict::from_wire);
 #[cfg(feature = "merchant")]

@@ -181,6 +181,19 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// Where a saved card stands (`SavedCard.status`).
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum CardStatus {
+        /// Saved by a payment ePay has not confirmed yet: not charged until it is.
+        Pending = "pending",
+        /// May be charged.
+        Active = "active",
+        /// Deleted by the shop or an operator: never charged again (and deactivated at ePay).
+        Deleted = "deleted",
+    }
+}
+
+wire_enum! {
     /// What a person decided about an order in review.
     #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub enum Decision {

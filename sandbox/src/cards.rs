@@ -41,9 +41,58 @@ pub const TEST_CARDS: &[TestCard] = &[
     TestCard { number: "4405639704015096", outcome: CardOutcome::Approve, what: "ePay test card: working", published: true },
     TestCard { number: "5522042705066736", outcome: CardOutcome::Approve, what: "ePay test card: working", published: true },
     TestCard { number: "377514500004820", outcome: CardOutcome::Approve, what: "ePay test card: working", published: true },
+    TestCard {
+        number: "4000000000000341",
+        outcome: CardOutcome::Approve,
+        what: "approved; saved, its 2nd payment by cardId is declined",
+        published: false,
+    },
+    TestCard {
+        number: "4000000000000002",
+        outcome: CardOutcome::Approve,
+        what: "approved; saved, every payment by cardId is declined",
+        published: false,
+    },
+    TestCard {
+        number: "4000000000000069",
+        outcome: CardOutcome::Approve,
+        what: "approved; saved, it expires after one payment by cardId",
+        published: false,
+    },
     TestCard { number: "4003032704547597", outcome: BLOCKED, what: "ePay test card: blocked", published: true },
     TestCard { number: "5578342710750560", outcome: BLOCKED, what: "ePay test card: blocked", published: true },
 ];
+
+/// Test cards that pay on the payment page but behave differently when charged later by their
+/// `cardId` (a card saved with `cardSave: true`): for subscriptions' tests.
+pub struct SavedCardBehaviour {
+    pub number: &'static str,
+    /// The outcome of its `nth` payment by `cardId` (from 1).
+    pub charge: fn(nth: u32) -> CardOutcome,
+}
+
+/// The sandbox's own codes for a saved card's refusals (ePay publishes none for these).
+pub const EXPIRED: CardOutcome = CardOutcome::Decline { reason_code: 454, reason: "Истек срок действия карты" };
+pub const DEACTIVATED: CardOutcome = CardOutcome::Decline { reason_code: 455, reason: "Карта деактивирована" };
+const NO_FUNDS: CardOutcome = CardOutcome::Decline { reason_code: 484, reason: "Недостаточно средств на карте" };
+
+pub const SAVED_CARD_BEHAVIOURS: &[SavedCardBehaviour] = &[
+    SavedCardBehaviour { number: "4000000000000341", charge: |nth| if nth == 2 { NO_FUNDS } else { CardOutcome::Approve } },
+    SavedCardBehaviour { number: "4000000000000002", charge: |_| NO_FUNDS },
+    SavedCardBehaviour { number: "4000000000000069", charge: |nth| if nth == 1 { CardOutcome::Approve } else { EXPIRED } },
+];
+
+/// What the `nth` payment by `cardId` with the saved card `number` does.
+pub fn saved_charge(number: &str, nth: u32) -> CardOutcome {
+    match SAVED_CARD_BEHAVIOURS.iter().find(|b| b.number == number) {
+        Some(behaviour) => (behaviour.charge)(nth),
+        // Any other card pays as it paid on the page (a blocked card never got saved).
+        None => find(number).map_or(CardOutcome::Approve, |card| match card.outcome {
+            CardOutcome::ApproveWithoutNotification => CardOutcome::Approve,
+            outcome => outcome,
+        }),
+    }
+}
 
 /// How the sandbox declines ePay's published blocked cards (ePay's own code is not published).
 const BLOCKED: CardOutcome = CardOutcome::Decline { reason_code: 478, reason: "Карта заблокирована" };

@@ -17,7 +17,10 @@ use super::{Sandbox, amount_json};
 const ATTEMPTS: u32 = 6;
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 
-pub async fn notify(sandbox: &Arc<Sandbox>, session: &PaySession, transaction: &Transaction, holder: &str) {
+/// `card_id`: the card the payment saved (`cardSave`); a success without one carries an id
+/// that names no saved card (ePay's sample always has a `cardId`; whether ePay sends one
+/// without `cardSave` is unconfirmed, so the proxy must not take it for a saved card).
+pub async fn notify(sandbox: &Arc<Sandbox>, session: &PaySession, transaction: &Transaction, holder: &str, card_id: Option<&str>) {
     let success = transaction.reason_code == 0;
     let terms = &session.terms;
     // ePay sends failures to postLink when failurePostLink is empty.
@@ -27,7 +30,7 @@ pub async fn notify(sandbox: &Arc<Sandbox>, session: &PaySession, transaction: &
         return;
     }
     let control = sandbox.control().clone();
-    let mut body = if success { success_body(session, transaction, holder) } else { failure_body(session, transaction, holder) };
+    let mut body = if success { success_body(session, transaction, holder, card_id) } else { failure_body(session, transaction, holder) };
     if control.omit_secret_hash {
         body.as_object_mut().expect("a JSON object").remove("secret_hash");
     }
@@ -66,12 +69,13 @@ async fn deliver(sandbox: &Sandbox, url: &str, body: &Value) -> bool {
     }
 }
 
-fn success_body(session: &PaySession, t: &Transaction, holder: &str) -> Value {
+fn success_body(session: &PaySession, t: &Transaction, holder: &str, card_id: Option<&str>) -> Value {
+    let card_id = card_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     json!({
         "accountId": session.account_id,
         "amount": amount_json(t.amount),
         "approvalCode": t.approval_code,
-        "cardId": uuid::Uuid::new_v4().to_string(),
+        "cardId": card_id,
         "cardMask": t.card_mask,
         "cardType": super::status_api::card_type(&t.card_mask),
         "code": "ok",

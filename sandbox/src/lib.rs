@@ -14,6 +14,7 @@ mod operations;
 mod page;
 mod params;
 mod payform;
+mod saved_cards;
 mod script;
 mod state;
 mod status_api;
@@ -127,6 +128,9 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/api/operation/{transaction_id}/charge", post(operations::charge))
         .route("/api/operation/{transaction_id}/cancel", post(operations::cancel))
         .route("/api/operation/{transaction_id}/refund", post(operations::refund))
+        .route("/api/payments/cards/auth", post(saved_cards::pay))
+        .route("/api/card/deactivate/{card_id}", post(saved_cards::deactivate))
+        .route("/cards", get(saved_cards::list))
         .route("/control", get(control::show).post(control::replace))
         .layer(axum::middleware::from_fn(headers::policy))
         .with_state(sandbox)

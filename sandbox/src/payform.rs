@@ -98,6 +98,7 @@ fn open_session(sandbox: &Sandbox, params: &params::Params, flag: MethodFlag) ->
         back_link: back_link.to_owned(),
         failure_back_link: failure_back_link.to_owned(),
         expires_at: Instant::now() + TOKEN_LIFETIME,
+        card_save: field("cardSave") == "true",
     })
 }
 
@@ -343,14 +344,17 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
         registry.close_session(&form.session);
         let transaction = charge(&session, card.number, card.outcome, receiver.as_deref(), two_stage, bonus_minor);
         registry.transactions.entry(transaction.invoice_id.clone()).or_default().push(transaction.clone());
-        transaction
+        let saved = (session.card_save && transaction.reason_code == 0)
+            .then(|| registry.save_card(card.number, &session.account_id, &session.terms.terminal));
+        (transaction, saved)
     };
+    let (transaction, saved_card) = transaction;
     let success = transaction.reason_code == 0;
     tracing::info!(invoice_id = %transaction.invoice_id, status = transaction.status_name, "sandbox: payment processed");
 
     if card.outcome != CardOutcome::ApproveWithoutNotification {
         let holder = form.holder.trim().to_uppercase();
-        delivery::notify(&sandbox, &session, &transaction, &holder).await;
+        delivery::notify(&sandbox, &session, &transaction, &holder, saved_card.as_deref()).await;
     }
 
     if session.flag == MethodFlag::ShortForm {
@@ -360,7 +364,7 @@ pub async fn pay(State(sandbox): State<Arc<Sandbox>>, Form(form): Form<PayForm>)
     Redirect::to(target).into_response()
 }
 
-fn charge(
+pub(crate) fn charge(
     session: &PaySession,
     card_number: &str,
     outcome: CardOutcome,

@@ -110,6 +110,20 @@ pub struct PaySession {
     pub back_link: String,
     pub failure_back_link: String,
     pub expires_at: Instant,
+    /// The payment object's `cardSave`: a successful payment saves the card (its `cardId`).
+    pub card_save: bool,
+}
+
+/// A card a payment with `cardSave: true` saved, by its `cardId`.
+#[derive(Clone, Debug)]
+pub struct SavedCard {
+    /// The test card's number (the sandbox's own memory; ePay answers only its mask).
+    pub number: &'static str,
+    pub account_id: String,
+    pub terminal: String,
+    /// Payments by `cardId` made with it so far (what decides a card that declines its Nth).
+    pub charges: u32,
+    pub deactivated: bool,
 }
 
 /// The flag payment-api.js appended to the payment page URL.
@@ -255,6 +269,10 @@ pub struct Registry {
     /// How often the status API was asked about each invoice (`GET /sandbox/status-questions`:
     /// several proxies on one database must ask once per question, not once each).
     pub status_questions: HashMap<String, u32>,
+    /// Cards saved by payments with `cardSave: true`, by `cardId`.
+    pub saved_cards: HashMap<String, SavedCard>,
+    /// Card deactivations performed (`GET /sandbox/cards` shows the cards).
+    pub deactivations: u32,
     sessions: HashMap<String, PaySession>,
     /// Tokens and sessions in the order they were made. Every one lives equally long, so the
     /// oldest expires first and forgetting them is a pop from the front, not a sweep.
@@ -263,6 +281,14 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// Saves `number` for `account_id` on `terminal`: its new `cardId`.
+    pub fn save_card(&mut self, number: &'static str, account_id: &str, terminal: &str) -> String {
+        let card_id = uuid::Uuid::new_v4().to_string();
+        let card = SavedCard { number, account_id: account_id.to_owned(), terminal: terminal.to_owned(), charges: 0, deactivated: false };
+        self.saved_cards.insert(card_id.clone(), card);
+        card_id
+    }
+
     pub fn issue(&mut self, access_token: String, token: IssuedToken) {
         forget_old(&mut self.token_order, &mut self.tokens);
         self.token_order.push_back((token.expires_at, access_token.clone()));

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod card_deactivation;
 pub mod checkout;
 pub mod config;
 pub mod confirm;
@@ -263,6 +264,7 @@ pub async fn serve_router(
         let _ = deliveries_stop.await;
     }));
     let lookups = tokio::spawn(operations::run(state.clone()));
+    let deactivations = tokio::spawn(card_deactivation::run(state.clone()));
     let timeouts = serving::Timeouts { header: state.config.server.http_header_timeout, idle: state.config.server.http_idle_timeout };
     let console_listener = match state.config.admin.listen {
         Some(addr) => {
@@ -294,6 +296,7 @@ pub async fn serve_router(
     worker.abort();
     housekeeping.abort();
     lookups.abort();
+    deactivations.abort();
     // The deliveries in flight are cut short and their events handed back (due now), so
     // another instance, or this one restarted, sends them without waiting for their leases.
     let _ = stop_deliveries.send(());

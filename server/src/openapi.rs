@@ -31,6 +31,8 @@ use crate::{checkout, merchant, order_status};
         merchant::operations::refund,
         merchant::events::list,
         merchant::events::resend,
+        merchant::cards::list,
+        merchant::cards::delete,
         checkout::order::start,
         checkout::create,
         order_status::show,

@@ -78,5 +78,6 @@ pub async fn show(
         method: Some(order.method),
         description: (order.source == OrderSource::Merchant).then(|| order.description.clone()),
         payable,
+        allow_save_card: payable && crate::store::cards::may_keep(&order, true),
     }))
 }

@@ -107,6 +107,7 @@ mod tests {
             method,
             description: None,
             payable: false,
+            allow_save_card: false,
         }
     }
 

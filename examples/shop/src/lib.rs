@@ -266,6 +266,8 @@ async fn create_order(shop: &Shop, buy: &Buy) -> Result<Redirect, (StatusCode, S
         phone: None,
         language: None,
         card_save: None,
+        allow_save_card: None,
+        saved_card: None,
         metadata: serde_json::value::to_raw_value(&serde_json::json!({"product": product.id})).ok(),
         payable_for_secs: Some(3600),
         expires_in_secs: None,

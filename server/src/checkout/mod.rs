@@ -1,6 +1,7 @@
 //! `POST /api/checkout`: store the order, mint one ePay token for it, hand the widget what it
 //! needs to call `halyk.p2p`.
 
+pub mod charge;
 pub mod order;
 pub mod validate;
 
@@ -143,7 +144,16 @@ pub(crate) fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: 
 
 /// The order is stored as `created`: obtain its token, then record the result either way.
 async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>, AppError> {
-    let app = &app;
+    let scope = order.method.token_scope();
+    let first_check_ms = confirm::first_check_ms(&app.config.confirmation);
+    let order = obtain_token(&app, order, scope, first_check_ms).await?;
+    respond(&app, &order)
+}
+
+/// The token step of a `created` order: the token for `scope`, recorded (the order becomes
+/// `pending`, its first status question at `first_check_ms`), or the failure recorded and
+/// answered. The pending order.
+pub(crate) async fn obtain_token(app: &AppState, order: OrderRow, scope: &'static str, first_check_ms: i64) -> Result<OrderRow, AppError> {
     if let Err(wait) = app.token_budget.take() {
         let wait_secs = wait.as_secs().max(1);
         tracing::warn!(wait_secs, "checkout refused: EPAY_TOKEN_RATE_PER_MINUTE reached");
@@ -151,7 +161,7 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
         return Err(token_rate_error().retry_after(wait_secs));
     }
     let request = PaymentTokenRequest {
-        scope: order.method.token_scope(),
+        scope,
         terminal: order.terminal.clone(),
         invoice_id: order.invoice_id.clone(),
         amount: order.amount(),
@@ -171,7 +181,6 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
                 return Err(expired(&order));
             }
             // Without a postLink by then, the status API is asked (reconciliation).
-            let first_check_ms = confirm::first_check_ms(&app.config.confirmation);
             let id = order.id;
             let recorded = raw.clone();
             let taken = app.store.write(move |conn| orders::record_token(conn, id, &recorded, expires_at, first_check_ms)).await?;
@@ -182,8 +191,7 @@ async fn start(app: Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>
                 tracing::warn!("the order left `created` while its token was requested; the token is not recorded");
                 return Err(finished(&order));
             }
-            let order = OrderRow { status: OrderState::Pending, token_response: Some(raw), token_expires_at: Some(expires_at), ..order };
-            respond(app, &order)
+            Ok(OrderRow { status: OrderState::Pending, token_response: Some(raw), token_expires_at: Some(expires_at), ..order })
         }
         Err(err) => {
             tracing::warn!(error = %err, elapsed_ms = started.elapsed().as_millis() as u64, "ePay token request failed");
@@ -222,7 +230,7 @@ fn start_failure_answer(order: &OrderRow) -> AppError {
 }
 
 /// A merchant order that hands out no new token: it ended, or a token would outlive it.
-fn expired(order: &OrderRow) -> AppError {
+pub(crate) fn expired(order: &OrderRow) -> AppError {
     let message = match (order.expires_at, order.payable_until()) {
         (Some(end), Some(until)) if now() < end => format!(
             "order {} can no longer be started: payments could start until {} (an ePay token lives two hours and the order \
@@ -236,7 +244,7 @@ fn expired(order: &OrderRow) -> AppError {
     AppError::new(StatusCode::GONE, ErrorCode::OrderExpired, message)
 }
 
-fn finished(order: &OrderRow) -> AppError {
+pub(crate) fn finished(order: &OrderRow) -> AppError {
     AppError::new(
         StatusCode::CONFLICT,
         ErrorCode::CheckoutFinished,
@@ -244,7 +252,7 @@ fn finished(order: &OrderRow) -> AppError {
     )
 }
 
-fn upstream_error(timed_out: bool) -> AppError {
+pub(crate) fn upstream_error(timed_out: bool) -> AppError {
     if timed_out {
         AppError::new(
             StatusCode::GATEWAY_TIMEOUT,
@@ -263,6 +271,12 @@ fn upstream_error(timed_out: bool) -> AppError {
 /// A request with the same Idempotency-Key (or for the same merchant order) is obtaining the token: wait for its result
 /// instead of minting a second token (a double click must not create two payments).
 async fn wait_for_concurrent_start(app: &Arc<AppState>, order: OrderRow) -> Result<Json<CheckoutBody>, AppError> {
+    let order = wait_until_started(app, order).await?;
+    respond(app, &order)
+}
+
+/// The order another request is starting, once it is `pending` (or why it is not).
+pub(crate) async fn wait_until_started(app: &AppState, order: OrderRow) -> Result<OrderRow, AppError> {
     let deadline = Instant::now() + app.config.epay.timeout + Duration::from_secs(2);
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -270,7 +284,7 @@ async fn wait_for_concurrent_start(app: &Arc<AppState>, order: OrderRow) -> Resu
         let Some(order) = app.store.read(move |db| orders::find_by_id(db, id)).await? else { break };
         match order.status {
             OrderState::Created => continue,
-            OrderState::Pending => return respond(app, &order),
+            OrderState::Pending => return Ok(order),
             OrderState::StartFailed => return Err(start_failure_answer(&order)),
             _ => break,
         }

@@ -112,7 +112,7 @@ fn causes(err: reqwest::Error) -> String {
 }
 
 /// An HTTP answer that is not what was asked for. The body is cut short: it goes to logs.
-pub(super) fn status_error(status: reqwest::StatusCode, body: &[u8]) -> EpayError {
+pub(crate) fn status_error(status: reqwest::StatusCode, body: &[u8]) -> EpayError {
     let text = String::from_utf8_lossy(body);
     EpayError::Status { status: status.as_u16(), body: text.chars().take(300).collect() }
 }

@@ -27,6 +27,10 @@ pub fn endpoint(path: &str) -> &'static str {
             Some("cancel") => "cancel",
             _ => "operation_other",
         }
+    } else if path.ends_with("/payments/cards/auth") {
+        "card_payment"
+    } else if path.contains("/card/deactivate/") {
+        "card_deactivate"
     } else {
         "other"
     }

@@ -2,14 +2,17 @@
 //! reading what ePay reports (`reported.rs`).
 
 mod client;
+pub mod decline;
 pub mod metrics;
 pub(crate) mod operation;
 pub mod reported;
+pub mod saved_card;
 mod status;
 pub(crate) mod token;
 
 pub use client::{EpayClient, EpayError};
 pub use operation::{OperationAnswer, OperationKind, read_operation_answer};
+pub use saved_card::{CardPayment, CardPaymentAnswer};
 #[cfg(test)]
 pub(crate) use status::read_status_answer;
 pub use status::{ResultCode, StatusAnswer, StatusKind, TransactionInfo, TransactionStatus};

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use epay_api_types::{ApiError, ErrorCode, MerchantOrder, MerchantOrderRequest};
+use epay_api_types::{ApiError, CardStatus, ErrorCode, MerchantOrder, MerchantOrderRequest};
 
 use super::auth::MerchantAuthErrors;
 use super::validate;
@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::idempotency::REPLAYED_HEADER;
 use crate::json::JsonBody;
 use crate::state::AppState;
+use crate::store::cards::{self, CardRow};
 use crate::store::orders::{self, Created, MerchantTerms, NewOrder};
 use crate::views::order as view;
 
@@ -24,6 +25,10 @@ use crate::views::order as view;
 /// The amount, currency and description are fixed here and never change. The answer's
 /// `orderKey` (or `checkoutUrl`) lets the payer pay it. Repeating the request with the same
 /// `Idempotency-Key` and body returns the same order (with `Idempotent-Replayed: true`).
+/// With `savedCard` the order is paid at once with that saved card of `accountId`, server to
+/// server: the answer shows it `paid`, `failed` (with `payment.declineCode`), or `pending`
+/// while ePay's status API cannot tell yet; its payment is sent to ePay once, whatever is
+/// repeated.
 #[utoipa::path(
     post,
     path = "/api/merchant/orders",
@@ -39,9 +44,11 @@ use crate::views::order as view;
         (status = 409, description = "`duplicate_reference`: another order has this reference; the message names its invoice", body = ApiError),
         (status = 413, description = "`body_too_large`", body = ApiError),
         (status = 415, description = "`unsupported_media_type`", body = ApiError),
-        (status = 422, description = "`invalid_amount`, `amount_too_small`, `amount_too_large`, `invalid_field`, `idempotency_key_reused`", body = ApiError),
+        (status = 422, description = "`invalid_amount`, `amount_too_small`, `amount_too_large`, `invalid_field`, `idempotency_key_reused`, `card_not_usable` (`savedCard` is not an active card of `accountId`)", body = ApiError),
         (status = 429, description = "`too_many_open_merchant_orders` (`Retry-After`)", body = ApiError),
-        (status = 503, description = "`too_many_open_orders`, `timeout`", body = ApiError),
+        (status = 502, description = "`upstream_error`: a payment by `savedCard` could not reach ePay (nothing was sent); retry with the same Idempotency-Key", body = ApiError),
+        (status = 503, description = "`too_many_open_orders`, `token_rate_exceeded`, `timeout`", body = ApiError),
+        (status = 504, description = "`upstream_timeout`: ePay gave no payment token in time (nothing was charged); retry with the same Idempotency-Key", body = ApiError),
     )
 )]
 pub async fn create(
@@ -67,11 +74,25 @@ pub async fn create(
         lifetime_secs: valid.lifetime_secs() as i64,
     };
     let new = NewOrder { merchant: Some(terms), ..checkout::new_order(&app, &valid.checkout, None) };
+    let card = match &valid.saved_card {
+        Some(card_ref) => Some(usable_card(&app, &valid.checkout.account_id, card_ref).await?),
+        None => None,
+    };
     let (open, merchant_open) = (app.open_orders.clone(), app.merchant_open_orders.clone());
     // Whether the job counted a new order (it may run more than once): settled once it is done.
     let counted = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
     let counts = counted.clone();
-    let created = app.store.write(move |tx| orders::create_merchant_order(tx, new.clone(), &open, &merchant_open, &counts)).await;
+    let created = app
+        .store
+        .write(move |tx| {
+            let created = orders::create_merchant_order(tx, new.clone(), &open, &merchant_open, &counts)?;
+            // The card that pays it, in the order's own transaction.
+            if let (Created::New(order), Some(card)) = (&created, &card) {
+                cards::create_charge(tx, order.id, card.id)?;
+            }
+            Ok(created)
+        })
+        .await;
     for (flag, quota) in counted.iter().zip([&app.open_orders, &app.merchant_open_orders]) {
         if flag.load(Ordering::SeqCst) {
             quota.settled();
@@ -113,6 +134,12 @@ pub async fn create(
         }
     };
     tracing::info!(invoice_id = %order.invoice_id, replayed, "merchant order created");
+    // A payment by a saved card starts now (a replay of a request whose payment never left
+    // starts it again; one that left is never sent twice).
+    let order = match valid.saved_card {
+        Some(_) => checkout::charge::pay_with_saved_card(&app, order.id).await?,
+        None => order,
+    };
     let body = view::summary(&app.config.server, &order);
     let location = HeaderValue::from_str(&format!("/api/merchant/orders/{}", order.invoice_id)).map_err(AppError::internal)?;
     let mut response = (StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response();
@@ -120,4 +147,25 @@ pub async fn create(
         response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// The active saved card `card_ref` of `account_id`, or why it cannot pay.
+async fn usable_card(app: &AppState, account_id: &str, card_ref: &str) -> Result<CardRow, AppError> {
+    let (account, reference) = (account_id.to_owned(), card_ref.to_owned());
+    let card = app.store.read(move |db| cards::find(db, &account, &reference)).await?;
+    let refuse = |message: String| AppError::unprocessable(ErrorCode::CardNotUsable, message);
+    match card {
+        None => Err(refuse(format!(
+            "customer {account_id} has no saved card {card_ref}: GET /api/merchant/customers/{{accountId}}/cards lists theirs"
+        ))),
+        Some(card) => match card.status {
+            CardStatus::Active => Ok(card),
+            CardStatus::Pending => Err(refuse(format!(
+                "card {card_ref} was saved by a payment ePay has not confirmed yet: it can pay once that order is paid"
+            ))),
+            CardStatus::Deleted => {
+                Err(refuse(format!("card {card_ref} was deleted: it can never pay again; ask the customer to pay and save a card")))
+            }
+        },
+    }
 }

@@ -2,6 +2,7 @@
 //! Server to server only: a bearer key (`auth.rs`), no CORS.
 
 pub mod auth;
+pub mod cards;
 pub mod create;
 pub mod events;
 pub mod operations;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::state::AppState;
 
@@ -27,6 +28,8 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/merchant/orders/{invoice_id}/capture", post(operations::capture))
         .route("/api/merchant/orders/{invoice_id}/cancel", post(operations::cancel))
         .route("/api/merchant/orders/{invoice_id}/refunds", post(operations::refund))
+        .route("/api/merchant/customers/{account_id}/cards", get(cards::list))
+        .route("/api/merchant/customers/{account_id}/cards/{card_id}", delete(cards::delete))
         .route("/api/merchant/events", get(events::list))
         .route("/api/merchant/events/{event_id}/resend", post(events::resend))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_merchant))

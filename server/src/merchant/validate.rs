@@ -1,7 +1,7 @@
 //! A merchant's order request: the checkout rules (amount, currency, description, contact
 //! details) and the merchant's own (reference, metadata, expiry, return URL). Pure.
 
-use epay_api_types::{ErrorCode, METADATA_MAX_BYTES, MerchantOrderRequest, REFERENCE_MAX_BYTES};
+use epay_api_types::{ErrorCode, METADATA_MAX_BYTES, MerchantOrderRequest, PaymentMethod, REFERENCE_MAX_BYTES};
 
 use crate::checkout::validate::{self, Terms, ValidCheckout, is_direction_control};
 use crate::config::CheckoutSettings;
@@ -26,6 +26,8 @@ pub struct ValidOrder {
     /// How long the payer may start paying.
     pub payable_for_secs: u64,
     pub return_url: Option<String>,
+    /// Pay at once with this saved card of the order's `accountId` (`card_…`).
+    pub saved_card: Option<String>,
 }
 
 impl ValidOrder {
@@ -37,7 +39,7 @@ impl ValidOrder {
     /// Identifies the request for Idempotency-Key reuse checks (by the order's lifetime, as
     /// stored orders' fingerprints were made).
     pub fn fingerprint(&self) -> String {
-        let canonical = [
+        let mut canonical = [
             self.checkout.fingerprint(),
             self.reference.clone(),
             self.metadata.clone().unwrap_or_default(),
@@ -45,6 +47,10 @@ impl ValidOrder {
             self.return_url.clone().unwrap_or_default(),
         ]
         .join("\u{1f}");
+        // Only when present: orders stored before savedCard existed keep their fingerprints.
+        if let Some(card) = &self.saved_card {
+            canonical = canonical + "\u{1f}card:" + card;
+        }
         crate::secrets::sha256_hex(canonical.as_bytes())
     }
 }
@@ -63,6 +69,27 @@ pub struct Reach<'a> {
 
 pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, reach: &Reach<'_>) -> Result<ValidOrder, AppError> {
     let https_only = reach.https_only;
+    let allow_save_card = match (request.allow_save_card, request.card_save) {
+        (Some(allow), Some(old)) if allow != old => {
+            return Err(invalid("send allowSaveCard (or its older name cardSave), not both with different values"));
+        }
+        (allow, old) => allow.or(old).unwrap_or(false),
+    };
+    let account_id = request.account_id.as_deref().map(str::trim).unwrap_or_default();
+    if allow_save_card && account_id.is_empty() {
+        return Err(invalid("allowSaveCard needs accountId: a card is saved for a customer of the shop, whom accountId names"));
+    }
+    let saved_card = match request.saved_card.as_deref().map(str::trim) {
+        None => None,
+        Some(card) if !card.starts_with("card_") || card.len() > 64 => {
+            return Err(invalid(format!(
+                "savedCard `{card}` is not a saved card's id (card_…, from GET /api/merchant/customers/{{accountId}}/cards)"
+            )));
+        }
+        Some(_) if account_id.is_empty() => return Err(invalid("savedCard needs accountId: the customer whose card it is")),
+        Some(_) if allow_save_card => return Err(invalid("allowSaveCard makes no sense with savedCard: the card is saved already")),
+        Some(card) => Some(card.to_owned()),
+    };
     let terms = Terms {
         amount: &request.amount,
         currency: request.currency.as_deref(),
@@ -71,8 +98,10 @@ pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, reach: &R
         email: request.email.as_deref(),
         phone: request.phone.as_deref(),
         language: request.language,
-        card_save: request.card_save,
-        method: request.method,
+        card_save: Some(allow_save_card),
+        // Cards are saved by card payments, and pay card payments (ePay's `payments/cards/auth`):
+        // either makes `pay` the default.
+        method: request.method.or((allow_save_card || saved_card.is_some()).then_some(PaymentMethod::Pay)),
     };
     let checkout = validate::terms(terms, rules)?;
     if checkout.description.is_empty() {
@@ -120,7 +149,13 @@ pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, reach: &R
             _ => return Err(invalid(format!("returnUrl `{text}` must be an absolute http(s) URL without a fragment"))),
         },
     };
-    Ok(ValidOrder { checkout, reference, metadata, payable_for_secs, return_url })
+    if saved_card.is_some() && checkout.method.is_transfer() {
+        return Err(invalid("savedCard pays card payments only (method pay)"));
+    }
+    if allow_save_card && checkout.method.is_transfer() {
+        return Err(invalid("allowSaveCard saves cards of card payments only (method pay): a saved card pays on the card terminal"));
+    }
+    Ok(ValidOrder { checkout, reference, metadata, payable_for_secs, return_url, saved_card })
 }
 
 /// The payable window a request asks for: `payableForSecs`, or the older `expiresInSecs` as it
@@ -191,6 +226,12 @@ mod tests {
             (r#"{"amount":"1","description":"x","reference":"1","payableForSecs":59}"#, "payableForSecs"),
             (r#"{"amount":"1","description":"x","reference":"1","payableForSecs":900,"expiresInSecs":900}"#, "not both"),
             (r#"{"amount":"1","description":"x","reference":"1","returnUrl":"javascript:alert(1)"}"#, "returnUrl"),
+            (r#"{"amount":"1","description":"x","reference":"1","allowSaveCard":true}"#, "accountId"),
+            (r#"{"amount":"1","description":"x","reference":"1","accountId":"c","allowSaveCard":true,"cardSave":false}"#, "not both"),
+            (r#"{"amount":"1","description":"x","reference":"1","savedCard":"card_1"}"#, "accountId"),
+            (r#"{"amount":"1","description":"x","reference":"1","accountId":"c","savedCard":"4111111111111111"}"#, "savedCard"),
+            (r#"{"amount":"1","description":"x","reference":"1","accountId":"c","savedCard":"card_1","method":"p2p"}"#, "savedCard"),
+            (r#"{"amount":"1","description":"x","reference":"1","accountId":"c","allowSaveCard":true,"method":"p2p"}"#, "allowSaveCard"),
         ];
         for (json, field) in cases {
             let err = order(&request(json), &rules(), &shop(false)).unwrap_err();
@@ -250,7 +291,8 @@ mod tests {
             r#"{"amount":"1","description":"x","reference":"1","email":"buyer@shop.kz"}"#,
             r#"{"amount":"1","description":"x","reference":"1","phone":"+77011234567"}"#,
             r#"{"amount":"1","description":"x","reference":"1","language":"kk"}"#,
-            r#"{"amount":"1","description":"x","reference":"1","cardSave":true}"#,
+            r#"{"amount":"1","description":"x","reference":"1","accountId":"c","cardSave":true}"#,
+            r#"{"amount":"1","description":"x","reference":"1","accountId":"c","savedCard":"card_1"}"#,
         ] {
             assert_ne!(order(&request(other), &rules(), &shop(false)).unwrap().fingerprint(), base.fingerprint(), "{other}");
         }

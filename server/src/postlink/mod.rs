@@ -29,6 +29,7 @@ use crate::error::AppError;
 use crate::rate_limit::ClientAddr;
 use crate::state::AppState;
 use crate::store::StoreError;
+use crate::store::cards;
 pub use crate::store::notifications::Endpoint;
 use crate::store::notifications::{self, NewNotification, Verdict};
 use crate::store::now_ms;
@@ -218,9 +219,24 @@ fn handle(tx: &mut Tx, cx: &Context<'_>, n: &Notification) -> Result<Handled, St
         }
     };
     record(tx, cx, Some(order.id), n, verdict, reason.as_deref())?;
+    if success {
+        keep_saved_card(tx, &order, n, cx.now_ms)?;
+    }
     tracing::info!(invoice_id = %order.invoice_id, endpoint = ?cx.endpoint, ?verdict, success, reason, "postLink recorded");
     let ask = verdict == Verdict::Accepted && success;
     Ok(Handled::Done { verdict, ask })
+}
+
+/// The card an authentic success reports, kept for the order's customer when the payer agreed
+/// (`cards::may_keep`); ePay reports a card's id only here.
+fn keep_saved_card(tx: &mut Tx, order: &OrderRow, n: &Notification, now_ms: i64) -> Result<(), StoreError> {
+    let Some(card_id) = n.card_id.clone() else { return Ok(()) };
+    let seen =
+        cards::SeenCard { epay_card_id: card_id, card_mask: n.card_mask.clone(), card_type: n.card_type.clone(), issuer: n.issuer.clone() };
+    if cards::remember(tx, order, &seen, now_ms / 1000)? {
+        tracing::info!(invoice_id = %order.invoice_id, "the card the payer agreed to save is kept for their account");
+    }
+    Ok(())
 }
 
 /// The fields a notification sets on its order. The saved card's id only when the order asked

@@ -22,6 +22,8 @@ pub struct Notification {
     /// A saved card (cardSave): its id and type.
     pub card_id: Option<String>,
     pub card_type: Option<String>,
+    /// The card's bank, as ePay names it ("JSC KASPI BANK").
+    pub issuer: Option<String>,
     /// A transfer's fee, when ePay sends one beside the amount.
     pub fee: Option<String>,
 }
@@ -53,6 +55,7 @@ impl Notification {
             reason_code: first(&fields, &["reasonCode"]).and_then(as_integer),
             card_id: text(&["cardId", "cardID"]).filter(|id| !id.trim().is_empty()),
             card_type: text(&["cardType"]).filter(|t| !t.trim().is_empty()),
+            issuer: text(&["issuer"]).filter(|t| !t.trim().is_empty()),
             fee: text(&["fee", "commission"]),
         })
     }

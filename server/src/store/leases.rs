@@ -30,8 +30,8 @@ pub struct Schedule {
 }
 
 /// Every queue a worker claims from: confirmations and reconciliation, webhook deliveries,
-/// capture/cancel/refund lookups.
-pub const SCHEDULES: [&Schedule; 3] = [&STATUS_CHECKS, &DELIVERIES, &LOOKUPS];
+/// capture/cancel/refund lookups, deactivations of deleted cards at ePay.
+pub const SCHEDULES: [&Schedule; 4] = [&STATUS_CHECKS, &DELIVERIES, &LOOKUPS, &DEACTIVATIONS];
 
 /// The orders the confirmation worker asks about: open ones, and a failed or expired order a
 /// postLink without secret_hash said may have been paid. A claim bumps the order's version:
@@ -46,6 +46,9 @@ pub const STATUS_CHECKS: Schedule = Schedule {
 /// Operations due for a lookup in the status API: unsettled ones, and those whose claim ran
 /// out (their instance died or took too long).
 pub const LOOKUPS: Schedule = Schedule { table: "operations", due: "next_check_ms", only: "", also_set: "" };
+
+/// Deleted cards whose deactivation at ePay is due (until ePay confirms one).
+pub const DEACTIVATIONS: Schedule = Schedule { table: "saved_cards", due: "deactivate_next_ms", only: "", also_set: "" };
 
 /// Events due for an attempt (delivered and given-up ones have none).
 pub const DELIVERIES: Schedule = Schedule { table: "webhook_events", due: "next_attempt_ms", only: "", also_set: "" };

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod backlog;
+pub mod cards;
 mod checkpoint;
 pub mod db;
 mod error;

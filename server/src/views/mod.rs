@@ -3,6 +3,7 @@
 //! it stood when a webhook event was made (`snapshot.rs`). One room, below every door that
 //! shows an order (merchant, admin, webhooks, checkout); it reads the store and nothing else.
 
+pub mod card;
 pub mod order;
 pub mod snapshot;
 

@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::config::ServerSettings;
 use crate::store::notifications::{NotificationRow, Verdict};
-use crate::store::orders::{HistoryRow, OrderRow};
+use crate::store::orders::{HistoryRow, OrderRow, OrderState};
 
 /// Unix seconds as RFC 3339 (UTC).
 pub fn rfc3339(unix_secs: i64) -> String {
@@ -62,6 +62,7 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
             payout_amount: money(order.payout_amount_minor),
             failure_reason: order.failure_reason.clone(),
             failure_code: order.failure_code,
+            decline_code: (order.status == OrderState::Failed).then(|| decline_code(order)),
         }),
         captured_amount: money(order.captured_minor),
         refunded_amount: Amount::from_minor(order.refunded_minor as u64).to_string(),
@@ -77,6 +78,18 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
         confirmation: None,
     }
 }
+
+/// A failed order's decline for programs: ePay's `reasonCode`, or the proxy's own reason when
+/// nothing was sent (a saved card deleted before its payment left).
+fn decline_code(order: &OrderRow) -> String {
+    if order.failure_code.is_none() && order.failure_reason.as_deref().is_some_and(|r| r.starts_with(CARD_DELETED)) {
+        return "card_deleted".to_owned();
+    }
+    crate::epay::decline::decline_code(order.failure_code).to_owned()
+}
+
+/// How the proxy words a charge it never sent because its card was deleted.
+pub const CARD_DELETED: &str = "the saved card was deleted";
 
 /// The order with its history and its newest postLinks (`post_links`, of `post_links_count`).
 pub fn detailed(
@@ -140,6 +153,6 @@ pub fn money(minor: Option<i64>) -> Option<String> {
 /// late payments were recorded as such; `OrderRows::view` adds those). Pure.
 pub fn paid_after_expiry(order: &OrderRow, history: &[HistoryRow]) -> Option<bool> {
     let expires_at = order.expires_at?;
-    let paid_at = history.iter().find(|step| step.status == crate::store::orders::OrderState::Paid)?.at;
+    let paid_at = history.iter().find(|step| step.status == OrderState::Paid)?.at;
     Some(paid_at > expires_at)
 }

@@ -22,6 +22,7 @@ mod postlink;
 mod properties;
 mod sandbox_loop;
 mod sandbox_shapes;
+mod saved_cards;
 mod secrets;
 mod sign_in;
 mod state_changes;

@@ -400,7 +400,7 @@ async fn the_openapi_document_describes_every_route_and_error_code() {
             None => part.to_owned(),
         });
         let documented = documented.collect::<Vec<_>>().join("/");
-        let methods: Vec<&str> = ["get", "post"].into_iter().filter(|m| line.contains(&format!("{m}("))).collect();
+        let methods: Vec<&str> = ["get", "post", "delete"].into_iter().filter(|m| line.contains(&format!("{m}("))).collect();
         // A route bound to a variable (`checkout_route`) is a POST.
         let methods = if methods.is_empty() { vec!["post"] } else { methods };
         for method in methods {

@@ -53,6 +53,10 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
     tx.execute_later(&format!("UPDATE orders SET status = ?, {}updated_at = ?, version = version + 1 WHERE id = ?", step.set), &values)?;
     if was != step.to {
         record_history(tx, id, step.to, step.at)?;
+        // A card the payment saved may be charged once ePay confirmed the payment.
+        if matches!(step.to, OrderState::Paid | OrderState::Authorized) {
+            crate::store::cards::activate_saved_by(tx, id)?;
+        }
         if let Some(kind) = announced_as(step.to) {
             announce(tx, id, kind, None)?;
         }

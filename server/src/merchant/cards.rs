@@ -1,0 +1,85 @@
+//! `GET /api/merchant/customers/{accountId}/cards` and `DELETE …/cards/{cardId}`: the cards a
+//! customer agreed to save, and taking one away (docs/saved-cards.md).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use epay_api_types::{ApiError, SavedCard, SavedCardList};
+
+use super::auth::MerchantAuthErrors;
+use crate::card_deactivation;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::cards;
+use crate::store::now_ms;
+use crate::views::card::saved_card;
+
+/// A customer's saved cards, oldest first (deleted ones too).
+#[utoipa::path(
+    get,
+    path = "/api/merchant/customers/{accountId}/cards",
+    operation_id = "listSavedCards",
+    tag = "merchant",
+    security(("merchantKey" = [])),
+    params(("accountId" = String, Path, description = "The customer: the `accountId` of the orders that saved the cards")),
+    responses(
+        (status = 200, description = "The customer's cards (an empty list for a customer without any)", body = SavedCardList),
+        MerchantAuthErrors,
+    )
+)]
+pub async fn list(State(app): State<Arc<AppState>>, Path(account_id): Path<String>) -> Result<Json<SavedCardList>, AppError> {
+    let cards = app.store.read(move |db| cards::for_account(db, &account_id)).await?;
+    Ok(Json(SavedCardList { data: cards.iter().map(saved_card).collect() }))
+}
+
+/// Deletes a saved card: it is never charged again, and ePay is asked to deactivate it (at once,
+/// and again until it confirms: `deactivatedAtEpay`). Deleting it again answers the same.
+#[utoipa::path(
+    delete,
+    path = "/api/merchant/customers/{accountId}/cards/{cardId}",
+    operation_id = "deleteSavedCard",
+    tag = "merchant",
+    security(("merchantKey" = [])),
+    params(
+        ("accountId" = String, Path, description = "The customer"),
+        ("cardId" = String, Path, description = "The card (`card_…`)"),
+    ),
+    responses(
+        (status = 200, description = "The card, deleted", body = SavedCard),
+        MerchantAuthErrors,
+        (status = 404, description = "`not_found`: the customer has no such card", body = ApiError),
+    )
+)]
+pub async fn delete(
+    State(app): State<Arc<AppState>>,
+    Path((account_id, card_ref)): Path<(String, String)>,
+) -> Result<Json<SavedCard>, AppError> {
+    let card = delete_card(&app, &account_id, &card_ref, "merchant API").await?;
+    Ok(Json(saved_card(&card)))
+}
+
+/// Deletes `card_ref` of `account_id` for `by` (the merchant API, or a person in the console),
+/// then asks ePay to deactivate it once; the worker asks again until it does.
+pub async fn delete_card(app: &AppState, account_id: &str, card_ref: &str, by: &str) -> Result<cards::CardRow, AppError> {
+    let (account, reference, by) = (account_id.to_owned(), card_ref.to_owned(), by.to_owned());
+    // The first deactivation is this request's: the worker takes it only if this one dies.
+    let lease = crate::store::leases::lease_ms(app.config.epay.timeout);
+    let deleted = app
+        .store
+        .write(move |tx| match cards::find(tx, &account, &reference)? {
+            Some(card) => cards::delete(tx, card.id, &by, now_ms(), now_ms() + lease),
+            None => Ok(None),
+        })
+        .await?;
+    let Some((mut card, deleted_now)) = deleted else {
+        return Err(AppError::not_found(format!("customer {account_id} has no saved card {card_ref}")));
+    };
+    if deleted_now {
+        tracing::info!(card = %card.card_ref, "saved card deleted; deactivating it at ePay");
+        card_deactivation::deactivate(app, &card).await?;
+        let id = card.id;
+        card = app.store.read(move |db| cards::find_by_id(db, id)).await?.unwrap_or(card);
+    }
+    Ok(card)
+}
