@@ -31,7 +31,10 @@ pub use admin::{
     ReviewDecision, SecondFactorCode, SecondFactorEnrolment, StateCause, TimelineEntry,
 };
 #[cfg(feature = "merchant")]
-pub use cards::{SavedCard, SavedCardList};
+pub use cards::{
+    SavedCard, SavedCardList, Subscription, SubscriptionCancel, SubscriptionChange, SubscriptionCharge, SubscriptionList,
+    SubscriptionRequest, SubscriptionWebhookPayload, TestClock, TestClockAdvance,
+};
 pub use checkout::{CheckoutRequest, CheckoutResponse, DESCRIPTION_MAX_BYTES, IDEMPOTENCY_KEY_HEADER};
 pub use error::{ApiError, ErrorCode};
 pub use language::Language;
@@ -46,7 +49,8 @@ pub use money::{Amount, AmountError};
 pub use order::{ORDER_KEY_HEADER, OrderStatus, OrderView};
 #[cfg(feature = "merchant")]
 pub use vocabulary::{
-    Action, CardStatus, Decision, EventType, MerchantStatus, OperationStatus, OrderState, PostLinkEndpoint, PostLinkVerdict, Role,
+    Action, CardStatus, Decision, EventType, IntervalUnit, MerchantStatus, OperationStatus, OrderState, PostLinkEndpoint, PostLinkVerdict,
+    Role, SubscriptionStatus,
 };
 pub use widget_config::WidgetConfig;
 

@@ -318,7 +318,12 @@ pub struct WebhookEvent {
     /// The `webhook-id` of every delivery attempt.
     pub id: String,
     pub r#type: EventType,
-    pub invoice_id: String,
+    /// The order it is about (absent for a subscription's event without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_id: Option<String>,
+    /// The subscription it is about (`subscription.*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
     /// RFC 3339.
     pub created_at: String,
     /// `pending`, `delivered` or `failed` (given up after 3 days).

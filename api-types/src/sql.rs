@@ -75,6 +75,10 @@ text_column!(crate::Role, crate::Role::as_str, crate::Role::from_wire);
 text_column!(crate::Decision, crate::Decision::as_str, crate::Decision::from_wire);
 
 text_column!(crate::CardStatus, crate::CardStatus::as_str, crate::CardStatus::from_wire);
+
+text_column!(crate::SubscriptionStatus, crate::SubscriptionStatus::as_str, crate::SubscriptionStatus::from_wire);
+
+text_column!(crate::IntervalUnit, crate::IntervalUnit::as_str, crate::IntervalUnit::from_wire);
 #[cfg(feature = "merchant")]
 text_column!(crate::PostLinkVerdict, crate::PostLinkVerdict::as_str, crate::PostLinkVerdict::from_wire);
 #[cfg(feature = "merchant")]

@@ -177,6 +177,43 @@ wire_enum! {
         RefundSucceeded = "refund.succeeded",
         /// A refund ePay refused: nothing moved.
         RefundFailed = "refund.failed",
+        /// A subscription was created (`data` is the subscription).
+        SubscriptionCreated = "subscription.created",
+        /// A period was paid (`data.latestCharge` names its order).
+        SubscriptionRenewed = "subscription.renewed",
+        /// A charge was declined; it is tried again as `retryDays` says (`data.nextChargeAt`).
+        SubscriptionPaymentFailed = "subscription.payment_failed",
+        /// The period stays unpaid: retries ran out, or the card cannot pay (`data.statusReason`).
+        SubscriptionPastDue = "subscription.past_due",
+        /// The subscription ended: cancelled by the shop, or its unpaid period ran out.
+        SubscriptionCancelled = "subscription.cancelled",
+    }
+}
+
+wire_enum! {
+    /// Where a subscription stands (`Subscription.status`).
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum SubscriptionStatus {
+        /// Charged each period.
+        Active = "active",
+        /// A period is unpaid: retries ran out, or the card cannot pay; it is cancelled when the
+        /// unpaid period ends, unless a new card pays it first.
+        PastDue = "past_due",
+        /// Not charged until resumed.
+        Paused = "paused",
+        /// Ended; never charged again.
+        Cancelled = "cancelled",
+    }
+}
+
+wire_enum! {
+    /// How long a subscription's period is, with `intervalCount`.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum IntervalUnit {
+        Day = "day",
+        Week = "week",
+        Month = "month",
+        Year = "year",
     }
 }
 

@@ -108,6 +108,12 @@ fn read_request(token: &TokenTerms, body: &Value) -> Result<CardPayment, String>
 }
 
 pub async fn pay(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: Bytes) -> Response {
+    // On a task of its own: the bank performs a payment even after the client gave up waiting.
+    let task = tokio::spawn(perform(sandbox, headers, body));
+    task.await.unwrap_or_else(|_| refuse(500, 500, "sandbox: the payment task failed"))
+}
+
+async fn perform(sandbox: Arc<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
     let token = match sandbox.registry().live_token(bearer(&headers)).map(|t| (t.scope.clone(), t.grant.clone())) {
         Some((scope, Grant::Payment(terms))) if scope.split_whitespace().any(|s| s == "payment") => terms,
         _ => return refuse(401, 401, "a payment token issued for this invoice is required"),

@@ -27,6 +27,7 @@ pub mod openapi;
 pub mod operations;
 pub mod order_status;
 pub mod passwords;
+pub mod periods;
 pub mod postlink;
 pub mod rate_limit;
 pub mod secrets;
@@ -34,6 +35,7 @@ pub mod security;
 pub mod serving;
 pub mod state;
 pub mod store;
+pub mod subscriptions;
 pub mod telemetry;
 pub mod views;
 pub mod webhooks;
@@ -123,6 +125,7 @@ impl AppState {
             store,
             sandbox,
             confirmations: Arc::new(tokio::sync::Notify::new()),
+            subscriptions: Arc::new(tokio::sync::Notify::new()),
             checkout_limiter,
             instance,
         }))
@@ -265,6 +268,7 @@ pub async fn serve_router(
     }));
     let lookups = tokio::spawn(operations::run(state.clone()));
     let deactivations = tokio::spawn(card_deactivation::run(state.clone()));
+    let billing = tokio::spawn(subscriptions::run(state.clone()));
     let timeouts = serving::Timeouts { header: state.config.server.http_header_timeout, idle: state.config.server.http_idle_timeout };
     let console_listener = match state.config.admin.listen {
         Some(addr) => {
@@ -297,6 +301,7 @@ pub async fn serve_router(
     housekeeping.abort();
     lookups.abort();
     deactivations.abort();
+    billing.abort();
     // The deliveries in flight are cut short and their events handed back (due now), so
     // another instance, or this one restarted, sends them without waiting for their leases.
     let _ = stop_deliveries.send(());

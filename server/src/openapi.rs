@@ -33,12 +33,21 @@ use crate::{checkout, merchant, order_status};
         merchant::events::resend,
         merchant::cards::list,
         merchant::cards::delete,
+        merchant::subscriptions::create,
+        merchant::subscriptions::list,
+        merchant::subscriptions::show,
+        merchant::subscriptions::change,
+        merchant::subscriptions::pause,
+        merchant::subscriptions::resume,
+        merchant::subscriptions::cancel,
+        merchant::subscriptions::test_clock,
+        merchant::subscriptions::advance_test_clock,
         checkout::order::start,
         checkout::create,
         order_status::show,
         crate::widget_config::show,
     ),
-    components(schemas(epay_api_types::ErrorCode, epay_api_types::WebhookPayload)),
+    components(schemas(epay_api_types::ErrorCode, epay_api_types::WebhookPayload, epay_api_types::SubscriptionWebhookPayload)),
     modifiers(&MerchantKey),
     tags(
         (name = "merchant", description = "The shop's backend: `Authorization: Bearer <MERCHANT_API_KEY>`; never from a browser"),
@@ -94,12 +103,21 @@ fn webhooks() -> serde_json::Value {
             "summary": format!("`{name}`: {}", summary(*event)),
             "tags": ["webhooks"],
             "parameters": signed,
-            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookPayload"}}}},
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": payload_schema(*event)}}}},
             "responses": {"2XX": {"description": "Delivered. Any other answer, a redirect or a timeout is retried for 3 days with the same webhook-id"}},
         }});
         (name.to_owned(), operation)
     });
     serde_json::Value::Object(events.collect())
+}
+
+/// The body's schema: an order's events carry the order, a subscription's the subscription.
+fn payload_schema(event: EventType) -> &'static str {
+    if event.as_str().starts_with("subscription.") {
+        "#/components/schemas/SubscriptionWebhookPayload"
+    } else {
+        "#/components/schemas/WebhookPayload"
+    }
 }
 
 /// What each event says, for the document's readers.
@@ -116,6 +134,15 @@ fn summary(event: EventType) -> &'static str {
         EventType::OrderReviewResolved => "a person decided the order's review (`reviewResolution`)",
         EventType::RefundSucceeded => "a refund went through (`data.operation`)",
         EventType::RefundFailed => "ePay refused a refund: nothing moved",
+        EventType::SubscriptionCreated => "a subscription was created; its first charge follows at its start",
+        EventType::SubscriptionRenewed => "a period was paid (`data.latestCharge`): extend the service",
+        EventType::SubscriptionPaymentFailed => {
+            "a charge was declined (`data.latestCharge.declineCode`); it is retried at `data.nextChargeAt`"
+        }
+        EventType::SubscriptionPastDue => {
+            "the period stays unpaid (`data.statusReason`): retries ran out or the card cannot pay; a new card pays it"
+        }
+        EventType::SubscriptionCancelled => "the subscription ended (`data.statusReason`): stop the service at the end of the paid period",
     }
 }
 

@@ -19,6 +19,8 @@ pub struct AppState {
     pub sandbox: Option<Router>,
     /// Wakes the confirmation worker (a postLink made an order `confirming`).
     pub confirmations: Arc<tokio::sync::Notify>,
+    /// Wakes the subscriptions' worker (one was created or changed, or the test clock moved).
+    pub subscriptions: Arc<tokio::sync::Notify>,
     /// The per-client checkout limit, unless `CHECKOUT_RATE_PER_MINUTE=0`.
     pub checkout_limiter: Option<rate_limit::CheckoutLimiter>,
     /// Per source: postLinks that change nothing and would still be stored.

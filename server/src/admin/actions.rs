@@ -71,11 +71,8 @@ pub async fn resend(
         .write(move |tx| {
             let Some(event) = webhooks::find(tx, &id)? else { return Ok(false) };
             webhooks::resend(tx, &id, now_ms())?;
-            let action = ActionRow {
-                order_id: Some(event.order_id),
-                event_id: Some(id.clone()),
-                ..ActionRow::new(Action::Resend, actor.clone(), now())
-            };
+            let action =
+                ActionRow { order_id: event.order_id, event_id: Some(id.clone()), ..ActionRow::new(Action::Resend, actor.clone(), now()) };
             admin::record_action(tx, &action)?;
             Ok(true)
         })

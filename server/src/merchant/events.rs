@@ -78,6 +78,7 @@ pub fn view(row: &EventRow, attempts: &[AttemptRow]) -> WebhookEvent {
         id: row.event_id.clone(),
         r#type: row.r#type,
         invoice_id: row.invoice_id.clone(),
+        subscription_id: row.subscription_ref.clone(),
         created_at: rfc3339(row.created_ms.div_euclid(1000)),
         status: row.status.clone(),
         delivered_at: row.delivered_ms.map(|ms| rfc3339(ms.div_euclid(1000))),

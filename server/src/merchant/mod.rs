@@ -8,6 +8,7 @@ pub mod events;
 pub mod operations;
 pub mod paging;
 pub mod read;
+pub mod subscriptions;
 pub mod validate;
 
 use std::sync::Arc;
@@ -30,6 +31,13 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/merchant/orders/{invoice_id}/refunds", post(operations::refund))
         .route("/api/merchant/customers/{account_id}/cards", get(cards::list))
         .route("/api/merchant/customers/{account_id}/cards/{card_id}", delete(cards::delete))
+        .route("/api/merchant/subscriptions", get(subscriptions::list).post(subscriptions::create).layer(DefaultBodyLimit::max(BODY_LIMIT)))
+        .route("/api/merchant/subscriptions/{subscription_id}", get(subscriptions::show).patch(subscriptions::change))
+        .route("/api/merchant/subscriptions/{subscription_id}/pause", post(subscriptions::pause))
+        .route("/api/merchant/subscriptions/{subscription_id}/resume", post(subscriptions::resume))
+        .route("/api/merchant/subscriptions/{subscription_id}/cancel", post(subscriptions::cancel))
+        .route("/api/merchant/test-clock", get(subscriptions::test_clock))
+        .route("/api/merchant/test-clock/advance", post(subscriptions::advance_test_clock))
         .route("/api/merchant/events", get(events::list))
         .route("/api/merchant/events/{event_id}/resend", post(events::resend))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_merchant))

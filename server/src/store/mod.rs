@@ -13,6 +13,7 @@ pub mod admin;
 pub mod backlog;
 pub mod cards;
 mod checkpoint;
+pub mod clock;
 pub mod db;
 mod error;
 pub mod leases;
@@ -21,6 +22,7 @@ pub mod operations;
 pub mod orders;
 mod pg_writer;
 mod sql;
+pub mod subscriptions;
 pub mod webhooks;
 mod writer;
 

@@ -13,8 +13,12 @@ pub struct EventRow {
     pub id: i64,
     pub event_id: String,
     pub r#type: epay_api_types::EventType,
-    pub order_id: i64,
-    pub invoice_id: String,
+    /// The order it is about; `None` for a subscription's event without one.
+    pub order_id: Option<i64>,
+    pub invoice_id: Option<String>,
+    /// The subscription it is about (`subscription.*`), and its id as the merchant API shows it.
+    pub subscription_id: Option<i64>,
+    pub subscription_ref: Option<String>,
     pub operation_id: Option<i64>,
     pub created_ms: i64,
     pub payload: Option<String>,
@@ -22,7 +26,8 @@ pub struct EventRow {
     pub attempts: i64,
     pub next_attempt_ms: Option<i64>,
     pub delivered_ms: Option<i64>,
-    /// The order as it stood when the event was made (JSON; `webhooks::snapshot`).
+    /// The order as it stood when the event was made (JSON; `orders::OrderSnapshot`), or for a
+    /// subscription's event the subscription as the merchant API showed it then.
     pub snapshot: Option<String>,
 }
 
@@ -49,7 +54,8 @@ pub struct Attempt {
 /// The columns of `EventRow`, with the order's invoice id; `webhook_events` is `e` when
 /// selecting, itself when returning.
 const EVENT_COLUMNS: &str = "id, event_id, type, order_id, (SELECT invoice_id FROM orders o WHERE o.id = order_id), operation_id,
-    created_ms, payload, status, attempts, next_attempt_ms, delivered_ms, snapshot";
+    created_ms, payload, status, attempts, next_attempt_ms, delivered_ms, snapshot, subscription_id,
+    (SELECT sub_ref FROM subscriptions s WHERE s.id = subscription_id)";
 
 fn event_from_row(row: &Row<'_>) -> Result<EventRow, StoreError> {
     Ok(EventRow {
@@ -66,6 +72,8 @@ fn event_from_row(row: &Row<'_>) -> Result<EventRow, StoreError> {
         next_attempt_ms: row.get(10)?,
         delivered_ms: row.get(11)?,
         snapshot: row.get(12)?,
+        subscription_id: row.get(13)?,
+        subscription_ref: row.get(14)?,
     })
 }
 

@@ -6,6 +6,7 @@
 pub mod card;
 pub mod order;
 pub mod snapshot;
+pub mod subscription;
 
 use epay_api_types::{Action, Amount, MerchantOperation, ReviewResolution};
 

@@ -179,7 +179,7 @@ async fn deliver(app: &Deliveries, event: EventRow) -> Result<(), StoreError> {
     let next =
         (!delivered).then(|| schedule::next_attempt_ms(event.attempts + 1, event.created_ms, now_ms(), sender.first_retry_ms)).flatten();
     if delivered {
-        tracing::info!(event = %event.event_id, r#type = %event.r#type, invoice_id = %event.invoice_id, "webhook delivered");
+        tracing::info!(event = %event.event_id, r#type = %event.r#type, invoice_id = ?event.invoice_id, subscription = ?event.subscription_ref, "webhook delivered");
     } else {
         tracing::warn!(event = %event.event_id, status = ?attempt.status_code, error = ?attempt.error, gave_up = next.is_none(), "webhook not delivered");
     }
@@ -195,7 +195,10 @@ async fn deliver(app: &Deliveries, event: EventRow) -> Result<(), StoreError> {
 /// as it stood when the event was made (with its version and the event's time), and for an
 /// operation's event the operation.
 async fn payload(app: &Deliveries, event: &EventRow) -> Result<String, StoreError> {
-    let (order_id, operation_id) = (event.order_id, event.operation_id);
+    let Some(order_id) = event.order_id.filter(|_| event.subscription_id.is_none()) else {
+        return Ok(subscription_payload(event));
+    };
+    let operation_id = event.operation_id;
     let (order, operation) = app
         .store
         .read(move |db| {
@@ -210,6 +213,14 @@ async fn payload(app: &Deliveries, event: &EventRow) -> Result<String, StoreErro
     data.operation = operation.as_ref().map(crate::views::operation_view);
     let body = WebhookPayload { r#type: event.r#type, timestamp: rfc3339_ms(event.created_ms), data };
     Ok(serde_json::to_string(&body).expect("a webhook body serializes"))
+}
+
+/// A subscription's event: `data` is the subscription as it stood when the event was made, kept
+/// with the event (the subscription's writer made it in the change's transaction).
+fn subscription_payload(event: &EventRow) -> String {
+    let data: serde_json::Value = event.snapshot.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default();
+    let body = serde_json::json!({"type": event.r#type, "timestamp": rfc3339_ms(event.created_ms), "data": data});
+    body.to_string()
 }
 
 fn rfc3339_ms(ms: i64) -> String {

@@ -53,8 +53,8 @@ struct Acknowledged {
     per_instance: [usize; 3],
 }
 
-struct Instance {
-    base: String,
+pub(crate) struct Instance {
+    pub(crate) base: String,
     vars: Vec<(&'static str, String)>,
     log: std::path::PathBuf,
     child: std::process::Child,
@@ -84,12 +84,12 @@ impl Instance {
         Instance { base, vars, log, child }
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().unwrap();
     }
 
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.child = process::start(&self.vars, &self.log);
     }
 }
@@ -97,7 +97,7 @@ impl Instance {
 /// `count` proxies on 127.0.0.1, .2, … sharing the database `database_url`, and their ePay:
 /// the sandbox of a proxy of its own on 127.0.0.4, which sends postLinks to them. Returns
 /// ePay's process and base URL, and the instances, all healthy.
-async fn start_cluster(
+pub(crate) async fn start_cluster(
     count: usize,
     http: &reqwest::Client,
     database_url: &str,

@@ -27,5 +27,6 @@ mod secrets;
 mod sign_in;
 mod state_changes;
 mod store_batches;
+mod subscriptions;
 mod tls;
 mod webhooks;

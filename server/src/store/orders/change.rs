@@ -79,11 +79,36 @@ pub(crate) fn record_history(tx: &mut Tx, id: i64, state: OrderState, at: i64) -
 pub fn announce(tx: &mut Tx, order_id: i64, kind: EventType, operation_id: Option<i64>) -> Result<(), StoreError> {
     let order = find_by_id(tx, order_id)?.ok_or(StoreError::Vanished(order_id))?;
     let snapshot = serde_json::to_string(&OrderSnapshot::take(tx, &order)?).expect("a snapshot serializes");
+    insert_event(tx, kind, Some(order_id), operation_id, None, &snapshot)
+}
+
+/// Writes event `kind` about subscription `subscription_id` (and the order of its charge, if the
+/// event is about one) into the outbox, due at once; `data` is the subscription as the merchant
+/// API shows it now (`store::subscriptions` calls it with each change it announces).
+pub fn announce_subscription(
+    tx: &mut Tx,
+    subscription_id: i64,
+    kind: EventType,
+    order_id: Option<i64>,
+    data: &str,
+) -> Result<(), StoreError> {
+    insert_event(tx, kind, order_id, None, Some(subscription_id), data)
+}
+
+/// The one statement that writes an event.
+fn insert_event(
+    tx: &mut Tx,
+    kind: EventType,
+    order_id: Option<i64>,
+    operation_id: Option<i64>,
+    subscription_id: Option<i64>,
+    snapshot: &str,
+) -> Result<(), StoreError> {
     let (event_id, at) = (format!("msg_{}", crate::secrets::random_hex(16)), now_ms());
     tx.made_event_due();
     tx.execute_later(
-        "INSERT INTO webhook_events (event_id, type, order_id, operation_id, created_ms, next_attempt_ms, snapshot)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-        params![event_id, kind, order_id, operation_id, at, at, snapshot],
+        "INSERT INTO webhook_events (event_id, type, order_id, operation_id, subscription_id, created_ms, next_attempt_ms, snapshot)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        params![event_id, kind, order_id, operation_id, subscription_id, at, at, snapshot],
     )
 }

@@ -18,7 +18,7 @@ mod transitions;
 
 pub use begin::{Begin, begin_checkout};
 pub(crate) use change::{Move, change};
-pub use change::{announce, flag_for_review};
+pub use change::{announce, announce_subscription, flag_for_review};
 // The maintenance statements, for the test of their query plans.
 #[cfg(test)]
 pub(crate) use invoice_ids::{COUNT_HOLDING_SUFFIX, COUNT_MERCHANT_HOLDING_SUFFIX, RELEASE_SUFFIXES};
