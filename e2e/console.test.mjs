@@ -320,3 +320,82 @@ test("l: an operator enrols a second factor with a QR code, then signs in with a
   assert.ok(await again.$("[data-second-factor-link]"), "invited to enrol again");
   await again.context().close();
 });
+
+const merchant = (path, body, key) =>
+  fetch(h.url(path), {
+    method: body ? "POST" : "GET",
+    headers: { authorization: `Bearer ${MERCHANT_KEY}`, "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  }).then((r) => r.json());
+
+async function until(what, check) {
+  for (let i = 0; i < 150; i++) {
+    const value = await check();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out: ${what}`);
+}
+
+test("m: a payer ticks the consent and the card is saved; an operator sees it with the subscription it pays, deletes it and cancels the subscription", async () => {
+  const order = await merchant(
+    "/api/merchant/orders",
+    { amount: "990", description: "Первый месяц", reference: "sub-trial-1", accountId: "cust-console", allowSaveCard: true },
+    "sub-trial-1",
+  );
+  // The payer, on the hosted page: the consent is offered, unticked; they tick it and pay.
+  const payer = await h.page({ locale: "ru-RU" });
+  await payer.goto(order.checkoutUrl);
+  await payer.waitForSelector(".epay-save:not([hidden])", { timeout: 15000 });
+  assert.match(await payer.textContent(".epay-save"), /Сохранить карту для следующих оплат/);
+  assert.equal(await payer.isChecked(".epay-save input"), false, "unticked until the payer ticks it");
+  await payer.check(".epay-save input");
+  await payer.click(".epay-pay");
+  await payer.waitForURL(/\/sandbox\/payform\//, { timeout: 15000 });
+  await payer.fill("#card", APPROVED);
+  await payer.click("#pay");
+  await payer.waitForURL(/[?&]order=\d+/, { timeout: 15000 });
+  assert.deepEqual(payer.errors, []);
+  await payer.context().close();
+  const card = await until("the card is active", async () =>
+    (await merchant("/api/merchant/customers/cust-console/cards")).data.find((c) => c.status === "active"),
+  );
+  const sub = await merchant(
+    "/api/merchant/subscriptions",
+    { accountId: "cust-console", card: card.id, amount: "990", interval: "month", description: "Подписка" },
+    "sub-console-1",
+  );
+  await until("the first period is paid", async () => (await merchant(`/api/merchant/subscriptions/${sub.id}`)).currentPeriod === 2);
+
+  // A viewer reads, and may change nothing.
+  const viewer = await h.page({ locale: "ru-RU" });
+  await signIn(viewer, ADMIN_VIEWER);
+  await viewer.click("[data-nav-customers]");
+  await viewer.waitForSelector("[data-customers]");
+  await viewer.click('a:has-text("cust-console")');
+  await viewer.waitForSelector(`[data-card="${card.id}"]`);
+  assert.equal(await viewer.$("[data-delete-card]"), null);
+  assert.equal(await viewer.$("[data-cancel-now]"), null);
+  await viewer.context().close();
+
+  const page = await h.page({ locale: "ru-RU" });
+  await signIn(page, ADMIN_OPERATOR);
+  await page.goto(h.url("/admin/#/customers/cust-console"));
+  await page.waitForSelector(`[data-subscription="${sub.id}"] [data-charges] tbody tr`);
+  assert.match(await page.textContent(`[data-subscription="${sub.id}"] [data-charges]`), /paid/);
+  assert.match(await page.textContent(`[data-card="${card.id}"]`), /411111\.\.\.1111/);
+  // Deleting the card: confirmed first; then it is deleted at ePay and here.
+  await page.click("[data-delete-card]");
+  assert.match(await page.textContent("[data-confirm]"), new RegExp(card.id));
+  await page.click("[data-confirm-yes]");
+  await page.waitForFunction((id) => document.querySelector(`[data-card="${id}"] [data-card-status]`)?.textContent === "deleted", card.id);
+  const deleted = (await merchant("/api/merchant/customers/cust-console/cards")).data.find((c) => c.id === card.id);
+  assert.equal(deleted.deactivatedAtEpay, true);
+  // Cancelling the subscription now.
+  await page.click("[data-cancel-now]");
+  await page.click("[data-confirm-yes]");
+  await page.waitForFunction(() => /cancelled/.test(document.querySelector("[data-subscription-status]")?.textContent ?? ""));
+  const cancelled = await merchant(`/api/merchant/subscriptions/${sub.id}`);
+  assert.deepEqual([cancelled.status, cancelled.statusReason], ["cancelled", "cancelled_by_merchant"]);
+  assert.deepEqual(page.errors, []);
+});

@@ -240,3 +240,22 @@ pub struct ReviewDecision {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
+
+/// `GET /api/admin/customers/{accountId}`: a customer's saved cards and subscriptions (each
+/// with every charge).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminCustomer {
+    pub account_id: String,
+    pub cards: Vec<crate::SavedCard>,
+    pub subscriptions: Vec<crate::Subscription>,
+}
+
+/// One line of `GET /api/admin/customers`: a customer with cards or subscriptions.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminCustomerLine {
+    pub account_id: String,
+    pub active_cards: i64,
+    pub active_subscriptions: i64,
+}

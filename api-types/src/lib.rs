@@ -27,8 +27,8 @@ mod widget_config;
 
 #[cfg(feature = "admin")]
 pub use admin::{
-    AdminOrder, AdminSession, AdminSignIn, AdminSummary, AttemptOutcome, CSRF_HEADER, Figure, Happening, PeriodFigures, RecoveryCodes,
-    ReviewDecision, SecondFactorCode, SecondFactorEnrolment, StateCause, TimelineEntry,
+    AdminCustomer, AdminCustomerLine, AdminOrder, AdminSession, AdminSignIn, AdminSummary, AttemptOutcome, CSRF_HEADER, Figure, Happening,
+    PeriodFigures, RecoveryCodes, ReviewDecision, SecondFactorCode, SecondFactorEnrolment, StateCause, TimelineEntry,
 };
 #[cfg(feature = "merchant")]
 pub use cards::{

@@ -283,6 +283,10 @@ wire_enum! {
         Capture = "capture",
         Cancel = "cancel",
         Refund = "refund",
+        /// A person deleted a customer's saved card (the order that saved it; the card in `note`).
+        DeleteCard = "delete_card",
+        /// A person cancelled a subscription (its latest order, if any; the subscription in `note`).
+        CancelSubscription = "cancel_subscription",
     }
 }
 

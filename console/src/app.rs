@@ -69,6 +69,8 @@ fn App() -> impl IntoView {
                             Route::Home => view! { <pages::home::Home/> }.into_any(),
                             Route::Orders(filter) => view! { <pages::orders::Orders filter=filter/> }.into_any(),
                             Route::Order(invoice_id) => view! { <pages::order::Order invoice_id=invoice_id/> }.into_any(),
+                            Route::Customers(q) => view! { <pages::customers::Customers q=q/> }.into_any(),
+                            Route::Customer(account_id) => view! { <pages::customers::Customer account_id=account_id/> }.into_any(),
                         }}
                     </main>
                 }.into_any(),
@@ -114,16 +116,21 @@ fn Header() -> impl IntoView {
             .map(|s| format!("{} · {}", s.user, if s.role == epay_api_types::Role::Operator { t.role_operator } else { t.role_viewer }))
             .unwrap_or_default()
     };
-    let here = move |home: bool| {
-        let on_home = matches!(ctx.route.get(), Route::Home);
-        if on_home == home { "page" } else { "false" }
+    let here = move |page: &'static str| {
+        let on = match ctx.route.get() {
+            Route::Home => "home",
+            Route::Customers(_) | Route::Customer(_) => "customers",
+            _ => "orders",
+        };
+        if on == page { "page" } else { "false" }
     };
     view! {
         <header class="bar">
             <strong class="brand">{move || ctx.texts().title}</strong>
             <nav class="main-nav">
-                <a href="#/" aria-current=move || here(true)>{move || ctx.texts().nav_home}</a>
-                <a href="#/orders" aria-current=move || here(false)>{move || ctx.texts().nav_orders}</a>
+                <a href="#/" aria-current=move || here("home")>{move || ctx.texts().nav_home}</a>
+                <a href="#/orders" aria-current=move || here("orders")>{move || ctx.texts().nav_orders}</a>
+                <a href="#/customers" aria-current=move || here("customers") data-nav-customers>{move || pages::customers::words(ctx.lang.get()).nav}</a>
             </nav>
             <Languages/>
             <span class="who" data-who>{who}</span>

@@ -16,6 +16,10 @@ pub enum Route {
     Home,
     Orders(OrderFilter),
     Order(String),
+    /// Customers with saved cards or subscriptions, filtered by a search.
+    Customers(String),
+    /// One customer (`accountId`).
+    Customer(String),
     /// Enrolling a second factor (also shown, whatever the route, to a session that must).
     SecondFactor,
 }
@@ -87,6 +91,8 @@ impl Route {
         match path.trim_end_matches('/') {
             "/orders" => Route::Orders(OrderFilter::parse(query)),
             "/second-factor" => Route::SecondFactor,
+            "/customers" => Route::Customers(query.split('&').find_map(|p| p.strip_prefix("q=")).map(decode).unwrap_or_default()),
+            customer if customer.starts_with("/customers/") && customer.len() > 11 => Route::Customer(decode(&customer[11..])),
             order if order.starts_with("/orders/") && order.len() > 8 => Route::Order(decode(&order[8..])),
             _ => Route::Home,
         }
@@ -99,6 +105,9 @@ impl Route {
             Route::Orders(filter) => format!("#/orders?{}", filter.query()),
             Route::Order(invoice_id) => format!("#/orders/{}", encode(invoice_id)),
             Route::SecondFactor => "#/second-factor".to_owned(),
+            Route::Customers(q) if q.trim().is_empty() => "#/customers".to_owned(),
+            Route::Customers(q) => format!("#/customers?q={}", encode(q.trim())),
+            Route::Customer(account_id) => format!("#/customers/{}", encode(account_id)),
         }
     }
 }
@@ -121,6 +130,9 @@ mod tests {
             Route::Orders(filter),
             Route::Order("000000123456".into()),
             Route::SecondFactor,
+            Route::Customers(String::new()),
+            Route::Customers("cust 7/%".into()),
+            Route::Customer("cust-7 ü".into()),
         ] {
             assert_eq!(Route::parse(&route.hash()), route, "{}", route.hash());
         }

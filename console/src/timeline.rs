@@ -34,6 +34,8 @@ pub fn describe(lang: Lang, what: &Happening) -> String {
                 Action::Capture => say(["списание запрошено", "есептен шығару сұралды", "capture asked"]),
                 Action::Cancel => say(["отмена запрошена", "болдырмау сұралды", "cancel asked"]),
                 Action::Refund => say(["возврат запрошен", "қайтару сұралды", "refund asked"]),
+                Action::DeleteCard => say(["сохранённая карта удалена", "сақталған карта жойылды", "saved card deleted"]),
+                Action::CancelSubscription => say(["подписка отменена", "жазылым тоқтатылды", "subscription cancelled"]),
             };
             match decision {
                 Some(decision) => format!("{done}: {}", decision_label(lang, *decision)),

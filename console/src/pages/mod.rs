@@ -1,5 +1,6 @@
 //! The console's pages.
 
+pub mod customers;
 pub mod home;
 pub mod order;
 pub mod orders;

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod customers;
 pub mod export;
 pub mod orders;
 pub mod second_factor;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::epay::OperationKind;
 use crate::state::AppState;
@@ -37,6 +38,10 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/admin/orders/{invoice_id}/review", post(actions::resolve_review))
         .route("/api/admin/events/{event_id}/resend", post(actions::resend))
         .route("/api/admin/export.csv", get(export::csv))
+        .route("/api/admin/customers", get(customers::list))
+        .route("/api/admin/customers/{account_id}", get(customers::show))
+        .route("/api/admin/customers/{account_id}/cards/{card_id}", delete(customers::delete))
+        .route("/api/admin/subscriptions/{subscription_id}/cancel", post(customers::cancel))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_staff));
     // A session that must enrol a second factor may use these (and sign out), nothing else.
     let enrolling = Router::new()

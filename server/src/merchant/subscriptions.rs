@@ -342,7 +342,7 @@ fn changed(sub: &SubscriptionRow, change: &Change, clock_now: i64) -> Result<(Su
     Ok((row, events))
 }
 
-enum Change {
+pub(crate) enum Change {
     Pause,
     Resume,
     Cancel { at_period_end: bool },
@@ -350,7 +350,7 @@ enum Change {
 }
 
 /// Applies `change` to subscription `sub_ref`, with its events, in one transaction.
-async fn apply(app: &AppState, sub_ref: &str, change: Change) -> Result<Json<Subscription>, AppError> {
+pub(crate) async fn apply(app: &AppState, sub_ref: &str, change: Change) -> Result<Json<Subscription>, AppError> {
     for _ in 0..5 {
         let sub = found(app, sub_ref).await?;
         let clock_now = engine::clock_now_ms(app).await? / 1000;

@@ -257,3 +257,21 @@ pub fn record_charge_answer(tx: &mut Tx, order_id: i64, answer: &str, decline: O
     )?;
     Ok(())
 }
+
+/// Customers with saved cards or subscriptions, the most recent first (at most `limit`), whose
+/// `accountId` contains `search` (any when empty): the id, active cards, live subscriptions.
+pub fn customers(db: &mut Conn, search: &str, limit: i64) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    db.query_all(
+        "SELECT account_id,
+                (SELECT COUNT(*) FROM saved_cards c WHERE c.account_id = a.account_id AND c.status = 'active'),
+                (SELECT COUNT(*) FROM subscriptions s WHERE s.account_id = a.account_id AND s.status <> 'cancelled')
+         FROM (SELECT account_id, MAX(at) AS last FROM (
+                   SELECT account_id, saved_at AS at FROM saved_cards
+                   UNION ALL SELECT account_id, created_at AS at FROM subscriptions) every
+               WHERE account_id LIKE ? ESCAPE '\\' GROUP BY account_id) a
+         ORDER BY a.last DESC, a.account_id LIMIT ?",
+        params![pattern, limit],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )
+}

@@ -375,3 +375,39 @@ async fn sent_yet(database_url: &str) -> Option<i64> {
     .await
     .flatten()
 }
+
+/// The console: viewers read a customer's cards and subscriptions; only an operator, with the
+/// session's CSRF token, deletes a card or cancels a subscription, and who did it is recorded.
+#[tokio::test]
+async fn the_console_shows_a_customer_and_only_an_operator_deletes_or_cancels_with_a_trail() {
+    use crate::helpers::console::{console, person};
+    let app = console().await;
+    let card = saved_card(&app, "c-4", APPROVED_CARD, "c4-save").await;
+    let sub = subscribe(&app, "c-4", &card, "sub-c4").await;
+    let id = sub["id"].as_str().unwrap().to_owned();
+    settled(&app).await;
+    let (viewer, operator) = (person(&app, "dana").await, person(&app, "aigerim").await);
+
+    let (status, customers) = viewer.get(&app, "/api/admin/customers?q=c-4").await;
+    assert_eq!(status, 200);
+    assert_eq!(customers[0], json!({"accountId": "c-4", "activeCards": 1, "activeSubscriptions": 1}));
+    let (status, customer) = viewer.get(&app, "/api/admin/customers/c-4").await;
+    assert_eq!(status, 200);
+    assert_eq!(customer["subscriptions"][0]["charges"][0]["status"], "paid", "{customer:#}");
+    assert_eq!(viewer.get(&app, "/api/admin/customers/nobody").await.0, 404);
+
+    let delete = format!("/api/admin/customers/c-4/cards/{card}");
+    let refused = viewer.request(&app, reqwest::Method::DELETE, &delete).send().await.unwrap();
+    assert_eq!(refused.status(), 403, "a viewer");
+    let no_csrf = app.http.delete(app.url(&delete)).header("cookie", &operator.cookie).send().await.unwrap();
+    assert_eq!(no_csrf.status(), 403, "without the session's CSRF token");
+    let deleted: Value = operator.request(&app, reqwest::Method::DELETE, &delete).send().await.unwrap().json().await.unwrap();
+    assert_eq!(deleted["status"], "deleted", "{deleted}");
+
+    let (status, cancelled) = operator.post(&app, &format!("/api/admin/subscriptions/{id}/cancel"), json!({}), "cancel-1").await;
+    assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "{cancelled}");
+    let trail: Vec<(String, String)> = app.pairs("SELECT action, actor FROM admin_actions ORDER BY id").await;
+    assert_eq!(trail, vec![("delete_card".to_owned(), "aigerim".to_owned()), ("cancel_subscription".to_owned(), "aigerim".to_owned())]);
+    let deleted_by: String = app.value("SELECT deleted_by FROM saved_cards").await;
+    assert_eq!(deleted_by, "console: aigerim");
+}
