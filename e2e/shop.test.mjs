@@ -219,3 +219,35 @@ test("i: a browser can never use the merchant API, even with the key", async () 
   // The shop page never received the merchant key.
   assert.ok(h.received.every(({ body, url }) => !body.includes(MERCHANT_KEY) && !url.includes(MERCHANT_KEY)));
 });
+
+test("n: the shop sells a subscription: the buyer ticks 'save the card', pays the first month, and the shop subscribes them", async () => {
+  const page = await h.page();
+  await page.goto(h.shopBase + "/");
+  await page.click('[data-buy="chai-month"]');
+  await page.waitForURL(/\/orders\/[0-9a-f]{32}$/);
+  const shopOrderUrl = page.url();
+  assert.match(await page.textContent(".order .note"), /Сохранить карту/);
+  // The consent is the widget's, unticked; the buyer ticks it.
+  await page.waitForSelector(".epay-save:not([hidden])", { timeout: 15000 });
+  assert.equal(await page.isChecked(".epay-save input"), false);
+  await page.check(".epay-save input");
+  await page.click(".epay-pay");
+  await page.waitForURL(/\/sandbox\/payform\//, { timeout: 15000 });
+  await page.fill("#card", APPROVED);
+  await page.click("#pay");
+  await page.waitForURL((url) => url.href.startsWith(shopOrderUrl), { timeout: 15000 });
+  await page.waitForSelector('[data-shop-status][data-paid="true"]', { timeout: 15000 });
+  // The shop's server subscribed the customer with the saved card, from next month on.
+  let subscription;
+  for (let i = 0; i < 50 && !subscription; i++) {
+    await page.goto(shopOrderUrl);
+    subscription = await page.getAttribute("[data-subscription]", "data-subscription").catch(() => null);
+    if (!subscription) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.match(subscription ?? "", /^sub_/, "the shop subscribed the buyer");
+  assert.match(await page.textContent("[data-subscription]"), /active/);
+  const seen = await fetch(h.url(`/api/merchant/subscriptions/${subscription}`), { headers: { authorization: `Bearer ${MERCHANT_KEY}` } }).then((r) => r.json());
+  assert.deepEqual([seen.status, seen.amount, seen.interval], ["active", "4990", "month"]);
+  assert.ok(new Date(seen.nextChargeAt) > new Date(Date.now() + 27 * 86400 * 1000), "the first month was paid by the order");
+  assert.deepEqual(page.errors, []);
+});

@@ -19,9 +19,14 @@
 //!
 //! Customers reach their order by an unguessable link (`/orders/{token}`); money actions are
 //! the staff's (`/staff`, a sign-in from `SHOP_STAFF_USERS`, see `staff.rs`).
+//!
+//! One product is a subscription (`subscription.rs`): its first month is an order like the
+//! others, which offers to save the card (`allowSaveCard`); once it is paid with the card saved,
+//! the shop subscribes the customer for the following months with that card.
 
 mod guard;
 mod staff;
+mod subscription;
 
 pub use staff::hash_password;
 
@@ -41,11 +46,14 @@ struct Product {
     id: &'static str,
     name: &'static str,
     price: &'static str,
+    /// Billed every month after the first (a subscription), or sold once.
+    monthly: bool,
 }
 
-const PRODUCTS: [Product; 2] = [
-    Product { id: "alatau", name: "Чайный набор «Алатау»", price: "1500" },
-    Product { id: "kokpar", name: "Пиала ручной работы", price: "4200.50" },
+const PRODUCTS: [Product; 3] = [
+    Product { id: "alatau", name: "Чайный набор «Алатау»", price: "1500", monthly: false },
+    Product { id: "kokpar", name: "Пиала ручной работы", price: "4200.50", monthly: false },
+    Product { id: "chai-month", name: "Подписка «Чай месяца»", price: "4990", monthly: true },
 ];
 
 pub struct Shop {
@@ -197,11 +205,12 @@ async fn catalogue(State(shop): State<Arc<Shop>>, headers: HeaderMap) -> Respons
     let items: String = PRODUCTS
         .iter()
         .map(|p| {
+            let (per, act) = if p.monthly { (" в месяц", "Подписаться") } else { ("", "Купить") };
             format!(
-                "<section class=\"product\"><h2>{}</h2><p class=\"price\">{} ₸</p>\
+                "<section class=\"product\"><h2>{}</h2><p class=\"price\">{} ₸{per}</p>\
                  <form method=\"post\" action=\"/buy\"><input type=\"hidden\" name=\"product\" value=\"{}\">\
                  <input type=\"hidden\" name=\"form_token\" value=\"{token}\">\
-                 <button type=\"submit\" data-buy=\"{}\">Купить</button></form></section>",
+                 <button type=\"submit\" data-buy=\"{}\">{act}</button></form></section>",
                 p.name, p.price, p.id, p.id
             )
         })
@@ -261,12 +270,13 @@ async fn create_order(shop: &Shop, buy: &Buy) -> Result<Redirect, (StatusCode, S
         description: product.name.to_owned(),
         reference: number.clone(),
         method: Some(epay_api_types::PaymentMethod::Pay),
-        account_id: None,
+        // A subscription's first month offers to save the card, for the customer it makes.
+        account_id: product.monthly.then(|| subscription::customer_of(&number)),
         email: None,
         phone: None,
         language: None,
         card_save: None,
-        allow_save_card: None,
+        allow_save_card: product.monthly.then_some(true),
         saved_card: None,
         metadata: serde_json::value::to_raw_value(&serde_json::json!({"product": product.id})).ok(),
         payable_for_secs: Some(3600),
@@ -325,12 +335,13 @@ async fn order_page(State(shop): State<Arc<Shop>>, Path(token): Path<String>) ->
         "<link rel=\"preload\" href=\"{proxy}/widget.wasm\" as=\"fetch\" type=\"application/wasm\" crossorigin>\
          <section class=\"order\"><h1>Заказ №{id}</h1><p>{}: <span class=\"price\">{} ₸</span></p>\
          <p>Статус: <span data-shop-status data-paid=\"{}\">{}</span></p>\
-         <div data-epay-checkout data-order=\"{}\" data-order-key=\"{}\" data-method=\"pay\"></div></section>\
+         {}<div data-epay-checkout data-order=\"{}\" data-order-key=\"{}\" data-method=\"pay\"></div></section>\
          <script type=\"module\" src=\"{}/widget.js\"></script><script src=\"/shop.js\" defer></script>",
         product.name,
         product.price,
         order.paid,
         label(&order),
+        subscription::note(&shop, id, product.monthly).await?,
         order.invoice_id,
         order.order_key,
         shop.proxy,
@@ -375,6 +386,12 @@ async fn refresh(shop: &Shop, id: i64) -> Result<ShopOrder, (StatusCode, String)
     let Ok(seen) = response.error_for_status().map_err(internal)?.json::<MerchantOrder>().await else { return Ok(order) };
     let mut db = shop.db.acquire().await.map_err(internal)?;
     record(&mut db, &seen).await.map_err(internal)?;
+    drop(db);
+    // A paid first month of a subscription: subscribe the customer (once; again until it works).
+    if PRODUCTS.iter().any(|p| p.id == order.product && p.monthly) && seen.status == MerchantStatus::Paid {
+        subscription::ensure(shop, id).await?;
+    }
+    let mut db = shop.db.acquire().await.map_err(internal)?;
     // What the shop holds now: the newer of what it had and what it was just told.
     let order: ShopOrder = sqlx::query_as("SELECT product, invoice_id, order_key, paid, proxy_status FROM shop_orders WHERE id = ?")
         .bind(id)
@@ -440,6 +457,16 @@ async fn webhook(State(shop): State<Arc<Shop>>, headers: HeaderMap, body: axum::
     let Ok(event) = serde_json::from_slice::<serde_json::Value>(&body) else { return StatusCode::BAD_REQUEST };
     let webhook_id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let event_type = event["type"].as_str().unwrap_or_default().to_owned();
+    // A subscription's events carry the subscription, not an order.
+    if event_type.starts_with("subscription.") {
+        return match subscription::apply_event(&shop.db, &webhook_id, &event_type, &event["data"]).await {
+            Ok(_) => StatusCode::NO_CONTENT,
+            Err(err) => {
+                tracing::error!(error = %err, %webhook_id, "a subscription's webhook could not be applied; the proxy will send it again");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+    }
     let Ok(order) = serde_json::from_value::<MerchantOrder>(event["data"].clone()) else { return StatusCode::BAD_REQUEST };
     match apply_event(&shop.db, &webhook_id, &event_type, &order).await {
         Ok(_) => StatusCode::NO_CONTENT,

@@ -133,6 +133,34 @@ async fn an_event_that_fails_is_applied_when_the_proxy_sends_it_again() {
     assert_eq!(seen, 1);
 }
 
+/// A subscription's events carry the subscription, not an order: the shop applies them once
+/// and answers 2xx (a 400 would make the proxy send them for three days).
+#[tokio::test]
+async fn a_subscriptions_events_keep_the_shops_record_of_it() {
+    let shop = start().await;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS shop_subscriptions (order_id INTEGER PRIMARY KEY, subscription_id TEXT NOT NULL,
+            status TEXT NOT NULL, status_reason TEXT, next_charge_at TEXT)",
+    )
+    .execute(&shop.shop.db)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO shop_subscriptions (order_id, subscription_id, status) VALUES (1, 'sub_1', 'active')")
+        .execute(&shop.shop.db)
+        .await
+        .unwrap();
+    let data = json!({"id": "sub_1", "status": "past_due", "statusReason": "insufficient_funds", "nextChargeAt": "2027-01-09T10:00:00Z"});
+    assert_eq!(shop.send("msg_sub_1", "subscription.past_due", data.clone()).await, 204);
+    let held: (String, Option<String>) =
+        sqlx::query_as("SELECT status, status_reason FROM shop_subscriptions").fetch_one(&shop.shop.db).await.unwrap();
+    assert_eq!(held, ("past_due".to_owned(), Some("insufficient_funds".to_owned())));
+    // Once: the same event again changes nothing, and is still answered 2xx.
+    sqlx::query("UPDATE shop_subscriptions SET status = 'active'").execute(&shop.shop.db).await.unwrap();
+    assert_eq!(shop.send("msg_sub_1", "subscription.past_due", data).await, 204);
+    let status: String = sqlx::query_scalar("SELECT status FROM shop_subscriptions").fetch_one(&shop.shop.db).await.unwrap();
+    assert_eq!(status, "active");
+}
+
 /// Every "Buy" is an ePay invoice: one client gets a few (here 3 at once), then 429 with
 /// Retry-After, before the shop stores anything or calls the proxy (issue 20, item 3).
 #[tokio::test]
