@@ -136,6 +136,30 @@ mod tests {
         assert_eq!(body["postLink"], "https://p/post");
     }
 
+    /// The adapter sends the keys of the request sample (`docs/epay-samples/`), no more, no fewer.
+    #[test]
+    fn the_request_has_the_keys_of_its_sample() {
+        let text = include_str!("../../../docs/epay-samples/request-payment-by-card-id.txt");
+        let body = text.split_once("\n\n").expect("headers, a blank line, the body").1;
+        let sample: Value = serde_json::from_str(body).expect("the sample's body is JSON");
+        let payment = CardPayment {
+            epay_card_id: "c".into(),
+            invoice_id: "1".into(),
+            amount: Amount::from_minor(100),
+            currency: "KZT".into(),
+            terminal: "t".into(),
+            description: String::new(),
+            account_id: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            language: String::new(),
+        };
+        let sent = card_payment_request(&payment, "p", "f");
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(keys(&sent), keys(&sample));
+        assert_eq!(keys(&sent["cardId"]), keys(&sample["cardId"]));
+    }
+
     #[test]
     fn a_refusal_in_the_answer_is_read_for_people_never_a_success() {
         let answer = |status, body: &str| CardPaymentAnswer { status, body: body.into() };

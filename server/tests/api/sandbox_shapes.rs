@@ -186,3 +186,55 @@ async fn operation_answers_have_the_pages_shapes_and_requests_are_read_where_the
     let performed: u32 = app.http.get(app.url("/sandbox/operations-performed")).send().await.unwrap().json().await.unwrap();
     assert_eq!(performed, 3, "the refused one moved nothing");
 }
+
+/// A payment by a saved card and a card's deactivation, answered in the shapes of their
+/// samples (the first from a public integration, unconfirmed; the second from ePay's page).
+#[tokio::test]
+async fn saved_card_answers_have_the_shapes_of_their_samples() {
+    let app = TestApp::spawn().await;
+    crate::saved_cards::saved_card(&app, "shapes", APPROVED_CARD, "shapes-save").await;
+    let cards: Value = app.http.get(app.url("/sandbox/cards")).send().await.unwrap().json().await.unwrap();
+    let card_id = cards["cards"][0]["cardId"].as_str().unwrap().to_owned();
+    let invoice = "000000777001";
+    let payment_token = token(
+        &app,
+        &[
+            ("scope", "webapi usermanagement email_send verification statement statistics payment"),
+            ("invoiceID", invoice),
+            ("amount", "100"),
+            ("currency", "KZT"),
+            ("terminal", TEST_CARD_TERMINAL_ID),
+            ("postLink", &app.url("/api/epay/postlink")),
+        ],
+    )
+    .await;
+    let body = json!({"paymentType": "cardId", "cardId": {"id": card_id}, "amount": 100, "currency": "KZT", "invoiceId": invoice,
+        "terminalId": TEST_CARD_TERMINAL_ID, "description": "shapes", "accountId": "shapes", "email": "", "phone": "", "language": "rus",
+        "postLink": app.url("/api/epay/postlink"), "failurePostLink": ""});
+    let answer: Value = app
+        .http
+        .post(app.url("/sandbox/api/payments/cards/auth"))
+        .bearer_auth(payment_token["access_token"].as_str().unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_shape("payment-by-card-id.200.json", &answer, &[]);
+
+    let service = service_token(&app).await;
+    let deactivated: Value = app
+        .http
+        .post(app.url(&format!("/sandbox/api/card/deactivate/{card_id}")))
+        .bearer_auth(&service)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_shape("card-deactivate.200.json", &deactivated, &[]);
+    assert_eq!(deactivated, sample("card-deactivate.200.json"), "the page's words");
+}
