@@ -118,6 +118,24 @@ const EN: Words = Words {
     not_found: "No such customer.",
 };
 
+/// A declined charge's reason, for people (the API's `declineCode` is for programs).
+fn decline_text(lang: Lang, code: &str) -> String {
+    let [ru, kk, en] = match code {
+        "insufficient_funds" => ["недостаточно средств", "қаражат жеткіліксіз", "insufficient funds"],
+        "try_again_later" => ["банк просит повторить позже", "банк кейінірек қайталауды сұрайды", "the bank asks to try again later"],
+        "card_expired" => ["срок действия карты истёк", "картаның мерзімі өтті", "the card has expired"],
+        "card_deactivated" => ["карта деактивирована", "карта өшірілген", "the card was deactivated"],
+        "card_deleted" => ["карта удалена, списание не отправлялось", "карта жойылды, есептен шығару жіберілмеді", "the card was deleted; nothing was sent"],
+        _ => ["банк отклонил платёж", "банк төлемді қабылдамады", "the bank declined the payment"],
+    };
+    let text = match lang {
+        Lang::Ru => ru,
+        Lang::Kk => kk,
+        Lang::En => en,
+    };
+    format!("{text} ({code})")
+}
+
 pub fn words(lang: Lang) -> &'static Words {
     match lang {
         Lang::Ru => &RU,
@@ -312,7 +330,7 @@ fn subscription(sub: &Subscription, pending: RwSignal<Option<Pending>>) -> impl 
                         <td>{charge.attempt}</td>
                         <td><a href=Route::Order(charge.invoice_id.clone()).hash()>{charge.invoice_id.clone()}</a></td>
                         <td>{format::money(&charge.amount, &sub.currency, lang)}</td>
-                        <td>{charge.status.as_str()} {charge.decline_code.clone().map(|code| format!(" ({code})"))}</td>
+                        <td data-outcome>{charge.status.as_str()} {charge.decline_code.as_deref().map(|code| format!(" — {}", decline_text(lang, code)))}</td>
                     </tr>
                 }).collect_view()}</tbody>
             </table>
