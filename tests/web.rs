@@ -1011,6 +1011,18 @@ async fn the_consent_to_save_the_card_is_asked_only_when_offered_and_sent_only_w
     assert!(get(&get(&halyk_calls().get(0), "object"), "cardSave").is_truthy(), "ePay is asked to save it");
     epay_widget::unmount(host);
 
+    // Offered but left unticked: the start says nothing, and ePay is not asked to save it.
+    setup(false);
+    route("GET /api/orders/123456789012", answers(vec![answer(200, of(&offering))]));
+    route("POST /api/orders/123456789012/checkout", answers(vec![answer(200, of(&checkout_response(PaymentMethod::Pay)))]));
+    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y")]);
+    until("the consent is offered", || !hidden(&host, ".epay-save")).await;
+    find(&host, ".epay-pay").click();
+    until("halyk called", || halyk_calls().length() == 1).await;
+    let request = requests().iter().find(|r| string(r, "path") == "/api/orders/123456789012/checkout").expect("the start");
+    assert_eq!(string(&request, "body"), "", "the proxy is told nothing: it answers cardSave false");
+    epay_widget::unmount(host);
+
     // Not offered: no consent on the page, and the start says nothing of it.
     setup(false);
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&merchant_view(OrderStatus::Open, true)))]));

@@ -57,7 +57,10 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Result<Json<OrderView>, AppError> {
     let order = keyed_order(&app, &invoice_id, &headers).await?;
-    let payable = order.payable(now());
+    let id = order.id;
+    // An order a saved card pays, server to server, is never the payer's to start.
+    let by_saved_card = app.store.read(move |db| crate::store::cards::charge_of(db, id)).await?.is_some();
+    let payable = order.payable(now()) && !by_saved_card;
     // An order past its `payableUntil` that nobody started is over for its payer, though it
     // stays `open` for the shop until `expiresAt`.
     let never_started = matches!(order.status, OrderState::Open | OrderState::StartFailed);

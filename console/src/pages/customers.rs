@@ -125,7 +125,11 @@ fn decline_text(lang: Lang, code: &str) -> String {
         "try_again_later" => ["банк просит повторить позже", "банк кейінірек қайталауды сұрайды", "the bank asks to try again later"],
         "card_expired" => ["срок действия карты истёк", "картаның мерзімі өтті", "the card has expired"],
         "card_deactivated" => ["карта деактивирована", "карта өшірілген", "the card was deactivated"],
-        "card_deleted" => ["карта удалена, списание не отправлялось", "карта жойылды, есептен шығару жіберілмеді", "the card was deleted; nothing was sent"],
+        "card_deleted" => [
+            "карта удалена, списание не отправлялось",
+            "карта жойылды, есептен шығару жіберілмеді",
+            "the card was deleted; nothing was sent",
+        ],
         _ => ["банк отклонил платёж", "банк төлемді қабылдамады", "the bank declined the payment"],
     };
     let text = match lang {

@@ -22,7 +22,7 @@ use crate::store::cards;
 use crate::store::now_ms;
 use crate::store::orders::{self, Begin, OrderRow, OrderState, Outcome};
 
-/// Starts with `views::order::CARD_DELETED`, which reads it back as `card_deleted`.
+/// Starts with `epay::decline::CARD_DELETED`, which reads it back as `card_deleted`.
 const UNSENT_CARD_DELETED: &str = "the saved card was deleted before the payment was sent: nothing was charged";
 
 /// How long a charge waits for the status API's verdict before it answers `pending`.
@@ -44,7 +44,11 @@ async fn charge(app: &Arc<AppState>, order_id: i64) -> Result<OrderRow, AppError
         // The status API is asked a second after the request at the latest.
         Begin::Start(order) => obtain_token(app, order, SERVICE_SCOPE, now_ms() + 1_000).await?,
         Begin::Ready(order) => order,
-        Begin::InProgress(order) => wait_until_started(app, order).await?,
+        // Another request is starting it: it sends the payment; this one waits for the verdict.
+        Begin::InProgress(order) => match wait_until_started(app, order.clone()).await {
+            Ok(order) => order,
+            Err(_) => return await_verdict(app, order.id).await,
+        },
         // Settled (or over) before: the order as it stands, whatever asked again.
         Begin::Finished(order) | Begin::Expired(order) => return current(app, order.id).await,
         Begin::KeyReused | Begin::TooManyOpen => return Err(AppError::internal("a merchant order's start cannot reuse a key")),
@@ -90,7 +94,10 @@ async fn send_once(app: &Arc<AppState>, order: &OrderRow) -> Result<(), AppError
         Err(err) if err.never_sent() => (format!("not sent: {err}"), None, true),
         Err(err) => (format!("no answer, the status API decides: {err}"), None, false),
     };
-    tracing::info!(invoice_id = %order.invoice_id, elapsed_ms, %answer, "payment by a saved card sent");
+    // ePay's answer carries the card's `cardID`: kept in the store, never logged.
+    let status = answered.as_ref().ok().map(|a| a.status);
+    let error = answered.as_ref().err().map(ToString::to_string);
+    tracing::info!(invoice_id = %order.invoice_id, elapsed_ms, ?status, ?decline, ?error, "payment by a saved card sent");
     app.store
         .write(move |tx| {
             cards::record_charge_answer(tx, id, &answer, decline.clone())?;

@@ -32,7 +32,7 @@ use crate::store::{cards, orders};
         (status = 200, description = "The order and ePay's token: what the widget hands to halyk", body = CheckoutBody),
         (status = 401, description = "`order_key_required`", body = ApiError),
         (status = 404, description = "`not_found`: no order with this number and key", body = ApiError),
-        (status = 409, description = "`not_a_merchant_order`, `checkout_in_progress`, `checkout_finished`", body = ApiError),
+        (status = 409, description = "`not_a_merchant_order`, `checkout_in_progress`, `checkout_finished` (also: an order paid by a saved card, which has no payment page)", body = ApiError),
         (status = 410, description = "`order_expired`: the order's time ran out", body = ApiError),
         (status = 422, description = "`invalid_field`: a body that tries to change the order, or `saveCard` on an order that does not offer it", body = ApiError),
         (status = 429, description = "`rate_limited`", body = ApiError),
@@ -48,6 +48,14 @@ pub async fn start(
     body: Bytes,
 ) -> Result<Json<CheckoutBody>, AppError> {
     let order = keyed_order(&app, &invoice_id, &headers).await?;
+    let id = order.id;
+    if app.store.read(move |db| cards::charge_of(db, id)).await?.is_some() {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::CheckoutFinished,
+            "this order is paid by a saved card, server to server: it has no payment page",
+        ));
+    }
     let save_card = save_card_choice(&body)?;
     if save_card && !cards::may_keep(&order, true) {
         return Err(AppError::unprocessable(

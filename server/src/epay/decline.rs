@@ -4,6 +4,18 @@
 //! sandbox invents for saved cards (454 expired, 455 deactivated; no ePay page names them) are
 //! read too, marked so in docs/saved-cards.md. Pure.
 
+/// How the proxy words the failure of a charge it never sent because its card was deleted.
+pub const CARD_DELETED: &str = "the saved card was deleted";
+
+/// The code of a failed order: ePay's `reasonCode`, or the proxy's own reason when nothing was
+/// sent (a saved card deleted before its payment left).
+pub fn decline_code_of(failure_code: Option<i64>, failure_reason: Option<&str>) -> &'static str {
+    if failure_code.is_none() && failure_reason.is_some_and(|reason| reason.starts_with(CARD_DELETED)) {
+        return "card_deleted";
+    }
+    decline_code(failure_code)
+}
+
 /// The code for ePay's `reasonCode` of a declined payment.
 pub fn decline_code(reason_code: Option<i64>) -> &'static str {
     match reason_code {
@@ -33,5 +45,8 @@ mod tests {
         assert_eq!(decline_code(Some(-498)), "declined");
         assert_eq!(decline_code(None), "declined");
         assert!(!worth_retrying("card_expired") && !worth_retrying("card_deactivated") && worth_retrying("insufficient_funds"));
+        assert_eq!(decline_code_of(None, Some("the saved card was deleted before the payment was sent")), "card_deleted");
+        assert!(!worth_retrying(decline_code_of(None, Some(CARD_DELETED))));
+        assert_eq!(decline_code_of(Some(484), Some(CARD_DELETED)), "insufficient_funds", "ePay's code first");
     }
 }

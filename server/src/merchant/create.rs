@@ -74,9 +74,12 @@ pub async fn create(
         lifetime_secs: valid.lifetime_secs() as i64,
     };
     let new = NewOrder { merchant: Some(terms), ..checkout::new_order(&app, &valid.checkout, None) };
+    // A replay is answered whatever became of the card since (a paid order stays paid).
+    let key = terms_key(&new);
+    let made_before = app.store.read(move |db| orders::find_by_merchant_idempotency_key(db, &key)).await?.is_some();
     let card = match &valid.saved_card {
-        Some(card_ref) => Some(usable_card(&app, &valid.checkout.account_id, card_ref).await?),
-        None => None,
+        Some(card_ref) if !made_before => Some(usable_card(&app, &valid.checkout.account_id, card_ref).await?),
+        _ => None,
     };
     let (open, merchant_open) = (app.open_orders.clone(), app.merchant_open_orders.clone());
     // Whether the job counted a new order (it may run more than once): settled once it is done.
@@ -147,6 +150,10 @@ pub async fn create(
         response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+fn terms_key(new: &NewOrder) -> String {
+    new.merchant.as_ref().map(|terms| terms.idempotency_key.clone()).unwrap_or_default()
 }
 
 /// The active saved card `card_ref` of `account_id`, or why it cannot pay.

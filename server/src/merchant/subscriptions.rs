@@ -304,6 +304,19 @@ fn changed(sub: &SubscriptionRow, change: &Change, clock_now: i64) -> Result<(Su
     let mut row = sub.clone();
     let mut events = vec![];
     match change {
+        // Paused and resumed, it would be charged again past its retries: a new card or a
+        // cancel is what a past-due subscription needs.
+        Change::Pause if sub.status == SubscriptionStatus::PastDue => {
+            return Err(AppError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::OperationNotAllowed,
+                format!(
+                    "subscription {} is past due ({}): give it another card (PATCH card) or cancel it",
+                    sub.sub_ref,
+                    sub.status_reason.as_deref().unwrap_or("unpaid")
+                ),
+            ));
+        }
         Change::Pause => {
             row.status = SubscriptionStatus::Paused;
             row.due_ms = None;
@@ -369,7 +382,7 @@ pub(crate) async fn apply(app: &AppState, sub_ref: &str, change: Change) -> Resu
 #[utoipa::path(post, path = "/api/merchant/subscriptions/{subscriptionId}/pause", operation_id = "pauseSubscription", tag = "merchant",
     security(("merchantKey" = [])), params(("subscriptionId" = String, Path, description = "`sub_…`")),
     responses((status = 200, description = "The subscription, paused", body = Subscription), MerchantAuthErrors,
-        (status = 404, description = "`not_found`", body = ApiError), (status = 409, description = "`operation_not_allowed`: it is cancelled", body = ApiError)))]
+        (status = 404, description = "`not_found`", body = ApiError), (status = 409, description = "`operation_not_allowed`: it is cancelled, or past due", body = ApiError)))]
 pub async fn pause(State(app): State<Arc<AppState>>, Path(sub_ref): Path<String>) -> Result<Json<Subscription>, AppError> {
     apply(&app, &sub_ref, Change::Pause).await
 }
@@ -422,18 +435,7 @@ pub async fn change(
     let amount_minor = match &change.amount {
         None => None,
         Some(amount) => {
-            let terms = Terms {
-                amount,
-                currency: Some(&sub.currency),
-                description: Some(&sub.description),
-                account_id: Some(&sub.account_id),
-                email: None,
-                phone: None,
-                language: None,
-                card_save: Some(false),
-                method: Some(PaymentMethod::Pay),
-            };
-            Some(validate::terms(terms, &app.config.checkout)?.amount.minor() as i64)
+            Some(validate::terms(engine::charge_terms(&sub, amount, &sub.description), &app.config.checkout)?.amount.minor() as i64)
         }
     };
     let description = match change.description.as_deref().map(str::trim) {

@@ -222,20 +222,24 @@ pub fn charge_of(db: &mut Conn, order_id: i64) -> Result<Option<ChargeRow>, Stor
 }
 
 /// Claims the one request of `order_id`'s charge: true when this caller may send it (it was
-/// never sent, and its card is still active); the card's `last_used_at` moves with it.
+/// never sent, its card is still active, and a subscription it bills is still active). The card's
+/// row is written first, conditioned on its status: on PostgreSQL that locks it, so a deletion
+/// either commits before (and nothing is sent) or waits for this claim (and the request it
+/// allowed is the last); the subscription's row is locked the same way against a cancel or a
+/// pause.
 pub fn claim_charge_request(tx: &mut Tx, order_id: i64, now_ms: i64) -> Result<bool, StoreError> {
     let Some(charge) = charge_of(tx, order_id)? else { return Ok(false) };
     if charge.sent_ms.is_some() {
         return Ok(false);
     }
-    let active = find_by_id(tx, charge.card_id)?.is_some_and(|card| card.status == CardStatus::Active);
-    if !active {
+    let card_active = tx.execute(
+        "UPDATE saved_cards SET last_used_at = ? WHERE id = ? AND status = ?",
+        params![now_ms / 1000, charge.card_id, CardStatus::Active],
+    )?;
+    if card_active != 1 || !super::subscriptions::bills_while_active(tx, order_id)? {
         return Ok(false);
     }
     let claimed = tx.execute("UPDATE card_charges SET sent_ms = ? WHERE order_id = ? AND sent_ms IS NULL", params![now_ms, order_id])?;
-    if claimed == 1 {
-        tx.execute("UPDATE saved_cards SET last_used_at = ? WHERE id = ?", params![now_ms / 1000, charge.card_id])?;
-    }
     Ok(claimed == 1)
 }
 

@@ -183,9 +183,19 @@ pub fn claim_due(tx: &mut Tx, clock_now_ms: i64, now_ms: i64, lease_until_ms: i6
     Ok(claimed)
 }
 
-/// Gives a claim up: the subscription is due again at its `due_ms`.
-pub fn release(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
-    tx.execute("UPDATE subscriptions SET claimed_until_ms = NULL WHERE id = ?", params![id])?;
+/// Extends this worker's claim (held until `held_until_ms`) to `until_ms`: false when it ran
+/// out and another worker holds the subscription now.
+pub fn renew(tx: &mut Tx, id: i64, held_until_ms: i64, until_ms: i64) -> Result<bool, StoreError> {
+    Ok(tx.execute(
+        "UPDATE subscriptions SET claimed_until_ms = ? WHERE id = ? AND claimed_until_ms = ?",
+        params![until_ms, id, held_until_ms],
+    )? == 1)
+}
+
+/// Gives this worker's claim (held until `held_until_ms`) up: the subscription is due again at
+/// its `due_ms`. Another worker's claim stays.
+pub fn release(tx: &mut Tx, id: i64, held_until_ms: i64) -> Result<(), StoreError> {
+    tx.execute("UPDATE subscriptions SET claimed_until_ms = NULL WHERE id = ? AND claimed_until_ms = ?", params![id, held_until_ms])?;
     Ok(())
 }
 
@@ -222,6 +232,20 @@ pub fn save(tx: &mut Tx, row: &SubscriptionRow, now: i64) -> Result<bool, StoreE
         ],
     )?;
     Ok(saved == 1)
+}
+
+/// Whether order `order_id` may be sent as far as subscriptions go: it bills none, or the one it
+/// bills is `active` (locked until the caller commits, on PostgreSQL).
+pub fn bills_while_active(tx: &mut Tx, order_id: i64) -> Result<bool, StoreError> {
+    let lock = tx.for_update();
+    let status: Option<SubscriptionStatus> = tx.query_optional(
+        &format!(
+            "SELECT s.status FROM subscriptions s JOIN subscription_charges c ON c.subscription_id = s.id WHERE c.order_id = ? {lock}"
+        ),
+        params![order_id],
+        |row| row.get(0),
+    )?;
+    Ok(status.is_none_or(|status| status == SubscriptionStatus::Active))
 }
 
 /// One attempt to charge one period, with its order as it stands.

@@ -79,17 +79,10 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
     }
 }
 
-/// A failed order's decline for programs: ePay's `reasonCode`, or the proxy's own reason when
-/// nothing was sent (a saved card deleted before its payment left).
+/// A failed order's decline for programs.
 fn decline_code(order: &OrderRow) -> String {
-    if order.failure_code.is_none() && order.failure_reason.as_deref().is_some_and(|r| r.starts_with(CARD_DELETED)) {
-        return "card_deleted".to_owned();
-    }
-    crate::epay::decline::decline_code(order.failure_code).to_owned()
+    crate::epay::decline::decline_code_of(order.failure_code, order.failure_reason.as_deref()).to_owned()
 }
-
-/// How the proxy words a charge it never sent because its card was deleted.
-pub const CARD_DELETED: &str = "the saved card was deleted";
 
 /// The order with its history and its newest postLinks (`post_links`, of `post_links_count`).
 pub fn detailed(

@@ -44,7 +44,8 @@ pub fn charge(row: &ChargeRow) -> SubscriptionCharge {
         invoice_id: row.invoice_id.clone(),
         amount: Amount::from_minor(row.amount_minor as u64).to_string(),
         status: row.order_state.merchant_status(),
-        decline_code: (row.order_state == OrderState::Failed).then(|| crate::epay::decline::decline_code(row.failure_code).to_owned()),
+        decline_code: (row.order_state == OrderState::Failed)
+            .then(|| crate::epay::decline::decline_code_of(row.failure_code, row.failure_reason.as_deref()).to_owned()),
         period_start: rfc3339(row.period_start),
         period_end: rfc3339(row.period_end),
         created_at: rfc3339(row.created_at),

@@ -133,6 +133,42 @@ async fn the_shop_charges_a_saved_card_once_and_the_status_api_decides() {
     // Another customer's card cannot be named, nor an unknown one.
     let (status, error, _) = charge(&app, "intruder", &card, "990", "steal").await;
     assert_eq!((status, error["error"].as_str()), (422, Some("card_not_usable")), "{error}");
+    let (status, error, _) = charge(&app, "cust-2", "card_000000000000000000000000", "990", "unknown").await;
+    assert_eq!((status, error["error"].as_str()), (422, Some("card_not_usable")), "{error}");
+
+    // The order a saved card paid has no payment page: the widget can neither start it nor get
+    // its token (a service token).
+    let (status, view) = app.order_status(&invoice_id, order["orderKey"].as_str().unwrap()).await;
+    assert_eq!((status, view["payable"].as_bool()), (200, None), "{view}");
+    let (status, refused) = app.order_checkout(&invoice_id, order["orderKey"].as_str().unwrap()).await;
+    assert_eq!((status, refused["error"].as_str()), (409, Some("checkout_finished")), "{refused}");
+    assert!(refused.get("auth").is_none());
+
+    // Deleted since: a replay still answers the paid order, not the card's refusal.
+    let deleted = app.merchant(reqwest::Method::DELETE, &format!("/api/merchant/customers/cust-2/cards/{card}")).send().await.unwrap();
+    assert_eq!(deleted.status(), 200);
+    let (status, again, replayed) = charge(&app, "cust-2", &card, "990", "period-1").await;
+    assert_eq!((status, replayed, again["status"].as_str()), (201, true, Some("paid")), "{again}");
+}
+
+#[tokio::test]
+async fn the_same_charge_sent_at_once_several_times_pays_once() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let card = saved_card(&app, "cust-7", APPROVED_CARD, "save-7").await;
+    let tries: Vec<_> = (0..6)
+        .map(|_| {
+            let (app, card) = (app.clone(), card.clone());
+            tokio::spawn(async move { charge(&app, "cust-7", &card, "990", "at-once").await })
+        })
+        .collect();
+    let mut invoices = std::collections::HashSet::new();
+    for answer in tries {
+        let (status, order, _) = answer.await.unwrap();
+        assert_eq!(status, 201, "{order}");
+        invoices.insert(order["invoiceId"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(invoices.len(), 1, "one order");
+    assert_eq!(epay_cards(&app).await["cards"][0]["charges"], 1, "ePay was asked once");
 }
 
 #[tokio::test]

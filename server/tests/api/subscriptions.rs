@@ -27,6 +27,11 @@ async fn get(app: &TestApp, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
+async fn patch(app: &TestApp, id: &str, body: Value) {
+    let response = app.merchant(reqwest::Method::PATCH, &format!("/api/merchant/subscriptions/{id}")).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 async fn advance(app: &TestApp, seconds: i64) {
     let response =
         app.merchant(reqwest::Method::POST, "/api/merchant/test-clock/advance").json(&json!({"seconds": seconds})).send().await.unwrap();
@@ -166,13 +171,7 @@ async fn the_shop_pauses_resumes_changes_and_cancels_a_subscription() {
     assert_eq!(periods, vec![1, 3], "period 2 fell in the pause: {after:#}");
 
     // A new amount from the next period on.
-    let response = app
-        .merchant(reqwest::Method::PATCH, &format!("/api/merchant/subscriptions/{id}"))
-        .json(&json!({"amount": "5990"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    patch(&app, &id, json!({"amount": "5990"})).await;
     advance(&app, 31 * DAY).await;
     settled(&app).await;
     let after = get(&app, &format!("/api/merchant/subscriptions/{id}")).await;
@@ -208,17 +207,31 @@ async fn a_deleted_card_puts_the_subscription_past_due_with_its_reason_and_a_new
     assert_eq!(past_due["charges"].as_array().unwrap().len(), 1, "the deleted card was never charged");
     assert!(events_of(&app, &id).await.contains(&"subscription.past_due".to_owned()));
 
-    let response = app
-        .merchant(reqwest::Method::PATCH, &format!("/api/merchant/subscriptions/{id}"))
-        .json(&json!({"card": spare}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    patch(&app, &id, json!({"card": spare})).await;
     settled(&app).await;
     let active = get(&app, &format!("/api/merchant/subscriptions/{id}")).await;
     assert_eq!((active["status"].as_str(), active["currentPeriod"].as_i64()), (Some("active"), Some(3)), "{active:#}");
     assert_eq!(active["charges"][1]["status"], "paid", "the new card paid period 2 at once");
+}
+
+/// A retry charges the period's own amount, whatever changed since; a past-due subscription
+/// cannot be paused around its retries.
+#[tokio::test]
+async fn a_retry_keeps_the_periods_amount_and_a_past_due_subscription_is_not_paused() {
+    let app = TestApp::spawn().await;
+    let card = saved_card(&app, "c-5", "4000000000000002", "c5-save").await;
+    let sub = subscribe(&app, "c-5", &card, "sub-c5").await;
+    let id = sub["id"].as_str().unwrap().to_owned();
+    settled(&app).await;
+    patch(&app, &id, json!({"amount": "5990"})).await;
+    advance(&app, 10 * DAY).await;
+    settled(&app).await;
+    let past_due = get(&app, &format!("/api/merchant/subscriptions/{id}")).await;
+    let amounts: Vec<&str> = past_due["charges"].as_array().unwrap().iter().map(|c| c["amount"].as_str().unwrap()).collect();
+    assert_eq!(amounts, vec!["4990"; 4], "every attempt of period 1 at its amount: {past_due:#}");
+    assert_eq!(past_due["status"], "past_due");
+    let response = app.merchant(reqwest::Method::POST, &format!("/api/merchant/subscriptions/{id}/pause")).send().await.unwrap();
+    assert_eq!(response.status(), 409);
 }
 
 #[tokio::test]
