@@ -13,6 +13,7 @@ pub mod cors;
 pub mod emulator;
 pub mod epay;
 pub mod error;
+pub mod fiscal;
 pub mod hosted;
 pub mod idempotency;
 pub mod inspect;
