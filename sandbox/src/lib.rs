@@ -18,6 +18,7 @@ mod saved_cards;
 mod script;
 mod state;
 mod status_api;
+pub mod webkassa;
 
 pub use cards::TEST_CARDS;
 pub use script::overlay_style_hash;
@@ -64,6 +65,8 @@ pub struct Sandbox {
     /// The only origins the payment page sends the payer back to (`ALLOWED_ORIGINS` and
     /// `PUBLIC_URL`'s).
     return_origins: Vec<String>,
+    /// The fiscal registrar's emulator (`/sandbox/webkassa`).
+    webkassa: webkassa::Webkassa,
 }
 
 impl Sandbox {
@@ -81,6 +84,7 @@ impl Sandbox {
                 .expect("HTTP client builds with static settings"),
             notify_origins,
             return_origins,
+            webkassa: webkassa::Webkassa::default(),
         }
     }
 
@@ -131,6 +135,11 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/api/payments/cards/auth", post(saved_cards::pay))
         .route("/api/card/deactivate/{card_id}", post(saved_cards::deactivate))
         .route("/cards", get(saved_cards::list))
+        .route("/webkassa/api/v4/Authorize", post(webkassa::authorize))
+        .route("/webkassa/api/v4/check", post(webkassa::check))
+        .route("/webkassa/api/v4/ZReport", post(webkassa::zreport))
+        .route("/webkassa/api/v4/Ticket/PrintFormat", post(webkassa::print_format))
+        .route("/webkassa/control", get(webkassa::show_control).post(webkassa::replace_control))
         .route("/control", get(control::show).post(control::replace))
         .layer(axum::middleware::from_fn(headers::policy))
         .with_state(sandbox)

@@ -30,3 +30,4 @@ mod store_batches;
 mod subscriptions;
 mod tls;
 mod webhooks;
+mod webkassa_sandbox;
