@@ -382,19 +382,23 @@ test("m: a payer ticks the consent and the card is saved; an operator sees it wi
   await signIn(page, ADMIN_OPERATOR);
   await page.goto(h.url("/admin/#/customers/cust-console"));
   await page.waitForSelector(`[data-subscription="${sub.id}"] [data-charges] tbody tr`);
-  assert.match(await page.textContent(`[data-subscription="${sub.id}"] [data-charges]`), /paid/);
+  assert.ok(await page.$(`[data-subscription="${sub.id}"] [data-charges] [data-outcome="paid"]`), "period 1 paid");
+  assert.match(await page.textContent(`[data-subscription="${sub.id}"] [data-charges]`), /оплачен/);
   assert.match(await page.textContent(`[data-card="${card.id}"]`), /411111\.\.\.1111/);
+  await h.screenshot(page, "console-customer");
   // Deleting the card: confirmed first; then it is deleted at ePay and here.
   await page.click("[data-delete-card]");
   assert.match(await page.textContent("[data-confirm]"), new RegExp(card.id));
   await page.click("[data-confirm-yes]");
-  await page.waitForFunction((id) => document.querySelector(`[data-card="${id}"] [data-card-status]`)?.textContent === "deleted", card.id);
+  await page.waitForFunction((id) => document.querySelector(`[data-card="${id}"] [data-card-status]`)?.dataset.cardStatus === "deleted", card.id);
+  assert.equal(await page.textContent(`[data-card="${card.id}"] [data-card-status]`), "удалена");
   const deleted = (await merchant("/api/merchant/customers/cust-console/cards")).data.find((c) => c.id === card.id);
   assert.equal(deleted.deactivatedAtEpay, true);
   // Cancelling the subscription now.
   await page.click("[data-cancel-now]");
   await page.click("[data-confirm-yes]");
-  await page.waitForFunction(() => /cancelled/.test(document.querySelector("[data-subscription-status]")?.textContent ?? ""));
+  await page.waitForFunction(() => document.querySelector("[data-subscription-status]")?.dataset.subscriptionStatus === "cancelled");
+  assert.match(await page.textContent("[data-subscription-status]"), /отменена \(отменена магазином/);
   const cancelled = await merchant(`/api/merchant/subscriptions/${sub.id}`);
   assert.deepEqual([cancelled.status, cancelled.statusReason], ["cancelled", "cancelled_by_merchant"]);
   assert.deepEqual(page.errors, []);

@@ -21,6 +21,7 @@ pub struct Words {
     account: &'static str,
     cards: &'static str,
     subscriptions: &'static str,
+    subscription: &'static str,
     card: &'static str,
     status: &'static str,
     saved_at: &'static str,
@@ -47,6 +48,7 @@ const RU: Words = Words {
     account: "Клиент",
     cards: "Сохранённые карты",
     subscriptions: "Подписки",
+    subscription: "Подписка",
     card: "Карта",
     status: "Статус",
     saved_at: "Сохранена",
@@ -73,6 +75,7 @@ const KK: Words = Words {
     account: "Клиент",
     cards: "Сақталған карталар",
     subscriptions: "Жазылымдар",
+    subscription: "Жазылым",
     card: "Карта",
     status: "Күйі",
     saved_at: "Сақталды",
@@ -99,6 +102,7 @@ const EN: Words = Words {
     account: "Customer",
     cards: "Saved cards",
     subscriptions: "Subscriptions",
+    subscription: "Subscription",
     card: "Card",
     status: "Status",
     saved_at: "Saved",
@@ -118,6 +122,34 @@ const EN: Words = Words {
     not_found: "No such customer.",
 };
 
+/// A wire word of these pages (a card's, a subscription's or a charge's status, a period's unit)
+/// in the reader's language; an unknown word as it is.
+fn say(lang: Lang, word: &str) -> String {
+    let [ru, kk, en] = match word {
+        "pending" => ["ожидает", "күтуде", "pending"],
+        "active" => ["действует", "белсенді", "active"],
+        "deleted" => ["удалена", "жойылды", "deleted"],
+        "past_due" => ["просрочена", "мерзімі өткен", "past due"],
+        "paused" => ["приостановлена", "тоқтатыла тұрды", "paused"],
+        "cancelled" => ["отменена", "тоқтатылды", "cancelled"],
+        "paid" => ["оплачен", "төленді", "paid"],
+        "failed" => ["отклонён", "қабылданбады", "declined"],
+        "expired" => ["истёк", "мерзімі өтті", "expired"],
+        "refunded" => ["возвращён", "қайтарылды", "refunded"],
+        "day" => ["дн.", "күн", "day(s)"],
+        "week" => ["нед.", "апта", "week(s)"],
+        "month" => ["мес.", "ай", "month(s)"],
+        "year" => ["г.", "жыл", "year(s)"],
+        other => return other.to_owned(),
+    };
+    match lang {
+        Lang::Ru => ru,
+        Lang::Kk => kk,
+        Lang::En => en,
+    }
+    .to_owned()
+}
+
 /// A declined charge's reason, for people (the API's `declineCode` is for programs).
 fn decline_text(lang: Lang, code: &str) -> String {
     let [ru, kk, en] = match code {
@@ -129,6 +161,13 @@ fn decline_text(lang: Lang, code: &str) -> String {
             "карта удалена, списание не отправлялось",
             "карта жойылды, есептен шығару жіберілмеді",
             "the card was deleted; nothing was sent",
+        ],
+        "unpaid" => ["период не оплачен", "кезең төленбеді", "the period went unpaid"],
+        "cancelled_by_merchant" => ["отменена магазином", "дүкен тоқтатты", "cancelled by the shop"],
+        "charge_unconfirmed" => [
+            "ePay не показал отправленное списание: проверьте в кабинете ePay",
+            "ePay жіберілген есептен шығаруды көрсетпеді: ePay кабинетінде тексеріңіз",
+            "ePay never showed a charge that was sent: check it in ePay's cabinet",
         ],
         _ => ["банк отклонил платёж", "банк төлемді қабылдамады", "the bank declined the payment"],
     };
@@ -269,7 +308,7 @@ fn cards(customer: &AdminCustomer, pending: RwSignal<Option<Pending>>) -> impl I
         view! {
             <tr data-card=card.id.clone()>
                 <td>{format!("{} {}", card.card_type.clone().unwrap_or_default(), card.card_mask.clone().unwrap_or_default())}<br/><small>{card.issuer.clone().unwrap_or_default()}</small></td>
-                <td data-card-status>{card.status.as_str()}</td>
+                <td data-card-status=card.status.as_str()>{say(ctx.lang.get_untracked(), card.status.as_str())}</td>
                 <td>{format::local_time(&card.saved_at)}</td>
                 <td>{card.last_used_at.as_deref().map(format::local_time).unwrap_or_default()}</td>
                 <td>{deletable.then(|| view! {
@@ -305,16 +344,16 @@ fn subscription(sub: &Subscription, pending: RwSignal<Option<Pending>>) -> impl 
         }
     };
     let status = match &sub.status_reason {
-        Some(reason) => format!("{} ({reason})", sub.status.as_str()),
-        None => sub.status.as_str().to_owned(),
+        Some(reason) => format!("{} ({})", say(lang, sub.status.as_str()), decline_text(lang, reason)),
+        None => say(lang, sub.status.as_str()),
     };
     view! {
         <div class="card" data-subscription=sub.id.clone()>
-            <h2>{w.subscriptions} " " {sub.id.clone()} " — " {sub.description.clone()}</h2>
+            <h2>{w.subscription} " " {sub.id.clone()} " — " {sub.description.clone()}</h2>
             <p>
-                {w.status} ": " <strong data-subscription-status>{status}</strong> " · "
+                {w.status} ": " <strong data-subscription-status=sub.status.as_str()>{status}</strong> " · "
                 {w.amount} ": " {format::money(&sub.amount, &sub.currency, lang)} " · "
-                {w.every} ": " {format!("{} {}", sub.interval_count, sub.interval.as_str())} " · "
+                {w.every} ": " {format!("{} {}", sub.interval_count, say(lang, sub.interval.as_str()))} " · "
                 {w.card} ": " {sub.card.clone()}
                 {sub.next_charge_at.as_deref().map(|at| format!(" · {}: {}", w.next_charge, format::local_time(at)))}
             </p>
@@ -334,7 +373,7 @@ fn subscription(sub: &Subscription, pending: RwSignal<Option<Pending>>) -> impl 
                         <td>{charge.attempt}</td>
                         <td><a href=Route::Order(charge.invoice_id.clone()).hash()>{charge.invoice_id.clone()}</a></td>
                         <td>{format::money(&charge.amount, &sub.currency, lang)}</td>
-                        <td data-outcome>{charge.status.as_str()} {charge.decline_code.as_deref().map(|code| format!(" — {}", decline_text(lang, code)))}</td>
+                        <td data-outcome=charge.status.as_str()>{say(lang, charge.status.as_str())} {charge.decline_code.as_deref().map(|code| format!(" — {}", decline_text(lang, code)))}</td>
                     </tr>
                 }).collect_view()}</tbody>
             </table>
