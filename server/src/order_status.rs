@@ -59,8 +59,7 @@ pub async fn show(
     let order = keyed_order(&app, &invoice_id, &headers).await?;
     let id = order.id;
     // An order a saved card pays, server to server, is never the payer's to start.
-    let by_saved_card = app.store.read(move |db| crate::store::cards::charge_of(db, id)).await?.is_some();
-    let payable = order.payable(now()) && !by_saved_card;
+    let payable = order.payable(now()) && app.store.read(move |db| crate::store::cards::charge_of(db, id)).await?.is_none();
     // An order past its `payableUntil` that nobody started is over for its payer, though it
     // stays `open` for the shop until `expiresAt`.
     let never_started = matches!(order.status, OrderState::Open | OrderState::StartFailed);

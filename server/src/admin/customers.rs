@@ -7,12 +7,12 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::{Extension, Json};
-use epay_api_types::{Action, AdminCustomer, AdminCustomerLine, ErrorCode, SavedCard, Subscription, SubscriptionCancel};
+use epay_api_types::{Action, AdminCustomer, AdminCustomerLine, SavedCard, Subscription};
 
 use super::staff::Staff;
 use crate::error::AppError;
 use crate::merchant::cards::delete_card;
-use crate::merchant::subscriptions::{Change, apply};
+use crate::merchant::subscriptions::{Change, apply, cancel_request};
 use crate::state::AppState;
 use crate::store::admin::{self, ActionRow};
 use crate::store::{cards, now, subscriptions};
@@ -84,12 +84,7 @@ pub async fn cancel(
     body: Bytes,
 ) -> Result<Json<Subscription>, AppError> {
     staff.require_operator()?;
-    let request: SubscriptionCancel = if body.iter().all(u8::is_ascii_whitespace) {
-        SubscriptionCancel::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|err| AppError::bad_request(ErrorCode::InvalidJson, format!("{{\"atPeriodEnd\": true|false}} ({err})")))?
-    };
+    let request = cancel_request(&body)?;
     let cancelled = apply(&app, &sub_ref, Change::Cancel { at_period_end: request.at_period_end }).await?;
     let order_id = match cancelled.0.latest_charge.as_ref() {
         Some(charge) => {

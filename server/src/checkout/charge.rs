@@ -63,10 +63,14 @@ async fn charge(app: &Arc<AppState>, order_id: i64) -> Result<OrderRow, AppError
 async fn send_once(app: &Arc<AppState>, order: &OrderRow) -> Result<(), AppError> {
     let id = order.id;
     let claimed = app.store.write(move |tx| cards::claim_charge_request(tx, id, now_ms())).await?;
-    let charge = app.store.read(move |db| cards::charge_of(db, id)).await?.ok_or_else(|| AppError::internal("a charge without its row"))?;
-    let card_id = charge.card_id;
-    let card =
-        app.store.read(move |db| cards::find_by_id(db, card_id)).await?.ok_or_else(|| AppError::internal("a charge without its card"))?;
+    let (charge, card) = app
+        .store
+        .read(move |db| {
+            let Some(charge) = cards::charge_of(db, id)? else { return Ok(None) };
+            Ok(cards::find_by_id(db, charge.card_id)?.map(|card| (charge, card)))
+        })
+        .await?
+        .ok_or_else(|| AppError::internal("a charge without its row or its card"))?;
     if !claimed {
         if charge.sent_ms.is_none() && card.status != CardStatus::Active {
             fail_unsent(app, order, UNSENT_CARD_DELETED).await?;

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use epay_api_types::{ApiError, SavedCard, SavedCardList};
+use epay_api_types::{ApiError, CardStatus, ErrorCode, SavedCard, SavedCardList};
 
 use super::auth::MerchantAuthErrors;
 use crate::card_deactivation;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::cards;
+use crate::store::cards::{self, CardRow};
 use crate::store::now_ms;
 use crate::views::card::saved_card;
 
@@ -61,7 +61,7 @@ pub async fn delete(
 
 /// Deletes `card_ref` of `account_id` for `by` (the merchant API, or a person in the console),
 /// then asks ePay to deactivate it once; the worker asks again until it does.
-pub async fn delete_card(app: &AppState, account_id: &str, card_ref: &str, by: &str) -> Result<cards::CardRow, AppError> {
+pub async fn delete_card(app: &AppState, account_id: &str, card_ref: &str, by: &str) -> Result<CardRow, AppError> {
     let (account, reference, by) = (account_id.to_owned(), card_ref.to_owned(), by.to_owned());
     // The first deactivation is this request's: the worker takes it only if this one dies.
     let lease = crate::store::leases::lease_ms(app.config.epay.timeout);
@@ -82,4 +82,26 @@ pub async fn delete_card(app: &AppState, account_id: &str, card_ref: &str, by: &
         card = app.store.read(move |db| cards::find_by_id(db, id)).await?.unwrap_or(card);
     }
     Ok(card)
+}
+
+/// The active saved card `card_ref` of `account_id`, or why it cannot pay: what a charge
+/// (`savedCard`) and a subscription (`card`) both need.
+pub async fn usable_card(app: &AppState, account_id: &str, card_ref: &str) -> Result<CardRow, AppError> {
+    let (account, reference) = (account_id.to_owned(), card_ref.trim().to_owned());
+    let card = app.store.read(move |db| cards::find(db, &account, &reference)).await?;
+    let refuse = |message: String| AppError::unprocessable(ErrorCode::CardNotUsable, message);
+    match card {
+        None => Err(refuse(format!(
+            "customer {account_id} has no saved card {card_ref}: GET /api/merchant/customers/{{accountId}}/cards lists theirs"
+        ))),
+        Some(card) => match card.status {
+            CardStatus::Active => Ok(card),
+            CardStatus::Pending => Err(refuse(format!(
+                "card {card_ref} was saved by a payment ePay has not confirmed yet: it can pay once that order is paid"
+            ))),
+            CardStatus::Deleted => {
+                Err(refuse(format!("card {card_ref} was deleted: it can never pay again; ask the customer to pay and save a card")))
+            }
+        },
+    }
 }

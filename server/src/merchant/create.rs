@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use epay_api_types::{ApiError, CardStatus, ErrorCode, MerchantOrder, MerchantOrderRequest};
+use epay_api_types::{ApiError, ErrorCode, MerchantOrder, MerchantOrderRequest};
 
 use super::auth::MerchantAuthErrors;
 use super::validate;
@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::idempotency::REPLAYED_HEADER;
 use crate::json::JsonBody;
 use crate::state::AppState;
-use crate::store::cards::{self, CardRow};
+use crate::store::cards;
 use crate::store::orders::{self, Created, MerchantTerms, NewOrder};
 use crate::views::order as view;
 
@@ -78,7 +78,7 @@ pub async fn create(
     let key = terms_key(&new);
     let made_before = app.store.read(move |db| orders::find_by_merchant_idempotency_key(db, &key)).await?.is_some();
     let card = match &valid.saved_card {
-        Some(card_ref) if !made_before => Some(usable_card(&app, &valid.checkout.account_id, card_ref).await?),
+        Some(card_ref) if !made_before => Some(super::cards::usable_card(&app, &valid.checkout.account_id, card_ref).await?),
         _ => None,
     };
     let (open, merchant_open) = (app.open_orders.clone(), app.merchant_open_orders.clone());
@@ -154,25 +154,4 @@ pub async fn create(
 
 fn terms_key(new: &NewOrder) -> String {
     new.merchant.as_ref().map(|terms| terms.idempotency_key.clone()).unwrap_or_default()
-}
-
-/// The active saved card `card_ref` of `account_id`, or why it cannot pay.
-async fn usable_card(app: &AppState, account_id: &str, card_ref: &str) -> Result<CardRow, AppError> {
-    let (account, reference) = (account_id.to_owned(), card_ref.to_owned());
-    let card = app.store.read(move |db| cards::find(db, &account, &reference)).await?;
-    let refuse = |message: String| AppError::unprocessable(ErrorCode::CardNotUsable, message);
-    match card {
-        None => Err(refuse(format!(
-            "customer {account_id} has no saved card {card_ref}: GET /api/merchant/customers/{{accountId}}/cards lists theirs"
-        ))),
-        Some(card) => match card.status {
-            CardStatus::Active => Ok(card),
-            CardStatus::Pending => Err(refuse(format!(
-                "card {card_ref} was saved by a payment ePay has not confirmed yet: it can pay once that order is paid"
-            ))),
-            CardStatus::Deleted => {
-                Err(refuse(format!("card {card_ref} was deleted: it can never pay again; ask the customer to pay and save a card")))
-            }
-        },
-    }
 }

@@ -8,8 +8,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use epay_api_types::{
-    ApiError, CardStatus, ErrorCode, EventType, IntervalUnit, METADATA_MAX_BYTES, PaymentMethod, Subscription, SubscriptionCancel,
-    SubscriptionChange, SubscriptionList, SubscriptionRequest, SubscriptionStatus, TestClock, TestClockAdvance,
+    ApiError, ErrorCode, EventType, IntervalUnit, METADATA_MAX_BYTES, PaymentMethod, Subscription, SubscriptionCancel, SubscriptionChange,
+    SubscriptionList, SubscriptionRequest, SubscriptionStatus, TestClock, TestClockAdvance,
 };
 
 use super::auth::MerchantAuthErrors;
@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::idempotency::REPLAYED_HEADER;
 use crate::json::JsonBody;
 use crate::state::AppState;
-use crate::store::cards::{self, CardRow};
+use crate::store::cards::CardRow;
 use crate::store::subscriptions::{self as stored, Inserted, SubscriptionRow};
 use crate::store::{clock, now};
 use crate::subscriptions::{self as engine, schedule};
@@ -58,7 +58,7 @@ pub async fn create(
         crate::idempotency::required_idempotency_key(&headers, ": a retry with the same key cannot start a second subscription")?;
     let clock_now = engine::clock_now_ms(&app).await? / 1000;
     let valid = validate(&request, &app, clock_now)?;
-    let card = usable_card(&app, &valid.account_id, &request.card).await?;
+    let card = super::cards::usable_card(&app, &valid.account_id, &request.card).await?;
     let row = SubscriptionRow {
         id: 0,
         sub_ref: format!("sub_{}", crate::secrets::random_hex(12)),
@@ -215,20 +215,6 @@ fn validate(request: &SubscriptionRequest, app: &AppState, now: i64) -> Result<V
         retry_days,
         interval: request.interval,
     })
-}
-
-/// The active saved card `card_ref` of `account_id`, or why it cannot pay.
-async fn usable_card(app: &AppState, account_id: &str, card_ref: &str) -> Result<CardRow, AppError> {
-    let (account, reference) = (account_id.to_owned(), card_ref.trim().to_owned());
-    let card = app.store.read(move |db| cards::find(db, &account, &reference)).await?;
-    match card {
-        Some(card) if card.status == CardStatus::Active => Ok(card),
-        Some(card) => Err(AppError::unprocessable(
-            ErrorCode::CardNotUsable,
-            format!("card {} is {}: only an active card of the customer can pay a subscription", card.card_ref, card.status),
-        )),
-        None => Err(AppError::unprocessable(ErrorCode::CardNotUsable, format!("customer {account_id} has no saved card {card_ref}"))),
-    }
 }
 
 /// The subscription with every charge.
@@ -407,16 +393,19 @@ pub async fn cancel(
     Path(sub_ref): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Subscription>, AppError> {
-    // No body is a cancel now.
-    let request: SubscriptionCancel = if body.iter().all(u8::is_ascii_whitespace) {
-        SubscriptionCancel::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|err| {
-            AppError::bad_request(ErrorCode::InvalidJson, format!("the body must be {{\"atPeriodEnd\": true|false}} ({err})"))
-        })?
-    };
+    let request = cancel_request(&body)?;
     let at_period_end = request.at_period_end;
     apply(&app, &sub_ref, Change::Cancel { at_period_end }).await
+}
+
+/// A cancel's body: none (or blanks) is a cancel now; else `{"atPeriodEnd": true|false}`.
+/// The merchant API's and the console's.
+pub(crate) fn cancel_request(body: &[u8]) -> Result<SubscriptionCancel, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(SubscriptionCancel::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|err| AppError::bad_request(ErrorCode::InvalidJson, format!("the body must be {{\"atPeriodEnd\": true|false}} ({err})")))
 }
 
 /// Change the amount (from the next period on), the card (a `past_due` subscription is charged
@@ -443,7 +432,7 @@ pub async fn change(
         other => other.map(str::to_owned),
     };
     let card = match &change.card {
-        Some(card) => Some(Box::new(usable_card(&app, &sub.account_id, card).await?)),
+        Some(card) => Some(Box::new(super::cards::usable_card(&app, &sub.account_id, card).await?)),
         None => None,
     };
     apply(&app, &sub_ref, Change::Edit { amount_minor, card, description }).await

@@ -155,15 +155,6 @@ pub fn list(db: &mut Conn, account_id: Option<&str>, limit: i64) -> Result<Vec<S
     }
 }
 
-/// The subscriptions paying with card `card_id` that are not over.
-pub fn paying_with(db: &mut Conn, card_id: i64) -> Result<Vec<SubscriptionRow>, StoreError> {
-    db.query_all(
-        &format!("SELECT {COLUMNS} FROM subscriptions WHERE card_id = ? AND status <> ? ORDER BY id"),
-        params![card_id, SubscriptionStatus::Cancelled],
-        subscription_from_row,
-    )
-}
-
 /// Claims up to `limit` subscriptions due at `clock_now_ms` (the test clock) that no live claim
 /// holds at `now_ms` (real time), until `lease_until_ms` (real time). A claim bumps the version:
 /// what the worker decides applies to the claimed row only.
@@ -291,6 +282,18 @@ pub fn charges(db: &mut Conn, id: i64) -> Result<Vec<ChargeRow>, StoreError> {
              WHERE c.subscription_id = ? ORDER BY c.period, c.attempt"
         ),
         params![id],
+        charge_from_row,
+    )
+}
+
+/// The charges of one period of subscription `id`, by attempt.
+pub fn charges_of_period(db: &mut Conn, id: i64, period: i64) -> Result<Vec<ChargeRow>, StoreError> {
+    db.query_all(
+        &format!(
+            "SELECT {CHARGE_COLUMNS} FROM subscription_charges c JOIN orders o ON o.id = c.order_id
+             WHERE c.subscription_id = ? AND c.period = ? ORDER BY c.attempt"
+        ),
+        params![id, period],
         charge_from_row,
     )
 }

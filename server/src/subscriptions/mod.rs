@@ -117,7 +117,7 @@ async fn standing(app: &AppState, sub: &SubscriptionRow) -> Result<(Attempt, Opt
         .store
         .read(move |db| {
             let mut charges = Vec::new();
-            for charge in stored::charges(db, id)?.into_iter().filter(|c| c.period == period) {
+            for charge in stored::charges_of_period(db, id, period)? {
                 let sent = cards::charge_of(db, charge.order_id)?.and_then(|row| row.sent_ms).is_some();
                 charges.push((charge, sent));
             }
@@ -272,11 +272,6 @@ pub(crate) fn announce(tx: &mut Tx, id: i64, events: &[EventType], about: Option
         orders::announce_subscription(tx, id, kind, about, &data)?;
     }
     Ok(())
-}
-
-/// Whether a subscription in `status` may still be changed by the shop.
-pub fn is_over(status: SubscriptionStatus) -> bool {
-    status == SubscriptionStatus::Cancelled
 }
 
 #[cfg(test)]
