@@ -52,6 +52,8 @@ pub struct Texts {
     pub expired: &'static str,
     pub not_found: &'static str,
     pub try_again: &'static str,
+    /// The fiscal receipt's link.
+    pub receipt: &'static str,
 
     pub insufficient_funds: &'static str,
     pub retry_later: &'static str,
@@ -103,6 +105,7 @@ const RU: Texts = Texts {
     expired: "Время на оплату истекло. Деньги не списаны.",
     not_found: "Заказ не найден. Проверьте ссылку.",
     try_again: "Оплатить ещё раз",
+    receipt: "Чек",
     insufficient_funds: "Недостаточно средств на карте.",
     retry_later: "Банк просит повторить попытку позже.",
     declined: "Банк отклонил платёж.",
@@ -149,6 +152,7 @@ const KK: Texts = Texts {
     expired: "Төлем уақыты өтті. Ақша шешілмеді.",
     not_found: "Тапсырыс табылмады. Сілтемені тексеріңіз.",
     try_again: "Қайта төлеу",
+    receipt: "Чек",
     insufficient_funds: "Картада қаражат жеткіліксіз.",
     retry_later: "Банк кейінірек қайталауды сұрайды.",
     declined: "Банк төлемді қабылдамады.",
@@ -199,6 +203,7 @@ const EN: Texts = Texts {
     expired: "The payment window has closed. No money was taken.",
     not_found: "Order not found. Check the link.",
     try_again: "Pay again",
+    receipt: "Receipt",
     insufficient_funds: "Insufficient funds on the card.",
     retry_later: "The bank asks to try again later.",
     declined: "The bank declined the payment.",

@@ -27,6 +27,7 @@ pub mod class {
     pub const OUTCOME: &str = "epay-outcome";
     pub const MESSAGE: &str = "epay-message";
     pub const CARD: &str = "epay-card";
+    pub const RECEIPT: &str = "epay-receipt";
     pub const AGAIN: &str = "epay-again";
     pub const CHECK_AGAIN: &str = "epay-check-again";
 }
@@ -100,6 +101,9 @@ pub fn skeleton(texts: &Texts, wording: &Wording, id: &str) -> String {
         "<div class=\"epay-outcome\" data-outcome=\"checking\" hidden>",
         "<p class=\"epay-message\" role=\"status\" aria-live=\"polite\"></p>",
         "<p class=\"epay-card\" hidden></p>",
+        "<a class=\"epay-receipt\" target=\"_blank\" rel=\"noopener\" hidden>",
+        &t(texts.receipt),
+        "</a>",
         "<a class=\"epay-again\" hidden>",
         &t(texts.try_again),
         "</a>",

@@ -29,6 +29,8 @@ pub struct Nodes {
     pub outcome: Element,
     pub message: Element,
     pub card: Element,
+    /// The fiscal receipt's link.
+    pub receipt: Element,
     pub again: Element,
     pub check_again: Element,
 }
@@ -68,6 +70,7 @@ impl Nodes {
             outcome: by_class(class::OUTCOME)?,
             message: by_class(class::MESSAGE)?,
             card: by_class(class::CARD)?,
+            receipt: by_class(class::RECEIPT)?,
             again: by_class(class::AGAIN)?,
             check_again: by_class(class::CHECK_AGAIN)?,
         })

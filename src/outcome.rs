@@ -32,12 +32,15 @@ pub async fn follow(
     let (invoice_id, key) = order;
     // Questions in a row that reached nothing.
     let mut unanswered: u32 = 0;
+    // An outcome shown while its receipt is on its way: asking goes on for the receipt's link.
+    let (mut shown, mut receipt_due) = (false, false);
     for pause in BACKOFF {
         dom::sleep(pause * base_ms).await;
         let answer = match api::order(proxy, invoice_id, key).await {
             Ok(view) => {
                 unanswered = 0;
                 heard(&view);
+                receipt_due = view.receipt_due;
                 outcome::from_view(view, texts, method, |amount, currency| format::money(amount, currency, language))
             }
             Err(Failure::Refused { status: 404, .. }) => Some(Outcome::NotFound),
@@ -49,12 +52,17 @@ pub async fn follow(
         };
         match answer {
             Some(done) => {
-                show(done);
-                return;
+                if !show(done) || !receipt_due {
+                    return;
+                }
+                shown = true;
             }
+            None if shown => {}
             None if !show(outcome::waiting(unanswered, false)) => return,
             None => {}
         }
     }
-    show(outcome::waiting(unanswered, true));
+    if !shown {
+        show(outcome::waiting(unanswered, true));
+    }
 }

@@ -16,6 +16,8 @@ pub fn bind(widget: &Widget, nodes: &Nodes) {
     bind::text(nodes.message.clone(), Signal::derive(move || state.with(|s| s.outcome.message(texts))));
     bind::flag(nodes.card.clone(), "hidden", widget.flag_of(|s| !matches!(s.outcome, Outcome::Paid { card: Some(_), .. })));
     bind::text(nodes.card.clone(), Signal::derive(move || state.with(|s| s.outcome.card(texts))));
+    bind::flag(nodes.receipt.clone(), "hidden", widget.flag_of(|s| s.outcome.receipt().is_none()));
+    bind::attribute(nodes.receipt.clone(), "href", widget.text_of(|s| s.outcome.receipt().unwrap_or_default()));
     let _ = nodes.again.set_attribute("href", &dom::path());
     bind::flag(nodes.again.clone(), "hidden", widget.flag_of(|s| !s.outcome.can_pay_again()));
     bind::flag(nodes.check_again.clone(), "hidden", widget.flag_of(|s| !matches!(s.outcome, Outcome::StillWaiting | Outcome::Unreachable)));

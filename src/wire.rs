@@ -93,6 +93,8 @@ pub fn order_view(object: &JsValue) -> Result<OrderView, Unreadable> {
         description: text(object, "description"),
         payable: dom::get(object, "payable").is_truthy(),
         allow_save_card: dom::get(object, "allowSaveCard").is_truthy(),
+        receipt_url: text(object, "receiptUrl"),
+        receipt_due: dom::get(object, "receiptDue").is_truthy(),
     })
 }
 

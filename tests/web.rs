@@ -222,6 +222,8 @@ fn paid_view() -> OrderView {
         description: None,
         payable: false,
         allow_save_card: false,
+        receipt_url: None,
+        receipt_due: false,
     }
 }
 
@@ -541,6 +543,8 @@ async fn the_outcome_view_shows_paid_only_when_the_proxy_says_so() {
         description: None,
         payable: false,
         allow_save_card: false,
+        receipt_url: None,
+        receipt_due: false,
     };
     let pending = OrderView { status: OrderStatus::Pending, card_mask: None, ..paid.clone() };
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending)), answer(200, of(&pending)), answer(200, of(&paid))]));
@@ -562,6 +566,26 @@ async fn the_outcome_view_shows_paid_only_when_the_proxy_says_so() {
     assert_eq!(asked.len(), 3);
     assert!(asked.iter().all(|r| string(&get(r, "headers"), "x-order-key") == "K3y"));
     assert_eq!(find(&host, ".epay-message").get_attribute("aria-live").as_deref(), Some("polite"));
+    assert!(hidden(&host, ".epay-receipt"), "no receipt owed, no link");
+}
+
+#[wasm_bindgen_test]
+async fn a_paid_order_shows_its_fiscal_receipt_once_issued_and_asks_until_then() {
+    install_fake_fetch();
+    let due = OrderView { receipt_due: true, ..paid_view() };
+    let issued = OrderView { receipt_url: Some("https://ofd.example.kz/consumer?i=100000001".into()), ..paid_view() };
+    route("GET /api/orders/123456789012", answers(vec![answer(200, of(&due)), answer(200, of(&due)), answer(200, of(&issued))]));
+    let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "5"), ("data-lang", "ru")]);
+    until("paid shown", || find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref() == Some("paid")).await;
+    assert!(hidden(&host, ".epay-receipt"), "no link while the receipt is due");
+    until("receipt link shown", || !hidden(&host, ".epay-receipt")).await;
+    let link = find(&host, ".epay-receipt");
+    assert_eq!(link.get_attribute("href").as_deref(), Some("https://ofd.example.kz/consumer?i=100000001"));
+    assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener"));
+    assert_eq!(text(&host, ".epay-receipt"), "Чек");
+    assert_eq!(find(&host, ".epay-outcome").get_attribute("data-outcome").as_deref(), Some("paid"), "still paid");
+    let asked = requests().iter().filter(|r| string(r, "path").starts_with("/api/orders/")).count();
+    assert_eq!(asked, 3, "asking stops once the receipt is there");
 }
 
 #[wasm_bindgen_test]
@@ -583,6 +607,8 @@ async fn the_outcome_view_translates_known_decline_codes() {
             description: None,
             payable: false,
             allow_save_card: false,
+            receipt_url: None,
+            receipt_due: false,
         };
         route("GET /api/orders/123456789012", answers(vec![answer(200, of(&failed))]));
         let host = mount(&[
@@ -613,6 +639,8 @@ async fn the_outcome_view_stops_asking_and_says_what_happens_next() {
         description: None,
         payable: false,
         allow_save_card: false,
+        receipt_url: None,
+        receipt_due: false,
     };
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&pending))]));
     let host = mount(&[("data-order", "123456789012"), ("data-order-key", "K3y"), ("data-poll-ms", "1"), ("data-lang", "en")]);
@@ -679,6 +707,8 @@ async fn the_overlay_only_triggers_an_outcome_check_and_bad_messages_are_stopped
         description: None,
         payable: false,
         allow_save_card: false,
+        receipt_url: None,
+        receipt_due: false,
     };
     route("POST /api/checkout", answers(vec![answer(200, of(&checkout_response(PaymentMethod::Widget)))]));
     route("GET /api/orders/123456789012", answers(vec![answer(200, of(&paid))]));
@@ -766,6 +796,8 @@ fn the_wire_readers_read_what_serde_writes() {
             description: None,
             payable: false,
             allow_save_card: false,
+            receipt_url: None,
+            receipt_due: false,
         },
         OrderView {
             status: OrderStatus::Failed,
@@ -778,6 +810,8 @@ fn the_wire_readers_read_what_serde_writes() {
             description: None,
             payable: false,
             allow_save_card: false,
+            receipt_url: None,
+            receipt_due: false,
         },
         OrderView {
             status: OrderStatus::Expired,
@@ -790,6 +824,8 @@ fn the_wire_readers_read_what_serde_writes() {
             description: None,
             payable: false,
             allow_save_card: false,
+            receipt_url: None,
+            receipt_due: false,
         },
     ] {
         assert_eq!(wire::order_view(&of(&view).0).unwrap(), view);
@@ -941,6 +977,8 @@ fn merchant_view(status: OrderStatus, payable: bool) -> OrderView {
         description: Some("Order 42".into()),
         payable,
         allow_save_card: false,
+        receipt_url: None,
+        receipt_due: false,
     }
 }
 

@@ -259,3 +259,58 @@ pub struct AdminCustomerLine {
     pub active_cards: i64,
     pub active_subscriptions: i64,
 }
+
+/// `GET /api/admin/receipts?status=`: fiscal receipts due, issued and failing, and the cash
+/// register as the proxy last saw it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminReceipts {
+    /// Whether a registrar is configured (`FISCAL_REGISTRAR`).
+    pub enabled: bool,
+    pub due: i64,
+    pub issued: i64,
+    pub failed: i64,
+    /// RFC 3339: since when the oldest receipt due waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_due_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub register: Option<AdminRegister>,
+    /// The newest receipts of the status asked for (all when none), 100 at most.
+    pub receipts: Vec<AdminReceipt>,
+}
+
+/// The cash register: its shift, and what a person must act on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminRegister {
+    pub cashbox: String,
+    /// RFC 3339: the first receipt of the open shift; none: no shift open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift_opened_at: Option<String>,
+    /// RFC 3339: the last Z-report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_closed_at: Option<String>,
+    /// `cash_register_blocked`, `cash_register_not_activated`, `offline_over_72_hours`,
+    /// `wrong_credentials`, `cash_register_not_found`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_since: Option<String>,
+    /// Why the last Z-report failed, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// A receipt with its order and its attempts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminReceipt {
+    pub invoice_id: String,
+    pub receipt: crate::Receipt,
+    pub attempts: i64,
+    /// RFC 3339: the next attempt of a receipt due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+}

@@ -98,6 +98,12 @@ pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Re
     deserializer.deserialize_any(Visitor)
 }
 
+/// `string_or_number` for a field that may be absent (with `#[serde(default)]`).
+#[cfg(feature = "merchant")]
+pub(crate) fn optional_string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    string_or_number(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,8 +27,9 @@ mod widget_config;
 
 #[cfg(feature = "admin")]
 pub use admin::{
-    AdminCustomer, AdminCustomerLine, AdminOrder, AdminSession, AdminSignIn, AdminSummary, AttemptOutcome, CSRF_HEADER, Figure, Happening,
-    PeriodFigures, RecoveryCodes, ReviewDecision, SecondFactorCode, SecondFactorEnrolment, StateCause, TimelineEntry,
+    AdminCustomer, AdminCustomerLine, AdminOrder, AdminReceipt, AdminReceipts, AdminRegister, AdminSession, AdminSignIn, AdminSummary,
+    AttemptOutcome, CSRF_HEADER, Figure, Happening, PeriodFigures, RecoveryCodes, ReviewDecision, SecondFactorCode, SecondFactorEnrolment,
+    StateCause, TimelineEntry,
 };
 #[cfg(feature = "merchant")]
 pub use cards::{
@@ -41,8 +42,8 @@ pub use language::Language;
 #[cfg(feature = "merchant")]
 pub use merchant::{
     Confirmation, DeliveryAttempt, METADATA_MAX_BYTES, MerchantOperation, MerchantOrder, MerchantOrderPage, MerchantOrderRequest,
-    OperationKind, OperationRequest, OperationResult, OrderSource, PaymentDetails, REFERENCE_MAX_BYTES, ReceivedPostLink, ReviewResolution,
-    StatusChange, WebhookEvent, WebhookEventPage, WebhookPayload,
+    OperationKind, OperationRequest, OperationResult, OrderSource, PaymentDetails, REFERENCE_MAX_BYTES, Receipt, ReceiptItem,
+    ReceivedPostLink, ReviewResolution, StatusChange, WebhookEvent, WebhookEventPage, WebhookPayload,
 };
 pub use method::PaymentMethod;
 pub use money::{Amount, AmountError};

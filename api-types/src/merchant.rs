@@ -106,6 +106,77 @@ pub struct MerchantOrderRequest {
     /// added to its query). The hosted payment page when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// What the fiscal receipt lists (with a registrar configured, `FISCAL_REGISTRAR`): each
+    /// line's quantity × price, added up, must equal `amount`. Without it the receipt has one
+    /// line, `description` for `amount`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<ReceiptItem>>,
+}
+
+/// A line of an order's fiscal receipt.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptItem {
+    /// What was sold, as the receipt prints it (1 to 128 characters; from the national catalogue
+    /// where the law asks for it).
+    pub name: String,
+    /// How many, up to three decimals ("1.5" kg); 1 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::checkout::optional_string_or_number")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "2"))]
+    pub quantity: Option<String>,
+    /// The price of one unit, decimal text like `amount`.
+    #[serde(deserialize_with = "crate::checkout::string_or_number")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "750"))]
+    pub price: String,
+    /// The VAT rate in percent ("16"), or "none"; the proxy's `FISCAL_VAT_RATE` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::checkout::optional_string_or_number")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "16"))]
+    pub vat: Option<String>,
+    /// The unit's code in the national classifier; 796 (piece) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_code: Option<u32>,
+    /// The cash register's section; 1 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<u32>,
+}
+
+/// A fiscal receipt of the order: its sale, or the return of a refund.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    /// `rcpt_…`
+    pub id: String,
+    /// `sale` or `return`.
+    pub kind: String,
+    /// `due` (waiting for the registrar), `issued`, or `failed` (refused as it is: a person
+    /// looks, and may ask for it again in the console).
+    pub status: String,
+    pub amount: String,
+    /// The refund it returns (`op_…`), for a return.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
+    /// The fiscal sign, once issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiscal_sign: Option<String>,
+    /// The fiscal data operator's page of the receipt (also its QR code), for the buyer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The cash register's registration number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_number: Option<String>,
+    /// RFC 3339; when the registrar issued it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<String>,
+    /// Issued while the cash register was offline (the OFD receives it later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline: Option<bool>,
+    /// Why the last attempt did not issue it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// RFC 3339; when it became due.
+    pub created_at: String,
 }
 
 /// Who fixed an order's amount.
@@ -227,6 +298,9 @@ pub struct MerchantOrder {
     /// The proxy's questions to ePay's status API (single-order reads only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmation: Option<Confirmation>,
+    /// Its fiscal receipts, oldest first, when it owes any (single-order reads and webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipts: Option<Vec<Receipt>>,
 }
 
 /// A person's decision about an order in `review` (`order.review_resolved`).

@@ -84,6 +84,12 @@ pub struct OrderView {
     /// asks the payer, unticked, and sends the answer with the start (`saveCard`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub allow_save_card: bool,
+    /// A paid order's fiscal receipt: the fiscal data operator's page of it, once issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_url: Option<String>,
+    /// A paid order's fiscal receipt is on its way (ask again in a moment for `receiptUrl`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub receipt_due: bool,
 }
 
 fn is_false(value: &bool) -> bool {

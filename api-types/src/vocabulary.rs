@@ -187,6 +187,10 @@ wire_enum! {
         SubscriptionPastDue = "subscription.past_due",
         /// The subscription ended: cancelled by the shop, or its unpaid period ran out.
         SubscriptionCancelled = "subscription.cancelled",
+        /// The order's fiscal receipt (a sale, or a refund's return) was issued (`data.receipts`).
+        ReceiptIssued = "receipt.issued",
+        /// The registrar refused a receipt as it is: a person looks (`data.receipts`).
+        ReceiptFailed = "receipt.failed",
     }
 }
 
@@ -287,6 +291,8 @@ wire_enum! {
         DeleteCard = "delete_card",
         /// A person cancelled a subscription (its latest order, if any; the subscription in `note`).
         CancelSubscription = "cancel_subscription",
+        /// A person asked for a fiscal receipt again (its order; the receipt in `note`).
+        RetryReceipt = "retry_receipt",
     }
 }
 

@@ -71,6 +71,7 @@ fn App() -> impl IntoView {
                             Route::Order(invoice_id) => view! { <pages::order::Order invoice_id=invoice_id/> }.into_any(),
                             Route::Customers(q) => view! { <pages::customers::Customers q=q/> }.into_any(),
                             Route::Customer(account_id) => view! { <pages::customers::Customer account_id=account_id/> }.into_any(),
+                            Route::Receipts(status) => view! { <pages::receipts::Receipts status=status/> }.into_any(),
                         }}
                     </main>
                 }.into_any(),
@@ -120,6 +121,7 @@ fn Header() -> impl IntoView {
         let on = match ctx.route.get() {
             Route::Home => "home",
             Route::Customers(_) | Route::Customer(_) => "customers",
+            Route::Receipts(_) => "receipts",
             _ => "orders",
         };
         if on == page { "page" } else { "false" }
@@ -131,6 +133,7 @@ fn Header() -> impl IntoView {
                 <a href="#/" aria-current=move || here("home")>{move || ctx.texts().nav_home}</a>
                 <a href="#/orders" aria-current=move || here("orders")>{move || ctx.texts().nav_orders}</a>
                 <a href="#/customers" aria-current=move || here("customers") data-nav-customers>{move || pages::customers::words(ctx.lang.get()).nav}</a>
+                <a href="#/receipts" aria-current=move || here("receipts") data-nav-receipts>{move || pages::receipts::words(ctx.lang.get()).nav}</a>
             </nav>
             <Languages/>
             <span class="who" data-who>{who}</span>

@@ -20,6 +20,8 @@ pub enum Route {
     Customers(String),
     /// One customer (`accountId`).
     Customer(String),
+    /// Fiscal receipts of a status ("" for all).
+    Receipts(String),
     /// Enrolling a second factor (also shown, whatever the route, to a session that must).
     SecondFactor,
 }
@@ -91,6 +93,7 @@ impl Route {
         match path.trim_end_matches('/') {
             "/orders" => Route::Orders(OrderFilter::parse(query)),
             "/second-factor" => Route::SecondFactor,
+            "/receipts" => Route::Receipts(query.split('&').find_map(|p| p.strip_prefix("status=")).map(decode).unwrap_or_default()),
             "/customers" => Route::Customers(query.split('&').find_map(|p| p.strip_prefix("q=")).map(decode).unwrap_or_default()),
             customer if customer.starts_with("/customers/") && customer.len() > 11 => Route::Customer(decode(&customer[11..])),
             order if order.starts_with("/orders/") && order.len() > 8 => Route::Order(decode(&order[8..])),
@@ -108,6 +111,8 @@ impl Route {
             Route::Customers(q) if q.trim().is_empty() => "#/customers".to_owned(),
             Route::Customers(q) => format!("#/customers?q={}", encode(q.trim())),
             Route::Customer(account_id) => format!("#/customers/{}", encode(account_id)),
+            Route::Receipts(status) if status.is_empty() => "#/receipts".to_owned(),
+            Route::Receipts(status) => format!("#/receipts?status={}", encode(status)),
         }
     }
 }
@@ -133,6 +138,8 @@ mod tests {
             Route::Customers(String::new()),
             Route::Customers("cust 7/%".into()),
             Route::Customer("cust-7 ü".into()),
+            Route::Receipts(String::new()),
+            Route::Receipts("failed".into()),
         ] {
             assert_eq!(Route::parse(&route.hash()), route, "{}", route.hash());
         }

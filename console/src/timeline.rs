@@ -36,6 +36,7 @@ pub fn describe(lang: Lang, what: &Happening) -> String {
                 Action::Refund => say(["возврат запрошен", "қайтару сұралды", "refund asked"]),
                 Action::DeleteCard => say(["сохранённая карта удалена", "сақталған карта жойылды", "saved card deleted"]),
                 Action::CancelSubscription => say(["подписка отменена", "жазылым тоқтатылды", "subscription cancelled"]),
+                Action::RetryReceipt => say(["чек запрошен ещё раз", "чек қайта сұралды", "receipt asked for again"]),
             };
             match decision {
                 Some(decision) => format!("{done}: {}", decision_label(lang, *decision)),

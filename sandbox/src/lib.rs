@@ -140,6 +140,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/webkassa/api/v4/ZReport", post(webkassa::zreport))
         .route("/webkassa/api/v4/Ticket/PrintFormat", post(webkassa::print_format))
         .route("/webkassa/control", get(webkassa::show_control).post(webkassa::replace_control))
+        .route("/webkassa/receipts", get(webkassa::list_receipts))
         .route("/control", get(control::show).post(control::replace))
         .layer(axum::middleware::from_fn(headers::policy))
         .with_state(sandbox)

@@ -56,6 +56,8 @@ struct Issued {
     date_time: String,
     shift: i64,
     order_in_shift: i64,
+    /// The request as it came, without its token (`GET /sandbox/webkassa/receipts`).
+    request: Value,
 }
 
 #[derive(Default)]
@@ -217,6 +219,9 @@ pub async fn check(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, Json
             if basis["RegistrationNumber"] != SANDBOX_REGISTRATION || tiyn(&basis["Total"]) != Some(sale.total_minor) {
                 return errors(9, "ReturnBasisDetails: RegistrationNumber или Total не совпадают с чеком-основанием");
             }
+            if basis["DateTime"].as_str().and_then(|t| t.get(..19)) != Some(utc_of_local(&sale.date_time).as_str()) {
+                return errors(9, "ReturnBasisDetails: DateTime не совпадает с чеком-основанием");
+            }
             if sale.returned_minor + total > sale.total_minor {
                 return errors(9, "Сумма возврата превышает сумму чека-основания");
             }
@@ -238,6 +243,11 @@ pub async fn check(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, Json
             date_time: now.format(time::macros::format_description!("[day].[month].[year] [hour]:[minute]:[second]")).unwrap_or_default(),
             shift: state.shift,
             order_in_shift: state.receipts_in_shift,
+            request: {
+                let mut request = body.clone();
+                request["Token"] = json!("{TOKEN}");
+                request
+            },
         };
         state.by_sign.insert(issued.check_number.clone(), external.clone());
         state.receipts.insert(external.clone(), issued.clone());
@@ -279,7 +289,8 @@ fn receipt_json(r: &Issued, external: &str) -> Value {
         "TicketPrintFormat": [
             {"Order": 1, "Type": 0, "Value": kind, "Style": 1},
             {"Order": 2, "Type": 0, "Value": format!("ФБ/ФП: {}", r.check_number), "Style": 0},
-            {"Order": 3, "Type": 2, "Value": ticket_url, "Style": 0}
+            {"Order": 3, "Type": 0, "Value": format!("Уақыты/Время: {}", r.date_time), "Style": 0},
+            {"Order": 4, "Type": 2, "Value": ticket_url, "Style": 0}
         ]
     })
 }
@@ -315,6 +326,31 @@ pub async fn print_format(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMa
     let Some(receipt) = state.receipts.get(external) else { return errors(19, "Не найден чек с таким номером") };
     let lines = receipt_json(receipt, external)["TicketPrintFormat"].clone();
     data(json!({"Lines": lines}))
+}
+
+/// "07.12.2026 13:00:00" in Almaty as "2026-12-07T08:00:00" (UTC).
+fn utc_of_local(local: &str) -> String {
+    let format = time::macros::format_description!("[day].[month].[year] [hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(local, format)
+        .map(|at| at.assume_offset(time::macros::offset!(+5)).to_offset(time::UtcOffset::UTC))
+        .ok()
+        .and_then(|at| at.format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]")).ok())
+        .unwrap_or_default()
+}
+
+/// Every receipt issued, oldest first, with the request that issued it (its token hidden).
+pub async fn list_receipts(State(sandbox): State<Arc<Sandbox>>) -> Json<Value> {
+    let state = sandbox.webkassa.state.lock().expect("webkassa lock");
+    let mut issued: Vec<(&String, &Issued)> = state.receipts.iter().collect();
+    issued.sort_by(|a, b| a.1.check_number.cmp(&b.1.check_number));
+    Json(Value::Array(
+        issued
+            .into_iter()
+            .map(|(external, r)| {
+                json!({"externalCheckNumber": external, "checkNumber": r.check_number, "operationType": r.operation, "totalMinor": r.total_minor, "shift": r.shift, "request": r.request})
+            })
+            .collect(),
+    ))
 }
 
 pub async fn show_control(State(sandbox): State<Arc<Sandbox>>) -> Json<Value> {

@@ -270,6 +270,7 @@ pub async fn serve_router(
     let lookups = tokio::spawn(operations::run(state.clone()));
     let deactivations = tokio::spawn(card_deactivation::run(state.clone()));
     let billing = tokio::spawn(subscriptions::run(state.clone()));
+    let receipts = fiscal::start(&state);
     let timeouts = serving::Timeouts { header: state.config.server.http_header_timeout, idle: state.config.server.http_idle_timeout };
     let console_listener = match state.config.admin.listen {
         Some(addr) => {
@@ -303,6 +304,9 @@ pub async fn serve_router(
     lookups.abort();
     deactivations.abort();
     billing.abort();
+    for task in receipts {
+        task.abort();
+    }
     // The deliveries in flight are cut short and their events handed back (due now), so
     // another instance, or this one restarted, sends them without waiting for their leases.
     let _ = stop_deliveries.send(());

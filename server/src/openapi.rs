@@ -143,6 +143,10 @@ fn summary(event: EventType) -> &'static str {
             "the period stays unpaid (`data.statusReason`): retries ran out or the card cannot pay; a new card pays it"
         }
         EventType::SubscriptionCancelled => "the subscription ended (`data.statusReason`): stop the service at the end of the paid period",
+        EventType::ReceiptIssued => {
+            "the order's fiscal receipt (its sale, or a refund's return) was issued (`data.receipts`: fiscal sign, OFD link)"
+        }
+        EventType::ReceiptFailed => "the registrar refused a receipt as it is (`data.receipts[].error`): a person looks in the console",
     }
 }
 

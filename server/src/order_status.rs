@@ -70,6 +70,13 @@ pub async fn show(
         OrderState::StartFailed => (Some(NOT_STARTED.to_owned()), None),
         _ => (None, None),
     };
+    // The sale's receipt, for the payer's outcome page: its link only if it is a web page.
+    let sale = match order.status {
+        OrderState::Paid => app.store.read(move |db| crate::store::receipts::for_order(db, id)).await?.into_iter().next(),
+        _ => None,
+    };
+    let receipt_url =
+        sale.as_ref().and_then(|sale| sale.issued.as_ref()).and_then(|issued| crate::views::receipt::web_link(&issued.ticket_url));
     Ok(Json(OrderView {
         status,
         amount: order.amount().to_string(),
@@ -81,5 +88,7 @@ pub async fn show(
         description: (order.source == OrderSource::Merchant).then(|| order.description.clone()),
         payable,
         allow_save_card: payable && crate::store::cards::may_keep(&order, true),
+        receipt_due: sale.as_ref().is_some_and(|sale| sale.status == "due"),
+        receipt_url,
     }))
 }

@@ -14,6 +14,8 @@ pub enum Outcome {
         amount: String,
         card: Option<String>,
         method: PaymentMethod,
+        /// The fiscal receipt's page, once issued.
+        receipt: Option<String>,
     },
     Failed {
         reason: String,
@@ -32,7 +34,7 @@ pub fn from_view(view: OrderView, texts: &'static Texts, method: PaymentMethod, 
     let amount = Amount::parse(&view.amount).map_or(view.amount.clone(), |a| money(a, &view.currency));
     let method = view.method.unwrap_or(method);
     match view.status {
-        OrderStatus::Paid => Some(Outcome::Paid { amount, card: view.card_mask, method }),
+        OrderStatus::Paid => Some(Outcome::Paid { amount, card: view.card_mask, method, receipt: view.receipt_url }),
         OrderStatus::Failed => {
             Some(Outcome::Failed { reason: i18n::decline_reason(texts, view.failure_code, view.failure_reason.as_deref()), method })
         }
@@ -86,6 +88,14 @@ impl Outcome {
         }
     }
 
+    /// The fiscal receipt's page, if the outcome has one.
+    pub fn receipt(&self) -> Option<String> {
+        match self {
+            Outcome::Paid { receipt, .. } => receipt.clone(),
+            _ => None,
+        }
+    }
+
     pub fn can_pay_again(&self) -> bool {
         matches!(self, Outcome::Failed { .. } | Outcome::Expired)
     }
@@ -108,6 +118,8 @@ mod tests {
             description: None,
             payable: false,
             allow_save_card: false,
+            receipt_url: None,
+            receipt_due: false,
         }
     }
 

@@ -282,6 +282,16 @@ async fn create_order(shop: &Shop, buy: &Buy) -> Result<Redirect, (StatusCode, S
         payable_for_secs: Some(3600),
         expires_in_secs: None,
         return_url: Some(format!("{}/orders/{token}", shop.public_url)),
+        // What the fiscal receipt lists, when the proxy issues receipts: the product, once, at
+        // the proxy's VAT rate.
+        items: Some(vec![epay_api_types::ReceiptItem {
+            name: product.name.to_owned(),
+            quantity: None,
+            price: product.price.to_owned(),
+            vat: None,
+            unit_code: None,
+            section: None,
+        }]),
     };
     // The shop's own order number makes the Idempotency-Key: a retry of this call cannot make two.
     let response = shop

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod customers;
 pub mod export;
 pub mod orders;
+pub mod receipts;
 pub mod second_factor;
 pub mod staff;
 pub mod summary;
@@ -42,6 +43,8 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/admin/customers/{account_id}", get(customers::show))
         .route("/api/admin/customers/{account_id}/cards/{card_id}", delete(customers::delete))
         .route("/api/admin/subscriptions/{subscription_id}/cancel", post(customers::cancel))
+        .route("/api/admin/receipts", get(receipts::list))
+        .route("/api/admin/receipts/{receipt_id}/retry", post(receipts::retry))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_staff));
     // A session that must enrol a second factor may use these (and sign out), nothing else.
     let enrolling = Router::new()

@@ -139,6 +139,10 @@ pub(crate) fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: 
         language: valid.language,
         card_save: valid.card_save,
         merchant: None,
+        // One line, the description for the amount, when receipts are issued (no items: no error).
+        receipt_lines: crate::fiscal::items::receipt_lines(&app.config.fiscal, valid.method, &valid.description, valid.amount, &[])
+            .ok()
+            .flatten(),
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod admin;
 mod env;
+pub mod fiscal;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -62,6 +63,7 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     pub metrics: MetricsSettings,
     pub admin: admin::AdminSettings,
+    pub fiscal: fiscal::FiscalSettings,
 }
 
 /// Where and how the proxy serves.
@@ -300,6 +302,7 @@ impl Config {
             webhooks: WebhookSettings::load(&env, epay_env)?,
             metrics: MetricsSettings::load(&env, server.listen, epay_env == EpayEnv::Prod)?,
             admin: admin::AdminSettings::load(&env, epay_env == EpayEnv::Prod, &server.public_url)?,
+            fiscal: fiscal::FiscalSettings::load(&env, epay_env, &server)?,
             server,
         };
         rules::check(&config)?;

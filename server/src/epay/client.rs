@@ -99,7 +99,7 @@ impl EpayClient {
 
 /// The error without the URL (it is ours, not news), with every cause: "error sending
 /// request" alone does not tell a refused connection from a reset one.
-fn causes(err: reqwest::Error) -> String {
+pub(crate) fn causes(err: reqwest::Error) -> String {
     let err = err.without_url();
     let mut text = err.to_string();
     let mut cause = std::error::Error::source(&err);

@@ -10,6 +10,7 @@ pub mod saved_card;
 mod status;
 pub(crate) mod token;
 
+pub(crate) use client::causes;
 pub use client::{EpayClient, EpayError};
 pub use operation::{OperationAnswer, OperationKind, read_operation_answer};
 pub use saved_card::{CardPayment, CardPaymentAnswer};

@@ -9,7 +9,8 @@
 
 /// A line of an order: what was sold, how many (in thousandths: 1.5 kg is 1,500), at what unit
 /// price (tiyn), under which VAT (`None`: no VAT, a seller not registered for it).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Line {
     pub name: String,
     pub quantity_milli: i64,
@@ -22,7 +23,8 @@ pub struct Line {
 }
 
 /// A receipt's position as a registrar takes it: the line, its total and the VAT inside it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Position {
     pub line: Line,
     /// Quantity × price, in tiyn.
@@ -88,18 +90,10 @@ pub fn sale(lines: Vec<Line>, description: &str, paid_minor: i64, vat_percent: O
 /// remainders take the odd tiyn), each line once, at its own VAT. What
 /// earlier returns of the sale took of each line (`already`, line by line, as they were spread).
 pub fn refund(sale: &[Position], already: &[i64], amount_minor: i64) -> Result<Vec<Position>, LinesError> {
-    if sale.is_empty() {
-        return Err(LinesError::Empty);
-    }
-    let left: Vec<i64> = sale.iter().enumerate().map(|(i, p)| p.total_minor - already.get(i).copied().unwrap_or(0)).collect();
-    let left_total: i64 = left.iter().sum();
-    if amount_minor <= 0 || amount_minor > left_total {
-        return Err(LinesError::TooMuch { asked: amount_minor, left: left_total });
-    }
-    if amount_minor == left_total && already.iter().all(|&a| a == 0) {
+    let shares = shares(sale, already, amount_minor)?;
+    if shares.iter().zip(sale).all(|(share, p)| *share == p.total_minor) {
         return Ok(sale.to_vec());
     }
-    let shares = spread(amount_minor, &left);
     Ok(sale
         .iter()
         .zip(shares)
@@ -110,6 +104,33 @@ pub fn refund(sale: &[Position], already: &[i64], amount_minor: i64) -> Result<V
             vat_minor: p.line.vat_percent.map_or(0, |percent| vat_inside(share, percent)),
         })
         .collect())
+}
+
+/// What a return of `amount_minor` takes of each of the sale's lines, after earlier returns took
+/// `already` of each: the amount spread over what is left of each line.
+pub fn shares(sale: &[Position], already: &[i64], amount_minor: i64) -> Result<Vec<i64>, LinesError> {
+    if sale.is_empty() {
+        return Err(LinesError::Empty);
+    }
+    let left: Vec<i64> = sale.iter().enumerate().map(|(i, p)| p.total_minor - already.get(i).copied().unwrap_or(0)).collect();
+    let left_total: i64 = left.iter().sum();
+    if amount_minor <= 0 || amount_minor > left_total {
+        return Err(LinesError::TooMuch { asked: amount_minor, left: left_total });
+    }
+    Ok(spread(amount_minor, &left))
+}
+
+/// What the returns of `amounts` (in the order they were made) took of each of the sale's lines:
+/// the `already` of the return after them. Pure, and the same every time it is asked.
+pub fn returned(sale: &[Position], amounts: &[i64]) -> Result<Vec<i64>, LinesError> {
+    let mut already = vec![0; sale.len()];
+    for &amount in amounts {
+        let these = shares(sale, &already, amount)?;
+        for (taken, share) in already.iter_mut().zip(these) {
+            *taken += share;
+        }
+    }
+    Ok(already)
 }
 
 /// `amount` split over `weights` in proportion, every part whole, adding up to `amount` exactly
@@ -200,6 +221,9 @@ mod tests {
         assert_eq!(refund(&sold, &[], 20_334).unwrap(), sold, "the whole: the sale's own lines");
         assert!(matches!(refund(&sold, &[4_918, 4_918, 164], 10_335), Err(LinesError::TooMuch { asked: 10_335, left: 10_334 })));
         assert_eq!(refund(&sold, &[4_918, 4_918, 164], 10_334).unwrap().iter().map(|p| p.total_minor).sum::<i64>(), 10_334);
+        assert_eq!(returned(&sold, &[10_000]).unwrap(), vec![4_918, 4_918, 164]);
+        assert_eq!(returned(&sold, &[10_000, 10_334]).unwrap(), vec![10_001, 10_000, 333], "two returns take the whole sale");
+        assert!(returned(&sold, &[10_000, 10_335]).is_err());
     }
 
     #[test]

@@ -140,6 +140,8 @@ pub struct Issued {
     pub check_number: String,
     /// Local time as Webkassa prints it ("14.09.2025 16:55:37").
     pub date_time: String,
+    /// The same in UTC, ISO 8601 as a return's basis sends it ("2025-09-14T11:55:37.000Z").
+    pub utc_time: String,
     pub registration_number: String,
     /// The OFD's link for the buyer (also the QR's content).
     pub ticket_url: String,
@@ -165,6 +167,14 @@ fn envelope(body: &str) -> Result<Value, Refusal> {
     value.get("Data").cloned().ok_or_else(|| Refusal::Malformed("neither Data nor Errors".into()))
 }
 
+/// The errors of an answer that says no (`{"Errors": [{"Code", "Text"}]}`), if it does.
+pub fn errors_of(body: &str) -> Option<Vec<(i64, String)>> {
+    match envelope(body) {
+        Err(Refusal::Errors(errors)) => Some(errors),
+        _ => None,
+    }
+}
+
 /// The session token of an `Authorize` answer.
 pub fn read_token(body: &str) -> Result<String, Refusal> {
     envelope(body)?["Token"].as_str().filter(|t| !t.is_empty()).map(str::to_owned).ok_or_else(|| Refusal::Malformed("no Data.Token".into()))
@@ -174,9 +184,13 @@ pub fn read_token(body: &str) -> Result<String, Refusal> {
 pub fn read_check(body: &str) -> Result<Issued, Refusal> {
     let data = envelope(body)?;
     let text = |v: &Value| v.as_str().map(str::to_owned);
+    let date_time = text(&data["DateTime"]).unwrap_or_default();
+    let utc_time =
+        text(&data["DateTimeUTC"]).and_then(|with_offset| utc_of(&with_offset)).or_else(|| utc_of(&date_time)).unwrap_or_default();
     let issued = Issued {
         check_number: text(&data["CheckNumber"]).ok_or_else(|| Refusal::Malformed("no Data.CheckNumber".into()))?,
-        date_time: text(&data["DateTime"]).unwrap_or_default(),
+        date_time,
+        utc_time,
         registration_number: text(&data["Cashbox"]["RegistrationNumber"]).unwrap_or_default(),
         ticket_url: text(&data["TicketUrl"]).ok_or_else(|| Refusal::Malformed("no Data.TicketUrl".into()))?,
         offline: data["OfflineMode"].as_bool().unwrap_or(false),
@@ -185,10 +199,26 @@ pub fn read_check(body: &str) -> Result<Issued, Refusal> {
     Ok(issued)
 }
 
+/// "14.09.2025 16:55:37 +05:00" (an answer's `DateTimeUTC`), or without its offset local time in
+/// Kazakhstan (UTC+5, the `DateTime` and the printed "Время:" line), as ISO 8601 in UTC. Pure.
+pub fn utc_of(text: &str) -> Option<String> {
+    use time::macros::format_description;
+    let text = text.trim();
+    let local =
+        time::PrimitiveDateTime::parse(text.get(..19)?, format_description!("[day].[month].[year] [hour]:[minute]:[second]")).ok()?;
+    let offset = match text.get(19..).map(str::trim).filter(|rest| !rest.is_empty()) {
+        Some(rest) => time::UtcOffset::parse(rest, format_description!("[offset_hour sign:mandatory]:[offset_minute]")).ok()?,
+        None => time::UtcOffset::from_whole_seconds(crate::config::fiscal::KAZAKHSTAN_UTC_OFFSET_MINUTES * 60).ok()?,
+    };
+    let utc = local.assume_offset(offset).to_offset(time::UtcOffset::UTC);
+    utc.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z")).ok()
+}
+
 /// What a `PrintFormat` answer says of a receipt looked up by its external number: its fiscal
-/// sign (the "ФБ/ФП:" line) and its OFD link (the QR line, `Type` 2). The collection prints no
-/// other way to learn them after a lost answer.
-pub fn read_lookup(body: &str) -> Result<(String, String), Refusal> {
+/// sign (the "ФБ/ФП:" line), its time (the "Время:" line), its OFD link (the QR line, `Type`
+/// 2) and the register's number (the link's `f`). The collection prints no other way to learn
+/// them after a lost answer; whether it was issued offline is not printed (taken as online).
+pub fn read_lookup(body: &str) -> Result<Issued, Refusal> {
     let data = envelope(body)?;
     let lines = data["Lines"].as_array().cloned().unwrap_or_default();
     let sign = lines
@@ -202,7 +232,24 @@ pub fn read_lookup(body: &str) -> Result<(String, String), Refusal> {
         .and_then(|line| line["Value"].as_str())
         .map(str::to_owned)
         .ok_or_else(|| Refusal::Malformed("no QR line".into()))?;
-    Ok((sign, qr))
+    let date_time = lines
+        .iter()
+        .filter_map(|line| line["Value"].as_str())
+        .find_map(|value| value.split_once("Время:").map(|(_, rest)| rest.trim().to_owned()))
+        .unwrap_or_default();
+    let registration_number = url::Url::parse(&qr)
+        .ok()
+        .and_then(|url| url.query_pairs().find(|(key, _)| key == "f").map(|(_, value)| value.into_owned()))
+        .unwrap_or_default();
+    Ok(Issued {
+        check_number: sign,
+        utc_time: utc_of(&date_time).unwrap_or_default(),
+        date_time,
+        registration_number,
+        ticket_url: qr,
+        offline: false,
+        shift_number: None,
+    })
 }
 
 /// What the proxy does about an error code (the `ApiErrorCode` enum of the public client
@@ -347,9 +394,12 @@ mod tests {
         assert_eq!((issued.date_time.as_str(), issued.registration_number.as_str()), ("14.09.2025 16:55:37", "{RNM}"));
         assert!(issued.ticket_url.starts_with("http://cabinet.wofd.kz/consumer?i=367645207"));
         assert_eq!((issued.offline, issued.shift_number), (false, Some(154)));
-        let (sign, qr) = read_lookup(&sample("print-format.200.json").to_string()).unwrap();
-        assert_eq!(sign, "1445261360149");
-        assert!(qr.contains("i=1445261360149"));
+        assert_eq!(issued.utc_time, "2025-09-14T11:55:37.000Z");
+        let found = read_lookup(&sample("print-format.200.json").to_string()).unwrap();
+        assert_eq!(found.check_number, "1445261360149");
+        assert!(found.ticket_url.contains("i=1445261360149"));
+        assert_eq!((found.date_time.as_str(), found.utc_time.as_str()), ("14.11.2024 12:13:23", "2024-11-14T07:13:23.000Z"));
+        assert_eq!(found.registration_number, "{RNM}");
         let refusal = read_check(&sample("error.json").to_string()).unwrap_err();
         assert_eq!(refusal, Refusal::Errors(vec![(6, "Касса не зарегистрирована в системе или не доступна пользователю".into())]));
         assert!(matches!(read_check("<html>"), Err(Refusal::Malformed(_))));

@@ -11,7 +11,6 @@ use epay_api_types::{ApiError, ErrorCode, MerchantOrder, MerchantOrderRequest};
 
 use super::auth::MerchantAuthErrors;
 use super::validate;
-use crate::checkout;
 use crate::error::AppError;
 use crate::idempotency::REPLAYED_HEADER;
 use crate::json::JsonBody;
@@ -19,6 +18,7 @@ use crate::state::AppState;
 use crate::store::cards;
 use crate::store::orders::{self, Created, MerchantTerms, NewOrder};
 use crate::views::order as view;
+use crate::{checkout, fiscal};
 
 /// Create a merchant order.
 ///
@@ -73,7 +73,11 @@ pub async fn create(
         return_url: valid.return_url.clone(),
         lifetime_secs: valid.lifetime_secs() as i64,
     };
-    let new = NewOrder { merchant: Some(terms), ..checkout::new_order(&app, &valid.checkout, None) };
+    let items = request.items.as_deref().unwrap_or_default();
+    let receipt_lines =
+        fiscal::items::receipt_lines(&app.config.fiscal, valid.checkout.method, &valid.checkout.description, valid.checkout.amount, items)
+            .map_err(|message| AppError::unprocessable(ErrorCode::InvalidField, message))?;
+    let new = NewOrder { merchant: Some(terms), receipt_lines, ..checkout::new_order(&app, &valid.checkout, None) };
     // A replay is answered whatever became of the card since (a paid order stays paid).
     let key = terms_key(&new);
     let made_before = app.store.read(move |db| orders::find_by_merchant_idempotency_key(db, &key)).await?.is_some();

@@ -28,6 +28,8 @@ pub struct ValidOrder {
     pub return_url: Option<String>,
     /// Pay at once with this saved card of the order's `accountId` (`card_…`).
     pub saved_card: Option<String>,
+    /// The receipt's line items as sent (JSON), for the fingerprint.
+    pub items: Option<String>,
 }
 
 impl ValidOrder {
@@ -50,6 +52,9 @@ impl ValidOrder {
         // Only when present: orders stored before savedCard existed keep their fingerprints.
         if let Some(card) = &self.saved_card {
             canonical = canonical + "\u{1f}card:" + card;
+        }
+        if let Some(items) = &self.items {
+            canonical = canonical + "\u{1f}items:" + items;
         }
         crate::secrets::sha256_hex(canonical.as_bytes())
     }
@@ -155,7 +160,8 @@ pub fn order(request: &MerchantOrderRequest, rules: &CheckoutSettings, reach: &R
     if allow_save_card && checkout.method.is_transfer() {
         return Err(invalid("allowSaveCard saves cards of card payments only (method pay): a saved card pays on the card terminal"));
     }
-    Ok(ValidOrder { checkout, reference, metadata, payable_for_secs, return_url, saved_card })
+    let items = request.items.as_ref().map(|items| serde_json::to_string(items).expect("items serialize"));
+    Ok(ValidOrder { checkout, reference, metadata, payable_for_secs, return_url, saved_card, items })
 }
 
 /// The payable window a request asks for: `payableForSecs`, or the older `expiresInSecs` as it

@@ -30,8 +30,8 @@ pub struct Schedule {
 }
 
 /// Every queue a worker claims from: confirmations and reconciliation, webhook deliveries,
-/// capture/cancel/refund lookups, deactivations of deleted cards at ePay.
-pub const SCHEDULES: [&Schedule; 4] = [&STATUS_CHECKS, &DELIVERIES, &LOOKUPS, &DEACTIVATIONS];
+/// capture/cancel/refund lookups, deactivations of deleted cards at ePay, fiscal receipts.
+pub const SCHEDULES: [&Schedule; 5] = [&STATUS_CHECKS, &DELIVERIES, &LOOKUPS, &DEACTIVATIONS, &super::receipts::ISSUING];
 
 /// The orders the confirmation worker asks about: open ones, and a failed or expired order a
 /// postLink without secret_hash said may have been paid. A claim bumps the order's version:

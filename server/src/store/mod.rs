@@ -21,6 +21,7 @@ pub mod notifications;
 pub mod operations;
 pub mod orders;
 mod pg_writer;
+pub mod receipts;
 mod sql;
 pub mod subscriptions;
 pub mod webhooks;

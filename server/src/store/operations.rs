@@ -314,6 +314,9 @@ fn apply_done(tx: &mut Tx, op: &OperationRow, said: &str) -> Result<(), StoreErr
         }
     };
     orders::change(tx, op.order_id, step)?;
+    if op.kind == OperationKind::Refund {
+        super::receipts::make_return_due(tx, op.order_id, op.id, op.amount_minor.unwrap_or_default())?;
+    }
     // After the order: its event (order.paid) comes before the operation's (order.captured).
     set_status(tx, op, OperationStatus::Succeeded, said, None)
 }

@@ -5,6 +5,7 @@
 
 pub mod card;
 pub mod order;
+pub mod receipt;
 pub mod snapshot;
 pub mod subscription;
 
@@ -30,6 +31,8 @@ pub struct OrderRows {
     pub post_links_count: i64,
     pub operations: Vec<OperationRow>,
     pub actions: Vec<ActionRow>,
+    /// Its fiscal receipts, as they are now.
+    pub receipts: Vec<crate::store::receipts::ReceiptRow>,
 }
 
 impl OrderRows {
@@ -41,6 +44,7 @@ impl OrderRows {
             post_links_count: notifications::count_for_order(db, order_id, up_to)?,
             operations: operations::for_order(db, order_id)?,
             actions: crate::store::admin::actions_for_order(db, order_id)?,
+            receipts: crate::store::receipts::for_order(db, order_id)?,
         })
     }
 
@@ -50,6 +54,7 @@ impl OrderRows {
         let mut view = order::detailed(server, order, &self.history, &self.post_links, self.post_links_count);
         view.operations = Some(self.operations.iter().map(operation_view).collect());
         view.review_resolution = resolution(&self.actions, as_of);
+        view.receipts = (!self.receipts.is_empty()).then(|| self.receipts.iter().map(receipt::receipt_view).collect());
         // Made late, as the confirmation recorded it (`confirm::late`).
         if self.actions.iter().any(|a| a.action == Action::LatePayment && a.at <= as_of) {
             view.paid_after_expiry = Some(true);
@@ -71,9 +76,9 @@ pub async fn order_view_as_it_stood(
     let up_to = snapshot.map_or(i64::MAX, |s| s.post_links_up_to.unwrap_or(0));
     let rows = store.read(move |db| OrderRows::read(db, order_id, up_to)).await?;
     let Some(snapshot) = snapshot else { return Ok(rows.view(server, current, i64::MAX)) };
-    let OrderRows { history, post_links, post_links_count, operations, actions } = rows;
+    let OrderRows { history, post_links, post_links_count, operations, actions, receipts } = rows;
     let (order, history, post_links, operations) = snapshot::as_it_stood(snapshot, current, history, post_links, operations);
-    let rows = OrderRows { history, post_links, post_links_count, operations, actions };
+    let rows = OrderRows { history, post_links, post_links_count, operations, actions, receipts };
     // As it stood: a decision made after the snapshot is not part of it.
     Ok(rows.view(server, &order, order.updated_at))
 }

@@ -76,6 +76,7 @@ pub fn summary(server: &ServerSettings, order: &OrderRow) -> MerchantOrder {
         post_links_count: None,
         paid_after_expiry: None,
         confirmation: None,
+        receipts: None,
     }
 }
 

@@ -61,9 +61,9 @@ pub(crate) struct Instance {
 }
 
 impl Instance {
-    fn start(n: usize, address: &str, database_url: &str, epay: &str, webhooks: &str, dir: &std::path::Path) -> Instance {
+    fn start(n: usize, address: &str, database_url: &str, epay: &str, webhooks: &str, dir: &std::path::Path, extra: &Extra) -> Instance {
         let base = format!("http://{address}");
-        let vars = vec![
+        let mut vars = vec![
             ("LISTEN", address.to_owned()),
             ("PUBLIC_URL", base.clone()),
             ("DATABASE_URL", database_url.to_owned()),
@@ -79,6 +79,7 @@ impl Instance {
             ("WEBHOOK_SECRET", SECRET.to_owned()),
             ("WEBHOOK_FIRST_RETRY_MS", "200".to_owned()),
         ];
+        vars.extend(extra(epay));
         let log = dir.join(format!("instance-{n}.log"));
         let child = process::start(&vars, &log);
         Instance { base, vars, log, child }
@@ -104,6 +105,21 @@ pub(crate) async fn start_cluster(
     webhooks: &str,
     dir: &std::path::Path,
 ) -> (std::process::Child, String, Vec<Instance>) {
+    start_cluster_with(count, http, database_url, webhooks, dir, &|_| Vec::new()).await
+}
+
+/// Settings of the instances beyond the cluster's own, given ePay's base URL.
+pub(crate) type Extra = dyn Fn(&str) -> Vec<(&'static str, String)>;
+
+/// `start_cluster`, the instances also configured by `extra`.
+pub(crate) async fn start_cluster_with(
+    count: usize,
+    http: &reqwest::Client,
+    database_url: &str,
+    webhooks: &str,
+    dir: &std::path::Path,
+    extra: &Extra,
+) -> (std::process::Child, String, Vec<Instance>) {
     let addresses: Vec<String> = (1..=count).map(|n| format!("127.0.0.{n}:{}", process::free_port(&format!("127.0.0.{n}")))).collect();
     let epay_base = format!("http://127.0.0.4:{}", process::free_port("127.0.0.4"));
     let epay_vars = [
@@ -114,8 +130,11 @@ pub(crate) async fn start_cluster(
     ];
     let epay = process::start(&epay_vars, &dir.join("epay.log"));
     process::wait_healthy(http, &epay_base).await;
-    let instances: Vec<Instance> =
-        addresses.iter().enumerate().map(|(i, address)| Instance::start(i + 1, address, database_url, &epay_base, webhooks, dir)).collect();
+    let instances: Vec<Instance> = addresses
+        .iter()
+        .enumerate()
+        .map(|(i, address)| Instance::start(i + 1, address, database_url, &epay_base, webhooks, dir, extra))
+        .collect();
     for instance in &instances {
         process::wait_healthy(http, &instance.base).await;
     }

@@ -20,6 +20,7 @@ mod migrations;
 mod operations;
 mod postlink;
 mod properties;
+mod receipts;
 mod sandbox_loop;
 mod sandbox_shapes;
 mod saved_cards;

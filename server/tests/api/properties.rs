@@ -42,6 +42,7 @@ fn order(status: OrderState) -> OrderRow {
         language: epay_api_types::Language::Ru,
         card_save: false,
         merchant: None,
+        receipt_lines: None,
     };
     let row = OrderRow::created(1, "191111111".into(), &new, 0);
     OrderRow { status, token_expires_at: Some(7_200), transaction_id: Some("1d1a11f1-1111-111c-1113b-e8340ce51111".into()), ..row }

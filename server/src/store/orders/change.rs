@@ -57,6 +57,10 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
         if matches!(step.to, OrderState::Paid | OrderState::Authorized) {
             crate::store::cards::activate_saved_by(tx, id)?;
         }
+        // Money taken is a sale the law wants a receipt for (a hold is not, until captured).
+        if step.to == OrderState::Paid {
+            crate::store::receipts::make_sale_due(tx, id)?;
+        }
         if let Some(kind) = announced_as(step.to) {
             announce(tx, id, kind, None)?;
         }

@@ -16,8 +16,8 @@ macro_rules! insert_order {
             "INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, idempotency_key,
     request_fingerprint, amount_minor, currency, terminal, method, description, account_id,
     email, phone, language, card_save, status, created_at, updated_at, source, merchant_reference,
-    merchant_idempotency_key, merchant_fingerprint, metadata, return_url, expires_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ",
+    merchant_idempotency_key, merchant_fingerprint, metadata, return_url, expires_at, receipt_lines)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ",
             $tail
         )
     };
@@ -73,6 +73,7 @@ pub fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRo
             metadata,
             return_url,
             expires_at,
+            new.receipt_lines,
         ];
         // Without a conflict (nearly always) the insert is one statement; with one, it runs again
         // inside a savepoint (PostgreSQL refuses every statement after an error until one is

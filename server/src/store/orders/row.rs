@@ -100,6 +100,7 @@ impl NewOrder {
             language: Language::Ru,
             card_save: false,
             merchant: None,
+            receipt_lines: None,
         }
     }
 }
@@ -202,6 +203,8 @@ pub struct NewOrder {
     pub card_save: bool,
     /// Set for an order of the merchant API (stored `open`); `None` for a payer's checkout.
     pub merchant: Option<MerchantTerms>,
+    /// What its fiscal receipts list (JSON, `fiscal::items`); `None`: it owes none.
+    pub receipt_lines: Option<String>,
 }
 
 impl NewOrder {

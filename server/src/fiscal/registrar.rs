@@ -1,0 +1,65 @@
+//! A registrar of fiscal receipts, as the receipts' worker needs one: issue a receipt under its
+//! external number, look one up by that number, close the shift. Webkassa is the first
+//! (`webkassa_client.rs`); another (TipTopPay Kassir, ReKassa, Kassa24) implements the same three
+//! and says what each of its answers means in these words.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::lines::Position;
+use super::webkassa::{Issued, ReturnBasis};
+
+/// A receipt to issue: what it lists and who bought.
+#[derive(Clone, Debug)]
+pub struct ToIssue<'a> {
+    pub positions: &'a [Position],
+    /// The idempotency key: the same receipt is always sent under the same number.
+    pub external_number: &'a str,
+    pub order_number: &'a str,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    /// A return's sale receipt; `None` for a sale.
+    pub return_basis: Option<&'a ReturnBasis>,
+}
+
+/// What came of a request to a registrar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer<T> {
+    Done(T),
+    /// The request never reached the registrar (connection refused, or a token could not be
+    /// had): sending it again is safe.
+    NotSent(String),
+    /// It may have arrived and not been answered (a timeout, a reset, a 5xx): a receipt is
+    /// looked up before it is ever sent again.
+    Unknown(String),
+    /// A person must act on the cash register (`code`: `cash_register_blocked`,
+    /// `cash_register_not_activated`, `offline_over_72_hours`, `wrong_credentials`,
+    /// `cash_register_not_found`); nothing was issued.
+    Alert {
+        code: &'static str,
+        text: String,
+    },
+    /// Refused as it is (a validation error): sending it again changes nothing.
+    Refused(String),
+}
+
+/// What a look-up found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    Issued(Issued),
+    /// The registrar has no receipt under that number: it was never issued.
+    Nothing,
+}
+
+pub type Pending<'a, T> = Pin<Box<dyn Future<Output = Answer<T>> + Send + 'a>>;
+
+pub trait Registrar: Send + Sync {
+    /// The cash register receipts go to (how the console and the shift's record name it).
+    fn cashbox(&self) -> &str;
+    /// Issues a sale (no `return_basis`) or a return. A registrar that says "issued already"
+    /// for a repeated external number answers `Done` with that receipt (after its own look-up).
+    fn issue<'a>(&'a self, receipt: &'a ToIssue<'a>) -> Pending<'a, Issued>;
+    fn look_up<'a>(&'a self, external_number: &'a str) -> Pending<'a, Found>;
+    /// Closes the shift (a Z-report).
+    fn close_shift(&self) -> Pending<'_, ()>;
+}
