@@ -403,3 +403,61 @@ test("m: a payer ticks the consent and the card is saved; an operator sees it wi
   assert.deepEqual([cancelled.status, cancelled.statusReason], ["cancelled", "cancelled_by_merchant"]);
   assert.deepEqual(page.errors, []);
 });
+
+test("o: a paid order's fiscal receipt: the payer's page links it, the console lists it; a blocked register is an alert an operator clears by asking again", async () => {
+  const body = {
+    amount: "4999.99",
+    description: "Чай и доставка",
+    reference: "receipt-1",
+    email: "buyer@example.kz",
+    method: "pay",
+    items: [
+      { name: "Чай «Алатау», 250 г", quantity: "3", price: "1333.33" },
+      { name: "Пиала", quantity: 0.5, price: "999.98" },
+      { name: "Доставка", price: "500.01", vat: "none" },
+    ],
+  };
+  const order = await merchant("/api/merchant/orders", body, "receipt-1");
+  // The payer pays on the hosted page and, back on it, sees "paid" and then the receipt's link.
+  const payer = await h.page({ locale: "ru-RU" });
+  await payer.goto(order.checkoutUrl);
+  await payer.click(".epay-pay");
+  await payer.waitForURL(/\/sandbox\/payform\//, { timeout: 15000 });
+  await payer.fill("#card", APPROVED);
+  await payer.click("#pay");
+  await payer.waitForURL(/[?&]order=\d+/, { timeout: 15000 });
+  await payer.waitForSelector('.epay-outcome[data-outcome="paid"]', { timeout: 15000 });
+  await payer.waitForSelector(".epay-receipt:not([hidden])", { timeout: 15000 });
+  assert.equal(await payer.textContent(".epay-receipt"), "Чек");
+  const link = await payer.getAttribute(".epay-receipt", "href");
+  const view = await merchant(`/api/merchant/orders/${order.invoiceId}`);
+  assert.equal(view.receipts[0].status, "issued");
+  assert.equal(link, view.receipts[0].url, "the payer's link is the OFD's page of the receipt");
+  assert.match(link, new RegExp(`i=${view.receipts[0].fiscalSign}`));
+  assert.deepEqual(payer.errors, []);
+  await payer.context().close();
+
+  // The register is blocked: the next receipt waits, and the console says a person must act.
+  await h.webkassa({ blocked: true });
+  const waiting = await paidOrder("receipt-2", "700");
+  const page = await h.page({ locale: "ru-RU" });
+  await signIn(page, ADMIN_OPERATOR);
+  await page.click("[data-nav-receipts]");
+  await page.waitForSelector(`[data-receipt-status="issued"]`);
+  await until("the console shows the alert", async () => {
+    await page.reload();
+    await page.waitForSelector("[data-receipts] table");
+    return page.$('[data-alert="cash_register_blocked"]');
+  });
+  assert.match(await page.textContent("[data-alert]"), /касса заблокирована/);
+  await h.screenshot(page, "console-receipts");
+  // Fixed at Webkassa; the operator asks again, and the receipt is issued.
+  await h.webkassa({});
+  const row = (await merchant(`/api/merchant/orders/${waiting}`)).receipts[0].id;
+  await page.click(`[data-receipt="${row}"] [data-retry-receipt]`);
+  await until("the receipt is issued", async () => (await merchant(`/api/merchant/orders/${waiting}`)).receipts[0].status === "issued");
+  await page.reload();
+  await page.waitForSelector(`[data-receipt="${row}"][data-receipt-status="issued"]`);
+  assert.equal(await page.$("[data-alert]"), null, "the alert is gone once a receipt went through");
+  assert.deepEqual(page.errors, []);
+});

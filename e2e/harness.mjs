@@ -100,6 +100,10 @@ export class Harness {
       // Every test signs in from 127.0.0.1; the console suite alone passes the default 10
       // sign-ins a minute from one address (the limit has its own API tests).
       ADMIN_SIGN_IN_RATE_PER_MINUTE: "1000",
+      // Fiscal receipts for every payment, through the sandbox's own Webkassa.
+      FISCAL_REGISTRAR: "webkassa",
+      FISCAL_VAT_RATE: "16",
+      WEBKASSA_TIMEOUT_SECS: "2",
     };
     h.log = "";
     h.proxy = spawn(PROXY_BIN, [], { env: h.env, stdio: ["ignore", "pipe", "pipe"] });
@@ -229,6 +233,16 @@ export class Harness {
       body: JSON.stringify(control),
     });
     if (!response.ok) throw new Error("sandbox control refused: " + (await response.text()));
+  }
+
+  /** Turns the sandbox Webkassa's knobs (POST /sandbox/webkassa/control replaces them all). */
+  async webkassa(control) {
+    const response = await fetch(this.url("/sandbox/webkassa/control"), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(control),
+    });
+    if (!response.ok) throw new Error("webkassa control refused: " + (await response.text()));
   }
 
   /** `epay-proxy admin ...` against this run's database: its standard output. */

@@ -135,6 +135,7 @@ fn Detail(detail: AdminOrder, pending: RwSignal<Option<Pending>>) -> impl IntoVi
         <PostLinks order=detail.order.clone()/>
         <h2>{t.operations}</h2>
         <Operations order=detail.order.clone()/>
+        {detail.order.receipts.as_deref().map(super::receipts::of_order)}
         <h2>{t.webhooks}</h2>
         <Webhooks events=detail.events.clone() pending=pending/>
     }

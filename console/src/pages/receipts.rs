@@ -2,7 +2,7 @@
 //! alert a person must act on, and the receipts themselves (filtered by status). Operators ask
 //! for a failed or waiting receipt again (the proxy records who did it).
 
-use epay_api_types::{AdminReceipt, AdminReceipts};
+use epay_api_types::{AdminReceipt, AdminReceipts, Receipt};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -35,6 +35,7 @@ pub struct Words {
     sign: &'static str,
     attempts: &'static str,
     retry: &'static str,
+    next_attempt: &'static str,
 }
 
 const RU: Words = Words {
@@ -59,6 +60,7 @@ const RU: Words = Words {
     sign: "Фискальный признак",
     attempts: "Попыток",
     retry: "Запросить ещё раз",
+    next_attempt: "следующая попытка",
 };
 
 const KK: Words = Words {
@@ -83,6 +85,7 @@ const KK: Words = Words {
     sign: "Фискалдық белгі",
     attempts: "Әрекеттер",
     retry: "Қайта сұрау",
+    next_attempt: "келесі әрекет",
 };
 
 const EN: Words = Words {
@@ -107,6 +110,7 @@ const EN: Words = Words {
     sign: "Fiscal sign",
     attempts: "Attempts",
     retry: "Ask again",
+    next_attempt: "next attempt",
 };
 
 pub fn words(lang: Lang) -> &'static Words {
@@ -238,7 +242,7 @@ fn row(line: &AdminReceipt, lang: Lang, retry: impl Fn(String) + Copy + 'static)
             <td>
                 {say(lang, &receipt.status)}
                 {receipt.error.clone().map(|e| view! { <br/><small>{e}</small> })}
-                {line.next_attempt_at.as_deref().map(|at| view! { <br/><small>{format::local_time(at)}</small> })}
+                {line.next_attempt_at.as_deref().map(|at| view! { <br/><small>{w.next_attempt} " " {format::local_time(at)}</small> })}
             </td>
             <td>{match (&receipt.fiscal_sign, &receipt.url) {
                 (Some(sign), Some(url)) => view! { <a href=url.clone() target="_blank" rel="noopener">{sign.clone()}</a> }.into_any(),
@@ -249,5 +253,29 @@ fn row(line: &AdminReceipt, lang: Lang, retry: impl Fn(String) + Copy + 'static)
                 <button type="button" class="quiet" data-retry-receipt on:click=move |_| retry(id.clone())>{w.retry}</button>
             })}</td>
         </tr>
+    }
+}
+
+/// An order's receipts, on the order's page.
+pub fn of_order(receipts: &[Receipt]) -> impl IntoView + use<> {
+    let ctx = expect_context::<Ctx>();
+    let lang = ctx.lang.get();
+    let w = words(lang);
+    view! {
+        <h2>{w.nav}</h2>
+        <table class="list" data-order-receipts>
+            <thead><tr><th>{w.kind}</th><th>{w.amount}</th><th>{w.status}</th><th>{w.sign}</th></tr></thead>
+            <tbody>{receipts.iter().map(|receipt| view! {
+                <tr data-receipt=receipt.id.clone() data-receipt-status=receipt.status.clone()>
+                    <td>{say(lang, &receipt.kind)}</td>
+                    <td>{receipt.amount.clone()}</td>
+                    <td>{say(lang, &receipt.status)}{receipt.error.clone().map(|e| view! { <br/><small>{e}</small> })}</td>
+                    <td>{match (&receipt.fiscal_sign, &receipt.url) {
+                        (Some(sign), Some(url)) => view! { <a href=url.clone() target="_blank" rel="noopener">{sign.clone()}</a> }.into_any(),
+                        _ => view! { <span></span> }.into_any(),
+                    }}</td>
+                </tr>
+            }).collect_view()}</tbody>
+        </table>
     }
 }

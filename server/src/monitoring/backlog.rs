@@ -12,6 +12,9 @@ pub const OPERATIONS_WAITING: &str = "epay_proxy_operations_awaiting_lookup";
 pub const WEBHOOK_BACKLOG: &str = "epay_proxy_webhook_backlog";
 pub const OLDEST_UNDELIVERED: &str = "epay_proxy_oldest_undelivered_webhook_age_seconds";
 pub const REVIEWS_OPEN: &str = "epay_proxy_reviews_open";
+pub const RECEIPTS: &str = "epay_proxy_receipts";
+pub const OLDEST_DUE_RECEIPT: &str = "epay_proxy_oldest_due_receipt_age_seconds";
+pub const REGISTER_ALERTS: &str = "epay_proxy_cash_register_alerts";
 
 pub fn describe() {
     use metrics::{Unit, describe_gauge};
@@ -22,6 +25,12 @@ pub fn describe() {
     describe_gauge!(WEBHOOK_BACKLOG, "Webhook events not yet delivered that will be tried again");
     describe_gauge!(OLDEST_UNDELIVERED, Unit::Seconds, "Age of the oldest webhook event not yet delivered (0 when none)");
     describe_gauge!(REVIEWS_OPEN, "Orders in review: a person must look (docs/operations.md)");
+    describe_gauge!(RECEIPTS, "Fiscal receipts due (waiting for the registrar) and failed (refused: a person looks)");
+    describe_gauge!(OLDEST_DUE_RECEIPT, Unit::Seconds, "How long the oldest fiscal receipt due has waited (0 when none)");
+    describe_gauge!(
+        REGISTER_ALERTS,
+        "Cash registers with an alert a person must act on (blocked, not activated, offline over 72 h, wrong credentials)"
+    );
 }
 
 impl Backlog {
@@ -37,5 +46,9 @@ impl Backlog {
         metrics::gauge!(OPERATIONS_WAITING).set(self.operations_waiting as f64);
         metrics::gauge!(WEBHOOK_BACKLOG).set(self.webhook_backlog as f64);
         metrics::gauge!(OLDEST_UNDELIVERED).set(self.oldest_undelivered_secs as f64);
+        metrics::gauge!(RECEIPTS, "status" => "due").set(self.receipts_due as f64);
+        metrics::gauge!(RECEIPTS, "status" => "failed").set(self.receipts_failed as f64);
+        metrics::gauge!(OLDEST_DUE_RECEIPT).set(self.oldest_due_receipt_secs as f64);
+        metrics::gauge!(REGISTER_ALERTS).set(self.register_alerts as f64);
     }
 }

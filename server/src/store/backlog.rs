@@ -15,6 +15,12 @@ pub struct Backlog {
     pub operations_waiting: i64,
     pub webhook_backlog: i64,
     pub oldest_undelivered_secs: i64,
+    /// Fiscal receipts due (waiting for the registrar) and failed (refused: a person looks).
+    pub receipts_due: i64,
+    pub receipts_failed: i64,
+    pub oldest_due_receipt_secs: i64,
+    /// Cash registers with an alert a person must act on.
+    pub register_alerts: i64,
 }
 
 /// Reads the figures; every query runs on an index (status, next_check_ms, next_attempt_ms).
@@ -39,7 +45,14 @@ pub fn read_now(db: &mut Conn) -> Result<Backlog, StoreError> {
         db.query_one("SELECT COUNT(*), MIN(created_ms) FROM webhook_events WHERE status = 'pending'", params![], |row| {
             Ok((row.get(0)?, row.get(1)?))
         })?;
+    let receipts = super::receipts::counts(db)?;
+    let register_alerts: i64 =
+        db.query_one("SELECT COUNT(*) FROM fiscal_registers WHERE alert IS NOT NULL", params![], |row| row.get(0))?;
     Ok(Backlog {
+        receipts_due: receipts.due,
+        receipts_failed: receipts.failed,
+        oldest_due_receipt_secs: receipts.oldest_due_ms.map_or(0, |at| ((now_ms - at) / 1000).max(0)),
+        register_alerts,
         orders_by_state,
         oldest_unconfirmed_secs: oldest_confirming.map_or(0, |at| (now - at).max(0)),
         confirmations_due,
