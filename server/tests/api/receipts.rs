@@ -296,3 +296,35 @@ async fn a_proxy_killed_mid_issue_finds_the_receipt_and_never_issues_it_twice() 
     epay.wait().unwrap();
     instances[0].kill();
 }
+
+/// The daily close: a shift opened by a receipt is closed by the schedule once it is 23 hours
+/// old (or past `FISCAL_ZREPORT_AT`), on the instance holding the lease, and the next receipt
+/// opens a new shift.
+#[tokio::test]
+async fn the_schedule_closes_a_shift_before_it_is_24_hours_old() {
+    let app = fiscal_app(&[]).await;
+    let first = paid_order(&app, "day-1", "100", json!(null)).await;
+    issued_receipts(&app, &first, 1).await;
+    let registrar = epay_proxy::fiscal::webkassa_client::WebkassaClient::new(app.state.config.fiscal.webkassa.clone().unwrap());
+    let settings = app.state.config.fiscal.clone();
+    assert!(!epay_proxy::fiscal::shift::round(&app.state, &registrar, &settings, "test").await.unwrap(), "a fresh shift stays open");
+
+    // The shift opened 23 hours ago.
+    let opened = epay_proxy::store::now_ms() - epay_proxy::fiscal::shift::LONGEST_SHIFT_MS;
+    app.state
+        .store
+        .write(move |tx| tx.execute("UPDATE fiscal_registers SET shift_opened_ms = ?", epay_proxy::params![opened]))
+        .await
+        .unwrap();
+    assert!(epay_proxy::fiscal::shift::round(&app.state, &registrar, &settings, "test").await.unwrap(), "closed");
+    let register = app.read(|db| epay_proxy::store::receipts::register(db, "SWK00000001")).await;
+    assert_eq!(register.shift_opened_ms, None);
+    assert!(register.last_closed_ms.is_some());
+    let control: Value = app.http.get(app.url("/sandbox/webkassa/control")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(control["shiftOpen"], false, "Webkassa's shift is closed");
+
+    let second = paid_order(&app, "day-2", "100", json!(null)).await;
+    issued_receipts(&app, &second, 1).await;
+    let issued = webkassa_receipts(&app).await;
+    assert_eq!(issued[1]["shift"].as_i64(), issued[0]["shift"].as_i64().map(|s| s + 1), "the next receipt opened a new shift");
+}
