@@ -85,8 +85,9 @@ impl AppState {
         // PostgreSQL: only orders older than any token request can be were interrupted.
         let single = store.dialect() == store::Dialect::Sqlite;
         let started_before = if single { store::now() + 1 } else { maintenance::interrupted_before(&config, store::now()) };
-        // The longest lease any worker takes: `lease_ms` of the longest timeout.
-        let lease_ms = store::leases::lease_ms(config.epay.timeout.max(config.webhooks.timeout));
+        // The longest lease any worker takes: `lease_ms` of the longest timeout, or a receipt's.
+        let receipts_lease = config.fiscal.webkassa.as_ref().map_or(0, |w| fiscal::worker::lease_ms(w.timeout));
+        let lease_ms = store::leases::lease_ms(config.epay.timeout.max(config.webhooks.timeout)).max(receipts_lease);
         let (interrupted, held, merchant_held) = store
             .write(move |tx| {
                 if single {

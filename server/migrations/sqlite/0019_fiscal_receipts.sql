@@ -9,7 +9,9 @@ ALTER TABLE orders ADD COLUMN receipt_lines TEXT;
 -- registrar's idempotency key (Webkassa's ExternalCheckNumber). `sent_ms` is set before the
 -- first request leaves: a receipt with it set is looked up before it is ever sent again.
 -- `status`: due, issued, failed (refused as it is: a person looks; retrying makes it due).
--- `next_attempt_ms` is when it is due next, or, while one instance issues it, its claim.
+-- `next_attempt_ms` is when it is due next, or, while one instance issues it, its claim; that
+-- instance's attempt ends (by its own timeout) before `claimed_until_ms`, so a receipt is never
+-- in two attempts at once, and a person's "ask again" waits for a live claim to end.
 CREATE TABLE receipts (
     id                   INTEGER PRIMARY KEY,
     order_id             INTEGER  NOT NULL REFERENCES orders (id),
@@ -23,6 +25,7 @@ CREATE TABLE receipts (
     attempts             INTEGER  NOT NULL DEFAULT 0,
     next_attempt_ms      INTEGER,
     sent_ms              INTEGER,
+    claimed_until_ms     INTEGER,
     last_error           TEXT,
     check_number         TEXT,
     ticket_url           TEXT,

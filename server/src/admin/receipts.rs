@@ -11,7 +11,7 @@ use super::staff::Staff;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::admin::{self, ActionRow};
-use crate::store::receipts::{self, ReceiptRow};
+use crate::store::receipts::{self, ReceiptRow, Retry};
 use crate::store::{StoreError, now};
 use crate::views::order::rfc3339;
 use crate::views::receipt::receipt_view;
@@ -80,22 +80,29 @@ pub async fn retry(
     let retried = app
         .store
         .write(move |tx| {
-            let Some(row) = receipts::retry(tx, id)? else { return Ok::<_, StoreError>(None) };
-            let action = ActionRow {
-                order_id: Some(row.order_id),
-                note: Some(format!("asked for receipt rcpt_{id} again")),
-                ..ActionRow::new(Action::RetryReceipt, actor.clone(), now())
-            };
-            admin::record_action(tx, &action)?;
-            Ok(Some(row))
+            let retried = receipts::retry(tx, id)?;
+            if let Retry::DueNow(row) = &retried {
+                let action = ActionRow {
+                    order_id: Some(row.order_id),
+                    note: Some(format!("asked for receipt rcpt_{id} again")),
+                    ..ActionRow::new(Action::RetryReceipt, actor.clone(), now())
+                };
+                admin::record_action(tx, &action)?;
+            }
+            Ok::<_, StoreError>(retried)
         })
         .await?;
-    let Some(row) = retried else {
-        return Err(AppError::new(
-            axum::http::StatusCode::CONFLICT,
-            ErrorCode::OperationNotAllowed,
-            format!("receipt `{receipt_ref}` is issued (or does not exist): an issued receipt is never issued again"),
-        ));
+    let conflict = |message: String| AppError::new(axum::http::StatusCode::CONFLICT, ErrorCode::OperationNotAllowed, message);
+    let row = match retried {
+        Retry::DueNow(row) => row,
+        Retry::InFlight => {
+            return Err(conflict(format!("receipt `{receipt_ref}` is being issued right now; look again in a minute")).retry_after(60));
+        }
+        Retry::NotRetryable => {
+            return Err(conflict(format!(
+                "receipt `{receipt_ref}` is issued (or does not exist): an issued receipt is never issued again"
+            )));
+        }
     };
     tracing::info!(user = %staff.name, receipt = %receipt_ref, "fiscal receipt asked for again in the console");
     Ok(Json(receipt_view(&row)))

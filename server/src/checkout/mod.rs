@@ -140,10 +140,13 @@ pub(crate) fn new_order(app: &AppState, valid: &ValidCheckout, idempotency_key: 
         card_save: valid.card_save,
         merchant: None,
         // One line, the description for the amount, when receipts are issued (no items: no error).
-        receipt_lines: crate::fiscal::items::receipt_lines(&app.config.fiscal, valid.method, &valid.description, valid.amount, &[])
-            .ok()
-            .flatten(),
+        receipt_lines: crate::fiscal::items::receipt_lines(&app.config.fiscal, &receipt_sale(valid), &[]).ok().flatten(),
     }
+}
+
+/// What of a checkout its fiscal receipt depends on.
+pub(crate) fn receipt_sale(valid: &ValidCheckout) -> crate::fiscal::items::Sale<'_> {
+    crate::fiscal::items::Sale { method: valid.method, currency: &valid.currency, description: &valid.description, amount: valid.amount }
 }
 
 /// The order is stored as `created`: obtain its token, then record the result either way.

@@ -76,7 +76,7 @@ impl FiscalSettings {
             _ => Err(problem(name, "required with FISCAL_REGISTRAR=webkassa outside the sandbox")),
         };
         let url = match (env.text("WEBKASSA_URL"), sandbox) {
-            (Some(_), _) => env.url("WEBKASSA_URL", "")?,
+            (Some(_), _) => env.base_url("WEBKASSA_URL", "")?,
             (None, true) => env.url("WEBKASSA_URL", &local)?,
             (None, false) => {
                 return Err(problem("WEBKASSA_URL", "required with FISCAL_REGISTRAR=webkassa (test: https://devkkm.webkassa.kz)"));

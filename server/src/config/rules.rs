@@ -27,7 +27,9 @@ pub fn check(config: &Config) -> Result<(), ConfigError> {
         ("FAILURE_BACK_LINK", checkout.failure_back_link.as_str()),
     ];
     let origins = server.allowed_origins.iter().map(|origin| ("ALLOWED_ORIGINS", origin.as_str()));
-    for (variable, url) in urls.into_iter().chain(origins) {
+    // The integrator's key and the cashier's password travel to Webkassa.
+    let registrar = config.fiscal.webkassa.iter().map(|webkassa| ("WEBKASSA_URL", webkassa.url.as_str()));
+    for (variable, url) in urls.into_iter().chain(origins).chain(registrar) {
         if !url.starts_with("https://") {
             return Err(problem(variable, format!("`{url}` must be https:// when EPAY_ENV=prod")));
         }

@@ -308,3 +308,36 @@ fn relative_paths_are_read_from_the_directory_the_proxy_starts_in() {
     let config = Config::from_lookup(|_| None).unwrap();
     assert!(config.server.widget_dir.is_absolute() && config.store.database_url.starts_with("sqlite:/"), "{config:?}");
 }
+
+#[test]
+fn fiscal_receipts_are_off_by_default_and_need_a_vat_rate_credentials_and_https_in_production() {
+    assert!(!load(&[]).unwrap().fiscal.enabled());
+    let no_rate = load(&[("FISCAL_REGISTRAR", "webkassa")]).unwrap_err();
+    assert_eq!(no_rate.variable, "FISCAL_VAT_RATE");
+    let sandbox = load(&[("FISCAL_REGISTRAR", "webkassa"), ("FISCAL_VAT_RATE", "16")]).unwrap();
+    let webkassa = sandbox.fiscal.webkassa.as_ref().unwrap();
+    assert!(webkassa.url.as_str().ends_with("/sandbox/webkassa"), "the sandbox's own Webkassa: {}", webkassa.url);
+    assert_eq!(sandbox.fiscal.vat_percent, Some(16));
+    assert_eq!(load(&[("FISCAL_REGISTRAR", "webkassa"), ("FISCAL_VAT_RATE", "none")]).unwrap().fiscal.vat_percent, None);
+    assert_eq!(load(&[("FISCAL_REGISTRAR", "webkassa"), ("FISCAL_VAT_RATE", "16%")]).unwrap_err().variable, "FISCAL_VAT_RATE");
+    assert_eq!(load(&[("FISCAL_ZREPORT_AT", "25:00")]).unwrap_err().variable, "FISCAL_ZREPORT_AT");
+
+    let key = "wk-integrator-key-never-printed";
+    let password = "cashier-password-never-printed";
+    let test = [
+        ("EPAY_ENV", "test"),
+        ("FISCAL_REGISTRAR", "webkassa"),
+        ("FISCAL_VAT_RATE", "16"),
+        ("WEBKASSA_URL", "https://devkkm.webkassa.kz"),
+        ("WEBKASSA_API_KEY", key),
+        ("WEBKASSA_LOGIN", "cashier@shop.kz"),
+        ("WEBKASSA_PASSWORD", password),
+        ("WEBKASSA_CASHBOX", "SWK00031234"),
+    ];
+    let config = load(&test).unwrap();
+    let printed = format!("{config:?}");
+    assert!(!printed.contains(key) && !printed.contains(password), "Webkassa's secrets are redacted");
+    let missing = load(&test[..7]).unwrap_err();
+    assert_eq!(missing.variable, "WEBKASSA_CASHBOX");
+    assert!(!missing.problem.contains(password));
+}

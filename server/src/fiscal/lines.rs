@@ -42,11 +42,16 @@ pub enum LinesError {
     NotPositive(String),
     #[error("line `{0}`: quantity × price is not a whole number of tiyn")]
     FractionalTotal(String),
+    #[error("line `{0}`: quantity × price is more than any payment can be")]
+    TooLarge(String),
     #[error("the lines add up to {lines} tiyn, the order is {paid}: they must be equal")]
     Mismatch { lines: i64, paid: i64 },
     #[error("a return of {asked} tiyn is more than the {left} tiyn left to return")]
     TooMuch { asked: i64, left: i64 },
 }
+
+/// The largest line total: 999 999 999 999.99 ₸, what an `Amount` can hold.
+pub const MAX_TOTAL_MINOR: i64 = 99_999_999_999_999;
 
 /// The VAT inside `total` at `percent`, rounded half away from zero. Pure.
 pub fn vat_inside(total_minor: i64, percent: u32) -> i64 {
@@ -64,7 +69,11 @@ fn position(line: Line) -> Result<Position, LinesError> {
     if product % 1000 != 0 {
         return Err(LinesError::FractionalTotal(line.name));
     }
-    let total_minor = (product / 1000) as i64;
+    // No payment is larger than an `Amount` holds (12 whole digits): beyond, a total could wrap.
+    let total_minor = match i64::try_from(product / 1000) {
+        Ok(total) if total <= MAX_TOTAL_MINOR => total,
+        _ => return Err(LinesError::TooLarge(line.name)),
+    };
     let vat_minor = line.vat_percent.map_or(0, |percent| vat_inside(total_minor, percent));
     Ok(Position { line, total_minor, vat_minor })
 }
@@ -78,6 +87,7 @@ pub fn sale(lines: Vec<Line>, description: &str, paid_minor: i64, vat_percent: O
         lines
     };
     let positions = lines.into_iter().map(position).collect::<Result<Vec<_>, _>>()?;
+    // At most 100 lines of at most `MAX_TOTAL_MINOR` each: the sum fits an i64 with room.
     let total: i64 = positions.iter().map(|p| p.total_minor).sum();
     if total != paid_minor {
         return Err(LinesError::Mismatch { lines: total, paid: paid_minor });
@@ -202,6 +212,9 @@ mod tests {
         assert_eq!(positions.iter().map(|p| p.vat_minor).collect::<Vec<_>>(), vec![414, 13_793, 0]);
         assert!(matches!(sale(vec![line("x", 1_000, 100, None)], "", 101, None), Err(LinesError::Mismatch { lines: 100, paid: 101 })));
         assert!(matches!(sale(vec![line("x", 0, 100, None)], "", 0, None), Err(LinesError::NotPositive(_))));
+        // 500 000 × 368 934 881 474.20 ₸ would wrap an i64 to 4 483.84 ₸: refused, not wrapped.
+        let huge = line("x", 500_000_000, 36_893_488_147_420, None);
+        assert_eq!(sale(vec![huge], "", 448_384, None), Err(LinesError::TooLarge("x".into())));
     }
 
     #[test]

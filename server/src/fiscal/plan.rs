@@ -23,7 +23,14 @@ pub fn plan(receipt: &ReceiptRow, order: &ReceiptOrder, earlier: &[ReceiptRow]) 
         ReceiptKind::Return => {
             let sale =
                 earlier.iter().find(|r| r.kind == ReceiptKind::Sale).ok_or_else(|| "a return without its sale's receipt".to_owned())?;
-            let issued = sale.issued.as_ref().ok_or_else(|| "the sale's receipt is not issued yet".to_owned())?;
+            let issued = sale.issued.as_ref().ok_or_else(|| {
+                format!(
+                    "its sale's receipt rcpt_{} is {} ({}): ask for it again first",
+                    sale.id,
+                    sale.status,
+                    sale.last_error.as_deref().unwrap_or("-")
+                )
+            })?;
             let sold = stored_positions(sale)?;
             let before: Vec<i64> = earlier.iter().filter(|r| r.kind == ReceiptKind::Return).map(|r| r.amount_minor).collect();
             let already = lines::returned(&sold, &before).map_err(|e| e.to_string())?;
@@ -47,7 +54,8 @@ pub fn plan(receipt: &ReceiptRow, order: &ReceiptOrder, earlier: &[ReceiptRow]) 
 /// captured than ordered.
 fn sale_positions(order: &ReceiptOrder, paid_minor: i64) -> Result<Vec<Position>, String> {
     let lines: Vec<Line> = serde_json::from_str(&order.lines).map_err(|e| format!("the order's receipt lines cannot be read: {e}"))?;
-    let ordered: i64 = lines.iter().map(|l| i128::from(l.quantity_milli) * i128::from(l.price_minor) / 1000).sum::<i128>() as i64;
+    let ordered = i64::try_from(lines.iter().map(|l| i128::from(l.quantity_milli) * i128::from(l.price_minor) / 1000).sum::<i128>())
+        .map_err(|_| "the order's receipt lines add up to more than any payment".to_owned())?;
     let whole = lines::sale(lines, &order.description, ordered, None).map_err(|e| e.to_string())?;
     if paid_minor == ordered {
         return Ok(whole);

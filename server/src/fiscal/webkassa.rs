@@ -241,15 +241,13 @@ pub fn read_lookup(body: &str) -> Result<Issued, Refusal> {
         .ok()
         .and_then(|url| url.query_pairs().find(|(key, _)| key == "f").map(|(_, value)| value.into_owned()))
         .unwrap_or_default();
-    Ok(Issued {
-        check_number: sign,
-        utc_time: utc_of(&date_time).unwrap_or_default(),
-        date_time,
-        registration_number,
-        ticket_url: qr,
-        offline: false,
-        shift_number: None,
-    })
+    // A return is based on the sale's time and register: a receipt found without them cannot be
+    // recorded (it is looked up again).
+    let utc_time = utc_of(&date_time).ok_or_else(|| Refusal::Malformed("no readable Время line".into()))?;
+    if registration_number.is_empty() {
+        return Err(Refusal::Malformed("no register number (`f`) in the QR link".into()));
+    }
+    Ok(Issued { check_number: sign, utc_time, date_time, registration_number, ticket_url: qr, offline: false, shift_number: None })
 }
 
 /// What the proxy does about an error code (the `ApiErrorCode` enum of the public client
@@ -265,8 +263,10 @@ pub enum Next {
     /// A person must act: 1 wrong login, 5/6 no cash register, 7 blocked, 10 not activated,
     /// 18 offline over 72 hours. Receipts wait meanwhile.
     Alert(&'static str),
-    /// Anything else (9 validation…): the receipt is refused as it is; a person looks.
+    /// 9 validation: the receipt is refused as it is; a person looks.
     Refused,
+    /// Any other code: Webkassa issued nothing; tried again later.
+    TryLater,
 }
 
 pub fn next_for(code: i64) -> Next {
@@ -279,7 +279,8 @@ pub fn next_for(code: i64) -> Next {
         7 => Next::Alert("cash_register_blocked"),
         10 => Next::Alert("cash_register_not_activated"),
         18 => Next::Alert("offline_over_72_hours"),
-        _ => Next::Refused,
+        9 => Next::Refused,
+        _ => Next::TryLater,
     }
 }
 
@@ -415,5 +416,7 @@ mod tests {
         assert_eq!(next_for(10), Next::Alert("cash_register_not_activated"));
         assert_eq!(next_for(18), Next::Alert("offline_over_72_hours"));
         assert_eq!(next_for(9), Next::Refused);
+        assert_eq!(next_for(12), Next::TryLater);
+        assert_eq!(next_for(-1), Next::TryLater, "an error without a code");
     }
 }

@@ -25,6 +25,8 @@ enum Reply {
     Body(String),
     NotSent(String),
     Unknown(String),
+    /// 401 or 403 without Webkassa's envelope: the integrator's key is refused.
+    Forbidden(String),
 }
 
 impl WebkassaClient {
@@ -40,13 +42,20 @@ impl WebkassaClient {
 
     async fn post(&self, path: &str, body: &Value) -> Reply {
         let url = format!("{}/api/v4/{path}", self.settings.url.as_str().trim_end_matches('/'));
-        let sent = self.http.post(url).header("x-api-key", self.settings.api_key.expose_secret()).json(body).send().await;
+        let Ok(mut key) = reqwest::header::HeaderValue::from_str(self.settings.api_key.expose_secret()) else {
+            return Reply::NotSent("WEBKASSA_API_KEY is not a valid header value".into());
+        };
+        key.set_sensitive(true);
+        let sent = self.http.post(url).header("x-api-key", key).json(body).send().await;
         let response = match sent {
             Ok(response) => response,
             Err(err) if err.is_connect() || err.is_builder() => return Reply::NotSent(without_url(err)),
             Err(err) => return Reply::Unknown(without_url(err)),
         };
         let status = response.status();
+        if matches!(status.as_u16(), 401 | 403) {
+            return Reply::Forbidden(format!("Webkassa answered HTTP {status}: check WEBKASSA_API_KEY"));
+        }
         match response.text().await {
             // Webkassa's errors come in the `Errors` envelope; a 5xx without one says nothing.
             Ok(text) if status.is_success() || text.contains("\"Errors\"") => Reply::Body(text),
@@ -74,6 +83,7 @@ impl WebkassaClient {
                 },
                 Err(Refusal::Malformed(why)) => Answer::NotSent(format!("Webkassa's authorisation answer: {why}")),
             },
+            Reply::Forbidden(text) => Answer::Alert { code: "wrong_credentials", text },
             // Authorising moves nothing: either way the receipt itself was not sent.
             Reply::NotSent(why) | Reply::Unknown(why) => Answer::NotSent(why),
         }
@@ -99,6 +109,7 @@ impl WebkassaClient {
                 Reply::Body(text) => text,
                 Reply::NotSent(why) => return Answer::NotSent(why),
                 Reply::Unknown(why) => return Answer::Unknown(why),
+                Reply::Forbidden(text) => return Answer::Alert { code: "wrong_credentials", text },
             };
             match webkassa::errors_of(&text) {
                 Some(errors) if errors.iter().any(|(code, _)| webkassa::next_for(*code) == Next::Reauthorize) => {
@@ -161,7 +172,10 @@ impl WebkassaClient {
                     };
                 }
                 Next::Alert(code) => return Answer::Alert { code, text: describe(&errors) },
-                _ => return Answer::Refused(describe(&errors)),
+                Next::Refused => return Answer::Refused(describe(&errors)),
+                // Webkassa issued nothing (a second "shift over 24 hours", an unknown code):
+                // tried again later, never failed for good on a guess.
+                Next::CloseShift | Next::Reauthorize | Next::TryLater => return Answer::NotSent(describe(&errors)),
             }
         }
     }
@@ -194,9 +208,9 @@ impl WebkassaClient {
                 Some(12 | 13) => Answer::Done(()),
                 Some(code) => match webkassa::next_for(code) {
                     Next::Alert(alert) => Answer::Alert { code: alert, text: describe(&errors) },
-                    _ => Answer::Refused(describe(&errors)),
+                    _ => Answer::NotSent(describe(&errors)),
                 },
-                None => Answer::Refused("the Z-report was refused without a code".into()),
+                None => Answer::NotSent("the Z-report was refused without a code".into()),
             },
             other => other.map_never(),
         }

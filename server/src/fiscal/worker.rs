@@ -18,9 +18,17 @@ use crate::store::{StoreError, now_ms};
 /// How often an idle worker looks for due receipts.
 const IDLE: Duration = Duration::from_secs(1);
 
+/// How long an instance holds a receipt it claimed: twice a worker's usual lease, as an attempt
+/// may authorise, look up, send, close the shift and send again.
+pub fn lease_ms(timeout: Duration) -> i64 {
+    leases::lease_ms(timeout) * 2
+}
+
 pub async fn run(app: Arc<AppState>, registrar: Arc<dyn Registrar>, timeout: Duration) {
-    // An attempt may authorise, send, close the shift, authorise and send again, and look up.
-    let lease = leases::lease_ms(timeout) * 2;
+    let lease = lease_ms(timeout);
+    // An attempt is cut short well before its claim ends, so that no other instance takes the
+    // receipt while a request of this one may still reach the registrar.
+    let attempt_limit = Duration::from_millis((lease * 3 / 4) as u64);
     loop {
         let due = leases::claim_if_due(&app.store, &ISSUING, move |tx, now| {
             Ok(receipts::claim_due(tx, now, now + lease)?.into_iter().map(|row| (row, now + lease)).collect())
@@ -28,8 +36,16 @@ pub async fn run(app: Arc<AppState>, registrar: Arc<dyn Registrar>, timeout: Dur
         match due.await {
             Ok(Due::Claimed(claimed)) => {
                 for (receipt, claimed_until) in claimed {
-                    if let Err(err) = issue(&app, registrar.as_ref(), receipt, claimed_until).await {
-                        tracing::error!(error = %err, "cannot record a receipt's attempt; it is tried again when its claim ends");
+                    let id = receipt.id;
+                    match tokio::time::timeout(attempt_limit, issue(&app, registrar.as_ref(), receipt, claimed_until)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(err)) => {
+                            tracing::error!(receipt = id, error = %err, "cannot record a receipt's attempt; it is tried again when its claim ends")
+                        }
+                        Err(_) => tracing::warn!(
+                            receipt = id,
+                            "a receipt's attempt took too long and was cut short; it is looked up when its claim ends"
+                        ),
                     }
                 }
                 continue;
@@ -57,8 +73,11 @@ pub async fn issue(app: &AppState, registrar: &dyn Registrar, receipt: ReceiptRo
     // Fixed before the first request: every later one sends the same receipt.
     let fixed = serde_json::to_string(&positions).expect("positions serialize");
     let fixed = app.store.write(move |tx| receipts::fix_positions(tx, id, &fixed)).await?;
-    let positions: Vec<super::lines::Position> = serde_json::from_str(&fixed).unwrap_or(positions);
-    let order = order.expect("planned with its order");
+    let positions: Vec<super::lines::Position> = match serde_json::from_str(&fixed) {
+        Ok(positions) => positions,
+        Err(err) => return record_failed(app, id, claimed_until, format!("its stored positions cannot be read: {err}")).await,
+    };
+    let Some(order) = order else { return Ok(()) };
 
     // Its request may have arrived before: if the registrar has it, it was issued.
     if receipt.sent_ms.is_some() {

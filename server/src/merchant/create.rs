@@ -74,9 +74,8 @@ pub async fn create(
         lifetime_secs: valid.lifetime_secs() as i64,
     };
     let items = request.items.as_deref().unwrap_or_default();
-    let receipt_lines =
-        fiscal::items::receipt_lines(&app.config.fiscal, valid.checkout.method, &valid.checkout.description, valid.checkout.amount, items)
-            .map_err(|message| AppError::unprocessable(ErrorCode::InvalidField, message))?;
+    let receipt_lines = fiscal::items::receipt_lines(&app.config.fiscal, &checkout::receipt_sale(&valid.checkout), items)
+        .map_err(|message| AppError::unprocessable(ErrorCode::InvalidField, message))?;
     let new = NewOrder { merchant: Some(terms), receipt_lines, ..checkout::new_order(&app, &valid.checkout, None) };
     // A replay is answered whatever became of the card since (a paid order stays paid).
     let key = terms_key(&new);

@@ -15,12 +15,13 @@ use super::orders::announce;
 use super::{Conn, Row, StoreError, Tx, now_ms, params};
 
 /// Receipts due for an attempt, oldest first; a receipt waits for the earlier receipts of its
-/// order (a return is based on its sale's, and spread over what earlier returns left).
+/// order still due (a return is based on its sale's, and spread over what earlier returns left);
+/// one behind a refused receipt is tried, and refused with the reason, rather than kept waiting.
 pub const ISSUING: Schedule = Schedule {
     table: "receipts",
     due: "next_attempt_ms",
     only: " AND status = 'due' AND NOT EXISTS (SELECT 1 FROM receipts earlier
-             WHERE earlier.order_id = receipts.order_id AND earlier.id < receipts.id AND earlier.status <> 'issued')",
+             WHERE earlier.order_id = receipts.order_id AND earlier.id < receipts.id AND earlier.status = 'due')",
     also_set: "",
 };
 
@@ -145,9 +146,14 @@ pub(crate) fn make_return_due(tx: &mut Tx, order_id: i64, operation_id: i64, amo
     )
 }
 
-/// Claims the longest-waiting receipt due at `now_ms` until `lease_until_ms`.
+/// Claims the longest-waiting receipt due at `now_ms` until `lease_until_ms`: the claimer's
+/// attempt must end before then (`claimed_until_ms` keeps it, for a person's "ask again").
 pub fn claim_due(tx: &mut Tx, now_ms: i64, lease_until_ms: i64) -> Result<Option<ReceiptRow>, StoreError> {
-    Ok(ISSUING.claim(tx, now_ms, lease_until_ms, 1, COLUMNS, receipt_from_row)?.into_iter().next())
+    let claimed = ISSUING.claim(tx, now_ms, lease_until_ms, 1, COLUMNS, receipt_from_row)?.into_iter().next();
+    if let Some(receipt) = &claimed {
+        tx.execute_later("UPDATE receipts SET claimed_until_ms = ? WHERE id = ?", params![lease_until_ms, receipt.id])?;
+    }
+    Ok(claimed)
 }
 
 /// Whether receipt `id` is still claimed until `claimed_until_ms` (its lease did not run out
@@ -176,10 +182,7 @@ pub fn mark_sent(tx: &mut Tx, id: i64, claimed_until_ms: i64, at_ms: i64) -> Res
     if !still_claimed(tx, id, claimed_until_ms)? {
         return Ok(false);
     }
-    tx.execute(
-        "UPDATE receipts SET sent_ms = COALESCE(sent_ms, ?), attempts = attempts + 1, updated_ms = ? WHERE id = ?",
-        params![at_ms, at_ms, id],
-    )?;
+    tx.execute("UPDATE receipts SET sent_ms = COALESCE(sent_ms, ?), updated_ms = ? WHERE id = ?", params![at_ms, at_ms, id])?;
     Ok(true)
 }
 
@@ -190,7 +193,7 @@ pub fn record_issued(tx: &mut Tx, id: i64, claimed_until_ms: i64, cashbox: &str,
         return Ok(false);
     }
     let order_id: i64 = tx.query_one(
-        "UPDATE receipts SET status = 'issued', next_attempt_ms = NULL, last_error = NULL, check_number = ?, ticket_url = ?,
+        "UPDATE receipts SET status = 'issued', next_attempt_ms = NULL, claimed_until_ms = NULL, last_error = NULL, check_number = ?, ticket_url = ?,
              registration_number = ?, issued_local = ?, issued_utc = ?, offline = ?, shift_number = ?, issued_ms = ?, updated_ms = ?
          WHERE id = ? RETURNING order_id",
         params![
@@ -213,14 +216,14 @@ pub fn record_issued(tx: &mut Tx, id: i64, claimed_until_ms: i64, cashbox: &str,
     Ok(true)
 }
 
-/// Receipt `id` was not issued this time: tried again at `next_attempt_ms` (`sent`: its request
-/// may have arrived, so it is looked up first).
+/// Receipt `id` was not issued this time: one more attempt counted, tried again at
+/// `next_attempt_ms` (once sent, it is looked up first).
 pub fn retry_later(tx: &mut Tx, id: i64, claimed_until_ms: i64, error: &str, next_attempt_ms: i64) -> Result<bool, StoreError> {
     if !still_claimed(tx, id, claimed_until_ms)? {
         return Ok(false);
     }
     tx.execute(
-        "UPDATE receipts SET next_attempt_ms = ?, last_error = ?, updated_ms = ? WHERE id = ?",
+        "UPDATE receipts SET next_attempt_ms = ?, claimed_until_ms = NULL, attempts = attempts + 1, last_error = ?, updated_ms = ? WHERE id = ?",
         params![next_attempt_ms, error, now_ms(), id],
     )?;
     Ok(true)
@@ -233,7 +236,8 @@ pub fn record_failed(tx: &mut Tx, id: i64, claimed_until_ms: i64, error: &str) -
         return Ok(false);
     }
     let order_id: i64 = tx.query_one(
-        "UPDATE receipts SET status = 'failed', next_attempt_ms = NULL, last_error = ?, updated_ms = ? WHERE id = ? RETURNING order_id",
+        "UPDATE receipts SET status = 'failed', next_attempt_ms = NULL, claimed_until_ms = NULL, attempts = attempts + 1, last_error = ?, updated_ms = ?
+         WHERE id = ? RETURNING order_id",
         params![error, now_ms(), id],
         |row| row.get(0),
     )?;
@@ -241,18 +245,34 @@ pub fn record_failed(tx: &mut Tx, id: i64, claimed_until_ms: i64, error: &str) -
     Ok(true)
 }
 
-/// A person asks for receipt `id` again (a failed one, or one waiting): due now. Its external
-/// number stays, so a receipt that was issued after all is found, not issued twice.
-pub fn retry(tx: &mut Tx, id: i64) -> Result<Option<ReceiptRow>, StoreError> {
+/// What a person's "ask again" found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Retry {
+    /// Due now (it was failed, or waiting for its next attempt).
+    DueNow(Box<ReceiptRow>),
+    /// An instance is issuing it right now: asking again would cut its claim short.
+    InFlight,
+    /// Issued (never issued again), or no such receipt.
+    NotRetryable,
+}
+
+/// A person asks for receipt `id` again (a failed one, or one waiting): due now, unless an
+/// instance is issuing it right now. Its external number stays, so a receipt that was issued
+/// after all is found, not issued twice.
+pub fn retry(tx: &mut Tx, id: i64) -> Result<Retry, StoreError> {
     let at = now_ms();
     let moved = tx.execute(
-        "UPDATE receipts SET status = 'due', next_attempt_ms = ?, updated_ms = ? WHERE id = ? AND status IN ('due', 'failed')",
-        params![at, at, id],
+        "UPDATE receipts SET status = 'due', next_attempt_ms = ?, updated_ms = ?
+         WHERE id = ? AND status IN ('due', 'failed') AND (claimed_until_ms IS NULL OR claimed_until_ms <= ?)",
+        params![at, at, id, at],
     )?;
-    if moved == 0 {
-        return Ok(None);
+    if moved == 1 {
+        return Ok(find(tx, id)?.map_or(Retry::NotRetryable, |row| Retry::DueNow(Box::new(row))));
     }
-    find(tx, id)
+    Ok(match find(tx, id)? {
+        Some(receipt) if receipt.status == "due" => Retry::InFlight,
+        _ => Retry::NotRetryable,
+    })
 }
 
 pub fn find(db: &mut Conn, id: i64) -> Result<Option<ReceiptRow>, StoreError> {

@@ -13,7 +13,7 @@ const FISCAL: [(&str, &str); 3] = [("FISCAL_REGISTRAR", "webkassa"), ("FISCAL_VA
 
 async fn fiscal_app(extra: &[(&str, &str)]) -> TestApp {
     let vars: Vec<(&str, &str)> = FISCAL.iter().copied().chain(extra.iter().copied()).collect();
-    TestApp::spawn_with(&vars).await
+    crate::helpers::console::console_with(&vars).await
 }
 
 async fn order_view(app: &TestApp, invoice_id: &str) -> Value {
@@ -114,6 +114,8 @@ async fn a_payment_a_partial_refund_and_the_rest_each_get_one_receipt() {
 
     let events = app.event_types(&invoice_id).await;
     assert_eq!(events.iter().filter(|e| *e == "receipt.issued").count(), 3, "{events:?}");
+    let control: Value = app.http.get(app.url("/sandbox/webkassa/control")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(control["requests"], 3, "three receipt requests reached Webkassa, none repeated");
 }
 
 #[tokio::test]
@@ -199,6 +201,8 @@ async fn a_receipt_whose_answer_was_lost_is_looked_up_and_never_issued_twice() {
         let issued = webkassa_receipts(&app).await;
         assert_eq!(issued.len(), 1, "Webkassa issued it once");
         assert_eq!(receipts[0]["fiscalSign"], issued[0]["checkNumber"]);
+        let control: Value = app.http.get(app.url("/sandbox/webkassa/control")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(control["requests"], 1, "found by its number, never sent again");
     }
 }
 
@@ -327,4 +331,62 @@ async fn the_schedule_closes_a_shift_before_it_is_24_hours_old() {
     issued_receipts(&app, &second, 1).await;
     let issued = webkassa_receipts(&app).await;
     assert_eq!(issued[1]["shift"].as_i64(), issued[0]["shift"].as_i64().map(|s| s + 1), "the next receipt opened a new shift");
+}
+
+/// A person's "ask again" never cuts a live claim short: while an instance holds the receipt it
+/// is refused (409, try later); once the claim has ended it makes the receipt due now.
+#[tokio::test]
+async fn asking_again_waits_for_the_instance_issuing_the_receipt() {
+    use epay_proxy::store::receipts::{self, Retry};
+    let app = fiscal_app(&[]).await;
+    webkassa_control(&app, json!({"blocked": true})).await;
+    let invoice_id = paid_order(&app, "held", "100", json!(null)).await;
+    let id = loop {
+        let ids: Vec<i64> = app.column("SELECT id FROM receipts WHERE attempts > 0").await;
+        if let Some(id) = ids.first() {
+            break *id;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    // Another instance claims it now, for a minute.
+    let now = epay_proxy::store::now_ms();
+    let claimed = app
+        .state
+        .store
+        .write(move |tx| {
+            tx.execute("UPDATE receipts SET next_attempt_ms = 0", &[])?;
+            receipts::claim_due(tx, now, now + 60_000)
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.map(|r| r.id), Some(id));
+    let retried = app.state.store.write(move |tx| receipts::retry(tx, id)).await.unwrap();
+    assert_eq!(retried, Retry::InFlight);
+
+    let operator = crate::helpers::console::person(&app, "aigerim").await;
+    let (status, refused) = operator.post(&app, &format!("/api/admin/receipts/rcpt_{id}/retry"), json!({}), "r1").await;
+    assert_eq!((status, refused["error"].as_str()), (409, Some("operation_not_allowed")), "{refused}");
+    let (status, listed) = operator.get(&app, "/api/admin/receipts?status=due").await;
+    assert_eq!(status, 200);
+    assert_eq!((listed["due"].as_i64(), listed["register"]["alert"].as_str()), (Some(1), Some("cash_register_blocked")), "{listed}");
+    let (status, bad) = operator.get(&app, "/api/admin/receipts?status=lost").await;
+    assert_eq!((status, bad["error"].as_str()), (422, Some("invalid_field")));
+
+    // The claim ended (its instance died) and its next attempt is an hour away; the register is
+    // fixed; asking again issues it now.
+    let later = now + 3_600_000;
+    app.state
+        .store
+        .write(move |tx| tx.execute("UPDATE receipts SET claimed_until_ms = 1, next_attempt_ms = ?", epay_proxy::params![later]))
+        .await
+        .unwrap();
+    webkassa_control(&app, json!({})).await;
+    let (status, due) = operator.post(&app, &format!("/api/admin/receipts/rcpt_{id}/retry"), json!({}), "r2").await;
+    assert_eq!((status, due["status"].as_str()), (200, Some("due")), "{due}");
+    issued_receipts(&app, &invoice_id, 1).await;
+    let (status, issued) = operator.post(&app, &format!("/api/admin/receipts/rcpt_{id}/retry"), json!({}), "r3").await;
+    assert_eq!(status, 409, "an issued receipt is never asked for again: {issued}");
+    let viewer = crate::helpers::console::person(&app, "dana").await;
+    let (status, _) = viewer.post(&app, &format!("/api/admin/receipts/rcpt_{id}/retry"), json!({}), "r4").await;
+    assert_eq!(status, 403, "viewers read only");
 }
