@@ -32,9 +32,14 @@ pub(crate) struct Move<'a> {
 /// ePay did (a refund performed) must still be recorded by the caller and seen by a person.
 pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<OrderState>, StoreError> {
     let lock = tx.for_update();
-    let was: Option<OrderState> =
-        tx.query_optional(&format!("SELECT status FROM orders WHERE id = ? {lock}"), params![id], |row| row.get(0))?;
-    let Some(was) = was else { return Err(StoreError::Vanished(id)) };
+    // Whether it owes fiscal receipts comes with its state: no statement more for an order that
+    // owes none.
+    let read: Option<(OrderState, i64)> = tx.query_optional(
+        &format!("SELECT status, CAST(CASE WHEN receipt_lines IS NULL THEN 0 ELSE 1 END AS BIGINT) FROM orders WHERE id = ? {lock}"),
+        params![id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    let Some((was, owes_receipts)) = read else { return Err(StoreError::Vanished(id)) };
     if !step.from.is_empty() && !step.from.contains(&was) {
         return Ok(None);
     }
@@ -58,7 +63,7 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
             crate::store::cards::activate_saved_by(tx, id)?;
         }
         // Money taken is a sale the law wants a receipt for (a hold is not, until captured).
-        if step.to == OrderState::Paid {
+        if step.to == OrderState::Paid && owes_receipts == 1 {
             crate::store::receipts::make_sale_due(tx, id)?;
         }
         if let Some(kind) = announced_as(step.to) {
