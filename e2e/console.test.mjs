@@ -453,6 +453,11 @@ test("o: a paid order's fiscal receipt: the payer's page links it, the console l
   });
   assert.match(await page.textContent("[data-alert]"), /касса заблокирована/);
   await h.screenshot(page, "console-receipts");
+  // The home page says so too, and leads here.
+  await page.click('a[href="#/"]');
+  await page.waitForSelector('[data-receipts-tile][data-alert="on"]');
+  await page.click("[data-receipts-tile]");
+  await page.waitForSelector('[data-alert="cash_register_blocked"]');
   // Fixed at Webkassa; the operator asks again, and the receipt is issued.
   await h.webkassa({});
   const row = (await merchant(`/api/merchant/orders/${waiting}`)).receipts[0].id;

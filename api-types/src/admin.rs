@@ -109,6 +109,20 @@ pub struct AdminSummary {
     pub webhook_backlog: i64,
     /// Seconds the oldest of them has waited (0 when none).
     pub oldest_undelivered_secs: i64,
+    /// Fiscal receipts (with a registrar): due, refused, and cash registers needing a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipts: Option<ReceiptFigures>,
+}
+
+/// The home page's receipts tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptFigures {
+    pub due: i64,
+    pub failed: i64,
+    /// Seconds the oldest receipt due has waited (0 when none).
+    pub oldest_due_secs: i64,
+    pub register_alerts: i64,
 }
 
 /// One line of an order's timeline.

@@ -28,8 +28,8 @@ mod widget_config;
 #[cfg(feature = "admin")]
 pub use admin::{
     AdminCustomer, AdminCustomerLine, AdminOrder, AdminReceipt, AdminReceipts, AdminRegister, AdminSession, AdminSignIn, AdminSummary,
-    AttemptOutcome, CSRF_HEADER, Figure, Happening, PeriodFigures, RecoveryCodes, ReviewDecision, SecondFactorCode, SecondFactorEnrolment,
-    StateCause, TimelineEntry,
+    AttemptOutcome, CSRF_HEADER, Figure, Happening, PeriodFigures, ReceiptFigures, RecoveryCodes, ReviewDecision, SecondFactorCode,
+    SecondFactorEnrolment, StateCause, TimelineEntry,
 };
 #[cfg(feature = "merchant")]
 pub use cards::{

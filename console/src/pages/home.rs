@@ -36,6 +36,20 @@ pub fn Home() -> impl IntoView {
                                 <span>{t.webhook_backlog}</span><strong>{summary.webhook_backlog}</strong>
                                 {(summary.webhook_backlog > 0).then(|| view! { <small>{t.oldest_waits.replace("{n}", &minutes.to_string())}</small> })}
                             </div>
+                            {summary.receipts.map(|r| {
+                                let w = super::receipts::words(ctx.lang.get());
+                                // A register a person must act on, a refused receipt, or one waiting 30 minutes.
+                                let alert = if r.register_alerts > 0 || r.failed > 0 || r.oldest_due_secs > 1800 { "on" } else { "off" };
+                                let minutes = (r.oldest_due_secs + 59) / 60;
+                                view! {
+                                    <a class="tile" href="#/receipts" data-alert=alert data-receipts-tile>
+                                        <span>{w.home_tile}</span><strong>{r.due}</strong>
+                                        {(r.failed > 0).then(|| view! { <small>{format!("{}: {}", w.failed, r.failed)}</small> })}
+                                        {(r.register_alerts > 0).then(|| view! { <small>{w.alert}</small> })}
+                                        {(r.due > 0).then(|| view! { <small>{t.oldest_waits.replace("{n}", &minutes.to_string())}</small> })}
+                                    </a>
+                                }
+                            })}
                         </div>
                         {period(&ctx, t.today, &summary.today)}
                         {period(&ctx, t.week, &summary.week)}

@@ -15,17 +15,18 @@ use crate::route::{Route, encode};
 
 pub struct Words {
     pub nav: &'static str,
+    pub home_tile: &'static str,
+    pub failed: &'static str,
+    pub alert: &'static str,
     off: &'static str,
     due: &'static str,
     issued: &'static str,
-    failed: &'static str,
     all: &'static str,
     oldest_due: &'static str,
     register: &'static str,
     shift_open: &'static str,
     shift_closed: &'static str,
     last_z: &'static str,
-    alert: &'static str,
     z_error: &'static str,
     none: &'static str,
     invoice: &'static str,
@@ -40,6 +41,7 @@ pub struct Words {
 
 const RU: Words = Words {
     nav: "Чеки",
+    home_tile: "Фискальные чеки ждут выдачи",
     off: "Фискальные чеки не выдаются: FISCAL_REGISTRAR не задан.",
     due: "ждут",
     issued: "выданы",
@@ -65,6 +67,7 @@ const RU: Words = Words {
 
 const KK: Words = Words {
     nav: "Чектер",
+    home_tile: "Берілмеген фискалдық чектер",
     off: "Фискалдық чектер берілмейді: FISCAL_REGISTRAR берілмеген.",
     due: "күтуде",
     issued: "берілді",
@@ -90,6 +93,7 @@ const KK: Words = Words {
 
 const EN: Words = Words {
     nav: "Receipts",
+    home_tile: "Fiscal receipts waiting",
     off: "No fiscal receipts are issued: FISCAL_REGISTRAR is not set.",
     due: "due",
     issued: "issued",

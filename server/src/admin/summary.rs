@@ -59,6 +59,12 @@ pub async fn show(State(app): State<Arc<AppState>>) -> Result<Json<AdminSummary>
         reviews_open,
         webhook_backlog: waiting.webhook_backlog,
         oldest_undelivered_secs: waiting.oldest_undelivered_secs,
+        receipts: app.config.fiscal.enabled().then_some(epay_api_types::ReceiptFigures {
+            due: waiting.receipts_due,
+            failed: waiting.receipts_failed,
+            oldest_due_secs: waiting.oldest_due_receipt_secs,
+            register_alerts: waiting.register_alerts,
+        }),
     }))
 }
 
