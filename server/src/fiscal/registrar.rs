@@ -43,6 +43,30 @@ pub enum Answer<T> {
     Refused(String),
 }
 
+impl<T> Answer<T> {
+    /// A non-`Done` answer as an answer of another type (`Done` is the caller's to handle).
+    pub fn map_never<U>(self) -> Answer<U> {
+        match self {
+            Answer::Done(_) => unreachable!("Done is handled by the caller"),
+            Answer::NotSent(why) => Answer::NotSent(why),
+            Answer::Unknown(why) => Answer::Unknown(why),
+            Answer::Alert { code, text } => Answer::Alert { code, text },
+            Answer::Refused(why) => Answer::Refused(why),
+        }
+    }
+
+    /// What a person reads of an answer that issued nothing, and the alert it raises, if any.
+    pub fn describe(self) -> (String, Option<&'static str>) {
+        match self {
+            Answer::Done(_) => ("done".into(), None),
+            Answer::NotSent(why) => (format!("the registrar was not reached: {why}"), None),
+            Answer::Unknown(why) => (format!("no answer (it is looked up before it is sent again): {why}"), None),
+            Answer::Alert { code, text } => (format!("{code}: {text}"), Some(code)),
+            Answer::Refused(why) => (why, None),
+        }
+    }
+}
+
 /// What a look-up found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Found {

@@ -46,7 +46,8 @@ pub async fn run(app: Arc<AppState>, registrar: Arc<dyn Registrar>, settings: Fi
     }
 }
 
-/// One look at the shift: closed if due, on the instance that holds the lease.
+/// One look at the shift: closed if due, on the instance that holds the lease (taken only then:
+/// an instance with nothing to close reads, it does not write).
 pub async fn round(
     app: &AppState,
     registrar: &dyn Registrar,
@@ -54,13 +55,13 @@ pub async fn round(
     holder: &str,
 ) -> Result<bool, crate::store::StoreError> {
     let (now, holder_name) = (now_ms(), holder.to_owned());
-    let taken = app.store.write(move |tx| leases::take(tx, "fiscal-shift", &holder_name, now, now + 5 * 60_000)).await?;
-    if !taken {
-        return Ok(false);
-    }
     let cashbox = registrar.cashbox().to_owned();
     let register = app.store.read(move |db| receipts::register(db, &cashbox)).await?;
     if !close_due(&register, now, settings.zreport_at_minute) {
+        return Ok(false);
+    }
+    let taken = app.store.write(move |tx| leases::take(tx, "fiscal-shift", &holder_name, now, now + 5 * 60_000)).await?;
+    if !taken {
         return Ok(false);
     }
     close(app, registrar).await

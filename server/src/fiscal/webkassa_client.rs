@@ -49,8 +49,8 @@ impl WebkassaClient {
         let sent = self.http.post(url).header("x-api-key", key).json(body).send().await;
         let response = match sent {
             Ok(response) => response,
-            Err(err) if err.is_connect() || err.is_builder() => return Reply::NotSent(without_url(err)),
-            Err(err) => return Reply::Unknown(without_url(err)),
+            Err(err) if err.is_connect() || err.is_builder() => return Reply::NotSent(crate::epay::causes(err)),
+            Err(err) => return Reply::Unknown(crate::epay::causes(err)),
         };
         let status = response.status();
         if matches!(status.as_u16(), 401 | 403) {
@@ -60,7 +60,7 @@ impl WebkassaClient {
             // Webkassa's errors come in the `Errors` envelope; a 5xx without one says nothing.
             Ok(text) if status.is_success() || text.contains("\"Errors\"") => Reply::Body(text),
             Ok(_) => Reply::Unknown(format!("Webkassa answered HTTP {status}")),
-            Err(err) => Reply::Unknown(without_url(err)),
+            Err(err) => Reply::Unknown(crate::epay::causes(err)),
         }
     }
 
@@ -217,25 +217,8 @@ impl WebkassaClient {
     }
 }
 
-impl<T> Answer<T> {
-    /// A non-`Done` answer as an answer of another type (`Done` is the caller's to handle).
-    fn map_never<U>(self) -> Answer<U> {
-        match self {
-            Answer::Done(_) => unreachable!("Done is handled by the caller"),
-            Answer::NotSent(why) => Answer::NotSent(why),
-            Answer::Unknown(why) => Answer::Unknown(why),
-            Answer::Alert { code, text } => Answer::Alert { code, text },
-            Answer::Refused(why) => Answer::Refused(why),
-        }
-    }
-}
-
 fn describe(errors: &[(i64, String)]) -> String {
     errors.iter().map(|(code, text)| format!("Webkassa error {code}: {text}")).collect::<Vec<_>>().join("; ")
-}
-
-fn without_url(err: reqwest::Error) -> String {
-    crate::epay::causes(err)
 }
 
 impl Registrar for WebkassaClient {

@@ -62,8 +62,8 @@ pub async fn issue(app: &AppState, registrar: &dyn Registrar, receipt: ReceiptRo
     let (order_id, first) = (receipt.order_id, receipt.clone());
     let (order, earlier) = app.store.read(move |db| Ok((receipts::order_of(db, order_id)?, receipts::earlier(db, &first)?))).await?;
     let id = receipt.id;
-    let planned = order.as_ref().ok_or_else(|| "its order is gone".to_owned()).and_then(|order| plan(&receipt, order, &earlier));
-    let Plan { positions, return_basis } = match planned {
+    let Some(order) = order else { return record_failed(app, id, claimed_until, "its order is gone".to_owned()).await };
+    let Plan { positions, return_basis } = match plan(&receipt, &order, &earlier) {
         Ok(planned) => planned,
         Err(why) => {
             tracing::error!(receipt = id, invoice_id = %receipt.invoice_id, error = %why, "a receipt cannot be made; a person looks");
@@ -77,7 +77,6 @@ pub async fn issue(app: &AppState, registrar: &dyn Registrar, receipt: ReceiptRo
         Ok(positions) => positions,
         Err(err) => return record_failed(app, id, claimed_until, format!("its stored positions cannot be read: {err}")).await,
     };
-    let Some(order) = order else { return Ok(()) };
 
     // Its request may have arrived before: if the registrar has it, it was issued.
     if receipt.sent_ms.is_some() {
@@ -106,19 +105,6 @@ pub async fn issue(app: &AppState, registrar: &dyn Registrar, receipt: ReceiptRo
             record_failed(app, id, claimed_until, why).await
         }
         other => wait(app, registrar, &receipt, claimed_until, other.describe()).await,
-    }
-}
-
-impl<T> Answer<T> {
-    /// What a person reads of an answer that issued nothing, and the alert it raises, if any.
-    fn describe(self) -> (String, Option<&'static str>) {
-        match self {
-            Answer::Done(_) => ("done".into(), None),
-            Answer::NotSent(why) => (format!("the registrar was not reached: {why}"), None),
-            Answer::Unknown(why) => (format!("no answer (it is looked up before it is sent again): {why}"), None),
-            Answer::Alert { code, text } => (format!("{code}: {text}"), Some(code)),
-            Answer::Refused(why) => (why, None),
-        }
     }
 }
 
