@@ -248,10 +248,7 @@ fn row(line: &AdminReceipt, lang: Lang, retry: impl Fn(String) + Copy + 'static)
                 {receipt.error.clone().map(|e| view! { <br/><small>{e}</small> })}
                 {line.next_attempt_at.as_deref().map(|at| view! { <br/><small>{w.next_attempt} " " {format::local_time(at)}</small> })}
             </td>
-            <td>{match (&receipt.fiscal_sign, &receipt.url) {
-                (Some(sign), Some(url)) => view! { <a href=url.clone() target="_blank" rel="noopener">{sign.clone()}</a> }.into_any(),
-                _ => view! { <span></span> }.into_any(),
-            }}</td>
+            <td>{sign_link(receipt)}</td>
             <td>{line.attempts}</td>
             <td>{may_retry.then(|| view! {
                 <button type="button" class="quiet" data-retry-receipt on:click=move |_| retry(id.clone())>{w.retry}</button>
@@ -274,12 +271,17 @@ pub fn of_order(receipts: &[Receipt]) -> impl IntoView + use<> {
                     <td>{say(lang, &receipt.kind)}</td>
                     <td>{receipt.amount.clone()}</td>
                     <td>{say(lang, &receipt.status)}{receipt.error.clone().map(|e| view! { <br/><small>{e}</small> })}</td>
-                    <td>{match (&receipt.fiscal_sign, &receipt.url) {
-                        (Some(sign), Some(url)) => view! { <a href=url.clone() target="_blank" rel="noopener">{sign.clone()}</a> }.into_any(),
-                        _ => view! { <span></span> }.into_any(),
-                    }}</td>
+                    <td>{sign_link(receipt)}</td>
                 </tr>
             }).collect_view()}</tbody>
         </table>
+    }
+}
+
+/// A receipt's fiscal sign, linking to the OFD's page of it once issued.
+fn sign_link(receipt: &Receipt) -> AnyView {
+    match (&receipt.fiscal_sign, &receipt.url) {
+        (Some(sign), Some(url)) => view! { <a href=url.clone() target="_blank" rel="noopener">{sign.clone()}</a> }.into_any(),
+        _ => view! { <span></span> }.into_any(),
     }
 }
