@@ -137,7 +137,7 @@ pub fn apply(
     delay_ms: i64,
     late_payments: crate::config::LatePayments,
 ) -> Result<bool, StoreError> {
-    let Some(order) = orders::find_by_id(tx, id)? else { return Ok(false) };
+    let Some(order) = orders::lock_by_id(tx, id)? else { return Ok(false) };
     if order.version != version {
         return Ok(false);
     }

@@ -187,7 +187,7 @@ impl Context<'_> {
 
 fn handle(tx: &mut Tx, cx: &Context<'_>, n: &Notification) -> Result<Handled, StoreError> {
     let order = match n.invoice_id.as_deref() {
-        Some(invoice_id) => orders::find_by_invoice(tx, invoice_id.trim())?,
+        Some(invoice_id) => orders::lock_by_invoice(tx, invoice_id.trim())?,
         None => None,
     };
     let order_id = order.as_ref().map(|o| o.id);

@@ -202,6 +202,9 @@ pub async fn migrate(database_url: &str) -> Result<(), StoreError> {
 /// connection (`Deref<Target = Conn>`), so the readers' functions work inside a job too.
 pub struct Tx<'c> {
     conn: &'c mut Conn,
+    /// Orders this job read locked, each with its state as this transaction now has it
+    /// (`orders::lock_by_id`): `orders::change` need not read it again.
+    locked_orders: Vec<(i64, orders::OrderState)>,
 }
 
 impl std::ops::Deref for Tx<'_> {
@@ -217,7 +220,30 @@ impl std::ops::DerefMut for Tx<'_> {
     }
 }
 
-impl Tx<'_> {
+impl<'c> Tx<'c> {
+    pub(in crate::store) fn new(conn: &'c mut Conn) -> Tx<'c> {
+        Tx { conn, locked_orders: Vec::new() }
+    }
+
+    /// The state of order `id` as this job read it locked, and moved it since.
+    pub(in crate::store) fn locked_state(&self, id: i64) -> Option<orders::OrderState> {
+        self.locked_orders.iter().find(|(locked, _)| *locked == id).map(|(_, state)| *state)
+    }
+
+    /// Remembers order `id` as locked by this job, now in `state` (a locking read, a move).
+    pub(in crate::store) fn remember_locked(&mut self, id: i64, state: orders::OrderState) {
+        match self.locked_orders.iter_mut().find(|(locked, _)| *locked == id) {
+            Some(entry) => entry.1 = state,
+            None => self.locked_orders.push((id, state)),
+        }
+    }
+
+    /// Forgets every state remembered: what was read may have been rolled back (a savepoint,
+    /// or a job of the same batch that failed), so the next move reads it again.
+    pub(in crate::store) fn forget_locked(&mut self) {
+        self.locked_orders.clear();
+    }
+
     /// Runs one statement; how many rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, StoreError> {
         self.conn.execute(sql, params)
@@ -245,6 +271,7 @@ impl Tx<'_> {
         match step(self).and_then(|value| self.conn.batch("RELEASE SAVEPOINT attempt").map(|()| value)) {
             Ok(value) => Ok(value),
             Err(err) => {
+                self.forget_locked();
                 self.conn.batch("ROLLBACK TO SAVEPOINT attempt; RELEASE SAVEPOINT attempt")?;
                 Err(err)
             }

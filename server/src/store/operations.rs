@@ -308,7 +308,7 @@ fn apply_done(tx: &mut Tx, op: &OperationRow, said: &str) -> Result<(), StoreErr
         }
         OperationKind::Cancel => Move { to: OrderState::Cancelled, from: &[], set: "", values: params![], at },
         OperationKind::Refund => {
-            let order = orders::find_by_id(tx, op.order_id)?.ok_or(StoreError::Vanished(op.order_id))?;
+            let order = orders::lock_by_id(tx, op.order_id)?.ok_or(StoreError::Vanished(op.order_id))?;
             let to = after_refund(&order, op.amount_minor.unwrap_or_default());
             Move { to, from: &[], set: "refunded_minor = refunded_minor + ?, ", values: params![op.amount_minor], at }
         }

@@ -182,7 +182,13 @@ fn together(conn: &mut Conn, pool: &Pool, jobs: &mut [Job]) -> Together {
     if jobs.len() < 2 || !conn.is_usable() {
         return Together::NotCommitted;
     }
-    let mut all = |tx: &mut Tx<'_>| jobs.iter_mut().try_for_each(|job| job.run(tx));
+    // Each job reads for itself what it locked (`Tx::locked_state`), as it would alone.
+    let mut all = |tx: &mut Tx<'_>| {
+        jobs.iter_mut().try_for_each(|job| {
+            tx.forget_locked();
+            job.run(tx)
+        })
+    };
     match run_once(conn, &mut all, true) {
         Ok(()) => Together::Committed,
         Err((Ended::AtCommit { id, .. }, _)) => match commit_outcome(conn, pool, id) {
@@ -253,7 +259,7 @@ fn run_once<T>(
 ) -> Result<T, (Ended, Option<T>)> {
     conn.begin(short_lock_wait);
     conn.set_writing(true);
-    let result = job(&mut Tx { conn: &mut *conn });
+    let result = job(&mut Tx::new(&mut *conn));
     conn.set_writing(false);
     match result {
         Ok(value) => match conn.commit() {

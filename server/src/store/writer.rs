@@ -76,7 +76,7 @@ fn run(mut conn: Conn, mut queue: mpsc::Receiver<Job>, commits: &tokio::sync::No
                 Err(_) => break,
             }
         }
-        run_batch(&mut Tx { conn: &mut conn }, batch.drain(..));
+        run_batch(&mut Tx::new(&mut conn), batch.drain(..));
         commits.notify_one();
     }
     // Every sender is gone: the process is shutting down (the caller then checkpoints).
@@ -97,6 +97,8 @@ fn run_batch(tx: &mut Tx<'_>, jobs: impl Iterator<Item = Job>) {
             tracing::error!(error = %err, "cannot open a savepoint");
             continue; // dropping the job answers its caller with StoreError::Closed
         }
+        // A state an earlier job remembered may be rolled back with it.
+        tx.forget_locked();
         let (keep, done) = job(tx);
         // A kept job's savepoint stays open: COMMIT releases them all, and a later failing job
         // rolls back to its own savepoint, the innermost one of that name.

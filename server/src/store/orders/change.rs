@@ -10,7 +10,7 @@ use epay_api_types::EventType;
 use super::reads::find_by_id;
 use super::snapshot::OrderSnapshot;
 use super::state::{OrderState, announced_as, may_become};
-use crate::store::{Param, StoreError, Tx, now, now_ms, params};
+use crate::store::{Dialect, Param, StoreError, Tx, now, now_ms, params};
 
 /// A move of one order.
 pub(crate) struct Move<'a> {
@@ -31,15 +31,15 @@ pub(crate) struct Move<'a> {
 /// caller's transaction; a worker that retried an error would retry it for ever, and what
 /// ePay did (a refund performed) must still be recorded by the caller and seen by a person.
 pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<OrderState>, StoreError> {
-    let lock = tx.for_update();
-    // Whether it owes fiscal receipts comes with its state: no statement more for an order that
-    // owes none.
-    let read: Option<(OrderState, i64)> = tx.query_optional(
-        &format!("SELECT status, CAST(CASE WHEN receipt_lines IS NULL THEN 0 ELSE 1 END AS BIGINT) FROM orders WHERE id = ? {lock}"),
-        params![id],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
-    let Some((was, owes_receipts)) = read else { return Err(StoreError::Vanished(id)) };
+    let (was, owes_receipts) = match tx.locked_state(id) {
+        // The job read it locked (`lock_by_id`): whether it owes receipts is then left to the
+        // statement that makes one due, which checks it itself.
+        Some(was) => (was, None),
+        None => {
+            let (was, owes) = read_locked(tx, id)?;
+            (was, Some(owes))
+        }
+    };
     if !step.from.is_empty() && !step.from.contains(&was) {
         return Ok(None);
     }
@@ -49,28 +49,59 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
         flag_for_review(tx, id, &why)?;
         return Ok(None);
     }
-    let mut values: Vec<&dyn Param> = Vec::with_capacity(step.values.len() + 3);
-    values.push(&step.to);
-    values.extend_from_slice(step.values);
-    values.push(&step.at);
-    values.push(&id);
-    // The row is locked and its state read: the update's answer would tell nothing new.
-    tx.execute_later(&format!("UPDATE orders SET status = ?, {}updated_at = ?, version = version + 1 WHERE id = ?", step.set), &values)?;
+    write_move(tx, id, &step, was != step.to)?;
     if was != step.to {
-        record_history(tx, id, step.to, step.at)?;
         // A card the payment saved may be charged once ePay confirmed the payment.
         if matches!(step.to, OrderState::Paid | OrderState::Authorized) {
             crate::store::cards::activate_saved_by(tx, id)?;
         }
         // Money taken is a sale the law wants a receipt for (a hold is not, until captured).
-        if step.to == OrderState::Paid && owes_receipts == 1 {
+        if step.to == OrderState::Paid && owes_receipts != Some(false) {
             crate::store::receipts::make_sale_due(tx, id)?;
         }
         if let Some(kind) = announced_as(step.to) {
             announce(tx, id, kind, None)?;
         }
     }
+    tx.remember_locked(id, step.to);
     Ok(Some(was))
+}
+
+/// The update of the order and, when its state changes, its history row: on PostgreSQL one
+/// statement (a statement costs the server more than a row does), on SQLite two. Neither's
+/// answer is read: the row is locked and its state known.
+fn write_move(tx: &mut Tx, id: i64, step: &Move<'_>, moved: bool) -> Result<(), StoreError> {
+    let mut values: Vec<&dyn Param> = Vec::with_capacity(step.values.len() + 5);
+    values.push(&step.to);
+    values.extend_from_slice(step.values);
+    values.push(&step.at);
+    values.push(&id);
+    let update = format!("UPDATE orders SET status = ?, {}updated_at = ?, version = version + 1 WHERE id = ?", step.set);
+    match (moved, tx.dialect()) {
+        (false, _) => tx.execute_later(&update, &values),
+        (true, Dialect::Postgres) => {
+            values.extend_from_slice(&[&step.to, &step.at]);
+            tx.execute_later(&format!("WITH moved AS ({update} RETURNING id) {HISTORY_FROM_MOVED}"), &values)
+        }
+        (true, Dialect::Sqlite) => {
+            tx.execute_later(&update, &values)?;
+            record_history(tx, id, step.to, step.at)
+        }
+    }
+}
+
+const HISTORY_FROM_MOVED: &str = "INSERT INTO order_history (order_id, status, at) SELECT id, ?, ? FROM moved";
+
+/// The state of order `id`, read and locked, and whether it owes fiscal receipts (read with
+/// it: no statement more for an order that owes none).
+fn read_locked(tx: &mut Tx, id: i64) -> Result<(OrderState, bool), StoreError> {
+    let lock = tx.for_update();
+    let read: Option<(OrderState, i64)> = tx.query_optional(
+        &format!("SELECT status, CAST(CASE WHEN receipt_lines IS NULL THEN 0 ELSE 1 END AS BIGINT) FROM orders WHERE id = ? {lock}"),
+        params![id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    read.map(|(was, owes)| (was, owes == 1)).ok_or(StoreError::Vanished(id))
 }
 
 /// Flags an order for a human, keeping its state (a paid order stays paid).
@@ -120,4 +151,108 @@ fn insert_event(
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         params![event_id, kind, order_id, operation_id, subscription_id, at, at, snapshot],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use epay_api_types::PaymentMethod;
+
+    use super::super::invoice_ids::insert_with_unique_invoice;
+    use super::super::reads::{find_by_id, lock_by_id};
+    use super::super::row::NewOrder;
+    use super::*;
+    use crate::store::Store;
+
+    async fn store_with_an_order() -> (tempfile::TempDir, Store, i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite:{}", dir.path().join("t.sqlite3").display())).await.unwrap();
+        let order = store.write(|tx| insert_with_unique_invoice(tx, &NewOrder::example(1_000, PaymentMethod::Pay))).await.unwrap();
+        (dir, store, order.id)
+    }
+
+    fn to_pending(tx: &mut Tx, id: i64) -> Result<Option<OrderState>, StoreError> {
+        change(tx, id, Move { to: OrderState::Pending, from: &[OrderState::Created], set: "", values: params![], at: now() })
+    }
+
+    fn history(store: &Store, id: i64) -> impl Future<Output = Vec<OrderState>> {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |db| {
+                    db.query_all("SELECT status FROM order_history WHERE order_id = ? ORDER BY id", params![id], |row| row.get(0))
+                })
+                .await
+                .unwrap()
+        }
+    }
+
+    /// A move remembered inside a step that failed is rolled back with it: the next move of the
+    /// same job reads the order again instead of trusting the state it remembered.
+    #[tokio::test]
+    async fn a_state_remembered_in_a_failed_step_is_forgotten() {
+        let (_dir, store, id) = store_with_an_order().await;
+        let moved = store
+            .write(move |tx| {
+                assert_eq!(lock_by_id(tx, id)?.unwrap().status, OrderState::Created);
+                let failed = tx.attempt(|tx| {
+                    assert_eq!(to_pending(tx, id)?, Some(OrderState::Created));
+                    Err::<(), _>(StoreError::Closed)
+                });
+                assert!(failed.is_err());
+                to_pending(tx, id)
+            })
+            .await
+            .unwrap();
+        assert_eq!(moved, Some(OrderState::Created), "moved from created, as the database had it");
+        assert_eq!(history(&store, id).await, [OrderState::Created, OrderState::Pending]);
+    }
+
+    /// Jobs that share a batch do not share what they remembered: one that failed (its writes
+    /// rolled back) cannot make the next one skip or misjudge a move.
+    #[tokio::test]
+    async fn a_job_of_the_same_batch_does_not_trust_a_failed_job_s_state() {
+        let (_dir, store, id) = store_with_an_order().await;
+        // A first job holds the writer while the two others queue: they share the next batch.
+        let hold = store.write(|_tx| {
+            std::thread::sleep(Duration::from_millis(200));
+            Ok(())
+        });
+        let queued = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let failing = store.write(move |tx| {
+                lock_by_id(tx, id)?;
+                to_pending(tx, id)?;
+                Err::<(), _>(StoreError::Closed)
+            });
+            let next = store.write(move |tx| to_pending(tx, id));
+            futures::future::join(failing, next).await
+        };
+        let (held, (failed, moved)) = tokio::join!(hold, queued);
+        held.unwrap();
+        assert!(failed.is_err());
+        assert_eq!(moved.unwrap(), Some(OrderState::Created));
+        let order = store.read(move |db| find_by_id(db, id)).await.unwrap().unwrap();
+        assert_eq!(order.status, OrderState::Pending);
+        assert_eq!(history(&store, id).await, [OrderState::Created, OrderState::Pending]);
+    }
+
+    /// A job that locked the order moves it on what it read, and a second move in the same job
+    /// starts where the first left it.
+    #[tokio::test]
+    async fn moves_in_one_job_follow_each_other() {
+        let (_dir, store, id) = store_with_an_order().await;
+        let (first, second) = store
+            .write(move |tx| {
+                lock_by_id(tx, id)?;
+                let first = to_pending(tx, id)?;
+                let second = change(tx, id, Move { to: OrderState::Confirming, from: &[], set: "", values: params![], at: now() })?;
+                Ok((first, second))
+            })
+            .await
+            .unwrap();
+        assert_eq!((first, second), (Some(OrderState::Created), Some(OrderState::Pending)));
+        assert_eq!(history(&store, id).await, [OrderState::Created, OrderState::Pending, OrderState::Confirming]);
+    }
 }

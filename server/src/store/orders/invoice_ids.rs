@@ -6,13 +6,19 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::change::record_history;
 use super::row::{NewOrder, OrderRow};
+use super::state::OrderState;
 use crate::invoice;
-use crate::store::{Conn, StoreError, Tx, now, params, unique_violation};
+use crate::store::{Conn, Dialect, Param, StoreError, Tx, now, params, unique_violation};
 
-/// A new order's row, then `tail` (what to do on a conflict, and `RETURNING id`).
+/// A new order's row, then `tail` (what to do on a conflict, and `RETURNING id`), after `head`
+/// if given (the start of a `WITH`).
 macro_rules! insert_order {
     ($tail:literal) => {
+        insert_order!(""; $tail)
+    };
+    ($head:literal; $tail:literal) => {
         concat!(
+            $head,
             "INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, idempotency_key,
     request_fingerprint, amount_minor, currency, terminal, method, description, account_id,
     email, phone, language, card_save, status, created_at, updated_at, source, merchant_reference,
@@ -78,15 +84,15 @@ pub fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRo
         // Without a conflict (nearly always) the insert is one statement; with one, it runs again
         // inside a savepoint (PostgreSQL refuses every statement after an error until one is
         // rolled back) to learn which constraint it broke.
-        let inserted = match tx.query_optional(insert_order!("ON CONFLICT DO NOTHING RETURNING id"), values, |row| row.get(0))? {
+        let inserted = match insert_unless_taken(tx, values, status, created_at)? {
             Some(id) => Ok(id),
-            None => tx.attempt(|tx| tx.query_one(insert_order!("RETURNING id"), values, |row| row.get(0))),
+            None => tx.attempt(|tx| tx.query_one(insert_order!("RETURNING id"), values, |row| row.get(0))).and_then(|id| {
+                record_history(tx, id, status, created_at)?;
+                Ok(id)
+            }),
         };
         match inserted {
-            Ok(id) => {
-                record_history(tx, id, status, created_at)?;
-                return Ok(OrderRow::created(id, invoice_id, new, created_at));
-            }
+            Ok(id) => return Ok(OrderRow::created(id, invoice_id, new, created_at)),
             // The invoice id or its last six digits are taken: draw again.
             Err(e) if unique_violation(&e).is_some_and(|names| names.contains("invoice_id") || names.contains("reserved_suffix")) => {
                 continue;
@@ -95,6 +101,29 @@ pub fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRo
         }
     }
     Err(StoreError::InvoiceIdsExhausted)
+}
+
+/// Inserts the order `values` describe with the first row of its history, unless a unique
+/// value of it is taken (then nothing, and `None`): on PostgreSQL one statement, on SQLite two.
+fn insert_unless_taken(tx: &mut Tx, values: &[&dyn Param], status: OrderState, at: i64) -> Result<Option<i64>, StoreError> {
+    if tx.dialect() == Dialect::Postgres {
+        let values: Vec<&dyn Param> = values.iter().copied().chain([&status as &dyn Param, &at]).collect();
+        return tx.query_optional(
+            insert_order!(
+                "WITH inserted AS (";
+                "ON CONFLICT DO NOTHING RETURNING id),
+                 history AS (INSERT INTO order_history (order_id, status, at) SELECT id, ?, ? FROM inserted)
+                 SELECT id FROM inserted"
+            ),
+            &values,
+            |row| row.get(0),
+        );
+    }
+    let inserted = tx.query_optional(insert_order!("ON CONFLICT DO NOTHING RETURNING id"), values, |row| row.get(0))?;
+    if let Some(id) = inserted {
+        record_history(tx, id, status, at)?;
+    }
+    Ok(inserted)
 }
 
 /// Makes sure `order` holds its invoice suffix before it can be paid. A suffix released after

@@ -3,7 +3,7 @@
 
 use super::row::OrderRow;
 use crate::store::sql::columns;
-use crate::store::{Conn, Param, StoreError, params};
+use crate::store::{Conn, Param, StoreError, Tx, params};
 
 columns!(
     OrderRow, ORDER_COLUMNS, order_from_row;
@@ -26,6 +26,26 @@ pub(crate) fn select(db: &mut Conn, rest: &str, params: &[&dyn Param]) -> Result
 fn find_where(db: &mut Conn, condition: &'static str, value: &dyn Param) -> Result<Option<OrderRow>, StoreError> {
     let lock = db.for_update();
     db.query_optional(&format!("SELECT {ORDER_COLUMNS} FROM orders {condition} {lock}"), &[value], order_from_row)
+}
+
+/// Inside a write job: the order with id `id`, locked until the job's transaction ends, its
+/// state remembered so that a move of it (`change`) does not read it again.
+pub fn lock_by_id(tx: &mut Tx, id: i64) -> Result<Option<OrderRow>, StoreError> {
+    let order = find_by_id(tx, id)?;
+    remember(tx, order)
+}
+
+/// Inside a write job: the order `invoice_id` names, locked and remembered as `lock_by_id`.
+pub fn lock_by_invoice(tx: &mut Tx, invoice_id: &str) -> Result<Option<OrderRow>, StoreError> {
+    let order = find_by_invoice(tx, invoice_id)?;
+    remember(tx, order)
+}
+
+fn remember(tx: &mut Tx, order: Option<OrderRow>) -> Result<Option<OrderRow>, StoreError> {
+    if let Some(order) = &order {
+        tx.remember_locked(order.id, order.status);
+    }
+    Ok(order)
 }
 
 pub fn find_by_id(db: &mut Conn, id: i64) -> Result<Option<OrderRow>, StoreError> {
