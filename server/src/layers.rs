@@ -150,7 +150,10 @@ fn every_state_change_is_written_by_its_one_writer() {
     // The one insert of an order writes its first history row.
     assert_eq!(found.remove("an order"), Some(one("orders/invoice_ids.rs")));
     let insert = std::fs::read_to_string(store.join("orders/invoice_ids.rs")).unwrap();
-    assert!(insert.contains("record_history(tx, id, status, created_at)"), "an order stored without its first history row");
+    assert!(
+        insert.contains("record_history(tx, id, status, created_at)") && insert.contains("with_first_history(insert_order!"),
+        "an order stored without its first history row"
+    );
     // Moves are written by `change` alone; a `Move` sets other columns, never the status.
     for file in ["orders/transitions.rs", "orders/merchant.rs", "orders/begin.rs", "operations.rs"] {
         let text = std::fs::read_to_string(store.join(file)).unwrap().to_lowercase().replace(' ', "");

@@ -90,7 +90,20 @@ fn write_move(tx: &mut Tx, id: i64, step: &Move<'_>, moved: bool) -> Result<(), 
     }
 }
 
-const HISTORY_FROM_MOVED: &str = "INSERT INTO order_history (order_id, status, at) SELECT id, ?, ? FROM moved";
+/// The one statement that writes a history row, without its values.
+macro_rules! history_row {
+    () => {
+        "INSERT INTO order_history (order_id, status, at) "
+    };
+}
+const HISTORY_FROM_MOVED: &str = concat!(history_row!(), "SELECT id, ?, ? FROM moved");
+
+/// On PostgreSQL, `insert` (a new order's `INSERT ... RETURNING id`) with the order's first
+/// history row in one statement, which answers the new order's id (or nothing, as `insert`).
+/// The history row's state and time are the two values after `insert`'s.
+pub(super) fn with_first_history(insert: &str) -> String {
+    format!("WITH inserted AS ({insert}), history AS ({}SELECT id, ?, ? FROM inserted) SELECT id FROM inserted", history_row!())
+}
 
 /// The state of order `id`, read and locked, and whether it owes fiscal receipts (read with
 /// it: no statement more for an order that owes none).
@@ -111,7 +124,7 @@ pub fn flag_for_review(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreEr
 
 /// The first step of an order's history: it was stored in `state` at `at`.
 pub(crate) fn record_history(tx: &mut Tx, id: i64, state: OrderState, at: i64) -> Result<(), StoreError> {
-    tx.execute_later("INSERT INTO order_history (order_id, status, at) VALUES (?, ?, ?)", params![id, state, at])
+    tx.execute_later(concat!(history_row!(), "VALUES (?, ?, ?)"), params![id, state, at])
 }
 
 /// Writes event `kind` about order `order_id` (and operation `operation_id`) into the outbox,

@@ -4,21 +4,16 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use super::change::record_history;
+use super::change::{record_history, with_first_history};
 use super::row::{NewOrder, OrderRow};
 use super::state::OrderState;
 use crate::invoice;
 use crate::store::{Conn, Dialect, Param, StoreError, Tx, now, params, unique_violation};
 
-/// A new order's row, then `tail` (what to do on a conflict, and `RETURNING id`), after `head`
-/// if given (the start of a `WITH`).
+/// A new order's row, then `tail` (what to do on a conflict, and `RETURNING id`).
 macro_rules! insert_order {
     ($tail:literal) => {
-        insert_order!(""; $tail)
-    };
-    ($head:literal; $tail:literal) => {
         concat!(
-            $head,
             "INSERT INTO orders (invoice_id, invoice_suffix, reserved_suffix, order_key, secret_hash, idempotency_key,
     request_fingerprint, amount_minor, currency, terminal, method, description, account_id,
     email, phone, language, card_save, status, created_at, updated_at, source, merchant_reference,
@@ -108,16 +103,7 @@ pub fn insert_with_unique_invoice(tx: &mut Tx, new: &NewOrder) -> Result<OrderRo
 fn insert_unless_taken(tx: &mut Tx, values: &[&dyn Param], status: OrderState, at: i64) -> Result<Option<i64>, StoreError> {
     if tx.dialect() == Dialect::Postgres {
         let values: Vec<&dyn Param> = values.iter().copied().chain([&status as &dyn Param, &at]).collect();
-        return tx.query_optional(
-            insert_order!(
-                "WITH inserted AS (";
-                "ON CONFLICT DO NOTHING RETURNING id),
-                 history AS (INSERT INTO order_history (order_id, status, at) SELECT id, ?, ? FROM inserted)
-                 SELECT id FROM inserted"
-            ),
-            &values,
-            |row| row.get(0),
-        );
+        return tx.query_optional(&with_first_history(insert_order!("ON CONFLICT DO NOTHING RETURNING id")), &values, |row| row.get(0));
     }
     let inserted = tx.query_optional(insert_order!("ON CONFLICT DO NOTHING RETURNING id"), values, |row| row.get(0))?;
     if let Some(id) = inserted {
