@@ -95,6 +95,15 @@ impl Instance {
     }
 }
 
+/// An instance outlives no test, whether it ended well, failed or left it running (a restarted
+/// one ran on for ever after the test that restarted it).
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `count` proxies on 127.0.0.1, .2, … sharing the database `database_url`, and their ePay:
 /// the sandbox of a proxy of its own on 127.0.0.4, which sends postLinks to them. Returns
 /// ePay's process and base URL, and the instances, all healthy.
