@@ -50,6 +50,8 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
         return Ok(None);
     }
     write_move(tx, id, &step, was != step.to)?;
+    // Remembered as written, before anything else of the move can fail.
+    tx.remember_locked(id, step.to);
     if was != step.to {
         // A card the payment saved may be charged once ePay confirmed the payment.
         if matches!(step.to, OrderState::Paid | OrderState::Authorized) {
@@ -63,7 +65,6 @@ pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<Orde
             announce(tx, id, kind, None)?;
         }
     }
-    tx.remember_locked(id, step.to);
     Ok(Some(was))
 }
 
@@ -249,6 +250,30 @@ mod tests {
         let order = store.read(move |db| find_by_id(db, id)).await.unwrap().unwrap();
         assert_eq!(order.status, OrderState::Pending);
         assert_eq!(history(&store, id).await, [OrderState::Created, OrderState::Pending]);
+    }
+
+    /// What the job read locked, and each move it made, is what `change` starts from
+    /// (`Tx::locked_state`); a rolled-back step forgets it, and an order not read locked is not
+    /// remembered until a move reads it.
+    #[tokio::test]
+    async fn the_locked_read_and_each_move_are_remembered_until_rolled_back() {
+        let (_dir, store, id) = store_with_an_order().await;
+        let seen = store
+            .write(move |tx| {
+                let before = tx.locked_state(id);
+                lock_by_id(tx, id)?;
+                let read = tx.locked_state(id);
+                to_pending(tx, id)?;
+                let moved = tx.locked_state(id);
+                let _ = tx.attempt(|tx| {
+                    change(tx, id, Move { to: OrderState::Confirming, from: &[], set: "", values: params![], at: now() })?;
+                    Err::<(), _>(StoreError::Closed)
+                });
+                Ok([before, read, moved, tx.locked_state(id)])
+            })
+            .await
+            .unwrap();
+        assert_eq!(seen, [None, Some(OrderState::Created), Some(OrderState::Pending), None]);
     }
 
     /// A job that locked the order moves it on what it read, and a second move in the same job
