@@ -10,6 +10,9 @@ const [browser, size, stores] = process.argv.slice(2).map((file) => JSON.parse(r
 const sqlite = stores["SQLite, 1 instance"];
 const one = stores["PostgreSQL, 1 instance"];
 const two = stores["PostgreSQL, 2 instances"];
+// With --instance-cpu: the same two setups, each instance held to a share of a core.
+const heldOne = Object.entries(stores).find(([name]) => name.startsWith("PostgreSQL, 1 instance held"));
+const heldTwo = Object.entries(stores).find(([name]) => name.startsWith("PostgreSQL, 2 instances held"));
 const ms = (value) => `${Math.round(value)} ms`;
 const rate = (value) => `${Math.round(value).toLocaleString("en")}/s`;
 const mark = (ok) => (ok ? "✓" : "✗");
@@ -50,6 +53,17 @@ const rows = [
     "> 1×",
     two && two.checkouts > one.checkouts && two.postlinks > one.postlinks,
   ],
+  ...(heldOne && heldTwo
+    ? [
+        [
+          `  the same, each instance held to ${heldOne[0].split("held to ")[1]}`,
+          `one ${rate(heldOne[1].checkouts)}; ${rate(heldOne[1].postlinks)}`,
+          `${rate(heldTwo[1].checkouts)}; ${rate(heldTwo[1].postlinks)} (${(heldTwo[1].checkouts / heldOne[1].checkouts).toFixed(2)}×; ${(heldTwo[1].postlinks / heldOne[1].postlinks).toFixed(2)}×)`,
+          "> 1×",
+          heldTwo[1].checkouts > heldOne[1].checkouts && heldTwo[1].postlinks > heldOne[1].postlinks,
+        ],
+      ]
+    : []),
   [
     "pay on ePay's page → \"paid\" shown on the return page",
     `its DCL ${ms(browser.paidDcl)}`,
