@@ -552,28 +552,8 @@ async fn refunds_are_performed_once_across_instances_with_a_slow_epay_and_a_kill
     let (first, second) = (instances[0].base.clone(), instances[1].base.clone());
 
     // A merchant order, paid through the sandbox.
-    let order: Value = http
-        .post(format!("{first}/api/merchant/orders"))
-        .bearer_auth(MERCHANT_KEY)
-        .header("Idempotency-Key", "slow-1")
-        .json(&json!({"amount": "1500", "description": "slow ePay", "reference": "slow-epay"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (invoice, order_key) = (order["invoiceId"].as_str().unwrap().to_owned(), order["orderKey"].as_str().unwrap().to_owned());
-    let checkout: Value = http
-        .post(format!("{first}/api/orders/{invoice}/checkout"))
-        .header("X-Order-Key", &order_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(pay_on_payform(&http, &epay_base, &checkout, APPROVED_CARD).await.unwrap().status().is_redirection());
+    let body = json!({"amount": "1500", "description": "slow ePay", "reference": "slow-epay"});
+    let invoice = crate::helpers::paid_merchant_order_at(&http, &first, &epay_base, &body, "slow-1").await;
     let view = |base: String| {
         let (http, invoice) = (http.clone(), invoice.clone());
         async move {

@@ -231,28 +231,7 @@ async fn a_proxy_killed_mid_issue_finds_the_receipt_and_never_issues_it_twice() 
     assert!(http.post(webkassa("control")).json(&json!({"issueThenHang": 1})).send().await.unwrap().status().is_success());
 
     let body = json!({"amount": "1500", "description": "Чай", "reference": "killed-1"});
-    let order: Value = http
-        .post(format!("{base}/api/merchant/orders"))
-        .bearer_auth(crate::helpers::MERCHANT_KEY)
-        .header("Idempotency-Key", "killed-1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let invoice = order["invoiceId"].as_str().unwrap().to_owned();
-    let checkout: Value = http
-        .post(format!("{base}/api/orders/{invoice}/checkout"))
-        .header("X-Order-Key", order["orderKey"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(crate::helpers::pay_on_payform(&http, &epay_base, &checkout, APPROVED_CARD).await.unwrap().status().is_redirection());
+    let invoice = crate::helpers::paid_merchant_order_at(&http, &base, &epay_base, &body, "killed-1").await;
 
     // The receipt has left and Webkassa issued it: the proxy dies waiting for the answer.
     let deadline = std::time::Instant::now() + Duration::from_secs(15);

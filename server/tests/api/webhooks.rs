@@ -154,7 +154,7 @@ fn a_new_secret_is_one_the_standard_accepts() {
 /// change, with the webhook-id it had before the crash.
 #[tokio::test]
 async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_nothing() {
-    use crate::helpers::{APPROVED_CARD, MERCHANT_KEY};
+    use crate::helpers::MERCHANT_KEY;
     let receiver = Receiver::start(&[503]).await;
     let dir = tempfile::tempdir().unwrap();
     let test_database = TestDatabase::new(dir.path());
@@ -195,29 +195,8 @@ async fn kill_9_between_a_change_and_its_delivery_loses_nothing_and_doubles_noth
 
     let mut invoices = Vec::new();
     for n in 0..5 {
-        let order: Value = http
-            .post(format!("{base}/api/merchant/orders"))
-            .bearer_auth(MERCHANT_KEY)
-            .header("Idempotency-Key", format!("k9-{n}"))
-            .json(&serde_json::json!({"amount": "1500", "description": "kill -9", "reference": format!("k9-{n}")}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let invoice_id = order["invoiceId"].as_str().unwrap().to_owned();
-        let checkout: Value = http
-            .post(format!("{base}/api/orders/{invoice_id}/checkout"))
-            .header("X-Order-Key", order["orderKey"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let paid = crate::helpers::pay_on_payform(&http, &base, &checkout, APPROVED_CARD).await.unwrap();
-        assert!(paid.status().is_redirection());
+        let body = serde_json::json!({"amount": "1500", "description": "kill -9", "reference": format!("k9-{n}")});
+        let invoice_id = crate::helpers::paid_merchant_order_at(&http, &base, &base, &body, &format!("k9-{n}")).await;
         invoices.push(invoice_id);
     }
     // Every order paid, every event tried and refused at least once: then SIGKILL.

@@ -369,6 +369,36 @@ where
 pub const MERCHANT_KEY: &str = "test-merchant-key-0123456789abcdef0123456789";
 
 pub const APPROVED_CARD: &str = "4111 1111 1111 1111";
+
+/// A merchant order made at the proxy `base` with `body` under `idempotency_key`, started there
+/// and paid with an approved card on the payment page of the sandbox at `sandbox`: its invoice
+/// id. For tests that run proxies as processes (a `TestApp` has `paid_merchant_order`).
+pub async fn paid_merchant_order_at(http: &reqwest::Client, base: &str, sandbox: &str, body: &Value, idempotency_key: &str) -> String {
+    let order: Value = http
+        .post(format!("{base}/api/merchant/orders"))
+        .bearer_auth(MERCHANT_KEY)
+        .header("Idempotency-Key", idempotency_key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let invoice = order["invoiceId"].as_str().unwrap().to_owned();
+    let checkout: Value = http
+        .post(format!("{base}/api/orders/{invoice}/checkout"))
+        .header("X-Order-Key", order["orderKey"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paid = pay_on_payform(http, sandbox, &checkout, APPROVED_CARD).await.unwrap();
+    assert!(paid.status().is_redirection(), "the payment page did not take the payment: {}", paid.status());
+    invoice
+}
 /// A transfer's receiving card (any 16 digits that pass the Luhn check).
 pub const DECLINED_CARD: &str = "4000 0000 0000 9995";
 pub const SILENT_CARD: &str = "5555 5555 5555 4444";
