@@ -6,21 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::lines::Position;
-use super::webkassa::{Issued, ReturnBasis};
-
-/// A receipt to issue: what it lists and who bought.
-#[derive(Clone, Debug)]
-pub struct ToIssue<'a> {
-    pub positions: &'a [Position],
-    /// The idempotency key: the same receipt is always sent under the same number.
-    pub external_number: &'a str,
-    pub order_number: &'a str,
-    pub email: Option<&'a str>,
-    pub phone: Option<&'a str>,
-    /// A return's sale receipt; `None` for a sale.
-    pub return_basis: Option<&'a ReturnBasis>,
-}
+use super::webkassa::{Issued, Receipt};
 
 /// What came of a request to a registrar.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,7 +68,7 @@ pub trait Registrar: Send + Sync {
     fn cashbox(&self) -> &str;
     /// Issues a sale (no `return_basis`) or a return. A registrar that says "issued already"
     /// for a repeated external number answers `Done` with that receipt (after its own look-up).
-    fn issue<'a>(&'a self, receipt: &'a ToIssue<'a>) -> Pending<'a, Issued>;
+    fn issue<'a>(&'a self, receipt: &'a Receipt<'a>) -> Pending<'a, Issued>;
     fn look_up<'a>(&'a self, external_number: &'a str) -> Pending<'a, Found>;
     /// Closes the shift (a Z-report).
     fn close_shift(&self) -> Pending<'_, ()>;

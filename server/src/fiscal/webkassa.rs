@@ -17,7 +17,7 @@ pub const TEST_HOST: &str = "https://devkkm.webkassa.kz";
 
 /// `OperationType`: the collection's 2 (sale) and 3 (return of a sale).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
+enum Operation {
     Sale,
     SaleReturn,
 }
@@ -43,17 +43,25 @@ pub struct ReturnBasis {
     pub offline: bool,
 }
 
-/// One receipt to issue.
+/// One receipt to issue: what it lists and who bought (what every registrar is given).
 #[derive(Clone, Debug)]
 pub struct Receipt<'a> {
-    pub operation: Operation,
     pub positions: &'a [Position],
-    /// The idempotency key ("позволяет обеспечивать идемпотентность при сбоях в связи").
+    /// The idempotency key ("позволяет обеспечивать идемпотентность при сбоях в связи"): the
+    /// same receipt is always sent under the same number.
     pub external_number: &'a str,
     pub order_number: &'a str,
     pub customer_email: Option<&'a str>,
     pub customer_phone: Option<&'a str>,
+    /// A return's sale receipt; `None` for a sale.
     pub return_basis: Option<&'a ReturnBasis>,
+}
+
+impl Receipt<'_> {
+    /// A return when it has a sale to return against, a sale otherwise.
+    fn operation(&self) -> Operation {
+        if self.return_basis.is_some() { Operation::SaleReturn } else { Operation::Sale }
+    }
 }
 
 fn tenge(minor: i64) -> Value {
@@ -96,7 +104,7 @@ pub fn check_body(token: &str, cashbox: &str, receipt: &Receipt<'_>) -> Value {
     let mut body = json!({
         "Token": token,
         "CashboxUniqueNumber": cashbox,
-        "OperationType": receipt.operation.code(),
+        "OperationType": receipt.operation().code(),
         "Positions": positions,
         "Payments": [{"Sum": tenge(total), "PaymentType": 1}],
         "RoundType": 2,
@@ -329,7 +337,6 @@ mod tests {
     fn a_sale_is_the_collections_card_sale() {
         let positions = salt();
         let receipt = Receipt {
-            operation: Operation::Sale,
             positions: &positions,
             external_number: "e2c99643-82cb-4622-9131-c0a16395d1ec",
             order_number: "000000123456",
@@ -363,7 +370,6 @@ mod tests {
             offline: false,
         };
         let receipt = Receipt {
-            operation: Operation::SaleReturn,
             positions: &positions,
             external_number: "r-1",
             order_number: "1",

@@ -9,8 +9,8 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use super::registrar::{Answer, Found, Pending, Registrar, ToIssue};
-use super::webkassa::{self, Issued, Next, Operation, Receipt, Refusal};
+use super::registrar::{Answer, Found, Pending, Registrar};
+use super::webkassa::{self, Issued, Next, Receipt, Refusal};
 use crate::config::fiscal::WebkassaSettings;
 
 pub struct WebkassaClient {
@@ -122,28 +122,12 @@ impl WebkassaClient {
         Answer::NotSent("Webkassa refused a fresh token as expired".into())
     }
 
-    async fn issue_once(&self, receipt: &ToIssue<'_>) -> Answer<Result<String, Vec<(i64, String)>>> {
-        let operation = if receipt.return_basis.is_some() { Operation::SaleReturn } else { Operation::Sale };
+    async fn issue_once(&self, receipt: &Receipt<'_>) -> Answer<Result<String, Vec<(i64, String)>>> {
         let cashbox = self.settings.cashbox.as_str();
-        self.call("check", |token| {
-            webkassa::check_body(
-                token,
-                cashbox,
-                &Receipt {
-                    operation,
-                    positions: receipt.positions,
-                    external_number: receipt.external_number,
-                    order_number: receipt.order_number,
-                    customer_email: receipt.email,
-                    customer_phone: receipt.phone,
-                    return_basis: receipt.return_basis,
-                },
-            )
-        })
-        .await
+        self.call("check", |token| webkassa::check_body(token, cashbox, receipt)).await
     }
 
-    async fn issue_receipt(&self, receipt: &ToIssue<'_>) -> Answer<Issued> {
+    async fn issue_receipt(&self, receipt: &Receipt<'_>) -> Answer<Issued> {
         let mut closed_shift = false;
         loop {
             let errors = match self.issue_once(receipt).await {
@@ -226,7 +210,7 @@ impl Registrar for WebkassaClient {
         &self.settings.cashbox
     }
 
-    fn issue<'a>(&'a self, receipt: &'a ToIssue<'a>) -> Pending<'a, Issued> {
+    fn issue<'a>(&'a self, receipt: &'a Receipt<'a>) -> Pending<'a, Issued> {
         Box::pin(self.issue_receipt(receipt))
     }
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::plan::{Plan, plan};
-use super::registrar::{Answer, Found, Registrar, ToIssue};
-use super::webkassa::Issued;
+use super::registrar::{Answer, Found, Registrar};
+use super::webkassa::{Issued, Receipt};
 use crate::state::AppState;
 use crate::store::leases::{self, Due};
 use crate::store::receipts::{self, ISSUING, IssuedReceipt, ReceiptRow};
@@ -90,12 +90,12 @@ pub async fn issue(app: &AppState, registrar: &dyn Registrar, receipt: ReceiptRo
     if !app.store.write(move |tx| receipts::mark_sent(tx, id, claimed_until, sent_at)).await? {
         return Ok(());
     }
-    let to_issue = ToIssue {
+    let to_issue = Receipt {
         positions: &positions,
         external_number: &receipt.external_number,
         order_number: &order.invoice_id,
-        email: Some(order.email.as_str()).filter(|e| !e.is_empty()),
-        phone: Some(order.phone.as_str()).filter(|p| !p.is_empty()),
+        customer_email: Some(order.email.as_str()).filter(|e| !e.is_empty()),
+        customer_phone: Some(order.phone.as_str()).filter(|p| !p.is_empty()),
         return_basis: return_basis.as_ref(),
     };
     match registrar.issue(&to_issue).await {

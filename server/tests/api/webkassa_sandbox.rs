@@ -4,7 +4,7 @@
 //! it end to end).
 
 use epay_proxy::fiscal::lines::{Line, sale};
-use epay_proxy::fiscal::webkassa::{self, Next, Operation, Receipt, Refusal, ReturnBasis};
+use epay_proxy::fiscal::webkassa::{self, Next, Receipt, Refusal, ReturnBasis};
 use epay_sandbox::webkassa::{SANDBOX_CASHBOX, SANDBOX_LOGIN, SANDBOX_PASSWORD, SANDBOX_REGISTRATION};
 use serde_json::{Value, json};
 
@@ -50,7 +50,6 @@ fn tea() -> Vec<epay_proxy::fiscal::lines::Position> {
 /// A return of `positions` with `basis` as its sale.
 fn back<'a>(external: &'a str, positions: &'a [epay_proxy::fiscal::lines::Position], basis: &'a ReturnBasis) -> Receipt<'a> {
     Receipt {
-        operation: Operation::SaleReturn,
         positions,
         external_number: external,
         order_number: "000000123456",
@@ -69,7 +68,6 @@ async fn a_sale_and_its_returns_are_issued_in_the_collections_shapes() {
 
     let positions = tea();
     let receipt = |external: &'static str| Receipt {
-        operation: Operation::Sale,
         positions: &positions,
         external_number: external,
         order_number: "000000123456",
@@ -141,7 +139,6 @@ async fn each_fault_of_the_register_says_what_the_proxy_must_do() {
         webkassa::read_token(&post(&app, "Authorize", &webkassa::authorize_body(SANDBOX_LOGIN, SANDBOX_PASSWORD)).await).unwrap();
     let positions = tea();
     let receipt = |external: &'static str| Receipt {
-        operation: Operation::Sale,
         positions: &positions,
         external_number: external,
         order_number: "1",
