@@ -38,6 +38,7 @@ pub mod state;
 pub mod store;
 pub mod subscriptions;
 pub mod telemetry;
+pub mod text;
 pub mod views;
 pub mod webhooks;
 pub mod widget_config;

@@ -5,6 +5,7 @@ use epay_api_types::{Amount, AmountError, CheckoutRequest, DESCRIPTION_MAX_BYTES
 
 use crate::config::CheckoutSettings;
 use crate::error::AppError;
+use crate::text::is_direction_control;
 
 /// A checkout request that passed every rule, normalised.
 #[derive(Clone, Debug, PartialEq)]
@@ -166,12 +167,6 @@ fn amount(text: &str, rules: &CheckoutSettings) -> Result<Amount, AppError> {
     Ok(amount)
 }
 
-/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the
-/// direction marks (U+200E, U+200F): invisible, they reorder how the text around them shows.
-pub fn is_direction_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
-}
-
 fn looks_like_email(email: &str) -> bool {
     let Some((local, domain)) = email.rsplit_once('@') else { return false };
     email.len() <= EMAIL_MAX
@@ -263,7 +258,7 @@ mod tests {
         let config = config();
         for c in [
             '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200E}',
-            '\u{200F}',
+            '\u{200F}', '\u{061C}',
         ] {
             let spoofed = CheckoutRequest { description: Some(format!("Order 42 {c}000 1")), ..request("100") };
             let err = checkout(&spoofed, &config).unwrap_err();

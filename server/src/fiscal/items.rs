@@ -6,6 +6,7 @@ use epay_api_types::{Amount, PaymentMethod, ReceiptItem};
 
 use super::lines::{Line, sale};
 use crate::config::fiscal::FiscalSettings;
+use crate::text::is_direction_control;
 
 /// The longest `name` kept (Webkassa's collection gives no limit; receipts print about 40
 /// characters a line, and names wrap).
@@ -100,11 +101,6 @@ fn lines_of(items: &[ReceiptItem], default_vat: Option<u32>) -> Result<Vec<Line>
             Ok(Line { name: name.to_owned(), quantity_milli, price_minor: price.minor() as i64, vat_percent, unit_code, section })
         })
         .collect()
-}
-
-/// Characters that turn the direction of text (a name that reads differently than it is).
-fn is_direction_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// "1", "1.5", "0.125" as thousandths; at most 3 decimals, above 0, below a million.

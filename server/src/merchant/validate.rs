@@ -3,10 +3,11 @@
 
 use epay_api_types::{ErrorCode, METADATA_MAX_BYTES, MerchantOrderRequest, PaymentMethod, REFERENCE_MAX_BYTES};
 
-use crate::checkout::validate::{self, Terms, ValidCheckout, is_direction_control};
+use crate::checkout::validate::{self, Terms, ValidCheckout};
 use crate::config::CheckoutSettings;
 use crate::error::AppError;
 use crate::store::orders::DOCUMENTED_LIFETIME_SECS;
+use crate::text::is_direction_control;
 
 /// How long a merchant order may be paid when the request does not say: it settles after 24 h.
 pub const DEFAULT_PAYABLE_SECS: u64 = 86_400 - TOKEN_SECS;
