@@ -96,7 +96,8 @@ test("c: a double click on Pay makes exactly one invoice", async () => {
   const checkouts = [];
   page.on("request", (request) => request.url().endsWith("/api/checkout") && checkouts.push(request));
   await page.goto(h.url("/"));
-  await page.waitForSelector(".epay-pay");
+  // The page's skeleton shows a disabled Pay button until the wasm mounts; click the widget's.
+  await page.waitForSelector(".epay-pay:not([disabled])");
   await page.evaluate(() => {
     const pay = document.querySelector(".epay-pay");
     pay.click();
@@ -202,13 +203,13 @@ test("every page survives a reload and a revisit with its widget and no CSP viol
   const page = await h.page();
   for (const path of ["/", "/transfer.html", "/pay.html", "/overlay.html"]) {
     await page.goto(h.url(path));
-    await page.waitForSelector(".epay-pay", { timeout: 15000 });
+    await page.waitForSelector(".epay-pay:not([disabled])", { timeout: 15000 });
     // Reload: the browser revalidates the page and its files (304s) and must keep the page's policy.
     const revalidated = [];
     const onResponse = (response) => response.status() === 304 && revalidated.push(response.url());
     page.on("response", onResponse);
     await page.reload();
-    await page.waitForSelector(".epay-pay", { timeout: 15000 });
+    await page.waitForSelector(".epay-pay:not([disabled])", { timeout: 15000 });
     await page.waitForFunction(() => getComputedStyle(document.querySelector(".epay-pay")).cursor === "pointer");
     page.off("response", onResponse);
     // (Chromium reports the page itself as 200 from its cache once revalidated; its files show the 304s.)
@@ -216,7 +217,7 @@ test("every page survives a reload and a revisit with its widget and no CSP viol
     // Revisit in the same browser.
     await page.goto(h.url("/healthz"));
     await page.goto(h.url(path));
-    await page.waitForSelector(".epay-pay", { timeout: 15000 });
+    await page.waitForSelector(".epay-pay:not([disabled])", { timeout: 15000 });
   }
   assert.deepEqual(page.errors, []);
 });
