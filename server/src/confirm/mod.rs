@@ -25,7 +25,7 @@ use crate::epay::StatusKind;
 use crate::state::AppState;
 use crate::store::admin::ActionRow;
 use crate::store::leases::{self, Due};
-use crate::store::orders::{self, OrderRow, OrderState};
+use crate::store::orders::{self, OrderKey, OrderRow, OrderState};
 use crate::store::{StoreError, now, now_ms};
 
 /// Orders claimed from the schedule at a time (each round asks about them, `STATUS_API_CONCURRENCY`
@@ -86,7 +86,8 @@ async fn check(app: &Arc<AppState>, order: OrderRow) {
     let invoice_id = order.invoice_id.clone();
     let recorded = decision.clone();
     let late_payments = app.config.operations.late_payments;
-    let result = app.store.write(move |tx| apply(tx, id, version, &recorded, delay_ms, late_payments)).await;
+    let result =
+        app.store.write_locking(Some(OrderKey::Id(id)), move |tx| apply(tx, id, version, &recorded, delay_ms, late_payments)).await;
     match (result, &decision) {
         (Err(err), _) => tracing::error!(%invoice_id, error = %err, "cannot record a status answer"),
         (Ok(false), _) => tracing::info!(%invoice_id, "order changed while ePay was asked; deciding again later"),

@@ -33,7 +33,7 @@ use crate::store::cards;
 pub use crate::store::notifications::Endpoint;
 use crate::store::notifications::{self, NewNotification, Verdict};
 use crate::store::now_ms;
-use crate::store::orders::{self, OrderRow, OrderState, Outcome};
+use crate::store::orders::{self, OrderKey, OrderRow, OrderState, Outcome};
 
 #[derive(Serialize)]
 pub struct Receipt {
@@ -79,9 +79,11 @@ async fn receive(app: &Arc<AppState>, endpoint: Endpoint, source: IpAddr, body: 
     let limiter = app.postlink_limiter.clone();
     // The limiter's answer for this notification, asked once however often the job runs.
     let admitted = std::cell::Cell::new(None);
+    let order =
+        parsed.as_ref().ok().and_then(|n| n.invoice_id.as_deref()).map(|invoice_id| OrderKey::Invoice(invoice_id.trim().to_owned()));
     let handled = app
         .store
-        .write(move |tx| {
+        .write_locking(order, move |tx| {
             let context = Context { endpoint, raw: &raw, source, now_ms: now_ms(), limiter: &limiter, admitted: &admitted };
             match &parsed {
                 Ok(n) => handle(tx, &context, n),

@@ -65,11 +65,6 @@ pub struct NotificationRow {
     pub received_at: i64,
 }
 
-/// How many notifications an order has, up to the one `up_to` (`i64::MAX`: all).
-pub fn count_for_order(db: &mut Conn, order_id: i64, up_to: i64) -> Result<i64, StoreError> {
-    db.query_one("SELECT COUNT(*) FROM notifications WHERE order_id = ? AND id <= ?", params![order_id, up_to], |row| row.get(0))
-}
-
 /// How many hints an order has stored.
 pub fn hints_for_order(db: &mut Conn, order_id: i64) -> Result<i64, StoreError> {
     db.query_one("SELECT COUNT(*) FROM notifications WHERE order_id = ? AND verdict = 'hint'", params![order_id], |row| row.get(0))

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, oneshot};
 
 use super::db::Pool;
+use super::orders::{self, OrderKey};
 use super::{Conn, RUNS_ON_LOST_CONNECTIONS, STORE_BATCH_JOBS, STORE_WRITE, StoreError, Tx};
 
 /// The most jobs one transaction carries (bounds the time its row locks are held).
@@ -34,9 +35,12 @@ trait BatchJob: Send {
     fn answer(self: Box<Self>, outcome: Result<(), StoreError>);
     /// Whether its caller gave up waiting (a request timed out): nothing is done in its name.
     fn abandoned(&self) -> bool;
+    /// The order it locks first, if it named it (`Store::write_locking`).
+    fn locks(&self) -> Option<&OrderKey>;
 }
 
 struct Pending<T, F> {
+    locks: Option<OrderKey>,
     job: F,
     value: Option<T>,
     reply: oneshot::Sender<Result<T, StoreError>>,
@@ -55,6 +59,10 @@ where
 
     fn abandoned(&self) -> bool {
         self.reply.is_closed()
+    }
+
+    fn locks(&self) -> Option<&OrderKey> {
+        self.locks.as_ref()
     }
 
     fn answer(self: Box<Self>, outcome: Result<(), StoreError>) {
@@ -102,13 +110,14 @@ impl Writer {
 
     /// Runs `job` in one of the next transactions and returns its result once that transaction
     /// is committed. An `Err` from the job rolls back only the job's own writes.
-    pub(super) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    /// `locks`: the order the job locks first, if it names it (`Store::write_locking`).
+    pub(super) async fn write<T, F>(&self, locks: Option<OrderKey>, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(Box::new(Pending { job, value: None, reply })).map_err(|_| StoreError::Closed)?;
+        self.jobs.send(Box::new(Pending { locks, job, value: None, reply })).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::JobPanicked)?
     }
 }
@@ -182,11 +191,24 @@ fn together(conn: &mut Conn, pool: &Pool, jobs: &mut [Job]) -> Together {
     if jobs.len() < 2 || !conn.is_usable() {
         return Together::NotCommitted;
     }
-    // Each job reads for itself what it locked (`Tx::locked_state`), as it would alone.
+    // The jobs that named their orders run first, those orders read and locked for them all
+    // in one statement. An order read so is given to the first job that names it, and to no
+    // other (that one may have written it): jobs that name an order write no other, so it is
+    // still as read when that job runs. (The jobs of a batch came at once: any order of them
+    // is one they could have come in.)
+    jobs.sort_by_key(|job| job.locks().is_none());
+    let keys: Vec<Option<OrderKey>> = jobs.iter().map(|job| job.locks().cloned()).collect();
     let mut all = |tx: &mut Tx<'_>| {
-        jobs.iter_mut().try_for_each(|job| {
+        let named: Vec<&OrderKey> = keys.iter().flatten().collect();
+        let mut read = if named.len() > 1 { orders::lock_all(tx, &named)? } else { Vec::new() };
+        jobs.iter_mut().zip(&keys).try_for_each(|(job, key)| {
+            // Each job reads for itself what it locked (`Tx::locked_state`), as it would alone.
             tx.forget_locked();
-            job.run(tx)
+            let own = key.as_ref().and_then(|key| read.iter().position(|order| key.names(order)));
+            tx.prefetch(own.map(|at| read.swap_remove(at)));
+            let ran = job.run(tx);
+            tx.prefetch(None);
+            ran
         })
     };
     match run_once(conn, &mut all, true) {

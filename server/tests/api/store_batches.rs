@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
+use epay_api_types::{Amount, Language, PaymentMethod};
 use epay_proxy::params;
+use epay_proxy::secrets::SecretText;
+use epay_proxy::store::orders::{self, NewOrder, OpenOrders, OrderKey, OrderRow};
 use epay_proxy::store::{Dialect, Store, StoreError};
 
 use crate::helpers::database::TestDatabase;
@@ -137,5 +140,134 @@ async fn a_locked_row_does_not_hold_up_the_rest_of_its_batch() {
     assert!(matches!(blocked.await.unwrap(), Ok(1)), "the blocked job commits once the row is free");
     for job in held {
         job.await.unwrap().unwrap();
+    }
+}
+
+/// An order of `amount_minor` for the tests below, stored through the checkout's own path.
+async fn stored_order(store: &Store, amount_minor: u64) -> OrderRow {
+    let open = std::sync::Arc::new(OpenOrders::new(0, 100));
+    let new = NewOrder {
+        order_key: SecretText::new(format!("{:032}", amount_minor)),
+        secret_hash: SecretText::new("ABCDEFGHIJKLMNOPQRSTUVWXYZAB".into()),
+        idempotency_key: None,
+        request_fingerprint: String::new(),
+        amount: Amount::from_minor(amount_minor),
+        currency: "KZT".into(),
+        terminal: "40a348cb-68a3-45d5-9002-a4836d79c3b5".into(),
+        method: PaymentMethod::P2p,
+        description: "start".into(),
+        account_id: String::new(),
+        email: String::new(),
+        phone: String::new(),
+        language: Language::Ru,
+        card_save: false,
+        merchant: None,
+        receipt_lines: None,
+    };
+    let begun =
+        store.write(move |tx| orders::begin_checkout(tx, new.clone(), &open, &std::sync::atomic::AtomicBool::new(false))).await.unwrap();
+    let orders::Begin::Start(order) = begun else { panic!("a new order is started") };
+    order
+}
+
+/// A job that holds a writer connection until told to let go (10 s at most); returned once it
+/// runs.
+async fn hold_a_writer(store: &Store) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<Result<(), StoreError>>) {
+    let (running, runs) = tokio::sync::oneshot::channel::<()>();
+    let (release, let_go) = std::sync::mpsc::channel::<()>();
+    let store = store.clone();
+    let job = tokio::spawn(async move {
+        let mut running = Some(running);
+        store
+            .write(move |_tx| {
+                if let Some(running) = running.take() {
+                    let _ = running.send(());
+                }
+                let _ = let_go.recv_timeout(Duration::from_secs(10));
+                Ok(())
+            })
+            .await
+    });
+    runs.await.unwrap();
+    (release, job)
+}
+
+/// Whether another session finds order `id` locked (PostgreSQL).
+fn locked_elsewhere(url: &str, id: i64) -> bool {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    match client.query("SELECT id FROM orders WHERE id = $1 FOR UPDATE NOWAIT", &[&id]) {
+        Ok(_) => false,
+        Err(err) => err.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE),
+    }
+}
+
+/// Jobs that name the order they lock (`Store::write_locking`, as postLinks and status answers
+/// do) and come in one batch: on PostgreSQL their orders are read and locked together before
+/// any of them runs, and each job still reads its order as the jobs before it left it, also
+/// when two jobs name the same order (one by id, one by invoice).
+#[tokio::test]
+async fn a_batch_locks_the_orders_its_jobs_name_at_once_and_no_job_reads_a_stale_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::new(dir.path());
+    let store = Store::open(&database.url).await.unwrap();
+    let (shared, first, second) = (stored_order(&store, 1_000).await, stored_order(&store, 2_000).await, stored_order(&store, 3_000).await);
+    let postgres = database.is_postgres();
+
+    // One writer connection held (on PostgreSQL the other too, until the batch is queued), so
+    // that the four jobs below wait in the queue and the first writer takes them as one batch.
+    let (release, held) = hold_a_writer(&store).await;
+    let other = if postgres { Some(hold_a_writer(&store).await) } else { None };
+    // Two jobs name one order: each appends to it and says what it read, locked.
+    let append = |key: OrderKey, id: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write_locking(Some(key.clone()), move |tx| {
+                    let read = match &key {
+                        OrderKey::Id(id) => orders::lock_by_id(tx, *id)?,
+                        OrderKey::Invoice(invoice) => orders::lock_by_invoice(tx, invoice)?,
+                    };
+                    tx.execute("UPDATE orders SET description = description || '+' WHERE id = ?", params![id])?;
+                    Ok(read.unwrap().description)
+                })
+                .await
+                .unwrap()
+        }
+    };
+    // Two jobs name an order each, and look whether the other's is locked already.
+    let look = |mine: i64, other: i64| {
+        let (store, url) = (store.clone(), database.url.clone());
+        async move {
+            store
+                .write_locking(Some(OrderKey::Id(mine)), move |tx| {
+                    let read = orders::lock_by_id(tx, mine)?.unwrap();
+                    Ok((read.id, read.description, postgres && locked_elsewhere(&url, other)))
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let batch = tokio::spawn(futures::future::join(
+        futures::future::join(append(OrderKey::Id(shared.id), shared.id), append(OrderKey::Invoice(shared.invoice_id.clone()), shared.id)),
+        futures::future::join(look(first.id, second.id), look(second.id, first.id)),
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    release.send(()).unwrap();
+    let (mut appended, looked) = batch.await.unwrap();
+    held.await.unwrap().unwrap();
+    if let Some((release, held)) = other {
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap();
+    }
+    // Each saw the other's append, whichever ran first: nothing was read before the other wrote.
+    let mut reads = [std::mem::take(&mut appended.0), std::mem::take(&mut appended.1)];
+    reads.sort();
+    assert_eq!(reads, ["start", "start+"]);
+    let (one, two) = looked;
+    assert_eq!((one.0, one.1.as_str(), two.0, two.1.as_str()), (first.id, "start", second.id, "start"));
+    if postgres {
+        // Whichever of the two ran first found the other's order locked already: the batch
+        // locked both before either ran.
+        assert!(one.2 && two.2, "both orders were locked before their jobs ran: {one:?} {two:?}");
     }
 }

@@ -7,7 +7,6 @@
 
 use epay_api_types::EventType;
 
-use super::reads::find_by_id;
 use super::snapshot::OrderSnapshot;
 use super::state::{OrderState, announced_as, may_become};
 use crate::store::{Dialect, Param, StoreError, Tx, now, now_ms, params};
@@ -131,8 +130,8 @@ pub(crate) fn record_history(tx: &mut Tx, id: i64, state: OrderState, at: i64) -
 /// Writes event `kind` about order `order_id` (and operation `operation_id`) into the outbox,
 /// with the order as it stands now in this transaction, due at once.
 pub fn announce(tx: &mut Tx, order_id: i64, kind: EventType, operation_id: Option<i64>) -> Result<(), StoreError> {
-    let order = find_by_id(tx, order_id)?.ok_or(StoreError::Vanished(order_id))?;
-    let snapshot = serde_json::to_string(&OrderSnapshot::take(tx, &order)?).expect("a snapshot serializes");
+    let snapshot = OrderSnapshot::now(tx, order_id)?.ok_or(StoreError::Vanished(order_id))?;
+    let snapshot = serde_json::to_string(&snapshot).expect("a snapshot serializes");
     insert_event(tx, kind, Some(order_id), operation_id, None, &snapshot)
 }
 

@@ -26,9 +26,10 @@ pub use invoice_ids::{OpenOrders, count_holding_suffix, count_merchant_holding_s
 #[cfg(test)]
 pub(crate) use merchant::EXPIRE_OPEN_ORDERS;
 pub use merchant::{Created, HistoryRow, OrderFilter, begin_order_checkout, create_merchant_order, expire_open_orders, history, list};
+pub(in crate::store) use reads::lock_all;
 pub use reads::{
-    created_between, find_by_id, find_by_idempotency_key, find_by_invoice, find_by_merchant_idempotency_key, find_by_reference, latest,
-    lock_by_id, lock_by_invoice,
+    OrderKey, Related, created_between, find_by_id, find_by_idempotency_key, find_by_invoice, find_by_merchant_idempotency_key,
+    find_by_reference, latest, lock_by_id, lock_by_invoice, related,
 };
 pub use row::{DOCUMENTED_LIFETIME_SECS, MerchantTerms, NewOrder, OrderRow, Outcome};
 pub use schedule::{STATUS_CHECKS, claim_due_checks, schedule_check, schedule_hinted_check, stop_checking};

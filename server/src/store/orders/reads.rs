@@ -2,7 +2,7 @@
 //! readers (`Store::read`) and inside a write job alike (`Tx` reads like any connection).
 
 use super::row::OrderRow;
-use crate::store::sql::columns;
+use crate::store::sql::{List, columns};
 use crate::store::{Conn, Param, StoreError, Tx, params};
 
 columns!(
@@ -29,16 +29,53 @@ fn find_where(db: &mut Conn, condition: &'static str, value: &dyn Param) -> Resu
 }
 
 /// Inside a write job: the order with id `id`, locked until the job's transaction ends, its
-/// state remembered so that a move of it (`change`) does not read it again.
+/// state remembered so that a move of it (`change`) does not read it again. The job's first
+/// locking read takes the order its batch already read for it, when it named it
+/// (`Store::write_locking`).
 pub fn lock_by_id(tx: &mut Tx, id: i64) -> Result<Option<OrderRow>, StoreError> {
-    let order = find_by_id(tx, id)?;
+    let order = match tx.take_prefetched() {
+        Some(order) if order.id == id => Some(order),
+        _ => find_by_id(tx, id)?,
+    };
     remember(tx, order)
 }
 
 /// Inside a write job: the order `invoice_id` names, locked and remembered as `lock_by_id`.
 pub fn lock_by_invoice(tx: &mut Tx, invoice_id: &str) -> Result<Option<OrderRow>, StoreError> {
-    let order = find_by_invoice(tx, invoice_id)?;
+    let order = match tx.take_prefetched() {
+        Some(order) if order.invoice_id == invoice_id => Some(order),
+        _ => find_by_invoice(tx, invoice_id)?,
+    };
     remember(tx, order)
+}
+
+/// The order a write job locks first, named before it runs (`Store::write_locking`), so that
+/// a PostgreSQL batch reads and locks its jobs' orders in one statement (`pg_writer.rs`). A job
+/// that names one promises to write no other order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrderKey {
+    Id(i64),
+    /// As `lock_by_invoice` is asked for it.
+    Invoice(String),
+}
+
+impl OrderKey {
+    pub fn names(&self, order: &OrderRow) -> bool {
+        match self {
+            OrderKey::Id(id) => order.id == *id,
+            OrderKey::Invoice(invoice_id) => order.invoice_id == *invoice_id,
+        }
+    }
+}
+
+/// Inside a PostgreSQL write transaction: the orders `keys` name, read and locked in one
+/// statement, in the order of their ids (two batches that lock the same orders wait for each
+/// other rather than deadlock).
+pub(in crate::store) fn lock_all(tx: &mut Tx, keys: &[&OrderKey]) -> Result<Vec<OrderRow>, StoreError> {
+    let ids: Vec<i64> = keys.iter().filter_map(|key| if let OrderKey::Id(id) = key { Some(*id) } else { None }).collect();
+    let invoices: Vec<String> =
+        keys.iter().filter_map(|key| if let OrderKey::Invoice(invoice) = key { Some(invoice.clone()) } else { None }).collect();
+    select(tx, "WHERE id = ANY(?) OR invoice_id = ANY(?) ORDER BY id FOR UPDATE", params![List(ids), List(invoices)])
 }
 
 fn remember(tx: &mut Tx, order: Option<OrderRow>) -> Result<Option<OrderRow>, StoreError> {
@@ -76,4 +113,26 @@ pub fn created_between(db: &mut Conn, from: i64, to: i64) -> Result<Vec<OrderRow
 /// The `limit` most recent orders, newest first.
 pub fn latest(db: &mut Conn, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
     select(db, "ORDER BY id DESC LIMIT ?", params![limit])
+}
+
+/// How many rows of each kind order `id` has beside it: postLinks up to the one `up_to`,
+/// operations, people's actions and fiscal receipts. One statement, so that a view of an order
+/// reads only the lists it has (most orders have neither operations, actions nor receipts).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Related {
+    pub post_links: i64,
+    pub operations: i64,
+    pub actions: i64,
+    pub receipts: i64,
+}
+
+pub fn related(db: &mut Conn, id: i64, up_to: i64) -> Result<Related, StoreError> {
+    db.query_one(
+        "SELECT (SELECT COUNT(*) FROM notifications WHERE order_id = ? AND id <= ?),
+                (SELECT COUNT(*) FROM operations WHERE order_id = ?),
+                (SELECT COUNT(*) FROM admin_actions WHERE order_id = ?),
+                (SELECT COUNT(*) FROM receipts WHERE order_id = ?)",
+        params![id, up_to, id, id, id],
+        |row| Ok(Related { post_links: row.get(0)?, operations: row.get(1)?, actions: row.get(2)?, receipts: row.get(3)? }),
+    )
 }

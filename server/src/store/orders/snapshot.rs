@@ -7,6 +7,7 @@
 use epay_api_types::OperationStatus;
 use serde::{Deserialize, Serialize};
 
+use super::reads::{ORDER_COLUMNS, order_from_row};
 use super::row::OrderRow;
 use super::state::OrderState;
 use crate::store::{Conn, StoreError, params};
@@ -71,14 +72,30 @@ pub struct OperationSnapshot {
 }
 
 impl OrderSnapshot {
-    /// `order` as it is in `db` now, with its operations and postLinks.
-    pub(crate) fn take(db: &mut Conn, order: &OrderRow) -> Result<OrderSnapshot, StoreError> {
-        let operations =
-            db.query_all("SELECT id, status, epay_answer FROM operations WHERE order_id = ? ORDER BY id", params![order.id], |row| {
+    /// Order `id` as it stands now in `db` (locked, inside a write job), with its operations
+    /// and postLinks: one statement, and a second only for an order that has operations (an
+    /// announcement is one round trip more for every paid order; docs/performance.md).
+    pub(crate) fn now(db: &mut Conn, id: i64) -> Result<Option<OrderSnapshot>, StoreError> {
+        let order_columns = ORDER_COLUMNS.matches(',').count() + 1;
+        let lock = db.for_update();
+        let read = db.query_optional(
+            &format!(
+                "SELECT {ORDER_COLUMNS},
+                        (SELECT MAX(id) FROM notifications WHERE order_id = orders.id),
+                        (SELECT COUNT(*) FROM operations WHERE order_id = orders.id)
+                 FROM orders WHERE id = ? {lock}"
+            ),
+            params![id],
+            |row| Ok((order_from_row(row)?, row.get::<Option<i64>>(order_columns)?, row.get::<i64>(order_columns + 1)?)),
+        )?;
+        let Some((order, post_links_up_to, operation_count)) = read else { return Ok(None) };
+        let operations = match operation_count {
+            0 => Vec::new(),
+            _ => db.query_all("SELECT id, status, epay_answer FROM operations WHERE order_id = ? ORDER BY id", params![id], |row| {
                 Ok(OperationSnapshot { id: row.get(0)?, status: row.get(1)?, epay_answer: row.get(2)? })
-            })?;
-        let post_links_up_to = db.query_one("SELECT MAX(id) FROM notifications WHERE order_id = ?", params![order.id], |row| row.get(0))?;
-        Ok(OrderSnapshot::of(order, operations, post_links_up_to))
+            })?,
+        };
+        Ok(Some(OrderSnapshot::of(&order, operations, post_links_up_to)))
     }
 
     /// Reads a stored snapshot; `None` for an event made before snapshots (or one that does not
