@@ -22,7 +22,7 @@ use crate::json::JsonBody;
 use crate::secrets;
 use crate::state::AppState;
 use crate::store::now;
-use crate::store::orders::{self, Begin, NewOrder, OrderRow, OrderState};
+use crate::store::orders::{self, Begin, NewOrder, OrderKey, OrderRow, OrderState};
 use crate::views::order::rfc3339;
 use validate::ValidCheckout;
 
@@ -190,7 +190,10 @@ pub(crate) async fn obtain_token(app: &AppState, order: OrderRow, scope: &'stati
             // Without a postLink by then, the status API is asked (reconciliation).
             let id = order.id;
             let recorded = raw.clone();
-            let taken = app.store.write(move |conn| orders::record_token(conn, id, &recorded, expires_at, first_check_ms)).await?;
+            let taken = app
+                .store
+                .write_locking(Some(OrderKey::Id(id)), move |tx| orders::record_token(tx, id, &recorded, expires_at, first_check_ms))
+                .await?;
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "payment token issued");
             if !taken {
                 // The order moved on while ePay was asked (a notification, the status API):

@@ -265,14 +265,16 @@ impl<'c> Tx<'c> {
         self.prefetched = order;
     }
 
-    /// The order the batch read for this job, at the job's first locking read only: after
-    /// that the job may have written it.
+    /// The order the batch read for this job, at the job's first locking read only, and only
+    /// if the job wrote nothing before it (`execute`, `execute_later` and `attempt` drop it).
     pub(in crate::store) fn take_prefetched(&mut self) -> Option<orders::OrderRow> {
         self.prefetched.take()
     }
 
     /// Runs one statement; how many rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, StoreError> {
+        // What the batch read for this job is as it was before the job wrote anything.
+        self.prefetched = None;
         self.conn.execute(sql, params)
     }
 
@@ -280,6 +282,7 @@ impl<'c> Tx<'c> {
     /// PostgreSQL it is sent with the job's next statement or its COMMIT, saving a round trip;
     /// if it fails, the job's transaction fails there.
     pub fn execute_later(&mut self, sql: &str, params: &[&dyn Param]) -> Result<(), StoreError> {
+        self.prefetched = None;
         self.conn.execute_later(sql, params)
     }
 
@@ -292,6 +295,7 @@ impl<'c> Tx<'c> {
     /// Runs `step` so that, if it fails, its writes are undone and the transaction goes on (a
     /// savepoint: after an error PostgreSQL refuses every statement until one is rolled back).
     pub fn attempt<T>(&mut self, step: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.prefetched = None;
         self.conn.batch("SAVEPOINT attempt")?;
         // A write the step kept for later fails at the RELEASE it leaves with: that is the
         // step's failure too, and rolls back to the savepoint like one.

@@ -192,6 +192,14 @@ async fn hold_a_writer(store: &Store) -> (std::sync::mpsc::Sender<()>, tokio::ta
     (release, job)
 }
 
+/// The transaction a job runs in (PostgreSQL; 0 on SQLite, whose writer has one at a time).
+fn transaction(tx: &mut epay_proxy::store::Tx<'_>, postgres: bool) -> Result<i64, StoreError> {
+    match postgres {
+        true => tx.query_one("SELECT txid_current()", params![], |row| row.get::<i64>(0)),
+        false => Ok(0),
+    }
+}
+
 /// Whether another session finds order `id` locked (PostgreSQL).
 fn locked_elsewhere(url: &str, id: i64) -> bool {
     let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
@@ -213,8 +221,9 @@ async fn a_batch_locks_the_orders_its_jobs_name_at_once_and_no_job_reads_a_stale
     let (shared, first, second) = (stored_order(&store, 1_000).await, stored_order(&store, 2_000).await, stored_order(&store, 3_000).await);
     let postgres = database.is_postgres();
 
-    // One writer connection held (on PostgreSQL the other too, until the batch is queued), so
-    // that the four jobs below wait in the queue and the first writer takes them as one batch.
+    // One writer connection held (on PostgreSQL the other too, `PG_WRITERS` being two, until the
+    // batch is queued), so that the four jobs below wait in the queue and the first writer takes
+    // them as one batch.
     let (release, held) = hold_a_writer(&store).await;
     let other = if postgres { Some(hold_a_writer(&store).await) } else { None };
     // Two jobs name one order: each appends to it and says what it read, locked.
@@ -228,7 +237,7 @@ async fn a_batch_locks_the_orders_its_jobs_name_at_once_and_no_job_reads_a_stale
                         OrderKey::Invoice(invoice) => orders::lock_by_invoice(tx, invoice)?,
                     };
                     tx.execute("UPDATE orders SET description = description || '+' WHERE id = ?", params![id])?;
-                    Ok(read.unwrap().description)
+                    Ok((read.unwrap().description, transaction(tx, postgres)?))
                 })
                 .await
                 .unwrap()
@@ -241,7 +250,7 @@ async fn a_batch_locks_the_orders_its_jobs_name_at_once_and_no_job_reads_a_stale
             store
                 .write_locking(Some(OrderKey::Id(mine)), move |tx| {
                     let read = orders::lock_by_id(tx, mine)?.unwrap();
-                    Ok((read.id, read.description, postgres && locked_elsewhere(&url, other)))
+                    Ok((read.id, read.description, postgres && locked_elsewhere(&url, other), transaction(tx, postgres)?))
                 })
                 .await
                 .unwrap()
@@ -259,15 +268,18 @@ async fn a_batch_locks_the_orders_its_jobs_name_at_once_and_no_job_reads_a_stale
         release.send(()).unwrap();
         held.await.unwrap().unwrap();
     }
+    // The four shared one transaction (else the rest proves nothing about a batch).
+    let transactions = [appended.0.1, appended.1.1, looked.0.3, looked.1.3];
+    assert!(transactions.iter().all(|t| *t == transactions[0]), "one batch: {transactions:?}");
     // Each saw the other's append, whichever ran first: nothing was read before the other wrote.
-    let mut reads = [std::mem::take(&mut appended.0), std::mem::take(&mut appended.1)];
+    let mut reads = [std::mem::take(&mut appended.0.0), std::mem::take(&mut appended.1.0)];
     reads.sort();
     assert_eq!(reads, ["start", "start+"]);
     let (one, two) = looked;
     assert_eq!((one.0, one.1.as_str(), two.0, two.1.as_str()), (first.id, "start", second.id, "start"));
     if postgres {
-        // Whichever of the two ran first found the other's order locked already: the batch
-        // locked both before either ran.
+        // Each found the other's order locked. For the one that ran second that is no news;
+        // the one that ran first can only have found it so because the batch had locked both.
         assert!(one.2 && two.2, "both orders were locked before their jobs ran: {one:?} {two:?}");
     }
 }

@@ -30,11 +30,13 @@ pub(crate) struct Move<'a> {
 /// caller's transaction; a worker that retried an error would retry it for ever, and what
 /// ePay did (a refund performed) must still be recorded by the caller and seen by a person.
 pub(crate) fn change(tx: &mut Tx, id: i64, step: Move<'_>) -> Result<Option<OrderState>, StoreError> {
-    let (was, owes_receipts) = match tx.locked_state(id) {
-        // The job read it locked (`lock_by_id`): whether it owes receipts is then left to the
-        // statement that makes one due, which checks it itself.
-        Some(was) => (was, None),
-        None => {
+    let (was, owes_receipts) = match (tx.locked_state(id), tx.take_prefetched()) {
+        // The job read it locked (`lock_by_id`), or its batch did for it (a job that named it,
+        // `Store::write_locking`, and moves it first): whether it owes receipts is then left to
+        // the statement that makes one due, which checks it itself.
+        (Some(was), _) => (was, None),
+        (None, Some(order)) if order.id == id => (order.status, None),
+        (None, _) => {
             let (was, owes) = read_locked(tx, id)?;
             (was, Some(owes))
         }

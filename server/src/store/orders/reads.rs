@@ -71,11 +71,18 @@ impl OrderKey {
 /// Inside a PostgreSQL write transaction: the orders `keys` name, read and locked in one
 /// statement, in the order of their ids (two batches that lock the same orders wait for each
 /// other rather than deadlock).
+///
+/// Planned for the lists it is given each time: a plan made once for any lists (PostgreSQL's
+/// generic plan, which it may settle on while `orders` is still small) can read the whole
+/// table for every batch, seen as 3 ms a batch where the indexes take 0.3.
 pub(in crate::store) fn lock_all(tx: &mut Tx, keys: &[&OrderKey]) -> Result<Vec<OrderRow>, StoreError> {
     let ids: Vec<i64> = keys.iter().filter_map(|key| if let OrderKey::Id(id) = key { Some(*id) } else { None }).collect();
     let invoices: Vec<String> =
         keys.iter().filter_map(|key| if let OrderKey::Invoice(invoice) = key { Some(invoice.clone()) } else { None }).collect();
-    select(tx, "WHERE id = ANY(?) OR invoice_id = ANY(?) ORDER BY id FOR UPDATE", params![List(ids), List(invoices)])
+    tx.execute_later("SET LOCAL plan_cache_mode = force_custom_plan", params![])?;
+    let read = select(tx, "WHERE id = ANY(?) OR invoice_id = ANY(?) ORDER BY id FOR UPDATE", params![List(ids), List(invoices)])?;
+    tx.execute_later("SET LOCAL plan_cache_mode = auto", params![])?;
+    Ok(read)
 }
 
 fn remember(tx: &mut Tx, order: Option<OrderRow>) -> Result<Option<OrderRow>, StoreError> {
