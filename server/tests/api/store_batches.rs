@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use epay_api_types::{Amount, Language, PaymentMethod};
+use epay_api_types::PaymentMethod;
 use epay_proxy::params;
-use epay_proxy::secrets::SecretText;
 use epay_proxy::store::orders::{self, NewOrder, OpenOrders, OrderKey, OrderRow};
 use epay_proxy::store::{Dialect, Store, StoreError};
 
@@ -146,24 +145,7 @@ async fn a_locked_row_does_not_hold_up_the_rest_of_its_batch() {
 /// An order of `amount_minor` for the tests below, stored through the checkout's own path.
 async fn stored_order(store: &Store, amount_minor: u64) -> OrderRow {
     let open = std::sync::Arc::new(OpenOrders::new(0, 100));
-    let new = NewOrder {
-        order_key: SecretText::new(format!("{:032}", amount_minor)),
-        secret_hash: SecretText::new("ABCDEFGHIJKLMNOPQRSTUVWXYZAB".into()),
-        idempotency_key: None,
-        request_fingerprint: String::new(),
-        amount: Amount::from_minor(amount_minor),
-        currency: "KZT".into(),
-        terminal: "40a348cb-68a3-45d5-9002-a4836d79c3b5".into(),
-        method: PaymentMethod::P2p,
-        description: "start".into(),
-        account_id: String::new(),
-        email: String::new(),
-        phone: String::new(),
-        language: Language::Ru,
-        card_save: false,
-        merchant: None,
-        receipt_lines: None,
-    };
+    let new = NewOrder { description: "start".into(), ..NewOrder::example(amount_minor, PaymentMethod::P2p) };
     let begun =
         store.write(move |tx| orders::begin_checkout(tx, new.clone(), &open, &std::sync::atomic::AtomicBool::new(false))).await.unwrap();
     let orders::Begin::Start(order) = begun else { panic!("a new order is started") };

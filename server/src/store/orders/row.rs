@@ -79,10 +79,10 @@ pub struct OrderRow {
     pub payout_amount_minor: Option<i64>,
 }
 
-#[cfg(test)]
 impl NewOrder {
-    /// A payer's order of `amount_minor` for `method`, for the tests of the pure rules (request
-    /// fingerprint "F", terminal "T-1").
+    /// A payer's order of `amount_minor` for `method`, for tests (the pure rules', and the
+    /// integration suite's store tests): request fingerprint "F", terminal "T-1".
+    #[doc(hidden)]
     pub fn example(amount_minor: u64, method: PaymentMethod) -> NewOrder {
         NewOrder {
             order_key: SecretText::new("k".into()),
