@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::TestApp;
+use crate::helpers::{JsonAnswer, TestApp};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -215,14 +215,8 @@ async fn unsigned_postlinks_are_bounded_cut_pruned_and_an_order_shows_its_newest
     forged["secret_hash"] = "FORGED".into();
     assert_eq!(app.post_raw("/api/epay/postlink", &forged.to_string()).await.0, 403);
     let all = app.count("SELECT COUNT(*) FROM notifications WHERE order_id IS NOT NULL").await;
-    let view: serde_json::Value = app
-        .merchant(reqwest::Method::GET, &format!("/api/merchant/orders/{}", order.invoice_id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: serde_json::Value =
+        app.merchant(reqwest::Method::GET, &format!("/api/merchant/orders/{}", order.invoice_id)).json_answer().await;
     let shown = view["postLinks"].as_array().unwrap();
     assert_eq!((shown.len(), view["postLinksCount"].as_i64()), (20, Some(all)), "{view:#}");
     if all > 20 {

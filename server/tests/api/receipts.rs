@@ -7,7 +7,7 @@ use std::time::Duration;
 use epay_proxy::store::orders::OrderState;
 use serde_json::{Value, json};
 
-use crate::helpers::{APPROVED_CARD, TestApp};
+use crate::helpers::{APPROVED_CARD, JsonAnswer, TestApp};
 
 const FISCAL: [(&str, &str); 3] = [("FISCAL_REGISTRAR", "webkassa"), ("FISCAL_VAT_RATE", "16"), ("WEBKASSA_TIMEOUT_SECS", "2")];
 
@@ -250,15 +250,8 @@ async fn a_proxy_killed_mid_issue_finds_the_receipt_and_never_issues_it_twice() 
     // On SQLite the restart takes its claims back at once; on PostgreSQL the claim runs out (16 s).
     let deadline = std::time::Instant::now() + Duration::from_secs(40);
     let receipt = loop {
-        let view: Value = http
-            .get(format!("{base}/api/merchant/orders/{invoice}"))
-            .bearer_auth(crate::helpers::MERCHANT_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view: Value =
+            http.get(format!("{base}/api/merchant/orders/{invoice}")).bearer_auth(crate::helpers::MERCHANT_KEY).json_answer().await;
         if view["receipts"][0]["status"] == "issued" {
             break view["receipts"][0].clone();
         }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::helpers::{APPROVED_CARD, DECLINED_CARD, TestApp};
+use crate::helpers::{APPROVED_CARD, DECLINED_CARD, JsonAnswer, TestApp};
 use epay_proxy::config::{TEST_CARD_TERMINAL_ID, TEST_CLIENT_SECRET, TEST_P2P_TERMINAL_ID};
 use epay_proxy::store::orders::OrderState;
 use serde_json::{Value, json};
@@ -216,25 +216,13 @@ async fn saved_card_answers_have_the_shapes_of_their_samples() {
         .post(app.url("/sandbox/api/payments/cards/auth"))
         .bearer_auth(payment_token["access_token"].as_str().unwrap())
         .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     assert_shape("payment-by-card-id.200.json", &answer, &[]);
 
     let service = service_token(&app).await;
-    let deactivated: Value = app
-        .http
-        .post(app.url(&format!("/sandbox/api/card/deactivate/{card_id}")))
-        .bearer_auth(&service)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let deactivated: Value =
+        app.http.post(app.url(&format!("/sandbox/api/card/deactivate/{card_id}"))).bearer_auth(&service).json_answer().await;
     assert_shape("card-deactivate.200.json", &deactivated, &[]);
     assert_eq!(deactivated, sample("card-deactivate.200.json"), "the page's words");
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::database::{self, TestDatabase};
 use crate::helpers::receiver::Receiver;
-use crate::helpers::{APPROVED_CARD, MERCHANT_KEY, TestApp, pay_on_payform, process};
+use crate::helpers::{APPROVED_CARD, JsonAnswer, MERCHANT_KEY, TestApp, pay_on_payform, process};
 use crate::saved_cards::saved_card;
 
 const DAY: i64 = 86_400;
@@ -300,26 +300,15 @@ async fn a_period_is_charged_once_when_both_instances_are_killed_mid_charge() {
 
     // A customer saves a card, paying an order that offered it.
     let body = json!({"amount": "100", "description": "trial", "reference": "trial-1", "accountId": "k-1", "allowSaveCard": true});
-    let order: Value = merchant(reqwest::Method::POST, "/api/merchant/orders")
-        .header("Idempotency-Key", "trial-1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let order: Value =
+        merchant(reqwest::Method::POST, "/api/merchant/orders").header("Idempotency-Key", "trial-1").json(&body).json_answer().await;
     let invoice = order["invoiceId"].as_str().unwrap();
     let checkout: Value = http
         .post(format!("{first}/api/orders/{invoice}/checkout"))
         .header("X-Order-Key", order["orderKey"].as_str().unwrap())
         .json(&json!({"saveCard": true}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     assert!(pay_on_payform(&http, &epay_base, &checkout, APPROVED_CARD).await.unwrap().status().is_redirection());
     let card = loop {
         let cards: Value = merchant(reqwest::Method::GET, "/api/merchant/customers/k-1/cards").send().await.unwrap().json().await.unwrap();
@@ -336,12 +325,8 @@ async fn a_period_is_charged_once_when_both_instances_are_killed_mid_charge() {
     let sub: Value = merchant(reqwest::Method::POST, "/api/merchant/subscriptions")
         .header("Idempotency-Key", "k-1-plan")
         .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     let sub_id = sub["id"].as_str().unwrap().to_owned();
     // Whichever instance claimed it has sent the charge by now; both die mid-flight.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -368,6 +368,18 @@ where
 /// The merchant API key of every test proxy.
 pub const MERCHANT_KEY: &str = "test-merchant-key-0123456789abcdef0123456789";
 
+/// Sends a request and reads its answer as JSON; a transport error, or an answer that is not
+/// the JSON asked for, fails the test there.
+pub trait JsonAnswer {
+    fn json_answer<T: serde::de::DeserializeOwned>(self) -> impl Future<Output = T>;
+}
+
+impl JsonAnswer for reqwest::RequestBuilder {
+    async fn json_answer<T: serde::de::DeserializeOwned>(self) -> T {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 pub const APPROVED_CARD: &str = "4111 1111 1111 1111";
 
 /// A merchant order made at the proxy `base` with `body` under `idempotency_key`, started there
@@ -379,22 +391,14 @@ pub async fn paid_merchant_order_at(http: &reqwest::Client, base: &str, sandbox:
         .bearer_auth(MERCHANT_KEY)
         .header("Idempotency-Key", idempotency_key)
         .json(body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     let invoice = order["invoiceId"].as_str().unwrap().to_owned();
     let checkout: Value = http
         .post(format!("{base}/api/orders/{invoice}/checkout"))
         .header("X-Order-Key", order["orderKey"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     let paid = pay_on_payform(http, sandbox, &checkout, APPROVED_CARD).await.unwrap();
     assert!(paid.status().is_redirection(), "the payment page did not take the payment: {}", paid.status());
     invoice
