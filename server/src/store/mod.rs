@@ -115,9 +115,9 @@ impl Store {
     }
 
     /// `write` for a job that locks the order `key` names first (`orders::lock_by_id`,
-    /// `lock_by_invoice`) and writes no other order (a postLink, a status answer). On
-    /// PostgreSQL the jobs of a batch that name their orders have them read and locked in one
-    /// statement, instead of a round trip each (docs/performance.md).
+    /// `lock_by_invoice`, or `orders::change`) and writes no other order (a postLink, a status
+    /// answer, a recorded token). On PostgreSQL the jobs of a batch that name their orders have
+    /// them read and locked in one statement, instead of a round trip each (docs/performance.md).
     pub async fn write_locking<T, F>(&self, key: Option<orders::OrderKey>, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
