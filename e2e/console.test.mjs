@@ -294,6 +294,8 @@ test("l: an operator enrols a second factor with a QR code, then signs in with a
   assert.equal(recovery.length, 10);
   await page.click("[data-codes-saved]");
   await page.waitForSelector("[data-who]");
+  // The header is there before the console has re-read the session: wait for the invitation to go.
+  await page.waitForSelector("[data-second-factor-link]", { state: "detached", timeout: 15000 });
   assert.equal(await page.$("[data-second-factor-link]"), null, "enrolled: no invitation to enrol");
   await page.click("[data-sign-out]");
   await page.waitForSelector('input[name="user"]');
