@@ -157,6 +157,16 @@ impl Store {
             .await
     }
 
+    /// How many statements this store sent that ran several writes at once (PostgreSQL;
+    /// `db/merge.rs`), for tests.
+    #[doc(hidden)]
+    pub fn statements_merged(&self) -> u64 {
+        match &self.writer {
+            Writer::GroupCommit(_) => 0,
+            Writer::Batched(writer) => writer.statements_merged(),
+        }
+    }
+
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }
@@ -284,6 +294,23 @@ impl<'c> Tx<'c> {
     pub fn execute_later(&mut self, sql: &str, params: &[&dyn Param]) -> Result<(), StoreError> {
         self.prefetched = None;
         self.conn.execute_later(sql, params)
+    }
+
+    /// `execute_later` for a write that touches the rows of order `order` only: on PostgreSQL
+    /// such writes of one text sent together run as one statement, `merged_form`, the same
+    /// write with `{rows}` where its rows come from and `v.p1`, `v.p2`… for its values
+    /// (`db/merge.rs`). Its rows must be its order's alone: a write that could collide with
+    /// another order's (a unique value one order gives up and another takes) is no such write,
+    /// as one statement checks its rows in an order of its own.
+    pub fn execute_later_for_order(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        order: i64,
+        merged_form: impl FnOnce() -> String,
+    ) -> Result<(), StoreError> {
+        self.prefetched = None;
+        self.conn.execute_later_for_order(sql, params, order, merged_form)
     }
 
     /// Notes that this transaction makes a webhook event due now: the webhook worker is told

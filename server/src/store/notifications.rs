@@ -42,13 +42,24 @@ pub fn stored_body(raw: &str, verdict: Verdict) -> std::borrow::Cow<'_, str> {
     format!("{}…[{} more bytes not kept]", &raw[..end], raw.len() - end).into()
 }
 
+/// Where a notification goes, without its values.
+macro_rules! notification_columns {
+    () => {
+        "INSERT INTO notifications (order_id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at)"
+    };
+}
+const INSERT: &str = concat!(notification_columns!(), " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+/// `INSERT` for several notifications at once (`Tx::execute_later_for_order`).
+const MERGED_INSERT: &str = concat!(notification_columns!(), " SELECT * FROM {rows}");
+
 pub fn insert(tx: &mut Tx, n: &NewNotification<'_>) -> Result<(), StoreError> {
     let (body, received_at) = (stored_body(n.raw_body, n.verdict), now());
-    tx.execute_later(
-        "INSERT INTO notifications (order_id, endpoint, invoice_id, transaction_id, code, verdict, reason, raw_body, source, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        params![n.order_id, n.endpoint, n.invoice_id, n.transaction_id, n.code, n.verdict, n.reason, body, n.source, received_at],
-    )
+    let values = params![n.order_id, n.endpoint, n.invoice_id, n.transaction_id, n.code, n.verdict, n.reason, body, n.source, received_at];
+    match n.order_id {
+        // With the notifications of other orders sent with it, one statement (`db/merge.rs`).
+        Some(order) => tx.execute_later_for_order(INSERT, values, order, || MERGED_INSERT.to_owned()),
+        None => tx.execute_later(INSERT, values),
+    }
 }
 
 #[derive(Clone, Debug, serde::Serialize)]

@@ -17,6 +17,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Notify, oneshot};
 
@@ -76,6 +77,8 @@ type Job = Box<dyn BatchJob>;
 #[derive(Clone)]
 pub(super) struct Writer {
     jobs: flume::Sender<Job>,
+    /// Statements sent that ran several writes at once (`db/merge.rs`).
+    merged: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -84,8 +87,9 @@ impl Writer {
     /// that made a webhook event due.
     pub(super) fn start(connections: usize, pool: Pool, commits: Arc<Notify>) -> Writer {
         let (jobs, queue) = flume::unbounded::<Job>();
+        let merged = Arc::new(AtomicU64::new(0));
         for n in 0..connections {
-            let (queue, pool, commits) = (queue.clone(), pool.clone(), commits.clone());
+            let (queue, pool, commits, merged) = (queue.clone(), pool.clone(), commits.clone(), merged.clone());
             std::thread::Builder::new()
                 .name(format!("store-write-{n}"))
                 .spawn(move || {
@@ -101,11 +105,18 @@ impl Writer {
                         if run_batch(&mut conn, &pool, std::mem::take(&mut batch)) {
                             commits.notify_one();
                         }
+                        if let Some(conn) = &mut conn {
+                            merged.fetch_add(conn.take_merged(), Ordering::Relaxed);
+                        }
                     }
                 })
                 .expect("spawn a store writer thread");
         }
-        Writer { jobs }
+        Writer { jobs, merged }
+    }
+
+    pub(super) fn statements_merged(&self) -> u64 {
+        self.merged.load(Ordering::Relaxed)
     }
 
     /// Runs `job` in one of the next transactions and returns its result once that transaction

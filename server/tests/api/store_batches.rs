@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use epay_api_types::PaymentMethod;
 use epay_proxy::params;
-use epay_proxy::store::orders::{self, NewOrder, OpenOrders, OrderKey, OrderRow};
+use epay_proxy::store::notifications::{self, Endpoint, NewNotification, Verdict};
+use epay_proxy::store::orders::{self, NewOrder, OpenOrders, OrderKey, OrderRow, OrderState, Outcome};
 use epay_proxy::store::{Dialect, Store, StoreError};
 
 use crate::helpers::database::TestDatabase;
@@ -263,5 +264,139 @@ async fn a_batch_locks_the_orders_its_jobs_name_at_once_and_no_job_reads_a_stale
         // Each found the other's order locked. For the one that ran second that is no news;
         // the one that ran first can only have found it so because the batch had locked both.
         assert!(one.2 && two.2, "both orders were locked before their jobs ran: {one:?} {two:?}");
+    }
+}
+
+/// What a postLink about order `id` says happened (every field the move writes, none empty,
+/// each its order's own).
+fn outcome_of(id: i64) -> Outcome {
+    let amount = |minor: i64| Some(epay_api_types::Amount::parse(&format!("{}.{:02}", minor / 100, minor % 100)).unwrap());
+    Outcome {
+        transaction_id: Some(format!("tx-{id}")),
+        card_mask: Some(format!("4400...{id:04}")),
+        approval_code: Some(format!("ap-{id}")),
+        reference: Some(format!("ref-{id}")),
+        failure_reason: Some(format!("reason-{id}")),
+        failure_code: Some(1000 + id),
+        fee: amount(100 + id),
+        amount_bonus: amount(200 + id),
+        card_id: Some(format!("card-{id}")),
+        card_type: Some(format!("type-{id}")),
+        ..Outcome::default()
+    }
+}
+
+/// Queues one postLink per order as one batch (the writers held until all are queued): each
+/// job moves its order to `confirming` with `outcome_of` and records its notification.
+async fn postlinks_in_one_batch(store: &Store, stored: &[OrderRow], postgres: bool) {
+    let (release, held) = hold_a_writer(store).await;
+    let other = if postgres { Some(hold_a_writer(store).await) } else { None };
+    let postlink = |order: &OrderRow| {
+        let (store, id, invoice) = (store.clone(), order.id, order.invoice_id.clone());
+        async move {
+            store
+                .write_locking(Some(OrderKey::Invoice(invoice.clone())), move |tx| {
+                    orders::lock_by_invoice(tx, &invoice)?;
+                    let outcome = outcome_of(id);
+                    orders::set_outcome(tx, id, OrderState::Confirming, &outcome)?;
+                    let body = format!("{{\"invoiceId\": \"{invoice}\"}}");
+                    let note = NewNotification {
+                        order_id: Some(id),
+                        endpoint: Endpoint::Postlink,
+                        invoice_id: Some(&invoice),
+                        transaction_id: outcome.transaction_id.as_deref(),
+                        code: Some("ok"),
+                        verdict: Verdict::Accepted,
+                        reason: None,
+                        raw_body: &body,
+                        source: Some("127.0.0.1"),
+                    };
+                    notifications::insert(tx, &note)
+                })
+                .await
+        }
+    };
+    let batch = tokio::spawn(futures::future::join_all(stored.iter().map(postlink).collect::<Vec<_>>()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    release.send(()).unwrap();
+    let written = batch.await.unwrap();
+    held.await.unwrap().unwrap();
+    if let Some((release, held)) = other {
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap();
+    }
+    assert!(written.iter().all(Result::is_ok), "{written:?}");
+}
+
+/// PostLinks of one batch, on PostgreSQL: each job moves its own order and records its
+/// notification with the same two statements, and those leave as one statement each for the
+/// whole batch (`store/db/merge.rs`), counted only once they succeeded. Every order ends as it
+/// would have alone: every field of its outcome, one history row at the move's time, its own
+/// notification. Sent again, the orders stay `confirming`: the move without a history row is
+/// merged too.
+#[tokio::test]
+async fn the_moves_and_notifications_of_a_batch_leave_as_one_statement_each_and_land_as_if_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::new(dir.path());
+    let store = Store::open(&database.url).await.unwrap();
+    let mut stored = Vec::new();
+    for amount in [1_000, 2_000, 3_000, 4_000] {
+        stored.push(stored_order(&store, amount).await);
+    }
+    let postgres = database.is_postgres();
+
+    let merged_before = store.statements_merged();
+    postlinks_in_one_batch(&store, &stored, postgres).await;
+    // The four moves (with their history rows) as one statement, the four notifications as another.
+    assert_eq!(store.statements_merged() - merged_before, if postgres { 2 } else { 0 }, "statements that ran several writes");
+    if postgres {
+        let ids: Vec<i64> = stored.iter().map(|order| order.id).collect();
+        let writers = store
+            .read(move |db| {
+                let sql = "SELECT DISTINCT xmin::text FROM orders WHERE id IN (?, ?, ?, ?)";
+                db.query_all(sql, params![ids[0], ids[1], ids[2], ids[3]], |row| row.get::<String>(0))
+            })
+            .await
+            .unwrap();
+        assert_eq!(writers.len(), 1, "the four orders were written by one transaction: {writers:?}");
+    }
+    for order in &stored {
+        let id = order.id;
+        let (row, history, notes) = store
+            .read(move |db| Ok((orders::find_by_id(db, id)?.unwrap(), orders::history(db, id)?, notifications::read_for_order(db, id)?)))
+            .await
+            .unwrap();
+        let outcome = outcome_of(id);
+        assert_eq!(row.status, OrderState::Confirming);
+        assert_eq!(
+            (&row.transaction_id, &row.card_mask, &row.approval_code, &row.reference, &row.failure_reason),
+            (&outcome.transaction_id, &outcome.card_mask, &outcome.approval_code, &outcome.reference, &outcome.failure_reason),
+        );
+        assert_eq!((row.failure_code, row.fee_minor, row.amount_bonus_minor), (Some(1000 + id), Some(100 + id), Some(200 + id)));
+        assert_eq!((&row.card_id, &row.card_type), (&outcome.card_id, &outcome.card_type));
+        assert!(row.next_check_ms.is_some() && row.check_attempts == 0, "due for the status API: {:?}", row.next_check_ms);
+        assert_eq!(row.version, order.version + 1, "one move of order {id}");
+        let states: Vec<OrderState> = history.iter().map(|entry| entry.status).collect();
+        assert_eq!(states.iter().filter(|state| **state == OrderState::Confirming).count(), 1, "order {id}: {states:?}");
+        let moved = history.last().unwrap();
+        assert_eq!((moved.status, moved.at), (OrderState::Confirming, row.updated_at), "the history row of order {id}'s move");
+        assert_eq!(notes.len(), 1, "order {id}'s notifications");
+        assert_eq!(notes[0].invoice_id.as_deref(), Some(order.invoice_id.as_str()));
+        assert_eq!(notes[0].transaction_id, outcome.transaction_id);
+    }
+
+    // Again: the orders stay where they are, so the moves write no history row.
+    let merged_before = store.statements_merged();
+    postlinks_in_one_batch(&store, &stored, postgres).await;
+    assert_eq!(store.statements_merged() - merged_before, if postgres { 2 } else { 0 }, "statements that ran several writes");
+    for order in &stored {
+        let id = order.id;
+        let (row, history, notes) = store
+            .read(move |db| Ok((orders::find_by_id(db, id)?.unwrap(), orders::history(db, id)?, notifications::read_for_order(db, id)?)))
+            .await
+            .unwrap();
+        assert_eq!((row.status, row.version), (OrderState::Confirming, order.version + 2));
+        assert_eq!(history.iter().filter(|entry| entry.status == OrderState::Confirming).count(), 1, "order {id}");
+        assert_eq!(notes.len(), 2, "order {id}'s notifications");
     }
 }

@@ -7,6 +7,7 @@
 //! Both drivers are synchronous: a connection is used on a thread of its own (SQLite's
 //! writer) or on tokio's blocking pool (`Pool`), and a statement there is a function call.
 
+mod merge;
 mod pool;
 pub mod postgres;
 pub mod sqlite;
@@ -94,6 +95,30 @@ impl Conn {
         }
     }
 
+    /// `execute_later` for a write that touches the rows of order `order` only (its row, its
+    /// history, its notifications): on PostgreSQL, sent together with others of its text, it
+    /// runs with them as one statement, `merged_form` (`PgConn::execute_later_for_order`).
+    pub(in crate::store) fn execute_later_for_order(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        order: i64,
+        merged_form: impl FnOnce() -> String,
+    ) -> Result<(), StoreError> {
+        match self {
+            Conn::Sqlite(_) => self.execute_later(sql, params),
+            Conn::Postgres(conn) => conn.execute_later_for_order(sql, params, order, merged_form),
+        }
+    }
+
+    /// How many statements that ran several writes at once were sent since the last call.
+    pub(in crate::store) fn take_merged(&mut self) -> u64 {
+        match self {
+            Conn::Sqlite(_) => 0,
+            Conn::Postgres(conn) => std::mem::take(&mut conn.merged),
+        }
+    }
+
     /// Runs statements without parameters or results (`BEGIN`, `SAVEPOINT`…).
     pub(in crate::store) fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         match self {
@@ -120,6 +145,20 @@ impl Conn {
                 Ok(mapped)
             }
             Conn::Postgres(conn) => conn.query(sql, params)?.iter().map(|row| map(&Row::Postgres(row))).collect(),
+        }
+    }
+
+    /// As `query_all`, but planned for `params`' values each time on PostgreSQL (its plan made
+    /// once for any values can be far worse, `PgConn::query_planned_for_values`).
+    pub fn query_all_planned_for_values<T>(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        mut map: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Conn::Sqlite(_) => self.query_all(sql, params, map),
+            Conn::Postgres(conn) => conn.query_planned_for_values(sql, params)?.iter().map(|row| map(&Row::Postgres(row))).collect(),
         }
     }
 

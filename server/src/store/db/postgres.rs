@@ -9,26 +9,33 @@
 //! statement that needs an answer, or with the `COMMIT`. Requests on one connection are
 //! answered in order, and a failed one aborts the transaction, so the job still sees every
 //! error, at the latest at its commit, and nothing of a failed transaction is kept
-//! (docs/performance.md, "PostgreSQL").
+//! (docs/performance.md, "PostgreSQL"). Writes sent together that each touch one order's rows
+//! with the same statement leave as one statement (`merge.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use postgres::config::SslMode;
-use postgres::types::{Format, IsNull, ToSql, Type};
+use postgres::types::{Format, IsNull, Kind, ToSql, Type};
 use postgres::{SimpleQueryMessage, Statement};
 use tokio_postgres::{Client, NoTls};
 
 use super::Param;
+use super::merge::{self, Kept};
 use crate::store::error::StoreError;
 
 /// A connection and the statements it has prepared, by their text.
 pub struct PgConn {
     session: Option<Session>,
     prepared: HashMap<String, Statement>,
+    /// For a statement that touches one order's rows, by its text: the statement that runs it
+    /// for several orders at once, numbered (`None`: it cannot be).
+    merged_forms: HashMap<String, Option<MergedForm>>,
     /// Writes whose answers nobody reads, sent with the next round trip.
-    later: Vec<(Statement, Vec<Encoded>)>,
+    later: Vec<Later>,
+    /// How many statements sent so far ran several writes at once.
+    pub(super) merged: u64,
     transaction: Transaction,
     /// The transaction made a webhook event due (`Tx::made_event_due`).
     pub(super) event_due: bool,
@@ -114,7 +121,9 @@ impl PgConn {
         let mut conn = PgConn {
             session: Some(Session { runtime, client }),
             prepared: HashMap::new(),
+            merged_forms: HashMap::new(),
             later: Vec::new(),
+            merged: 0,
             transaction: Transaction::None,
             event_due: false,
             writing: false,
@@ -153,6 +162,7 @@ impl PgConn {
             _ => None,
         };
         let later = std::mem::take(&mut self.later);
+        let (later, merged) = self.merge(later)?;
         let Session { runtime, client } = self.session();
         let (began, kept, answer) = runtime.block_on(async {
             let began = async {
@@ -161,9 +171,12 @@ impl PgConn {
                     None => None,
                 }
             };
-            let kept = futures::future::join_all(later.iter().map(|(statement, values)| {
-                let values: Vec<&(dyn ToSql + Sync)> = values.iter().map(|value| value as &(dyn ToSql + Sync)).collect();
-                async move { client.execute(statement, &values).await }
+            let kept = futures::future::join_all(later.iter().map(|outgoing| match outgoing {
+                Outgoing::Write(statement, values) => {
+                    let values: Vec<&(dyn ToSql + Sync)> = values.iter().map(|value| value as &(dyn ToSql + Sync)).collect();
+                    futures::future::Either::Left(async move { client.execute(statement, &values).await })
+                }
+                Outgoing::Settings(sql) => futures::future::Either::Right(async move { client.batch_execute(sql).await.map(|()| 0) }),
             }));
             // Polled in this order, each sends its request before the next: they leave together.
             futures::join!(began, kept, request(client))
@@ -174,6 +187,7 @@ impl PgConn {
         if let Some(err) = kept.into_iter().find_map(Result::err) {
             return Err(err.into());
         }
+        self.merged += merged;
         Ok(answer?)
     }
 
@@ -190,14 +204,113 @@ impl PgConn {
             let (wants, got) = (statement.params().len(), params.len());
             return Err(StoreError::Bind(format!("the statement takes {wants} values, {got} given")));
         }
-        let encoded = statement.params().iter().zip(params).map(|(ty, value)| Encoded::new(ty, *value)).collect::<Result<_, _>>()?;
-        self.later.push((statement, encoded));
+        let values = statement.params().iter().zip(params).map(|(ty, value)| Encoded::new(ty, *value)).collect::<Result<_, _>>()?;
+        self.later.push(Later { statement, values, merging: None });
         Ok(())
+    }
+
+    /// `execute_later` for a write that touches the rows of order `order` only (its row, its
+    /// history, its notifications): sent together with others of its text, it runs with them
+    /// as one statement (`merge.rs`). `merged_form` makes that statement the first time: the
+    /// same write with `{rows}` where its rows come from, and `v.p1`, `v.p2`… for its values,
+    /// in the order of `sql`'s placeholders.
+    pub(super) fn execute_later_for_order(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        order: i64,
+        merged_form: impl FnOnce() -> String,
+    ) -> Result<(), StoreError> {
+        self.execute_later(sql, params)?;
+        let form = self.merged_form(sql, merged_form)?;
+        self.later.last_mut().expect("the write was just kept").merging = form.map(|form| (order, form));
+        Ok(())
+    }
+
+    /// The statement that runs `sql` for several orders at once, prepared the first time.
+    /// Prepared inside the job's transaction, as the single statement was: if the server
+    /// refuses it, the transaction is lost, and the job fails with that error.
+    fn merged_form(&mut self, sql: &str, merged_form: impl FnOnce() -> String) -> Result<Option<MergedForm>, StoreError> {
+        if let Some(known) = self.merged_forms.get(sql) {
+            return Ok(known.clone());
+        }
+        let single = self.prepared.get(sql).expect("execute_later prepared it");
+        let form = match rows_of(single.params()) {
+            Some(rows) => {
+                let statement = self.statement(&merged_form().replace("{rows}", &rows))?;
+                Some(MergedForm { number: self.merged_forms.len(), statement })
+            }
+            None => None,
+        };
+        self.merged_forms.insert(sql.to_owned(), form.clone());
+        Ok(form)
+    }
+
+    /// The writes kept for later as they leave: as they are, or, when `merge::groups` allows,
+    /// each group of one text as one statement over arrays of their values, planned for any
+    /// number of rows (`MERGED_PLANS`).
+    /// Also how many statements ran several writes (counted once they succeeded).
+    fn merge(&mut self, later: Vec<Later>) -> Result<(Vec<Outgoing>, u64), StoreError> {
+        let binary = later.iter().all(|write| write.values.iter().all(|value| matches!(value.format, Format::Binary)));
+        let kept: Vec<Kept> = later
+            .iter()
+            .map(|write| match &write.merging {
+                Some((order, form)) => Kept { text: form.number, order: Some(*order) },
+                None => Kept { text: usize::MAX, order: None },
+            })
+            .collect();
+        let groups = if binary { merge::groups(&kept) } else { None };
+        let Some(groups) = groups else {
+            return Ok((later.into_iter().map(|write| Outgoing::Write(write.statement, write.values)).collect(), 0));
+        };
+        let mut merged = 0;
+        let mut later: Vec<Option<Later>> = later.into_iter().map(Some).collect();
+        let mut outgoing = Vec::with_capacity(groups.len() + 2);
+        // Only the merged statements are planned as `MERGED_PLANS` says.
+        let mut merged_plans = false;
+        for members in groups {
+            let mut writes: Vec<Later> = members.iter().map(|&at| later[at].take().expect("a write is in one group")).collect();
+            if writes.len() == 1 {
+                if std::mem::take(&mut merged_plans) {
+                    outgoing.push(Outgoing::Settings(USUAL_PLANS));
+                }
+                let write = writes.pop().expect("one write");
+                outgoing.push(Outgoing::Write(write.statement, write.values));
+                continue;
+            }
+            let (_, MergedForm { statement, .. }) = writes[0].merging.clone().expect("merge::groups merges only writes that name an order");
+            let columns = statement
+                .params()
+                .iter()
+                .enumerate()
+                .map(|(column, ty)| Encoded::array(ty, writes.iter().map(|write| &write.values[column]).collect()))
+                .collect::<Result<_, _>>()?;
+            if !std::mem::replace(&mut merged_plans, true) {
+                outgoing.push(Outgoing::Settings(MERGED_PLANS));
+            }
+            outgoing.push(Outgoing::Write(statement, columns));
+            merged += 1;
+        }
+        if merged_plans {
+            outgoing.push(Outgoing::Settings(USUAL_PLANS));
+        }
+        Ok((outgoing, merged))
     }
 
     pub(super) fn query(&mut self, sql: &str, params: &[&dyn Param]) -> Result<Vec<postgres::Row>, StoreError> {
         let statement = self.statement(sql)?;
         self.round_trip(async |client| client.query(&statement, &values(params)).await)
+    }
+
+    /// As `query`, but planned for `params`' values each time (an unnamed statement, parsed
+    /// and planned in the round trip that runs it): for a statement whose best plan depends on
+    /// its values, where the plan PostgreSQL makes once for any values may read a whole table.
+    /// The statement is still prepared once, to learn its parameters' types.
+    pub(super) fn query_planned_for_values(&mut self, sql: &str, params: &[&dyn Param]) -> Result<Vec<postgres::Row>, StoreError> {
+        let types = self.statement(sql)?.params().to_vec();
+        let typed: Vec<(&(dyn ToSql + Sync), Type)> = values(params).into_iter().zip(types).collect();
+        let sql = numbered(sql);
+        self.round_trip(async |client| client.query_typed(&sql, &typed).await)
     }
 
     pub(super) fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
@@ -282,6 +395,58 @@ fn txid_answered(messages: Vec<SimpleQueryMessage>) -> Result<i64, StoreError> {
         .ok_or(StoreError::NoRow)
 }
 
+/// A write kept for later: its statement and values, and, for one that touches one order's
+/// rows only (`execute_later_for_order`), that order and the statement that runs it for
+/// several orders at once.
+struct Later {
+    statement: Statement,
+    values: Vec<Encoded>,
+    merging: Option<(i64, MergedForm)>,
+}
+
+/// The statement that runs a write for several orders at once, and a number for its text.
+#[derive(Clone)]
+struct MergedForm {
+    number: usize,
+    statement: Statement,
+}
+
+/// What a round trip sends before its own request.
+enum Outgoing {
+    Write(Statement, Vec<Encoded>),
+    /// Settings for the statements between (`MERGED_PLANS`).
+    Settings(&'static str),
+}
+
+/// How the statements that run several writes at once are planned: once (their plan does not
+/// depend on how many rows they get), and as a loop that finds each order by its key. Left to
+/// itself PostgreSQL plans them anew for every batch (their values are arrays of unknown
+/// length, so a plan made once looks dearer), which costs more than merging saves; and a plan
+/// it made while `orders` was small could read the whole table, as the batch's read of its
+/// orders once did (docs/performance.md, "A fourth pass").
+/// `USUAL_PLANS` sets each back to its value for the session (`DEFAULT`): the proxy sets none
+/// of them otherwise.
+const MERGED_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_hashjoin = off; \
+                            SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off";
+const USUAL_PLANS: &str = "SET LOCAL plan_cache_mode = DEFAULT; SET LOCAL enable_hashjoin = DEFAULT; \
+                           SET LOCAL enable_mergejoin = DEFAULT; SET LOCAL enable_seqscan = DEFAULT";
+
+/// The rows of a statement that runs several writes at once: `unnest($1::int8[], $2::text[]…)
+/// AS v(p1, p2…)`, a column per value of the single write; `None` when a value's type is not
+/// one of PostgreSQL's own (its array is then not named so).
+fn rows_of(types: &[Type]) -> Option<String> {
+    let mut arrays = Vec::with_capacity(types.len());
+    let mut columns = Vec::with_capacity(types.len());
+    for (at, ty) in types.iter().enumerate() {
+        if !matches!(ty.kind(), Kind::Simple) || ty.schema() != "pg_catalog" {
+            return None;
+        }
+        arrays.push(format!("${}::{}[]", at + 1, ty.name()));
+        columns.push(format!("p{}", at + 1));
+    }
+    Some(format!("unnest({}) AS v({})", arrays.join(", "), columns.join(", ")))
+}
+
 /// A value already encoded for its placeholder's type, so that a write kept for later owns
 /// what it sends.
 #[derive(Debug)]
@@ -295,6 +460,13 @@ impl Encoded {
         let mut out = BytesMut::new();
         let is_null = ToSql::to_sql_checked(value, ty, &mut out).map_err(|err| StoreError::Bind(err.to_string()))?;
         Ok(Encoded { bytes: matches!(is_null, IsNull::No).then(|| out.freeze()), format: ToSql::encode_format(value, ty) })
+    }
+
+    /// The array of `elements` (each encoded for `array`'s element type, in binary).
+    fn array(array: &Type, elements: Vec<&Encoded>) -> Result<Encoded, StoreError> {
+        let mut out = BytesMut::new();
+        ToSql::to_sql_checked(&elements, array, &mut out).map_err(|err| StoreError::Bind(err.to_string()))?;
+        Ok(Encoded { bytes: Some(out.freeze()), format: Format::Binary })
     }
 }
 
@@ -389,8 +561,32 @@ fn values<'a>(params: &'a [&'a dyn Param]) -> Vec<&'a (dyn ToSql + Sync)> {
 /// `sql` with SQLite's placeholders as PostgreSQL's: each `?` numbered in order (`$1, $2…`),
 /// `?N` as `$N`. Quoted text and identifiers are left alone.
 pub fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
     let mut next = 0;
+    with_placeholders(sql, |given| {
+        let n = given.unwrap_or_else(|| {
+            next += 1;
+            next
+        });
+        format!("${n}")
+    })
+}
+
+/// `sql`'s placeholders (each a plain `?`) as the columns `v.p{first}`, `v.p{first + 1}`… of
+/// the rows a statement for several writes at once reads (`PgConn::execute_later_for_order`),
+/// and how many there were.
+pub fn lettered(sql: &str, first: usize) -> (String, usize) {
+    let mut count = 0;
+    let lettered = with_placeholders(sql, |given| {
+        assert!(given.is_none(), "a statement merged for several writes numbers no placeholder: {sql}");
+        count += 1;
+        format!("v.p{}", first + count - 1)
+    });
+    (lettered, count)
+}
+
+/// `sql` with each placeholder outside quotes (`?`, or `?N` given as `Some(N)`) replaced.
+fn with_placeholders(sql: &str, mut replace: impl FnMut(Option<usize>) -> String) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
     let mut quote: Option<char> = None;
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
@@ -410,12 +606,7 @@ pub fn numbered(sql: &str) -> String {
                     digits.push(*d);
                     chars.next();
                 }
-                if digits.is_empty() {
-                    next += 1;
-                    digits = next.to_string();
-                }
-                out.push('$');
-                out.push_str(&digits);
+                out.push_str(&replace(digits.parse().ok()));
             }
             (None, _) => out.push(c),
         }
@@ -446,5 +637,11 @@ mod tests {
         assert_eq!(numbered("SELECT a FROM t WHERE b = ? AND c = ?"), "SELECT a FROM t WHERE b = $1 AND c = $2");
         assert_eq!(numbered("WHERE (?1 IS NULL OR x = ?1) AND y < ?2"), "WHERE ($1 IS NULL OR x = $1) AND y < $2");
         assert_eq!(numbered("SELECT '?' || \"a?\" FROM t WHERE v = ?"), "SELECT '?' || \"a?\" FROM t WHERE v = $1");
+    }
+
+    #[test]
+    fn placeholders_are_lettered_as_the_columns_of_merged_rows() {
+        let (sql, count) = super::lettered("a = COALESCE(?, a), b = '?', c = c + ?, ", 3);
+        assert_eq!((sql.as_str(), count), ("a = COALESCE(v.p3, a), b = '?', c = c + v.p4, ", 2));
     }
 }

@@ -80,10 +80,12 @@ fn write_move(tx: &mut Tx, id: i64, step: &Move<'_>, moved: bool) -> Result<(), 
     values.push(&id);
     let update = format!("UPDATE orders SET status = ?, {}updated_at = ?, version = version + 1 WHERE id = ?", step.set);
     match (moved, tx.dialect()) {
-        (false, _) => tx.execute_later(&update, &values),
+        (false, Dialect::Postgres) => tx.execute_later_for_order(&update, &values, id, || merged_move(step.set, false)),
+        (false, Dialect::Sqlite) => tx.execute_later(&update, &values),
         (true, Dialect::Postgres) => {
             values.extend_from_slice(&[&step.to, &step.at]);
-            tx.execute_later(&format!("WITH moved AS ({update} RETURNING id) {HISTORY_FROM_MOVED}"), &values)
+            let update = format!("WITH moved AS ({update} RETURNING id) {HISTORY_FROM_MOVED}");
+            tx.execute_later_for_order(&update, &values, id, || merged_move(step.set, true))
         }
         (true, Dialect::Sqlite) => {
             tx.execute_later(&update, &values)?;
@@ -99,6 +101,25 @@ macro_rules! history_row {
     };
 }
 const HISTORY_FROM_MOVED: &str = concat!(history_row!(), "SELECT id, ?, ? FROM moved");
+
+/// `write_move`'s statement on PostgreSQL for several orders at once (`Tx::execute_later_for_order`):
+/// each order's values come from a row of `{rows}`, in the order of the single statement's.
+fn merged_move(set: &str, with_history: bool) -> String {
+    let (set, values) = crate::store::db::postgres::lettered(set, 2);
+    let (at, id) = (2 + values, 3 + values);
+    let update = format!(
+        "UPDATE orders SET status = v.p1, {set}updated_at = v.p{at}, version = version + 1 FROM {{rows}} WHERE orders.id = v.p{id}"
+    );
+    match with_history {
+        false => update,
+        true => format!(
+            "WITH moved AS ({update} RETURNING orders.id, v.p{} AS moved_to, v.p{} AS moved_at) {}SELECT id, moved_to, moved_at FROM moved",
+            id + 1,
+            id + 2,
+            history_row!()
+        ),
+    }
+}
 
 /// On PostgreSQL, `insert` (a new order's `INSERT ... RETURNING id`) with the order's first
 /// history row in one statement, which answers the new order's id (or nothing, as `insert`).

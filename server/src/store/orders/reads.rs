@@ -73,16 +73,17 @@ impl OrderKey {
 /// other rather than deadlock).
 ///
 /// Planned for the lists it is given each time: a plan made once for any lists (PostgreSQL's
-/// generic plan, which it may settle on while `orders` is still small) can read the whole
-/// table for every batch, seen as 3 ms a batch where the indexes take 0.1.
+/// generic plan, which it settles on after a few batches) reads the whole table for every
+/// batch, seen as 3 ms a batch where the indexes take 0.1.
 pub(in crate::store) fn lock_all(tx: &mut Tx, keys: &[&OrderKey]) -> Result<Vec<OrderRow>, StoreError> {
     let ids: Vec<i64> = keys.iter().filter_map(|key| if let OrderKey::Id(id) = key { Some(*id) } else { None }).collect();
     let invoices: Vec<String> =
         keys.iter().filter_map(|key| if let OrderKey::Invoice(invoice) = key { Some(invoice.clone()) } else { None }).collect();
-    tx.execute_later("SET LOCAL plan_cache_mode = force_custom_plan", params![])?;
-    let read = select(tx, "WHERE id = ANY(?) OR invoice_id = ANY(?) ORDER BY id FOR UPDATE", params![List(ids), List(invoices)])?;
-    tx.execute_later("SET LOCAL plan_cache_mode = auto", params![])?;
-    Ok(read)
+    tx.query_all_planned_for_values(
+        &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ANY(?) OR invoice_id = ANY(?) ORDER BY id FOR UPDATE"),
+        params![List(ids), List(invoices)],
+        order_from_row,
+    )
 }
 
 fn remember(tx: &mut Tx, order: Option<OrderRow>) -> Result<Option<OrderRow>, StoreError> {
