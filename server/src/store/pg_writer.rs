@@ -102,11 +102,8 @@ impl Writer {
                         if batch.is_empty() {
                             continue;
                         }
-                        if run_batch(&mut conn, &pool, std::mem::take(&mut batch)) {
+                        if run_batch(&mut conn, &pool, std::mem::take(&mut batch), &merged) {
                             commits.notify_one();
-                        }
-                        if let Some(conn) = &mut conn {
-                            merged.fetch_add(conn.take_merged(), Ordering::Relaxed);
                         }
                     }
                 })
@@ -134,8 +131,9 @@ impl Writer {
 }
 
 /// Runs `jobs` together, or each alone when together they did not commit. Returns whether a
-/// committed job made a webhook event due.
-fn run_batch(conn: &mut Option<Conn>, pool: &Pool, mut jobs: Vec<Job>) -> bool {
+/// committed job made a webhook event due. `merged` counts the statements that ran several
+/// writes at once, before their jobs are answered.
+fn run_batch(conn: &mut Option<Conn>, pool: &Pool, mut jobs: Vec<Job>, merged: &AtomicU64) -> bool {
     let started = std::time::Instant::now();
     let count = jobs.len();
     let conn = match conn {
@@ -149,7 +147,9 @@ fn run_batch(conn: &mut Option<Conn>, pool: &Pool, mut jobs: Vec<Job>) -> bool {
             }
         },
     };
-    let due = match together(conn, pool, &mut jobs) {
+    let together = together(conn, pool, &mut jobs);
+    merged.fetch_add(conn.take_merged(), Ordering::Relaxed);
+    let due = match together {
         Together::Committed => {
             let due = conn.event_due();
             jobs.into_iter().for_each(|job| job.answer(Ok(())));
@@ -167,7 +167,9 @@ fn run_batch(conn: &mut Option<Conn>, pool: &Pool, mut jobs: Vec<Job>) -> bool {
             let mut due = false;
             let mut waiting = Vec::new();
             for mut job in jobs {
-                match transaction(conn, pool, |tx| job.run(tx), true) {
+                let outcome = transaction(conn, pool, |tx| job.run(tx), true);
+                merged.fetch_add(conn.take_merged(), Ordering::Relaxed);
+                match outcome {
                     Err(err) if err.is_lock_timeout() => waiting.push(job),
                     outcome => {
                         due |= outcome.is_ok() && conn.event_due();
@@ -177,6 +179,7 @@ fn run_batch(conn: &mut Option<Conn>, pool: &Pool, mut jobs: Vec<Job>) -> bool {
             }
             for mut job in waiting {
                 let outcome = transaction(conn, pool, |tx| job.run(tx), false);
+                merged.fetch_add(conn.take_merged(), Ordering::Relaxed);
                 due |= outcome.is_ok() && conn.event_due();
                 job.answer(outcome);
             }
