@@ -328,6 +328,14 @@ async fn postlinks_in_one_batch(store: &Store, stored: &[OrderRow], postgres: bo
     assert!(written.iter().all(Result::is_ok), "{written:?}");
 }
 
+/// Order `id` as the store has it: its row, its history, its notifications.
+async fn as_stored(store: &Store, id: i64) -> (OrderRow, Vec<orders::HistoryRow>, Vec<notifications::NotificationRow>) {
+    store
+        .read(move |db| Ok((orders::find_by_id(db, id)?.unwrap(), orders::history(db, id)?, notifications::read_for_order(db, id)?)))
+        .await
+        .unwrap()
+}
+
 /// PostLinks of one batch, on PostgreSQL: each job moves its own order and records its
 /// notification with the same two statements, and those leave as one statement each for the
 /// whole batch (`store/db/merge.rs`), counted only once they succeeded. Every order ends as it
@@ -362,10 +370,7 @@ async fn the_moves_and_notifications_of_a_batch_leave_as_one_statement_each_and_
     }
     for order in &stored {
         let id = order.id;
-        let (row, history, notes) = store
-            .read(move |db| Ok((orders::find_by_id(db, id)?.unwrap(), orders::history(db, id)?, notifications::read_for_order(db, id)?)))
-            .await
-            .unwrap();
+        let (row, history, notes) = as_stored(&store, id).await;
         let outcome = outcome_of(id);
         assert_eq!(row.status, OrderState::Confirming);
         assert_eq!(
@@ -391,10 +396,7 @@ async fn the_moves_and_notifications_of_a_batch_leave_as_one_statement_each_and_
     assert_eq!(store.statements_merged() - merged_before, if postgres { 2 } else { 0 }, "statements that ran several writes");
     for order in &stored {
         let id = order.id;
-        let (row, history, notes) = store
-            .read(move |db| Ok((orders::find_by_id(db, id)?.unwrap(), orders::history(db, id)?, notifications::read_for_order(db, id)?)))
-            .await
-            .unwrap();
+        let (row, history, notes) = as_stored(&store, id).await;
         assert_eq!((row.status, row.version), (OrderState::Confirming, order.version + 2));
         assert_eq!(history.iter().filter(|entry| entry.status == OrderState::Confirming).count(), 1, "order {id}");
         assert_eq!(notes.len(), 2, "order {id}'s notifications");
